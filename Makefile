@@ -1,0 +1,118 @@
+# df: one static binary. `make` builds ./df with musl; `make test` runs every test; see README.md.
+# No configure step: dependencies come from release/deps.sh (Debian source packages, built once).
+include release/versions.mk
+
+DEPS     ?= build/deps
+SAN      ?=
+ifeq ($(SAN),1)
+CC        = clang
+B        ?= build/asan
+FLAVOR    = host
+SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSTATIC  =
+else
+CC        = musl-gcc
+B        ?= build/musl
+FLAVOR    = musl
+SANFLAGS  =
+LDSTATIC  = -static
+endif
+OPT      ?= -O2 -g
+WARN      = -Wall -Wextra -Werror
+CPPFLAGS  = -std=gnu11 -D_GNU_SOURCE -I. -I$(DEPS)/include -DDF_VERSION='"$(DF_VERSION)"'
+CFLAGS    = $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
+DEPLIBS   = $(DEPS)/lib/libdfdeps-$(FLAVOR).a $(DEPS)/lib/libbearssl-$(FLAVOR).a
+LDLIBS    = $(DEPLIBS) -lpthread -lm
+STAMP     = $(DEPS)/.built
+.SECONDARY:
+
+ifeq ($(V),1)
+Q =
+say =
+else
+Q = @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRC   = $(sort $(wildcard core/*.c net/*.c store/*.c cmd/*.c))
+LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC  = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BIN  = $(UNIT_SRC:test/unit/%.c=$(B)/test/%)
+FUZZ_SRC  = $(sort $(wildcard test/fuzz/fuzz_*.c))
+REPLAY_BIN= $(FUZZ_SRC:test/fuzz/%.c=$(B)/replay/%)
+TOOL_SRC  = $(sort $(wildcard test/tools/*.c bench/*.c))
+TOOL_BIN  = $(patsubst %.c,$(B)/tools/%,$(notdir $(TOOL_SRC)))
+RELEASE   = release/out/df-$(DF_VERSION)-x86_64-linux-musl
+
+.PHONY: all check test unit asan fuzz release bench demo clean distclean tools
+all: df
+
+$(STAMP): release/deps.sh release/versions.mk
+	$(call say,DEPS,$(DEPS))bash release/deps.sh
+
+$(B)/%.o: %.c $(STAMP)
+	$(call say,CC,$<)mkdir -p $(dir $@) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/libdf.a: $(LIB_OBJ)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(B)/df: $(B)/main.o $(B)/libdf.a $(STAMP)
+	$(call say,LINK,$@)$(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+df: $(B)/df
+	$(Q)cp $< $@
+
+$(B)/test/%: $(B)/test/unit/%.o $(B)/test/unit/unit.o $(B)/libdf.a $(STAMP)
+	$(call say,LINK,$@)mkdir -p $(dir $@) && $(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+$(B)/replay/%: $(B)/test/fuzz/%.o $(B)/test/fuzz/replay.o $(B)/libdf.a $(STAMP)
+	$(call say,LINK,$@)mkdir -p $(dir $@) && $(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+$(B)/tools/%: $(B)/test/tools/%.o $(B)/libdf.a
+	$(call say,LINK,$@)mkdir -p $(dir $@) && $(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+$(B)/tools/%: $(B)/bench/%.o $(B)/libdf.a
+	$(call say,LINK,$@)mkdir -p $(dir $@) && $(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+tools: $(TOOL_BIN)
+
+# Unit tests and fuzz-corpus replays only (what `make asan` runs under the sanitizers).
+unit: $(B)/df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
+	$(Q)B=$(B) bash test/run.sh unit
+
+# Everything: unit tests, corpus replays, integration tests against the real binary.
+test: df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
+	$(Q)B=$(B) bash test/run.sh all
+
+# What CI runs (README's test command): every test, then the unit tests under ASan/UBSan.
+check: test asan
+
+asan:
+	$(Q)$(MAKE) --no-print-directory SAN=1 B=build/asan unit
+
+# libFuzzer builds of every parser target (clang); run one with build/fuzz/fuzz_http -max_total_time=60
+fuzz: $(STAMP)
+	$(Q)mkdir -p build/fuzz
+	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ   build/fuzz/$$n"; \
+	  clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $$f $(filter-out cmd/%,$(LIB_SRC)) \
+	    $(DEPS)/lib/libdfdeps-host.a $(DEPS)/lib/libbearssl-host.a -lpthread -lm -o build/fuzz/$$n || exit 1; done
+
+release: $(B)/df
+	$(Q)mkdir -p release/out
+	$(Q)strip -o $(RELEASE) $(B)/df
+	$(Q)cd release/out && sha256sum $(notdir $(RELEASE)) > $(notdir $(RELEASE)).sha256
+	$(Q)sz=$$(stat -c %s $(RELEASE)); echo "  RELEASE $(RELEASE) ($$sz bytes)"; \
+	  if [ $$sz -gt 1572864 ]; then echo "release: $$sz bytes is over the 1.5 MB budget" >&2; exit 1; fi
+
+bench: df $(TOOL_BIN)
+	$(Q)B=$(B) bash bench/run.sh
+
+demo: df
+	$(Q)bash test/demo.sh
+
+clean:
+	rm -rf build/musl build/asan build/fuzz df dfget release/out
+
+distclean: clean
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The release promise: df alone in an empty directory (no /lib, no /etc) runs under chroot.
+. "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" = 0 ] || skip "chroot needs root"
+file "$DF" | grep -q "statically linked" || fail "$DF is not statically linked: $(file "$DF")"
+mkdir -p "$T/root"
+cp "$DF" "$T/root/df"
+[ "$(ls "$T/root")" = df ] || fail "chroot dir not empty"
+OUT=$(chroot "$T/root" /df --version 2>&1) || fail "df --version under chroot: $OUT"
+expect_in "df "
+OUT=$(chroot "$T/root" /df --help 2>&1) || fail "df --help under chroot: $OUT"
+expect_in "Commands:"
+OUT=$(chroot "$T/root" /df config 2>&1) || fail "df config under chroot: $OUT"
+expect_in "built-in defaults"
+pass chroot

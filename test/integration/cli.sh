@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The binary as a user meets it: dispatch by argv[1] and argv[0], help and version, exit code 2 for
+# unknown commands and flags, config precedence and errors, and docs/config.md matching the code.
+. "$(dirname "$0")/../lib.sh"
+cd "$T"
+
+expect_rc 0 "$DF" --version;  expect_in "df "; expect_in "libev"; expect_in "BearSSL"; expect_in "xxHash"; expect_in "inih"
+expect_rc 0 "$DF";            expect_in "Commands:"
+expect_rc 0 "$DF" help;       expect_in "Commands:"
+expect_rc 0 "$DF" --help;     expect_in "config"
+expect_rc 0 "$DF" config --help; expect_in "Usage: df config"
+expect_rc 0 "$DF" help config;   expect_in "Usage: df config"
+
+# unknown command / flag: one line naming it, a hint, exit 2
+expect_rc 2 "$DF" frobnicate;  expect_in "unknown command 'frobnicate'"; expect_in "df help"
+expect_rc 2 "$DF" config --frob; expect_in "unknown option --frob"; expect_in "df config --help"
+expect_rc 2 "$DF" config -Z;  expect_in "unknown option -Z"
+expect_rc 2 "$DF" help nope;  expect_in "unknown command 'nope'"
+
+# dispatch by the name it was called by
+ln -s "$DF" dfconfig
+expect_rc 0 ./dfconfig --log-level debug; expect_in "log_level = debug"
+expect_rc 2 ./dfconfig --bogus; expect_in "unknown option --bogus"
+
+# precedence: default < $DF_CONFIG < --config < flag
+export DF_CONFIG=$T/env.conf
+printf '[common]\nlog_level = warn\ncacert = /env/ca\n' > env.conf
+printf '[common]\nlog_level = error\n' > explicit.conf
+expect_rc 0 "$DF" config; expect_in "log_level = warn"; expect_in "cacert = /env/ca"; expect_in "from $T/env.conf"
+expect_rc 0 "$DF" config --config explicit.conf; expect_in "log_level = error"; expect_in "cacert = "$'\n'
+expect_rc 0 "$DF" config --config explicit.conf --log-level debug; expect_in "log_level = debug"
+expect_rc 0 "$DF" config --insecure; expect_in "insecure = yes"
+expect_rc 0 "$DF" config --no-insecure; expect_in "insecure = no"
+unset DF_CONFIG
+expect_rc 0 "$DF" config; expect_in "built-in defaults"
+
+# config errors name file, line and key; exit 2
+printf '[common]\n\nlog_level = loud\n' > bad.conf
+expect_rc 2 "$DF" config --config bad.conf; expect_in "bad.conf:3:"; expect_in "log_level"
+printf '[common]\nwhat = 1\n' > bad2.conf
+expect_rc 2 "$DF" config --config bad2.conf; expect_in "bad2.conf:2:"; expect_in "what"
+printf '[moon]\n' > bad3.conf
+expect_rc 2 "$DF" config --config bad3.conf; expect_in "bad3.conf:1:"; expect_in "moon"
+expect_rc 2 "$DF" config --config /nonexistent.conf; expect_in "/nonexistent.conf: No such file"
+expect_rc 2 "$DF" config --insecure=maybe; expect_in "maybe"
+
+# the docs are generated from the code and must not drift
+"$DF" config --doc > doc.md
+diff -u "$top/docs/config.md" doc.md || fail "docs/config.md drifted from core/config.def: run ./df config --doc > docs/config.md"
+pass cli

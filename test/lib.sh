@@ -1,0 +1,85 @@
+# Helpers for integration tests: sourced, never run. Gives a scratch dir, free ports, process
+# tracking by pid file with cleanup on exit, and assertions that fail the test with a reason.
+set -u
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${B:-build/musl}
+DF=${DF:-$top/$B/df}
+[ -x "$DF" ] || DF=$top/df
+T=$(mktemp -d /tmp/dftest.XXXXXX)
+PIDS=$T/pids
+: > "$PIDS"
+CLEANUPS=()
+
+cleanup() {
+  local rc=$?
+  while read -r p; do [ -n "$p" ] && kill "$p" 2>/dev/null; done < "$PIDS"
+  sleep 0.2
+  while read -r p; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done < "$PIDS"
+  for c in "${CLEANUPS[@]+"${CLEANUPS[@]}"}"; do eval "$c" 2>/dev/null; done
+  [ -n "${KEEP:-}" ] || rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "skip: $*"; exit 77; }
+pass() { echo "pass: $*"; }
+
+# track PID: the process is stopped when the test exits
+track() { echo "$1" >> "$PIDS"; }
+
+# free_port: a TCP port nobody listens on now (random in 20000-59999, checked with ss)
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+  done
+  fail "no free port"
+}
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT
+wait_port() {
+  local i
+  for i in $(seq $(( ${2:-10} * 20 ))); do
+    ss -Htln "sport = :$1" | grep -q . && return 0
+    sleep 0.05
+  done
+  fail "nothing listens on port $1 after ${2:-10}s"
+}
+
+# expect_rc WANT CMD...: runs CMD, fails unless its exit code is WANT; output in $OUT (stdout+stderr)
+expect_rc() {
+  local want=$1; shift
+  OUT=$("$@" 2>&1); local rc=$?
+  [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, wanted $want; output: $OUT"
+}
+
+# expect_in NEEDLE: $OUT contains NEEDLE
+expect_in() { [[ $OUT == *"$1"* ]] || fail "output lacks '$1': $OUT"; }
+
+# start_nginx ROOT PORT [extra conf lines]: a real nginx serving ROOT on 127.0.0.1:PORT, access log in $T/nginx-PORT/access.log
+start_nginx() {
+  local root=$1 port=$2 extra=${3:-}
+  command -v nginx >/dev/null || skip "nginx not installed"
+  local d=$T/nginx-$port; mkdir -p "$d"
+  cat > "$d/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+  access_log $d/access.log combined;
+  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+  sendfile on;
+  server { listen 127.0.0.1:$port; root $root; $extra }
+}
+NGX
+  nginx -c "$d/nginx.conf" -p "$d" 2>"$d/stderr" &
+  track $!
+  wait_port "$port"
+}
+
+# bytes nginx sent for a path (sum of $body_bytes_sent in the combined log)
+nginx_bytes() { awk -v p="$2" '$7 ~ p {s += $10} END {print s+0}' "$T/nginx-$1/access.log"; }

@@ -1,0 +1,31 @@
+/* The tiny unit-test runner every test/unit/test_*.c uses: a table of {name, fn} and checks
+ * that record failures and go on. Its last line is "N passed, N failed". */
+#ifndef DF_UNIT_H
+#define DF_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+struct unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+extern int unit_failed_checks;
+
+#define CHECK(c) do { if (!(c)) { unit_failed_checks++; fprintf(stderr, "    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
+#define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a != _b) { unit_failed_checks++; \
+	fprintf(stderr, "    %s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b, _a, _b); } } while (0)
+#define CHECK_STR(a, b) do { const char *_a = (a), *_b = (b); if (!_a || !_b || strcmp(_a, _b)) { unit_failed_checks++; \
+	fprintf(stderr, "    %s:%d: %s == \"%s\" failed: got \"%s\"\n", __FILE__, __LINE__, #a, _b ? _b : "(null)", _a ? _a : "(null)"); } } while (0)
+
+/* Runs every test (or those named in argv), prints one line each and the summary; returns the exit code. */
+int unit_run(const char *suite, const struct unit_test *tests, size_t n, int argc, char **argv);
+
+#define UNIT_MAIN(suite, table) \
+	int main(int argc, char **argv) { return unit_run(suite, table, sizeof(table) / sizeof((table)[0]), argc, argv); }
+
+/* A fresh empty directory under $TMPDIR for this test binary; removed by unit_run at exit. */
+const char *unit_tmpdir(void);
+
+#endif
