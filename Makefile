@@ -50,7 +50,7 @@ all: df
 $(STAMP): release/deps.sh release/versions.mk
 	$(call say,DEPS,$(DEPS))bash release/deps.sh
 
-$(B)/%.o: %.c $(STAMP)
+$(B)/%.o: %.c | $(STAMP)
 	$(call say,CC,$<)mkdir -p $(dir $@) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/libdf.a: $(LIB_OBJ)
