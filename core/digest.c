@@ -1,0 +1,110 @@
+/* Digests: xxh3-128 for pieces, MD5 + SHA-256 (BearSSL) for whole files, and their text forms.
+ * xxHash is compiled inline here (XXH_INLINE_ALL) so no other object carries a copy. */
+#include "core/digest.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/df.h"
+
+static void canon128(XXH128_hash_t h, uint8_t out[16])
+{
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, h);
+	memcpy(out, c.digest, 16);
+}
+
+void digest_xxh128(const void *buf, size_t len, uint8_t out[DIGEST_XXH128_LEN])
+{
+	canon128(XXH3_128bits(buf, len), out);
+}
+
+void digest_xxh128_init(struct digest_xxh128_ctx *c) { XXH3_128bits_reset(&c->st); }
+
+void digest_xxh128_update(struct digest_xxh128_ctx *c, const void *buf, size_t len)
+{
+	XXH3_128bits_update(&c->st, buf, len);
+}
+
+void digest_xxh128_final(struct digest_xxh128_ctx *c, uint8_t out[DIGEST_XXH128_LEN])
+{
+	canon128(XXH3_128bits_digest(&c->st), out);
+}
+
+void digest_file_init(struct digest_file_ctx *c)
+{
+	br_md5_init(&c->md5);
+	br_sha256_init(&c->sha256);
+}
+
+void digest_file_update(struct digest_file_ctx *c, const void *buf, size_t len)
+{
+	br_md5_update(&c->md5, buf, len);
+	br_sha256_update(&c->sha256, buf, len);
+}
+
+void digest_file_final(const struct digest_file_ctx *c, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN])
+{
+	br_md5_out(&c->md5, md5);
+	br_sha256_out(&c->sha256, sha256);
+}
+
+void digest_hex(const uint8_t *bytes, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[bytes[i] >> 4];
+		out[2 * i + 1] = hx[bytes[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int nib(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int digest_unhex(const char *hex, size_t hexlen, uint8_t *bytes, size_t n)
+{
+	if (hexlen != 2 * n)
+		return DF_ERR;
+	for (size_t i = 0; i < n; i++) {
+		int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return DF_ERR;
+		bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return DF_OK;
+}
+
+int digest_spec_parse(const char *s, size_t n, struct digest_spec *out)
+{
+	const char *colon = memchr(s, ':', n);
+	const char *hex = colon ? colon + 1 : s;
+	size_t hexlen = n - (size_t)(hex - s);
+	memset(out, 0, sizeof *out);
+	if (colon) {
+		size_t al = (size_t)(colon - s);
+		if (al == 6 && strncmp(s, "sha256", 6) == 0) out->len = DIGEST_SHA256_LEN;
+		else if (al == 3 && strncmp(s, "md5", 3) == 0) out->len = DIGEST_MD5_LEN;
+		else return DF_ERR;
+	} else if (hexlen == 2 * DIGEST_SHA256_LEN) {
+		out->len = DIGEST_SHA256_LEN;
+	} else if (hexlen == 2 * DIGEST_MD5_LEN) {
+		out->len = DIGEST_MD5_LEN;
+	} else {
+		return DF_ERR;
+	}
+	strcpy(out->algo, out->len == DIGEST_SHA256_LEN ? "sha256" : "md5");
+	return digest_unhex(hex, hexlen, out->bytes, out->len);
+}
+
+void digest_spec_format(const struct digest_spec *d, char *out, size_t cap)
+{
+	char hex[2 * DIGEST_SHA256_LEN + 1];
+	digest_hex(d->bytes, d->len, hex);
+	snprintf(out, cap, "%s:%s", d->algo, hex);
+}

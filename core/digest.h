@@ -1,0 +1,53 @@
+/* Digests df uses: xxh3-128 per piece (fast, against accidents and bugs), MD5 and SHA-256 for whole
+ * files (what users and registries name). Incremental contexts live inside the caller's struct. */
+#ifndef DF_DIGEST_H
+#define DF_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bearssl_hash.h"
+#define XXH_INLINE_ALL
+#include "xxhash.h"
+
+#define DIGEST_XXH128_LEN 16
+#define DIGEST_MD5_LEN 16
+#define DIGEST_SHA256_LEN 32
+
+/* One-shot xxh3-128 of a buffer, as 16 big-endian bytes (the canonical form). */
+void digest_xxh128(const void *buf, size_t len, uint8_t out[DIGEST_XXH128_LEN]);
+
+/* Incremental xxh3-128. The state is large (~600 bytes) and aligned: embed it, do not copy it. */
+struct digest_xxh128_ctx {
+	XXH3_state_t st;
+};
+void digest_xxh128_init(struct digest_xxh128_ctx *c);
+void digest_xxh128_update(struct digest_xxh128_ctx *c, const void *buf, size_t len);
+void digest_xxh128_final(struct digest_xxh128_ctx *c, uint8_t out[DIGEST_XXH128_LEN]);
+
+/* Whole-file digests: MD5 and SHA-256 together, since the supernode computes both in one pass. */
+struct digest_file_ctx {
+	br_md5_context md5;
+	br_sha256_context sha256;
+};
+void digest_file_init(struct digest_file_ctx *c);
+void digest_file_update(struct digest_file_ctx *c, const void *buf, size_t len);
+void digest_file_final(const struct digest_file_ctx *c, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN]);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void digest_hex(const uint8_t *bytes, size_t n, char *out);
+/* Parses exactly 2n hex digits (either case) into bytes; returns DF_OK or DF_ERR. */
+int digest_unhex(const char *hex, size_t hexlen, uint8_t *bytes, size_t n);
+
+/* A named whole-file digest as users write it: "sha256:HEX" or "md5:HEX" (a bare 32-hex string means
+ * md5, a bare 64-hex string sha256). Fills algo ("md5"/"sha256") and bytes; DF_OK or DF_ERR. */
+struct digest_spec {
+	char algo[8];
+	uint8_t bytes[DIGEST_SHA256_LEN];
+	size_t len;
+};
+int digest_spec_parse(const char *s, size_t n, struct digest_spec *out);
+/* "sha256:hex" into out (at least 72 bytes). */
+void digest_spec_format(const struct digest_spec *d, char *out, size_t cap);
+
+#endif
