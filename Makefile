@@ -89,7 +89,8 @@ check: test asan
 asan:
 	$(Q)$(MAKE) --no-print-directory SAN=1 B=build/asan unit
 
-# libFuzzer builds of every parser target (clang); run one with build/fuzz/fuzz_http -max_total_time=60
+# libFuzzer builds of every parser target (clang). Run one without growing the committed corpus:
+#   mkdir -p build/fuzz/new && build/fuzz/fuzz_proto -max_total_time=60 build/fuzz/new test/fuzz/corpus/proto
 fuzz: $(STAMP)
 	$(Q)mkdir -p build/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ   build/fuzz/$$n"; \

@@ -1,0 +1,134 @@
+/* Unit tests of core/proto and core/taskid: line reading (also split at every byte), assign and
+ * report values, the bounded writer, bitmaps, ids. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/df.h"
+#include "core/proto.h"
+#include "core/taskid.h"
+#include "test/unit/unit.h"
+
+static void lines(void)
+{
+	const char *b = "task: url-00\r\n\n  length :  -1 \nwait\nassign: 3 100 000102030405060708090a0b0c0d0e0f 10.0.0.1:7";
+	size_t pos = 0, len = strlen(b);
+	struct proto_line l;
+	CHECK_EQ(proto_next(b, len, &pos, &l), DF_OK);
+	CHECK(slice_eq(l.key, "task") && slice_eq(l.val, "url-00"));
+	CHECK_EQ(proto_next(b, len, &pos, &l), DF_OK);
+	CHECK(slice_eq(l.key, "length") && slice_eq(l.val, "-1"));
+	int64_t v;
+	CHECK(proto_i64(l.val, &v) == DF_OK && v == -1);
+	CHECK_EQ(proto_next(b, len, &pos, &l), DF_OK);
+	CHECK(slice_eq(l.key, "wait") && l.val.n == 0);
+	CHECK_EQ(proto_next(b, len, &pos, &l), DF_OK);
+	CHECK(slice_eq(l.key, "assign"));
+	struct proto_assign a;
+	CHECK_EQ(proto_parse_assign(l.val, &a), DF_OK);
+	CHECK_EQ(a.piece, 3);
+	CHECK_EQ(a.size, 100);
+	CHECK_EQ(a.sum[15], 15);
+	CHECK(slice_eq(a.from, "10.0.0.1:7"));
+	CHECK_EQ(proto_next(b, len, &pos, &l), DF_AGAIN);
+}
+
+static void bad_lines(void)
+{
+	struct proto_line l;
+	size_t pos = 0;
+	CHECK_EQ(proto_next("two words\n", 10, &pos, &l), DF_ERR);
+	pos = 0;
+	CHECK_EQ(proto_next(": x\n", 4, &pos, &l), DF_ERR);
+	pos = 0;
+	CHECK_EQ(proto_next("a\0b: c\n", 7, &pos, &l), DF_ERR);
+	char *big = malloc(PROTO_MAX_LINE + 10);
+	memset(big, 'a', PROTO_MAX_LINE + 10);
+	big[0] = 'k';
+	big[1] = ':';
+	pos = 0;
+	CHECK_EQ(proto_next(big, PROTO_MAX_LINE + 10, &pos, &l), DF_ERR);
+	free(big);
+	struct proto_assign a;
+	CHECK_EQ(proto_parse_assign(slice_of("3 100 0001 x"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("x 100 000102030405060708090a0b0c0d0e0f y"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("3 100 000102030405060708090a0b0c0d0e0f"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("3 100 000102030405060708090a0b0c0d0e0f y z"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("99999999999 1 000102030405060708090a0b0c0d0e0f y"), &a), DF_ERR);
+	uint64_t u;
+	CHECK_EQ(proto_u64(slice_of("18446744073709551616"), &u), DF_ERR);
+	CHECK_EQ(proto_u64(slice_of("18446744073709551615"), &u), DF_OK);
+	CHECK_EQ(proto_u64(slice_of(""), &u), DF_ERR);
+}
+
+/* Every split of a body must give the same lines as the whole, up to the split line. */
+static void split_everywhere(void)
+{
+	const char *b = "task: a\nok: 1 super\nfail: 2 1.2.3.4:5 connection reset\nbad: 3 x\n";
+	size_t len = strlen(b);
+	for (size_t cut = 0; cut <= len; cut++) {
+		size_t pos = 0;
+		struct proto_line l;
+		int n = 0, rc;
+		while ((rc = proto_next(b, cut, &pos, &l)) == DF_OK)
+			n++;
+		CHECK(rc == DF_AGAIN);
+		CHECK(pos == cut);
+		CHECK(n <= 4);
+	}
+	struct proto_report r;
+	CHECK_EQ(proto_parse_report(slice_of("2 1.2.3.4:5 connection reset"), &r), DF_OK);
+	CHECK(r.piece == 2 && slice_eq(r.from, "1.2.3.4:5") && slice_eq(r.why, "connection reset"));
+	CHECK_EQ(proto_parse_report(slice_of("2"), &r), DF_ERR);
+}
+
+static void writer(void)
+{
+	char mem[32];
+	struct proto_buf b;
+	proto_buf_init(&b, mem, sizeof mem);
+	proto_put(&b, "length", "%d", 42);
+	proto_put(&b, "wait", NULL);
+	CHECK_STR(mem, "length: 42\nwait\n");
+	proto_put(&b, "x", "%s", "a very long value that does not fit");
+	CHECK(b.overflow);
+	CHECK_STR(mem, "length: 42\nwait\n");
+}
+
+static void bitmaps(void)
+{
+	uint8_t bits[2] = {0x05, 0x01}, back[2];
+	char hex[5];
+	proto_hex_bitmap(bits, 9, hex);
+	CHECK_STR(hex, "0501");
+	CHECK_EQ(proto_parse_bitmap(slice_of("0501"), back, 9), DF_OK);
+	CHECK(back[0] == 5 && back[1] == 1);
+	CHECK_EQ(proto_parse_bitmap(slice_of("0503"), back, 9), DF_ERR);
+	CHECK_EQ(proto_parse_bitmap(slice_of("05"), back, 9), DF_ERR);
+}
+
+static void ids(void)
+{
+	char id[TASKID_MAX];
+	taskid_from_url("http://h/f", 10, id);
+	CHECK(strncmp(id, "url-", 4) == 0 && strlen(id) == 36);
+	CHECK(taskid_valid(id, strlen(id)));
+	struct digest_spec d;
+	const char *s = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	digest_spec_parse(s, strlen(s), &d);
+	taskid_from_digest(&d, id);
+	CHECK_STR(id, "sha256-ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK(taskid_valid(id, strlen(id)));
+	CHECK(!taskid_valid("url-../../etc/passwd0000000000000", 36));
+	CHECK(!taskid_valid("sha256-AB", 9));
+	CHECK(!taskid_valid("", 0));
+}
+
+static const struct unit_test tests[] = {
+	{"lines", lines},
+	{"bad_lines", bad_lines},
+	{"split_everywhere", split_everywhere},
+	{"writer", writer},
+	{"bitmaps", bitmaps},
+	{"ids", ids},
+};
+UNIT_MAIN("proto", tests)
