@@ -83,3 +83,24 @@ NGX
 
 # bytes nginx sent for a path (sum of $body_bytes_sent in the combined log)
 nginx_bytes() { awk -v p="$2" '$7 ~ p {s += $10} END {print s+0}' "$T/nginx-$1/access.log"; }
+
+# make_file PATH MB: random content of MB MiB
+make_file() { head -c "$(( $2 * 1048576 ))" /dev/urandom > "$1"; }
+
+# start_supernode NAME PORT [flags]: df supernode on 127.0.0.1:PORT with store $T/NAME, log $T/NAME.log
+start_supernode() {
+  local name=$1 port=$2; shift 2
+  "$DF" supernode --listen "127.0.0.1:$port" --data "$T/$name" "$@" > "$T/$name.log" 2>&1 &
+  track $!
+  wait_port "$port"
+}
+
+# track_seeder DATA_DIR: stop the detached seeder a df get left behind in DATA_DIR on exit
+track_seeder() {
+  local f=$1/seeder.pid
+  for _ in $(seq 20); do [ -s "$f" ] && break; sleep 0.05; done
+  [ -s "$f" ] && track "$(cat "$f")"
+  return 0
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }

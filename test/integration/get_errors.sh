@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# df get's failure modes: each a one-line error naming the cause, a documented exit code, and no file
+# under the final name. Also the fallback to the source when no supernode answers.
+. "$(dirname "$0")/../lib.sh"
+cd "$T"
+mkdir -p www
+make_file www/f 3
+NP=$(free_port); start_nginx "$T/www" "$NP"
+DEAD=$(free_port)   # nothing listens here
+SP=$(free_port); start_supernode sn "$SP"
+
+# usage errors
+expect_rc 2 "$DF" get;                    expect_in "URL"
+expect_rc 2 "$DF" get a b;                expect_in "one URL"
+expect_rc 2 "$DF" get ftp://x/y -O o;     expect_in "ftp"
+expect_rc 2 "$DF" get http://x/y --md5 zz -O o; expect_in "md5"
+expect_rc 2 "$DF" get http://x/y --digest sha1:00 -O o; expect_in "digest"
+
+# source 404, through the supernode and straight
+expect_rc 1 "$DF" get "http://127.0.0.1:$NP/missing" -O o1 --supernode "127.0.0.1:$SP" --data d1 --seed-idle 0
+expect_in "404 Not Found"; [ ! -e o1 ] || fail "o1 exists after a 404"
+[ "$(printf '%s\n' "$OUT" | grep -c .)" -le 2 ] || fail "404 error is not short: $OUT"
+expect_rc 1 "$DF" get "http://127.0.0.1:$NP/missing" -O o2 --data d2 --seed-idle 0
+expect_in "404 Not Found"; [ ! -e o2 ] || fail "o2 exists after a 404"
+
+# source refusing connections
+expect_rc 1 "$DF" get "http://127.0.0.1:$DEAD/f" -O o3 --data d3 --seed-idle 0
+expect_in "refused"; [ ! -e o3 ] || fail "o3 exists"
+
+# digest mismatch: exit 3, no file
+expect_rc 3 "$DF" get "http://127.0.0.1:$NP/f" -O o4 --md5 00000000000000000000000000000000 --supernode "127.0.0.1:$SP" --data d4 --seed-idle 0
+expect_in "digest"; [ ! -e o4 ] || fail "o4 exists after a digest mismatch"
+expect_rc 3 "$DF" get "http://127.0.0.1:$NP/f" -O o5 --digest "sha256:$(printf '0%.0s' $(seq 64))" --data d5 --seed-idle 0
+[ ! -e o5 ] || fail "o5 exists after a digest mismatch"
+# the right digest passes
+expect_rc 0 "$DF" get "http://127.0.0.1:$NP/f" -O o6 --digest "sha256:$(sha www/f)" --supernode "127.0.0.1:$SP" --data d6 --seed-idle 0 -q
+[ "$(sha o6)" = "$(sha www/f)" ] || fail "o6 differs"
+
+# no supernode: a warning, then straight from the source
+expect_rc 0 "$DF" get "http://127.0.0.1:$NP/f" -O o7 --supernode "127.0.0.1:$DEAD" --data d7 --seed-idle 0
+expect_in "supernode"; [ "$(sha o7)" = "$(sha www/f)" ] || fail "o7 differs"
+# ... unless told not to
+expect_rc 4 "$DF" get "http://127.0.0.1:$NP/f" -O o8 --supernode "127.0.0.1:$DEAD" --no-back-to-source --data d8 --seed-idle 0
+expect_in "supernode"; [ ! -e o8 ] || fail "o8 exists"
+
+# -O - writes to stdout
+"$DF" get "http://127.0.0.1:$NP/f" -O - --data d9 --seed-idle 0 -q > o9 || fail "get -O - failed"
+[ "$(sha o9)" = "$(sha www/f)" ] || fail "stdout copy differs"
+# default output name: the URL's basename in the current directory
+mkdir dflt && (cd dflt && "$DF" get "http://127.0.0.1:$NP/f" --data ../d10 --seed-idle 0 -q) || fail "get without -O"
+[ "$(sha dflt/f)" = "$(sha www/f)" ] || fail "default-named copy differs"
+pass get_errors

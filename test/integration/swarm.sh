@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The swarm end to end: nginx source, one supernode, 10 concurrent df get on loopback. Every copy
+# matches; nginx sends the file about once; most piece bytes move peer to peer; a second round costs
+# nginx nothing.
+. "$(dirname "$0")/../lib.sh"
+cd "$T"
+mkdir -p www
+make_file www/blob 48
+NP=$(free_port); start_nginx "$T/www" "$NP"
+SP=$(free_port); start_supernode sn "$SP"
+URL=http://127.0.0.1:$NP/blob
+N=10
+for i in $(seq $N); do
+  # a download cap per peer makes the swarm (not loopback speed) the bottleneck, so pieces really move peer to peer
+  "$DF" get "$URL" -O "out$i" --supernode "127.0.0.1:$SP" --data "$T/p$i" --seed-idle 20 --limit-rate 24M -q > "get$i.log" 2>&1 &
+  echo $! > "get$i.pid"; track "$(cat "get$i.pid")"
+done
+for i in $(seq $N); do
+  wait "$(cat "get$i.pid")" || fail "get $i exited $?: $(cat "get$i.log")"
+  track_seeder "$T/p$i"
+done
+want=$(sha www/blob)
+for i in $(seq $N); do [ "$(sha "out$i")" = "$want" ] || fail "out$i differs from the source"; done
+size=$(stat -c %s www/blob)
+sent=$(nginx_bytes "$NP" /blob)
+echo "nginx sent $sent bytes for a $size-byte file"
+[ "$sent" -le $(( size * 11 / 10 )) ] || fail "nginx sent $sent bytes, more than 1.1x the file ($size)"
+
+OUT=$("$DF" status --supernode "127.0.0.1:$SP" --json) || fail "status: $OUT"
+echo "$OUT" > status.json
+super=$(grep -o '"bytes_from_supernode": *[0-9]*' status.json | grep -o '[0-9]*$' | head -1)
+p2p=$(grep -o '"bytes_peer_to_peer": *[0-9]*' status.json | grep -o '[0-9]*$' | head -1)
+[ -n "$super" ] && [ -n "$p2p" ] || fail "status lacks byte counters: $OUT"
+echo "supernode served $super bytes, peers moved $p2p bytes"
+[ $(( super * 2 )) -lt $(( super + p2p )) ] || fail "supernode served $super of $((super + p2p)) piece bytes: not well under half"
+
+# second round: new peers, same URL; the supernode answers from its store after revalidation
+before=$(nginx_bytes "$NP" /blob)
+for i in 1 2 3; do
+  "$DF" get "$URL" -O "again$i" --supernode "127.0.0.1:$SP" --data "$T/q$i" --seed-idle 0 -q || fail "second round get $i"
+  [ "$(sha "again$i")" = "$want" ] || fail "again$i differs"
+done
+after=$(nginx_bytes "$NP" /blob)
+[ "$after" -eq "$before" ] || fail "second round cost nginx $((after - before)) bytes"
+pass "swarm: $N peers, nginx sent $sent bytes (file $size), supernode $super, p2p $p2p"
