@@ -3,6 +3,7 @@
 # test-only) is detected by the checksum the supernode issued, the piece is fetched elsewhere, the
 # file is correct, the rogue is no longer used and status says why.
 . "$(dirname "$0")/../lib.sh"
+need_cmd get supernode status
 cd "$T"
 mkdir -p www
 make_file www/f 24
