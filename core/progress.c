@@ -52,7 +52,7 @@ static void short_size(uint64_t n, char *out, size_t cap)
 
 void progress_line(const struct progress *p, int width, char *out, size_t cap)
 {
-	char done[24], total[24], rate[24], eta[24] = "", a[16], b[16], c[16];
+	char done[24], total[24], rate[24], eta[48] = "", a[16], b[16], c[16];
 	progress_size(p->done, done, sizeof done);
 	progress_size(p->total, total, sizeof total);
 	progress_size((uint64_t)p->rate, rate, sizeof rate);
