@@ -34,7 +34,7 @@ Q = @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRC   = $(sort $(wildcard core/*.c net/*.c store/*.c cmd/*.c))
+LIB_SRC   = $(sort $(wildcard core/*.c net/*.c store/*.c swarm/*.c cmd/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC  = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:test/unit/%.c=$(B)/test/%)

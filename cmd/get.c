@@ -1,0 +1,97 @@
+/* `df get URL`: wget-like download through the swarm, resumable, digest-checked.
+ * Parses flags into a get_job; swarm/get.c does the work. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "swarm/get.h"
+
+enum { OPT_OUT = 1, OPT_HEADER, OPT_MD5, OPT_DIGEST };
+
+static const struct opt_spec opts[] = {
+	{"output-document", 'O', 1, OPT_OUT, "FILE", "write to FILE ('-' for stdout; default: the URL's basename)"},
+	{"header", 'H', 1, OPT_HEADER, "'NAME: VALUE'", "send this header to the source (repeatable; never logged)"},
+	{"md5", 0, 1, OPT_MD5, "HEX", "expected MD5 of the file; also makes the task content-addressed"},
+	{"digest", 0, 1, OPT_DIGEST, "ALGO:HEX", "expected digest, sha256:HEX or md5:HEX"},
+};
+static const char *const sections[] = {"get", "security", NULL};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "df: get: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'df get --help'.\n");
+	return DF_EXIT_USAGE;
+}
+
+/* The URL's last path segment without query, or "index.html" like wget when there is none. */
+static const char *default_output(const char *url, char *buf, size_t cap)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t end = strcspn(p, "?#");
+	const char *slash = NULL;
+	for (size_t i = 0; i < end; i++)
+		if (p[i] == '/')
+			slash = p + i;
+	if (!slash || slash + 1 == p + end)
+		return "index.html";
+	snprintf(buf, cap, "%.*s", (int)(p + end - slash - 1), slash + 1);
+	if (!buf[0] || strcmp(buf, ".") == 0 || strcmp(buf, "..") == 0)
+		return "index.html";
+	return buf;
+}
+
+static int run(struct df *df, struct opt_result *r)
+{
+	struct get_job job = {0};
+	char name[256];
+	if (r->nargs == 0)
+		return usage_error("%s", "missing URL");
+	if (r->nargs > 1)
+		return usage_error("takes one URL, got also '%s'", r->args[1]);
+	job.url = r->args[0];
+	if (strncmp(job.url, "http://", 7) != 0 && strncmp(job.url, "https://", 8) != 0)
+		return usage_error("'%s': only http:// and https:// URLs are supported", job.url);
+	for (int i = 0; i < r->nvals; i++) {
+		const char *a = r->vals[i].arg;
+		switch (r->vals[i].id) {
+		case OPT_OUT: job.output = a; break;
+		case OPT_HEADER:
+			if (!strchr(a, ':') || a[0] == ':' || strpbrk(a, "\r\n"))
+				return usage_error("--header '%s': expected 'Name: value'", a);
+			if (job.nheaders == GET_MAX_HEADERS)
+				return usage_error("%s", "too many --header options");
+			job.headers[job.nheaders++] = a;
+			break;
+		case OPT_MD5: {
+			char spec[80];
+			snprintf(spec, sizeof spec, "md5:%s", a);
+			if (digest_spec_parse(spec, strlen(spec), &job.digest) != DF_OK)
+				return usage_error("--md5 '%s': expected 32 hex digits", a);
+			break;
+		}
+		case OPT_DIGEST:
+			if (digest_spec_parse(a, strlen(a), &job.digest) != DF_OK)
+				return usage_error("--digest '%s': expected sha256:HEX (64 digits) or md5:HEX (32)", a);
+			break;
+		}
+	}
+	if (!job.output)
+		job.output = default_output(job.url, name, sizeof name);
+	job.progress = log_get_level() >= LOG_INFO && isatty(2);
+	return swarm_get(df, &job);
+}
+
+const struct cmd_desc cmd_get = {
+	.name = "get",
+	.summary = "download a URL through the swarm (wget-like; resumes; verifies)",
+	.synopsis = "URL [-O FILE] [OPTIONS]",
+	.sections = sections,
+	.opts = opts,
+	.nopts = (int)DF_ARRAY_LEN(opts),
+	.run = run,
+};

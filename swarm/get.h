@@ -1,0 +1,24 @@
+/* The peer side of a download: register with a supernode, fetch pieces from peers, verify, export,
+ * and leave a seeder behind; or straight from the source when no supernode answers. */
+#ifndef DF_SWARM_GET_H
+#define DF_SWARM_GET_H
+
+#include "core/df.h"
+#include "core/digest.h"
+
+#define GET_MAX_HEADERS 32
+
+struct get_job {
+	const char *url;
+	const char *headers[GET_MAX_HEADERS]; /* "Name: value" lines for the source */
+	int nheaders;
+	struct digest_spec digest;            /* expected whole-file digest; len 0 = none */
+	const char *output;                   /* final path, or "-" for stdout */
+	int progress;                         /* draw a progress bar (stderr is a TTY and not -q) */
+};
+
+/* Runs the download to completion on df's loop and store (both opened by the caller).
+ * Returns an exit code (enum df_exit) after printing any error as one line. */
+int swarm_get(struct df *df, struct get_job *job);
+
+#endif
