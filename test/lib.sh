@@ -6,6 +6,7 @@ B=${B:-build/musl}
 DF=${DF:-$top/$B/df}
 [ -x "$DF" ] || DF=$top/df
 T=$(mktemp -d /tmp/dftest.XXXXXX)
+chmod 755 "$T"   # nginx workers run as nobody and must read files under $T
 PIDS=$T/pids
 : > "$PIDS"
 CLEANUPS=()
