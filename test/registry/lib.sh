@@ -202,6 +202,7 @@ push_image() {
 start_redirect_front() {
   local port=$1 rport=$2
   REDIRECT_BLOB_PORT=$(free_port)
+  while [ "$REDIRECT_BLOB_PORT" = "$port" ]; do REDIRECT_BLOB_PORT=$(free_port); done
   start_nginx "$(registry_dir "$rport")/storage" "$REDIRECT_BLOB_PORT" "default_type application/octet-stream;"
   start_nginx "$T" "$port" "
     client_max_body_size 0; proxy_request_buffering off; proxy_buffering off; proxy_http_version 1.1;
@@ -275,7 +276,7 @@ verify_oci_dir() {
 skopeo_pull() {
   local reg=$1 ref=$2 out=$3 mirror=${4:-} creds=${5:-}
   command -v skopeo >/dev/null || skip "skopeo not installed (bash .ci/install)"
-  local conf=$T/containers/skopeo-registries.conf
+  local conf=$REG_CT/skopeo-registries.conf
   registries_conf "$conf" "$reg" "$mirror"
   reg_authfile "$creds" "$reg" $mirror
   rm -rf "$out"
@@ -345,9 +346,9 @@ containerd_hosts_dir() {
 # ctr_fetch REGISTRY NAME:TAG [MIRROR] [CREDS]: ctr content fetch (no snapshotter, no unpack) of
 # REGISTRY/NAME:TAG into start_containerd's content store through MIRROR (none: direct), after
 # removing every image (and so, by containerd's GC, its content) from the dftest namespace so that
-# every blob is fetched again; then
-# checks every blob of the image in the store against its sha256 (ctr content get | sha256sum).
-# Sets PULLED_MANIFEST; output in $OUT; returns non-zero if the fetch or the check failed.
+# every blob is fetched again; then checks every blob of the image in the store against its sha256
+# (ctr content get | sha256sum). Sets PULLED_MANIFEST; output in $OUT; returns non-zero if the
+# fetch or the check failed.
 ctr_fetch() { _ctr_get "content fetch" "$@"; }
 
 # ctr_pull REGISTRY NAME:TAG [MIRROR] [CREDS]: as ctr_fetch, with ctr images pull: the layers are
@@ -357,6 +358,7 @@ ctr_pull() { _ctr_get "images pull --snapshotter native" "$@"; }
 # ctr_cmd ARGS...: ctr on start_containerd's socket, namespace dftest
 ctr_cmd() { ctr --address "$(containerd_sock)" --namespace dftest "$@"; }
 
+# _ctr_get "CTR SUBCOMMAND" REGISTRY NAME:TAG [MIRROR] [CREDS]: ctr_fetch and ctr_pull
 _ctr_get() {
   local how=$1 reg=$2 ref=$3 mirror=${4:-} creds=${5:-}
   local hosts d got
@@ -378,7 +380,9 @@ _ctr_get() {
 
 # podman_pull REGISTRY NAME:TAG [MIRROR] [CREDS]: podman pull as root with vfs storage under
 # $T/podman (made anew each time, so every blob is fetched again; no system storage, cgroupfs, file
-# events) and a registries.conf naming MIRROR as the registry's mirror. Sets PULLED_MANIFEST (the image's digest) and PULLED_DIFFIDS; output in $OUT.
+# events) and a registries.conf naming MIRROR as the registry's mirror. Sets PULLED_MANIFEST (the
+# image's digest) and PULLED_DIFFIDS (its layers' diff ids); output in $OUT; returns non-zero if
+# the pull failed.
 podman_pull() {
   local reg=$1 ref=$2 mirror=${3:-} creds=${4:-}
   command -v podman >/dev/null || skip "podman not installed (bash .ci/install)"
