@@ -28,6 +28,9 @@ got=$(curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://
 skopeo_pull "$REG" "$REF" "$T/out-skopeo" || fail "skopeo pull: $OUT"
 [ "$PULLED_MANIFEST" = "$IMG_MANIFEST" ] || fail "skopeo pulled $PULLED_MANIFEST, want $IMG_MANIFEST"
 cmp -s "$T/out-skopeo/blobs/sha256/${IMG_BIG#sha256:}" "$T/img/blobs/sha256/${IMG_BIG#sha256:}" || fail "skopeo's big layer differs"
+wait_count 1 blob_served "$RLOG" "$IMG_SMALL" > /dev/null
+wait_count 1 blob_served "$RLOG" "$IMG_CONFIG" > /dev/null
+wait_count 1 blob_served "$RLOG" "$IMG_BIG" > /dev/null
 [ "$(blob_counts "$RLOG")" = "$(printf '%s 1 %s\n' "$IMG_CONFIG" "$(stat -c %s "$T/img/blobs/sha256/${IMG_CONFIG#sha256:}")" \
   "$IMG_BIG" "$BIG" "$IMG_SMALL" "$SMALL" | sort)" ] || fail "after one pull blob_counts says: $(blob_counts "$RLOG")"
 
@@ -35,7 +38,7 @@ cmp -s "$T/out-skopeo/blobs/sha256/${IMG_BIG#sha256:}" "$T/img/blobs/sha256/${IM
 curl -sf -r 0-99 -o /dev/null "http://$REG/v2/df/test/blobs/$IMG_SMALL" || fail "range GET"
 curl -sfI -o /dev/null "http://$REG/v2/df/test/blobs/$IMG_BIG" || fail "HEAD of the big layer"
 curl -s -o /dev/null "http://$REG/v2/df/test/blobs/sha256:$(printf %064d 0)"
-[ "$(blob_served "$RLOG" "$IMG_SMALL")" -eq 2 ] && [ "$(blob_bytes "$RLOG" "$IMG_SMALL")" -eq $((SMALL + 100)) ] ||
+[ "$(wait_count 2 blob_served "$RLOG" "$IMG_SMALL")" -eq 2 ] && [ "$(blob_bytes "$RLOG" "$IMG_SMALL")" -eq $((SMALL + 100)) ] ||
   fail "after a 100-byte range GET the small layer counts '$(blob_counts "$RLOG" | grep "$IMG_SMALL")'"
 [ "$(blob_counts "$RLOG" | wc -l)" -eq 3 ] || fail "blob_counts lists other blobs: $(blob_counts "$RLOG")"
 
@@ -56,9 +59,9 @@ else
   [ "$(cat "$m/df/hello.txt")" = "$IMG_HELLO" ] || fail "podman's image has hello.txt '$(cat "$m/df/hello.txt")'"
 fi
 want=$((1 + HAVE_CTR + HAVE_PODMAN))
-[ "$(blob_served "$RLOG" "$IMG_BIG")" -eq "$want" ] || fail "big layer served $(blob_served "$RLOG" "$IMG_BIG") times after $want pulls"
+[ "$(wait_count "$want" blob_served "$RLOG" "$IMG_BIG")" -eq "$want" ] || fail "big layer served $(blob_served "$RLOG" "$IMG_BIG") times after $want pulls"
 [ "$(blob_bytes "$RLOG" "$IMG_BIG")" -eq $((want * BIG)) ] || fail "big layer bytes $(blob_bytes "$RLOG" "$IMG_BIG") after $want pulls"
-[ "$(blob_served "$RLOG" "$IMG_CONFIG")" -eq "$want" ] || fail "config served $(blob_served "$RLOG" "$IMG_CONFIG") times after $want pulls"
+[ "$(wait_count "$want" blob_served "$RLOG" "$IMG_CONFIG")" -eq "$want" ] || fail "config served $(blob_served "$RLOG" "$IMG_CONFIG") times after $want pulls"
 echo "direct: $want clients pulled $REF ($((BIG + SMALL)) layer bytes); registry counted $(blob_counts "$RLOG" | tr '\n' ';')"
 
 # --- a registry with htpasswd auth: without credentials 401, with them the pull works
@@ -78,7 +81,7 @@ if [ "$HAVE_CTR" = 1 ]; then
   ctr_fetch "$AREG" "$REF" && fail "ctr fetched without credentials"
   [[ $OUT == *"401 Unauthorized"* ]] || fail "ctr without credentials: $OUT"
 fi
-[ "$(blob_served "$ALOG" "$IMG_BIG")" -eq 1 ] || fail "auth registry served the big layer $(blob_served "$ALOG" "$IMG_BIG") times, want 1"
+[ "$(wait_count 1 blob_served "$ALOG" "$IMG_BIG")" -eq 1 ] || fail "auth registry served the big layer $(blob_served "$ALOG" "$IMG_BIG") times, want 1"
 
 # --- the redirect front as each client's mirror: blobs come from the second nginx, not the registry
 FP=$(free_port); start_redirect_front "$FP" "$AP"
@@ -92,9 +95,9 @@ through=0
 mirrored() { # CLIENT: one more pull went through the front and the blob server, none to the registry
   through=$((through + 1))
   [ "$PULLED_MANIFEST" = "$IMG_MANIFEST" ] || fail "$1 through the mirror pulled $PULLED_MANIFEST"
-  [ "$(blob_served "$BLOG" "$IMG_BIG")" -eq "$through" ] || fail "$1: blob server sent the big layer $(blob_served "$BLOG" "$IMG_BIG") times, want $through"
+  [ "$(wait_count "$through" blob_served "$BLOG" "$IMG_BIG")" -eq "$through" ] || fail "$1: blob server sent the big layer $(blob_served "$BLOG" "$IMG_BIG") times, want $through"
   [ "$(blob_bytes "$BLOG" "$IMG_BIG")" -eq $((through * BIG)) ] || fail "$1: blob server sent $(blob_bytes "$BLOG" "$IMG_BIG") big-layer bytes"
-  [ "$(blob_redirects "$FLOG" "$IMG_BIG")" -eq "$through" ] || fail "$1: front redirected the big layer $(blob_redirects "$FLOG" "$IMG_BIG") times"
+  [ "$(wait_count "$through" blob_redirects "$FLOG" "$IMG_BIG")" -eq "$through" ] || fail "$1: front redirected the big layer $(blob_redirects "$FLOG" "$IMG_BIG") times"
   [ "$(blob_served "$FLOG" "$IMG_BIG")" -eq 0 ] || fail "$1: the front itself served the big layer"
   [ "$(blob_served "$ALOG" "$IMG_BIG")" -eq 1 ] || fail "$1: the registry served the big layer again (mirror not used?)"
 }
@@ -122,6 +125,6 @@ if [ "$HAVE_PODMAN" = 1 ]; then
   podman_pull "$AREG" "$REF" "127.0.0.1:$DEAD" "$REG_CREDS" || fail "podman with a dead mirror: $OUT"
   fellback=$((fellback + 1))
 fi
-[ "$(blob_served "$ALOG" "$IMG_BIG")" -eq $((1 + fellback)) ] ||
+[ "$(wait_count $((1 + fellback)) blob_served "$ALOG" "$IMG_BIG")" -eq $((1 + fellback)) ] ||
   fail "after $fellback pulls with a dead mirror the registry served the big layer $(blob_served "$ALOG" "$IMG_BIG") times, want $((1 + fellback))"
 pass "registry fixtures: $want clients direct, auth 401 and credentials, $through pulls through the redirect front, $fellback fallbacks"

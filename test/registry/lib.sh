@@ -184,6 +184,20 @@ blob_redirects() {
   awk -v d="${2#sha256:}" '$9 == 307 && index($7, "/blobs/sha256:" d) {n++} END {print n + 0}' "$1"
 }
 
+# wait_count N FUNC ARGS...: prints FUNC ARGS's number once it reaches N, or after 5 s whatever it
+# is then. Servers write an access-log line after the last byte went out, so a client can exit a
+# moment before its requests are logged: a test that just ran a pull asks for counts through this.
+# (It only waits for the count to come up; a count above N is returned as it is.)
+wait_count() {
+  local want=$1 i n; shift
+  for i in $(seq 100); do
+    n=$("$@")
+    [ "$n" -ge "$want" ] && break
+    sleep 0.05
+  done
+  echo "$n"
+}
+
 # push_image OCI_DIR NAME:TAG PORT [CREDS]: skopeo copies tag TAG of OCI_DIR to
 # 127.0.0.1:PORT/NAME:TAG over plain http, digests preserved. Output in $OUT; returns skopeo's code.
 push_image() {
