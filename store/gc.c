@@ -301,11 +301,32 @@ static int evict(struct store *s, const struct store_gc_policy *p, struct store_
 	return DF_OK;
 }
 
+/* Removes what a crash left in tmp/: imports (import-XXXXXX) and write probes (.probe-PID), once
+ * old enough that no live process can still be using them. */
+static void sweep_tmp(struct store *s)
+{
+	char dir[4096], path[4096 + 300];
+	struct stat st;
+	snprintf(dir, sizeof dir, "%s/tmp", s->root);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "import-", 7) != 0 && strncmp(e->d_name, ".probe-", 7) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > ORPHAN_AGE && unlink(path) == 0)
+			log_info("store: removed %s, left by an interrupted import", path);
+	}
+	if (d)
+		closedir(d);
+}
+
 int store_gc(struct store *s, const struct store_gc_policy *p, struct store_gc_result *res, char *err, size_t errlen)
 {
 	struct gc_ctx c = {0};
 	struct store_gc_result r = {0};
 	time_t now = time(NULL);
+	sweep_tmp(s);
 	if (walk(s, gc_collect, &c, err, errlen) != DF_OK)
 		goto fail;
 	if (c.failed) {

@@ -89,7 +89,7 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 		errno = EINVAL;
 		rc = store_err(err, errlen, t->data_path, "piece %u: %u bytes, but it has %u", n, w->done,
 			       store_task_piece_len(t, n));
-		goto out;
+		goto refused;
 	}
 	const uint8_t *want = expected ? expected : store_bit_get(t->expected, n) ? t->sums + (size_t)n * STORE_META_SUM : NULL;
 	if (want && memcmp(want, sum, sizeof sum) != 0) {
@@ -98,16 +98,16 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 		digest_hex(want, sizeof sum, want_hex);
 		errno = EBADMSG;
 		rc = store_err(err, errlen, t->data_path, "piece %u: checksum mismatch (got %s, want %s)", n, got_hex, want_hex);
-		goto out;
+		goto refused;
 	}
+	uint32_t done = w->done;
+	writer_end(w); /* the data is written: nothing is in flight for this piece any more */
 	if (last_unknown) {
 		/* the short piece is the last: it fixes the length, in one snapshot with the piece */
-		rc = store_task_fix_length(t, (int64_t)n * t->piece_size + w->done, n, sum, err, errlen);
-		goto out;
+		return store_task_fix_length(t, (int64_t)n * t->piece_size + done, n, sum, err, errlen);
 	}
-	rc = store_task_log(t, STORE_REC_PRESENT, n, sum, err, errlen);
-	if (rc != DF_OK)
-		goto out;
+	if (store_task_log(t, STORE_REC_PRESENT, n, sum, err, errlen) != DF_OK)
+		return DF_ERR;
 	store_task_mark(t, n, sum);
 	if (store_task_complete(t) && t->log_records) {
 		/* complete: make it durable now, so an export or a power cut finds a clean task */
@@ -115,7 +115,8 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 		if (store_task_snapshot(t, e, sizeof e) != DF_OK)
 			log_warn("%s (the log keeps the state)", e);
 	}
-out:
+	return DF_OK;
+refused:
 	writer_end(w);
 	return rc;
 }

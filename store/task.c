@@ -634,6 +634,14 @@ static int lock_open(struct store_task *t, int flags, int *created, char *err, s
 			fd = open(t->data_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 			if (fd < 0 && errno == EEXIST)
 				continue;
+			if (fd < 0 && errno == ENOENT && tries < 15) {
+				/* GC removed the emptied folder meanwhile: make it again */
+				char *slash = strrchr(t->data_path, '/');
+				*slash = 0;
+				(void)store_mkdir(t->data_path, 0755);
+				*slash = '/';
+				continue;
+			}
 			*created = fd >= 0;
 		}
 		if (fd < 0 && errno == ENOENT)

@@ -352,8 +352,10 @@ static int fill(const char *root, const char *id, int64_t length, uint32_t ps)
 		failed = store_piece_write(t, n, buf, len, NULL, err, sizeof err) != DF_OK;
 		n += !failed;
 	}
-	if (failed)
+	if (failed) {
 		printf("wrote %u pieces, then: %s\n", n, err);
+		fflush(stdout); /* before the warnings close may print */
+	}
 	store_task_close(t);
 	store_close(s);
 	return failed ? 0 : 2;

@@ -1124,6 +1124,27 @@ static void gc(void)
 	CHECK_EQ(store_list(s, count_cb, &all, err, sizeof err), DF_OK);
 	CHECK_EQ(all.n, 1);
 	CHECK_EQ(all.in_use, 0);
+
+	/* leftovers of crashes: swept when old, kept while young (a live process may own them) */
+	const char *old_files[] = {"gc/tasks/f6/f6.data", "gc/tmp/import-abcdef"};
+	const char *young_files[] = {"gc/tasks/f7/f7.data", "gc/tmp/import-123456"};
+	mkdir(path_in("%s", "gc/tasks/f6"), 0755);
+	mkdir(path_in("%s", "gc/tasks/f7"), 0755);
+	for (int i = 0; i < 2; i++) {
+		close(open(path_in("%s", old_files[i]), O_CREAT | O_WRONLY, 0644));
+		close(open(path_in("%s", young_files[i]), O_CREAT | O_WRONLY, 0644));
+		struct timespec ts[2] = {{now - 7200, 0}, {now - 7200, 0}};
+		CHECK_EQ(utimensat(AT_FDCWD, path_in("%s", old_files[i]), ts, 0), 0);
+	}
+	p = (struct store_gc_policy){0};
+	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
+	CHECK_EQ(r.evicted, 0);
+	for (int i = 0; i < 2; i++) {
+		CHECK(!exists(path_in("%s", old_files[i])));
+		CHECK(exists(path_in("%s", young_files[i])));
+	}
+	for (size_t i = 0; i < DF_ARRAY_LEN(foreign); i++)
+		CHECK(exists(path_in("%s", foreign[i])));
 	store_close(s);
 }
 
