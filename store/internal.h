@@ -71,6 +71,8 @@ int store_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int store_fsync_dir_of(const char *path);
 /* mkdir that accepts an existing directory; DF_OK or DF_ERR (errno, ENOTDIR when not a dir). */
 int store_mkdir(const char *path, mode_t mode);
+/* realloc that zeroes the new bytes (new > old); NULL on failure, p untouched. */
+void *store_grow(void *p, size_t old, size_t new);
 /* The process umask (read and restored: df is single-threaded). */
 mode_t store_umask(void);
 /* Touches path's mtime: the store's "last use" clock. Failures are ignored. */
@@ -84,7 +86,7 @@ int store_lock_writer(int fd);
 /* 1 when another open file description holds the writer lock on fd's file, else 0. */
 int store_writer_alive(int fd);
 
-/* task.c */
+/* task.c and metafile.c */
 int store_task_path_alloc(struct store_task *t, const char *root, const char *id);
 void store_task_free(struct store_task *t);
 /* Grows the piece arrays to hold n pieces. DF_OK or DF_ERR (ENOMEM). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -99,6 +100,14 @@ int store_mkdir(const char *path, mode_t mode)
 	if (!S_ISDIR(st.st_mode))
 		return (errno = ENOTDIR), DF_ERR;
 	return DF_OK;
+}
+
+void *store_grow(void *p, size_t old, size_t new)
+{
+	char *q = realloc(p, new ? new : 1);
+	if (q && new > old)
+		memset(q + old, 0, new - old);
+	return q;
 }
 
 mode_t store_umask(void)
