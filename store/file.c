@@ -1,0 +1,355 @@
+/* Whole files in and out of the store: export to a user path (link, else copy_file_range, else
+ * read/write; always temp name + rename), import of a local file as a complete task, and the
+ * whole-file digests of a task. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/internal.h"
+
+/* Copies len bytes from in@in_off to out@out_off in the kernel when it can (copy_file_range:
+ * reflink or in-kernel copy), else through *buf (allocated on first need, caller frees).
+ * DF_OK, or DF_ERR with errno (ENODATA when `in` ends early). */
+static int copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len, uint8_t **buf)
+{
+	int kernel = 1;
+	while (len > 0) {
+		if (kernel) {
+			off_t a = (off_t)in_off, b = (off_t)out_off;
+			ssize_t r = copy_file_range(in, &a, out, &b, (size_t)DF_MIN(len, (uint64_t)1 << 30), 0);
+			if (r > 0) {
+				in_off += (uint64_t)r;
+				out_off += (uint64_t)r;
+				len -= (uint64_t)r;
+				continue;
+			}
+			if (r == 0)
+				return (errno = ENODATA), DF_ERR;
+			if (errno == EINTR)
+				continue;
+			/* not across these filesystems, not on this kernel or file type: copy by hand */
+			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM ||
+			    errno == EBADF) {
+				kernel = 0;
+				continue;
+			}
+			return DF_ERR;
+		}
+		if (!*buf && !(*buf = malloc(STORE_IO_CHUNK)))
+			return (errno = ENOMEM), DF_ERR;
+		size_t k = (size_t)DF_MIN(len, (uint64_t)STORE_IO_CHUNK);
+		ssize_t r = store_pread_full(in, *buf, k, in_off);
+		if (r < 0)
+			return DF_ERR;
+		if ((size_t)r < k)
+			return (errno = ENODATA), DF_ERR;
+		if (store_pwrite_full(out, *buf, k, out_off) != DF_OK)
+			return DF_ERR;
+		in_off += k;
+		out_off += k;
+		len -= k;
+	}
+	return DF_OK;
+}
+
+/* A temporary name next to path: "DIR/.BASE.df-PID-N". */
+static int temp_name(char *tmp, size_t cap, const char *path, unsigned n)
+{
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path) + 1 : 0;
+	int r = snprintf(tmp, cap, "%.*s.%s.df-%ld-%u", dl, path, slash ? slash + 1 : path, (long)getpid(), n);
+	return r < 0 || (size_t)r >= cap ? DF_ERR : DF_OK;
+}
+
+int store_task_export(struct store_task *t, const char *path, char *err, size_t errlen)
+{
+	static unsigned counter;
+	char tmp[4096];
+	struct stat ds, ts;
+	uint8_t *buf = NULL;
+	int fd = -1, linked = 0, made = 0;
+	if (!store_task_complete(t)) {
+		errno = ENODATA;
+		return store_err(err, errlen, t->data_path, "cannot export to %s: task not complete (%u of %u pieces)", path,
+				 t->npresent, t->npieces);
+	}
+	if (fstat(t->data_fd, &ds) != 0)
+		return store_err_sys(err, errlen, t->data_path, "fstat");
+	if (ds.st_size < t->length) {
+		errno = EIO;
+		return store_err(err, errlen, t->data_path, "data file is shorter than its metadata says");
+	}
+	mode_t want = 0666 & ~store_umask();
+	int may_link = !t->store->no_link && (ds.st_mode & 07777) == want && ds.st_uid == geteuid() && ds.st_size == t->length;
+	for (int tries = 0; tries < 100 && !made; tries++) {
+		if (temp_name(tmp, sizeof tmp, path, counter++) != DF_OK) {
+			errno = ENAMETOOLONG;
+			return store_err(err, errlen, path, "path too long");
+		}
+		if (may_link) {
+			if (link(t->data_path, tmp) == 0) {
+				made = linked = 1;
+				break;
+			}
+			if (errno == EEXIST)
+				continue;
+			may_link = 0; /* another filesystem, or links refused: copy instead */
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0)
+			made = 1;
+		else if (errno != EEXIST)
+			return store_err_sys(err, errlen, path, "cannot create a temporary file next to it");
+	}
+	if (!made) {
+		errno = EEXIST;
+		return store_err(err, errlen, path, "no free temporary name next to it");
+	}
+	if (!linked) {
+		if (copy_range(t->data_fd, 0, fd, 0, (uint64_t)t->length, &buf) != DF_OK) {
+			store_err(err, errlen, path, "copy: %s", errno == ENODATA ? "the data file is shorter than its metadata says"
+										 : strerror(errno));
+			goto fail;
+		}
+		/* the bytes must be on disk before the name is: a power cut never leaves a hollow file */
+		if (fsync(fd) != 0) {
+			store_err_sys(err, errlen, path, "fsync");
+			goto fail;
+		}
+		if (close(fd) != 0) {
+			fd = -1;
+			store_err_sys(err, errlen, path, "close");
+			goto fail;
+		}
+		fd = -1;
+	}
+	if (rename(tmp, path) != 0) {
+		store_err_sys(err, errlen, path, "rename");
+		goto fail;
+	}
+	/* rename between two links of one file does nothing: the temporary name is still there */
+	if (linked && lstat(tmp, &ts) == 0)
+		unlink(tmp);
+	(void)store_fsync_dir_of(path);
+	free(buf);
+	return DF_OK;
+fail: {
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(buf);
+	errno = saved;
+	return DF_ERR;
+}
+}
+
+int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN], char *err,
+			    size_t errlen)
+{
+	struct digest_file_ctx c;
+	uint8_t m[DIGEST_MD5_LEN], h[DIGEST_SHA256_LEN];
+	if (!store_task_complete(t)) {
+		errno = ENODATA;
+		return store_err(err, errlen, t->data_path, "task not complete (%u of %u pieces)", t->npresent, t->npieces);
+	}
+	uint8_t *buf = malloc(STORE_IO_CHUNK);
+	if (!buf)
+		return (errno = ENOMEM), store_err_sys(err, errlen, t->data_path, "digest");
+	digest_file_init(&c);
+	for (uint64_t off = 0; off < (uint64_t)t->length; off += STORE_IO_CHUNK) {
+		size_t k = (size_t)DF_MIN((uint64_t)STORE_IO_CHUNK, (uint64_t)t->length - off);
+		ssize_t r = store_pread_full(t->data_fd, buf, k, off);
+		if (r != (ssize_t)k) {
+			if (r >= 0)
+				errno = EIO;
+			free(buf);
+			return store_err(err, errlen, t->data_path, "read: %s",
+					 r >= 0 ? "the data file is shorter than its metadata says" : strerror(errno));
+		}
+		digest_file_update(&c, buf, k);
+	}
+	free(buf);
+	digest_file_final(&c, m, h);
+	if (md5)
+		memcpy(md5, m, sizeof m);
+	if (sha256)
+		memcpy(sha256, h, sizeof h);
+	return DF_OK;
+}
+
+/* Copies the source into tmp piece by piece and hashes what landed in tmp (so the checksums are
+ * those of the bytes the store holds, even if the source changes underneath). */
+static int import_copy(struct store_task *t, int src, const char *path, char *err, size_t errlen)
+{
+	struct digest_file_ctx fc;
+	struct digest_xxh128_ctx xc;
+	uint8_t sum[STORE_SUM_LEN];
+	uint8_t *cbuf = NULL, *hbuf = malloc(STORE_IO_CHUNK);
+	int rc = DF_ERR;
+	if (!hbuf) {
+		errno = ENOMEM;
+		return store_err_sys(err, errlen, path, "import");
+	}
+	digest_file_init(&fc);
+	for (uint32_t n = 0; n < t->npieces; n++) {
+		uint64_t off = (uint64_t)n * t->piece_size;
+		uint32_t plen = store_task_piece_len(t, n);
+		if (copy_range(src, off, t->data_fd, off, plen, &cbuf) != DF_OK) {
+			store_err(err, errlen, path, "import: %s",
+				  errno == ENODATA ? "the file shrank while being imported" : strerror(errno));
+			goto out;
+		}
+		digest_xxh128_init(&xc);
+		for (uint32_t o = 0; o < plen; o += STORE_IO_CHUNK) {
+			size_t k = DF_MIN(STORE_IO_CHUNK, plen - o);
+			if (store_pread_full(t->data_fd, hbuf, k, off + o) != (ssize_t)k) {
+				if (errno == 0)
+					errno = EIO;
+				store_err_sys(err, errlen, t->data_path, "read back");
+				goto out;
+			}
+			digest_xxh128_update(&xc, hbuf, k);
+			digest_file_update(&fc, hbuf, k);
+		}
+		digest_xxh128_final(&xc, sum);
+		store_task_mark(t, n, sum);
+	}
+	digest_file_final(&fc, t->md5, t->sha256);
+	t->flags |= TASK_HAS_MD5 | TASK_HAS_SHA256;
+	rc = DF_OK;
+out:
+	free(cbuf);
+	free(hbuf);
+	return rc;
+}
+
+struct store_task *store_import(struct store *s, const char *path, uint32_t piece_size, char *err, size_t errlen)
+{
+	char tmp[4096], id[2 * DIGEST_SHA256_LEN + 1], e[512];
+	struct stat st, st2;
+	struct store_task *t = NULL, *old;
+	int src = -1, linked = 0;
+	tmp[0] = 0;
+	if (piece_size == 0 || piece_size > STORE_MAX_PIECE_SIZE) {
+		errno = EINVAL;
+		store_err(err, errlen, path, "bad piece size %u", piece_size);
+		return NULL;
+	}
+	if ((src = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(src, &st) != 0) {
+		store_err_sys(err, errlen, path, "open");
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		store_err(err, errlen, path, "not a regular file");
+		goto fail;
+	}
+	if (store_meta_piece_count(st.st_size, piece_size) > STORE_MAX_PIECES) {
+		errno = EFBIG;
+		store_err(err, errlen, path, "too many pieces of %u bytes", piece_size);
+		goto fail;
+	}
+	if (!(t = calloc(1, sizeof *t))) {
+		errno = ENOMEM;
+		store_err_sys(err, errlen, path, "import");
+		goto fail;
+	}
+	t->store = s;
+	t->refs = 1;
+	t->data_fd = t->meta_fd = -1;
+	t->writer = 1;
+	t->piece_size = piece_size;
+	t->length = st.st_size;
+	t->npieces = (uint32_t)store_meta_piece_count(st.st_size, piece_size);
+	snprintf(tmp, sizeof tmp, "%s/tmp/import-XXXXXX", s->root);
+	if ((t->data_fd = mkstemp(tmp)) < 0) {
+		tmp[0] = 0;
+		store_err_sys(err, errlen, s->root, "cannot create a temporary file in tmp/");
+		goto fail;
+	}
+	if (fchmod(t->data_fd, 0666 & ~store_umask()) != 0 || store_task_reserve(t, DF_MAX(t->npieces, 1u)) != DF_OK) {
+		store_err_sys(err, errlen, tmp, "import");
+		goto fail;
+	}
+	if (import_copy(t, src, path, err, errlen) != DF_OK)
+		goto fail;
+	if (fstat(src, &st2) != 0 || st2.st_size != st.st_size || st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+	    st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+		errno = EAGAIN;
+		store_err(err, errlen, path, "changed while being imported");
+		goto fail;
+	}
+	digest_hex(t->sha256, DIGEST_SHA256_LEN, id);
+
+	/* the same content is there already: keep it, or replace an unfinished copy */
+	old = store_task_open(s, id, NULL, 0, e, sizeof e);
+	if (old && store_task_complete(old)) {
+		unlink(tmp);
+		store_task_free(t);
+		close(src);
+		return old;
+	}
+	if (old)
+		store_task_close(old);
+	else if (errno != ENOENT) {
+		store_err(err, errlen, path, "import: %s", e);
+		goto fail;
+	}
+	if (store_task_remove(s, id, e, sizeof e) != DF_OK && errno != ENOENT) {
+		store_err(err, errlen, path, "import: %s", e);
+		goto fail;
+	}
+	if (store_task_path_alloc(t, s->root, id) != DF_OK) {
+		store_err_sys(err, errlen, path, "import");
+		goto fail;
+	}
+	char *slash = strrchr(t->data_path, '/');
+	*slash = 0;
+	int rc = store_mkdir(t->data_path, 0755);
+	if (rc != DF_OK)
+		store_err_sys(err, errlen, t->data_path, "mkdir");
+	*slash = '/';
+	if (rc != DF_OK)
+		goto fail;
+	/* locks before the name exists, so nobody sees it unlocked; link refuses to replace */
+	if (flock(t->data_fd, LOCK_SH) != 0 || store_lock_writer(t->data_fd) != DF_OK) {
+		store_err_sys(err, errlen, tmp, "lock");
+		goto fail;
+	}
+	if (link(tmp, t->data_path) != 0) {
+		if (errno == EEXIST)
+			errno = EBUSY;
+		store_err(err, errlen, t->data_path, "import: %s", errno == EBUSY ? "created by another process meanwhile" : strerror(errno));
+		goto fail;
+	}
+	linked = 1;
+	unlink(tmp);
+	tmp[0] = 0;
+	if (store_task_snapshot(t, err, errlen) != DF_OK)
+		goto fail;
+	close(src);
+	store_task_refresh_info(t);
+	t->next = s->tasks;
+	s->tasks = t;
+	log_info("store: imported %s as task %s (%lld bytes)", path, id, (long long)t->length);
+	return t;
+fail: {
+	int saved = errno;
+	if (src >= 0)
+		close(src);
+	if (tmp[0])
+		unlink(tmp);
+	if (linked)
+		unlink(t->data_path); /* ours: no metadata names it yet */
+	store_task_free(t);
+	errno = saved;
+	return NULL;
+}
+}
