@@ -176,7 +176,7 @@ int proto_parse_bitmap(struct slice hex, uint8_t *bits, uint32_t nbits)
 	size_t nbytes = (nbits + 7) / 8;
 	if (digest_unhex(hex.p, hex.n, bits, nbytes) != DF_OK)
 		return DF_ERR;
-	if (nbits % 8 && (bits[nbytes - 1] >> (nbits % 8)))
+	if (nbits % 8 && (uint8_t)(bits[nbytes - 1] << (nbits % 8)))
 		return DF_ERR; /* bits past the last piece */
 	return DF_OK;
 }

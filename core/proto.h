@@ -50,7 +50,7 @@ struct proto_buf {
 void proto_buf_init(struct proto_buf *b, char *mem, size_t cap);
 void proto_put(struct proto_buf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Bitmaps as lower-case hex, bit i = piece i, least significant bit first within a byte. */
+/* Bitmaps as lower-case hex, bit i = piece i, most significant bit first within a byte (as the store keeps them). */
 void proto_hex_bitmap(const uint8_t *bits, uint32_t nbits, char *out /* (nbits+7)/8*2+1 */);
 int proto_parse_bitmap(struct slice hex, uint8_t *bits, uint32_t nbits);
 

@@ -96,13 +96,13 @@ static void writer(void)
 
 static void bitmaps(void)
 {
-	uint8_t bits[2] = {0x05, 0x01}, back[2];
+	uint8_t bits[2] = {0x05, 0x80}, back[2];
 	char hex[5];
 	proto_hex_bitmap(bits, 9, hex);
-	CHECK_STR(hex, "0501");
-	CHECK_EQ(proto_parse_bitmap(slice_of("0501"), back, 9), DF_OK);
-	CHECK(back[0] == 5 && back[1] == 1);
-	CHECK_EQ(proto_parse_bitmap(slice_of("0503"), back, 9), DF_ERR);
+	CHECK_STR(hex, "0580");
+	CHECK_EQ(proto_parse_bitmap(slice_of("0580"), back, 9), DF_OK);
+	CHECK(back[0] == 5 && back[1] == 0x80);
+	CHECK_EQ(proto_parse_bitmap(slice_of("05c0"), back, 9), DF_ERR);
 	CHECK_EQ(proto_parse_bitmap(slice_of("05"), back, 9), DF_ERR);
 }
 
