@@ -7,11 +7,14 @@
 
 #include "core/digest.h"
 
-#define TASKID_MAX 80 /* "sha256-" + 64 hex + NUL fits */
+/* Ids are lower-case hex, so they are file names in the store as they are. The kinds differ in
+ * length, so they never collide: md5 32 digits, URL 48, sha256 64. */
+#define TASKID_MAX 65
+#define TASKID_URL_HEX 48
 
-/* id = "sha256-HEX" or "md5-HEX" from a digest spec. */
+/* id = the digest's hex (a sha256 id equals the id store_import gives the same bytes). */
 void taskid_from_digest(const struct digest_spec *d, char out[TASKID_MAX]);
-/* id = "url-" + xxh3-128 hex of the normalized URL (the caller normalizes). */
+/* id = the first 48 hex digits of sha256("url:" + normalized URL) (the caller normalizes). */
 void taskid_from_url(const char *normalized_url, size_t len, char out[TASKID_MAX]);
 /* True when s is a well-formed id (safe as a file name: [a-z0-9-], bounded length). */
 int taskid_valid(const char *s, size_t len);

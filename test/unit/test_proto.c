@@ -110,16 +110,17 @@ static void ids(void)
 {
 	char id[TASKID_MAX];
 	taskid_from_url("http://h/f", 10, id);
-	CHECK(strncmp(id, "url-", 4) == 0 && strlen(id) == 36);
+	CHECK_EQ(strlen(id), TASKID_URL_HEX);
 	CHECK(taskid_valid(id, strlen(id)));
 	struct digest_spec d;
 	const char *s = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 	digest_spec_parse(s, strlen(s), &d);
 	taskid_from_digest(&d, id);
-	CHECK_STR(id, "sha256-ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_STR(id, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	CHECK(taskid_valid(id, strlen(id)));
-	CHECK(!taskid_valid("url-../../etc/passwd0000000000000", 36));
-	CHECK(!taskid_valid("sha256-AB", 9));
+	CHECK(!taskid_valid("../../etc/passwd0000000000000000", 32));
+	CHECK(!taskid_valid("BA7816BF8F01CFEA414140DE5DAE2223", 32));
+	CHECK(!taskid_valid("ba7816bf8f01cfea414140de5dae222", 31));
 	CHECK(!taskid_valid("", 0));
 }
 
