@@ -110,8 +110,10 @@ int proto_parse_assign(struct slice val, struct proto_assign *out)
 	w = word(&val);
 	if (digest_unhex(w.p, w.n, out->sum, 16) != DF_OK)
 		return DF_ERR;
-	out->from = word(&val);
-	if (!out->from.n || trim(val.p, val.n).n)
+	if (piece_no(word(&val), &out->uploader) != DF_OK)
+		return DF_ERR;
+	out->addr = word(&val);
+	if (!out->addr.n || trim(val.p, val.n).n)
 		return DF_ERR;
 	return DF_OK;
 }
@@ -120,8 +122,7 @@ int proto_parse_report(struct slice val, struct proto_report *out)
 {
 	if (piece_no(word(&val), &out->piece) != DF_OK)
 		return DF_ERR;
-	out->from = word(&val);
-	if (!out->from.n)
+	if (piece_no(word(&val), &out->uploader) != DF_OK)
 		return DF_ERR;
 	out->why = trim(val.p, val.n);
 	return DF_OK;

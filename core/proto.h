@@ -20,19 +20,20 @@ struct proto_line {
  * one longer than PROTO_MAX_LINE, or a NUL byte. Blank lines are skipped. */
 int proto_next(const char *buf, size_t len, size_t *pos, struct proto_line *line);
 
-/* "assign: PIECE SIZE XXH128HEX FROM" */
+/* "assign: PIECE SIZE XXH128HEX UPLOADER ADDR" */
 struct proto_assign {
 	uint32_t piece;
 	uint64_t size;
 	uint8_t sum[16];
-	struct slice from; /* "super" or "ADDR:PORT" */
+	uint32_t uploader; /* the uploader's handle, echoed in the report */
+	struct slice addr; /* "super" or "ADDR:PORT" of its piece server */
 };
 int proto_parse_assign(struct slice val, struct proto_assign *out);
 
-/* "ok: PIECE FROM", "bad: PIECE FROM", "fail: PIECE FROM WHY..." */
+/* "ok: PIECE UPLOADER", "bad: PIECE UPLOADER", "fail: PIECE UPLOADER WHY..." */
 struct proto_report {
 	uint32_t piece;
-	struct slice from;
+	uint32_t uploader;
 	struct slice why; /* fail only */
 };
 int proto_parse_report(struct slice val, struct proto_report *out);

@@ -10,7 +10,7 @@
 
 static void lines(void)
 {
-	const char *b = "task: url-00\r\n\n  length :  -1 \nwait\nassign: 3 100 000102030405060708090a0b0c0d0e0f 10.0.0.1:7";
+	const char *b = "task: url-00\r\n\n  length :  -1 \nwait\nassign: 3 100 000102030405060708090a0b0c0d0e0f 5 10.0.0.1:7";
 	size_t pos = 0, len = strlen(b);
 	struct proto_line l;
 	CHECK_EQ(proto_next(b, len, &pos, &l), DF_OK);
@@ -28,7 +28,8 @@ static void lines(void)
 	CHECK_EQ(a.piece, 3);
 	CHECK_EQ(a.size, 100);
 	CHECK_EQ(a.sum[15], 15);
-	CHECK(slice_eq(a.from, "10.0.0.1:7"));
+	CHECK_EQ(a.uploader, 5);
+	CHECK(slice_eq(a.addr, "10.0.0.1:7"));
 	CHECK_EQ(proto_next(b, len, &pos, &l), DF_AGAIN);
 }
 
@@ -49,11 +50,12 @@ static void bad_lines(void)
 	CHECK_EQ(proto_next(big, PROTO_MAX_LINE + 10, &pos, &l), DF_ERR);
 	free(big);
 	struct proto_assign a;
-	CHECK_EQ(proto_parse_assign(slice_of("3 100 0001 x"), &a), DF_ERR);
-	CHECK_EQ(proto_parse_assign(slice_of("x 100 000102030405060708090a0b0c0d0e0f y"), &a), DF_ERR);
-	CHECK_EQ(proto_parse_assign(slice_of("3 100 000102030405060708090a0b0c0d0e0f"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("3 100 0001 1 x"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("x 100 000102030405060708090a0b0c0d0e0f 1 y"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("3 100 000102030405060708090a0b0c0d0e0f 1"), &a), DF_ERR);
 	CHECK_EQ(proto_parse_assign(slice_of("3 100 000102030405060708090a0b0c0d0e0f y z"), &a), DF_ERR);
-	CHECK_EQ(proto_parse_assign(slice_of("99999999999 1 000102030405060708090a0b0c0d0e0f y"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("3 100 000102030405060708090a0b0c0d0e0f 1 y z"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("99999999999 1 000102030405060708090a0b0c0d0e0f 1 y"), &a), DF_ERR);
 	uint64_t u;
 	CHECK_EQ(proto_u64(slice_of("18446744073709551616"), &u), DF_ERR);
 	CHECK_EQ(proto_u64(slice_of("18446744073709551615"), &u), DF_OK);
@@ -63,7 +65,7 @@ static void bad_lines(void)
 /* Every split of a body must give the same lines as the whole, up to the split line. */
 static void split_everywhere(void)
 {
-	const char *b = "task: a\nok: 1 super\nfail: 2 1.2.3.4:5 connection reset\nbad: 3 x\n";
+	const char *b = "task: a\nok: 1 0\nfail: 2 7 connection reset\nbad: 3 9\n";
 	size_t len = strlen(b);
 	for (size_t cut = 0; cut <= len; cut++) {
 		size_t pos = 0;
@@ -76,8 +78,9 @@ static void split_everywhere(void)
 		CHECK(n <= 4);
 	}
 	struct proto_report r;
-	CHECK_EQ(proto_parse_report(slice_of("2 1.2.3.4:5 connection reset"), &r), DF_OK);
-	CHECK(r.piece == 2 && slice_eq(r.from, "1.2.3.4:5") && slice_eq(r.why, "connection reset"));
+	CHECK_EQ(proto_parse_report(slice_of("2 7 connection reset"), &r), DF_OK);
+	CHECK(r.piece == 2 && r.uploader == 7 && slice_eq(r.why, "connection reset"));
+	CHECK_EQ(proto_parse_report(slice_of("2 x"), &r), DF_ERR);
 	CHECK_EQ(proto_parse_report(slice_of("2"), &r), DF_ERR);
 }
 

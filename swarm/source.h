@@ -1,0 +1,58 @@
+/* Back to source: fetches a task's missing pieces from its origin URL into the store, with several
+ * concurrent Range requests (one stream when the source has no ranges or no length), pieces
+ * announced as each completes. Shared by the supernode and by df get's direct mode. */
+#ifndef DF_SWARM_SOURCE_H
+#define DF_SWARM_SOURCE_H
+
+#include <stdint.h>
+
+#include "net/http_client.h"
+#include "store/store.h"
+
+struct source;
+
+/* What the source said about the file in its first answer. Strings valid during on_meta only. */
+struct source_meta {
+	int64_t length;        /* -1 when the source did not say */
+	int ranges;            /* it answered a Range request with 206 */
+	const char *etag;      /* "" when none */
+	const char *last_modified;
+};
+
+struct source_cfg {
+	struct ev_loop *loop;
+	struct http_client *client;
+	const char *url;
+	const char *headers;   /* extra request lines "Name: value\r\n"... (Authorization, Cookie), or NULL */
+	uint32_t piece_size;
+	int streams;           /* concurrent range requests (1..16) */
+	/* The task whose missing pieces to fetch, when the caller already has one (resume, a cache
+	 * being completed); its validators go out as If-Range so a changed source is noticed. NULL: the
+	 * task is created in on_meta. */
+	struct store_task *task;
+	/* First answer: returns the task to write into (the same as cfg.task, or a new or re-created
+	 * one when the source changed), or NULL to stop with msg (copied) as the cause. */
+	struct store_task *(*on_meta)(void *ctx, const struct source_meta *m, char *msg, size_t msglen);
+	void (*on_piece)(void *ctx, uint32_t piece, uint32_t len); /* piece n is now in the store */
+	/* The end: DF_OK when every piece is present (the length is then known), DF_ERR with the cause.
+	 * The source may be freed from here. */
+	void (*on_done)(void *ctx, int rc, const char *msg);
+	void *ctx;
+};
+
+/* Starts fetching (cfg copied; strings must outlive the source). NULL with err set when the request
+ * cannot start (bad URL...). */
+struct source *source_start(const struct source_cfg *cfg, char *err, size_t errlen);
+/* Cancels what is in flight (no callbacks after) and frees. NULL is fine. */
+void source_free(struct source *s);
+/* Body bytes received from the source so far. */
+uint64_t source_bytes(const struct source *s);
+
+/* Asks whether a cached copy is still current: a GET of one byte with If-None-Match/If-Modified-Since.
+ * cb gets 1 (unchanged: 304, or the same validators), 0 (changed or gone), or -1 with a cause
+ * (unreachable). Returns the fetch (cancel it to stop) or NULL with err set. */
+struct http_fetch *source_revalidate(struct http_client *client, const char *url, const char *headers, const char *etag,
+				     const char *last_modified, void (*cb)(void *ctx, int current, const char *msg),
+				     void *ctx, char *err, size_t errlen);
+
+#endif
