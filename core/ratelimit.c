@@ -52,6 +52,15 @@ uint64_t ratelimit_take(struct ratelimit *r, double now, uint64_t want)
 	return got;
 }
 
+void ratelimit_refund(struct ratelimit *r, uint64_t n)
+{
+	if (!r->rate)
+		return;
+	r->tokens += (double)n;
+	if (r->tokens > (double)r->burst)
+		r->tokens = (double)r->burst;
+}
+
 double ratelimit_wait(struct ratelimit *r, double now, uint64_t want)
 {
 	if (!r->rate)

@@ -28,6 +28,9 @@ void ratelimit_set(struct ratelimit *r, uint64_t rate, uint64_t burst, double no
  * empty). Grants are whole bytes; the remainder stays in the bucket. */
 uint64_t ratelimit_take(struct ratelimit *r, double now, uint64_t want);
 
+/* Gives back n bytes taken but not used (a short read or write), up to the burst. */
+void ratelimit_refund(struct ratelimit *r, uint64_t n);
+
 /* Seconds from `now` until min(want, burst) bytes can be taken (0 when they can now). */
 double ratelimit_wait(struct ratelimit *r, double now, uint64_t want);
 
