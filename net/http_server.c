@@ -686,20 +686,29 @@ static int write_side(struct http_conn *c)
 				return 1;
 			}
 			return 0;
-		case R_MEM:
-			w = write_with_queue(c, x->mem, x->mem_len, NULL, 0, NULL);
+		case R_MEM: {
+			uint64_t grant = x->mem_len ? rate_take(c, DF_MIN((uint64_t)x->mem_len, (uint64_t)1 << 20)) : 0;
+			if (x->mem_len && !grant)
+				return 0;
+			w = write_with_queue(c, x->mem, (size_t)grant, NULL, 0, NULL);
+			rate_refund(c, grant, w > 0 ? (uint64_t)w : 0);
 			if (w == DF_ERR) {
 				conn_close(c);
 				return 1;
 			}
 			if (w == DF_AGAIN)
 				return 0;
-			x->mem += w;
-			x->mem_len -= (size_t)w;
+			if (w) {
+				x->mem += w;
+				x->mem_len -= (size_t)w;
+			}
 			c->s->st.bytes_out += (uint64_t)w;
-			if (x->mem_len)
+			if (x->mem_len && (uint64_t)w < grant)
 				return 0; /* partial: the socket is full */
+			if (x->mem_len)
+				continue;
 			break;
+		}
 		case R_FILE:
 			w = write_with_queue(c, NULL, 0, NULL, 0, NULL);
 			if (w == DF_ERR) {
@@ -1190,7 +1199,9 @@ int http_reply(struct http_req *req, int status, const char *extra, const void *
 	struct exch *x = &c->x;
 	x->kind = R_MEM;
 	if (!c->x.is_head && !nobody && len) {
-		if (out_append(c, body, len) != DF_OK) {
+		if (out_append(c, body, len) == DF_OK) {
+			c->s->st.bytes_out += len;
+		} else {
 			x->mem_owned = malloc(len);
 			if (!x->mem_owned) {
 				c->out_off = c->out_len = 0;
