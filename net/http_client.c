@@ -794,7 +794,7 @@ static int cread(struct http_fetch *f, size_t *got)
 	size_t room = c->cap - c->in_len;
 	struct ratelimit *rl = f->cl->cfg.rx_limit;
 	*got = 0;
-	if (rl && f->state == F_BODY) {
+	if (rl) {
 		double now = ev_now(f->cl->loop);
 		uint64_t g = ratelimit_take(rl, now, room);
 		if (!g) {
@@ -806,7 +806,7 @@ static int cread(struct http_fetch *f, size_t *got)
 		room = (size_t)g;
 	}
 	ssize_t n = c->t->ops->read(c->t, c->in + c->in_len, room);
-	if (rl && f->state == F_BODY && n != (ssize_t)room)
+	if (rl && n != (ssize_t)room)
 		ratelimit_refund(rl, room - (n > 0 ? (size_t)n : 0)); /* what the socket did not fill */
 	if (n == DF_AGAIN) {
 		c->rd_wait = transport_wait_events(c->t, EV_READ);
@@ -824,6 +824,13 @@ static void handle_redirect(struct http_fetch *f, struct slice loc, size_t head_
 {
 	struct http_client *cl = f->cl;
 	int max = f->rq.max_redirects > 0 ? f->rq.max_redirects : 10;
+	/* the body of the redirect: reuse the connection when it is already all here */
+	struct cconn *c = f->c;
+	int reusable = f->fr.keep_alive && !f->fr.chunked && !f->fr.until_close &&
+		       (f->fr.no_body || (uint64_t)(c->in_len - head_len) == (uint64_t)f->fr.content_length);
+	if (reusable)
+		c->in_off = c->in_len;
+	release_conn(f, reusable);
 	if (f->redirects >= max) {
 		failf(f, "too many redirects (%d) from %s", max, f->url);
 		return;
@@ -837,13 +844,6 @@ static void handle_redirect(struct http_fetch *f, struct slice loc, size_t head_
 	struct http_url old = f->u;
 	char oldhost[300];
 	snprintf(oldhost, sizeof oldhost, "%d %.*s:%u", old.tls, (int)old.host.n, old.host.p, old.port);
-	/* the body of the redirect: reuse the connection when it is already all here */
-	struct cconn *c = f->c;
-	int reusable = f->fr.keep_alive && !f->fr.chunked && !f->fr.until_close &&
-		       (f->fr.no_body || (uint64_t)(c->in_len - head_len) == (uint64_t)f->fr.content_length);
-	if (reusable)
-		c->in_off = c->in_len;
-	release_conn(f, reusable);
 	int st = f->rh.status;
 	char err[600];
 	if (set_url(f, next, err, sizeof err) != DF_OK) {
@@ -952,7 +952,7 @@ static void st_head(struct http_fetch *f)
 		size_t got;
 		int rc = cread(f, &got);
 		if (rc == DF_AGAIN) {
-			cconn_set_events(c, c->rd_wait);
+			cconn_set_events(c, f->rate_paused ? 0 : c->rd_wait); /* rate: the kick timer resumes */
 			return;
 		}
 		if (rc == DF_ERR || !got) {

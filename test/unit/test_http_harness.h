@@ -59,7 +59,7 @@ static int run_until_pred(int (*pred)(void *arg), void *arg, double max)
 }
 
 /* Lets the loop turn for a while (to let closes and timers settle). */
-static void spin(double seconds)
+static __attribute__((unused)) void spin(double seconds)
 {
 	int never = 0;
 	ev_timer wd;
@@ -152,7 +152,7 @@ static void raw_start(struct raw *r, uint16_t port, const char *req, size_t len)
 #define RAW(r, port, s) raw_start((r), (port), (s), strlen(s))
 
 /* Sends req and returns everything the server sent until it closed (NULL on a hang). */
-static const char *raw_exchange(struct raw *r, uint16_t port, const char *req, double max)
+static __attribute__((unused)) const char *raw_exchange(struct raw *r, uint16_t port, const char *req, double max)
 {
 	raw_start(r, port, req, strlen(req));
 	if (!run_until(&r->done, max)) {
@@ -163,7 +163,7 @@ static const char *raw_exchange(struct raw *r, uint16_t port, const char *req, d
 	return r->buf;
 }
 
-static int count_of(const char *hay, const char *needle)
+static __attribute__((unused)) int count_of(const char *hay, const char *needle)
 {
 	int n = 0;
 	for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
