@@ -132,7 +132,7 @@ struct http_conn {
 	char in[];
 };
 
-static void drive(struct http_conn *c);
+static void drive(struct http_conn *c, int revents);
 static void conn_close(struct http_conn *c);
 
 /* --- small helpers ------------------------------------------------------------------------------ */
@@ -864,14 +864,19 @@ static void conn_close(struct http_conn *c)
 		conn_free(c);
 }
 
-static void drive(struct http_conn *c)
+/* Makes every step possible now. revents: what the socket reported (0: a kick, try everything); a
+ * write wakeup does not try a read that would only say EAGAIN, and the reverse. */
+static void drive(struct http_conn *c, int revents)
 {
 	c->busy++;
 	int again = 0;
 	for (int pass = 0; pass < 16 && !c->dead; pass++) {
-		again = write_side(c);
+		int all = pass > 0 || !revents;
+		again = all || (revents & c->wr_wait) ? write_side(c) : 0;
 		if (c->dead)
 			break;
+		if (!all && !(revents & c->rd_wait))
+			goto next;
 		switch (c->state) {
 		case C_HEAD:
 			again |= read_head(c);
@@ -883,6 +888,7 @@ static void drive(struct http_conn *c)
 			again |= read_linger(c);
 			break;
 		}
+	next:
 		if (!again)
 			break;
 	}
@@ -899,8 +905,7 @@ static void drive(struct http_conn *c)
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
-	(void)revents;
-	drive(DF_CONTAINER_OF(w, struct http_conn, io));
+	drive(DF_CONTAINER_OF(w, struct http_conn, io), revents);
 }
 
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -913,7 +918,7 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (c->x.kind == R_STREAM)
 			c->x.want_produce = 1;
 	}
-	drive(c);
+	drive(c, 0);
 }
 
 static void timeout_cb(struct ev_loop *loop, struct loop_timeout *t)
@@ -929,7 +934,7 @@ static void timeout_cb(struct ev_loop *loop, struct loop_timeout *t)
 	if (c->dead && !c->busy)
 		conn_free(c);
 	else
-		drive(c);
+		drive(c, 0);
 }
 
 static void accept_cb(struct loop_listener *l, int fd, const struct sockaddr *peer, void *ctx)
