@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "core/df.h"
 
@@ -23,7 +24,8 @@ struct transport_ops {
 	 * DF_AGAIN while some wait for the socket, DF_ERR on error. */
 	int (*flush)(struct transport *t);
 	/* What the transport waits for after a DF_AGAIN: EV_READ and/or EV_WRITE (libev's bits). A TLS
-	 * read may need the socket writable (handshake) and a write may need it readable. */
+	 * read may need the socket writable (handshake) and a write may need it readable. 0 means "the
+	 * direction of the call that said DF_AGAIN" (plain TCP); see transport_wait_events(). */
 	int (*want)(struct transport *t);
 	/* Bytes already decrypted and readable without waiting for the socket (0 for plain TCP). */
 	size_t (*pending)(struct transport *t);
@@ -41,5 +43,18 @@ struct transport {
 
 /* Plain TCP over a connected non-blocking socket; the struct may be embedded in a connection. */
 void transport_plain_init(struct transport *t, int fd);
+
+/* Writes the iovecs in order: one sendmsg(2) for plain TCP (head and body in one segment), successive
+ * ops->write calls for other transports until one is short. Returns bytes accepted (>0), DF_AGAIN or
+ * DF_ERR, like ops->write. */
+ssize_t transport_writev(struct transport *t, const struct iovec *iov, int iovcnt);
+
+/* The libev events to wait for after a call in direction dir (EV_READ for read, EV_WRITE for
+ * write/sendfile/flush) returned DF_AGAIN. */
+static inline int transport_wait_events(struct transport *t, int dir)
+{
+	int w = t->ops->want(t);
+	return w ? w : dir;
+}
 
 #endif

@@ -1,0 +1,39 @@
+/* Fuzz target: URL parsing, Location resolution, normalization and no_proxy matching. The normalized
+ * form must parse again and be a fixed point of normalization. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/http_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	struct http_url u;
+	const char *err = NULL;
+	if (http_url_parse(s, size, &u, &err) != DF_OK) {
+		if (!err)
+			abort();
+	} else {
+		if (!u.host.n || u.port == 0)
+			abort();
+		http_no_proxy_match("localhost,.example.com,[::1]:80,*x", u.host);
+	}
+	char a[1024], b[1024];
+	int n = http_url_normalize(s, size, "sig,x", a, sizeof a);
+	if (n >= 0) {
+		if (strlen(a) != (size_t)n || http_url_parse(a, (size_t)n, &u, NULL) != DF_OK)
+			abort();
+		int m = http_url_normalize(a, (size_t)n, "sig,x", b, sizeof b);
+		if (m != n || memcmp(a, b, (size_t)n) != 0)
+			abort();
+		char r[2048];
+		http_url_resolve(a, (struct slice){s, size}, r, sizeof r);
+	}
+	/* the input as a no_proxy list (needs a NUL-terminated copy) */
+	char list[512];
+	size_t k = size < sizeof list - 1 ? size : sizeof list - 1;
+	memcpy(list, s, k);
+	list[k] = 0;
+	http_no_proxy_match(list, SLICE_LIT("a.example.com"));
+	return 0;
+}
