@@ -1,0 +1,104 @@
+/* `df supernode`: the passive CDN and scheduler. Opens the store, listens, runs the loop until
+ * SIGINT/SIGTERM, then stops gracefully. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cmd/daemon.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "swarm/supernode.h"
+
+static const char *const sections[] = {"supernode", "security", NULL};
+
+struct sn_run {
+	struct ev_loop *loop;
+	struct http_server *srv;
+	struct loop_signals sig;
+};
+
+static void stopped(struct http_server *s, void *ctx)
+{
+	(void)s;
+	struct sn_run *r = ctx;
+	ev_break(r->loop, EVBREAK_ALL);
+}
+
+static void on_stop(struct loop_signals *s, int signum, int count, void *ctx)
+{
+	(void)s;
+	struct sn_run *r = ctx;
+	log_info("signal %d: stopping%s", signum, count > 1 ? " now" : "");
+	if (count > 1)
+		ev_break(r->loop, EVBREAK_ALL);
+	else
+		http_server_shutdown(r->srv, 5.0, stopped, r);
+}
+
+static int run(struct df *df, struct opt_result *r)
+{
+	struct df_config *c = df->cfg;
+	char err[512];
+	int rc = DF_EXIT_FAIL;
+	struct sn_run run = {0};
+	struct http_client *client = NULL;
+	struct supernode *sn = NULL;
+	if (r->nargs) {
+		fprintf(stderr, "df: supernode: unexpected argument '%s'\nTry 'df supernode --help'.\n", r->args[0]);
+		return DF_EXIT_USAGE;
+	}
+	if (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20)) {
+		log_user_error("supernode", "--piece-size %llu: must be between 16k and 256M", (unsigned long long)c->supernode_piece_size);
+		return DF_EXIT_USAGE;
+	}
+	if (c->supernode_source_streams < 1 || c->supernode_source_streams > 16) {
+		log_user_error("supernode", "--source-streams %lld: must be 1 to 16", c->supernode_source_streams);
+		return DF_EXIT_USAGE;
+	}
+	log_set_daemon(1);
+	if (daemon_token(df, 1) != DF_OK)
+		return DF_EXIT_USAGE;
+	if (daemon_open_store(df) != DF_OK)
+		return DF_EXIT_FAIL;
+	run.loop = ev_default_loop(0);
+	struct http_server_cfg scfg = {.name = "df/" DF_VERSION};
+	run.srv = http_server_new(run.loop, &scfg);
+	if (!run.srv || http_server_listen(run.srv, c->supernode_listen, err, sizeof err) != DF_OK) {
+		log_user_error("supernode", "%s", run.srv ? err : "out of memory");
+		goto out;
+	}
+	client = daemon_client(df, run.loop, NULL);
+	if (!client)
+		goto out;
+	struct supernode_cfg sc = {
+		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
+		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
+	};
+	sn = supernode_new(&sc, err, sizeof err);
+	if (!sn) {
+		log_user_error("supernode", "%s", err);
+		goto out;
+	}
+	loop_signals_start(run.loop, &run.sig, on_stop, &run);
+	log_info("supernode listening on %s (port %u), store %s", c->supernode_listen, http_server_port(run.srv), store_root(df->store));
+	ev_run(run.loop, 0);
+	rc = DF_EXIT_OK;
+	loop_signals_stop(run.loop, &run.sig);
+out:
+	supernode_free(sn);
+	if (client)
+		http_client_free(client);
+	if (run.srv)
+		http_server_free(run.srv);
+	store_close(df->store);
+	return rc;
+}
+
+const struct cmd_desc cmd_supernode = {
+	.name = "supernode",
+	.summary = "run a supernode: back-to-source once, seed pieces, schedule peers",
+	.synopsis = "[--listen [ADDR]:PORT] [--data DIR] [OPTIONS]",
+	.sections = sections,
+	.run = run,
+};

@@ -1,0 +1,15 @@
+/* The cluster token on df's own HTTP links: requests carry "X-DF-Token: TOKEN"; servers compare it
+ * in constant time. An empty configured token means open mode (labs). */
+#ifndef DF_SWARM_AUTH_H
+#define DF_SWARM_AUTH_H
+
+#include "net/http_server.h"
+
+/* 1 when req may proceed: no token configured, or the request carries the right one. Otherwise
+ * answers 401 itself (and logs the client), returns 0. */
+int auth_check(struct http_req *req, const char *token);
+
+/* The header line to add to outgoing requests ("X-DF-Token: T\r\n"), or "" in open mode, into buf. */
+const char *auth_header(const char *token, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,107 @@
+/* Helpers shared by the supernode and the peer: task ids, the loop clock in ms, body collection.
+ * Kept apart so neither engine includes the other. */
+#include "swarm/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/proto.h"
+
+int swarm_task_id(const char *url, const char *filter, const struct digest_spec *d, char out[TASKID_MAX], char *err,
+		  size_t errlen)
+{
+	char norm[8192];
+	if (d && d->len) {
+		taskid_from_digest(d, out);
+		return DF_OK;
+	}
+	int n = http_url_normalize(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
+	if (n < 0) {
+		snprintf(err, errlen, "'%s' is not a URL df can fetch", url);
+		return DF_ERR;
+	}
+	taskid_from_url(norm, (size_t)n, out);
+	return DF_OK;
+}
+
+int64_t swarm_now_ms(struct ev_loop *loop) { return (int64_t)(ev_now(loop) * 1000.0); }
+
+struct body {
+	char *p;
+	size_t len, max;
+	void (*done)(struct http_req *req, const char *body, size_t len, void *ctx);
+	void *ctx;
+	int too_big;
+};
+
+static int body_data(struct http_req *req, const char *data, size_t len, void *ctx)
+{
+	(void)req;
+	struct body *b = ctx;
+	if (b->too_big || b->len + len > b->max) {
+		b->too_big = 1;
+		return DF_OK; /* keep reading so the reply can go out on a clean connection */
+	}
+	char *p = realloc(b->p, b->len + len + 1);
+	if (!p)
+		return DF_ERR;
+	b->p = p;
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = 0;
+	return DF_OK;
+}
+
+static void no_done(struct http_req *req, int ok, void *ctx)
+{
+	(void)req;
+	(void)ok;
+	(void)ctx;
+}
+
+static void body_end(struct http_req *req, void *ctx)
+{
+	struct body *b = ctx;
+	http_req_on_done(req, no_done, NULL); /* b is freed here, not by body_aborted */
+	if (b->too_big)
+		http_reply(req, 413, NULL, "request body too large\n", 23);
+	else
+		b->done(req, b->p ? b->p : "", b->len, b->ctx);
+	free(b->p);
+	free(b);
+}
+
+/* The exchange ended before the whole body arrived: on_end never runs, so free here. */
+static void body_aborted(struct http_req *req, int ok, void *ctx)
+{
+	(void)req;
+	(void)ok;
+	struct body *b = ctx;
+	free(b->p);
+	free(b);
+}
+
+void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_req *req, const char *body, size_t len, void *ctx),
+		     void *ctx)
+{
+	struct body *b = calloc(1, sizeof *b);
+	if (!b) {
+		http_reply(req, 503, NULL, "out of memory\n", 14);
+		return;
+	}
+	b->max = max;
+	b->done = done;
+	b->ctx = ctx;
+	http_req_on_done(req, body_aborted, b);
+	http_req_read_body(req, body_data, body_end, b);
+}
+
+void swarm_reply_lines(struct http_req *req, const struct proto_buf *b)
+{
+	if (b->overflow) {
+		http_reply(req, 500, NULL, "answer too large\n", 17);
+		return;
+	}
+	http_reply(req, 200, "Content-Type: text/plain\r\n", b->p, b->len);
+}

@@ -1,0 +1,29 @@
+/* Small pieces the swarm engines share: the task id of a URL or digest, clocks, and a bounded
+ * request-body collector for the line-oriented control bodies. */
+#ifndef DF_SWARM_COMMON_H
+#define DF_SWARM_COMMON_H
+
+#include <stdint.h>
+
+#include "core/digest.h"
+#include "core/taskid.h"
+#include "net/http_server.h"
+
+/* The task id for url (normalized, minus the query parameters named in filter, comma-separated)
+ * or for digest when d->len > 0. DF_OK, or DF_ERR with the cause in err (a URL that will not parse). */
+int swarm_task_id(const char *url, const char *filter, const struct digest_spec *d, char out[TASKID_MAX], char *err,
+		  size_t errlen);
+
+/* Milliseconds of the loop's clock, for the scheduler. */
+int64_t swarm_now_ms(struct ev_loop *loop);
+
+/* Reads a whole (small) request body into memory, then calls done(req, body, len, ctx); a body over
+ * max bytes gets 413. The body is freed after done returns. */
+void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_req *req, const char *body, size_t len, void *ctx),
+		     void *ctx);
+
+/* Replies 200 text/plain with the proto buffer, or 500 when it overflowed. */
+struct proto_buf;
+void swarm_reply_lines(struct http_req *req, const struct proto_buf *b);
+
+#endif

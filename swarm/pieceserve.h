@@ -1,0 +1,31 @@
+/* The piece server every peer and the supernode run: GET /v1/piece/ID/N answers a present piece
+ * from the store with sendfile. Counts what it serves so a seeder can tell when it is idle. */
+#ifndef DF_SWARM_PIECESERVE_H
+#define DF_SWARM_PIECESERVE_H
+
+#include <stdint.h>
+
+#include "net/http_server.h"
+#include "store/store.h"
+
+struct pieceserve {
+	struct ev_loop *loop;
+	struct store *store;
+	const char *token;
+	uint64_t pieces_served, bytes_served, refused;
+	double last_request;  /* ev_now of the last piece request */
+	int corrupt;          /* test-only (DF_TEST_CORRUPT_PIECES=1): serve flipped bytes */
+	struct store_task *open[64]; /* tasks kept open while serving (closed by pieceserve_close) */
+	int nopen;
+};
+
+/* Routes GET /v1/piece/ on srv to ps (which the caller owns and keeps alive). DF_OK or DF_ERR. */
+int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_server *srv, struct store *store, const char *token);
+/* Lets the server use an already-open task handle (a download in progress writes into it). */
+void pieceserve_add_task(struct pieceserve *ps, struct store_task *t);
+/* Closes the server's handle on task id (before the task is removed from the store). */
+void pieceserve_forget(struct pieceserve *ps, const char *id);
+/* Closes the task handles the server opened itself. */
+void pieceserve_close(struct pieceserve *ps);
+
+#endif

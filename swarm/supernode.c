@@ -1,0 +1,1071 @@
+/* The supernode: per task a store task, a source fetch while pieces are missing, and a scheduler
+ * that tells each peer which piece to fetch from whom. Endpoints in docs/PROTOCOL.md.
+ *
+ * How it works: a register either finds the task (in memory, or complete in the store from an
+ * earlier run) or creates it and starts the source; registrations wait until the source has said
+ * how long the file is. A work request applies the peer's reports, then asks the scheduler; when
+ * there is nothing to hand out the request is held (long-poll, up to 10 s) and answered when
+ * sched_wakeable names the peer after a piece arrives or an upload slot frees. Every answer carries
+ * the task's current length and digests, so peers learn them without extra calls. */
+#include "swarm/supernode.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsonw.h"
+#include "core/log.h"
+#include "core/proto.h"
+#include "core/sched.h"
+#include "swarm/auth.h"
+#include "swarm/common.h"
+#include "swarm/pieceserve.h"
+#include "swarm/source.h"
+
+#define HOLD_SECONDS 10.0
+#define MAX_BODY (1 << 20)
+#define MAX_ASSIGN 16
+
+enum task_state { T_PROBING, T_FETCHING, T_COMPLETE, T_FAILED, T_REVALIDATING };
+static const char *const state_names[] = {"probing", "fetching", "complete", "failed", "revalidating"};
+
+struct sn_task;
+
+struct sn_peer {
+	int live;
+	char addr[LOOP_ADDRSTR_MAX + 16]; /* piece server "ip:port", or "super" */
+	struct sn_task *task;
+	int handle;
+	struct http_req *held;       /* parked work request */
+	ev_timer hold;
+};
+
+/* A registration parked until the task's length is known. */
+struct sn_wait {
+	struct http_req *req;
+	struct sn_task *task;
+	char addr[LOOP_ADDRSTR_MAX + 16];
+	uint8_t *have;               /* bitmap from the peer (store order), or NULL */
+	size_t have_len;
+	struct sn_wait *next;
+};
+
+struct sn_task {
+	struct supernode *sn;
+	char id[TASKID_MAX];
+	char *url, *headers;         /* headers: source request lines, kept in memory only */
+	char want_digest[80];        /* the digest registrations named, checked at completion */
+	enum task_state state;
+	char error[384];
+	double failed_at, revalidated_at, created_at;
+	struct store_task *st;
+	struct source *src;
+	struct http_fetch *reval;
+	struct sched *sched;
+	int super;                   /* the supernode's handle in sched */
+	struct sn_peer *peers;       /* indexed by handle */
+	int npeers_cap;
+	struct sn_wait *waits;
+	uint64_t bytes_source, bytes_super, bytes_p2p, registrations;
+	ev_timer expire;
+};
+
+struct supernode {
+	struct supernode_cfg cfg;
+	struct pieceserve ps;
+	struct sn_task **tasks;
+	int ntasks, cap;
+	double started;
+	uint64_t registrations, work_requests;
+};
+
+static void wake_task(struct sn_task *t);
+static void answer_work(struct sn_peer *p, int force);
+
+/* ---- tasks ---- */
+
+static struct sn_task *find_task(struct supernode *sn, const char *id)
+{
+	for (int i = 0; i < sn->ntasks; i++)
+		if (strcmp(sn->tasks[i]->id, id) == 0)
+			return sn->tasks[i];
+	return NULL;
+}
+
+static const char *version_of(struct sn_task *t, char *buf, size_t cap)
+{
+	const struct store_task_info *i = store_task_info(t->st);
+	if (i->etag && i->etag[0])
+		snprintf(buf, cap, "etag %s", i->etag);
+	else if (i->last_modified && i->last_modified[0])
+		snprintf(buf, cap, "lm %s", i->last_modified);
+	else
+		snprintf(buf, cap, "len %lld", (long long)i->length);
+	return buf;
+}
+
+static void put_task_lines(struct proto_buf *b, struct sn_task *t)
+{
+	char v[400];
+	if (!t->st)
+		return;
+	const struct store_task_info *i = store_task_info(t->st);
+	proto_put(b, "length", "%lld", (long long)store_task_length(t->st));
+	proto_put(b, "piece-size", "%u", store_task_piece_size(t->st));
+	proto_put(b, "pieces", "%u", store_task_piece_count(t->st));
+	proto_put(b, "version", "%s", version_of(t, v, sizeof v));
+	proto_put(b, "state", "%s", state_names[t->state]);
+	if (i->digest && i->digest[0])
+		proto_put(b, "digest", "%s", i->digest);
+	if (i->md5 && i->md5[0])
+		proto_put(b, "md5", "%s", i->md5);
+}
+
+/* Appends up to `max` assignments for peer p; returns what the scheduler said. */
+static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, int max)
+{
+	struct sn_task *t = p->task;
+	struct sched_assignment a[MAX_ASSIGN];
+	enum sched_why why = SCHED_WAIT_PIECES;
+	if (max > MAX_ASSIGN)
+		max = MAX_ASSIGN;
+	int n = sched_assign(t->sched, p->handle, swarm_now_ms(t->sn->cfg.loop), a, max, &why);
+	for (int i = 0; i < n; i++) {
+		uint8_t sum[16];
+		char hex[33];
+		struct sn_peer *up = &t->peers[a[i].uploader];
+		if (store_task_checksum(t->st, a[i].piece, sum) != DF_OK) {
+			/* a peer-held piece the supernode lacks (it restarted without it): cannot vouch for it */
+			sched_report(t->sched, p->handle, a[i].piece, a[i].uploader, SCHED_FAILED, swarm_now_ms(t->sn->cfg.loop));
+			continue;
+		}
+		digest_hex(sum, 16, hex);
+		proto_put(b, "assign", "%u %u %s %d %s", a[i].piece, store_task_piece_len(t->st, a[i].piece), hex, a[i].uploader,
+			  up->addr);
+	}
+	return n > 0 ? SCHED_ASSIGNED : why;
+}
+
+static void task_free(struct sn_task *t)
+{
+	struct ev_loop *loop = t->sn->cfg.loop;
+	for (int i = 0; i < t->npeers_cap; i++) {
+		struct sn_peer *p = &t->peers[i];
+		ev_timer_stop(loop, &p->hold);
+		if (p->held) {
+			struct http_req *r = p->held;
+			p->held = NULL;
+			http_reply(r, 503, NULL, "supernode stopping\n", 19);
+		}
+	}
+	while (t->waits) {
+		struct sn_wait *w = t->waits;
+		t->waits = w->next;
+		http_reply(w->req, 503, NULL, "supernode stopping\n", 19);
+		free(w->have);
+		free(w);
+	}
+	ev_timer_stop(loop, &t->expire);
+	source_free(t->src);
+	if (t->reval)
+		http_fetch_cancel(t->reval);
+	sched_free(t->sched);
+	if (t->st)
+		store_task_close(t->st);
+	free(t->peers);
+	free(t->url);
+	free(t->headers);
+	free(t);
+}
+
+static int grow_peers(struct sn_task *t, int handle)
+{
+	if (handle < t->npeers_cap)
+		return DF_OK;
+	int cap = t->npeers_cap ? t->npeers_cap : 16;
+	while (cap <= handle)
+		cap *= 2;
+	struct sn_peer *p = realloc(t->peers, (size_t)cap * sizeof *p);
+	if (!p)
+		return DF_ERR;
+	memset(p + t->npeers_cap, 0, (size_t)(cap - t->npeers_cap) * sizeof *p);
+	t->peers = p;
+	t->npeers_cap = cap;
+	return DF_OK;
+}
+
+static void hold_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+
+static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *have_lsb, const char *addr)
+{
+	int h = sched_peer_add(t->sched, is_super, have_lsb, swarm_now_ms(t->sn->cfg.loop));
+	if (h < 0 || grow_peers(t, h) != DF_OK)
+		return NULL;
+	struct sn_peer *p = &t->peers[h];
+	ev_timer_stop(t->sn->cfg.loop, &p->hold); /* a reused handle */
+	memset(p, 0, sizeof *p);
+	p->live = 1;
+	p->task = t;
+	p->handle = h;
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	ev_timer_init(&p->hold, hold_timeout, HOLD_SECONDS, 0);
+	return p;
+}
+
+static void peer_drop(struct sn_peer *p)
+{
+	if (!p->live)
+		return;
+	ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
+	if (p->held) {
+		struct http_req *r = p->held;
+		p->held = NULL;
+		http_reply(r, 410, NULL, "peer expired; register again\n", 29);
+	}
+	p->live = 0;
+	sched_peer_remove(p->task->sched, p->handle);
+}
+
+static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct sn_task *t = DF_CONTAINER_OF(w, struct sn_task, expire);
+	int gone[64], n;
+	do {
+		n = sched_expire(t->sched, swarm_now_ms(loop), gone, 64);
+		for (int i = 0; i < n; i++) {
+			struct sn_peer *p = &t->peers[gone[i]];
+			if (p->live) {
+				log_info("task %.12s: peer %s went silent, dropped", t->id, p->addr);
+				p->live = 0;
+				ev_timer_stop(loop, &p->hold);
+				if (p->held) {
+					struct http_req *r = p->held;
+					p->held = NULL;
+					http_reply(r, 410, NULL, "peer expired; register again\n", 29);
+				}
+			}
+		}
+	} while (n == 64);
+	wake_task(t);
+}
+
+static struct sn_task *task_new(struct supernode *sn, const char *id, const char *url, const char *headers)
+{
+	if (sn->ntasks == sn->cap) {
+		int cap = sn->cap ? sn->cap * 2 : 16;
+		struct sn_task **p = realloc(sn->tasks, (size_t)cap * sizeof *p);
+		if (!p)
+			return NULL;
+		sn->tasks = p;
+		sn->cap = cap;
+	}
+	struct sn_task *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->sn = sn;
+	snprintf(t->id, sizeof t->id, "%s", id);
+	t->url = strdup(url);
+	t->headers = strdup(headers ? headers : "");
+	t->super = -1;
+	t->created_at = ev_now(sn->cfg.loop);
+	ev_timer_init(&t->expire, expire_cb, 5, 5);
+	sn->tasks[sn->ntasks++] = t;
+	return t;
+}
+
+static void task_remove(struct supernode *sn, struct sn_task *t)
+{
+	for (int i = 0; i < sn->ntasks; i++)
+		if (sn->tasks[i] == t) {
+			sn->tasks[i] = sn->tasks[--sn->ntasks];
+			break;
+		}
+	task_free(t);
+}
+
+/* Starts the scheduler for a task whose store task is open, the supernode holding what it has. */
+static int task_sched_start(struct sn_task *t)
+{
+	struct sched_config c;
+	sched_config_default(&c);
+	c.piece_size = store_task_piece_size(t->st);
+	int64_t len = store_task_length(t->st);
+	t->sched = sched_new(&c, len < 0 ? -1 : (int64_t)store_task_piece_count(t->st));
+	if (!t->sched)
+		return DF_ERR;
+	if (len >= 0)
+		sched_set_length(t->sched, (uint64_t)len);
+	struct sn_peer *sp = peer_add(t, 1, NULL, "super");
+	if (!sp)
+		return DF_ERR;
+	t->super = sp->handle;
+	uint32_t n = store_task_piece_count(t->st);
+	for (uint32_t i = 0; i < n; i++)
+		if (store_task_has(t->st, i))
+			sched_peer_has(t->sched, t->super, i);
+	ev_timer_start(t->sn->cfg.loop, &t->expire);
+	return DF_OK;
+}
+
+/* ---- replies to waiting peers ---- */
+
+static void fail_task(struct sn_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reply_error(struct http_req *req, int status, const char *msg)
+{
+	char body[512];
+	int n = snprintf(body, sizeof body, "%s\n", msg);
+	http_reply(req, status, "Content-Type: text/plain\r\n", body, (size_t)DF_MIN(n, (int)sizeof body - 1));
+}
+
+/* Converts the wire bitmap (store order: MSB first) into the scheduler's (LSB first). */
+static void msb_to_lsb(const uint8_t *in, uint8_t *out, size_t nbytes)
+{
+	for (size_t i = 0; i < nbytes; i++) {
+		uint8_t b = in[i], r = 0;
+		for (int k = 0; k < 8; k++)
+			if (b & (0x80 >> k))
+				r |= (uint8_t)(1u << k);
+		out[i] = r;
+	}
+}
+
+static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const uint8_t *have, size_t have_len)
+{
+	char mem[16384];
+	struct proto_buf b;
+	uint8_t *lsb = NULL;
+	uint32_t np = store_task_piece_count(t->st);
+	if (have && np && have_len == (np + 7) / 8) {
+		/* only pieces the supernode can vouch for count; the rest the peer re-checks when assigned */
+		const uint8_t *mine = store_task_bitmap(t->st, &(size_t){0});
+		lsb = malloc(have_len);
+		if (lsb) {
+			uint8_t *both = malloc(have_len);
+			if (both) {
+				for (size_t i = 0; i < have_len; i++)
+					both[i] = have[i] & mine[i];
+				msb_to_lsb(both, lsb, have_len);
+				free(both);
+			}
+		}
+	}
+	struct sn_peer *p = peer_add(t, 0, lsb, addr);
+	free(lsb);
+	if (!p) {
+		reply_error(req, 503, "supernode: out of memory");
+		return;
+	}
+	t->registrations++;
+	t->sn->registrations++;
+	log_info("task %.12s: peer %s registered (handle %d)", t->id, addr, p->handle);
+	proto_buf_init(&b, mem, sizeof mem);
+	proto_put(&b, "task", "%s", t->id);
+	proto_put(&b, "peer", "%d", p->handle);
+	put_task_lines(&b, t);
+	enum sched_why why = put_assignments(&b, p, 8);
+	if (why == SCHED_DONE)
+		proto_put(&b, "done", NULL);
+	swarm_reply_lines(req, &b);
+}
+
+static void answer_waits(struct sn_task *t)
+{
+	while (t->waits) {
+		struct sn_wait *w = t->waits;
+		t->waits = w->next;
+		if (t->state == T_FAILED)
+			reply_error(w->req, 502, t->error);
+		else
+			answer_register(t, w->req, w->addr, w->have, w->have_len);
+		free(w->have);
+		free(w);
+	}
+}
+
+static void fail_task(struct sn_task *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->error, sizeof t->error, fmt, ap);
+	va_end(ap);
+	log_error("task %.12s (%s): %s", t->id, t->url, t->error);
+	t->state = T_FAILED;
+	t->failed_at = ev_now(t->sn->cfg.loop);
+	answer_waits(t);
+	for (int i = 0; i < t->npeers_cap; i++)
+		if (t->peers[i].live && t->peers[i].held)
+			answer_work(&t->peers[i], 1);
+}
+
+/* ---- the source ---- */
+
+static struct store_task *on_source_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
+{
+	struct sn_task *t = ctx;
+	struct supernode *sn = t->sn;
+	char err[512];
+	struct store_task_info info = {
+		.length = m->length, .piece_size = sn->cfg.piece_size, .url = t->url, .etag = m->etag,
+		.last_modified = m->last_modified, .digest = t->want_digest[0] ? t->want_digest : NULL,
+	};
+	if (t->st) {
+		const struct store_task_info *old = store_task_info(t->st);
+		int same = strcmp(old->etag ? old->etag : "", m->etag) == 0 &&
+			   strcmp(old->last_modified ? old->last_modified : "", m->last_modified) == 0 &&
+			   (m->length < 0 || old->length < 0 || old->length == m->length);
+		if (same)
+			return t->st;
+		log_info("task %.12s: the source changed; starting over", t->id);
+		sched_free(t->sched);
+		t->sched = NULL;
+		free(t->peers);
+		t->peers = NULL;
+		t->npeers_cap = 0;
+		store_task_close(t->st);
+		t->st = NULL;
+		pieceserve_forget(&sn->ps, t->id);
+		if (store_task_remove(sn->cfg.store, t->id, err, sizeof err) != DF_OK) {
+			snprintf(msg, msglen, "%s", err);
+			return NULL;
+		}
+	}
+	t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
+	if (!t->st && errno == ESTALE && store_task_remove(sn->cfg.store, t->id, NULL, 0) == DF_OK)
+		t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
+	if (!t->st) {
+		snprintf(msg, msglen, "%s", err);
+		return NULL;
+	}
+	if (!store_task_writable(t->st)) {
+		snprintf(msg, msglen, "store: task %s is being written by another process", t->id);
+		store_task_close(t->st);
+		t->st = NULL;
+		return NULL;
+	}
+	if (task_sched_start(t) != DF_OK) {
+		snprintf(msg, msglen, "supernode: out of memory");
+		return NULL;
+	}
+	t->state = T_FETCHING;
+	log_info("task %.12s: %s is %lld bytes, %u pieces of %u%s", t->id, t->url, (long long)m->length,
+		 store_task_piece_count(t->st), sn->cfg.piece_size, m->ranges ? "" : " (no ranges: one stream)");
+	answer_waits(t);
+	return t->st;
+}
+
+static void on_source_piece(void *ctx, uint32_t piece, uint32_t len)
+{
+	struct sn_task *t = ctx;
+	t->bytes_source += len;
+	sched_peer_has(t->sched, t->super, piece);
+	wake_task(t);
+}
+
+static void on_source_done(void *ctx, int rc, const char *msg)
+{
+	struct sn_task *t = ctx;
+	char err[512];
+	if (t->src) {
+		t->bytes_source = source_bytes(t->src);
+	}
+	if (rc != DF_OK) {
+		fail_task(t, "%s", msg);
+		return;
+	}
+	if (store_task_length(t->st) >= 0)
+		sched_set_length(t->sched, (uint64_t)store_task_length(t->st));
+	uint8_t md5[16], sha[32];
+	if (store_task_file_digests(t->st, md5, sha, err, sizeof err) != DF_OK) {
+		fail_task(t, "%s", err);
+		return;
+	}
+	if (t->want_digest[0]) {
+		struct digest_spec d;
+		if (digest_spec_parse(t->want_digest, strlen(t->want_digest), &d) == DF_OK &&
+		    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
+			fail_task(t, "the source's file does not match %s", t->want_digest);
+			sched_free(t->sched);
+			t->sched = NULL;
+			store_task_close(t->st);
+			t->st = NULL;
+			pieceserve_forget(&t->sn->ps, t->id);
+			store_task_remove(t->sn->cfg.store, t->id, NULL, 0);
+			return;
+		}
+	}
+	store_task_set_digests(t->st, md5, sha, err, sizeof err);
+	t->state = T_COMPLETE;
+	t->revalidated_at = ev_now(t->sn->cfg.loop);
+	log_info("task %.12s: complete from the source (%llu bytes fetched)", t->id, (unsigned long long)t->bytes_source);
+	wake_task(t);
+}
+
+static int start_source(struct sn_task *t, char *err, size_t errlen)
+{
+	struct supernode *sn = t->sn;
+	struct source_cfg c = {
+		.loop = sn->cfg.loop, .client = sn->cfg.client, .url = t->url, .headers = t->headers,
+		.piece_size = t->st ? store_task_piece_size(t->st) : sn->cfg.piece_size, .streams = sn->cfg.source_streams,
+		.task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
+	};
+	t->state = t->st ? T_FETCHING : T_PROBING;
+	t->src = source_start(&c, err, errlen);
+	return t->src ? DF_OK : DF_ERR;
+}
+
+/* ---- revalidation of a complete, URL-keyed task ---- */
+
+static void on_revalidated(void *ctx, int current, const char *msg)
+{
+	struct sn_task *t = ctx;
+	char err[512];
+	t->reval = NULL;
+	if (current == 1 || current < 0) {
+		if (current < 0)
+			log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, msg);
+		t->state = T_COMPLETE;
+		t->revalidated_at = ev_now(t->sn->cfg.loop);
+		answer_waits(t);
+		return;
+	}
+	log_info("task %.12s: the source changed; fetching the new version", t->id);
+	source_free(t->src);
+	t->src = NULL;
+	if (start_source(t, err, sizeof err) != DF_OK)
+		fail_task(t, "%s", err);
+}
+
+/* ---- handlers ---- */
+
+struct reg {
+	char task[TASKID_MAX], url[4096], digest[80], filter[512], addr[LOOP_ADDRSTR_MAX], port[8];
+	char headers[8192];
+	uint8_t *have;
+	size_t have_len;
+};
+
+static int parse_register(const char *body, size_t len, struct reg *r, char *err, size_t errlen)
+{
+	size_t pos = 0, hl = 0;
+	struct proto_line l;
+	int rc;
+	memset(r, 0, sizeof *r);
+	while ((rc = proto_next(body, len, &pos, &l)) == DF_OK) {
+		if (slice_eq(l.key, "task")) {
+			if (slice_copy(l.val, r->task, sizeof r->task) != 0 || !taskid_valid(r->task, strlen(r->task)))
+				goto bad;
+		} else if (slice_eq(l.key, "url")) {
+			if (slice_copy(l.val, r->url, sizeof r->url) != 0)
+				goto bad;
+		} else if (slice_eq(l.key, "digest")) {
+			if (slice_copy(l.val, r->digest, sizeof r->digest) != 0)
+				goto bad;
+		} else if (slice_eq(l.key, "filter")) {
+			if (slice_copy(l.val, r->filter, sizeof r->filter) != 0)
+				goto bad;
+		} else if (slice_eq(l.key, "addr")) {
+			if (slice_copy(l.val, r->addr, sizeof r->addr) != 0)
+				goto bad;
+		} else if (slice_eq(l.key, "port")) {
+			if (slice_copy(l.val, r->port, sizeof r->port) != 0)
+				goto bad;
+		} else if (slice_eq(l.key, "header")) {
+			if (hl + l.val.n + 3 > sizeof r->headers || memchr(l.val.p, '\r', l.val.n))
+				goto bad;
+			memcpy(r->headers + hl, l.val.p, l.val.n);
+			hl += l.val.n;
+			memcpy(r->headers + hl, "\r\n", 3);
+			hl += 2;
+		} else if (slice_eq(l.key, "have")) {
+			free(r->have);
+			r->have_len = l.val.n / 2;
+			r->have = malloc(r->have_len + 1);
+			if (!r->have || digest_unhex(l.val.p, l.val.n, r->have, r->have_len) != DF_OK)
+				goto bad;
+		}
+	}
+	if (rc == DF_ERR)
+		goto bad;
+	if (!r->task[0] || !r->url[0]) {
+		snprintf(err, errlen, "register: needs task and url");
+		return DF_ERR;
+	}
+	return DF_OK;
+bad:
+	snprintf(err, errlen, "register: malformed line '%.*s'", (int)DF_MIN(l.key.n, 40), l.key.p);
+	free(r->have);
+	r->have = NULL;
+	return DF_ERR;
+}
+
+static void on_register_body(struct http_req *req, const char *body, size_t len, void *ctx)
+{
+	struct supernode *sn = ctx;
+	struct reg *r = malloc(sizeof *r);
+	char err[512], id[TASKID_MAX];
+	if (!r) {
+		reply_error(req, 503, "supernode: out of memory");
+		return;
+	}
+	if (parse_register(body, len, r, err, sizeof err) != DF_OK) {
+		reply_error(req, 400, err);
+		goto out;
+	}
+	struct digest_spec d = {0};
+	if (r->digest[0] && digest_spec_parse(r->digest, strlen(r->digest), &d) != DF_OK) {
+		reply_error(req, 400, "register: bad digest");
+		goto out;
+	}
+	if (swarm_task_id(r->url, r->filter, &d, id, err, sizeof err) != DF_OK) {
+		reply_error(req, 400, err);
+		goto out;
+	}
+	if (strcmp(id, r->task) != 0) {
+		reply_error(req, 400, "register: the task id does not match the url/digest");
+		goto out;
+	}
+	/* the peer's piece server: its own word for the address, else where the request came from */
+	char addr[LOOP_ADDRSTR_MAX + 8];
+	if (r->addr[0]) {
+		snprintf(addr, sizeof addr, "%s", r->addr);
+	} else {
+		char from[LOOP_ADDRSTR_MAX - 8];
+		loop_sockaddr_str(http_req_peer(req), from, sizeof from);
+		char *colon = strrchr(from, ':');
+		if (colon)
+			*colon = 0;
+		snprintf(addr, sizeof addr, "%s:%s", from, r->port[0] ? r->port : "0");
+	}
+	struct sn_task *t = find_task(sn, id);
+	double now = ev_now(sn->cfg.loop);
+	if (t && t->state == T_FAILED && now - t->failed_at > 2.0) {
+		task_remove(sn, t); /* try the source again */
+		t = NULL;
+	}
+	if (!t) {
+		t = task_new(sn, id, r->url, r->headers);
+		if (!t) {
+			reply_error(req, 503, "supernode: out of memory");
+			goto out;
+		}
+		if (d.len)
+			digest_spec_format(&d, t->want_digest, sizeof t->want_digest);
+		t->st = store_task_open(sn->cfg.store, id, NULL, 0, NULL, 0);
+		if (t->st && !store_task_writable(t->st)) {
+			store_task_close(t->st);
+			t->st = NULL;
+		}
+		if (t->st && task_sched_start(t) != DF_OK) {
+			fail_task(t, "supernode: out of memory");
+		} else if (t->st && store_task_complete(t->st)) {
+			t->state = T_COMPLETE;
+			t->revalidated_at = d.len ? now : 0; /* content-addressed tasks never need revalidating */
+			log_info("task %.12s: complete in the store", id);
+		} else if (start_source(t, err, sizeof err) != DF_OK) {
+			fail_task(t, "%s", err);
+		}
+	}
+	if (t->state == T_COMPLETE && now - t->revalidated_at > sn->cfg.revalidate_after && !d.len) {
+		const struct store_task_info *i = store_task_info(t->st);
+		t->state = T_REVALIDATING;
+		t->reval = source_revalidate(sn->cfg.client, t->url, r->headers, i->etag, i->last_modified, on_revalidated, t, err,
+					     sizeof err);
+		if (!t->reval)
+			t->state = T_COMPLETE;
+	}
+	if (t->state == T_FAILED) {
+		reply_error(req, 502, t->error);
+	} else if (t->state == T_PROBING || t->state == T_REVALIDATING) {
+		struct sn_wait *w = calloc(1, sizeof *w);
+		if (!w) {
+			reply_error(req, 503, "supernode: out of memory");
+			goto out;
+		}
+		w->req = req;
+		w->task = t;
+		snprintf(w->addr, sizeof w->addr, "%s", addr);
+		w->have = r->have;
+		w->have_len = r->have_len;
+		r->have = NULL;
+		w->next = t->waits;
+		t->waits = w;
+	} else {
+		answer_register(t, req, addr, r->have, r->have_len);
+	}
+out:
+	free(r->have);
+	free(r);
+}
+
+static void on_register(struct http_req *req, void *ctx)
+{
+	struct supernode *sn = ctx;
+	if (!auth_check(req, sn->cfg.token))
+		return;
+	swarm_read_body(req, MAX_BODY, on_register_body, sn);
+}
+
+/* ---- work ---- */
+
+static void held_gone(struct http_req *req, int ok, void *ctx)
+{
+	(void)ok;
+	struct sn_peer *p = ctx;
+	if (p->held == req) {
+		p->held = NULL;
+		ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
+	}
+}
+
+/* Answers p's held request if there is something to say, or always with force. */
+static void answer_work(struct sn_peer *p, int force)
+{
+	struct sn_task *t = p->task;
+	char mem[8192];
+	struct proto_buf b;
+	struct http_req *req = p->held;
+	if (!req)
+		return;
+	proto_buf_init(&b, mem, sizeof mem);
+	put_task_lines(&b, t);
+	if (t->state == T_FAILED) {
+		proto_put(&b, "error", "%s", t->error);
+	} else {
+		enum sched_why why = put_assignments(&b, p, MAX_ASSIGN);
+		if (why == SCHED_DONE)
+			proto_put(&b, "done", NULL);
+		else if (why != SCHED_ASSIGNED && !force)
+			return;
+		else if (why != SCHED_ASSIGNED)
+			proto_put(&b, "wait", NULL);
+	}
+	p->held = NULL;
+	ev_timer_stop(t->sn->cfg.loop, &p->hold);
+	http_req_on_done(req, NULL, NULL);
+	swarm_reply_lines(req, &b);
+}
+
+static void hold_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	answer_work(DF_CONTAINER_OF(w, struct sn_peer, hold), 1);
+}
+
+static void wake_task(struct sn_task *t)
+{
+	int who[64], n;
+	if (!t->sched)
+		return;
+	do {
+		n = sched_wakeable(t->sched, who, 64);
+		for (int i = 0; i < n; i++)
+			if (who[i] < t->npeers_cap && t->peers[who[i]].live)
+				answer_work(&t->peers[who[i]], 0);
+	} while (n == 64);
+}
+
+static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, struct sn_task **tp)
+{
+	const struct http_head *h = http_req_head(req);
+	char id[TASKID_MAX] = "";
+	int64_t handle = -1;
+	size_t pos = 0;
+	/* query: task=ID&peer=N */
+	while (pos < h->query.n) {
+		const char *s = h->query.p + pos;
+		size_t n = h->query.n - pos;
+		const char *amp = memchr(s, '&', n);
+		size_t len = amp ? (size_t)(amp - s) : n;
+		if (len > 5 && strncmp(s, "task=", 5) == 0)
+			slice_copy((struct slice){s + 5, len - 5}, id, sizeof id);
+		else if (len > 5 && strncmp(s, "peer=", 5) == 0)
+			proto_i64((struct slice){s + 5, len - 5}, &handle);
+		pos += len + 1;
+	}
+	struct sn_task *t = id[0] ? find_task(sn, id) : NULL;
+	*tp = t;
+	if (!t || handle < 0 || handle >= t->npeers_cap || !t->peers[handle].live || handle == t->super)
+		return NULL;
+	return &t->peers[handle];
+}
+
+static void apply_reports(struct sn_peer *p, const char *body, size_t len)
+{
+	struct sn_task *t = p->task;
+	size_t pos = 0;
+	struct proto_line l;
+	int64_t now = swarm_now_ms(t->sn->cfg.loop);
+	while (proto_next(body, len, &pos, &l) == DF_OK) {
+		enum sched_result res;
+		if (slice_eq(l.key, "ok"))
+			res = SCHED_OK;
+		else if (slice_eq(l.key, "fail"))
+			res = SCHED_FAILED;
+		else if (slice_eq(l.key, "bad"))
+			res = SCHED_BAD;
+		else
+			continue;
+		struct proto_report r;
+		if (proto_parse_report(l.val, &r) != DF_OK || r.uploader >= (uint32_t)t->npeers_cap)
+			continue;
+		int up = (int)r.uploader;
+		if (sched_report(t->sched, p->handle, r.piece, up, res, now) == DF_ERR)
+			continue;
+		uint32_t plen = store_task_piece_len(t->st, r.piece);
+		if (res == SCHED_OK) {
+			if (up == t->super)
+				t->bytes_super += plen;
+			else
+				t->bytes_p2p += plen;
+		} else {
+			log_warn("task %.12s: peer %s reports piece %u from %s %s%s%.*s", t->id, p->addr, r.piece,
+				 t->peers[up].addr, res == SCHED_BAD ? "failed its checksum" : "failed",
+				 r.why.n ? ": " : "", (int)r.why.n, r.why.p);
+		}
+	}
+}
+
+static void on_work_body(struct http_req *req, const char *body, size_t len, void *ctx)
+{
+	struct supernode *sn = ctx;
+	struct sn_task *t;
+	struct sn_peer *p = find_peer(sn, req, &t);
+	sn->work_requests++;
+	if (!p) {
+		reply_error(req, 410, t ? "unknown peer; register again" : "unknown task; register again");
+		return;
+	}
+	if (p->held) { /* superseded: the peer has news */
+		struct http_req *old = p->held;
+		p->held = NULL;
+		ev_timer_stop(sn->cfg.loop, &p->hold);
+		http_req_on_done(old, NULL, NULL);
+		http_reply(old, 200, "Content-Type: text/plain\r\n", "wait\n", 5);
+	}
+	if (t->state != T_FAILED && t->sched)
+		apply_reports(p, body, len);
+	sched_touch(t->sched, p->handle, swarm_now_ms(sn->cfg.loop));
+	p->held = req;
+	http_req_on_done(req, held_gone, p);
+	answer_work(p, t->state == T_FAILED);
+	if (p->held)
+		ev_timer_start(sn->cfg.loop, &p->hold);
+	wake_task(t); /* reports may have freed slots others wait for */
+}
+
+static void on_work(struct http_req *req, void *ctx)
+{
+	struct supernode *sn = ctx;
+	if (!auth_check(req, sn->cfg.token))
+		return;
+	swarm_read_body(req, MAX_BODY, on_work_body, sn);
+}
+
+static void on_leave(struct http_req *req, void *ctx)
+{
+	struct supernode *sn = ctx;
+	struct sn_task *t;
+	if (!auth_check(req, sn->cfg.token))
+		return;
+	struct sn_peer *p = find_peer(sn, req, &t);
+	if (p) {
+		log_info("task %.12s: peer %s left", t->id, p->addr);
+		peer_drop(p);
+		wake_task(t);
+	}
+	http_reply(req, 200, NULL, "bye\n", 4);
+}
+
+static void on_heartbeat_body(struct http_req *req, const char *body, size_t len, void *ctx)
+{
+	struct supernode *sn = ctx;
+	char mem[8192];
+	struct proto_buf b;
+	size_t pos = 0;
+	struct proto_line l;
+	proto_buf_init(&b, mem, sizeof mem);
+	while (proto_next(body, len, &pos, &l) == DF_OK) {
+		if (!slice_eq(l.key, "task"))
+			continue;
+		const char *sp = memchr(l.val.p, ' ', l.val.n);
+		char id[TASKID_MAX];
+		int64_t h = -1;
+		if (!sp || slice_copy((struct slice){l.val.p, (size_t)(sp - l.val.p)}, id, sizeof id) != 0 ||
+		    proto_i64((struct slice){sp + 1, l.val.n - (size_t)(sp + 1 - l.val.p)}, &h) != DF_OK)
+			continue;
+		struct sn_task *t = find_task(sn, id);
+		if (t && h >= 0 && h < t->npeers_cap && t->peers[h].live && h != t->super)
+			sched_touch(t->sched, (int)h, swarm_now_ms(sn->cfg.loop));
+		else
+			proto_put(&b, "unknown", "%s", id);
+	}
+	swarm_reply_lines(req, &b);
+}
+
+static void on_heartbeat(struct http_req *req, void *ctx)
+{
+	struct supernode *sn = ctx;
+	if (!auth_check(req, sn->cfg.token))
+		return;
+	swarm_read_body(req, MAX_BODY, on_heartbeat_body, sn);
+}
+
+/* ---- status ---- */
+
+static void status_json(struct supernode *sn, struct jsonw *w)
+{
+	struct http_server_stats hs;
+	http_server_get_stats(sn->cfg.server, &hs);
+	jsonw_obj_open(w, NULL);
+	jsonw_str(w, "role", "supernode");
+	jsonw_str(w, "version", DF_VERSION);
+	jsonw_f64(w, "uptime_seconds", ev_now(sn->cfg.loop) - sn->started);
+	jsonw_u64(w, "registrations", sn->registrations);
+	jsonw_u64(w, "work_requests", sn->work_requests);
+	jsonw_u64(w, "connections", (uint64_t)hs.conns);
+	uint64_t src = 0, sup = 0, p2p = 0;
+	for (int i = 0; i < sn->ntasks; i++) {
+		src += sn->tasks[i]->bytes_source;
+		sup += sn->tasks[i]->bytes_super;
+		p2p += sn->tasks[i]->bytes_p2p;
+	}
+	jsonw_u64(w, "bytes_from_source", src);
+	jsonw_u64(w, "bytes_from_supernode", sup);
+	jsonw_u64(w, "bytes_peer_to_peer", p2p);
+	jsonw_arr_open(w, "tasks");
+	for (int i = 0; i < sn->ntasks; i++) {
+		struct sn_task *t = sn->tasks[i];
+		struct sched_task_info si = {0};
+		if (t->sched)
+			sched_task_info(t->sched, &si);
+		jsonw_obj_open(w, NULL);
+		jsonw_str(w, "id", t->id);
+		jsonw_str(w, "url", t->url);
+		jsonw_str(w, "state", state_names[t->state]);
+		if (t->state == T_FAILED)
+			jsonw_str(w, "error", t->error);
+		jsonw_i64(w, "length", t->st ? store_task_length(t->st) : -1);
+		jsonw_u64(w, "pieces", t->st ? store_task_piece_count(t->st) : 0);
+		jsonw_u64(w, "pieces_at_supernode", t->st ? store_task_present(t->st) : 0);
+		jsonw_u64(w, "bytes_from_source", t->bytes_source);
+		jsonw_u64(w, "bytes_from_supernode", t->bytes_super);
+		jsonw_u64(w, "bytes_peer_to_peer", t->bytes_p2p);
+		jsonw_u64(w, "registrations", t->registrations);
+		jsonw_u64(w, "peers_done", (uint64_t)si.done);
+		jsonw_arr_open(w, "peers");
+		for (int h = 0; h < t->npeers_cap; h++) {
+			struct sn_peer *p = &t->peers[h];
+			struct sched_peer_info pi;
+			if (!p->live || h == t->super || sched_peer_info(t->sched, h, &pi) != DF_OK)
+				continue;
+			jsonw_obj_open(w, NULL);
+			jsonw_str(w, "addr", p->addr);
+			jsonw_u64(w, "pieces", pi.pieces);
+			jsonw_u64(w, "bytes_up", pi.bytes_up);
+			jsonw_u64(w, "bytes_down", pi.bytes_down);
+			jsonw_u64(w, "failures", pi.failures);
+			jsonw_bool(w, "blacklisted", pi.blacklisted);
+			if (pi.blacklisted)
+				jsonw_str(w, "why", pi.why);
+			jsonw_obj_close(w);
+		}
+		jsonw_arr_close(w);
+		jsonw_obj_close(w);
+	}
+	jsonw_arr_close(w);
+	jsonw_obj_close(w);
+}
+
+static void on_status(struct http_req *req, void *ctx)
+{
+	struct supernode *sn = ctx;
+	struct jsonw w;
+	if (!auth_check(req, sn->cfg.token))
+		return;
+	jsonw_init(&w, 64u << 20);
+	status_json(sn, &w);
+	if (w.overflow)
+		http_reply(req, 500, NULL, "status too large\n", 17);
+	else
+		http_reply(req, 200, "Content-Type: application/json\r\n", w.p, w.len);
+	jsonw_free(&w);
+}
+
+static void on_metrics(struct http_req *req, void *ctx)
+{
+	struct supernode *sn = ctx;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		http_reply(req, 503, NULL, "out of memory\n", 14);
+		return;
+	}
+	uint64_t src = 0, sup = 0, p2p = 0;
+	int peers = 0;
+	for (int i = 0; i < sn->ntasks; i++) {
+		struct sn_task *t = sn->tasks[i];
+		src += t->bytes_source;
+		sup += t->bytes_super;
+		p2p += t->bytes_p2p;
+		for (int h = 0; h < t->npeers_cap; h++)
+			peers += t->peers[h].live && h != t->super;
+	}
+	fprintf(f, "# HELP df_bytes_from_source_total Bytes the supernode fetched from sources.\n"
+		   "# TYPE df_bytes_from_source_total counter\ndf_bytes_from_source_total %llu\n"
+		   "# HELP df_bytes_from_supernode_total Piece bytes peers fetched from the supernode.\n"
+		   "# TYPE df_bytes_from_supernode_total counter\ndf_bytes_from_supernode_total %llu\n"
+		   "# HELP df_bytes_peer_to_peer_total Piece bytes peers fetched from other peers.\n"
+		   "# TYPE df_bytes_peer_to_peer_total counter\ndf_bytes_peer_to_peer_total %llu\n"
+		   "# HELP df_tasks Tasks the supernode knows.\n# TYPE df_tasks gauge\ndf_tasks %d\n"
+		   "# HELP df_peers Live peer registrations.\n# TYPE df_peers gauge\ndf_peers %d\n"
+		   "# HELP df_registrations_total Peer registrations.\n# TYPE df_registrations_total counter\n"
+		   "df_registrations_total %llu\n"
+		   "# HELP df_uptime_seconds Seconds since start.\n# TYPE df_uptime_seconds gauge\ndf_uptime_seconds %.0f\n",
+		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, peers,
+		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
+	fclose(f);
+	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", buf, len);
+	free(buf);
+}
+
+struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen)
+{
+	struct supernode *sn = calloc(1, sizeof *sn);
+	if (!sn) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sn->cfg = *cfg;
+	if (sn->cfg.revalidate_after <= 0)
+		sn->cfg.revalidate_after = 5;
+	sn->started = ev_now(cfg->loop);
+	if (pieceserve_init(&sn->ps, cfg->loop, cfg->server, cfg->store, cfg->token) != DF_OK ||
+	    http_server_route(cfg->server, "POST", "/v1/register", on_register, sn) != DF_OK ||
+	    http_server_route(cfg->server, "POST", "/v1/work", on_work, sn) != DF_OK ||
+	    http_server_route(cfg->server, "POST", "/v1/leave", on_leave, sn) != DF_OK ||
+	    http_server_route(cfg->server, "POST", "/v1/heartbeat", on_heartbeat, sn) != DF_OK ||
+	    http_server_route(cfg->server, "GET", "/v1/status", on_status, sn) != DF_OK ||
+	    http_server_route(cfg->server, "GET", "/metrics", on_metrics, sn) != DF_OK) {
+		snprintf(err, errlen, "out of memory");
+		free(sn);
+		return NULL;
+	}
+	return sn;
+}
+
+void supernode_free(struct supernode *sn)
+{
+	if (!sn)
+		return;
+	for (int i = 0; i < sn->ntasks; i++)
+		task_free(sn->tasks[i]);
+	free(sn->tasks);
+	pieceserve_close(&sn->ps);
+	free(sn);
+}

@@ -1,0 +1,30 @@
+/* The supernode engine: a passive CDN (back to source once per task, pieces seeded as they arrive)
+ * and the scheduler's home (register / work / heartbeat / leave), with status and metrics. */
+#ifndef DF_SWARM_SUPERNODE_H
+#define DF_SWARM_SUPERNODE_H
+
+#include <stdint.h>
+
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "store/store.h"
+
+struct supernode_cfg {
+	struct ev_loop *loop;
+	struct store *store;
+	struct http_server *server;  /* routes are added to it */
+	struct http_client *client;  /* for the sources */
+	const char *token;           /* cluster token ("" open) */
+	uint32_t piece_size;
+	int source_streams;
+	double revalidate_after;     /* seconds a successful revalidation stays good */
+};
+
+struct supernode;
+
+/* Starts the engine on cfg's server (cfg copied; pointers must outlive it). NULL with err set. */
+struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen);
+/* Answers held requests, stops sources, closes tasks, frees. */
+void supernode_free(struct supernode *sn);
+
+#endif
