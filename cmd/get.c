@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/daemon.h"
+#include "store/store.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "swarm/get.h"
@@ -83,7 +85,14 @@ static int run(struct df *df, struct opt_result *r)
 	if (!job.output)
 		job.output = default_output(job.url, name, sizeof name);
 	job.progress = log_get_level() >= LOG_INFO && isatty(2);
-	return swarm_get(df, &job);
+	if (daemon_token(df, 0) != DF_OK)
+		return DF_EXIT_USAGE;
+	if (daemon_open_store(df) != DF_OK)
+		return DF_EXIT_FAIL;
+	df->loop = ev_default_loop(0);
+	int rc = swarm_get(df, &job);
+	store_close(df->store);
+	return rc;
 }
 
 const struct cmd_desc cmd_get = {

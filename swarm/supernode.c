@@ -17,6 +17,7 @@
 
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "core/proto.h"
 #include "core/sched.h"
 #include "swarm/auth.h"
@@ -981,12 +982,59 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 	jsonw_obj_close(w);
 }
 
+static void status_text(struct supernode *sn, FILE *f)
+{
+	char a[32], b[32], c[32], d[32];
+	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations\n", DF_VERSION, ev_now(sn->cfg.loop) - sn->started,
+		sn->ntasks, sn->ntasks == 1 ? "" : "s", (unsigned long long)sn->registrations);
+	for (int i = 0; i < sn->ntasks; i++) {
+		struct sn_task *t = sn->tasks[i];
+		int64_t len = t->st ? store_task_length(t->st) : -1;
+		progress_size(len < 0 ? 0 : (uint64_t)len, a, sizeof a);
+		fprintf(f, "\ntask %s  %s\n  %s, %s, %u/%u pieces at the supernode%s%s\n", t->id, t->url, state_names[t->state],
+			len < 0 ? "size unknown" : a, t->st ? store_task_present(t->st) : 0, t->st ? store_task_piece_count(t->st) : 0,
+			t->state == T_FAILED ? ": " : "", t->state == T_FAILED ? t->error : "");
+		progress_size(t->bytes_source, b, sizeof b);
+		progress_size(t->bytes_super, c, sizeof c);
+		progress_size(t->bytes_p2p, d, sizeof d);
+		fprintf(f, "  from source %s, served by the supernode %s, peer to peer %s\n", b, c, d);
+		if (!t->sched)
+			continue;
+		fprintf(f, "  %-24s %8s %10s %10s %8s  %s\n", "peer", "pieces", "up", "down", "failures", "state");
+		for (int h = 0; h < t->npeers_cap; h++) {
+			struct sn_peer *p = &t->peers[h];
+			struct sched_peer_info pi;
+			if (!p->live || h == t->super || sched_peer_info(t->sched, h, &pi) != DF_OK)
+				continue;
+			progress_size(pi.bytes_up, b, sizeof b);
+			progress_size(pi.bytes_down, c, sizeof c);
+			fprintf(f, "  %-24s %8u %10s %10s %8u  %s%s\n", p->addr, pi.pieces, b, c, pi.failures,
+				pi.blacklisted ? "blacklisted: " : "ok", pi.blacklisted ? pi.why : "");
+		}
+	}
+}
+
 static void on_status(struct http_req *req, void *ctx)
 {
 	struct supernode *sn = ctx;
 	struct jsonw w;
 	if (!auth_check(req, sn->cfg.token))
 		return;
+	const struct http_head *h = http_req_head(req);
+	if (!(h->query.n >= 11 && memcmp(h->query.p, "format=json", 11) == 0)) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f) {
+			http_reply(req, 503, NULL, "out of memory\n", 14);
+			return;
+		}
+		status_text(sn, f);
+		fclose(f);
+		http_reply(req, 200, "Content-Type: text/plain\r\n", buf, len);
+		free(buf);
+		return;
+	}
 	jsonw_init(&w, 64u << 20);
 	status_json(sn, &w);
 	if (w.overflow)

@@ -2,7 +2,6 @@
 # df get's failure modes: each a one-line error naming the cause, a documented exit code, and no file
 # under the final name. Also the fallback to the source when no supernode answers.
 . "$(dirname "$0")/../lib.sh"
-need_cmd get supernode status
 cd "$T"
 mkdir -p www
 make_file www/f 3

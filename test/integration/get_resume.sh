@@ -2,7 +2,6 @@
 # Resume: kill -9 a df get half way, run the same command again: it fetches only what is missing,
 # with a supernode and without one. The other peers of a swarm finish regardless.
 . "$(dirname "$0")/../lib.sh"
-need_cmd get supernode status
 cd "$T"
 mkdir -p www
 make_file www/big 32

@@ -3,7 +3,6 @@
 # matches; nginx sends the file about once; most piece bytes move peer to peer; a second round costs
 # nginx nothing.
 . "$(dirname "$0")/../lib.sh"
-need_cmd get supernode status
 cd "$T"
 mkdir -p www
 make_file www/blob 48

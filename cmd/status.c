@@ -1,0 +1,115 @@
+/* `df status`: what a supernode is doing — tasks, progress, peers, bytes by origin — as text for
+ * people or JSON for machines (fetched from its /v1/status). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/daemon.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "net/http_client.h"
+#include "swarm/auth.h"
+
+enum { OPT_SUPERNODE = 1, OPT_JSON };
+
+static const struct opt_spec opts[] = {
+	{"supernode", 0, 1, OPT_SUPERNODE, "HOST:PORT", "the supernode to ask (default: [get] supernode, else 127.0.0.1:8002)"},
+	{"json", 0, 0, OPT_JSON, NULL, "print JSON instead of text"},
+};
+static const char *const sections[] = {"security", NULL};
+
+struct st {
+	struct ev_loop *loop;
+	int status, rc;
+	char target[160];
+	char msg[512];
+};
+
+static int on_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
+{
+	(void)f;
+	((struct st *)ctx)->status = r->status;
+	return DF_OK;
+}
+
+static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+	return fwrite(data, 1, len, stdout) == len ? DF_OK : DF_ERR;
+}
+
+static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	struct st *s = ctx;
+	s->rc = rc;
+	if (msg)
+		snprintf(s->msg, sizeof s->msg, "%s", msg);
+	ev_break(s->loop, EVBREAK_ALL);
+}
+
+static int run(struct df *df, struct opt_result *r)
+{
+	struct st s = {.rc = DF_ERR};
+	int json = 0;
+	const char *target = NULL;
+	char url[256], err[512], tok[600];
+	for (int i = 0; i < r->nvals; i++) {
+		if (r->vals[i].id == OPT_SUPERNODE)
+			target = r->vals[i].arg;
+		if (r->vals[i].id == OPT_JSON)
+			json = 1;
+	}
+	if (r->nargs) {
+		fprintf(stderr, "df: status: unexpected argument '%s'\nTry 'df status --help'.\n", r->args[0]);
+		return DF_EXIT_USAGE;
+	}
+	if (!target) {
+		size_t n = strcspn(df->cfg->get_supernode, ", ");
+		snprintf(s.target, sizeof s.target, "%.*s", (int)n, df->cfg->get_supernode);
+		if (!s.target[0])
+			snprintf(s.target, sizeof s.target, "127.0.0.1:8002");
+	} else {
+		snprintf(s.target, sizeof s.target, "%s", target);
+	}
+	if (daemon_token(df, 0) != DF_OK)
+		return DF_EXIT_USAGE;
+	s.loop = ev_default_loop(0);
+	struct http_client *cl = daemon_client(df, s.loop, NULL);
+	if (!cl)
+		return DF_EXIT_FAIL;
+	snprintf(url, sizeof url, "http://%s/v1/status%s", s.target, json ? "?format=json" : "");
+	struct http_request req = {
+		.url = url, .headers = auth_header(df->cfg->security_token, tok, sizeof tok), .fail_status = 1,
+		.what = "supernode", .on_response = on_resp, .on_body = on_body, .on_done = on_done, .ctx = &s,
+		.connect_timeout = 5, .first_byte_timeout = 10,
+	};
+	if (!http_client_request(cl, &req, err, sizeof err)) {
+		log_user_error("status", "%s: %s", s.target, err);
+		http_client_free(cl);
+		return DF_EXIT_USAGE;
+	}
+	ev_run(s.loop, 0);
+	http_client_free(cl);
+	if (json)
+		putchar('\n');
+	fflush(stdout);
+	if (s.rc != DF_OK) {
+		log_user_error("status", "%s: %s", s.target, s.msg);
+		return DF_EXIT_FAIL;
+	}
+	return DF_EXIT_OK;
+}
+
+const struct cmd_desc cmd_status = {
+	.name = "status",
+	.summary = "show what a supernode is doing: tasks, peers, bytes by origin",
+	.synopsis = "[--supernode HOST:PORT] [--json]",
+	.sections = sections,
+	.opts = opts,
+	.nopts = (int)DF_ARRAY_LEN(opts),
+	.run = run,
+};
