@@ -103,6 +103,27 @@ static int fail(struct tls_conn *c, const char *why, int err)
 	return closed(c);
 }
 
+/* A peer that refuses our handshake sends an alert and closes, often while our flight is still
+ * going out, so our send fails first. The alert may already wait in the socket: read it, so that the
+ * error names the peer's reason ("unknown CA") rather than "Broken pipe". 1 when the engine failed so. */
+static int salvage_alert(struct tls_conn *c)
+{
+	for (int i = 0; i < 64; i++) {
+		unsigned st = br_ssl_engine_current_state(c->eng);
+		if (st & BR_SSL_CLOSED)
+			return br_ssl_engine_last_error(c->eng) != BR_ERR_OK;
+		if (!(st & BR_SSL_RECVREC))
+			return 0;
+		size_t len;
+		unsigned char *buf = br_ssl_engine_recvrec_buf(c->eng, &len);
+		ssize_t n = recv(c->t.fd, buf, len, MSG_DONTWAIT);
+		if (n <= 0)
+			return 0;
+		br_ssl_engine_recvrec_ack(c->eng, (size_t)n);
+	}
+	return 0;
+}
+
 /* One send(2) of pending records: DF_OK (progress), DF_AGAIN, DF_ERR or TLS_EOF. */
 static int push(struct tls_conn *c)
 {
@@ -124,7 +145,10 @@ static int push(struct tls_conn *c)
 			c->clean_eof = 1;
 			return TLS_EOF;
 		}
-		return fail(c, n < 0 ? strerror(errno) : "send returned 0", n < 0 ? errno : EIO);
+		int e = n < 0 ? errno : EIO;
+		if (salvage_alert(c))
+			return closed(c);
+		return fail(c, strerror(e), e);
 	}
 }
 
