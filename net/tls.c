@@ -399,6 +399,17 @@ static void seed(br_ssl_engine_context *eng)
 		br_ssl_engine_inject_entropy(eng, buf, sizeof buf);
 }
 
+/* What both sides share once BearSSL's init_full has set the algorithms: TLS 1.2 only (1.0 and 1.1
+ * are deprecated by RFC 8996; BearSSL has no 1.3), no renegotiation (df never needs it, and it could
+ * stall a full-duplex engine), the full-duplex buffer, and entropy. */
+static void setup_engine(struct tls_conn *c)
+{
+	br_ssl_engine_set_versions(c->eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_add_flags(c->eng, BR_OPT_NO_RENEGOTIATION);
+	br_ssl_engine_set_buffer(c->eng, c->iobuf, sizeof c->iobuf, 1);
+	seed(c->eng);
+}
+
 struct transport *tls_client_new(const struct tls_client_cfg *cfg, int fd, const char *server_name)
 {
 	unsigned char ip[16];
@@ -421,13 +432,20 @@ struct transport *tls_client_new(const struct tls_client_cfg *cfg, int fd, const
 						    BR_KEYTYPE_SIGN, cfg->cert_issuer_key_type, br_ec_get_default(),
 						    br_ecdsa_sign_asn1_get_default());
 	}
-	br_ssl_engine_add_flags(c->eng, BR_OPT_NO_RENEGOTIATION);
-	br_ssl_engine_set_buffer(c->eng, c->iobuf, sizeof c->iobuf, 1);
-	seed(c->eng);
-	/* An IP address goes in no SNI (RFC 6066); tls_x509 checks it against the certificate instead. */
-	if (!br_ssl_client_reset(cc, iplen || (server_name && !*server_name) ? NULL : server_name, 0) &&
-	    br_ssl_engine_last_error(c->eng) == BR_ERR_BAD_PARAM)
+	setup_engine(c);
+	/* An IP address goes in no SNI (RFC 6066); tls_x509 checks it against the certificate instead.
+	 * A fully qualified "name." is matched and sent without its final dot. */
+	char name[256];
+	size_t n = server_name ? strlen(server_name) : 0;
+	if (n && server_name[n - 1] == '.')
+		n--;
+	if (n >= sizeof name) {
 		fail(c, "server name too long for TLS (255 bytes at most)", EINVAL);
+		return &c->t;
+	}
+	memcpy(name, server_name ? server_name : "", n);
+	name[n] = 0;
+	br_ssl_client_reset(cc, iplen || n == 0 ? NULL : name, 0);
 	return &c->t;
 }
 
@@ -453,9 +471,8 @@ struct transport *tls_server_new(const struct tls_server_cfg *cfg, int fd)
 		br_ssl_engine_set_default_rsavrfy(c->eng);
 		br_ssl_engine_set_default_ecdsa(c->eng);
 	}
-	br_ssl_engine_add_flags(c->eng, BR_OPT_NO_RENEGOTIATION);
-	br_ssl_engine_set_buffer(c->eng, c->iobuf, sizeof c->iobuf, 1);
-	seed(c->eng);
+	br_ssl_engine_add_flags(c->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
+	setup_engine(c);
 	br_ssl_server_reset(sc);
 	return &c->t;
 }

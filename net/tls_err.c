@@ -41,6 +41,11 @@
 
 static const char *alert_text(int alert, int received)
 {
+	/* BearSSL sends these two itself when a ClientHello has nothing it can accept. */
+	if (!received && alert == 40)
+		return "TLS: no cipher suite in common with the peer (sent alert: handshake failure)";
+	if (!received && alert == 70)
+		return "TLS: no common protocol version, df speaks TLS 1.2 (sent alert: protocol version)";
 	switch (alert) {
 #define X(n, s) \
 	case n: \
@@ -61,7 +66,7 @@ const char *tls_strerror(int e)
 	case BR_ERR_OK: return "no error";
 	case BR_ERR_BAD_PARAM: return "TLS: bad parameter";
 	case BR_ERR_BAD_STATE: return "TLS: engine in the wrong state";
-	case BR_ERR_UNSUPPORTED_VERSION: return "TLS: no common protocol version (TLS 1.0-1.2 supported)";
+	case BR_ERR_UNSUPPORTED_VERSION: return "TLS: no common protocol version (df speaks TLS 1.2)";
 	case BR_ERR_BAD_VERSION: return "TLS: record version mismatch";
 	case BR_ERR_BAD_LENGTH: return "TLS: bad record length";
 	case BR_ERR_TOO_LARGE: return "TLS: record too large";

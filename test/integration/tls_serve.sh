@@ -46,6 +46,10 @@ p_txt=$(free_port); serve txt "$p_txt" --cert pki/rsa-chain.crt --key pki/rsa-pk
 OUT=$("${CURL[@]}" --tlsv1.2 --tls-max 1.2 "https://localhost:$p_txt/" 2>&1) || fail "curl tls1.2: $OUT"
 expect_in "hello from tlsserve"
 
+# TLS 1.3 only (BearSSL has no 1.3): refused, and the server says why.
+"${CURL[@]}" --tlsv1.3 "https://localhost:$p_txt/" >/dev/null 2>&1 && fail "a TLS 1.3-only client got through"
+saw "no cipher suite in common" txt.err
+
 # A client that does not trust us: the server logs what the client said.
 expect_rc 60 "${CURL[@]/pki\/ca.crt/pki/ca2.crt}" "https://localhost:$p_rsa/"
 saw "peer sent fatal alert: unknown CA" rsa.err

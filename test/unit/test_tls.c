@@ -213,6 +213,7 @@ static void rsa_by_ipv4(void) { roundtrip("ca.crt", 0, "127.0.0.1", "rsa.crt", "
 static void ec_by_ipv6(void) { roundtrip("ca.crt", 0, "[::1]", "ec.crt", "ec-sec1.key"); }
 static void chain_file(void) { roundtrip("ca.crt", 0, "localhost", "rsa-chain.crt", "rsa.key"); }
 static void no_name(void) { roundtrip("ca.crt", 0, NULL, "ec.crt", "ec.key"); }
+static void dotted_name(void) { roundtrip("ca.crt", 0, "localhost.", "ec.crt", "ec.key"); }
 /* Insecure trusts a certificate from an unknown CA for a wrong name. */
 static void insecure(void) { roundtrip("ca2.crt", 1, "nowhere.example", "wrong.crt", "wrong.key"); }
 
@@ -358,6 +359,10 @@ static void wrong_host(void)
 	refused(cc, "example.com", sc, "certificate verify failed: hostname mismatch", NULL);
 	refused(cc, "127.0.0.2", sc, "certificate verify failed: hostname mismatch", NULL);
 	refused(cc, "::2", sc, "certificate verify failed: hostname mismatch", NULL);
+	char longname[300];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	refused(cc, longname, sc, "server name too long for TLS (255 bytes at most)", NULL);
 	tls_client_cfg_free(cc);
 	tls_server_cfg_free(sc);
 }
@@ -577,7 +582,8 @@ static void words(void)
 	CHECK_STR(tls_strerror(BR_ERR_X509_NOT_TRUSTED), "certificate verify failed: unknown CA");
 	CHECK_STR(tls_strerror(BR_ERR_X509_BAD_SERVER_NAME), "certificate verify failed: hostname mismatch");
 	CHECK_STR(tls_strerror(BR_ERR_RECV_FATAL_ALERT + 48), "peer sent fatal alert: unknown CA");
-	CHECK_STR(tls_strerror(BR_ERR_SEND_FATAL_ALERT + 40), "sent fatal alert: handshake failure");
+	CHECK_STR(tls_strerror(BR_ERR_SEND_FATAL_ALERT + 42), "sent fatal alert: bad certificate");
+	CHECK(strstr(tls_strerror(BR_ERR_SEND_FATAL_ALERT + 40), "no cipher suite in common") != NULL);
 	CHECK_STR(tls_strerror(BR_ERR_RECV_FATAL_ALERT + 255), "peer sent a fatal alert");
 	CHECK_STR(tls_strerror(11), "TLS: unknown error");
 	for (int e = 0; e < 1024; e++)
@@ -591,6 +597,7 @@ static const struct unit_test tests[] = {
 	{"ec_by_ipv6", ec_by_ipv6},
 	{"chain_file", chain_file},
 	{"no_name", no_name},
+	{"dotted_name", dotted_name},
 	{"insecure", insecure},
 	{"one_byte", one_byte},
 	{"sendfile_exact", sendfile_exact},
