@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -387,6 +389,11 @@ static struct tls_conn *conn_new(int fd, size_t extra)
 	memset(c, 0, offsetof(struct tls_conn, iobuf));
 	c->t.ops = &tls_ops;
 	c->t.fd = fd;
+	/* A handshake flight leaves as several small records; with Nagle each one after the first
+	 * waits for the peer's delayed ACK (40 ms, twice per handshake). Whole records go out anyway.
+	 * Fails harmlessly on non-TCP sockets. */
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return c;
 }
 
@@ -397,6 +404,27 @@ static void seed(br_ssl_engine_context *eng)
 	unsigned char buf[32];
 	if (getrandom(buf, sizeof buf, GRND_NONBLOCK) == (ssize_t)sizeof buf)
 		br_ssl_engine_inject_entropy(eng, buf, sizeof buf);
+}
+
+/* Cipher suites, best first: forward secrecy and AEAD only for our servers; clients also accept CBC
+ * for old https sources. BearSSL ranks ChaCha20 first, but with AES-NI AES-GCM is about three times
+ * faster here (420 vs 140 MB/s), and df moves bulk data: the order follows the hardware. */
+#define AEAD_SUITES(first, second)                                                          \
+	BR_TLS_ECDHE_ECDSA_WITH_##first, BR_TLS_ECDHE_RSA_WITH_##first,                    \
+	BR_TLS_ECDHE_ECDSA_WITH_##second, BR_TLS_ECDHE_RSA_WITH_##second,                  \
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+#define CBC_SUITES                                                                            \
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, \
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+static const uint16_t suites_aesni[] = {AEAD_SUITES(AES_128_GCM_SHA256, CHACHA20_POLY1305_SHA256), CBC_SUITES};
+static const uint16_t suites_soft[] = {AEAD_SUITES(CHACHA20_POLY1305_SHA256, AES_128_GCM_SHA256), CBC_SUITES};
+#define N_AEAD 6
+
+static void set_suites(struct tls_conn *c, int with_cbc)
+{
+	int hw = br_aes_x86ni_ctr_get_vtable() != NULL && br_ghash_pclmul_get() != 0;
+	const uint16_t *list = hw ? suites_aesni : suites_soft;
+	br_ssl_engine_set_suites(c->eng, list, with_cbc ? DF_ARRAY_LEN(suites_aesni) : N_AEAD);
 }
 
 /* What both sides share once BearSSL's init_full has set the algorithms: TLS 1.2 only (1.0 and 1.1
@@ -432,6 +460,7 @@ struct transport *tls_client_new(const struct tls_client_cfg *cfg, int fd, const
 						    BR_KEYTYPE_SIGN, cfg->cert_issuer_key_type, br_ec_get_default(),
 						    br_ecdsa_sign_asn1_get_default());
 	}
+	set_suites(c, 1);
 	setup_engine(c);
 	/* An IP address goes in no SNI (RFC 6066); tls_x509 checks it against the certificate instead.
 	 * A fully qualified "name." is matched and sent without its final dot. */
@@ -472,6 +501,7 @@ struct transport *tls_server_new(const struct tls_server_cfg *cfg, int fd)
 		br_ssl_engine_set_default_ecdsa(c->eng);
 	}
 	br_ssl_engine_add_flags(c->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
+	set_suites(c, 0);
 	setup_engine(c);
 	br_ssl_server_reset(sc);
 	return &c->t;

@@ -35,6 +35,7 @@ int tls_server_cfg_require_client_ca(struct tls_server_cfg *cfg, const char *caf
 void tls_server_cfg_free(struct tls_server_cfg *cfg);
 
 /* Wrap a connected non-blocking socket; the handshake runs inside read/write. ops->close frees it.
+ * Sets TCP_NODELAY on fd (records are written whole; Nagle would only delay handshake flights).
  * server_name is sent as SNI and checked against the certificate's DNS names; an IP literal
  * ("127.0.0.1", "::1") is checked against its IP addresses and sends no SNI; NULL verifies the chain
  * only. The cfg must outlive the transport. Returns NULL only when out of memory (fd left open). */
