@@ -12,11 +12,11 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -71,9 +71,7 @@ static void tell_peer(struct tls_conn *c, int e)
 	if (!v)
 		v = BR_TLS12;
 	unsigned char rec[7] = {21 /* alert record */, (unsigned char)(v >> 8), (unsigned char)v, 0, 2, 2, (unsigned char)alert};
-	if (send(c->t.fd, rec, sizeof rec, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		/* best effort: the connection is failing anyway */
-	}
+	(void)send(c->t.fd, rec, sizeof rec, MSG_NOSIGNAL | MSG_DONTWAIT); /* best effort: we are failing anyway */
 }
 
 /* The engine is closed: TLS_EOF after a clean close, else DF_ERR with the reason in t.err/errno. */

@@ -46,7 +46,8 @@ struct transport *tls_server_new(const struct tls_server_cfg *cfg, int fd);
  * such as "certificate verify failed: unknown CA". Never NULL. */
 const char *tls_strerror(int br_err);
 
-/* Bytes of memory one connection holds (the whole transport allocation, for budgets and tests). */
+/* Bytes of memory one connection holds: its one allocation (plus TLS_LEAF_MAX, 8 KB, for a client
+ * that checks an IP address). For budgets and tests. */
 size_t tls_conn_size(void);
 
 #endif

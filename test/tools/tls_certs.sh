@@ -1,7 +1,8 @@
 #!/bin/sh
 # Makes the throwaway PKI the TLS tests use, in directory $1: two CAs and certificates signed by them.
 # ca (RSA) signs rsa.crt (RSA key) and ec.crt (EC P-256) for localhost/127.0.0.1/::1, wrong.crt for
-# wrong.example, expired.crt (valid in 2000 only) and client.crt; ca2 (EC) signs other.crt and client2.crt.
+# wrong.example, expired.crt (valid in 2000 only), client.crt (EC) and client-rsa.crt; ca2 (EC) signs
+# other.crt and client2.crt.
 # Keys come as PKCS#8, plus rsa-pkcs1.key, ec-sec1.key and an encrypted ec-encrypted.key. Idempotent.
 set -eu
 d=$1
@@ -31,6 +32,7 @@ leaf wrong ec ca 'DNS:wrong.example'
 leaf other ec ca2 "$here"
 leaf client ec ca 'DNS:client.df' 'extendedKeyUsage=clientAuth'
 leaf client2 ec ca2 'DNS:client2.df' 'extendedKeyUsage=clientAuth'
+leaf client-rsa rsa ca 'DNS:client-rsa.df' 'extendedKeyUsage=clientAuth'
 # A certificate that expired long ago needs explicit dates, which only "openssl ca" sets.
 ec expired.key
 openssl req -new -key expired.key -subj /CN=expired -out expired.csr 2>/dev/null

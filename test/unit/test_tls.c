@@ -389,13 +389,20 @@ static void mutual(void)
 	CHECK_EQ(tls_client_cfg_set_cert(good, path("client.crt"), path("client.key"), err, sizeof err), DF_OK);
 	CHECK_EQ(tls_client_cfg_set_cert(bad, path("client2.crt"), path("client2.key"), err, sizeof err), DF_OK);
 
-	struct pair p = {0};
-	CHECK_EQ(pair_open(&p, good, "localhost", sc), DF_OK);
+	struct tls_client_cfg *good_rsa = client_cfg("ca.crt", 0);
+	CHECK_EQ(tls_client_cfg_set_cert(good_rsa, path("client-rsa.crt"), path("client-rsa.key"), err, sizeof err), DF_OK);
+
+	struct tls_client_cfg *goods[] = {good, good_rsa};
 	unsigned char *data = pattern(50000, 5);
-	CHECK_EQ(transfer(p.c, p.s, data, 50000, 50000, 50000), DF_OK);
-	CHECK_EQ(transfer(p.s, p.c, data, 50000, 50000, 50000), DF_OK);
-	pair_close(&p);
+	for (int i = 0; i < 2; i++) {
+		struct pair p = {0};
+		CHECK_EQ(pair_open(&p, goods[i], "localhost", sc), DF_OK);
+		CHECK_EQ(transfer(p.c, p.s, data, 50000, 50000, 50000), DF_OK);
+		CHECK_EQ(transfer(p.s, p.c, data, 50000, 50000, 50000), DF_OK);
+		pair_close(&p);
+	}
 	free(data);
+	tls_client_cfg_free(good_rsa);
 
 	refused(bad, "localhost", sc, "peer sent fatal alert: unknown CA", "certificate verify failed: unknown CA");
 	refused(none, "localhost", sc, "peer sent fatal alert: certificate required",
