@@ -213,6 +213,8 @@ static void rsa_by_ipv4(void) { roundtrip("ca.crt", 0, "127.0.0.1", "rsa.crt", "
 static void ec_by_ipv6(void) { roundtrip("ca.crt", 0, "[::1]", "ec.crt", "ec-sec1.key"); }
 static void chain_file(void) { roundtrip("ca.crt", 0, "localhost", "rsa-chain.crt", "rsa.key"); }
 static void no_name(void) { roundtrip("ca.crt", 0, NULL, "ec.crt", "ec.key"); }
+/* A CA file holding the server's own (non-CA) certificate trusts exactly that server. */
+static void direct_trust(void) { roundtrip("ec.crt", 0, "localhost", "ec.crt", "ec.key"); }
 static void dotted_name(void) { roundtrip("ca.crt", 0, "localhost.", "ec.crt", "ec.key"); }
 /* Insecure trusts a certificate from an unknown CA for a wrong name. */
 static void insecure(void) { roundtrip("ca2.crt", 1, "nowhere.example", "wrong.crt", "wrong.key"); }
@@ -605,6 +607,7 @@ static const struct unit_test tests[] = {
 	{"chain_file", chain_file},
 	{"no_name", no_name},
 	{"dotted_name", dotted_name},
+	{"direct_trust", direct_trust},
 	{"insecure", insecure},
 	{"one_byte", one_byte},
 	{"sendfile_exact", sendfile_exact},
