@@ -247,6 +247,62 @@ static void one_byte(void)
 	tls_server_cfg_free(sc);
 }
 
+/* Both sides write 600 KB and read the other's 600 KB at the same time, through 4 KB socket buffers:
+ * neither direction may wait on the other inside the engine. */
+static void full_duplex(void)
+{
+	struct tls_client_cfg *cc = client_cfg("ca.crt", 0);
+	struct tls_server_cfg *sc = server_cfg("rsa.crt", "rsa.key");
+	struct pair p = {0};
+	const size_t len = 600000;
+	unsigned char *data[2] = {pattern(len, 6), pattern(len, 7)}, *out[2] = {malloc(len), malloc(len)};
+	size_t wrote[2] = {0, 0}, got[2] = {0, 0};
+	CHECK_EQ(pair_open(&p, cc, "localhost", sc), DF_OK);
+	struct transport *t[2] = {p.c, p.s};
+	while (got[0] < len || got[1] < len) {
+		int progress = 0;
+		for (int i = 0; i < 2; i++) {
+			if (wrote[i] < len) {
+				ssize_t n = t[i]->ops->write(t[i], data[i] + wrote[i], DF_MIN(7000, len - wrote[i]));
+				if (n > 0) {
+					wrote[i] += (size_t)n;
+					progress = 1;
+				}
+				CHECK(n > 0 || n == DF_AGAIN);
+				if (n == DF_ERR)
+					goto out;
+			} else if (t[i]->ops->flush(t[i]) == DF_ERR) {
+				CHECK(0);
+				goto out;
+			}
+			/* side i reads what the other side sent */
+			ssize_t n = t[i]->ops->read(t[i], out[1 - i] + got[1 - i], len - got[1 - i]);
+			if (n > 0) {
+				got[1 - i] += (size_t)n;
+				progress = 1;
+			} else if (got[1 - i] < len) {
+				CHECK_EQ(n, DF_AGAIN);
+				if (n != DF_AGAIN)
+					goto out;
+			}
+		}
+		if (!progress && wait_both(p.c, p.s) < 0) {
+			CHECK(0);
+			break;
+		}
+	}
+	CHECK(memcmp(out[0], data[0], len) == 0);
+	CHECK(memcmp(out[1], data[1], len) == 0);
+out:
+	for (int i = 0; i < 2; i++) {
+		free(data[i]);
+		free(out[i]);
+	}
+	pair_close(&p);
+	tls_client_cfg_free(cc);
+	tls_server_cfg_free(sc);
+}
+
 /* sendfile: pread into the engine, encrypt, send; the reader gets the file's exact bytes. */
 static void sendfile_exact(void)
 {
@@ -610,6 +666,7 @@ static const struct unit_test tests[] = {
 	{"direct_trust", direct_trust},
 	{"insecure", insecure},
 	{"one_byte", one_byte},
+	{"full_duplex", full_duplex},
 	{"sendfile_exact", sendfile_exact},
 	{"unknown_ca", unknown_ca},
 	{"wrong_host", wrong_host},
