@@ -8,7 +8,9 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "net/tls.h"
 #include "store/store.h"
+#include <stdlib.h>
 
 int daemon_open_store(struct df *df)
 {
@@ -29,10 +31,57 @@ int daemon_open_store(struct df *df)
 	return DF_OK;
 }
 
-struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx)
+/* TLS for https sources, loaded on the first https connection: most runs never need the bundle. */
+struct daemon_tls {
+	const char *cafile;
+	int insecure, failed;
+	struct tls_client_cfg *cfg;
+};
+
+static struct transport *tls_wrap(void *ctx, int fd, const char *host)
+{
+	struct daemon_tls *t = ctx;
+	char err[512];
+	if (!t->cfg && !t->failed) {
+		t->cfg = tls_client_cfg_new(t->cafile && t->cafile[0] ? t->cafile : NULL, t->insecure, err, sizeof err);
+		if (!t->cfg) {
+			log_error("https: %s", err);
+			t->failed = 1;
+		}
+	}
+	return t->cfg ? tls_client_new(t->cfg, fd, host) : NULL;
+}
+
+void daemon_close(struct df *df)
+{
+	if (df->store)
+		store_close(df->store);
+	df->store = NULL;
+	if (df->tls) {
+		if (df->tls->cfg)
+			tls_client_cfg_free(df->tls->cfg);
+		free(df->tls);
+		df->tls = NULL;
+	}
+}
+
+struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout)
 {
 	char err[512];
-	struct http_client_cfg c = {.rx_limit = rx};
+	struct http_client_cfg c = {.rx_limit = rx, .idle_timeout = idle_timeout};
+	if (!df->tls) {
+		df->tls = calloc(1, sizeof *df->tls);
+		if (!df->tls) {
+			log_user_error(df->cmd, "out of memory");
+			return NULL;
+		}
+		df->tls->cafile = df->cfg->common_cacert;
+		df->tls->insecure = df->cfg->common_insecure;
+		if (df->tls->insecure)
+			log_warn("--insecure: https certificates are not verified");
+	}
+	c.tls_wrap = tls_wrap;
+	c.tls_ctx = df->tls;
 	struct http_client *cl = http_client_new(loop, &c, err, sizeof err);
 	if (!cl)
 		log_user_error(df->cmd, "%s", err);

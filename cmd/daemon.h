@@ -10,8 +10,11 @@
 /* Opens df->store at [common] data (or the default root). Prints "df: CMD: ..." and returns DF_ERR
  * on failure. */
 int daemon_open_store(struct df *df);
-/* An HTTP client for sources and peers with TLS per [common] cacert/insecure. NULL after printing. */
-struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx);
+/* An HTTP client for sources and peers with TLS per [common] cacert/insecure, a download limit (or
+ * NULL) and an idle timeout in seconds (0: the client's default). NULL after printing. */
+struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout);
+/* Frees what the daemon_* calls set up in df (store, TLS settings). */
+void daemon_close(struct df *df);
 /* Resolves the cluster token ([security] token / token_file); warns once about open mode when
  * warn_open. DF_ERR after printing. */
 int daemon_token(struct df *df, int warn_open);

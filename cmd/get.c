@@ -90,8 +90,15 @@ static int run(struct df *df, struct opt_result *r)
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	df->loop = ev_default_loop(0);
-	int rc = swarm_get(df, &job);
-	store_close(df->store);
+	struct ratelimit rx;
+	ratelimit_init(&rx, df->cfg->get_limit_rate, 0, ev_now(df->loop));
+	job.client = daemon_client(df, df->loop, df->cfg->get_limit_rate ? &rx : NULL, (double)df->cfg->get_timeout);
+	int rc = DF_EXIT_FAIL;
+	if (job.client) {
+		rc = swarm_get(df, &job);
+		http_client_free(job.client);
+	}
+	daemon_close(df);
 	return rc;
 }
 

@@ -78,7 +78,7 @@ static int run(struct df *df, struct opt_result *r)
 	if (daemon_token(df, 0) != DF_OK)
 		return DF_EXIT_USAGE;
 	s.loop = ev_default_loop(0);
-	struct http_client *cl = daemon_client(df, s.loop, NULL);
+	struct http_client *cl = daemon_client(df, s.loop, NULL, 0);
 	if (!cl)
 		return DF_EXIT_FAIL;
 	snprintf(url, sizeof url, "http://%s/v1/status%s", s.target, json ? "?format=json" : "");
@@ -90,10 +90,12 @@ static int run(struct df *df, struct opt_result *r)
 	if (!http_client_request(cl, &req, err, sizeof err)) {
 		log_user_error("status", "%s: %s", s.target, err);
 		http_client_free(cl);
+		daemon_close(df);
 		return DF_EXIT_USAGE;
 	}
 	ev_run(s.loop, 0);
 	http_client_free(cl);
+	daemon_close(df);
 	if (json)
 		putchar('\n');
 	fflush(stdout);

@@ -68,7 +68,7 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("supernode", "%s", run.srv ? err : "out of memory");
 		goto out;
 	}
-	client = daemon_client(df, run.loop, NULL);
+	client = daemon_client(df, run.loop, NULL, 0);
 	if (!client)
 		goto out;
 	struct supernode_cfg sc = {
@@ -91,7 +91,7 @@ out:
 		http_client_free(client);
 	if (run.srv)
 		http_server_free(run.srv);
-	store_close(df->store);
+	daemon_close(df);
 	return rc;
 }
 

@@ -34,6 +34,7 @@ struct df {
 	const char *cmd;            /* command name, for messages: "get" */
 	struct ev_loop *loop;       /* NULL until a command starts one */
 	struct store *store;        /* NULL until a command opens one */
+	struct daemon_tls *tls;     /* TLS client settings, loaded on first https use (cmd/daemon.c) */
 };
 
 #endif

@@ -51,7 +51,6 @@ struct peer {
 	struct http_client *client;
 	struct http_server *srv;
 	struct pieceserve ps;
-	struct ratelimit rx;
 	enum mode mode;
 	char id[TASKID_MAX];
 	char supers[MAX_SUPERNODES][128];
@@ -813,11 +812,7 @@ int swarm_get(struct df *df, struct get_job *job)
 	for (int i = 0; i < job->nheaders; i++)
 		hl += (size_t)snprintf(p->src_headers + hl, sizeof p->src_headers - hl, "%s\r\n", job->headers[i]);
 	snprintf(p->token_hdr, sizeof p->token_hdr, "%s", auth_header(df->cfg->security_token, p->token_hdr, sizeof p->token_hdr));
-	ratelimit_init(&p->rx, df->cfg->get_limit_rate, 0, ev_now(p->loop));
-	struct http_client_cfg cc = {.rx_limit = df->cfg->get_limit_rate ? &p->rx : NULL};
-	if (df->cfg->get_timeout)
-		cc.idle_timeout = (double)df->cfg->get_timeout;
-	p->client = http_client_new(p->loop, &cc, err, sizeof err);
+	p->client = job->client;
 	struct http_server_cfg sc = {.name = "df/" DF_VERSION};
 	p->srv = http_server_new(p->loop, &sc);
 	if (!p->client || !p->srv) {
@@ -880,8 +875,6 @@ out:
 	if (p->st)
 		store_task_close(p->st);
 	pieceserve_close(&p->ps);
-	if (p->client)
-		http_client_free(p->client);
 	if (p->srv)
 		http_server_free(p->srv);
 	free(p);

@@ -5,6 +5,7 @@
 
 #include "core/df.h"
 #include "core/digest.h"
+#include "net/http_client.h"
 
 #define GET_MAX_HEADERS 32
 
@@ -15,6 +16,7 @@ struct get_job {
 	struct digest_spec digest;            /* expected whole-file digest; len 0 = none */
 	const char *output;                   /* final path, or "-" for stdout */
 	int progress;                         /* draw a progress bar (stderr is a TTY and not -q) */
+	struct http_client *client;           /* for the source, the supernode and peers (caller owns) */
 };
 
 /* Runs the download to completion on df's loop and store (both opened by the caller).

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# https sources: df get and the supernode verify nginx's certificate against --cacert (or the system
+# bundle), refuse an unknown CA or a certificate for another host with a clear cause, and --insecure
+# skips verification with a warning.
+. "$(dirname "$0")/../lib.sh"
+cd "$T"
+sh "$top/test/tools/tls_certs.sh" "$T/pki" >/dev/null 2>&1 || fail "making the test PKI"
+mkdir www && head -c 6000000 /dev/urandom > www/big
+p_ok=$(free_port); p_wrong=$(free_port)
+srv() { echo "server { listen 127.0.0.1:$1 ssl; root $T/www; ssl_certificate $T/pki/$2.crt; ssl_certificate_key $T/pki/$2.key; }"; }
+cat > nginx.conf <<NGX
+daemon off;
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx-error.log;
+events { worker_connections 64; }
+http {
+  access_log $T/nginx-access.log;
+  client_body_temp_path $T; proxy_temp_path $T; fastcgi_temp_path $T; uwsgi_temp_path $T; scgi_temp_path $T;
+  $(srv "$p_ok" rsa) $(srv "$p_wrong" wrong)
+}
+NGX
+nginx -c "$T/nginx.conf" -p "$T" 2>nginx.stderr &
+track $!
+wait_port "$p_ok"; wait_port "$p_wrong"
+want=$(sha www/big)
+
+expect_rc 0 "$DF" get "https://127.0.0.1:$p_ok/big" -O a --cacert pki/ca.crt --data d1 --seed-idle 0 -q
+[ "$(sha a)" = "$want" ] || fail "https copy differs"
+expect_rc 1 "$DF" get "https://127.0.0.1:$p_ok/big" -O b --data d2 --seed-idle 0
+expect_in "unknown CA"; [ ! -e b ] || fail "b exists after a failed verification"
+expect_rc 1 "$DF" get "https://127.0.0.1:$p_wrong/big" -O c --cacert pki/ca.crt --data d3 --seed-idle 0
+expect_in "mismatch"; [ ! -e c ] || fail "c exists"
+expect_rc 0 "$DF" get "https://127.0.0.1:$p_wrong/big" -O e --insecure --data d4 --seed-idle 0
+expect_in "not verified"; [ "$(sha e)" = "$want" ] || fail "insecure copy differs"
+
+# through a supernode that verifies the source with the test CA
+SP=$(free_port); start_supernode sn "$SP" --cacert pki/ca.crt
+for i in 1 2 3; do
+  "$DF" get "https://127.0.0.1:$p_ok/big" -O "s$i" --supernode "127.0.0.1:$SP" --data "$T/s$i.d" --seed-idle 0 -q &
+  echo $! > "s$i.pid"; track "$(cat "s$i.pid")"
+done
+for i in 1 2 3; do wait "$(cat "s$i.pid")" || fail "swarm https get $i"; [ "$(sha "s$i")" = "$want" ] || fail "s$i differs"; done
+pass get_https
