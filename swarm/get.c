@@ -60,7 +60,8 @@ struct peer {
 	int handle;
 	struct store_task *st;
 	struct source *src;
-	struct http_fetch *ctl;
+	struct http_fetch *ctl;    /* the latest control request (older ones may still be held) */
+	struct ctl *ctls;
 	int ctl_is_register;
 	char reports[16384];
 	size_t rlen;
@@ -77,7 +78,9 @@ struct peer {
 	int drew;
 };
 
+struct ctl;
 static void send_work(struct peer *p);
+static void cancel_ctls(struct peer *p);
 static void start_direct(struct peer *p, const char *why);
 static void finish_download(struct peer *p);
 
@@ -103,9 +106,7 @@ static void stop_with(struct peer *p, int code, const char *fmt, ...)
 			store_piece_abort(&f->w);
 		f->writing = f->active = 0;
 	}
-	if (p->ctl)
-		http_fetch_cancel(p->ctl);
-	p->ctl = NULL;
+	cancel_ctls(p);
 	source_free(p->src);
 	p->src = NULL;
 	ev_break(p->loop, EVBREAK_ALL);
@@ -375,6 +376,8 @@ static int ctl_body_collect(struct http_fetch *f, const char *data, size_t len, 
 
 struct ctl {
 	struct peer *p;
+	struct ctl *next;          /* p->ctls: every control request in flight */
+	struct http_fetch *f;
 	int is_register;
 	int status;
 	char *body;
@@ -442,6 +445,27 @@ static void on_registered(struct peer *p, struct answer *a, const char *body, si
 		send_work(p);
 }
 
+static void unlink_ctl(struct peer *p, struct ctl *c)
+{
+	for (struct ctl **pp = &p->ctls; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+static void cancel_ctls(struct peer *p)
+{
+	while (p->ctls) {
+		struct ctl *c = p->ctls;
+		p->ctls = c->next;
+		http_fetch_cancel(c->f);
+		free(c->body);
+		free(c);
+	}
+	p->ctl = NULL;
+}
+
 static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
@@ -449,6 +473,7 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	struct peer *p = c->p;
 	struct answer a;
 	int mine = p->ctl == f;
+	unlink_ctl(p, c); /* from here on c is ours alone, whatever stop_with does */
 	if (mine)
 		p->ctl = NULL;
 	if (p->mode == M_DONE)
@@ -536,6 +561,9 @@ static void send_ctl(struct peer *p, int is_register, const char *path, const ch
 			stop_with(p, DF_EXIT_FAIL, "get %s: supernode %s: %s", p->job->url, p->supers[p->cur], err);
 		return;
 	}
+	c->f = f;
+	c->next = p->ctls;
+	p->ctls = c;
 	p->ctl = f;
 	p->ctl_is_register = is_register;
 }
@@ -581,9 +609,7 @@ static void send_work(struct peer *p)
 {
 	char path[256];
 	if (p->mode == M_REGISTER) {
-		if (p->ctl)
-			http_fetch_cancel(p->ctl);
-		p->ctl = NULL;
+		cancel_ctls(p);
 		send_register(p);
 		return;
 	}
@@ -872,6 +898,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		log_warn("cannot start the seeder: %s", strerror(errno));
 	}
 out:
+	cancel_ctls(p);
 	if (p->st)
 		store_task_close(p->st);
 	pieceserve_close(&p->ps);
