@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# The emulated-network bench: a source, a supernode and N clients, each in its own network namespace
+# on one capped bridge; gets one file onto every client over HTTP, BitTorrent and df; prints a table.
+#
+# How a run goes: build the network (bench/lib.sh), check that the caps hold (calibration), then for
+# each contender start its servers, start the N clients behind a barrier (bench/swarm_client.sh takes
+# a shared flock that we hold exclusively), release them at once, wait until every copy is there,
+# read the counters, stop everything in the namespaces and check every copy's sha256. Whatever
+# happens (error, Ctrl-C, kill), the EXIT trap stops our processes and deletes our namespaces.
+set -u -o pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: bench/swarm.sh [OPTIONS]     (root: it creates network namespaces)
+Distributes one file from a source host to N client hosts over an emulated network three ways
+(HTTP from nginx, BitTorrent with aria2, df) and prints makespan, source load and costs.
+
+  -n N                 clients (default $N)
+  -s, --size SIZE      file size, k/M/G suffixes (default $SIZE)
+  --client-rate MBIT   every client's link, each direction, in Mbit/s (default $CRATE)
+  --source-rate MBIT   the source host's link (default $SRATE)
+  --sn-rate MBIT       the supernode host's link (default: the client rate)
+  --latency MS         one-way delay added on every host's uplink with netem (default 0)
+  --only LIST          comma-separated subset of http,bt,df (default all)
+  --piece-size SIZE    BitTorrent piece size, a power of two (default $PIECE, df's default)
+  --timeout SECONDS    give up on a contender after this long (default $TIMEOUT)
+  --keep               keep the run directory /tmp/dfbench.PID (logs, copies) for a look
+  --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
+                       processes, /tmp/dfbench.PID) and exit; runs still alive are left alone
+Environment: DF (df binary, default ./df of the repo), BENCH_RESULTS (append the table here
+instead of build/bench/results-DATE.md).
+EOF
+}
+
+N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP=''
+DF=${DF:-$top/df}
+ARGS="$*"
+
+# cleanup_leftovers: --cleanup. Namespaces are grouped by the PID in their name; a group whose
+# harness still runs is skipped, the rest lose their processes and are deleted.
+cleanup_leftovers() {
+	local pids p n removed=0
+	pids=$(our_namespaces "$NS_PATTERN" | sed -E 's/^dfbench-([0-9]+)-.*/\1/' | sort -u)
+	for d in /tmp/dfbench.*; do [ -d "$d" ] && pids+=$'\n'${d#/tmp/dfbench.}; done
+	for p in $(echo "$pids" | grep -E '^[0-9]+$' | sort -u); do
+		if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q 'swarm.sh'; then
+			echo "swarm: run $p is still going, left alone"
+			continue
+		fi
+		for n in $(our_namespaces "^dfbench-$p-"); do echo "swarm: removing namespace $n"; done
+		net_destroy "^dfbench-$p-"
+		[ -d "/tmp/dfbench.$p" ] && echo "swarm: removing /tmp/dfbench.$p" && rm -rf "/tmp/dfbench.$p"
+		removed=$((removed + 1))
+	done
+	echo "swarm: cleaned up $removed leftover run(s)"
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) N=${2:-}; shift 2 || break ;;
+	-s | --size) SIZE=${2:-}; shift 2 || break ;;
+	--client-rate) CRATE=${2:-}; shift 2 || break ;;
+	--source-rate) SRATE=${2:-}; shift 2 || break ;;
+	--sn-rate) SNRATE=${2:-}; shift 2 || break ;;
+	--latency) LAT=${2:-}; shift 2 || break ;;
+	--only) ONLY=${2:-}; shift 2 || break ;;
+	--piece-size) PIECE=${2:-}; shift 2 || break ;;
+	--timeout) TIMEOUT=${2:-}; shift 2 || break ;;
+	--keep) KEEP=1; shift ;;
+	--cleanup) [ "$(id -u)" = 0 ] || die "--cleanup needs root"; cleanup_leftovers; exit 0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "swarm: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+done
+SNRATE=${SNRATE:-$CRATE}
+
+# ---- checks before anything is created -----------------------------------------------------------
+isnum() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 9999 ] || die "-n: want 1..9999 clients, got '$N'"
+S=$(to_bytes "$SIZE") && [ "$S" -gt 0 ] || die "--size: want a size like 64M, got '$SIZE'"
+PS=$(to_bytes "$PIECE") && [ "$PS" -ge 32768 ] && [ $((PS & (PS - 1))) -eq 0 ] ||
+	die "--piece-size: want a power of two >= 32k, got '$PIECE'"
+for r in "$CRATE" "$SRATE" "$SNRATE"; do isnum "$r" || die "rates are Mbit/s numbers > 0, got '$r'"; done
+[[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--latency: want milliseconds, got '$LAT'"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout: want seconds, got '$TIMEOUT'"
+IFS=, read -r -a CONTENDERS <<<"$ONLY"
+for c in "${CONTENDERS[@]}"; do
+	case $c in http | bt | df) ;; *) die "--only: unknown contender '$c' (http, bt, df)" ;; esac
+done
+[ "$(id -u)" = 0 ] || die "needs root: it creates network namespaces and tc qdiscs"
+for t in ip tc ss flock curl nginx aria2c opentracker mktorrent sha256sum /usr/bin/time; do
+	command -v "$t" >/dev/null || die "$t is missing (bench/run.sh installs it with apt-get)"
+done
+if [ "$LAT" != 0 ] && ! netem_works; then
+	die "--latency needs the netem qdisc, which this kernel lacks (CONFIG_NET_SCH_NETEM)"
+fi
+
+# ---- the run directory, the trap, the network ----------------------------------------------------
+RUN=/tmp/dfbench.$$
+BARRIER=$RUN/barrier
+STATUS=0
+mkdir -p "$RUN/www" || die "cannot create $RUN"
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	trap '' INT TERM HUP                 # a second Ctrl-C must not cut the cleanup short
+	exec 9>&-
+	net_destroy
+	if [ -n "$KEEP" ]; then note "kept $RUN"; else rm -rf "$RUN"; fi
+	[ $rc -eq 0 ] && rc=$STATUS
+	exit $rc
+}
+trap cleanup EXIT
+trap 'note interrupted; exit 130' INT
+trap 'note terminated; exit 143' TERM
+trap 'exit 129' HUP
+
+W=$((${#N} > 3 ? ${#N} : 3))
+cname() { printf "c%0${W}d" "$1"; }
+SRC_IP=$(host_ip src) SN_IP=$(host_ip sn)
+
+note "building the network: source, supernode, $N clients (namespaces ${NS_PREFIX}*)"
+net_create
+host_add src "$SRATE" "$LAT"
+host_add sn "$SNRATE" "$LAT"
+for i in $(seq "$N"); do host_add "$(cname "$i")" "$CRATE" "$LAT"; done
+
+note "making a $(human "$S") file of random bytes and its torrent"
+head -c "$S" /dev/urandom >"$RUN/www/file" || die "cannot write $RUN/www/file"
+SHA=$(sha256sum "$RUN/www/file" | cut -d' ' -f1)
+must mktorrent -l "$(awk -v p="$PS" 'BEGIN { printf "%d", log(p) / log(2) + 0.5 }')" \
+	-a "http://$SN_IP:6969/announce" -o "$RUN/file.torrent" "$RUN/www/file"
+INFOHASH=$(aria2c -S "$RUN/file.torrent" | awk '/^Info Hash:/ {print $3}')
+[ ${#INFOHASH} -eq 40 ] || die "could not read the info hash of $RUN/file.torrent"
+
+# host_bg NAME LOG CMD...: start CMD in the background inside host NAME's namespace. It is detached
+# (not a job of ours): it is stopped through its namespace, and bash prints nothing when it dies.
+host_bg() {
+	local n=$1 log=$2
+	shift 2
+	(ip netns exec "$NS_PREFIX$n" "$@" </dev/null >"$log" 2>&1 9>&- &)
+}
+
+# start_nginx HOST: nginx on HOST:80 serving $RUN/www
+start_nginx() {
+	local h=$1 d=$RUN/nginx-$1
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+  sendfile on; tcp_nopush on;
+  server { listen $(host_ip "$h"):80; root $RUN/www; }
+}
+NGX
+	host_bg "$h" "$d/stderr" nginx -e "$d/error.log" -c "$d/nginx.conf" -p "$d"
+	wait_listen "$h" 80 || die "nginx did not start on $h: $(cat "$d/stderr" "$d/error.log" 2>/dev/null)"
+}
+
+# ---- calibration: do the caps hold? --------------------------------------------------------------
+CAL=""
+# cal_one FROM TO EXPECTED_MBIT: fetch the calibration file from FROM's nginx on TO; append a line
+cal_one() {
+	local from=$1 to=$2 want=$3 out got pct
+	out=$(nsx "$to" curl -sS -f -o /dev/null -w '%{size_download} %{time_total}' "http://$(host_ip "$from")/cal") ||
+		die "calibration: $to could not fetch from $from"
+	got=$(awk -v o="$out" 'BEGIN { split(o, a, " "); printf "%.1f", a[1] * 8 / a[2] / 1e6 }')
+	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
+	CAL+="${CAL:+; }$from→$to $got Mbit/s ($pct% of $want)"
+	if [ "$pct" -lt 85 ] || [ "$pct" -gt 105 ]; then
+		note "WARNING: $from→$to ran at $got Mbit/s, $pct% of the $want Mbit/s cap: the caps are not what limits"
+	fi
+}
+calibrate() {
+	local cs=$((S < 16777216 ? S : 16777216)) c1 c2
+	c1=$(cname 1)
+	head -c "$cs" "$RUN/www/file" >"$RUN/www/cal"
+	start_nginx src
+	cal_one src "$c1" "$(awk -v a="$SRATE" -v b="$CRATE" 'BEGIN { print a < b ? a : b }')"
+	if [ "$N" -ge 2 ]; then
+		c2=$(cname 2)
+		start_nginx "$c1"
+		cal_one "$c1" "$c2" "$CRATE"
+	fi
+	host_pkill src "$c1"
+	rm -f "$RUN/www/cal"
+}
+note "calibration: fetching $(human $((S < 16777216 ? S : 16777216))) across the caps"
+calibrate
+note "calibration: $CAL"
+
+# ---- the lower bound -----------------------------------------------------------------------------
+# Every byte leaves the source at least once (S/U_src), each client takes in S (S/D_cli), and N·S
+# bytes must be uploaded by someone: the source, the supernode host and the clients together.
+BOUND_TERMS=$(awk -v s="$S" -v n="$N" -v us="$SRATE" -v usn="$SNRATE" -v uc="$CRATE" 'BEGIN {
+	b = s * 8 / 1e6; printf "%.2f %.2f %.2f", b / us, b / uc, n * b / (us + usn + n * uc) }')
+BOUND=$(echo "$BOUND_TERMS" | tr ' ' '\n' | maxof)
+
+# ---- the contenders ------------------------------------------------------------------------------
+ARIA=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --disable-ipv6=true
+	--file-allocation=none --summary-interval=0 --console-log-level=warn --auto-file-renaming=false
+	--allow-overwrite=true --seed-ratio=0.0)
+
+# df_ready: $DF exists and its help lists `get` (read whole first: grep -q quitting early could
+# SIGPIPE the writer and, with pipefail, turn a match into a failure)
+df_ready() {
+	local help
+	[ -x "$DF" ] && help=$("$DF" --help 2>/dev/null) && grep -qE '^ +get( |$)' <<<"$help"
+}
+
+# servers_CONTENDER: start what the contender needs besides its clients
+servers_http() { start_nginx src; }
+servers_bt() {
+	local url i
+	mkdir -p "$RUN/tracker"
+	# Debian's opentracker serves whitelisted torrents only; it reads the list after chroot to -d
+	echo "$INFOHASH" >"$RUN/tracker/whitelist"
+	host_bg sn "$RUN/tracker.log" env -C "$RUN/tracker" opentracker -i "$SN_IP" -p 6969 -P 6969 -d . -w whitelist
+	wait_listen sn 6969 || die "opentracker did not start: $(cat "$RUN/tracker.log")"
+	host_bg src "$RUN/seeder.log" aria2c "${ARIA[@]}" --check-integrity=true --dir="$RUN/www" "$RUN/file.torrent"
+	url="http://$SN_IP:6969/scrape?info_hash=$(echo "$INFOHASH" | sed 's/../%&/g')"
+	for i in $(seq 300); do
+		nsx sn curl -s "$url" | grep -q '8:completei[1-9]' && return 0
+		sleep 0.1
+	done
+	die "the aria2 seeder never announced itself to the tracker: $(tail -n 5 "$RUN/seeder.log")"
+}
+servers_df() {
+	start_nginx src
+	mkdir -p "$RUN/sn-data"
+	host_bg sn "$RUN/supernode.log" "$DF" supernode --listen "$SN_IP:8002" --data "$RUN/sn-data"
+	wait_listen sn 8002 20 || die "df supernode did not start: $(tail -n 5 "$RUN/supernode.log")"
+}
+
+# client_cmd CONTENDER DIR: the download command of one client into CMD (the copy lands in DIR/file)
+client_cmd() {
+	local d=$2
+	case $1 in
+	http) CMD=(curl -sS -f -o "$d/file" "http://$SRC_IP/file") ;;
+	bt) CMD=(aria2c "${ARIA[@]}" --dir="$d" --on-bt-download-complete="$here/swarm_client.sh" "$RUN/file.torrent") ;;
+	df) CMD=("$DF" get "http://$SRC_IP/file" -O "$d/file" --supernode "$SN_IP:8002" --data "$d/df" --seed-idle 30) ;;
+	esac
+}
+
+declare -A LABEL=([http]="http: curl ← nginx" [bt]="bittorrent: aria2 + opentracker" [df]="df: supernode + df get")
+declare -A ROW=() SPREAD=()
+
+# fail_row NAME WHY: the contender's row says it failed; the run's exit status becomes 1
+fail_row() {
+	ROW[$1]="| ${LABEL[$1]} | FAILED: $2 | | | | | | | | |"
+	STATUS=1
+	note "$1: FAILED: $2"
+}
+
+# run_one NAME: one distribution, start to digest check; fills ROW[NAME]
+run_one() {
+	local name=$1 mode=exit i d c tx0 tx1 cpu0 cpu1 t0 now last_note ndone failed='' suspect=()
+	local -a dirs=() names=()
+	[ "$name" = bt ] && mode=hook
+	if [ "$name" = df ] && ! df_ready; then
+		ROW[df]="| ${LABEL[df]} | df: not built yet | | | | | | | | |"
+		note "df: not built yet ($DF --help lists no 'get'); row skipped"
+		return 0
+	fi
+	note "$name: starting servers"
+	"servers_$name"
+	for i in $(seq "$N"); do
+		c=$(cname "$i") d=$RUN/$name/$c
+		mkdir -p "$d"
+		names+=("$c") dirs+=("$d")
+	done
+	exec 9>"$BARRIER"
+	flock -x 9
+	for i in "${!names[@]}"; do
+		client_cmd "$name" "${dirs[$i]}"
+		host_bg "${names[$i]}" "${dirs[$i]}/wrapper.log" "$here/swarm_client.sh" "${dirs[$i]}" "$mode" "$BARRIER" "${CMD[@]}"
+	done
+	for i in $(seq 600); do
+		ndone=0
+		for d in "${dirs[@]}"; do [ -e "$d/ready" ] && ndone=$((ndone + 1)); done
+		[ "$ndone" -eq "$N" ] && break
+		sleep 0.1
+	done
+	[ "$ndone" -eq "$N" ] || die "$name: only $ndone of $N clients reached the barrier in 60 s"
+	sleep 0.3                                         # let the last ones reach flock
+	tx0=$(tx_bytes src) cpu0=$(cpu_snapshot)
+	t0=$EPOCHREALTIME
+	flock -u 9
+	exec 9>&-
+	note "$name: $N clients released"
+	last_note=$SECONDS
+	while :; do
+		ndone=0 failed=''
+		for i in "${!dirs[@]}"; do
+			d=${dirs[$i]}
+			if [ -e "$d/done" ]; then
+				ndone=$((ndone + 1))
+			elif [ -e "$d/exit" ]; then
+				# hook mode: the hook may still be writing "done"; give it one more round
+				if [ -n "${suspect[$i]:-}" ]; then failed+=" ${names[$i]}"; else suspect[$i]=1; fi
+			fi
+		done
+		[ "$ndone" -eq "$N" ] || [ -n "$failed" ] && break
+		now=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000000))
+		[ "$now" -ge "$TIMEOUT" ] && break
+		if [ $((SECONDS - last_note)) -ge 10 ]; then note "$name: $ndone/$N done after ${now}s"; last_note=$SECONDS; fi
+		sleep 0.2
+	done
+	tx1=$(tx_bytes src) cpu1=$(cpu_snapshot)
+	# What every client host used (its download plus whatever it still runs, e.g. a seeder)
+	local usage=() srv_cpu times=() cpus=() rss=() rkb u
+	for i in "${!dirs[@]}"; do usage[$i]=$(host_usage "${names[$i]}" "$(cat "${dirs[$i]}/pids" 2>/dev/null)"); done
+	srv_cpu=$(awk -v a="$(host_usage src '' | cut -d' ' -f1)" -v b="$(host_usage sn '' | cut -d' ' -f1)" 'BEGIN { printf "%.2f", a + b }')
+	host_pkill src sn "${names[@]}"
+	if [ -n "$failed" ] || [ "$ndone" -ne "$N" ]; then
+		for c in ${failed:-}; do
+			d=$RUN/$name/$c
+			note "$c: exit $(cut -d' ' -f1 "$d/exit"); last lines of its log:"
+			tail -n 5 "$d/log" | sed 's/^/    /' >&2
+		done
+		if [ -n "$failed" ]; then fail_row "$name" "client(s)$failed exited before their copy was complete"
+		else fail_row "$name" "timeout after ${TIMEOUT}s, $ndone/$N done"; fi
+		[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+		return 0
+	fi
+	for i in "${!dirs[@]}"; do
+		d=${dirs[$i]}
+		times+=("$(awk -v a="$t0" -v b="$(cat "$d/done")" 'BEGIN { printf "%.3f", b - a }')")
+		read -r u rkb <<<"${usage[$i]}"
+		cpus+=("$u")
+		if [ -s "$d/time" ]; then                      # /usr/bin/time's peak of a process that exited
+			local m
+			m=$(tail -n 1 "$d/time" | awk '{print $4}')
+			[[ $m =~ ^[0-9]+$ ]] && [ "$m" -gt "$rkb" ] && rkb=$m
+		fi
+		rss+=("$rkb")
+	done
+	# Every copy must be the original, byte for byte
+	if [ -n "${BENCH_CORRUPT:-}" ] && [ -f "$RUN/$name/$BENCH_CORRUPT/file" ]; then  # self-test knob
+		printf 'CORRUPT!' | dd of="$RUN/$name/$BENCH_CORRUPT/file" bs=1 seek=$((S / 2)) conv=notrunc status=none
+	fi
+	local bad
+	bad=$(for d in "${dirs[@]}"; do echo "$d/file"; done | xargs -P 2 -n 8 sha256sum 2>&1 |
+		awk -v want="$SHA" '$1 != want { print }')
+	local okn=$((N - $(printf '%s' "$bad" | grep -c .)))
+	if [ -n "$bad" ]; then
+		echo "swarm: $name: DIGEST MISMATCH: these copies differ from the original (sha256 $SHA):" >&2
+		echo "$bad" | sed 's/^/    /' >&2
+		fail_row "$name" "$((N - okn)) of $N copies are WRONG (sha256 mismatch)"
+		[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+		return 0
+	fi
+	local mk med srcx ratio busy
+	SPREAD[$name]=$(for d in "${dirs[@]}"; do cat "$d/start"; done |
+		awk -v t="$t0" '{ d = ($1 - t) * 1000; if (d > m) m = d } END { printf "%d ms", m }')
+	mk=$(printf '%s\n' "${times[@]}" | maxof)
+	med=$(printf '%s\n' "${times[@]}" | median)
+	srcx=$(awk -v a="$tx0" -v b="$tx1" -v s="$S" 'BEGIN { printf "%.2f", (b - a) / s }')
+	ratio=$(awk -v m="$mk" -v b="$BOUND" 'BEGIN { printf "%.2f", m / b }')
+	busy=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%d%%", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+	ROW[$name]=$(printf '| %s | %.1f | %.1f | %s | %s | %s / %s | %s / %s | %s | %d/%d | %s |' \
+		"${LABEL[$name]}" "$mk" "$med" "$srcx" "$ratio" \
+		"$(printf '%s\n' "${cpus[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | maxof)" \
+		"$(printf '%s\n' "${rss[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')" \
+		"$(printf '%s\n' "${rss[@]}" | maxof | awk '{ printf "%.1f", $1 / 1024 }')" \
+		"$srv_cpu" "$okn" "$N" "$busy")
+	note "$name: done: makespan ${mk}s, median ${med}s, source sent ${srcx}×S, machine CPU busy $busy"
+	[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+}
+
+for c in "${CONTENDERS[@]}"; do run_one "$c"; done
+
+# ---- the table -----------------------------------------------------------------------------------
+DATE=$(date +%Y%m%d-%H%M%S)
+RESULTS=${BENCH_RESULTS:-$top/build/bench/results-$DATE.md}
+mkdir -p "$(dirname "$RESULTS")"
+read -r b1 b2 b3 <<<"$BOUND_TERMS"
+{
+	echo "## Emulated network: $N clients, one $(human "$S") file"
+	echo
+	echo "Command: \`bench/swarm.sh${ARGS:+ $ARGS}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Linux $(uname -r))"
+	echo
+	echo "Links (tc htb, each direction): source $SRATE Mbit/s, supernode host $SNRATE Mbit/s," \
+		"clients $CRATE Mbit/s; added one-way latency ${LAT} ms. BitTorrent piece size $(human "$PS")."
+	echo "Calibration (one transfer alone): $CAL."
+	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+N·U_cli)) = max($b1, $b2, $b3) = $BOUND s."
+	echo
+	echo "| contender | makespan s | median s | source sent ×S | makespan / bound | CPU s per client (median / max) | peak RSS MB per client (median / max) | servers' CPU s | copies ok | machine CPU busy |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	for c in "${CONTENDERS[@]}"; do echo "${ROW[$c]}"; done
+	echo
+	sp=''
+	for c in "${CONTENDERS[@]}"; do [ -n "${SPREAD[$c]:-}" ] && sp+="${sp:+, }$c ${SPREAD[$c]}"; done
+	[ -n "$sp" ] && echo "Last client started after release: $sp." && echo
+} | tee -a "$RESULTS"
+note "table written to ${RESULTS#"$top"/}"
