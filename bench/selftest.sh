@@ -20,8 +20,19 @@ trap finish EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "pass: $*"; }
 
-# leftovers PID: namespaces or the run directory of run PID still exist
-leftovers() { ip netns list | grep -q "^dfbench-$1-" || [ -e "/tmp/dfbench.$1" ]; }
+# netns_ids PID: the kernel ids (net:[inode]) of run PID's namespaces, one per line
+netns_ids() {
+	local n
+	for n in $(ip netns list | awk '{print $1}' | grep "^dfbench-$1-"); do
+		echo "net:[$(stat -L -c %i "/run/netns/$n")]"
+	done
+}
+# leftovers PID IDS: run PID left a namespace, its run directory, or a process inside one of the
+# namespaces IDS (a deleted namespace lives on, unnamed, while a process is in it)
+leftovers() {
+	ip netns list | grep -q "^dfbench-$1-" || [ -e "/tmp/dfbench.$1" ] ||
+		readlink /proc/[0-9]*/ns/net 2>/dev/null | grep -qxF -f <(echo "$2")
+}
 
 # start_bg LOG ARGS...: swarm.sh in the background; BGPID is its pid; waits until clients run
 start_bg() {
@@ -30,7 +41,7 @@ start_bg() {
 	bash bench/swarm.sh "$@" >"$log" 2>&1 &
 	BGPID=$!
 	for i in $(seq 600); do
-		grep -q 'clients released' "$log" && return 0
+		grep -qs 'clients released' "$log" && return 0
 		kill -0 "$BGPID" 2>/dev/null || fail "swarm.sh died early: $(tail -n 5 "$log")"
 		sleep 0.1
 	done
@@ -50,6 +61,7 @@ supernode)
 	exec nginx -e "$d/err" -c "$d/nginx.conf" -p "$d" ;;
 get)
 	[ "$3" = -O ] && [ "$5" = --supernode ] && [ "$7" = --data ] && [ "$9" = --seed-idle ] || exit 2
+	[ -n "${STUB_GET_FAILS:-}" ] && { echo "stub: told to fail"; exit 1; }
 	curl -sS -f "http://$6/" >/dev/null || exit 1
 	curl -sS -f -o "$4" "$2" || exit 1
 	(setsid sleep 30 </dev/null >/dev/null 2>&1 &)
@@ -75,6 +87,13 @@ DF=$T/nothing BENCH_RESULTS=$T/r2.md bash bench/swarm.sh -n 1 -s 1M --only df >"
 grep -q 'df: not built yet' "$T/r2.md" || fail "df row lacks 'not built yet': $(cat "$T/r2.md")"
 pass "df row says 'df: not built yet'"
 
+# 2b. a df get that fails makes a FAILED row and a failed run, with the client's log shown
+STUB_GET_FAILS=1 DF=$T/df BENCH_RESULTS=$T/r2b.md bash bench/swarm.sh -n 2 -s 1M --only df >"$T/r2b.log" 2>&1 &&
+	fail "a failing df get did not fail the run"
+grep -q '| FAILED: client(s) c001 c002 exited' "$T/r2b.md" || fail "no FAILED row: $(cat "$T/r2b.md")"
+grep -q 'stub: told to fail' "$T/r2b.log" || fail "the client's log is not shown: $(cat "$T/r2b.log")"
+pass "failing clients make a FAILED row"
+
 # 3. a wrong copy fails the run loudly
 BENCH_CORRUPT=c002 BENCH_RESULTS=$T/r3.md bash bench/swarm.sh -n 2 -s 2M --only http >"$T/r3.log" 2>&1 &&
 	fail "a corrupted copy did not fail the run"
@@ -86,30 +105,33 @@ pass "corrupted copy fails the run"
 for sig in INT TERM; do
 	start_bg "$T/sig-$sig.log" -n 3 -s 64M --only http
 	p=$BGPID
-	leftovers "$p" || fail "no namespaces while running?"
+	ids=$(netns_ids "$p")
+	[ -n "$ids" ] || fail "no namespaces while running?"
 	kill -s "$sig" "$p"
 	wait "$p"
 	BGPID=''
-	leftovers "$p" && fail "SIG$sig left $(ip netns list | grep "dfbench-$p-")"
+	leftovers "$p" "$ids" && fail "SIG$sig left $(ip netns list | grep "dfbench-$p-")"
 	pass "SIG$sig mid-run: no namespace, process or run directory left"
 done
 
 # 5. kill -9 leaves leftovers; --cleanup removes them but not a run that is still alive
 start_bg "$T/k9.log" -n 2 -s 64M --only http
 dead=$BGPID
+dead_ids=$(netns_ids "$dead")
 kill -9 "$dead"
-wait "$dead"
+{ wait "$dead"; } 2>/dev/null
 BGPID=''
-leftovers "$dead" || fail "kill -9 left nothing? (the test proves nothing)"
+leftovers "$dead" "$dead_ids" || fail "kill -9 left nothing? (the test proves nothing)"
 start_bg "$T/live.log" -n 2 -s 64M --only http
 live=$BGPID
+live_ids=$(netns_ids "$live")
 bash bench/swarm.sh --cleanup >"$T/cl.log" 2>&1 || fail "--cleanup failed: $(cat "$T/cl.log")"
-leftovers "$dead" && fail "--cleanup left $(ip netns list | grep "dfbench-$dead-")"
+leftovers "$dead" "$dead_ids" && fail "--cleanup left $(ip netns list | grep "dfbench-$dead-")"
 ip netns list | grep -q "^dfbench-$live-" || fail "--cleanup removed the namespaces of a live run"
 grep -q "run $live is still going" "$T/cl.log" || fail "--cleanup did not report the live run: $(cat "$T/cl.log")"
 kill "$live"
 wait "$live"
 BGPID=''
-leftovers "$live" && fail "SIGTERM left $(ip netns list | grep "dfbench-$live-")"
+leftovers "$live" "$live_ids" && fail "SIGTERM left $(ip netns list | grep "dfbench-$live-")"
 pass "--cleanup removes a killed run's leftovers and spares a live run"
 echo "selftest: all passed"

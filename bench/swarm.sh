@@ -79,17 +79,18 @@ done
 SNRATE=${SNRATE:-$CRATE}
 
 # ---- checks before anything is created -----------------------------------------------------------
+bad() { echo "swarm: $*" >&2; exit 2; }
 isnum() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
-[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 9999 ] || die "-n: want 1..9999 clients, got '$N'"
-S=$(to_bytes "$SIZE") && [ "$S" -gt 0 ] || die "--size: want a size like 64M, got '$SIZE'"
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 1000 ] || bad "-n: want 1..1000 clients (a bridge has 1024 ports), got '$N'"
+S=$(to_bytes "$SIZE") && [ "$S" -gt 0 ] || bad "--size: want a size like 64M, got '$SIZE'"
 PS=$(to_bytes "$PIECE") && [ "$PS" -ge 32768 ] && [ $((PS & (PS - 1))) -eq 0 ] ||
-	die "--piece-size: want a power of two >= 32k, got '$PIECE'"
-for r in "$CRATE" "$SRATE" "$SNRATE"; do isnum "$r" || die "rates are Mbit/s numbers > 0, got '$r'"; done
-[[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--latency: want milliseconds, got '$LAT'"
-[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout: want seconds, got '$TIMEOUT'"
+	bad "--piece-size: want a power of two >= 32k, got '$PIECE'"
+for r in "$CRATE" "$SRATE" "$SNRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
+[[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || bad "--latency: want milliseconds, got '$LAT'"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] || bad "--timeout: want seconds, got '$TIMEOUT'"
 IFS=, read -r -a CONTENDERS <<<"$ONLY"
 for c in "${CONTENDERS[@]}"; do
-	case $c in http | bt | df) ;; *) die "--only: unknown contender '$c' (http, bt, df)" ;; esac
+	case $c in http | bt | df) ;; *) bad "--only: unknown contender '$c' (http, bt, df)" ;; esac
 done
 [ "$(id -u)" = 0 ] || die "needs root: it creates network namespaces and tc qdiscs"
 for t in ip tc ss flock curl nginx aria2c opentracker mktorrent sha256sum /usr/bin/time; do
@@ -163,38 +164,77 @@ http {
 }
 NGX
 	host_bg "$h" "$d/stderr" nginx -e "$d/error.log" -c "$d/nginx.conf" -p "$d"
-	wait_listen "$h" 80 || die "nginx did not start on $h: $(cat "$d/stderr" "$d/error.log" 2>/dev/null)"
+	wait_listen "$h" 80 && return 0
+	WHY="nginx did not start on $h: $(cat "$d/stderr" "$d/error.log" 2>/dev/null)"
+	return 1
 }
 
 # ---- calibration: do the caps hold? --------------------------------------------------------------
 CAL=""
-# cal_one FROM TO EXPECTED_MBIT: fetch the calibration file from FROM's nginx on TO; append a line
-cal_one() {
-	local from=$1 to=$2 want=$3 out got pct
-	out=$(nsx "$to" curl -sS -f -o /dev/null -w '%{size_download} %{time_total}' "http://$(host_ip "$from")/cal") ||
-		die "calibration: $to could not fetch from $from"
-	got=$(awk -v o="$out" 'BEGIN { split(o, a, " "); printf "%.1f", a[1] * 8 / a[2] / 1e6 }')
+# cal_from FROM WANT_MBIT TO...: the TO hosts fetch the calibration file from FROM's nginx at once;
+# their aggregate rate (bytes / slowest time) is compared with WANT, the cap that should limit it
+cal_from() {
+	local from=$1 want=$2 to got pct i=0 pids=()
+	shift 2
+	for to in "$@"; do
+		i=$((i + 1))
+		nsx "$to" curl -sS -f -o /dev/null -w '%{size_download} %{time_total}\n' \
+			"http://$(host_ip "$from")/cal" >"$RUN/cal.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || die "calibration: a fetch from $from failed: $(cat "$RUN"/cal.*)"; done
+	got=$(cat "$RUN"/cal.* | awk '{ b += $1; if ($2 > t) t = $2 } END { printf "%.1f", b * 8 / t / 1e6 }')
+	rm -f "$RUN"/cal.*
 	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
-	CAL+="${CAL:+; }$from→$to $got Mbit/s ($pct% of $want)"
+	to="$*"
+	CAL+="${CAL:+; }$from→${to// /+} $got Mbit/s ($pct% of $want)"
 	if [ "$pct" -lt 85 ] || [ "$pct" -gt 105 ]; then
 		note "WARNING: $from→$to ran at $got Mbit/s, $pct% of the $want Mbit/s cap: the caps are not what limits"
 	fi
 }
-calibrate() {
-	local cs=$((S < 16777216 ? S : 16777216)) c1 c2
-	c1=$(cname 1)
-	head -c "$cs" "$RUN/www/file" >"$RUN/www/cal"
-	start_nginx src
-	cal_one src "$c1" "$(awk -v a="$SRATE" -v b="$CRATE" 'BEGIN { print a < b ? a : b }')"
-	if [ "$N" -ge 2 ]; then
-		c2=$(cname 2)
-		start_nginx "$c1"
-		cal_one "$c1" "$c2" "$CRATE"
+# cal_wire WANT_MBIT BYTES TO...: the TO hosts fetch from the source at once, more than its link can
+# carry; the source's tx counter over the middle of the transfer must show its cap (the flows'
+# unequal ends would blur a bytes / slowest-time figure)
+cal_wire() {
+	local want=$1 cs=$2 to dur a b ta tb got pct
+	shift 2
+	for to in "$@"; do
+		nsx "$to" curl -sS -f -o /dev/null "http://$SRC_IP/cal" >/dev/null 2>&1 &
+	done
+	dur=$(awk -v k=$# -v c="$cs" -v w="$want" 'BEGIN { printf "%.2f", k * c * 8 / w / 1e6 }')
+	sleep 0.3
+	ta=$EPOCHREALTIME a=$(tx_bytes src)
+	sleep "$(awk -v d="$dur" 'BEGIN { printf "%.2f", d / 2 }')"
+	tb=$EPOCHREALTIME b=$(tx_bytes src)
+	wait
+	got=$(awk -v a="$a" -v b="$b" -v ta="$ta" -v tb="$tb" 'BEGIN { printf "%.1f", (b - a) * 8 / (tb - ta) / 1e6 }')
+	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
+	to="$*"
+	CAL+="${CAL:+; }src→${to// /+} $got Mbit/s by the source's tx counter ($pct% of $want)"
+	if [ "$pct" -lt 90 ] || [ "$pct" -gt 105 ]; then
+		note "WARNING: the source sent $got Mbit/s, $pct% of its $want Mbit/s cap: the caps are not what limits"
 	fi
-	host_pkill src "$c1"
+}
+# calibrate: one client from the source (source up / client down), one client from another (client
+# up / down) and, when enough clients exist, k clients at once from the source (source up alone)
+calibrate() {
+	local cs=16777216 k i to=()
+	head -c "$cs" /dev/urandom >"$RUN/www/cal"
+	start_nginx src || die "$WHY"
+	cal_from src "$(awk -v a="$SRATE" -v b="$CRATE" 'BEGIN { print a < b ? a : b }')" "$(cname 1)"
+	if [ "$N" -ge 2 ]; then
+		start_nginx "$(cname 1)" || die "$WHY"
+		cal_from "$(cname 1)" "$CRATE" "$(cname 2)"
+	fi
+	k=$(awk -v s="$SRATE" -v c="$CRATE" -v n="$N" 'BEGIN { k = int(s / c) + 1; print k < n ? k : n }')
+	if [ "$k" -ge 2 ] && awk -v k="$k" -v s="$SRATE" -v c="$CRATE" 'BEGIN { exit !(k * c > s) }'; then
+		for i in $(seq "$k"); do to+=("$(cname "$i")"); done
+		cal_wire "$SRATE" "$cs" "${to[@]}"
+	fi
+	host_pkill src "$(cname 1)"
 	rm -f "$RUN/www/cal"
 }
-note "calibration: fetching $(human $((S < 16777216 ? S : 16777216))) across the caps"
+note "calibration: fetching 16 MiB across the caps"
 calibrate
 note "calibration: $CAL"
 
@@ -217,7 +257,7 @@ df_ready() {
 	[ -x "$DF" ] && help=$("$DF" --help 2>/dev/null) && grep -qE '^ +get( |$)' <<<"$help"
 }
 
-# servers_CONTENDER: start what the contender needs besides its clients
+# servers_CONTENDER: start what the contender needs besides its clients; on failure WHY says why
 servers_http() { start_nginx src; }
 servers_bt() {
 	local url i
@@ -225,20 +265,21 @@ servers_bt() {
 	# Debian's opentracker serves whitelisted torrents only; it reads the list after chroot to -d
 	echo "$INFOHASH" >"$RUN/tracker/whitelist"
 	host_bg sn "$RUN/tracker.log" env -C "$RUN/tracker" opentracker -i "$SN_IP" -p 6969 -P 6969 -d . -w whitelist
-	wait_listen sn 6969 || die "opentracker did not start: $(cat "$RUN/tracker.log")"
+	wait_listen sn 6969 || { WHY="opentracker did not start: $(cat "$RUN/tracker.log")"; return 1; }
 	host_bg src "$RUN/seeder.log" aria2c "${ARIA[@]}" --check-integrity=true --dir="$RUN/www" "$RUN/file.torrent"
 	url="http://$SN_IP:6969/scrape?info_hash=$(echo "$INFOHASH" | sed 's/../%&/g')"
 	for i in $(seq 300); do
 		nsx sn curl -s "$url" | grep -q '8:completei[1-9]' && return 0
 		sleep 0.1
 	done
-	die "the aria2 seeder never announced itself to the tracker: $(tail -n 5 "$RUN/seeder.log")"
+	WHY="the aria2 seeder never announced itself to the tracker: $(tail -n 5 "$RUN/seeder.log")"
+	return 1
 }
 servers_df() {
-	start_nginx src
+	start_nginx src || return 1
 	mkdir -p "$RUN/sn-data"
 	host_bg sn "$RUN/supernode.log" "$DF" supernode --listen "$SN_IP:8002" --data "$RUN/sn-data"
-	wait_listen sn 8002 20 || die "df supernode did not start: $(tail -n 5 "$RUN/supernode.log")"
+	wait_listen sn 8002 20 || { WHY="df supernode did not start: $(tail -n 5 "$RUN/supernode.log")"; return 1; }
 }
 
 # client_cmd CONTENDER DIR: the download command of one client into CMD (the copy lands in DIR/file)
@@ -256,7 +297,10 @@ declare -A ROW=() SPREAD=()
 
 # fail_row NAME WHY: the contender's row says it failed; the run's exit status becomes 1
 fail_row() {
-	ROW[$1]="| ${LABEL[$1]} | FAILED: $2 | | | | | | | | |"
+	local why=${2//|//}
+	why=${why//$'\n'/ }
+	[ ${#why} -gt 200 ] && why="${why:0:200}..."
+	ROW[$1]="| ${LABEL[$1]} | FAILED: $why | | | | | | | | |"
 	STATUS=1
 	note "$1: FAILED: $2"
 }
@@ -272,7 +316,12 @@ run_one() {
 		return 0
 	fi
 	note "$name: starting servers"
-	"servers_$name"
+	WHY=''
+	if ! "servers_$name"; then
+		host_pkill src sn
+		fail_row "$name" "$WHY"
+		return 0
+	fi
 	for i in $(seq "$N"); do
 		c=$(cname "$i") d=$RUN/$name/$c
 		mkdir -p "$d"
@@ -290,7 +339,12 @@ run_one() {
 		[ "$ndone" -eq "$N" ] && break
 		sleep 0.1
 	done
-	[ "$ndone" -eq "$N" ] || die "$name: only $ndone of $N clients reached the barrier in 60 s"
+	if [ "$ndone" -ne "$N" ]; then
+		exec 9>&-
+		host_pkill src sn "${names[@]}"
+		fail_row "$name" "only $ndone of $N clients reached the start barrier in 60 s"
+		return 0
+	fi
 	sleep 0.3                                         # let the last ones reach flock
 	tx0=$(tx_bytes src) cpu0=$(cpu_snapshot)
 	t0=$EPOCHREALTIME
@@ -392,7 +446,7 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	echo
 	echo "Links (tc htb, each direction): source $SRATE Mbit/s, supernode host $SNRATE Mbit/s," \
 		"clients $CRATE Mbit/s; added one-way latency ${LAT} ms. BitTorrent piece size $(human "$PS")."
-	echo "Calibration (one transfer alone): $CAL."
+	echo "Calibration (payload rates; tc also counts the headers, so ~96% is a full link): $CAL."
 	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+N·U_cli)) = max($b1, $b2, $b3) = $BOUND s."
 	echo
 	echo "| contender | makespan s | median s | source sent ×S | makespan / bound | CPU s per client (median / max) | peak RSS MB per client (median / max) | servers' CPU s | copies ok | machine CPU busy |"
