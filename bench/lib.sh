@@ -6,6 +6,7 @@
 # port of br0. Shaping is egress-only, on both ends of each veth: the host side (eth0) caps what the
 # host uploads, the bridge side (v-NAME) caps what it downloads. The root namespace is never touched:
 # no interface, route or firewall rule is created there, so the subnet exists only on our bridge.
+# shellcheck shell=bash disable=SC2034
 set -u -o pipefail
 
 SUBNET_PREFIX=${SUBNET_PREFIX:-10.201}   # the /16 that exists only inside our namespaces

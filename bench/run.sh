@@ -3,7 +3,7 @@
 # (bench/swarm.sh, given this script's arguments), then every other bench/b_*.sh, printing all tables.
 # All tables also go to build/bench/results-DATE.md. Exits non-zero when any bench failed.
 set -u -o pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 # Debian packages the emulated-network bench drives (not part of CI: installed here, on demand)
 install_missing() {

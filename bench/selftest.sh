@@ -5,7 +5,7 @@
 # The stub df lists `get` in its help, runs nginx as its "supernode" and curl as its "get", and
 # leaves a detached sleeper behind like df get's seeder, so the df row's whole path is exercised.
 set -u -o pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 set -m                                  # background runs get their own process group and SIGINT
 [ "$(id -u)" = 0 ] || { echo "selftest: needs root (network namespaces)"; exit 77; }
 T=$(mktemp -d /tmp/dfbench-selftest.XXXXXX)
@@ -36,11 +36,11 @@ leftovers() {
 
 # start_bg LOG ARGS...: swarm.sh in the background; BGPID is its pid; waits until clients run
 start_bg() {
-	local log=$1 i
+	local log=$1 _
 	shift
 	bash bench/swarm.sh "$@" >"$log" 2>&1 &
 	BGPID=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		grep -qs 'clients released' "$log" && return 0
 		kill -0 "$BGPID" 2>/dev/null || fail "swarm.sh died early: $(tail -n 5 "$log")"
 		sleep 0.1

@@ -293,7 +293,7 @@ client_cmd() {
 }
 
 declare -A LABEL=([http]="http: curl ← nginx" [bt]="bittorrent: aria2 + opentracker" [df]="df: supernode + df get")
-declare -A ROW=() SPREAD=()
+declare -A ROW=() SPREAD=() BUSY=()
 
 # fail_row NAME WHY: the contender's row says it failed; the run's exit status becomes 1
 fail_row() {
@@ -305,131 +305,148 @@ fail_row() {
 	note "$1: FAILED: $2"
 }
 
-# run_one NAME: one distribution, start to digest check; fills ROW[NAME]
+# A contender's run shares these: its client names and directories, the release time, the counters
+# at release and at the end, and the outcome of the wait.
+NAMES=() DIRS=() T0='' TX0='' CPU0='' NDONE=0 FAILED=''
+
+# start_clients NAME MODE: start the N clients behind the barrier, release them at once (sets T0 and
+# the counters at release); 1 when they did not all reach the barrier within 60 s
+start_clients() {
+	local name=$1 mode=$2 i n=0
+	exec 9>"$BARRIER"
+	flock -x 9
+	for i in "${!NAMES[@]}"; do
+		client_cmd "$name" "${DIRS[$i]}"
+		host_bg "${NAMES[$i]}" "${DIRS[$i]}/wrapper.log" "$here/swarm_client.sh" "${DIRS[$i]}" "$mode" "$BARRIER" "${CMD[@]}"
+	done
+	for i in $(seq 600); do
+		n=0
+		for d in "${DIRS[@]}"; do [ -e "$d/ready" ] && n=$((n + 1)); done
+		[ "$n" -eq "$N" ] && break
+		sleep 0.1
+	done
+	if [ "$n" -ne "$N" ]; then
+		exec 9>&-
+		WHY="only $n of $N clients reached the start barrier in 60 s"
+		return 1
+	fi
+	sleep 0.3                          # "ready" is written just before flock: let the last ones block
+	TX0=$(tx_bytes src) CPU0=$(cpu_snapshot)
+	T0=$EPOCHREALTIME
+	flock -u 9
+	exec 9>&-
+	note "$name: $N clients released"
+}
+
+# wait_clients NAME: until every client is done, one failed or the timeout passed (sets NDONE, FAILED)
+wait_clients() {
+	local name=$1 i d now last=$SECONDS suspect=()
+	while :; do
+		NDONE=0 FAILED=''
+		for i in "${!DIRS[@]}"; do
+			d=${DIRS[$i]}
+			if [ -e "$d/done" ]; then
+				NDONE=$((NDONE + 1))
+			elif [ -e "$d/exit" ]; then
+				# exited without a copy; in hook mode the hook may still be writing: one more round
+				if [ -n "${suspect[$i]:-}" ]; then FAILED+=" ${NAMES[$i]}"; else suspect[$i]=1; fi
+			fi
+		done
+		[ "$NDONE" -eq "$N" ] || [ -n "$FAILED" ] && return 0
+		now=$(((${EPOCHREALTIME/./} - ${T0/./}) / 1000000))
+		[ "$now" -ge "$TIMEOUT" ] && return 0
+		if [ $((SECONDS - last)) -ge 10 ]; then note "$name: $NDONE/$N done after ${now}s"; last=$SECONDS; fi
+		sleep 0.2
+	done
+}
+
+# bad_copies: the copies whose sha256 is not the original's (sha256sum lines, or its error for a
+# missing file), nothing when all are right
+bad_copies() {
+	if [ -n "${BENCH_CORRUPT:-}" ] && [ -f "${DIRS[0]%/*}/$BENCH_CORRUPT/file" ]; then  # selftest knob
+		printf 'CORRUPT!' | dd of="${DIRS[0]%/*}/$BENCH_CORRUPT/file" bs=1 seek=$((S / 2)) conv=notrunc status=none
+	fi
+	printf '%s/file\n' "${DIRS[@]}" | xargs -P 2 -n 8 sha256sum 2>&1 | awk -v want="$SHA" '$1 != want'
+}
+
+# run_one NAME: one distribution, from starting its servers to checking every copy; fills ROW[NAME]
 run_one() {
-	local name=$1 mode=exit i d c tx0 tx1 cpu0 cpu1 t0 now last_note ndone failed='' suspect=()
-	local -a dirs=() names=()
+	local name=$1 mode=exit i d c tx1 cpu1 srv_cpu u rkb m bad
+	local -a usage=() times=() cpus=() rss=()
 	[ "$name" = bt ] && mode=hook
 	if [ "$name" = df ] && ! df_ready; then
 		ROW[df]="| ${LABEL[df]} | df: not built yet | | | | | | | | |"
 		note "df: not built yet ($DF --help lists no 'get'); row skipped"
 		return 0
 	fi
+	NAMES=() DIRS=()
+	for i in $(seq "$N"); do
+		c=$(cname "$i")
+		NAMES+=("$c") DIRS+=("$RUN/$name/$c")
+		mkdir -p "$RUN/$name/$c"
+	done
 	note "$name: starting servers"
 	WHY=''
-	if ! "servers_$name"; then
-		host_pkill src sn
+	if ! "servers_$name" || ! start_clients "$name" "$mode"; then
+		host_pkill src sn "${NAMES[@]}"
 		fail_row "$name" "$WHY"
 		return 0
 	fi
-	for i in $(seq "$N"); do
-		c=$(cname "$i") d=$RUN/$name/$c
-		mkdir -p "$d"
-		names+=("$c") dirs+=("$d")
-	done
-	exec 9>"$BARRIER"
-	flock -x 9
-	for i in "${!names[@]}"; do
-		client_cmd "$name" "${dirs[$i]}"
-		host_bg "${names[$i]}" "${dirs[$i]}/wrapper.log" "$here/swarm_client.sh" "${dirs[$i]}" "$mode" "$BARRIER" "${CMD[@]}"
-	done
-	for i in $(seq 600); do
-		ndone=0
-		for d in "${dirs[@]}"; do [ -e "$d/ready" ] && ndone=$((ndone + 1)); done
-		[ "$ndone" -eq "$N" ] && break
-		sleep 0.1
-	done
-	if [ "$ndone" -ne "$N" ]; then
-		exec 9>&-
-		host_pkill src sn "${names[@]}"
-		fail_row "$name" "only $ndone of $N clients reached the start barrier in 60 s"
-		return 0
-	fi
-	sleep 0.3                                         # let the last ones reach flock
-	tx0=$(tx_bytes src) cpu0=$(cpu_snapshot)
-	t0=$EPOCHREALTIME
-	flock -u 9
-	exec 9>&-
-	note "$name: $N clients released"
-	last_note=$SECONDS
-	while :; do
-		ndone=0 failed=''
-		for i in "${!dirs[@]}"; do
-			d=${dirs[$i]}
-			if [ -e "$d/done" ]; then
-				ndone=$((ndone + 1))
-			elif [ -e "$d/exit" ]; then
-				# hook mode: the hook may still be writing "done"; give it one more round
-				if [ -n "${suspect[$i]:-}" ]; then failed+=" ${names[$i]}"; else suspect[$i]=1; fi
-			fi
-		done
-		[ "$ndone" -eq "$N" ] || [ -n "$failed" ] && break
-		now=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000000))
-		[ "$now" -ge "$TIMEOUT" ] && break
-		if [ $((SECONDS - last_note)) -ge 10 ]; then note "$name: $ndone/$N done after ${now}s"; last_note=$SECONDS; fi
-		sleep 0.2
-	done
+	wait_clients "$name"
 	tx1=$(tx_bytes src) cpu1=$(cpu_snapshot)
-	# What every client host used (its download plus whatever it still runs, e.g. a seeder)
-	local usage=() srv_cpu times=() cpus=() rss=() rkb u
-	for i in "${!dirs[@]}"; do usage[$i]=$(host_usage "${names[$i]}" "$(cat "${dirs[$i]}/pids" 2>/dev/null)"); done
-	srv_cpu=$(awk -v a="$(host_usage src '' | cut -d' ' -f1)" -v b="$(host_usage sn '' | cut -d' ' -f1)" 'BEGIN { printf "%.2f", a + b }')
-	host_pkill src sn "${names[@]}"
-	if [ -n "$failed" ] || [ "$ndone" -ne "$N" ]; then
-		for c in ${failed:-}; do
-			d=$RUN/$name/$c
-			note "$c: exit $(cut -d' ' -f1 "$d/exit"); last lines of its log:"
-			tail -n 5 "$d/log" | sed 's/^/    /' >&2
+	# what every client host uses now: its download plus whatever it still runs (a seeder)
+	for i in "${!DIRS[@]}"; do usage[$i]=$(host_usage "${NAMES[$i]}" "$(cat "${DIRS[$i]}/pids" 2>/dev/null)"); done
+	srv_cpu=$(awk -v a="$(host_usage src '' | cut -d' ' -f1)" -v b="$(host_usage sn '' | cut -d' ' -f1)" \
+		'BEGIN { printf "%.2f", a + b }')
+	host_pkill src sn "${NAMES[@]}"
+	if [ -n "$FAILED" ] || [ "$NDONE" -ne "$N" ]; then
+		for c in $FAILED; do
+			note "$c: exit $(cut -d' ' -f1 "$RUN/$name/$c/exit"); last lines of its log:"
+			tail -n 5 "$RUN/$name/$c/log" | sed 's/^/    /' >&2
 		done
-		if [ -n "$failed" ]; then fail_row "$name" "client(s)$failed exited before their copy was complete"
-		else fail_row "$name" "timeout after ${TIMEOUT}s, $ndone/$N done"; fi
+		if [ -n "$FAILED" ]; then fail_row "$name" "client(s)$FAILED exited before their copy was complete"
+		else fail_row "$name" "timeout after ${TIMEOUT}s, $NDONE/$N done"; fi
 		[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
 		return 0
 	fi
-	for i in "${!dirs[@]}"; do
-		d=${dirs[$i]}
-		times+=("$(awk -v a="$t0" -v b="$(cat "$d/done")" 'BEGIN { printf "%.3f", b - a }')")
-		read -r u rkb <<<"${usage[$i]}"
-		cpus+=("$u")
-		if [ -s "$d/time" ]; then                      # /usr/bin/time's peak of a process that exited
-			local m
-			m=$(tail -n 1 "$d/time" | awk '{print $4}')
-			[[ $m =~ ^[0-9]+$ ]] && [ "$m" -gt "$rkb" ] && rkb=$m
-		fi
-		rss+=("$rkb")
-	done
-	# Every copy must be the original, byte for byte
-	if [ -n "${BENCH_CORRUPT:-}" ] && [ -f "$RUN/$name/$BENCH_CORRUPT/file" ]; then  # self-test knob
-		printf 'CORRUPT!' | dd of="$RUN/$name/$BENCH_CORRUPT/file" bs=1 seek=$((S / 2)) conv=notrunc status=none
-	fi
-	local bad
-	bad=$(for d in "${dirs[@]}"; do echo "$d/file"; done | xargs -P 2 -n 8 sha256sum 2>&1 |
-		awk -v want="$SHA" '$1 != want { print }')
-	local okn=$((N - $(printf '%s' "$bad" | grep -c .)))
+	bad=$(bad_copies)
 	if [ -n "$bad" ]; then
 		echo "swarm: $name: DIGEST MISMATCH: these copies differ from the original (sha256 $SHA):" >&2
 		echo "$bad" | sed 's/^/    /' >&2
-		fail_row "$name" "$((N - okn)) of $N copies are WRONG (sha256 mismatch)"
+		fail_row "$name" "$(grep -c . <<<"$bad") of $N copies are WRONG (sha256 mismatch)"
 		[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
 		return 0
 	fi
-	local mk med srcx ratio busy
-	SPREAD[$name]=$(for d in "${dirs[@]}"; do cat "$d/start"; done |
-		awk -v t="$t0" '{ d = ($1 - t) * 1000; if (d > m) m = d } END { printf "%d ms", m }')
-	mk=$(printf '%s\n' "${times[@]}" | maxof)
-	med=$(printf '%s\n' "${times[@]}" | median)
-	srcx=$(awk -v a="$tx0" -v b="$tx1" -v s="$S" 'BEGIN { printf "%.2f", (b - a) / s }')
-	ratio=$(awk -v m="$mk" -v b="$BOUND" 'BEGIN { printf "%.2f", m / b }')
-	busy=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		printf "%d%%", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
-	ROW[$name]=$(printf '| %s | %.1f | %.1f | %s | %s | %s / %s | %s / %s | %s | %d/%d | %s |' \
-		"${LABEL[$name]}" "$mk" "$med" "$srcx" "$ratio" \
-		"$(printf '%s\n' "${cpus[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | maxof)" \
-		"$(printf '%s\n' "${rss[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')" \
-		"$(printf '%s\n' "${rss[@]}" | maxof | awk '{ printf "%.1f", $1 / 1024 }')" \
-		"$srv_cpu" "$okn" "$N" "$busy")
-	note "$name: done: makespan ${mk}s, median ${med}s, source sent ${srcx}×S, machine CPU busy $busy"
+	for i in "${!DIRS[@]}"; do
+		d=${DIRS[$i]}
+		times+=("$(awk -v a="$T0" -v b="$(cat "$d/done")" 'BEGIN { printf "%.3f", b - a }')")
+		read -r u rkb <<<"${usage[$i]}"
+		cpus+=("$u")
+		m=$(tail -n 1 "$d/time" 2>/dev/null | awk '{print $4}')   # peak of a process that exited
+		[[ $m =~ ^[0-9]+$ ]] && [ "$m" -gt "$rkb" ] && rkb=$m
+		rss+=("$rkb")
+	done
+	make_row "$name" "$tx1" "$cpu1" "$srv_cpu" "${times[*]}" "${cpus[*]}" "${rss[*]}"
 	[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+}
+
+# make_row NAME TX1 CPU1 SERVERS_CPU "TIMES" "CPUS" "RSS_KB": the table row of a complete run
+make_row() {
+	local name=$1 tx1=$2 cpu1=$3 srv_cpu=$4 times cpus rss mk med srcx ratio busy
+	times=$(tr ' ' '\n' <<<"$5") cpus=$(tr ' ' '\n' <<<"$6") rss=$(tr ' ' '\n' <<<"$7")
+	mk=$(maxof <<<"$times") med=$(median <<<"$times")
+	srcx=$(awk -v a="$TX0" -v b="$tx1" -v s="$S" 'BEGIN { printf "%.2f", (b - a) / s }')
+	ratio=$(awk -v m="$mk" -v b="$BOUND" 'BEGIN { printf "%.2f", m / b }')
+	busy=$(awk -v a="$CPU0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%d", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+	BUSY[$name]=$busy
+	SPREAD[$name]=$(for d in "${DIRS[@]}"; do cat "$d/start"; done |
+		awk -v t="$T0" '{ d = ($1 - t) * 1000; if (d > m) m = d } END { printf "%d ms", m }')
+	ROW[$name]=$(printf '| %s | %.1f | %.1f | %s | %s | %.2f / %.2f | %.1f / %.1f | %s | %d/%d | %d%% |' \
+		"${LABEL[$name]}" "$mk" "$med" "$srcx" "$ratio" "$(median <<<"$cpus")" "$(maxof <<<"$cpus")" \
+		"$(median <<<"$rss" | awk '{ print $1 / 1024 }')" "$(maxof <<<"$rss" | awk '{ print $1 / 1024 }')" \
+		"$srv_cpu" "$N" "$N" "$busy")
+	note "$name: done: makespan ${mk}s, median ${med}s, source sent ${srcx}×S, machine CPU busy $busy%"
 }
 
 for c in "${CONTENDERS[@]}"; do run_one "$c"; done
@@ -456,5 +473,9 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	sp=''
 	for c in "${CONTENDERS[@]}"; do [ -n "${SPREAD[$c]:-}" ] && sp+="${sp:+, }$c ${SPREAD[$c]}"; done
 	[ -n "$sp" ] && echo "Last client started after release: $sp." && echo
+	hot=''
+	for c in "${CONTENDERS[@]}"; do [ "${BUSY[$c]:-0}" -ge 90 ] && hot+="${hot:+, }$c"; done
+	[ -n "$hot" ] && echo "WARNING: the machine's CPU was 90% busy or more during $hot (any load counts, not only" \
+		"ours): those rows may be limited by CPU rather than by the links." && echo
 } | tee -a "$RESULTS"
 note "table written to ${RESULTS#"$top"/}"
