@@ -24,6 +24,10 @@ install_missing() {
 	if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then systemctl stop nginx || true; fi
 }
 
+# swarm.sh cleans up on Ctrl-C and exits 130 itself; without these traps bash would take that as
+# handled and go on with the next bench
+trap 'exit 130' INT
+trap 'exit 143' TERM
 rc=0
 install_missing || rc=1
 mkdir -p build/bench

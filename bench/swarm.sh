@@ -139,11 +139,12 @@ INFOHASH=$(aria2c -S "$RUN/file.torrent" | awk '/^Info Hash:/ {print $3}')
 [ ${#INFOHASH} -eq 40 ] || die "could not read the info hash of $RUN/file.torrent"
 
 # host_bg NAME LOG CMD...: start CMD in the background inside host NAME's namespace. It is detached
-# (not a job of ours): it is stopped through its namespace, and bash prints nothing when it dies.
+# (not a job of ours, its own session): it is stopped through its namespace, bash prints nothing
+# when it dies, and a Ctrl-C reaches only the harness, whose trap then stops everything in order.
 host_bg() {
 	local n=$1 log=$2
 	shift 2
-	(ip netns exec "$NS_PREFIX$n" "$@" </dev/null >"$log" 2>&1 9>&- &)
+	(setsid ip netns exec "$NS_PREFIX$n" "$@" </dev/null >"$log" 2>&1 9>&- &)
 }
 
 # start_nginx HOST: nginx on HOST:80 serving $RUN/www
