@@ -30,7 +30,8 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --timeout SECONDS    give up on a contender after this long (default $TIMEOUT)
   --keep               keep the run directory /tmp/dfbench.PID (logs, copies) for a look
   --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
-                       processes, /tmp/dfbench.PID) and exit; runs still alive are left alone
+                       processes, /tmp/dfbench.PID, --keep ones too) and exit; runs still
+                       alive are left alone
 Environment: DF (df binary, default ./df of the repo), BENCH_RESULTS (append the table here
 instead of build/bench/results-DATE.md).
 EOF
