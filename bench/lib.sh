@@ -1,0 +1,182 @@
+# Helpers for the emulated-network bench (sourced by bench/swarm.sh, never run): network namespaces
+# on one private bridge, tc caps on every link, processes per namespace, counters and small stats.
+#
+# How the network looks: one namespace "${NS_PREFIX}net" holds the bridge br0 and nothing else.
+# Every host (src, sn, c001...) is its own namespace with one veth "eth0" whose peer "v-NAME" is a
+# port of br0. Shaping is egress-only, on both ends of each veth: the host side (eth0) caps what the
+# host uploads, the bridge side (v-NAME) caps what it downloads. The root namespace is never touched:
+# no interface, route or firewall rule is created there, so the subnet exists only on our bridge.
+# shellcheck shell=bash disable=SC2034
+set -u -o pipefail
+
+SUBNET_PREFIX=${SUBNET_PREFIX:-10.201}   # the /16 that exists only inside our namespaces
+NS_PREFIX=${NS_PREFIX:-dfbench-$$-}      # every namespace of this run starts with this
+NS_PATTERN='^dfbench-[0-9]+-'            # what --cleanup may remove (leftovers of any run)
+CLK_TCK=$(getconf CLK_TCK)
+
+die() { echo "swarm: $*" >&2; exit 1; }
+note() { echo "swarm: $*" >&2; }
+
+# must CMD...: run CMD; on failure stop the run naming the command and its output
+must() {
+	local out
+	out=$("$@" 2>&1) || die "'$*' failed: $out"
+}
+
+# ns NAME: the full namespace name of host NAME
+ns() { echo "$NS_PREFIX$1"; }
+
+# nsx NAME CMD...: run CMD inside host NAME's namespace, in the foreground
+nsx() { local n=$1; shift; ip netns exec "$NS_PREFIX$n" "$@"; }
+
+# host_ip NAME: the address of a host: src .0.1, sn .0.2, client cNNN 1-based index spread over /16
+host_ip() {
+	case $1 in
+	src) echo "$SUBNET_PREFIX.0.1" ;;
+	sn) echo "$SUBNET_PREFIX.0.2" ;;
+	c*) local i=$((10#${1#c} - 1)); echo "$SUBNET_PREFIX.$((1 + i / 250)).$((1 + i % 250))" ;;
+	*) die "host_ip: unknown host $1" ;;
+	esac
+}
+
+# shape NETNS DEV RATE_MBIT DELAY_MS: cap egress of DEV at RATE (htb, one class), queue of ~50 ms
+# (bfifo, so a slow link does not hide seconds of bufferbloat), plus DELAY ms with netem if > 0.
+shape() {
+	local netns=$1 dev=$2 rate=$3 delay=$4 limit
+	limit=$(awk -v r="$rate" 'BEGIN { l = r * 125000 * 0.05; if (l < 262144) l = 262144; printf "%d", l }')
+	must tc -n "$netns" qdisc replace dev "$dev" root handle 1: htb default 1
+	must tc -n "$netns" class add dev "$dev" parent 1: classid 1:1 htb rate "${rate}mbit" ceil "${rate}mbit" \
+		burst 64k cburst 64k quantum 60000
+	if [ "$delay" != 0 ]; then
+		must tc -n "$netns" qdisc add dev "$dev" parent 1:1 handle 10: netem delay "${delay}ms" \
+			limit $((limit / 1500 + 100))
+	else
+		must tc -n "$netns" qdisc add dev "$dev" parent 1:1 handle 10: bfifo limit "$limit"
+	fi
+}
+
+# netem_works: true when this kernel has the netem qdisc (needed for --latency only)
+netem_works() {
+	local t="${NS_PREFIX}netemcheck" ok=1
+	ip netns add "$t" || return 1
+	ip -n "$t" link set lo up && tc -n "$t" qdisc add dev lo root netem delay 1ms 2>/dev/null && ok=0
+	ip netns del "$t"
+	return $ok
+}
+
+# net_create: the bridge namespace (the "switch")
+net_create() {
+	local b
+	b=$(ns net)
+	must ip netns add "$b"
+	must ip -n "$b" link set lo up
+	must ip -n "$b" link add br0 type bridge stp_state 0 forward_delay 0
+	must ip -n "$b" link set br0 up
+}
+
+# host_add NAME RATE_MBIT DELAY_MS: a host namespace on the bridge, capped at RATE both ways
+host_add() {
+	local name=$1 rate=$2 delay=$3 h b ip
+	h=$(ns "$name") b=$(ns net) ip=$(host_ip "$name")
+	must ip netns add "$h"
+	must ip -n "$h" link set lo up
+	must ip -n "$b" link add "v-$name" type veth peer name eth0 netns "$h"
+	must ip -n "$b" link set "v-$name" master br0 up
+	must ip -n "$h" addr add "$ip/16" dev eth0
+	must ip -n "$h" link set eth0 up
+	shape "$h" eth0 "$rate" "$delay"    # the host's upload
+	shape "$b" "v-$name" "$rate" 0      # the host's download (latency once per direction is enough)
+}
+
+# our_namespaces [PATTERN]: namespaces of this run (or matching PATTERN), one per line
+our_namespaces() {
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "${1:-^$NS_PREFIX}" || true
+}
+
+# ns_kill_all NETNS...: stop every process inside the given namespaces (TERM, then KILL after 3 s).
+# Everything in these namespaces was started by us: they exist only for this run.
+ns_kill_all() {
+	local n p pids i
+	for i in $(seq 30); do
+		pids=()
+		for n in "$@"; do
+			for p in $(ip netns pids "$n" 2>/dev/null); do pids+=("$p"); done
+		done
+		[ ${#pids[@]} -eq 0 ] && return 0
+		if [ "$i" -lt 30 ]; then kill "${pids[@]}" 2>/dev/null; else kill -9 "${pids[@]}" 2>/dev/null; fi
+		[ "$i" -eq 1 ] || sleep 0.1
+	done
+	for n in "$@"; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	done
+}
+
+# net_destroy [PATTERN]: stop every process in our namespaces and delete them (the veths go with them)
+net_destroy() {
+	local list n
+	list=$(our_namespaces "${1:-}")
+	[ -z "$list" ] && return 0
+	# shellcheck disable=SC2086
+	ns_kill_all $list
+	for n in $list; do ip netns del "$n" 2>/dev/null || note "could not delete namespace $n"; done
+}
+
+# host_pkill NAME...: stop every process inside these hosts' namespaces
+host_pkill() {
+	local n list=()
+	for n in "$@"; do list+=("$(ns "$n")"); done
+	ns_kill_all "${list[@]}"
+}
+
+# tx_bytes NAME: bytes the host has sent on its link (kernel counter of its eth0)
+tx_bytes() { nsx "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
+
+# wait_listen NAME PORT [SECONDS]: until something listens on PORT inside host NAME
+wait_listen() {
+	local i
+	for i in $(seq $((${3:-10} * 10))); do
+		nsx "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# host_usage NAME EXCLUDE_PIDS: "CPU_SECONDS PEAK_RSS_KB" of what runs inside host NAME now. CPU sums
+# utime+stime+cutime+cstime of every live process (a live parent's cutime holds its reaped
+# children, so nothing is counted twice); RSS is the largest VmHWM among processes not excluded.
+host_usage() {
+	local name=$1 exclude=" $2 " p ticks=0 rss=0 stat rest f h
+	for p in $(ip netns pids "$(ns "$name")" 2>/dev/null); do
+		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		rest=${stat##*) }                      # fields from 3 on; comm may hold spaces
+		read -r -a f <<<"$rest"
+		ticks=$((ticks + f[11] + f[12] + f[13] + f[14]))
+		if [[ $exclude != *" $p "* ]]; then
+			h=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+			[ -n "$h" ] && [ "$h" -gt "$rss" ] && rss=$h
+		fi
+	done
+	awk -v t="$ticks" -v hz="$CLK_TCK" -v r="$rss" 'BEGIN { printf "%.2f %d\n", t / hz, r }'
+}
+
+# cpu_snapshot: "BUSY TOTAL" jiffies of the whole machine (for the busy share during a run)
+cpu_snapshot() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+
+# median / max of numbers on stdin, one per line (empty input prints "-")
+median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maxof() { sort -g | awk '{ m = $1 } END { print NR ? m : "-" }'; }
+
+# to_bytes SIZE: 64M, 1G, 512k or plain bytes -> bytes (binary units)
+to_bytes() {
+	local v=$1
+	case $v in
+	*[kK]) echo $((${v%?} * 1024)) ;;
+	*[mM]) echo $((${v%?} * 1024 * 1024)) ;;
+	*[gG]) echo $((${v%?} * 1024 * 1024 * 1024)) ;;
+	*[!0-9]* | '') return 1 ;;
+	*) echo "$v" ;;
+	esac
+}
+
+# human SIZE_BYTES: 64 MiB style
+human() { awk -v b="$1" 'BEGIN { if (b >= 1073741824) printf "%g GiB", b / 1073741824; else if (b >= 1048576) printf "%g MiB", b / 1048576; else printf "%g KiB", b / 1024 }'; }

@@ -1,0 +1,483 @@
+#!/usr/bin/env bash
+# The emulated-network bench: a source, a supernode and N clients, each in its own network namespace
+# on one capped bridge; gets one file onto every client over HTTP, BitTorrent and df; prints a table.
+#
+# How a run goes: build the network (bench/lib.sh), check that the caps hold (calibration), then for
+# each contender start its servers, start the N clients behind a barrier (bench/swarm_client.sh takes
+# a shared flock that we hold exclusively), release them at once, wait until every copy is there,
+# read the counters, stop everything in the namespaces and check every copy's sha256. Whatever
+# happens (error, Ctrl-C, kill), the EXIT trap stops our processes and deletes our namespaces.
+set -u -o pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: bench/swarm.sh [OPTIONS]     (root: it creates network namespaces)
+Distributes one file from a source host to N client hosts over an emulated network three ways
+(HTTP from nginx, BitTorrent with aria2, df) and prints makespan, source load and costs.
+
+  -n N                 clients (default $N)
+  -s, --size SIZE      file size, k/M/G suffixes (default $SIZE)
+  --client-rate MBIT   every client's link, each direction, in Mbit/s (default $CRATE)
+  --source-rate MBIT   the source host's link (default $SRATE)
+  --sn-rate MBIT       the supernode host's link (default: the client rate)
+  --latency MS         one-way delay added on every host's uplink with netem (default 0)
+  --only LIST          comma-separated subset of http,bt,df (default all)
+  --piece-size SIZE    BitTorrent piece size, a power of two (default $PIECE, df's default)
+  --timeout SECONDS    give up on a contender after this long (default $TIMEOUT)
+  --keep               keep the run directory /tmp/dfbench.PID (logs, copies) for a look
+  --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
+                       processes, /tmp/dfbench.PID, --keep ones too) and exit; runs still
+                       alive are left alone
+Environment: DF (df binary, default ./df of the repo), BENCH_RESULTS (append the table here
+instead of build/bench/results-DATE.md).
+EOF
+}
+
+N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP=''
+DF=${DF:-$top/df}
+ARGS="$*"
+
+# cleanup_leftovers: --cleanup. Namespaces are grouped by the PID in their name; a group whose
+# harness still runs is skipped, the rest lose their processes and are deleted.
+cleanup_leftovers() {
+	local pids p n removed=0
+	pids=$(our_namespaces "$NS_PATTERN" | sed -E 's/^dfbench-([0-9]+)-.*/\1/' | sort -u)
+	for d in /tmp/dfbench.*; do [ -d "$d" ] && pids+=$'\n'${d#/tmp/dfbench.}; done
+	for p in $(echo "$pids" | grep -E '^[0-9]+$' | sort -u); do
+		if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q 'swarm.sh'; then
+			echo "swarm: run $p is still going, left alone"
+			continue
+		fi
+		for n in $(our_namespaces "^dfbench-$p-"); do echo "swarm: removing namespace $n"; done
+		net_destroy "^dfbench-$p-"
+		[ -d "/tmp/dfbench.$p" ] && echo "swarm: removing /tmp/dfbench.$p" && rm -rf "/tmp/dfbench.$p"
+		removed=$((removed + 1))
+	done
+	echo "swarm: cleaned up $removed leftover run(s)"
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) N=${2:-}; shift 2 || break ;;
+	-s | --size) SIZE=${2:-}; shift 2 || break ;;
+	--client-rate) CRATE=${2:-}; shift 2 || break ;;
+	--source-rate) SRATE=${2:-}; shift 2 || break ;;
+	--sn-rate) SNRATE=${2:-}; shift 2 || break ;;
+	--latency) LAT=${2:-}; shift 2 || break ;;
+	--only) ONLY=${2:-}; shift 2 || break ;;
+	--piece-size) PIECE=${2:-}; shift 2 || break ;;
+	--timeout) TIMEOUT=${2:-}; shift 2 || break ;;
+	--keep) KEEP=1; shift ;;
+	--cleanup) [ "$(id -u)" = 0 ] || die "--cleanup needs root"; cleanup_leftovers; exit 0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "swarm: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+done
+SNRATE=${SNRATE:-$CRATE}
+
+# ---- checks before anything is created -----------------------------------------------------------
+bad() { echo "swarm: $*" >&2; exit 2; }
+isnum() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 1000 ] || bad "-n: want 1..1000 clients (a bridge has 1024 ports), got '$N'"
+S=$(to_bytes "$SIZE") && [ "$S" -gt 0 ] || bad "--size: want a size like 64M, got '$SIZE'"
+PS=$(to_bytes "$PIECE") && [ "$PS" -ge 32768 ] && [ $((PS & (PS - 1))) -eq 0 ] ||
+	bad "--piece-size: want a power of two >= 32k, got '$PIECE'"
+for r in "$CRATE" "$SRATE" "$SNRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
+[[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || bad "--latency: want milliseconds, got '$LAT'"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] || bad "--timeout: want seconds, got '$TIMEOUT'"
+IFS=, read -r -a CONTENDERS <<<"$ONLY"
+for c in "${CONTENDERS[@]}"; do
+	case $c in http | bt | df) ;; *) bad "--only: unknown contender '$c' (http, bt, df)" ;; esac
+done
+[ "$(id -u)" = 0 ] || die "needs root: it creates network namespaces and tc qdiscs"
+for t in ip tc ss flock curl nginx aria2c opentracker mktorrent sha256sum /usr/bin/time; do
+	command -v "$t" >/dev/null || die "$t is missing (bench/run.sh installs it with apt-get)"
+done
+if [ "$LAT" != 0 ] && ! netem_works; then
+	die "--latency needs the netem qdisc, which this kernel lacks (CONFIG_NET_SCH_NETEM)"
+fi
+
+# ---- the run directory, the trap, the network ----------------------------------------------------
+RUN=/tmp/dfbench.$$
+BARRIER=$RUN/barrier
+STATUS=0
+mkdir -p "$RUN/www" || die "cannot create $RUN"
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	trap '' INT TERM HUP                 # a second Ctrl-C must not cut the cleanup short
+	exec 9>&-
+	net_destroy
+	if [ -n "$KEEP" ]; then note "kept $RUN"; else rm -rf "$RUN"; fi
+	[ $rc -eq 0 ] && rc=$STATUS
+	exit $rc
+}
+trap cleanup EXIT
+trap 'note interrupted; exit 130' INT
+trap 'note terminated; exit 143' TERM
+trap 'exit 129' HUP
+
+W=$((${#N} > 3 ? ${#N} : 3))
+cname() { printf "c%0${W}d" "$1"; }
+SRC_IP=$(host_ip src) SN_IP=$(host_ip sn)
+
+note "building the network: source, supernode, $N clients (namespaces ${NS_PREFIX}*)"
+net_create
+host_add src "$SRATE" "$LAT"
+host_add sn "$SNRATE" "$LAT"
+for i in $(seq "$N"); do host_add "$(cname "$i")" "$CRATE" "$LAT"; done
+
+note "making a $(human "$S") file of random bytes and its torrent"
+head -c "$S" /dev/urandom >"$RUN/www/file" || die "cannot write $RUN/www/file"
+SHA=$(sha256sum "$RUN/www/file" | cut -d' ' -f1)
+must mktorrent -l "$(awk -v p="$PS" 'BEGIN { printf "%d", log(p) / log(2) + 0.5 }')" \
+	-a "http://$SN_IP:6969/announce" -o "$RUN/file.torrent" "$RUN/www/file"
+INFOHASH=$(aria2c -S "$RUN/file.torrent" | awk '/^Info Hash:/ {print $3}')
+[ ${#INFOHASH} -eq 40 ] || die "could not read the info hash of $RUN/file.torrent"
+
+# host_bg NAME LOG CMD...: start CMD in the background inside host NAME's namespace. It is detached
+# (not a job of ours, its own session): it is stopped through its namespace, bash prints nothing
+# when it dies, and a Ctrl-C reaches only the harness, whose trap then stops everything in order.
+host_bg() {
+	local n=$1 log=$2
+	shift 2
+	(setsid ip netns exec "$NS_PREFIX$n" "$@" </dev/null >"$log" 2>&1 9>&- &)
+}
+
+# start_nginx HOST: nginx on HOST:80 serving $RUN/www
+start_nginx() {
+	local h=$1 d=$RUN/nginx-$1
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+  sendfile on; tcp_nopush on;
+  server { listen $(host_ip "$h"):80; root $RUN/www; }
+}
+NGX
+	host_bg "$h" "$d/stderr" nginx -e "$d/error.log" -c "$d/nginx.conf" -p "$d"
+	wait_listen "$h" 80 && return 0
+	WHY="nginx did not start on $h: $(cat "$d/stderr" "$d/error.log" 2>/dev/null)"
+	return 1
+}
+
+# ---- calibration: do the caps hold? --------------------------------------------------------------
+CAL=""
+# cal_from FROM WANT_MBIT TO...: the TO hosts fetch the calibration file from FROM's nginx at once;
+# their aggregate rate (bytes / slowest time) is compared with WANT, the cap that should limit it
+cal_from() {
+	local from=$1 want=$2 to got pct i=0 pids=()
+	shift 2
+	for to in "$@"; do
+		i=$((i + 1))
+		nsx "$to" curl -sS -f -o /dev/null -w '%{size_download} %{time_total}\n' \
+			"http://$(host_ip "$from")/cal" >"$RUN/cal.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || die "calibration: a fetch from $from failed: $(cat "$RUN"/cal.*)"; done
+	got=$(cat "$RUN"/cal.* | awk '{ b += $1; if ($2 > t) t = $2 } END { printf "%.1f", b * 8 / t / 1e6 }')
+	rm -f "$RUN"/cal.*
+	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
+	to="$*"
+	CAL+="${CAL:+; }$from→${to// /+} $got Mbit/s ($pct% of $want)"
+	if [ "$pct" -lt 85 ] || [ "$pct" -gt 105 ]; then
+		note "WARNING: $from→$to ran at $got Mbit/s, $pct% of the $want Mbit/s cap: the caps are not what limits"
+	fi
+}
+# cal_wire WANT_MBIT BYTES TO...: the TO hosts fetch from the source at once, more than its link can
+# carry; the source's tx counter over the middle of the transfer must show its cap (the flows'
+# unequal ends would blur a bytes / slowest-time figure)
+cal_wire() {
+	local want=$1 cs=$2 to dur a b ta tb got pct
+	shift 2
+	for to in "$@"; do
+		nsx "$to" curl -sS -f -o /dev/null "http://$SRC_IP/cal" >/dev/null 2>&1 &
+	done
+	dur=$(awk -v k=$# -v c="$cs" -v w="$want" 'BEGIN { printf "%.2f", k * c * 8 / w / 1e6 }')
+	sleep 0.3
+	ta=$EPOCHREALTIME a=$(tx_bytes src)
+	sleep "$(awk -v d="$dur" 'BEGIN { printf "%.2f", d / 2 }')"
+	tb=$EPOCHREALTIME b=$(tx_bytes src)
+	wait
+	got=$(awk -v a="$a" -v b="$b" -v ta="$ta" -v tb="$tb" 'BEGIN { printf "%.1f", (b - a) * 8 / (tb - ta) / 1e6 }')
+	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
+	to="$*"
+	CAL+="${CAL:+; }src→${to// /+} $got Mbit/s by the source's tx counter ($pct% of $want)"
+	if [ "$pct" -lt 90 ] || [ "$pct" -gt 105 ]; then
+		note "WARNING: the source sent $got Mbit/s, $pct% of its $want Mbit/s cap: the caps are not what limits"
+	fi
+}
+# calibrate: one client from the source (source up / client down), one client from another (client
+# up / down) and, when enough clients exist, k clients at once from the source (source up alone)
+calibrate() {
+	local cs=16777216 k i to=()
+	head -c "$cs" /dev/urandom >"$RUN/www/cal"
+	start_nginx src || die "$WHY"
+	cal_from src "$(awk -v a="$SRATE" -v b="$CRATE" 'BEGIN { print a < b ? a : b }')" "$(cname 1)"
+	if [ "$N" -ge 2 ]; then
+		start_nginx "$(cname 1)" || die "$WHY"
+		cal_from "$(cname 1)" "$CRATE" "$(cname 2)"
+	fi
+	k=$(awk -v s="$SRATE" -v c="$CRATE" -v n="$N" 'BEGIN { k = int(s / c) + 1; print k < n ? k : n }')
+	if [ "$k" -ge 2 ] && awk -v k="$k" -v s="$SRATE" -v c="$CRATE" 'BEGIN { exit !(k * c > s) }'; then
+		for i in $(seq "$k"); do to+=("$(cname "$i")"); done
+		cal_wire "$SRATE" "$cs" "${to[@]}"
+	fi
+	host_pkill src "$(cname 1)"
+	rm -f "$RUN/www/cal"
+}
+note "calibration: fetching 16 MiB across the caps"
+calibrate
+note "calibration: $CAL"
+
+# ---- the lower bound -----------------------------------------------------------------------------
+# Every byte leaves the source at least once (S/U_src), each client takes in S (S/D_cli), and N·S
+# bytes must be uploaded by someone: the source, the supernode host and the clients together.
+BOUND_TERMS=$(awk -v s="$S" -v n="$N" -v us="$SRATE" -v usn="$SNRATE" -v uc="$CRATE" 'BEGIN {
+	b = s * 8 / 1e6; printf "%.2f %.2f %.2f", b / us, b / uc, n * b / (us + usn + n * uc) }')
+BOUND=$(echo "$BOUND_TERMS" | tr ' ' '\n' | maxof)
+
+# ---- the contenders ------------------------------------------------------------------------------
+ARIA=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --disable-ipv6=true
+	--file-allocation=none --summary-interval=0 --console-log-level=warn --auto-file-renaming=false
+	--allow-overwrite=true --seed-ratio=0.0)
+
+# df_ready: $DF exists and its help lists `get` (read whole first: grep -q quitting early could
+# SIGPIPE the writer and, with pipefail, turn a match into a failure)
+df_ready() {
+	local help
+	[ -x "$DF" ] && help=$("$DF" --help 2>/dev/null) && grep -qE '^ +get( |$)' <<<"$help"
+}
+
+# servers_CONTENDER: start what the contender needs besides its clients; on failure WHY says why
+servers_http() { start_nginx src; }
+servers_bt() {
+	local url i
+	mkdir -p "$RUN/tracker"
+	# Debian's opentracker serves whitelisted torrents only; it reads the list after chroot to -d
+	echo "$INFOHASH" >"$RUN/tracker/whitelist"
+	host_bg sn "$RUN/tracker.log" env -C "$RUN/tracker" opentracker -i "$SN_IP" -p 6969 -P 6969 -d . -w whitelist
+	wait_listen sn 6969 || { WHY="opentracker did not start: $(cat "$RUN/tracker.log")"; return 1; }
+	host_bg src "$RUN/seeder.log" aria2c "${ARIA[@]}" --check-integrity=true --dir="$RUN/www" "$RUN/file.torrent"
+	url="http://$SN_IP:6969/scrape?info_hash=$(echo "$INFOHASH" | sed 's/../%&/g')"
+	for i in $(seq 300); do
+		nsx sn curl -s "$url" | grep -q '8:completei[1-9]' && return 0
+		sleep 0.1
+	done
+	WHY="the aria2 seeder never announced itself to the tracker: $(tail -n 5 "$RUN/seeder.log")"
+	return 1
+}
+servers_df() {
+	start_nginx src || return 1
+	mkdir -p "$RUN/sn-data"
+	host_bg sn "$RUN/supernode.log" "$DF" supernode --listen "$SN_IP:8002" --data "$RUN/sn-data"
+	wait_listen sn 8002 20 || { WHY="df supernode did not start: $(tail -n 5 "$RUN/supernode.log")"; return 1; }
+}
+
+# client_cmd CONTENDER DIR: the download command of one client into CMD (the copy lands in DIR/file)
+client_cmd() {
+	local d=$2
+	case $1 in
+	http) CMD=(curl -sS -f -o "$d/file" "http://$SRC_IP/file") ;;
+	bt) CMD=(aria2c "${ARIA[@]}" --dir="$d" --on-bt-download-complete="$here/swarm_client.sh" "$RUN/file.torrent") ;;
+	df) CMD=("$DF" get "http://$SRC_IP/file" -O "$d/file" --supernode "$SN_IP:8002" --data "$d/df" --seed-idle 30) ;;
+	esac
+}
+
+declare -A LABEL=([http]="http: curl ← nginx" [bt]="bittorrent: aria2 + opentracker" [df]="df: supernode + df get")
+declare -A ROW=() SPREAD=() BUSY=()
+
+# fail_row NAME WHY: the contender's row says it failed; the run's exit status becomes 1
+fail_row() {
+	local why=${2//|//}
+	why=${why//$'\n'/ }
+	[ ${#why} -gt 200 ] && why="${why:0:200}..."
+	ROW[$1]="| ${LABEL[$1]} | FAILED: $why | | | | | | | | |"
+	STATUS=1
+	note "$1: FAILED: $2"
+}
+
+# A contender's run shares these: its client names and directories, the release time, the counters
+# at release and at the end, and the outcome of the wait.
+NAMES=() DIRS=() T0='' TX0='' CPU0='' NDONE=0 FAILED=''
+
+# start_clients NAME MODE: start the N clients behind the barrier, release them at once (sets T0 and
+# the counters at release); 1 when they did not all reach the barrier within 60 s
+start_clients() {
+	local name=$1 mode=$2 i n=0
+	exec 9>"$BARRIER"
+	flock -x 9
+	for i in "${!NAMES[@]}"; do
+		client_cmd "$name" "${DIRS[$i]}"
+		host_bg "${NAMES[$i]}" "${DIRS[$i]}/wrapper.log" "$here/swarm_client.sh" "${DIRS[$i]}" "$mode" "$BARRIER" "${CMD[@]}"
+	done
+	for i in $(seq 600); do
+		n=0
+		for d in "${DIRS[@]}"; do [ -e "$d/ready" ] && n=$((n + 1)); done
+		[ "$n" -eq "$N" ] && break
+		sleep 0.1
+	done
+	if [ "$n" -ne "$N" ]; then
+		exec 9>&-
+		WHY="only $n of $N clients reached the start barrier in 60 s"
+		return 1
+	fi
+	sleep 0.3                          # "ready" is written just before flock: let the last ones block
+	TX0=$(tx_bytes src) CPU0=$(cpu_snapshot)
+	T0=$EPOCHREALTIME
+	flock -u 9
+	exec 9>&-
+	note "$name: $N clients released"
+}
+
+# wait_clients NAME: until every client is done, one failed or the timeout passed (sets NDONE, FAILED)
+wait_clients() {
+	local name=$1 i d now last=$SECONDS suspect=()
+	while :; do
+		NDONE=0 FAILED=''
+		for i in "${!DIRS[@]}"; do
+			d=${DIRS[$i]}
+			if [ -e "$d/done" ]; then
+				NDONE=$((NDONE + 1))
+			elif [ -e "$d/exit" ]; then
+				# exited without a copy; in hook mode the hook may still be writing: one more round
+				if [ -n "${suspect[$i]:-}" ]; then FAILED+=" ${NAMES[$i]}"; else suspect[$i]=1; fi
+			fi
+		done
+		[ "$NDONE" -eq "$N" ] || [ -n "$FAILED" ] && return 0
+		now=$(((${EPOCHREALTIME/./} - ${T0/./}) / 1000000))
+		[ "$now" -ge "$TIMEOUT" ] && return 0
+		if [ $((SECONDS - last)) -ge 10 ]; then note "$name: $NDONE/$N done after ${now}s"; last=$SECONDS; fi
+		sleep 0.2
+	done
+}
+
+# bad_copies: the copies whose sha256 is not the original's (sha256sum lines, or its error for a
+# missing file), nothing when all are right
+bad_copies() {
+	if [ -n "${BENCH_CORRUPT:-}" ] && [ -f "${DIRS[0]%/*}/$BENCH_CORRUPT/file" ]; then  # selftest knob
+		printf 'CORRUPT!' | dd of="${DIRS[0]%/*}/$BENCH_CORRUPT/file" bs=1 seek=$((S / 2)) conv=notrunc status=none
+	fi
+	printf '%s/file\n' "${DIRS[@]}" | xargs -P 2 -n 8 sha256sum 2>&1 | awk -v want="$SHA" '$1 != want'
+}
+
+# run_one NAME: one distribution, from starting its servers to checking every copy; fills ROW[NAME]
+run_one() {
+	local name=$1 mode=exit i d c tx1 cpu1 srv_cpu u rkb m bad
+	local -a usage=() times=() cpus=() rss=()
+	[ "$name" = bt ] && mode=hook
+	if [ "$name" = df ] && ! df_ready; then
+		ROW[df]="| ${LABEL[df]} | df: not built yet | | | | | | | | |"
+		note "df: not built yet ($DF --help lists no 'get'); row skipped"
+		return 0
+	fi
+	NAMES=() DIRS=()
+	for i in $(seq "$N"); do
+		c=$(cname "$i")
+		NAMES+=("$c") DIRS+=("$RUN/$name/$c")
+		mkdir -p "$RUN/$name/$c"
+	done
+	note "$name: starting servers"
+	WHY=''
+	if ! "servers_$name" || ! start_clients "$name" "$mode"; then
+		host_pkill src sn "${NAMES[@]}"
+		fail_row "$name" "$WHY"
+		return 0
+	fi
+	wait_clients "$name"
+	tx1=$(tx_bytes src) cpu1=$(cpu_snapshot)
+	# what every client host uses now: its download plus whatever it still runs (a seeder)
+	for i in "${!DIRS[@]}"; do usage[$i]=$(host_usage "${NAMES[$i]}" "$(cat "${DIRS[$i]}/pids" 2>/dev/null)"); done
+	srv_cpu=$(awk -v a="$(host_usage src '' | cut -d' ' -f1)" -v b="$(host_usage sn '' | cut -d' ' -f1)" \
+		'BEGIN { printf "%.2f", a + b }')
+	host_pkill src sn "${NAMES[@]}"
+	if [ -n "$FAILED" ] || [ "$NDONE" -ne "$N" ]; then
+		for c in $FAILED; do
+			note "$c: exit $(cut -d' ' -f1 "$RUN/$name/$c/exit"); last lines of its log:"
+			tail -n 5 "$RUN/$name/$c/log" | sed 's/^/    /' >&2
+		done
+		if [ -n "$FAILED" ]; then fail_row "$name" "client(s)$FAILED exited before their copy was complete"
+		else fail_row "$name" "timeout after ${TIMEOUT}s, $NDONE/$N done"; fi
+		[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+		return 0
+	fi
+	bad=$(bad_copies)
+	if [ -n "$bad" ]; then
+		echo "swarm: $name: DIGEST MISMATCH: these copies differ from the original (sha256 $SHA):" >&2
+		echo "$bad" | sed 's/^/    /' >&2
+		fail_row "$name" "$(grep -c . <<<"$bad") of $N copies are WRONG (sha256 mismatch)"
+		[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+		return 0
+	fi
+	for i in "${!DIRS[@]}"; do
+		d=${DIRS[$i]}
+		times+=("$(awk -v a="$T0" -v b="$(cat "$d/done")" 'BEGIN { printf "%.3f", b - a }')")
+		read -r u rkb <<<"${usage[$i]}"
+		cpus+=("$u")
+		m=$(tail -n 1 "$d/time" 2>/dev/null | awk '{print $4}')   # peak of a process that exited
+		[[ $m =~ ^[0-9]+$ ]] && [ "$m" -gt "$rkb" ] && rkb=$m
+		rss+=("$rkb")
+	done
+	make_row "$name" "$tx1" "$cpu1" "$srv_cpu" "${times[*]}" "${cpus[*]}" "${rss[*]}"
+	[ -n "$KEEP" ] || rm -rf "${RUN:?}/$name"
+}
+
+# make_row NAME TX1 CPU1 SERVERS_CPU "TIMES" "CPUS" "RSS_KB": the table row of a complete run
+make_row() {
+	local name=$1 tx1=$2 cpu1=$3 srv_cpu=$4 times cpus rss mk med srcx ratio busy
+	times=$(tr ' ' '\n' <<<"$5") cpus=$(tr ' ' '\n' <<<"$6") rss=$(tr ' ' '\n' <<<"$7")
+	mk=$(maxof <<<"$times") med=$(median <<<"$times")
+	srcx=$(awk -v a="$TX0" -v b="$tx1" -v s="$S" 'BEGIN { printf "%.2f", (b - a) / s }')
+	ratio=$(awk -v m="$mk" -v b="$BOUND" 'BEGIN { printf "%.2f", m / b }')
+	busy=$(awk -v a="$CPU0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%d", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+	BUSY[$name]=$busy
+	SPREAD[$name]=$(for d in "${DIRS[@]}"; do cat "$d/start"; done |
+		awk -v t="$T0" '{ d = ($1 - t) * 1000; if (d > m) m = d } END { printf "%d ms", m }')
+	ROW[$name]=$(printf '| %s | %.1f | %.1f | %s | %s | %.2f / %.2f | %.1f / %.1f | %s | %d/%d | %d%% |' \
+		"${LABEL[$name]}" "$mk" "$med" "$srcx" "$ratio" "$(median <<<"$cpus")" "$(maxof <<<"$cpus")" \
+		"$(median <<<"$rss" | awk '{ print $1 / 1024 }')" "$(maxof <<<"$rss" | awk '{ print $1 / 1024 }')" \
+		"$srv_cpu" "$N" "$N" "$busy")
+	note "$name: done: makespan ${mk}s, median ${med}s, source sent ${srcx}×S, machine CPU busy $busy%"
+}
+
+for c in "${CONTENDERS[@]}"; do run_one "$c"; done
+
+# ---- the table -----------------------------------------------------------------------------------
+DATE=$(date +%Y%m%d-%H%M%S)
+RESULTS=${BENCH_RESULTS:-$top/build/bench/results-$DATE.md}
+mkdir -p "$(dirname "$RESULTS")"
+read -r b1 b2 b3 <<<"$BOUND_TERMS"
+{
+	echo "## Emulated network: $N clients, one $(human "$S") file"
+	echo
+	echo "Command: \`bench/swarm.sh${ARGS:+ $ARGS}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Linux $(uname -r))"
+	echo
+	echo "Links (tc htb, each direction): source $SRATE Mbit/s, supernode host $SNRATE Mbit/s," \
+		"clients $CRATE Mbit/s; added one-way latency ${LAT} ms. BitTorrent piece size $(human "$PS")."
+	echo "Calibration (payload rates; tc also counts the headers, so ~96% is a full link): $CAL."
+	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+N·U_cli)) = max($b1, $b2, $b3) = $BOUND s."
+	echo
+	echo "| contender | makespan s | median s | source sent ×S | makespan / bound | CPU s per client (median / max) | peak RSS MB per client (median / max) | servers' CPU s | copies ok | machine CPU busy |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	for c in "${CONTENDERS[@]}"; do echo "${ROW[$c]}"; done
+	echo
+	sp=''
+	for c in "${CONTENDERS[@]}"; do [ -n "${SPREAD[$c]:-}" ] && sp+="${sp:+, }$c ${SPREAD[$c]}"; done
+	[ -n "$sp" ] && echo "Last client started after release: $sp." && echo
+	hot=''
+	for c in "${CONTENDERS[@]}"; do [ "${BUSY[$c]:-0}" -ge 90 ] && hot+="${hot:+, }$c"; done
+	[ -n "$hot" ] && echo "WARNING: the machine's CPU was 90% busy or more during $hot (any load counts, not only" \
+		"ours): those rows may be limited by CPU rather than by the links." && echo
+} | tee -a "$RESULTS"
+note "table written to ${RESULTS#"$top"/}"
