@@ -32,7 +32,7 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
                        processes, /tmp/dfbench.PID, --keep ones too) and exit; runs still
                        alive are left alone
-Environment: DF (df binary, default ./df of the repo), BENCH_RESULTS (append the table here
+Environment: DF (df binary, default ./df of the repo), DF_SN_FLAGS (extra flags for df supernode), BENCH_RESULTS (append the table here
 instead of build/bench/results-DATE.md).
 EOF
 }
@@ -280,7 +280,7 @@ servers_bt() {
 servers_df() {
 	start_nginx src || return 1
 	mkdir -p "$RUN/sn-data"
-	host_bg sn "$RUN/supernode.log" "$DF" supernode --listen "$SN_IP:8002" --data "$RUN/sn-data"
+	host_bg sn "$RUN/supernode.log" "$DF" supernode --listen "$SN_IP:8002" --data "$RUN/sn-data" ${DF_SN_FLAGS:-}
 	wait_listen sn 8002 20 || { WHY="df supernode did not start: $(tail -n 5 "$RUN/supernode.log")"; return 1; }
 }
 

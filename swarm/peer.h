@@ -1,0 +1,81 @@
+/* The peer engine every host-side command shares (df get, df proxy, the push receiver): one per
+ * process, owning the piece server routes and the link to the supernodes; any number of downloads
+ * (one per task, any number of watchers each) that register with a supernode, fetch pieces from
+ * other peers checked against the supernode's checksums, fall back to the source when no supernode
+ * answers, and keep seeding what they completed.
+ *
+ * How it is used: swarm_peer_new once with the loop, an HTTP client, an HTTP server (already
+ * listening: the engine adds the /v1/piece/ route), the store and the supernode list. Then
+ * swarm_dl_start for each file wanted: a second start for the same task joins the download in
+ * progress. Watchers learn the length (on_meta), each piece as it lands (on_piece: pieces arrive in
+ * any order; a streaming consumer serves the longest present prefix), and the end (on_done), from
+ * the loop, never inside a swarm_* call. The task stays registered and served after it completes,
+ * until swarm_peer_free (or, with seed_idle, until nobody fetched from it for that long). */
+#ifndef DF_SWARM_PEER_H
+#define DF_SWARM_PEER_H
+
+#include <stdint.h>
+
+#include "core/digest.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "store/store.h"
+
+struct swarm_peer;
+struct swarm_dl;
+
+struct swarm_peer_cfg {
+	struct ev_loop *loop;
+	struct http_client *client;  /* for supernodes, peers and sources (TLS for https sources) */
+	struct http_server *server;  /* this host's piece server: the engine routes /v1/piece/ on it */
+	struct store *store;
+	const char *supernodes;      /* "host:port[,host:port...]" in failover order; "" or NULL: none */
+	const char *token;           /* cluster token ("" open) */
+	const char *advertise;       /* address other peers dial; "" or NULL: as the supernode sees us */
+	const char *filter;          /* query parameters dropped from URL task ids (comma-separated) */
+	int back_to_source;          /* fetch straight from the source when no supernode answers */
+	uint32_t piece_size;         /* for direct downloads (a supernode decides for swarm ones) */
+	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
+};
+
+/* A new engine (cfg copied; strings and objects must outlive it). NULL with err set. */
+struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, size_t errlen);
+/* Stops every download (their watchers get on_done with DF_ERR "stopped"), tells the supernodes it
+ * leaves, closes its tasks. */
+void swarm_peer_free(struct swarm_peer *sp);
+
+/* Counters for status and summaries. */
+struct swarm_dl_stats {
+	uint64_t from_peers, from_super, from_source; /* piece bytes by origin */
+	uint64_t resumed;                             /* bytes already in the store at start */
+	uint64_t served;                              /* bytes this host's piece server sent for the task */
+	int via_supernode;                            /* 1 swarm, 0 straight from the source */
+};
+
+struct swarm_dl_cfg {
+	const char *url;
+	const char *headers;          /* request lines "Name: value\r\n"... for the source, or NULL */
+	struct digest_spec digest;    /* expected whole-file digest (len 0: none); makes the id content-addressed */
+	/* The length is known (-1: the source does not say; pieces still arrive in order then). */
+	void (*on_meta)(struct swarm_dl *dl, int64_t length, void *ctx);
+	/* Piece n is in the store and verified. */
+	void (*on_piece)(struct swarm_dl *dl, uint32_t piece, void *ctx);
+	/* The end for this watcher: DF_OK with every piece present and the whole-file digest checked
+	 * (when one is known), or DF_ERR with exit code (enum df_exit: DF_EXIT_FAIL, DF_EXIT_DIGEST,
+	 * DF_EXIT_NOSUPER) and a one-line cause naming the URL. The watcher handle is gone after it. */
+	void (*on_done)(struct swarm_dl *dl, int rc, int exit_code, const char *msg, void *ctx);
+	void *ctx;
+};
+
+/* Starts (or joins) the download of cfg->url. Returns a watcher handle, or NULL with err set for a
+ * URL df cannot fetch. A task complete in the store is confirmed (content-addressed: at once; by
+ * URL: after the supernode or the source says the version is current) and reported done. */
+struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg *cfg, char *err, size_t errlen);
+/* Stops watching: no more callbacks. The download itself goes on while others watch it or it seeds. */
+void swarm_dl_cancel(struct swarm_dl *dl);
+
+/* The task being filled (NULL before on_meta). Read pieces from it; do not write. */
+struct store_task *swarm_dl_task(const struct swarm_dl *dl);
+void swarm_dl_stats(const struct swarm_dl *dl, struct swarm_dl_stats *out);
+
+#endif
