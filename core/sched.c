@@ -591,7 +591,8 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 
 int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now)
 {
-	if (!valid(s, d) || piece >= s->npieces || u < 0 || (uint32_t)u >= s->cap_peers || u == d) {
+	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) ||
+	    u == d) {
 		errno = EINVAL;
 		return DF_ERR;
 	}
@@ -604,7 +605,7 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 	 * handed out again from another uploader). */
 	int exact = idx != SCHED_NIL && e[k].up == u;
 	sched_touch(s, d, now);
-	int uvalid = valid(s, u);
+	int uvalid = u != SCHED_NIL && valid(s, u);
 	if (r == SCHED_OK) {
 		int32_t other = SCHED_NIL;
 		if (idx != SCHED_NIL) {  /* exact, or the same piece from elsewhere: no longer needed */
@@ -708,6 +709,7 @@ void sched_task_info(const struct sched *s, struct sched_task_info *o)
 		.parked = s->park.len + s->woken.len,
 		.blacklisted = s->nblack,
 		.assignments = s->assignments,
+		.searches = s->searches,
 	};
 }
 

@@ -101,8 +101,9 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
  * Returns DF_OK for the transfer in flight; DF_AGAIN for one the scheduler no longer tracks (it
  * was cancelled by a removal, perhaps handed out again from another uploader): an OK still records
  * the piece and ends any transfer of it still in flight to that downloader (the caller should drop
- * that one), a FAILED/BAD still counts against a known uploader. DF_ERR (EINVAL) for bad handles
- * or piece. Counts as hearing from the downloader. */
+ * that one), a FAILED/BAD still counts against a known uploader. uploader may be -1 when the
+ * caller no longer knows it (it was dropped): only an OK matters then. DF_ERR (EINVAL) for bad
+ * handles or piece. Counts as hearing from the downloader. */
 int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
 		 int64_t now);
 
@@ -151,6 +152,7 @@ struct sched_task_info {
 	int parked;              /* peers waiting for something to appear */
 	int blacklisted;
 	uint64_t assignments;    /* handed out since the start */
+	uint64_t searches;       /* holder and uploader searches since the start (the cost of assigning) */
 };
 
 void sched_task_info(const struct sched *s, struct sched_task_info *out);

@@ -19,7 +19,8 @@
 #define SCHED_NIL (-1)
 #define SCHED_AVOID 4       /* uploaders a downloader recently failed with, skipped for it */
 #define SCHED_WAKE_SCAN 32  /* parked peers looked at per wake event */
-#define SCHED_PROBES 48     /* pieces without a free holder tried per sched_assign before giving up */
+#define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
+#define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
 
 struct sched_link {
 	int32_t prev, next;
@@ -81,7 +82,7 @@ struct sched {
 	uint64_t *scratch;                 /* cap_pieces, for the gather path of sched_pick */
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
-	uint64_t assignments;
+	uint64_t assignments, searches;
 };
 
 static inline int bm_get(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
