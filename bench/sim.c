@@ -514,11 +514,12 @@ static void on_vanish(int32_t v)
 	}
 }
 
-/* -v: one line per tick on how busy the links are. */
+/* -v: one line per tick on how busy the links are, and a check of the wakeups: "servable" counts
+ * parked clients that lack a piece some holder with a free slot has (O(N^2): only up to 2000). */
 static void timeline(void)
 {
-	double down = 0, up = 0, capd = 0, capu = 0;
-	int active = 0, done = 0, parked = 0, idle_holders = 0;
+	double down = 0, up = 0, capd = 0, capu = 0, sup = 0;
+	int active = 0, done = 0, parked = 0, idle = 0, servable = 0;
 	for (int32_t i = 0; i < S.nodes; i++) {
 		const struct node *nd = &S.nd[i];
 		if (i > 0 && !nd->vanished) {
@@ -528,39 +529,36 @@ static void timeline(void)
 		done += nd->done;
 		parked += nd->parked != 0;
 		if (i > 0 && nd->npieces > 0 && nd->nup == 0)
-			idle_holders++;
+			idle++;
 		for (int32_t x = nd->dhead; x >= 0; x = S.x[x].dnext) {
 			down += S.x[x].rate;
 			active++;
 		}
 		for (int32_t x = nd->uhead; x >= 0; x = S.x[x].unext)
-			up += S.x[x].rate;
+			*(i ? &up : &sup) += S.x[x].rate;
 	}
-	int missed = 0;  /* parked clients that lack a piece some idle holder has (should be rare) */
 	for (int32_t i = 1; i < S.nodes && S.nodes <= 2001; i++) {
 		if (!S.nd[i].parked)
 			continue;
 		for (int32_t j = 0; j < S.nodes; j++) {
-			int slots = j ? S.P.cfg.up_slots : S.P.cfg.super_slots;
+			int slots = j ? S.P.cfg.up_slots : S.P.cfg.super_slots, need = 0;
 			struct sched_peer_info pi;
 			if (j == i || S.nd[j].vanished || S.nd[j].handle < 0 ||
 			    sched_peer_info(S.s, S.nd[j].handle, &pi) != DF_OK || pi.up_inflight >= slots || pi.blacklisted)
 				continue;
-			int need = 0;
 			for (uint32_t w = 0; w < S.pw && !need; w++)
 				need = (S.have[(size_t)j * S.pw + w] & ~S.have[(size_t)i * S.pw + w] &
 					~S.infl[(size_t)i * S.pw + w]) != 0;
 			if (need) {
-				missed++;
+				servable++;
 				break;
 			}
 		}
 	}
-	fprintf(stderr, "missed %d ", missed);
-	fprintf(stderr, "t=%6.2f done %5d  transfers %6d  down %5.1f%%  up %5.1f%% (supernode %5.1f%%)  parked %5d  "
-		"idle holders %5d  super pieces %u\n",
-		S.now, done, active, 100 * down / capd, 100 * up / capu, 100 * (S.nd[0].nup ? S.nd[0].up : 0) / S.nd[0].up,
-		parked, idle_holders, S.nd[0].npieces);
+	fprintf(stderr, "t=%7.2f done %5d  transfers %6d  down %5.1f%%  up %5.1f%%  supernode up %5.1f%%  pieces %u  "
+		"parked %5d (servable %d)  idle holders %d\n",
+		S.now, done, active, 100 * down / capd, 100 * up / capu, 100 * sup / S.nd[0].up, S.nd[0].npieces, parked,
+		servable, idle);
 }
 
 static void on_tick(void)
@@ -680,7 +678,7 @@ static void usage(FILE *f)
 static void parse(int argc, char **argv)
 {
 	struct params *P = &S.P;
-	*P = (struct params){.n = 100, .size = 64 << 20, .piece = 1 << 20, .up = mbit("100"), .down = mbit("100"),
+	*P = (struct params){.n = 100, .size = 64 << 20, .piece = 256 << 10, .up = mbit("100"), .down = mbit("100"),
 			     .src = mbit("200"), .super_up = -1, .latency = 0.001, .slow_factor = 10, .poll = 2.0,
 			     .stall = 1.0, .streams = 4, .seed = 1};
 	sched_config_default(&P->cfg);

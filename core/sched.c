@@ -417,6 +417,7 @@ static void wake_for(struct sched *s, int32_t u)
 		if (w != u && needs_from(s, w, u)) {
 			list_push(s, &s->woken, LINK_WAIT, w);
 			s->peers[w].wait = WAIT_WOKEN;
+			s->peers[w].hint = u;
 			free_slots--;
 		} else {
 			list_push(s, &s->park, LINK_WAIT, w);
@@ -478,7 +479,7 @@ int sched_peer_add(struct sched *s, int is_supernode, const uint8_t *have, int64
 	p->gen = gen;
 	p->used = 1;
 	p->super = is_supernode ? 1 : 0;
-	p->up_head = SCHED_NIL;
+	p->up_head = p->hint = SCHED_NIL;
 	p->link[0] = p->link[1] = (struct sched_link){SCHED_NIL, SCHED_NIL};
 	for (int k = 0; k < SCHED_AVOID; k++)
 		p->avoid[k].peer = SCHED_NIL;

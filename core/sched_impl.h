@@ -21,6 +21,7 @@
 #define SCHED_WAKE_SCAN 32  /* parked peers looked at per wake event */
 #define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
 #define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
+#define SCHED_MORE_PROBES 16   /* last-phase probes for a peer that has transfers in flight */
 
 struct sched_link {
 	int32_t prev, next;
@@ -58,6 +59,7 @@ struct sched_peer {
 	uint64_t bytes_up, bytes_down;
 	struct sched_link link[2];
 	int32_t up_head;         /* first entry it uploads, or SCHED_NIL */
+	int32_t hint;            /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
 	struct sched_avoid avoid[SCHED_AVOID];
 	uint8_t avoid_next;
 	char why[96];

@@ -115,10 +115,23 @@ static int in_flight(const struct sched *s, int32_t d, uint32_t p)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* A binary min-heap over scratch[0..n): the gathered candidates, popped in key order as needed,
+ * so a long list costs O(n) to build and O(log n) per piece actually tried. */
+static void heap_down(uint64_t *h, uint32_t n, uint32_t i)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	uint64_t v = h[i];
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && h[c + 1] < h[c])
+			c++;
+		if (h[c] >= v)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = v;
 }
 
 /* Where a rarest-first walk over d's candidate pieces stands, so it can be resumed. */
@@ -127,13 +140,13 @@ struct walk {
 	uint32_t skipped;   /* pieces passed that d holds or fetches */
 	uint32_t budget;    /* past this many, switch to the gathered list */
 	int gathered;       /* walking scratch[j..cnt) instead of order[] */
-	uint32_t j, cnt;
+	uint32_t cnt;       /* candidates left in the scratch heap */
 	int candidates;     /* pieces d could fetch if a holder were free */
 	int done;           /* every candidate was tried */
 };
 
-/* The walk met too many pieces d already has: gather d's missing available pieces word by word,
- * sorted by key, and go on through that list instead. */
+/* The walk met too many pieces d already has: gather d's missing available pieces word by word
+ * into a heap by key, and go on from that instead. */
 static void gather(struct sched *s, int32_t d, struct walk *w)
 {
 	const uint64_t *hd = sched_have(s, d);
@@ -144,9 +157,9 @@ static void gather(struct sched *s, int32_t d, struct walk *w)
 			if (!in_flight(s, d, p))
 				s->scratch[cnt++] = (uint64_t)s->key[p] << 32 | p;
 		}
-	qsort(s->scratch, cnt, sizeof *s->scratch, cmp_u64);
+	for (uint32_t i = cnt / 2; i-- > 0;)
+		heap_down(s->scratch, cnt, i);
 	w->gathered = 1;
-	w->j = 0;
 	w->cnt = cnt;
 }
 
@@ -160,11 +173,13 @@ static int walk(struct sched *s, int32_t d, int64_t now, struct sched_assignment
 	while (n < room && failed < probes) {
 		uint32_t p;
 		if (w->gathered) {
-			if (w->j >= w->cnt) {
+			if (!w->cnt) {
 				w->done = 1;
 				break;
 			}
-			p = (uint32_t)s->scratch[w->j++];
+			p = (uint32_t)s->scratch[0];
+			s->scratch[0] = s->scratch[--w->cnt];
+			heap_down(s->scratch, w->cnt, 0);
 		} else {
 			if (w->i < 0) {
 				w->done = 1;
@@ -254,15 +269,37 @@ static int by_uploader(struct sched *s, int32_t d, int64_t now, struct sched_ass
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room, enum sched_why *why)
 {
 	struct walk w = {.i = (int64_t)s->cnt_ge[1] - 1, .budget = 64 + 16 * (uint32_t)room};
+	int n = 0;
+	/* No uploader anywhere has a free slot (the usual answer under contention): say so at once. */
+	uint64_t any = 0;
+	for (uint32_t k = 0; k < s->qs; k++)
+		any |= s->freesum[k];
+	int32_t sn = s->super;
+	if (!any && (sn == SCHED_NIL || s->peers[sn].nup >= s->cfg.super_slots)) {
+		const struct sched_peer *p = &s->peers[d];
+		*why = s->cnt_ge[1] > p->nhave + (uint32_t)p->ndown ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
+		return 0;
+	}
+	/* 0: woken for an uploader's free slot: that uploader's rarest piece for d */
+	int32_t h = s->peers[d].hint;
+	s->peers[d].hint = SCHED_NIL;
+	if (h != SCHED_NIL && h != d && bm_get(s->freeup, (uint32_t)h) && !avoided(s, d, h)) {
+		s->searches++;
+		int64_t p = rarest_from(s, h, d);
+		if (p != SCHED_NIL) {
+			sched_start(s, d, (uint32_t)p, h, now);
+			out[n++] = (struct sched_assignment){(uint32_t)p, h};
+		}
+	}
 	/* 1: the rarest few pieces, from a free peer or else the supernode (new pieces go out first) */
-	int n = walk(s, d, now, out, 0, room, &w, SCHED_RARE_PROBES);
+	n = walk(s, d, now, out, n, room, &w, SCHED_RARE_PROBES);
 	/* 2: whatever free uploaders can give */
 	if (n < room && !w.done)
 		n = by_uploader(s, d, now, out, n, room);
-	/* 3: nothing yet and nothing in flight to come back with: before parking, make sure, every
-	 * candidate piece gets a holder search (a peer with transfers in flight asks again anyway) */
-	if (!n && !w.done && !s->peers[d].ndown)
-		n = walk(s, d, now, out, n, room, &w, UINT32_MAX);
+	/* 3: nothing yet: more holder searches before parking; all of them for a peer with nothing in
+	 * flight, which nothing but a wakeup would bring back */
+	if (!n && !w.done)
+		n = walk(s, d, now, out, n, room, &w, s->peers[d].ndown ? SCHED_MORE_PROBES : UINT32_MAX);
 	if (!n)
 		*why = w.candidates ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
 	return n;
