@@ -5,10 +5,13 @@
  * the caller maps to addresses. A peer joins (optionally declaring the pieces it already has), then
  * asks for work: sched_assign hands out {piece, uploader} pairs, rarest piece first, from a peer
  * holder with a free upload slot, the supernode only when no peer holder is free. The peer reports
- * each transfer (ok / failed / bad) with sched_report and asks again. When sched_assign returns 0
- * the caller parks the peer's request (long poll); after any later event it drains
- * sched_wakeable() and retries sched_assign for exactly those peers. Peers that stop talking are
- * dropped by sched_expire. The policy and its tuning are in docs/SCHEDULER.md. */
+ * each transfer (ok / failed / bad) with sched_report and asks again; a peer that got fewer than
+ * it has room for asks again at once. When sched_assign returns 0 the caller holds the peer's
+ * request (long poll); after any event (a report, a join, a supernode piece, an expiry) it drains
+ * sched_wakeable() and retries sched_assign for exactly those peers. Order matters for fairness:
+ * after a report, serve the wakeable peers before the reporter's own next sched_assign, so peers
+ * that waited get the slot just freed. Peers that stop talking are dropped by sched_expire. Not
+ * thread-safe: one task's scheduler belongs to one event loop. Policy and tuning: SCHEDULER.md. */
 #ifndef DF_SCHED_H
 #define DF_SCHED_H
 

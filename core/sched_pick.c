@@ -1,11 +1,18 @@
 /* The scheduler's choices: the rarity order of pieces, and for one downloader which pieces to fetch
- * (rarest first) from which holder (a random peer with a free slot, the supernode last).
+ * from which uploader. docs/SCHEDULER.md says why; here is how.
  *
- * Cost of one sched_assign: the rarest-first walk visits pieces from the rare end of order[] and
- * skips the few the downloader holds or fetches (bounded; past the bound it gathers its missing
- * pieces word by word instead); each candidate piece costs one holder search, an AND of the piece's
- * holder bits with the free-slot bits through their summaries, O(peers / 4096) words. No step
- * scans all peers or all pieces one by one. */
+ * sched_pick runs up to four phases and stops as soon as the downloader's room is filled:
+ *   0. woken for an uploader's free slot: the rarest piece that uploader has for it;
+ *   1. rarest first: pieces from the rare end of order[], each with a holder search (a random free
+ *      peer holder, else the supernode), until SCHED_RARE_PROBES pieces found no free holder;
+ *   2. uploader first: free uploaders from a random one on, each offering its rarest piece the
+ *      downloader lacks (at most SCHED_UPLOADERS tried);
+ *   3. still nothing: the rarest-first walk resumes, to the end for a peer with nothing in flight
+ *      (it would otherwise park while something was available), SCHED_MORE_PROBES more otherwise.
+ * When no uploader anywhere has a free slot, it answers at once. Costs: a holder search is an AND
+ * of the piece's holder bits with the free-slot bits through their summaries, O(peers / 4096)
+ * words plus hits; the walk skips pieces the downloader holds, and past a bound gathers its missing
+ * pieces word by word into a heap instead. No step visits every peer or every piece one by one. */
 #include <stdlib.h>
 
 #include "core/sched_impl.h"

@@ -620,6 +620,70 @@ static void gather_path(void)
 	sched_free(s);
 }
 
+/* Capacity grows past the first 64 peers (bitmaps re-strided) with everything still consistent;
+ * the supernode can leave; fixing the length wakes parked peers that turn out to be done. */
+static void many_peers(void)
+{
+	struct sched_config c = cfg(4, 4, 4);
+	struct sched *s = sched_new(&c, -1);
+	int sn = sched_peer_add(s, 1, NULL, 0);
+	for (uint32_t p = 0; p < 100; p++)
+		sched_peer_has(s, sn, p);
+	int h[300];
+	struct sched_assignment out[4];
+	for (int i = 0; i < 300; i++) {
+		uint8_t bm[13] = {0};
+		for (uint32_t q = 0; q < 100; q++)
+			if ((q * 7 + (uint32_t)i * 13) % 5 == 0)
+				bm[q / 8] |= (uint8_t)(1u << (q % 8));
+		h[i] = sched_peer_add(s, 0, i % 3 ? bm : NULL, 0);
+		CHECK(h[i] >= 0);
+		sched_assign(s, h[i], 0, out, 4, NULL);
+	}
+	CHECK_EQ(check_invariants(s), 0);
+	CHECK(s->cap_peers >= 301);
+	/* one peer takes everything, and waits parked for more pieces of a length not yet known */
+	for (int guard = 0; guard < 200; guard++) {
+		for (int i = 0; i < 300; i++) {  /* every transfer in flight ends well */
+			struct sched_entry *e = sched_ents(s, h[i]);
+			for (int k = 0; k < c.max_down; k++)
+				if (e[k].piece >= 0)
+					CHECK_EQ(sched_report(s, h[i], (uint32_t)e[k].piece, e[k].up, SCHED_OK, 1), DF_OK);
+		}
+		if (sched_assign(s, h[7], 1, out, 4, NULL) == 0)
+			break;
+	}
+	CHECK(sched_peer_holds(s, h[7], 99));
+	struct sched_peer_info pi;
+	sched_peer_info(s, h[7], &pi);
+	CHECK_EQ(pi.pieces, 100);
+	CHECK(pi.parked);
+	int w[8];
+	while (sched_wakeable(s, w, 8) > 0)
+		;
+	CHECK_EQ(sched_set_length(s, 100 * 100), DF_OK);
+	int found = 0, n;
+	while ((n = sched_wakeable(s, w, 8)) > 0)
+		for (int i = 0; i < n; i++)
+			found |= w[i] == h[7];
+	CHECK(found);
+	enum sched_why why;
+	CHECK_EQ(sched_assign(s, h[7], 2, out, 4, &why), 0);
+	CHECK_EQ(why, SCHED_DONE);
+	/* the supernode leaves: pieces only it had become unavailable */
+	CHECK_EQ(sched_peer_remove(s, sn), DF_OK);
+	CHECK_EQ(check_invariants(s), 0);
+	struct sched_task_info ti;
+	sched_task_info(s, &ti);
+	CHECK_EQ(ti.super_pieces, 0);
+	CHECK(ti.available <= 100);
+	CHECK_EQ(ti.peers, 300);
+	CHECK(ti.searches > 0);
+	/* and a new one may join */
+	CHECK(sched_peer_add(s, 1, NULL, 3) >= 0);
+	sched_free(s);
+}
+
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
@@ -633,6 +697,7 @@ static const struct unit_test tests[] = {
 	{"bad_calls", bad_calls},
 	{"randomized", randomized},
 	{"gather_path", gather_path},
+	{"many_peers", many_peers},
 };
 
 UNIT_MAIN("sched", tests)
