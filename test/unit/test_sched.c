@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/df.h"
 #include "core/sched.h"
 #include "core/sched_impl.h"
@@ -684,6 +685,29 @@ static void many_peers(void)
 	sched_free(s);
 }
 
+/* The [supernode] keys' defaults are the scheduler's defaults; a bad value names its key. */
+static void from_config(void)
+{
+	struct df_config cf;
+	struct sched_config a, b;
+	char err[128];
+	config_init(&cf);
+	sched_config_default(&a);
+	CHECK_EQ(sched_config_from(&b, &cf, err, sizeof err), DF_OK);
+	CHECK(a.max_down == b.max_down && a.up_slots == b.up_slots && a.super_slots == b.super_slots);
+	CHECK(a.silence_ms == b.silence_ms && a.max_failures == b.max_failures && a.piece_size == b.piece_size);
+	char e2[128];
+	CHECK_EQ(config_set(&cf, config_find("supernode", "upload_slots"), "0", e2, sizeof e2), DF_OK);
+	CHECK_EQ(sched_config_from(&b, &cf, err, sizeof err), DF_ERR);
+	CHECK_STR(err, "[supernode] upload_slots: 0 is outside 1-64");
+	config_set(&cf, config_find("supernode", "upload_slots"), "2", e2, sizeof e2);
+	config_set(&cf, config_find("supernode", "peer_silence"), "5", e2, sizeof e2);
+	CHECK_EQ(sched_config_from(&b, &cf, err, sizeof err), DF_OK);
+	CHECK_EQ(b.up_slots, 2);
+	CHECK_EQ(b.silence_ms, 5000);
+	config_free(&cf);
+}
+
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
@@ -698,6 +722,7 @@ static const struct unit_test tests[] = {
 	{"randomized", randomized},
 	{"gather_path", gather_path},
 	{"many_peers", many_peers},
+	{"from_config", from_config},
 };
 
 UNIT_MAIN("sched", tests)
