@@ -657,7 +657,7 @@ static void usage(FILE *f)
 		"Usage: sim [options]   simulate one task's swarm with the real scheduler\n"
 		"  -n N              clients (default 100)\n"
 		"  -s SIZE           file size, k/M/G suffixes (default 64M)\n"
-		"  --piece SIZE      piece size (default 1M)\n"
+		"  --piece SIZE      piece size (default 256k)\n"
 		"  --up MBIT         client upload, Mbit/s (default 100)\n"
 		"  --down MBIT       client download, Mbit/s (default 100)\n"
 		"  --src MBIT        source rate to the supernode, Mbit/s (default 200)\n"
@@ -672,7 +672,8 @@ static void usage(FILE *f)
 		"  --max-down K --up-slots K --super-slots K --silence-ms MS --max-failures K\n"
 		"                    scheduler settings (defaults: sched_config_default)\n"
 		"  --seed X          random seed (default 1)\n"
-		"  --row / --header  print one markdown table row / the table header (for b_sim.sh)\n");
+		"  --row / --header  print one markdown table row / the table header (for b_sim.sh)\n"
+		"  -v                link use every 250 ms and the five slowest clients, on stderr\n");
 }
 
 static void parse(int argc, char **argv)

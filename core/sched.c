@@ -265,7 +265,7 @@ int sched_grow(struct sched *s, uint32_t npieces)
 
 int sched_set_length(struct sched *s, uint64_t total)
 {
-	uint64_t n = (total + s->cfg.piece_size - 1) / s->cfg.piece_size;
+	uint64_t n = total / s->cfg.piece_size + (total % s->cfg.piece_size != 0);
 	if (n > INT32_MAX || n < s->npieces || (s->final && n != s->npieces)) {
 		errno = EINVAL;
 		return DF_ERR;
@@ -353,7 +353,8 @@ void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now)
 		k++;
 	int32_t idx = (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k);
 	struct sched_peer *up = &s->peers[u];
-	e[k] = (struct sched_entry){.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now};
+	e[k] = (struct sched_entry){
+		.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now};
 	if (up->up_head != SCHED_NIL)
 		s->ent[up->up_head].up_prev = idx;
 	up->up_head = idx;

@@ -119,7 +119,8 @@ int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, 
 int sched_touch(struct sched *s, int peer, int64_t now);
 
 /* Drops peers not heard from for more than silence_ms before now (never a supernode), as
- * sched_peer_remove does. Writes up to max dropped handles into out (so the caller can forget
+ * sched_peer_remove does. Peers are kept in the order they were last heard from, so this costs
+ * O(dropped); it assumes `now` never goes backwards between calls. Writes up to max dropped handles into out (so the caller can forget
  * their addresses) and returns how many; call again while it returns max. */
 int sched_expire(struct sched *s, int64_t now, int *out, int max);
 
