@@ -440,6 +440,9 @@ static void blacklist(struct sched *s, int32_t u, const char *why)
 
 static void avoid_add(struct sched *s, int32_t d, int32_t u)
 {
+	/* the supernode is the holder of last resort: avoiding it could leave a peer with nobody */
+	if (u == s->super)
+		return;
 	struct sched_peer *p = &s->peers[d];
 	p->avoid[p->avoid_next] = (struct sched_avoid){u, s->peers[u].gen};
 	p->avoid_next = (uint8_t)((p->avoid_next + 1) % SCHED_AVOID);

@@ -107,8 +107,7 @@ static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 			return u;
 	}
 	int32_t sn = s->super;
-	if (sn != SCHED_NIL && s->peers[sn].nup < s->cfg.super_slots && bm_get(sched_have(s, sn), p) &&
-	    !avoided(s, d, sn))
+	if (sn != SCHED_NIL && s->peers[sn].nup < s->cfg.super_slots && bm_get(sched_have(s, sn), p))
 		return sn;
 	return SCHED_NIL;
 }
