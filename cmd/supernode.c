@@ -48,12 +48,18 @@ static int run(struct df *df, struct opt_result *r)
 		fprintf(stderr, "df: supernode: unexpected argument '%s'\nTry 'df supernode --help'.\n", r->args[0]);
 		return DF_EXIT_USAGE;
 	}
-	if (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20)) {
-		log_user_error("supernode", "--piece-size %llu: must be between 16k and 256M", (unsigned long long)c->supernode_piece_size);
+	if (c->supernode_piece_size && (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20))) {
+		log_user_error("supernode", "--piece-size %llu: must be 0 (auto) or between 16k and 256M",
+			       (unsigned long long)c->supernode_piece_size);
 		return DF_EXIT_USAGE;
 	}
 	if (c->supernode_source_streams < 1 || c->supernode_source_streams > 16) {
 		log_user_error("supernode", "--source-streams %lld: must be 1 to 16", c->supernode_source_streams);
+		return DF_EXIT_USAGE;
+	}
+	struct sched_config schc;
+	if (sched_config_from(&schc, c, err, sizeof err) != DF_OK) {
+		log_user_error("supernode", "%s", err);
 		return DF_EXIT_USAGE;
 	}
 	log_set_daemon(1);
@@ -74,6 +80,7 @@ static int run(struct df *df, struct opt_result *r)
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
+		.sched = schc,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
 	if (!sn) {

@@ -721,7 +721,7 @@ static void send_work(struct dl *d)
 static struct store_task *direct_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
 {
 	struct dl *d = ctx;
-	uint32_t ps = d->st ? store_task_piece_size(d->st) : d->sp->cfg.piece_size;
+	uint32_t ps = m->piece_size;
 	(void)msg;
 	(void)msglen;
 	if (open_task(d, m->length, ps, m->etag, m->last_modified) != DF_OK)
@@ -992,8 +992,6 @@ struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, s
 		return NULL;
 	}
 	sp->cfg = *cfg;
-	if (!sp->cfg.piece_size)
-		sp->cfg.piece_size = 4u << 20;
 	for (const char *s = cfg->supernodes ? cfg->supernodes : ""; *s && sp->nsupers < MAX_SUPERNODES;) {
 		size_t n = strcspn(s, ", ");
 		if (n && n < sizeof sp->supers[0]) {

@@ -34,7 +34,7 @@ struct swarm_peer_cfg {
 	const char *advertise;       /* address other peers dial; "" or NULL: as the supernode sees us */
 	const char *filter;          /* query parameters dropped from URL task ids (comma-separated) */
 	int back_to_source;          /* fetch straight from the source when no supernode answers */
-	uint32_t piece_size;         /* for direct downloads (a supernode decides for swarm ones) */
+	uint32_t piece_size;         /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
 	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
 };
 
