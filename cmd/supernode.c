@@ -65,10 +65,14 @@ static int run(struct df *df, struct opt_result *r)
 	log_set_daemon(1);
 	if (daemon_token(df, 1) != DF_OK)
 		return DF_EXIT_USAGE;
+	int tls = daemon_cluster_tls(df);
+	if (tls < 0)
+		return DF_EXIT_USAGE;
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	run.loop = ev_default_loop(0);
 	struct http_server_cfg scfg = {.name = "df/" DF_VERSION};
+	daemon_server_cfg(df, &scfg);
 	run.srv = http_server_new(run.loop, &scfg);
 	if (!run.srv || http_server_listen(run.srv, c->supernode_listen, err, sizeof err) != DF_OK) {
 		log_user_error("supernode", "%s", run.srv ? err : "out of memory");
@@ -88,7 +92,8 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	loop_signals_start(run.loop, &run.sig, on_stop, &run);
-	log_info("supernode listening on %s (port %u), store %s", c->supernode_listen, http_server_port(run.srv), store_root(df->store));
+	log_info("supernode listening on %s (port %u%s), store %s", c->supernode_listen, http_server_port(run.srv),
+		 tls ? ", TLS" : "", store_root(df->store));
 	ev_run(run.loop, 0);
 	rc = DF_EXIT_OK;
 	loop_signals_stop(run.loop, &run.sig);
