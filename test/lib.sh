@@ -29,11 +29,12 @@ pass() { echo "pass: $*"; }
 # track PID: the process is stopped when the test exits
 track() { echo "$1" >> "$PIDS"; }
 
-# free_port: a TCP port nobody listens on now (random in 20000-59999, checked with ss)
+# free_port: a TCP port nobody listens on now: random in 10000-32767, below the kernel's ephemeral
+# range (32768+), so outgoing connections never hold it when the server binds; checked with ss
 free_port() {
   local p
   for _ in $(seq 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    p=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22768 ))
     if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
   done
   fail "no free port"
