@@ -1,6 +1,7 @@
 /* `df proxy`: the per-host daemon. A registry mirror and HTTP proxy on one plain-HTTP port whose
  * blob pulls go P2P, the host's piece server and peer engine, and the unix socket df get hands its
  * downloads to. Also prints the mirror configuration of each container engine. */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,19 @@ static int run(struct df *df, struct opt_result *r)
 	if (engine) {
 		rc = print_config(p, engine);
 		goto out;
+	}
+	for (int i = 0; i < p->nrules; i++) {
+		/* a bad rule is a usage error, found before anything starts */
+		regex_t rx;
+		int e = regcomp(&rx, p->rules[i], REG_EXTENDED | REG_NOSUB);
+		if (e != 0) {
+			char why[256];
+			regerror(e, &rx, why, sizeof why);
+			fprintf(stderr, "df: proxy: --proxy-rule '%s': %s\nTry 'df proxy --help'.\n", p->rules[i], why);
+			rc = DF_EXIT_USAGE;
+			goto out;
+		}
+		regfree(&rx);
 	}
 	rc = DF_EXIT_FAIL;
 	log_set_daemon(1);

@@ -248,6 +248,10 @@ void registry_handle(struct http_req *req, void *ctx)
 	struct registry *reg = ctx;
 	const struct http_head *h = http_req_head(req);
 	reg->st.requests++;
+	if (!slice_eq(h->method, "GET") && !slice_eq(h->method, "HEAD")) {
+		reply_error(req, 405, "UNSUPPORTED", "a pull-through mirror: only GET and HEAD");
+		return;
+	}
 	const struct registry_upstream *u = pick_upstream(reg, req);
 	if (u)
 		registry_serve(reg, req, u, h->path, h->query);
