@@ -33,6 +33,8 @@ struct hjob {
 	int ev;
 	int state;
 	struct loop_timeout to;
+	ev_timer reap;            /* closes the job from the loop: never inside an engine callback */
+	int dead;
 	struct swarm_dl *dl;
 	struct store_task *task;  /* our reference, from on_meta */
 	int64_t length;
@@ -113,6 +115,7 @@ static void job_close(struct hjob *j)
 	if (j->task)
 		store_task_close(j->task);
 	ev_io_stop(hd->cfg.loop, &j->io);
+	ev_timer_stop(hd->cfg.loop, &j->reap);
 	loop_timeout_stop(hd->cfg.loop, &j->to);
 	close(j->fd);
 	if (j->prev)
@@ -124,8 +127,30 @@ static void job_close(struct hjob *j)
 	free(j);
 }
 
+static void reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	job_close(DF_CONTAINER_OF(w, struct hjob, reap));
+}
+
+/* Ends the job on the next loop iteration: this may run inside the engine's on_meta or on_piece,
+ * where cancelling the watcher would pull it from under the engine's feet. */
+static void job_close_later(struct hjob *j)
+{
+	if (j->dead)
+		return;
+	j->dead = 1;
+	ev_io_stop(j->hd->cfg.loop, &j->io);
+	j->ev = 0;
+	ev_timer_set(&j->reap, 0, 0);
+	ev_timer_start(j->hd->cfg.loop, &j->reap);
+}
+
 static void job_watch(struct hjob *j)
 {
+	if (j->dead)
+		return;
 	int ev = (j->state == J_READ ? EV_READ : 0) | (j->out_len > j->out_off ? EV_WRITE : 0);
 	if (j->state == J_RUN)
 		ev |= EV_READ; /* to notice the client leaving */
@@ -138,10 +163,12 @@ static void job_watch(struct hjob *j)
 	j->ev = ev;
 }
 
-/* Writes what is queued; closes the job when it ended and all went out, or on an error. Returns 1
- * when j was closed (freed). */
+/* Writes what is queued; ends the job when it ended and all went out, or on an error. Returns 1
+ * when the job is ending (j stays valid until the loop reaps it). */
 static int job_flush(struct hjob *j)
 {
+	if (j->dead)
+		return 1;
 	while (j->out_off < j->out_len) {
 		ssize_t w = send(j->fd, j->out + j->out_off, j->out_len - j->out_off, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -149,7 +176,7 @@ static int job_flush(struct hjob *j)
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (w <= 0) {
-			job_close(j);
+			job_close_later(j);
 			return 1;
 		}
 		j->out_off += (size_t)w;
@@ -157,7 +184,7 @@ static int job_flush(struct hjob *j)
 	if (j->out_off == j->out_len)
 		j->out_off = j->out_len = 0;
 	if (j->state == J_CLOSING && !j->out_len) {
-		job_close(j);
+		job_close_later(j);
 		return 1;
 	}
 	job_watch(j);
@@ -165,11 +192,12 @@ static int job_flush(struct hjob *j)
 }
 
 /* Queues a line and writes what it can. Progress lines (droppable) only go when the queue is nearly
- * empty; the others always fit, as the queue holds a few short lines at most. May close (free) j
- * when the client is gone: callers touch j no more afterwards. */
+ * empty; the others always fit, as the queue holds a few short lines at most. */
 static void job_say(struct hjob *j, int droppable, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void job_say(struct hjob *j, int droppable, const char *fmt, ...)
 {
+	if (j->dead)
+		return;
 	if (j->out_off && j->out_off == j->out_len)
 		j->out_off = j->out_len = 0;
 	if (droppable && j->out_len - j->out_off > OUT_MAX / 4)
@@ -239,6 +267,8 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	char err[512];
 	swarm_dl_stats(dl, &ds);
 	j->dl = NULL;
+	if (j->dead)
+		return; /* the client left: nothing to export for anyone */
 	if (rc != DF_OK) {
 		job_end(j, exit_code ? exit_code : DF_EXIT_FAIL, msg);
 		return;
@@ -322,7 +352,7 @@ static void job_read(struct hjob *j)
 		char tmp[256];
 		ssize_t n = recv(j->fd, tmp, sizeof tmp, 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			job_close(j);
+			job_close_later(j);
 		return;
 	}
 	for (;;) {
@@ -337,7 +367,7 @@ static void job_read(struct hjob *j)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			job_close(j);
+			job_close_later(j);
 			return;
 		}
 		size_t was = j->in_len;
@@ -354,6 +384,8 @@ static void job_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	struct hjob *j = DF_CONTAINER_OF(w, struct hjob, io);
+	if (j->dead)
+		return;
 	if ((revents & EV_WRITE) && job_flush(j))
 		return;
 	if (revents & EV_READ)
@@ -363,7 +395,7 @@ static void job_io(struct ev_loop *loop, ev_io *w, int revents)
 static void job_timeout(struct ev_loop *loop, struct loop_timeout *t)
 {
 	(void)loop;
-	job_close(DF_CONTAINER_OF(t, struct hjob, to));
+	job_close_later(DF_CONTAINER_OF(t, struct hjob, to));
 }
 
 /* Only the daemon's own user, or root, may have files written in its name. */
@@ -393,6 +425,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		j->fd = fd;
 		j->length = -1;
 		ev_io_init(&j->io, job_io, fd, 0);
+		ev_init(&j->reap, reap_cb);
 		loop_timeout_init(&j->to, job_timeout);
 		loop_timeout_set(loop, &j->to, REQ_TIMEOUT);
 		j->next = hd->jobs;

@@ -25,6 +25,7 @@ struct reg_stream {
 	uint64_t first, last;      /* the inclusive byte span of the reply; last < first when empty */
 	uint64_t next;             /* the next byte to send */
 	int replied, verified, failed;
+	ev_timer later;            /* the fallback to a relay, run from the loop (not inside on_meta) */
 };
 
 void registry_blob_stream_stop(struct reg_blob *b)
@@ -34,6 +35,7 @@ void registry_blob_stream_stop(struct reg_blob *b)
 		return;
 	if (s->dl)
 		swarm_dl_cancel(s->dl);
+	ev_timer_stop(b->reg->cfg.loop, &s->later);
 	if (s->task)
 		store_task_close(s->task);
 	free(s);
@@ -74,6 +76,24 @@ static void produce(struct http_req *req, void *ctx)
 		http_reply_end(req);
 }
 
+static void fallback_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct reg_blob *b = DF_CONTAINER_OF(w, struct reg_stream, later)->b;
+	registry_blob_stream_stop(b);
+	registry_blob_relay(b);
+}
+
+/* Relays the blob from the upstream instead, once the engine's callback returned: cancelling a
+ * watcher inside its own on_meta is not something the engine promises to survive. */
+static void fallback_later(struct reg_stream *s)
+{
+	s->failed = 1;
+	ev_timer_set(&s->later, 0, 0);
+	ev_timer_start(s->b->reg->cfg.loop, &s->later);
+}
+
 static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 {
 	struct reg_stream *s = ctx;
@@ -84,15 +104,13 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 	if (length < 0 || !t) {
 		/* a registry always says how long a blob is; without it no Content-Length: relay instead */
 		log_info("registry: %s: the swarm does not know the length; relaying from the upstream", b->url);
-		registry_blob_stream_stop(b);
-		registry_blob_relay(b);
+		fallback_later(s);
 		return;
 	}
 	s->task = store_task_open(reg->cfg.store, store_task_id(t), NULL, 0, err, sizeof err);
 	if (!s->task) {
 		log_warn("registry: %s: %s; relaying from the upstream", b->url, err);
-		registry_blob_stream_stop(b);
-		registry_blob_relay(b);
+		fallback_later(s);
 		return;
 	}
 	s->length = length;
@@ -187,6 +205,7 @@ void registry_blob_p2p(struct reg_blob *b)
 	}
 	s->b = b;
 	b->stream = s;
+	ev_init(&s->later, fallback_cb);
 	struct slice rv = http_req_header(b->req, "range");
 	/* several ranges or a bad header: answer the whole blob, as RFC 9110 allows */
 	if (rv.p && http_range_parse(rv, &s->range) == DF_OK)
