@@ -4,6 +4,7 @@
 # port (skopeo and podman probe TLS first), /v1/status, the hand-off socket's refusals, and a
 # graceful stop on SIGTERM.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../proxy/lib.sh"
 HANDOFF=$top/$B/tools/handoff
 
 expect_rc 0 "$DF" proxy --help; expect_in "--registry"; expect_in "--print-config"; expect_in "[proxy]"
@@ -45,10 +46,7 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 # a running proxy
-PP=$(free_port)
-"$DF" proxy --listen "127.0.0.1:$PP" --data "$T/px" --peer-listen 127.0.0.1:0 > "$T/px.log" 2>&1 &
-PX=$!; track $PX
-wait_port "$PP"
+start_proxy px
 [ -S "$T/px/proxy.sock" ] || fail "no hand-off socket in the data dir"
 [ "$(stat -c %a "$T/px/proxy.sock")" = 600 ] || fail "hand-off socket mode $(stat -c %a "$T/px/proxy.sock")"
 

@@ -4,6 +4,7 @@
 # the swarm side (the origin authorizes each client first, so a 401 there stays a 401), CONNECT is
 # tunneled untouched, and an unreachable CONNECT target is a 502.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../proxy/lib.sh"
 command -v curl >/dev/null || skip "curl not installed"
 
 NG=$(free_port)
@@ -16,11 +17,7 @@ start_nginx "$T/www" "$NG" 'location /private/ { if ($http_authorization != "Bea
 LOG=$T/nginx-$NG/access.log
 
 SP=$(free_port); start_supernode sn "$SP"
-PP=$(free_port)
-"$DF" proxy --listen "127.0.0.1:$PP" --data "$T/px" --peer-listen 127.0.0.1:0 --supernode "127.0.0.1:$SP" \
-  --proxy-rule '/big\.bin$' --proxy-rule '/private/' > "$T/px.log" 2>&1 &
-track $!
-wait_port "$PP"
+start_proxy px --supernode "127.0.0.1:$SP" --proxy-rule '/big\.bin$' --proxy-rule '/private/'
 X=(-x "http://127.0.0.1:$PP")
 
 # forwarded as it is: body, status, the origin's headers
