@@ -181,6 +181,16 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	}
 	if (s->failed)
 		return; /* answered already (416) */
+	if (!s->replied && exit_code == DF_EXIT_DIGEST) {
+		/* relaying would hand the client the very bytes that failed */
+		log_warn("registry: %s: %s", b->url, msg ? msg : "digest mismatch");
+		s->failed = 1;
+		b->reg->st.aborted++;
+		static const char body[] = "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":"
+					   "\"df proxy: the upstream's blob does not match its digest\"}]}\n";
+		http_reply(b->req, 502, "Content-Type: application/json\r\n", body, sizeof body - 1);
+		return;
+	}
 	if (!s->replied) {
 		log_info("registry: %s: %s; relaying from the upstream", b->url, msg ? msg : "swarm failed");
 		registry_blob_stream_stop(b);
