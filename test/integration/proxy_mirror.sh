@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # df proxy as a registry mirror with real clients and a real registry: skopeo (registries.conf
-# mirror; it probes TLS first) and containerd's ctr (hosts.toml, ?ns=) pull through it and every
-# layer verifies; the registry sends each layer once (the second client is served from the host's
-# store); manifests keep Content-Type, Docker-Content-Digest and Content-Length; a resumed blob
-# download (Range: bytes=N-) gets the right 206; a blob is never completed without its digest.
+# mirror; it probes TLS first), containerd's ctr (hosts.toml, ?ns=) and podman pull through it and
+# every layer verifies; the registry sends each layer once (the later clients are served from the
+# host's store); manifests keep every Accept line, Content-Type, Docker-Content-Digest and
+# Content-Length and are never cached by tag; a resumed blob download (Range: bytes=N-) gets the
+# right 206.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../registry/lib.sh"
 . "$(dirname "$0")/../proxy/lib.sh"
@@ -28,6 +29,13 @@ sent_once "$ALOG" "$T/img" $IMG_LAYERS $IMG_CONFIG
 start_containerd
 ctr_fetch "$REG" df/test:v1 "$M" || fail "ctr through df proxy: $OUT"
 [ "$PULLED_MANIFEST" = "$IMG_MANIFEST" ] || fail "ctr pulled $PULLED_MANIFEST"
+sleep 0.3
+sent_once "$ALOG" "$T/img" $IMG_LAYERS $IMG_CONFIG
+
+# podman too (registries.conf, TLS probe first), with a fresh store of its own
+podman_pull "$REG" df/test:v1 "$M" || fail "podman through df proxy: $OUT"
+[ "$PULLED_MANIFEST" = "$IMG_MANIFEST" ] || fail "podman pulled $PULLED_MANIFEST"
+[ "$PULLED_DIFFIDS" = "$IMG_DIFFIDS " ] || [ "$PULLED_DIFFIDS" = "$IMG_DIFFIDS" ] || fail "podman layers: $PULLED_DIFFIDS"
 sleep 0.3
 sent_once "$ALOG" "$T/img" $IMG_LAYERS $IMG_CONFIG
 
