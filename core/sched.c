@@ -265,7 +265,7 @@ int sched_grow(struct sched *s, uint32_t npieces)
 
 int sched_set_length(struct sched *s, uint64_t total)
 {
-	uint64_t n = (total + s->cfg.piece_size - 1) / s->cfg.piece_size;
+	uint64_t n = total / s->cfg.piece_size + (total % s->cfg.piece_size != 0);
 	if (n > INT32_MAX || n < s->npieces || (s->final && n != s->npieces)) {
 		errno = EINVAL;
 		return DF_ERR;
@@ -353,7 +353,8 @@ void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now)
 		k++;
 	int32_t idx = (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k);
 	struct sched_peer *up = &s->peers[u];
-	e[k] = (struct sched_entry){.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now};
+	e[k] = (struct sched_entry){
+		.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now};
 	if (up->up_head != SCHED_NIL)
 		s->ent[up->up_head].up_prev = idx;
 	up->up_head = idx;
@@ -417,6 +418,7 @@ static void wake_for(struct sched *s, int32_t u)
 		if (w != u && needs_from(s, w, u)) {
 			list_push(s, &s->woken, LINK_WAIT, w);
 			s->peers[w].wait = WAIT_WOKEN;
+			s->peers[w].hint = u;
 			free_slots--;
 		} else {
 			list_push(s, &s->park, LINK_WAIT, w);
@@ -438,6 +440,9 @@ static void blacklist(struct sched *s, int32_t u, const char *why)
 
 static void avoid_add(struct sched *s, int32_t d, int32_t u)
 {
+	/* the supernode is the holder of last resort: avoiding it could leave a peer with nobody */
+	if (u == s->super)
+		return;
 	struct sched_peer *p = &s->peers[d];
 	p->avoid[p->avoid_next] = (struct sched_avoid){u, s->peers[u].gen};
 	p->avoid_next = (uint8_t)((p->avoid_next + 1) % SCHED_AVOID);
@@ -478,7 +483,7 @@ int sched_peer_add(struct sched *s, int is_supernode, const uint8_t *have, int64
 	p->gen = gen;
 	p->used = 1;
 	p->super = is_supernode ? 1 : 0;
-	p->up_head = SCHED_NIL;
+	p->up_head = p->hint = SCHED_NIL;
 	p->link[0] = p->link[1] = (struct sched_link){SCHED_NIL, SCHED_NIL};
 	for (int k = 0; k < SCHED_AVOID; k++)
 		p->avoid[k].peer = SCHED_NIL;
@@ -591,7 +596,8 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 
 int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now)
 {
-	if (!valid(s, d) || piece >= s->npieces || u < 0 || (uint32_t)u >= s->cap_peers || u == d) {
+	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) ||
+	    u == d) {
 		errno = EINVAL;
 		return DF_ERR;
 	}
@@ -604,7 +610,7 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 	 * handed out again from another uploader). */
 	int exact = idx != SCHED_NIL && e[k].up == u;
 	sched_touch(s, d, now);
-	int uvalid = valid(s, u);
+	int uvalid = u != SCHED_NIL && valid(s, u);
 	if (r == SCHED_OK) {
 		int32_t other = SCHED_NIL;
 		if (idx != SCHED_NIL) {  /* exact, or the same piece from elsewhere: no longer needed */
@@ -708,6 +714,7 @@ void sched_task_info(const struct sched *s, struct sched_task_info *o)
 		.parked = s->park.len + s->woken.len,
 		.blacklisted = s->nblack,
 		.assignments = s->assignments,
+		.searches = s->searches,
 	};
 }
 

@@ -5,10 +5,13 @@
  * the caller maps to addresses. A peer joins (optionally declaring the pieces it already has), then
  * asks for work: sched_assign hands out {piece, uploader} pairs, rarest piece first, from a peer
  * holder with a free upload slot, the supernode only when no peer holder is free. The peer reports
- * each transfer (ok / failed / bad) with sched_report and asks again. When sched_assign returns 0
- * the caller parks the peer's request (long poll); after any later event it drains
- * sched_wakeable() and retries sched_assign for exactly those peers. Peers that stop talking are
- * dropped by sched_expire. The policy and its tuning are in docs/SCHEDULER.md. */
+ * each transfer (ok / failed / bad) with sched_report and asks again; a peer that got fewer than
+ * it has room for asks again at once. When sched_assign returns 0 the caller holds the peer's
+ * request (long poll); after any event (a report, a join, a supernode piece, an expiry) it drains
+ * sched_wakeable() and retries sched_assign for exactly those peers. Order matters for fairness:
+ * after a report, serve the wakeable peers before the reporter's own next sched_assign, so peers
+ * that waited get the slot just freed. Peers that stop talking are dropped by sched_expire. Not
+ * thread-safe: one task's scheduler belongs to one event loop. Policy and tuning: SCHEDULER.md. */
 #ifndef DF_SCHED_H
 #define DF_SCHED_H
 
@@ -28,6 +31,11 @@ struct sched_config {
 };
 
 void sched_config_default(struct sched_config *c);
+
+struct df_config;
+/* Fills *c from the [supernode] keys of cfg (max_down, upload_slots, super_slots, peer_silence,
+ * max_failures, piece_size). DF_ERR with "[supernode] KEY: why" in err for a value out of range. */
+int sched_config_from(struct sched_config *c, const struct df_config *cfg, char *err, size_t errlen);
 
 /* Result of one transfer, reported by its downloader. */
 enum sched_result {
@@ -101,8 +109,9 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
  * Returns DF_OK for the transfer in flight; DF_AGAIN for one the scheduler no longer tracks (it
  * was cancelled by a removal, perhaps handed out again from another uploader): an OK still records
  * the piece and ends any transfer of it still in flight to that downloader (the caller should drop
- * that one), a FAILED/BAD still counts against a known uploader. DF_ERR (EINVAL) for bad handles
- * or piece. Counts as hearing from the downloader. */
+ * that one), a FAILED/BAD still counts against a known uploader. uploader may be -1 when the
+ * caller no longer knows it (it was dropped): only an OK matters then. DF_ERR (EINVAL) for bad
+ * handles or piece. Counts as hearing from the downloader. */
 int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
 		 int64_t now);
 
@@ -110,7 +119,8 @@ int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, 
 int sched_touch(struct sched *s, int peer, int64_t now);
 
 /* Drops peers not heard from for more than silence_ms before now (never a supernode), as
- * sched_peer_remove does. Writes up to max dropped handles into out (so the caller can forget
+ * sched_peer_remove does. Peers are kept in the order they were last heard from, so this costs
+ * O(dropped); it assumes `now` never goes backwards between calls. Writes up to max dropped handles into out (so the caller can forget
  * their addresses) and returns how many; call again while it returns max. */
 int sched_expire(struct sched *s, int64_t now, int *out, int max);
 
@@ -151,6 +161,7 @@ struct sched_task_info {
 	int parked;              /* peers waiting for something to appear */
 	int blacklisted;
 	uint64_t assignments;    /* handed out since the start */
+	uint64_t searches;       /* holder and uploader searches since the start (the cost of assigning) */
 };
 
 void sched_task_info(const struct sched *s, struct sched_task_info *out);

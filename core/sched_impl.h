@@ -19,7 +19,9 @@
 #define SCHED_NIL (-1)
 #define SCHED_AVOID 4       /* uploaders a downloader recently failed with, skipped for it */
 #define SCHED_WAKE_SCAN 32  /* parked peers looked at per wake event */
-#define SCHED_PROBES 48     /* pieces without a free holder tried per sched_assign before giving up */
+#define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
+#define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
+#define SCHED_MORE_PROBES 16   /* last-phase probes for a peer that has transfers in flight */
 
 struct sched_link {
 	int32_t prev, next;
@@ -57,6 +59,7 @@ struct sched_peer {
 	uint64_t bytes_up, bytes_down;
 	struct sched_link link[2];
 	int32_t up_head;         /* first entry it uploads, or SCHED_NIL */
+	int32_t hint;            /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
 	struct sched_avoid avoid[SCHED_AVOID];
 	uint8_t avoid_next;
 	char why[96];
@@ -81,7 +84,7 @@ struct sched {
 	uint64_t *scratch;                 /* cap_pieces, for the gather path of sched_pick */
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
-	uint64_t assignments;
+	uint64_t assignments, searches;
 };
 
 static inline int bm_get(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }

@@ -1,11 +1,18 @@
 /* The scheduler's choices: the rarity order of pieces, and for one downloader which pieces to fetch
- * (rarest first) from which holder (a random peer with a free slot, the supernode last).
+ * from which uploader. docs/SCHEDULER.md says why; here is how.
  *
- * Cost of one sched_assign: the rarest-first walk visits pieces from the rare end of order[] and
- * skips the few the downloader holds or fetches (bounded; past the bound it gathers its missing
- * pieces word by word instead); each candidate piece costs one holder search, an AND of the piece's
- * holder bits with the free-slot bits through their summaries, O(peers / 4096) words. No step
- * scans all peers or all pieces one by one. */
+ * sched_pick runs up to four phases and stops as soon as the downloader's room is filled:
+ *   0. woken for an uploader's free slot: the rarest piece that uploader has for it;
+ *   1. rarest first: pieces from the rare end of order[], each with a holder search (a random free
+ *      peer holder, else the supernode), until SCHED_RARE_PROBES pieces found no free holder;
+ *   2. uploader first: free uploaders from a random one on, each offering its rarest piece the
+ *      downloader lacks (at most SCHED_UPLOADERS tried);
+ *   3. still nothing: the rarest-first walk resumes, to the end for a peer with nothing in flight
+ *      (it would otherwise park while something was available), SCHED_MORE_PROBES more otherwise.
+ * When no uploader anywhere has a free slot, it answers at once. Costs: a holder search is an AND
+ * of the piece's holder bits with the free-slot bits through their summaries, O(peers / 4096)
+ * words plus hits; the walk skips pieces the downloader holds, and past a bound gathers its missing
+ * pieces word by word into a heap instead. No step visits every peer or every piece one by one. */
 #include <stdlib.h>
 
 #include "core/sched_impl.h"
@@ -65,7 +72,12 @@ static int avoided(const struct sched *s, int32_t d, int32_t u)
 static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 {
 	const uint64_t *c = s->col + (size_t)p * s->qw, *cs = s->colsum + (size_t)p * s->qs;
-	uint32_t r = (uint32_t)(sched_rand(s) % s->qw), rs = r / 64, rb = r % 64;
+	uint64_t any = 0;
+	for (uint32_t si = 0; si < s->qs; si++)
+		any |= cs[si] & s->freesum[si];
+	if (!any)
+		return SCHED_NIL;  /* the common miss: no word has both a holder and a free peer */
+	uint32_t r = (uint32_t)(((sched_rand(s) >> 32) * s->qw) >> 32), rs = r / 64, rb = r % 64;
 	for (uint32_t k = 0; k <= s->qs; k++) {
 		uint32_t si = (rs + k) % s->qs;
 		uint64_t m = cs[si] & s->freesum[si];
@@ -88,14 +100,14 @@ static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 /* Who uploads p to d: a free peer holder, else the supernode if it has p and a free slot. */
 static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 {
-	if (s->nhold[p]) {
+	/* Every slot of every peer holder is taken by p alone: no need to look. */
+	if (s->nhold[p] && s->ninfl[p] < s->nhold[p] * (uint32_t)s->cfg.up_slots) {
 		int32_t u = find_peer(s, p, d);
 		if (u != SCHED_NIL)
 			return u;
 	}
 	int32_t sn = s->super;
-	if (sn != SCHED_NIL && s->peers[sn].nup < s->cfg.super_slots && bm_get(sched_have(s, sn), p) &&
-	    !avoided(s, d, sn))
+	if (sn != SCHED_NIL && s->peers[sn].nup < s->cfg.super_slots && bm_get(sched_have(s, sn), p))
 		return sn;
 	return SCHED_NIL;
 }
@@ -109,69 +121,192 @@ static int in_flight(const struct sched *s, int32_t d, uint32_t p)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* A binary min-heap over scratch[0..n): the gathered candidates, popped in key order as needed,
+ * so a long list costs O(n) to build and O(log n) per piece actually tried. */
+static void heap_down(uint64_t *h, uint32_t n, uint32_t i)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	uint64_t v = h[i];
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && h[c + 1] < h[c])
+			c++;
+		if (h[c] >= v)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = v;
 }
 
-/* The slow path when the walk met too many pieces d already has: gather d's missing available
- * pieces word by word, sort them by key and try them in that order. */
-static int pick_gather(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int n, int room,
-		       int *probed, int *candidates)
+/* Where a rarest-first walk over d's candidate pieces stands, so it can be resumed. */
+struct walk {
+	int64_t i;          /* next position in order[] (walking down to the more common) */
+	uint32_t skipped;   /* pieces passed that d holds or fetches */
+	uint32_t budget;    /* past this many, switch to the gathered list */
+	int gathered;       /* walking scratch[j..cnt) instead of order[] */
+	uint32_t cnt;       /* candidates left in the scratch heap */
+	int candidates;     /* pieces d could fetch if a holder were free */
+	int done;           /* every candidate was tried */
+};
+
+/* The walk met too many pieces d already has: gather d's missing available pieces word by word
+ * into a heap by key, and go on from that instead. */
+static void gather(struct sched *s, int32_t d, struct walk *w)
 {
 	const uint64_t *hd = sched_have(s, d);
 	uint32_t words = (s->npieces + 63) / 64, cnt = 0;
-	for (uint32_t w = 0; w < words; w++)
-		for (uint64_t m = s->availbm[w] & ~hd[w]; m; m &= m - 1) {
-			uint32_t p = w * 64 + (uint32_t)__builtin_ctzll(m);
+	for (uint32_t k = 0; k < words; k++)
+		for (uint64_t m = s->availbm[k] & ~hd[k]; m; m &= m - 1) {
+			uint32_t p = k * 64 + (uint32_t)__builtin_ctzll(m);
 			if (!in_flight(s, d, p))
 				s->scratch[cnt++] = (uint64_t)s->key[p] << 32 | p;
 		}
-	qsort(s->scratch, cnt, sizeof *s->scratch, cmp_u64);
-	for (uint32_t j = 0; j < cnt && n < room && *probed < SCHED_PROBES; j++) {
-		uint32_t p = (uint32_t)s->scratch[j];
-		(*candidates)++;
+	for (uint32_t i = cnt / 2; i-- > 0;)
+		heap_down(s->scratch, cnt, i);
+	w->gathered = 1;
+	w->cnt = cnt;
+}
+
+/* Rarest first: tries d's candidate pieces in key order, each with its best holder, until room is
+ * filled or `probes` candidates had no free holder. Returns the new count of out[]. */
+static int walk(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int n, int room,
+		struct walk *w, uint32_t probes)
+{
+	const uint64_t *hd = sched_have(s, d);
+	uint32_t failed = 0;
+	while (n < room && failed < probes) {
+		uint32_t p;
+		if (w->gathered) {
+			if (!w->cnt) {
+				w->done = 1;
+				break;
+			}
+			p = (uint32_t)s->scratch[0];
+			s->scratch[0] = s->scratch[--w->cnt];
+			heap_down(s->scratch, w->cnt, 0);
+		} else {
+			if (w->i < 0) {
+				w->done = 1;
+				break;
+			}
+			p = s->order[w->i];
+			if (bm_get(hd, p) || in_flight(s, d, p)) {
+				w->i--;
+				if (++w->skipped > w->budget)
+					gather(s, d, w);
+				continue;
+			}
+		}
+		w->candidates++;
+		s->searches++;
 		int32_t u = holder(s, p, d);
 		if (u == SCHED_NIL) {
-			(*probed)++;
+			if (!w->gathered)
+				w->i--;
+			failed++;
 			continue;
 		}
-		sched_start(s, d, p, u, now);
+		sched_start(s, d, p, u, now);  /* p moves one bucket up: another piece may now sit at i */
 		out[n++] = (struct sched_assignment){p, u};
+		if (!w->gathered && s->order[w->i] == p)
+			w->i--;
+	}
+	return n;
+}
+
+/* The rarest piece u holds that d lacks and is not fetching, among the first 64 such from a random
+ * word on; SCHED_NIL if none. */
+static int64_t rarest_from(struct sched *s, int32_t u, int32_t d)
+{
+	const uint64_t *hu = sched_have(s, u), *hd = sched_have(s, d);
+	uint32_t words = (s->npieces + 63) / 64, w0 = (uint32_t)(((sched_rand(s) >> 32) * words) >> 32);
+	int64_t best = SCHED_NIL;
+	uint32_t best_key = UINT32_MAX, looked = 0;
+	for (uint32_t t = 0; t < words && looked < 64; t++) {
+		uint32_t k = (w0 + t) % words;
+		for (uint64_t m = hu[k] & ~hd[k]; m && looked < 64; m &= m - 1) {
+			uint32_t p = k * 64 + (uint32_t)__builtin_ctzll(m);
+			if (in_flight(s, d, p))
+				continue;
+			looked++;
+			if (s->key[p] < best_key) {
+				best_key = s->key[p];
+				best = p;
+			}
+		}
+	}
+	return best;
+}
+
+/* Uploader first: peers with a free slot, from a random one on, each offering d the rarest piece it
+ * has that d lacks. Cheap when few uploaders are free (the steady state: usually just the one whose
+ * transfer to d ended), and it keeps idle uploaders from idling while rare pieces are busy. */
+static int by_uploader(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int n, int room)
+{
+	uint32_t r = (uint32_t)(((sched_rand(s) >> 32) * s->qw) >> 32), rs = r / 64, rb = r % 64, tries = 0;
+	for (uint32_t k = 0; k <= s->qs && n < room && tries < SCHED_UPLOADERS; k++) {
+		uint32_t si = (rs + k) % s->qs;
+		uint64_t m = s->freesum[si];
+		if (k == 0)
+			m &= ~0ULL << rb;
+		else if (k == s->qs)
+			m &= rb ? (1ULL << rb) - 1 : 0;
+		for (; m && n < room && tries < SCHED_UPLOADERS; m &= m - 1) {
+			uint32_t wi = si * 64 + (uint32_t)__builtin_ctzll(m);
+			for (uint64_t b = s->freeup[wi]; b && n < room && tries < SCHED_UPLOADERS; b &= b - 1) {
+				int32_t u = (int32_t)(wi * 64 + (uint32_t)__builtin_ctzll(b));
+				if (u == d || !s->peers[u].nhave || avoided(s, d, u))
+					continue;
+				tries++;
+				s->searches++;
+				int64_t p = rarest_from(s, u, d);
+				if (p == SCHED_NIL)
+					continue;
+				sched_start(s, d, (uint32_t)p, u, now);
+				out[n++] = (struct sched_assignment){(uint32_t)p, u};
+			}
+		}
 	}
 	return n;
 }
 
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room, enum sched_why *why)
 {
-	const uint64_t *hd = sched_have(s, d);
-	int n = 0, probed = 0, candidates = 0;
-	uint32_t skipped = 0, budget = 64 + 16 * (uint32_t)room;
-	int64_t i = (int64_t)s->cnt_ge[1] - 1;  /* the rarest available piece */
-	while (i >= 0 && n < room && probed < SCHED_PROBES) {
-		uint32_t p = s->order[i];
-		if (bm_get(hd, p) || in_flight(s, d, p)) {
-			i--;
-			if (++skipped > budget)
-				break;
-			continue;
-		}
-		candidates++;
-		int32_t u = holder(s, p, d);
-		if (u == SCHED_NIL) {
-			i--;
-			probed++;
-			continue;
-		}
-		sched_start(s, d, p, u, now);  /* p moves one bucket up: another piece may now sit at i */
-		out[n++] = (struct sched_assignment){p, u};
-		if (s->order[i] == p)
-			i--;
+	struct walk w = {.i = (int64_t)s->cnt_ge[1] - 1, .budget = 64 + 16 * (uint32_t)room};
+	int n = 0;
+	/* No uploader anywhere has a free slot (the usual answer under contention): say so at once. */
+	uint64_t any = 0;
+	for (uint32_t k = 0; k < s->qs; k++)
+		any |= s->freesum[k];
+	int32_t sn = s->super;
+	if (!any && (sn == SCHED_NIL || s->peers[sn].nup >= s->cfg.super_slots)) {
+		const struct sched_peer *p = &s->peers[d];
+		*why = s->cnt_ge[1] > p->nhave + (uint32_t)p->ndown ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
+		return 0;
 	}
-	if (skipped > budget && n < room && probed < SCHED_PROBES)
-		n = pick_gather(s, d, now, out, n, room, &probed, &candidates);
+	/* 0: woken for an uploader's free slot: that uploader's rarest piece for d */
+	int32_t h = s->peers[d].hint;
+	s->peers[d].hint = SCHED_NIL;
+	if (h != SCHED_NIL && h != d && bm_get(s->freeup, (uint32_t)h) && !avoided(s, d, h)) {
+		s->searches++;
+		int64_t p = rarest_from(s, h, d);
+		if (p != SCHED_NIL) {
+			sched_start(s, d, (uint32_t)p, h, now);
+			out[n++] = (struct sched_assignment){(uint32_t)p, h};
+		}
+	}
+	/* 1: the rarest few pieces, from a free peer or else the supernode (new pieces go out first) */
+	n = walk(s, d, now, out, n, room, &w, SCHED_RARE_PROBES);
+	/* 2: whatever free uploaders can give */
+	if (n < room && !w.done)
+		n = by_uploader(s, d, now, out, n, room);
+	/* 3: nothing yet: more holder searches before parking; all of them for a peer with nothing in
+	 * flight, which nothing but a wakeup would bring back */
+	if (!n && !w.done)
+		n = walk(s, d, now, out, n, room, &w, s->peers[d].ndown ? SCHED_MORE_PROBES : UINT32_MAX);
 	if (!n)
-		*why = candidates ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
+		*why = w.candidates ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
 	return n;
 }

@@ -74,6 +74,13 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 /* Stops watching: no more callbacks. The download itself goes on while others watch it or it seeds. */
 void swarm_dl_cancel(struct swarm_dl *dl);
 
+/* For df get's detached seeder: the loop time of the last piece request served; a fresh HTTP
+ * client to use after fork (the parent's resolver threads do not survive it); and telling the
+ * supernodes this host leaves every task (done runs when all answered or failed; maybe at once). */
+double swarm_peer_last_served(const struct swarm_peer *sp);
+void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client);
+int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx);
+
 /* The task being filled (NULL before on_meta). Read pieces from it; do not write. */
 struct store_task *swarm_dl_task(const struct swarm_dl *dl);
 void swarm_dl_stats(const struct swarm_dl *dl, struct swarm_dl_stats *out);

@@ -1,8 +1,7 @@
-/* The detached seeder: fork, new session, stdio to the store's seeder.log, a fresh HTTP client
- * (the parent's resolver threads do not survive fork), heartbeats, an idle check, leave on exit. */
+/* The detached seeder: fork, new session, stdio to the store's seeder.log, a fresh HTTP client for
+ * the engine (the parent's resolver threads do not survive fork), an idle check, leave on exit. */
 #include "swarm/seeder.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,88 +9,42 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/proto.h"
 #include "net/http_client.h"
 #include "net/loop.h"
-
-#define HEARTBEAT 10.0
 
 struct seeder {
 	struct seeder_cfg c;
 	struct http_client *client;
-	ev_timer beat, idle;
+	ev_timer idle;
 	struct loop_signals sig;
 	double started;
 	int leaving;
 };
 
-static void post(struct seeder *s, const char *path, const char *body, void (*done)(struct http_fetch *, int, const char *, void *),
-		 int (*on_body)(struct http_fetch *, const char *, size_t, void *))
+static void left(void *ctx)
 {
-	char url[512], err[256];
-	snprintf(url, sizeof url, "http://%s%s", s->c.supernode, path);
-	struct http_request req = {
-		.method = "POST", .url = url, .headers = s->c.token_hdr, .body = body, .body_len = strlen(body),
-		.what = "supernode", .on_body = on_body, .on_done = done, .ctx = s, .connect_timeout = 3,
-		.first_byte_timeout = 5,
-	};
-	if (!http_client_request(s->client, &req, err, sizeof err) && done)
-		done(NULL, DF_ERR, err, s);
-}
-
-static void left(struct http_fetch *f, int rc, const char *msg, void *ctx)
-{
-	(void)f;
-	(void)rc;
-	(void)msg;
 	struct seeder *s = ctx;
 	ev_break(s->c.loop, EVBREAK_ALL);
 }
 
 static void leave(struct seeder *s, const char *why)
 {
-	char path[256];
 	if (s->leaving)
 		return;
 	s->leaving = 1;
 	log_info("seeder for %s: %s; leaving", s->c.url, why);
-	snprintf(path, sizeof path, "/v1/leave?task=%s&peer=%d", store_task_id(s->c.task), s->c.handle);
-	post(s, path, "", left, NULL);
-}
-
-static int beat_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
-{
-	(void)f;
-	struct seeder *s = ctx;
-	/* "unknown: ID": the supernode forgot us (restart); stop rather than serve unannounced */
-	if (len >= 8 && memcmp(data, "unknown:", 8) == 0)
-		leave(s, "the supernode no longer knows this peer");
-	return DF_OK;
-}
-
-static void beat_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
-{
-	(void)f;
-	(void)ctx;
-	if (rc != DF_OK)
-		log_warn("heartbeat: %s", msg);
-}
-
-static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	struct seeder *s = DF_CONTAINER_OF(w, struct seeder, beat);
-	char body[128];
-	snprintf(body, sizeof body, "task: %s %d\n", store_task_id(s->c.task), s->c.handle);
-	post(s, "/v1/heartbeat", body, beat_done, beat_body);
+	ev_timer_stop(s->c.loop, &s->idle);
+	if (swarm_peer_leave(s->c.peer, left, s) != DF_OK)
+		ev_break(s->c.loop, EVBREAK_ALL);
 }
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
 	struct seeder *s = DF_CONTAINER_OF(w, struct seeder, idle);
-	double last = s->c.ps->last_request > s->started ? s->c.ps->last_request : s->started;
+	double last = swarm_peer_last_served(s->c.peer);
+	if (last < s->started)
+		last = s->started;
 	if (ev_now(loop) - last > s->c.idle)
 		leave(s, "idle");
 }
@@ -160,16 +113,14 @@ int seeder_detach(const struct seeder_cfg *cfg)
 		log_error("seeder: %s", err);
 		_exit(1);
 	}
+	swarm_peer_set_client(cfg->peer, s.client);
 	s.started = ev_now(cfg->loop);
-	log_info("seeding %s (task %.12s) on port %u until idle for %.0f s", cfg->url, store_task_id(cfg->task),
-		 http_server_port(cfg->server), cfg->idle);
-	ev_timer_init(&s.beat, beat_cb, HEARTBEAT, HEARTBEAT);
-	ev_timer_start(cfg->loop, &s.beat);
+	log_info("seeding %s on port %u until idle for %.0f s", cfg->url, http_server_port(cfg->server), cfg->idle);
 	ev_timer_init(&s.idle, idle_cb, 1, 1);
 	ev_timer_start(cfg->loop, &s.idle);
 	loop_signals_start(cfg->loop, &s.sig, on_signal, &s);
 	ev_run(cfg->loop, 0);
-	store_task_close(cfg->task);
+	swarm_peer_free(cfg->peer);
 	store_close(cfg->store);
 	_exit(0);
 }

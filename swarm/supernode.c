@@ -307,7 +307,8 @@ static int task_sched_start(struct sn_task *t)
 	for (uint32_t i = 0; i < n; i++)
 		if (store_task_has(t->st, i))
 			sched_peer_has(t->sched, t->super, i);
-	ev_timer_start(t->sn->cfg.loop, &t->expire);
+	if (!ev_is_active(&t->expire))
+		ev_timer_start(t->sn->cfg.loop, &t->expire);
 	return DF_OK;
 }
 
@@ -411,7 +412,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	char err[512];
 	struct store_task_info info = {
 		.length = m->length, .piece_size = sn->cfg.piece_size, .url = t->url, .etag = m->etag,
-		.last_modified = m->last_modified, .digest = t->want_digest[0] ? t->want_digest : NULL,
+		.last_modified = m->last_modified, /* digests are recorded once verified (on_source_done) */
 	};
 	if (t->st) {
 		const struct store_task_info *old = store_task_info(t->st);
@@ -421,6 +422,8 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 		if (same)
 			return t->st;
 		log_info("task %.12s: the source changed; starting over", t->id);
+		for (int i = 0; i < t->npeers_cap; i++)
+			peer_drop(&t->peers[i]); /* held requests get 410: their peers register again */
 		sched_free(t->sched);
 		t->sched = NULL;
 		free(t->peers);
@@ -488,9 +491,7 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 		struct digest_spec d;
 		if (digest_spec_parse(t->want_digest, strlen(t->want_digest), &d) == DF_OK &&
 		    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
-			fail_task(t, "the source's file does not match %s", t->want_digest);
-			sched_free(t->sched);
-			t->sched = NULL;
+			fail_task(t, "digest mismatch: the source's file does not match %s", t->want_digest);
 			store_task_close(t->st);
 			t->st = NULL;
 			pieceserve_forget(&t->sn->ps, t->id);
@@ -837,6 +838,14 @@ static void on_work_body(struct http_req *req, const char *body, size_t len, voi
 	struct sn_task *t;
 	struct sn_peer *p = find_peer(sn, req, &t);
 	sn->work_requests++;
+	if (t && t->state == T_FAILED) {
+		char mem[1024];
+		struct proto_buf b;
+		proto_buf_init(&b, mem, sizeof mem);
+		proto_put(&b, "error", "%s", t->error);
+		swarm_reply_lines(req, &b);
+		return;
+	}
 	if (!p) {
 		reply_error(req, 410, t ? "unknown peer; register again" : "unknown task; register again");
 		return;
@@ -851,12 +860,13 @@ static void on_work_body(struct http_req *req, const char *body, size_t len, voi
 	if (t->state != T_FAILED && t->sched)
 		apply_reports(p, body, len);
 	sched_touch(t->sched, p->handle, swarm_now_ms(sn->cfg.loop));
+	/* slots the reports freed go to the peers already waiting first (the scheduler's fairness rule) */
+	wake_task(t);
 	p->held = req;
 	http_req_on_done(req, held_gone, p);
 	answer_work(p, t->state == T_FAILED);
 	if (p->held)
 		ev_timer_start(sn->cfg.loop, &p->hold);
-	wake_task(t); /* reports may have freed slots others wait for */
 }
 
 static void on_work(struct http_req *req, void *ctx)

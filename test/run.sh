@@ -38,7 +38,7 @@ if [ "$mode" = all ]; then
     n=$(basename "$t" .sh); [ -n "$only" ] && [[ $n != *$only* ]] && continue
     log=$logdir/it_$n.log
     start=$(date +%s)
-    B=$B timeout 600 bash "$t" >"$log" 2>&1; rc=$?
+    B=$B timeout 300 bash "$t" >"$log" 2>&1; rc=$?
     record "integration/$n ($(( $(date +%s) - start ))s)" $rc "$log"
   done
 fi

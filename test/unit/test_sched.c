@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/df.h"
 #include "core/sched.h"
 #include "core/sched_impl.h"
@@ -620,6 +621,93 @@ static void gather_path(void)
 	sched_free(s);
 }
 
+/* Capacity grows past the first 64 peers (bitmaps re-strided) with everything still consistent;
+ * the supernode can leave; fixing the length wakes parked peers that turn out to be done. */
+static void many_peers(void)
+{
+	struct sched_config c = cfg(4, 4, 4);
+	struct sched *s = sched_new(&c, -1);
+	int sn = sched_peer_add(s, 1, NULL, 0);
+	for (uint32_t p = 0; p < 100; p++)
+		sched_peer_has(s, sn, p);
+	int h[300];
+	struct sched_assignment out[4];
+	for (int i = 0; i < 300; i++) {
+		uint8_t bm[13] = {0};
+		for (uint32_t q = 0; q < 100; q++)
+			if ((q * 7 + (uint32_t)i * 13) % 5 == 0)
+				bm[q / 8] |= (uint8_t)(1u << (q % 8));
+		h[i] = sched_peer_add(s, 0, i % 3 ? bm : NULL, 0);
+		CHECK(h[i] >= 0);
+		sched_assign(s, h[i], 0, out, 4, NULL);
+	}
+	CHECK_EQ(check_invariants(s), 0);
+	CHECK(s->cap_peers >= 301);
+	/* one peer takes everything, and waits parked for more pieces of a length not yet known */
+	for (int guard = 0; guard < 200; guard++) {
+		for (int i = 0; i < 300; i++) {  /* every transfer in flight ends well */
+			struct sched_entry *e = sched_ents(s, h[i]);
+			for (int k = 0; k < c.max_down; k++)
+				if (e[k].piece >= 0)
+					CHECK_EQ(sched_report(s, h[i], (uint32_t)e[k].piece, e[k].up, SCHED_OK, 1), DF_OK);
+		}
+		if (sched_assign(s, h[7], 1, out, 4, NULL) == 0)
+			break;
+	}
+	CHECK(sched_peer_holds(s, h[7], 99));
+	struct sched_peer_info pi;
+	sched_peer_info(s, h[7], &pi);
+	CHECK_EQ(pi.pieces, 100);
+	CHECK(pi.parked);
+	int w[8];
+	while (sched_wakeable(s, w, 8) > 0)
+		;
+	CHECK_EQ(sched_set_length(s, 100 * 100), DF_OK);
+	int found = 0, n;
+	while ((n = sched_wakeable(s, w, 8)) > 0)
+		for (int i = 0; i < n; i++)
+			found |= w[i] == h[7];
+	CHECK(found);
+	enum sched_why why;
+	CHECK_EQ(sched_assign(s, h[7], 2, out, 4, &why), 0);
+	CHECK_EQ(why, SCHED_DONE);
+	/* the supernode leaves: pieces only it had become unavailable */
+	CHECK_EQ(sched_peer_remove(s, sn), DF_OK);
+	CHECK_EQ(check_invariants(s), 0);
+	struct sched_task_info ti;
+	sched_task_info(s, &ti);
+	CHECK_EQ(ti.super_pieces, 0);
+	CHECK(ti.available <= 100);
+	CHECK_EQ(ti.peers, 300);
+	CHECK(ti.searches > 0);
+	/* and a new one may join */
+	CHECK(sched_peer_add(s, 1, NULL, 3) >= 0);
+	sched_free(s);
+}
+
+/* The [supernode] keys' defaults are the scheduler's defaults; a bad value names its key. */
+static void from_config(void)
+{
+	struct df_config cf;
+	struct sched_config a, b;
+	char err[128];
+	config_init(&cf);
+	sched_config_default(&a);
+	CHECK_EQ(sched_config_from(&b, &cf, err, sizeof err), DF_OK);
+	CHECK(a.max_down == b.max_down && a.up_slots == b.up_slots && a.super_slots == b.super_slots);
+	CHECK(a.silence_ms == b.silence_ms && a.max_failures == b.max_failures && a.piece_size == b.piece_size);
+	char e2[128];
+	CHECK_EQ(config_set(&cf, config_find("supernode", "upload_slots"), "0", e2, sizeof e2), DF_OK);
+	CHECK_EQ(sched_config_from(&b, &cf, err, sizeof err), DF_ERR);
+	CHECK_STR(err, "[supernode] upload_slots: 0 is outside 1-64");
+	config_set(&cf, config_find("supernode", "upload_slots"), "2", e2, sizeof e2);
+	config_set(&cf, config_find("supernode", "peer_silence"), "5", e2, sizeof e2);
+	CHECK_EQ(sched_config_from(&b, &cf, err, sizeof err), DF_OK);
+	CHECK_EQ(b.up_slots, 2);
+	CHECK_EQ(b.silence_ms, 5000);
+	config_free(&cf);
+}
+
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
@@ -633,6 +721,8 @@ static const struct unit_test tests[] = {
 	{"bad_calls", bad_calls},
 	{"randomized", randomized},
 	{"gather_path", gather_path},
+	{"many_peers", many_peers},
+	{"from_config", from_config},
 };
 
 UNIT_MAIN("sched", tests)

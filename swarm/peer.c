@@ -1,0 +1,1092 @@
+/* The peer engine: per task one download (struct dl) that registers with a supernode, fetches
+ * assigned pieces from other peers (checked against the supernode's checksums), reports, keeps its
+ * registration alive while it seeds, and falls back to the source when no supernode answers.
+ *
+ * How it works: one control request (register, then work) is in flight per download, except that
+ * news (a finished piece) sends a fresh work request at once, which the supernode treats as
+ * superseding the one it holds. Piece fetches run concurrently, each writing through its own store
+ * piece writer. Watchers (struct swarm_dl) hang off a download and get its events; events caused
+ * by swarm_dl_start itself are delivered from a zero timer so no callback runs inside an API call. */
+#include "swarm/peer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/df.h"
+#include "core/log.h"
+#include "core/proto.h"
+#include "swarm/auth.h"
+#include "swarm/common.h"
+#include "swarm/pieceserve.h"
+#include "swarm/source.h"
+
+#define MAX_FETCHES 16
+#define MAX_SUPERNODES 8
+#define CTL_TIMEOUT 30.0
+#define HEARTBEAT 10.0
+
+enum mode { M_START, M_REGISTER, M_SWARM, M_DIRECT, M_SEEDING, M_FAILED };
+
+struct dl;
+
+struct fetch {
+	struct dl *d;
+	struct http_fetch *f;
+	int active, writing;
+	uint32_t piece, size, uploader;
+	uint8_t sum[16];
+	char addr[96];
+	struct store_piece_writer w;
+};
+
+struct ctl {
+	struct dl *d;
+	struct ctl *next;          /* d->ctls: every control request in flight */
+	struct http_fetch *f;
+	int is_register;
+	int status;
+	char *body;
+	size_t len;
+};
+
+struct swarm_dl {
+	struct dl *d;
+	struct swarm_dl *next;
+	struct swarm_dl_cfg cfg;
+	int meta_sent;
+	ev_timer kick;             /* delivers what swarm_dl_start learned, from the loop */
+};
+
+struct dl {
+	struct swarm_peer *sp;
+	struct dl *next;
+	enum mode mode;
+	char id[TASKID_MAX];
+	char *url, *headers;       /* headers: source request lines, in memory only */
+	struct digest_spec digest;
+	int cur, handle;           /* supernode index, our handle there */
+	struct store_task *st;
+	struct source *src;
+	struct http_fetch *ctl;    /* the latest control request (older ones may still be held) */
+	struct ctl *ctls;
+	char reports[16384];
+	size_t rlen;
+	struct fetch fetches[MAX_FETCHES];
+	int nactive;
+	struct swarm_dl_stats stats;
+	char sup_sha256[80];
+	int meta_known;
+	int64_t length;
+	struct swarm_dl *watchers;
+};
+
+struct swarm_peer {
+	struct swarm_peer_cfg cfg;
+	char supers[MAX_SUPERNODES][128];
+	int nsupers;
+	char token_hdr[600];
+	struct pieceserve ps;
+	struct dl *dls;
+	ev_timer beat;
+};
+
+static void send_work(struct dl *d);
+static void cancel_ctls(struct dl *d);
+static void start_direct(struct dl *d, const char *why);
+static void maybe_complete(struct dl *d);
+
+/* ---- events to watchers ---- */
+
+static void send_meta(struct dl *d)
+{
+	d->meta_known = 1;
+	d->length = d->st ? store_task_length(d->st) : -1;
+	for (struct swarm_dl *w = d->watchers; w; w = w->next)
+		if (!w->meta_sent && w->cfg.on_meta) {
+			w->meta_sent = 1;
+			w->cfg.on_meta(w, d->length, w->cfg.ctx);
+		}
+}
+
+static void send_piece(struct dl *d, uint32_t piece)
+{
+	for (struct swarm_dl *w = d->watchers; w; w = w->next)
+		if (w->cfg.on_piece)
+			w->cfg.on_piece(w, piece, w->cfg.ctx);
+}
+
+/* Ends every watcher: they are detached first, so callbacks may start or cancel others freely. */
+static void send_done(struct dl *d, int rc, int code, const char *msg)
+{
+	struct swarm_dl *list = d->watchers;
+	d->watchers = NULL;
+	while (list) {
+		struct swarm_dl *w = list;
+		list = w->next;
+		ev_timer_stop(d->sp->cfg.loop, &w->kick);
+		if (rc == DF_OK && !w->meta_sent && w->cfg.on_meta)
+			w->cfg.on_meta(w, d->length, w->cfg.ctx);
+		w->cfg.on_done(w, rc, code, msg, w->cfg.ctx);
+		free(w);
+	}
+}
+
+static void stop_fetches(struct dl *d)
+{
+	for (int i = 0; i < MAX_FETCHES; i++) {
+		struct fetch *f = &d->fetches[i];
+		if (f->f)
+			http_fetch_cancel(f->f);
+		f->f = NULL;
+		if (f->writing)
+			store_piece_abort(&f->w);
+		f->writing = f->active = 0;
+	}
+	d->nactive = 0;
+}
+
+static void fail_dl(struct dl *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_dl(struct dl *d, int code, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	if (d->mode == M_FAILED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	d->mode = M_FAILED;
+	stop_fetches(d);
+	cancel_ctls(d);
+	source_free(d->src);
+	d->src = NULL;
+	send_done(d, DF_ERR, code, msg);
+}
+
+/* ---- the store task ---- */
+
+/* Opens or creates the task for what the supernode or the source said; a stored task of another
+ * version is dropped (never a mix of two versions). */
+static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm)
+{
+	struct swarm_peer *sp = d->sp;
+	char err[512];
+	/* no expected digest in the info: the store's digests are only the ones verified (check_digest) */
+	struct store_task_info info = {
+		.length = length, .piece_size = piece_size, .url = d->url, .etag = etag, .last_modified = lm,
+	};
+	if (d->st) {
+		const struct store_task_info *o = store_task_info(d->st);
+		if (o->piece_size == piece_size && strcmp(o->etag, etag) == 0 && strcmp(o->last_modified, lm) == 0 &&
+		    (length < 0 || o->length < 0 || o->length == length))
+			return DF_OK;
+		log_info("the stored copy of %s is another version; starting over", d->url);
+		pieceserve_forget(&sp->ps, d->id);
+		store_task_close(d->st);
+		d->st = NULL;
+		d->stats.resumed = 0;
+		if (store_task_remove(sp->cfg.store, d->id, err, sizeof err) != DF_OK) {
+			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+			return DF_ERR;
+		}
+	}
+	d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
+	if (!d->st && errno == ESTALE && store_task_remove(sp->cfg.store, d->id, NULL, 0) == DF_OK)
+		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
+	if (!d->st) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		return DF_ERR;
+	}
+	if (!store_task_writable(d->st) && !store_task_complete(d->st)) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->url, store_root(sp->cfg.store));
+		return DF_ERR;
+	}
+	pieceserve_add_task(&sp->ps, d->st);
+	send_meta(d);
+	return DF_OK;
+}
+
+/* Checks the whole file against the digest given, else the supernode's; DF_OK when none is known. */
+static int check_digest(struct dl *d)
+{
+	char err[512], want_hex[65], got_hex[65];
+	struct digest_spec want = d->digest;
+	if (!want.len && d->sup_sha256[0])
+		digest_spec_parse(d->sup_sha256, strlen(d->sup_sha256), &want);
+	if (!want.len)
+		return DF_OK;
+	const struct store_task_info *i = store_task_info(d->st);
+	char have[80];
+	digest_hex(want.bytes, want.len, want_hex);
+	snprintf(have, sizeof have, "sha256:%s", want_hex);
+	if (want.len == 32 ? strcmp(i->digest, have) == 0 : strcmp(i->md5, want_hex) == 0)
+		return DF_OK; /* verified when it completed (only verified digests are recorded) */
+	uint8_t md5[16], sha[32];
+	if (store_task_file_digests(d->st, md5, sha, err, sizeof err) != DF_OK) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		return DF_ERR;
+	}
+	const uint8_t *got = want.len == 16 ? md5 : sha;
+	if (memcmp(got, want.bytes, want.len) == 0) {
+		store_task_set_digests(d->st, md5, sha, NULL, 0);
+		return DF_OK;
+	}
+	digest_hex(want.bytes, want.len, want_hex);
+	digest_hex(got, want.len, got_hex);
+	/* never serve these bytes again */
+	pieceserve_forget(&d->sp->ps, d->id);
+	store_task_close(d->st);
+	d->st = NULL;
+	store_task_remove(d->sp->cfg.store, d->id, NULL, 0);
+	fail_dl(d, DF_EXIT_DIGEST, "get %s: digest mismatch: expected %s:%s, got %s:%s", d->url, want.algo, want_hex, want.algo,
+		got_hex);
+	return DF_ERR;
+}
+
+/* Every piece is here and written: check, tell the watchers, keep seeding. */
+static void maybe_complete(struct dl *d)
+{
+	if (d->mode == M_SEEDING || d->mode == M_FAILED || !d->st || d->nactive || !store_task_complete(d->st))
+		return;
+	int swarm = d->mode == M_SWARM;
+	if (check_digest(d) != DF_OK)
+		return;
+	d->mode = swarm ? M_SEEDING : M_DIRECT;
+	if (swarm && d->rlen)
+		send_work(d); /* the supernode must learn we hold the last pieces */
+	if (!d->meta_known)
+		send_meta(d);
+	send_done(d, DF_OK, DF_EXIT_OK, NULL);
+}
+
+/* ---- reports and piece fetches ---- */
+
+static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uploader, const char *why)
+{
+	int n = snprintf(d->reports + d->rlen, sizeof d->reports - d->rlen, "%s: %u %u%s%s\n", kind, piece, uploader,
+			 why ? " " : "", why ? why : "");
+	if (n > 0 && (size_t)n < sizeof d->reports - d->rlen)
+		d->rlen += (size_t)n;
+}
+
+static void fetch_end(struct fetch *f)
+{
+	struct dl *d = f->d;
+	f->active = 0;
+	f->f = NULL;
+	d->nactive--;
+	if (d->mode != M_SWARM)
+		return;
+	if (store_task_complete(d->st))
+		maybe_complete(d);
+	else
+		send_work(d);
+}
+
+static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void *ctx)
+{
+	(void)hf;
+	struct fetch *f = ctx;
+	char err[256];
+	if (!f->writing)
+		return DF_OK;
+	if (store_piece_append(&f->w, data, len, err, sizeof err) != DF_OK) {
+		if (errno == EINVAL)
+			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
+		fail_dl(f->d, DF_EXIT_FAIL, "get %s: %s", f->d->url, err);
+		return DF_ERR;
+	}
+	return DF_OK;
+}
+
+static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx)
+{
+	(void)hf;
+	struct fetch *f = ctx;
+	struct dl *d = f->d;
+	char err[256];
+	if (!f->writing) {
+		fetch_end(f);
+		return;
+	}
+	f->writing = 0;
+	if (rc != DF_OK) {
+		store_piece_abort(&f->w);
+		report(d, "fail", f->piece, f->uploader, msg ? msg : "transfer failed");
+		log_debug("piece %u from %s failed: %s", f->piece, f->addr, msg);
+	} else if (store_piece_finish(&f->w, f->sum, err, sizeof err) == DF_OK) {
+		report(d, "ok", f->piece, f->uploader, NULL);
+		if (strcmp(f->addr, "super") == 0)
+			d->stats.from_super += f->size;
+		else
+			d->stats.from_peers += f->size;
+		send_piece(d, f->piece);
+	} else if (errno == EBADMSG) {
+		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere", f->piece, d->url,
+			 f->addr);
+		report(d, "bad", f->piece, f->uploader, NULL);
+	} else {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		return;
+	}
+	fetch_end(f);
+}
+
+static void start_fetch(struct dl *d, const struct proto_assign *a)
+{
+	struct swarm_peer *sp = d->sp;
+	char err[256], url[512];
+	if (store_task_has(d->st, a->piece)) {
+		/* a resumed piece the supernode could not vouch for at registration: check it now */
+		uint8_t sum[16];
+		int same = store_task_checksum(d->st, a->piece, sum) == DF_OK && memcmp(sum, a->sum, 16) == 0;
+		report(d, same ? "ok" : "fail", a->piece, a->uploader, same ? NULL : "stale local piece");
+		return;
+	}
+	/* a fetch of the same piece still running was forgotten by the scheduler (its uploader left):
+	 * the new assignment is the one that counts */
+	for (int i = 0; i < MAX_FETCHES; i++) {
+		struct fetch *old = &d->fetches[i];
+		if (old->active && old->piece == a->piece) {
+			http_fetch_cancel(old->f);
+			if (old->writing)
+				store_piece_abort(&old->w);
+			old->f = NULL;
+			old->writing = old->active = 0;
+			d->nactive--;
+		}
+	}
+	struct fetch *f = NULL;
+	for (int i = 0; i < MAX_FETCHES && !f; i++)
+		if (!d->fetches[i].active)
+			f = &d->fetches[i];
+	if (!f) {
+		report(d, "fail", a->piece, a->uploader, "downloader busy");
+		return;
+	}
+	memset(f, 0, sizeof *f);
+	f->d = d;
+	f->piece = a->piece;
+	f->size = (uint32_t)a->size;
+	f->uploader = a->uploader;
+	memcpy(f->sum, a->sum, 16);
+	if (slice_copy(a->addr, f->addr, sizeof f->addr) != 0) {
+		report(d, "fail", a->piece, a->uploader, "bad address");
+		return;
+	}
+	const char *host = strcmp(f->addr, "super") == 0 ? sp->supers[d->cur] : f->addr;
+	snprintf(url, sizeof url, "http://%s/v1/piece/%s/%u", host, d->id, f->piece);
+	if (store_piece_begin(&f->w, d->st, f->piece, err, sizeof err) != DF_OK) {
+		report(d, "fail", a->piece, a->uploader, "cannot write piece");
+		return;
+	}
+	f->writing = 1;
+	struct http_request req = {
+		.url = url, .headers = sp->token_hdr, .fail_status = 1, .what = "peer", .on_body = fetch_body,
+		.on_done = fetch_done, .ctx = f, .connect_timeout = 5, .idle_timeout = sp->cfg.timeout,
+	};
+	f->active = 1;
+	d->nactive++;
+	f->f = http_client_request(sp->cfg.client, &req, err, sizeof err);
+	if (!f->f) {
+		store_piece_abort(&f->w);
+		f->writing = f->active = 0;
+		d->nactive--;
+		report(d, "fail", a->piece, a->uploader, err);
+	}
+}
+
+/* ---- control answers ---- */
+
+struct answer {
+	char task[TASKID_MAX];
+	int64_t peer, length;
+	uint64_t piece_size;
+	char version[400], digest[80], error[512];
+	int done, wait;
+};
+
+static void copy_capped(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Splits "etag X" / "lm X" / "len N" into the store's validators. */
+static void version_parts(const char *v, char *etag, size_t ecap, char *lm, size_t lcap)
+{
+	etag[0] = lm[0] = 0;
+	if (strncmp(v, "etag ", 5) == 0)
+		copy_capped(etag, ecap, v + 5);
+	else if (strncmp(v, "lm ", 3) == 0)
+		copy_capped(lm, lcap, v + 3);
+}
+
+static void parse_answer(struct dl *d, const char *body, size_t len, struct answer *a, int start_fetches)
+{
+	size_t pos = 0;
+	struct proto_line l;
+	struct proto_assign as[64];
+	int nas = 0;
+	memset(a, 0, sizeof *a);
+	a->peer = -1;
+	a->length = -2;
+	while (proto_next(body, len, &pos, &l) == DF_OK) {
+		if (slice_eq(l.key, "task")) slice_copy(l.val, a->task, sizeof a->task);
+		else if (slice_eq(l.key, "peer")) proto_i64(l.val, &a->peer);
+		else if (slice_eq(l.key, "length")) proto_i64(l.val, &a->length);
+		else if (slice_eq(l.key, "piece-size")) proto_u64(l.val, &a->piece_size);
+		else if (slice_eq(l.key, "version")) slice_copy(l.val, a->version, sizeof a->version);
+		else if (slice_eq(l.key, "digest")) slice_copy(l.val, a->digest, sizeof a->digest);
+		else if (slice_eq(l.key, "error")) slice_copy(l.val, a->error, sizeof a->error);
+		else if (slice_eq(l.key, "done")) a->done = 1;
+		else if (slice_eq(l.key, "wait")) a->wait = 1;
+		else if (slice_eq(l.key, "assign") && nas < 64 && proto_parse_assign(l.val, &as[nas]) == DF_OK) nas++;
+	}
+	if (a->digest[0])
+		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
+	if (d->st && a->length >= 0 && store_task_length(d->st) < 0) {
+		char err[256];
+		if (store_task_set_length(d->st, a->length, err, sizeof err) != DF_OK) {
+			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+			return;
+		}
+		send_meta(d);
+	}
+	if (start_fetches && d->mode == M_SWARM)
+		for (int i = 0; i < nas && d->mode == M_SWARM; i++)
+			start_fetch(d, &as[i]);
+}
+
+static int ctl_response(struct http_fetch *f, const struct http_resp *r, void *ctx)
+{
+	(void)f;
+	((struct ctl *)ctx)->status = r->status;
+	return DF_OK;
+}
+
+static int ctl_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
+{
+	(void)f;
+	struct ctl *c = ctx;
+	if (c->len + len > (1u << 20))
+		return DF_ERR;
+	char *b = realloc(c->body, c->len + len + 1);
+	if (!b)
+		return DF_ERR;
+	c->body = b;
+	memcpy(b + c->len, data, len);
+	c->len += len;
+	b[c->len] = 0;
+	return DF_OK;
+}
+
+static void next_supernode_or_direct(struct dl *d, const char *why)
+{
+	struct swarm_peer *sp = d->sp;
+	log_warn("supernode %s: %s", sp->supers[d->cur], why);
+	if (d->st && store_task_complete(d->st) && d->mode == M_SEEDING) {
+		d->mode = M_DIRECT; /* complete and verified already: just not announced */
+		return;
+	}
+	if (++d->cur < sp->nsupers) {
+		d->mode = M_REGISTER;
+		send_work(d);
+		return;
+	}
+	d->cur = 0;
+	if (!sp->cfg.back_to_source) {
+		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->url, why);
+		return;
+	}
+	start_direct(d, why);
+}
+
+static void on_registered(struct dl *d, struct answer *a, const char *body, size_t len)
+{
+	char etag[400], lm[400];
+	if (a->peer < 0 || a->piece_size == 0 || strcmp(a->task, d->id) != 0) {
+		next_supernode_or_direct(d, "malformed answer to register");
+		return;
+	}
+	d->handle = (int)a->peer;
+	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
+	if (a->digest[0])
+		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
+	int was_seeding = d->mode == M_SEEDING || (d->st && store_task_complete(d->st) && d->watchers == NULL);
+	if (open_task(d, a->length, (uint32_t)a->piece_size, etag, lm) != DF_OK)
+		return;
+	if (was_seeding && store_task_complete(d->st)) {
+		d->mode = M_SEEDING; /* re-registered after the supernode forgot us */
+		return;
+	}
+	d->mode = M_SWARM;
+	parse_answer(d, body, len, a, 1);
+	if (d->mode != M_SWARM)
+		return;
+	if (store_task_complete(d->st))
+		maybe_complete(d);
+	else
+		send_work(d);
+}
+
+static void unlink_ctl(struct dl *d, struct ctl *c)
+{
+	for (struct ctl **pp = &d->ctls; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+static void cancel_ctls(struct dl *d)
+{
+	while (d->ctls) {
+		struct ctl *c = d->ctls;
+		d->ctls = c->next;
+		http_fetch_cancel(c->f);
+		free(c->body);
+		free(c);
+	}
+	d->ctl = NULL;
+}
+
+static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	struct ctl *c = ctx;
+	struct dl *d = c->d;
+	struct answer a;
+	int mine = d->ctl == f;
+	unlink_ctl(d, c); /* from here on c is ours alone, whatever fail_dl does */
+	if (mine)
+		d->ctl = NULL;
+	const char *body = c->body ? c->body : "";
+	if (d->mode == M_FAILED || d->mode == M_DIRECT)
+		goto out;
+	if (rc != DF_OK) {
+		if (c->is_register)
+			next_supernode_or_direct(d, msg ? msg : "failed");
+		else if (mine && d->mode == M_SWARM) {
+			log_warn("supernode %s: %s; registering again", d->sp->supers[d->cur], msg ? msg : "failed");
+			d->mode = M_REGISTER;
+			send_work(d);
+		}
+		goto out;
+	}
+	if (c->status == 502 || c->status == 400) {
+		/* the supernode speaks for the source: its 404, its refusal */
+		char *nl = c->body ? strchr(c->body, '\n') : NULL;
+		if (nl)
+			*nl = 0;
+		const char *why = c->body ? c->body : "supernode refused";
+		fail_dl(d, strncmp(why, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->url, why);
+		goto out;
+	}
+	if (c->status == 410) { /* the supernode forgot us (restart, silence): register again */
+		if (mine || d->mode == M_SEEDING) {
+			d->mode = M_REGISTER;
+			send_work(d);
+		}
+		goto out;
+	}
+	if (c->status != 200) {
+		char why[96];
+		snprintf(why, sizeof why, "answered %d", c->status);
+		if (c->is_register)
+			next_supernode_or_direct(d, why);
+		goto out;
+	}
+	if (c->is_register) {
+		parse_answer(d, body, c->len, &a, 0);
+		on_registered(d, &a, body, c->len);
+		goto out;
+	}
+	parse_answer(d, body, c->len, &a, 1);
+	if (d->mode != M_SWARM)
+		goto out;
+	if (a.error[0]) {
+		fail_dl(d, strncmp(a.error, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->url,
+			a.error);
+		goto out;
+	}
+	if (store_task_complete(d->st) && d->nactive == 0)
+		maybe_complete(d);
+	else if (!d->ctl)
+		send_work(d);
+out:
+	free(c->body);
+	free(c);
+}
+
+static void send_ctl(struct dl *d, int is_register, const char *path, const char *body, size_t len)
+{
+	struct swarm_peer *sp = d->sp;
+	char url[512], err[256];
+	struct ctl *c = calloc(1, sizeof *c);
+	if (!c) {
+		fail_dl(d, DF_EXIT_FAIL, "get: out of memory");
+		return;
+	}
+	c->d = d;
+	c->is_register = is_register;
+	snprintf(url, sizeof url, "http://%s%s", sp->supers[d->cur], path);
+	struct http_request req = {
+		.method = "POST", .url = url, .headers = sp->token_hdr, .body = body, .body_len = len,
+		.what = "supernode", .on_response = ctl_response, .on_body = ctl_body, .on_done = ctl_done, .ctx = c,
+		.connect_timeout = 3, .first_byte_timeout = CTL_TIMEOUT, .idle_timeout = CTL_TIMEOUT,
+	};
+	struct http_fetch *f = http_client_request(sp->cfg.client, &req, err, sizeof err);
+	if (!f) {
+		free(c);
+		if (is_register)
+			next_supernode_or_direct(d, err);
+		else
+			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s: %s", d->url, sp->supers[d->cur], err);
+		return;
+	}
+	c->f = f;
+	c->next = d->ctls;
+	d->ctls = c;
+	d->ctl = f;
+}
+
+static void send_register(struct dl *d)
+{
+	struct swarm_peer *sp = d->sp;
+	char mem[65536];
+	struct proto_buf b;
+	proto_buf_init(&b, mem, sizeof mem);
+	proto_put(&b, "task", "%s", d->id);
+	proto_put(&b, "url", "%s", d->url);
+	for (const char *h = d->headers; h && *h;) {
+		const char *e = strstr(h, "\r\n");
+		size_t n = e ? (size_t)(e - h) : strlen(h);
+		proto_put(&b, "header", "%.*s", (int)n, h);
+		h += n + (e ? 2 : 0);
+	}
+	if (d->digest.len) {
+		char dg[80];
+		digest_spec_format(&d->digest, dg, sizeof dg);
+		proto_put(&b, "digest", "%s", dg);
+	}
+	if (sp->cfg.filter && sp->cfg.filter[0])
+		proto_put(&b, "filter", "%s", sp->cfg.filter);
+	proto_put(&b, "port", "%u", http_server_port(sp->cfg.server));
+	if (sp->cfg.advertise && sp->cfg.advertise[0])
+		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, http_server_port(sp->cfg.server));
+	if (d->st && store_task_present(d->st)) {
+		size_t n;
+		const uint8_t *bits = store_task_bitmap(d->st, &n);
+		char *hex = malloc(2 * n + 1);
+		if (hex) {
+			digest_hex(bits, n, hex);
+			proto_put(&b, "have", "%s", hex);
+			free(hex);
+		}
+	}
+	if (b.overflow) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: the registration does not fit (too many headers?)", d->url);
+		return;
+	}
+	send_ctl(d, 1, "/v1/register", b.p, b.len);
+}
+
+/* Sends what there is to say: the registration, or a work request with the pending reports. */
+static void send_work(struct dl *d)
+{
+	char path[256];
+	if (d->mode == M_REGISTER) {
+		cancel_ctls(d);
+		send_register(d);
+		return;
+	}
+	if (d->mode != M_SWARM && !(d->mode == M_SEEDING && d->rlen))
+		return;
+	if (d->ctl && !d->rlen)
+		return; /* a request is held at the supernode and there is no news */
+	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d", d->id, d->handle);
+	/* an older held request stays open; the supernode answers it "wait" and the new one counts */
+	send_ctl(d, 0, path, d->reports, d->rlen);
+	d->rlen = 0;
+}
+
+/* ---- straight from the source ---- */
+
+static struct store_task *direct_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
+{
+	struct dl *d = ctx;
+	uint32_t ps = d->st ? store_task_piece_size(d->st) : d->sp->cfg.piece_size;
+	(void)msg;
+	(void)msglen;
+	if (open_task(d, m->length, ps, m->etag, m->last_modified) != DF_OK)
+		return NULL;
+	return d->st;
+}
+
+static void direct_piece(void *ctx, uint32_t piece, uint32_t len)
+{
+	struct dl *d = ctx;
+	d->stats.from_source += len;
+	send_piece(d, piece);
+}
+
+static void direct_done(void *ctx, int rc, const char *msg)
+{
+	struct dl *d = ctx;
+	if (rc != DF_OK) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, msg);
+		return;
+	}
+	if (!d->meta_known)
+		send_meta(d);
+	source_free(d->src);
+	d->src = NULL;
+	d->mode = M_SWARM; /* let maybe_complete run its checks; it leaves M_DIRECT set */
+	maybe_complete(d);
+	if (d->mode == M_SEEDING)
+		d->mode = M_DIRECT; /* nobody knows about us: nothing to seed */
+}
+
+static void start_direct(struct dl *d, const char *why)
+{
+	struct swarm_peer *sp = d->sp;
+	char err[512];
+	if (why)
+		log_warn("no supernode answered (%s); fetching %s straight from the source", why, d->url);
+	cancel_ctls(d);
+	d->mode = M_DIRECT;
+	d->stats.via_supernode = 0;
+	struct source_cfg c = {
+		.loop = sp->cfg.loop, .client = sp->cfg.client, .url = d->url, .headers = d->headers,
+		.piece_size = d->st ? store_task_piece_size(d->st) : sp->cfg.piece_size, .streams = 4, .task = d->st,
+		.on_meta = direct_meta, .on_piece = direct_piece, .on_done = direct_done, .ctx = d,
+	};
+	d->src = source_start(&c, err, sizeof err);
+	if (!d->src)
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+}
+
+/* ---- heartbeats for what we seed ---- */
+
+static void beat_done(struct http_fetch *f, int rc, const char *msg, void *ctx);
+
+static int beat_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
+{
+	(void)f;
+	struct swarm_peer *sp = ctx;
+	size_t pos = 0;
+	struct proto_line l;
+	while (proto_next(data, len, &pos, &l) == DF_OK) {
+		if (!slice_eq(l.key, "unknown"))
+			continue;
+		for (struct dl *d = sp->dls; d; d = d->next)
+			if (d->mode == M_SEEDING && slice_eq(l.val, d->id)) {
+				d->mode = M_REGISTER; /* the supernode restarted or expired us: announce again */
+				send_work(d);
+			}
+	}
+	return DF_OK;
+}
+
+static void beat_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+	if (rc != DF_OK)
+		log_warn("heartbeat: %s", msg);
+}
+
+static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct swarm_peer *sp = DF_CONTAINER_OF(w, struct swarm_peer, beat);
+	for (int s = 0; s < sp->nsupers; s++) {
+		char mem[16384], url[256], err[256];
+		struct proto_buf b;
+		proto_buf_init(&b, mem, sizeof mem);
+		for (struct dl *d = sp->dls; d; d = d->next)
+			if (d->mode == M_SEEDING && d->cur == s)
+				proto_put(&b, "task", "%s %d", d->id, d->handle);
+		if (!b.len || b.overflow)
+			continue;
+		snprintf(url, sizeof url, "http://%s/v1/heartbeat", sp->supers[s]);
+		struct http_request req = {
+			.method = "POST", .url = url, .headers = sp->token_hdr, .body = b.p, .body_len = b.len,
+			.what = "supernode", .on_body = beat_body, .on_done = beat_done, .ctx = sp, .connect_timeout = 3,
+			.first_byte_timeout = 5,
+		};
+		if (!http_client_request(sp->cfg.client, &req, err, sizeof err))
+			log_warn("heartbeat to %s: %s", sp->supers[s], err);
+	}
+}
+
+/* ---- the API ---- */
+
+static void dl_begin(struct dl *d);
+
+static void kick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct swarm_dl *w = DF_CONTAINER_OF(t, struct swarm_dl, kick);
+	struct dl *d = w->d;
+	if (d->mode == M_START) {
+		dl_begin(d);
+		if (d->mode == M_FAILED)
+			return; /* send_done ended (and freed) every watcher, w included */
+	}
+	if (d->meta_known && !w->meta_sent && w->cfg.on_meta) {
+		w->meta_sent = 1;
+		w->cfg.on_meta(w, d->length, w->cfg.ctx);
+	}
+	if (d->mode == M_SEEDING || (d->mode == M_DIRECT && !d->src && d->st && store_task_complete(d->st))) {
+		/* complete already: this watcher alone is done */
+		for (struct swarm_dl **pp = &d->watchers; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		w->cfg.on_done(w, DF_OK, DF_EXIT_OK, NULL, w->cfg.ctx);
+		free(w);
+	}
+}
+
+static struct dl *find_dl(struct swarm_peer *sp, const char *id)
+{
+	for (struct dl *d = sp->dls; d; d = d->next)
+		if (strcmp(d->id, id) == 0)
+			return d;
+	return NULL;
+}
+
+static void dl_free(struct dl *d)
+{
+	stop_fetches(d);
+	cancel_ctls(d);
+	source_free(d->src);
+	while (d->watchers) {
+		struct swarm_dl *w = d->watchers;
+		d->watchers = w->next;
+		ev_timer_stop(d->sp->cfg.loop, &w->kick);
+		free(w);
+	}
+	if (d->st)
+		store_task_close(d->st);
+	free(d->url);
+	free(d->headers);
+	free(d);
+}
+
+static void dl_begin(struct dl *d)
+{
+	struct swarm_peer *sp = d->sp;
+	d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
+	if (d->st) {
+		d->stats.resumed = store_task_present_bytes(d->st);
+		pieceserve_add_task(&sp->ps, d->st);
+		if (d->stats.resumed && !store_task_complete(d->st))
+			log_info("resumed: %llu bytes of %s already in the store", (unsigned long long)d->stats.resumed, d->url);
+		if (store_task_length(d->st) >= 0) {
+			d->meta_known = 1;
+			d->length = store_task_length(d->st);
+		}
+	}
+	if (d->st && store_task_complete(d->st) && d->digest.len && check_digest(d) == DF_OK) {
+		/* content-addressed and complete: nothing to ask anyone; announce it to seed it */
+		d->mode = M_DIRECT;
+		if (sp->nsupers) {
+			d->mode = M_REGISTER;
+			d->stats.via_supernode = 1;
+			send_work(d);
+			d->mode = d->mode == M_REGISTER ? M_SEEDING : d->mode; /* serve while registering */
+		}
+		return;
+	}
+	if (sp->nsupers) {
+		d->mode = M_REGISTER;
+		d->stats.via_supernode = 1;
+		send_work(d);
+	} else {
+		start_direct(d, NULL);
+	}
+}
+
+struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg *cfg, char *err, size_t errlen)
+{
+	char id[TASKID_MAX];
+	if (swarm_task_id(cfg->url, sp->cfg.filter, &cfg->digest, id, err, errlen) != DF_OK)
+		return NULL;
+	struct swarm_dl *w = calloc(1, sizeof *w);
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->cfg = *cfg;
+	ev_timer_init(&w->kick, kick_cb, 0, 0);
+	struct dl *d = find_dl(sp, id);
+	if (d && d->mode == M_FAILED) {
+		for (struct dl **pp = &sp->dls; *pp; pp = &(*pp)->next)
+			if (*pp == d) {
+				*pp = d->next;
+				break;
+			}
+		dl_free(d);
+		d = NULL;
+	}
+	int fresh = !d;
+	if (fresh) {
+		d = calloc(1, sizeof *d);
+		if (!d || !(d->url = strdup(cfg->url)) || !(d->headers = strdup(cfg->headers ? cfg->headers : ""))) {
+			if (d) {
+				free(d->url);
+				free(d);
+			}
+			free(w);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		d->sp = sp;
+		snprintf(d->id, sizeof d->id, "%s", id);
+		d->digest = cfg->digest;
+		d->handle = -1;
+		d->length = -1;
+		d->next = sp->dls;
+		sp->dls = d;
+	}
+	(void)fresh; /* a fresh download begins from the first watcher's kick, in the loop */
+	w->d = d;
+	w->next = d->watchers;
+	d->watchers = w;
+	ev_timer_start(sp->cfg.loop, &w->kick);
+	return w;
+}
+
+void swarm_dl_cancel(struct swarm_dl *w)
+{
+	struct dl *d = w->d;
+	for (struct swarm_dl **pp = &d->watchers; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			ev_timer_stop(d->sp->cfg.loop, &w->kick);
+			free(w);
+			return;
+		}
+}
+
+struct store_task *swarm_dl_task(const struct swarm_dl *w) { return w->d->st; }
+
+void swarm_dl_stats(const struct swarm_dl *w, struct swarm_dl_stats *out) { *out = w->d->stats; }
+
+struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, size_t errlen)
+{
+	struct swarm_peer *sp = calloc(1, sizeof *sp);
+	if (!sp) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sp->cfg = *cfg;
+	if (!sp->cfg.piece_size)
+		sp->cfg.piece_size = 4u << 20;
+	for (const char *s = cfg->supernodes ? cfg->supernodes : ""; *s && sp->nsupers < MAX_SUPERNODES;) {
+		size_t n = strcspn(s, ", ");
+		if (n && n < sizeof sp->supers[0]) {
+			memcpy(sp->supers[sp->nsupers], s, n);
+			sp->supers[sp->nsupers++][n] = 0;
+		}
+		s += n;
+		while (*s == ',' || *s == ' ')
+			s++;
+	}
+	snprintf(sp->token_hdr, sizeof sp->token_hdr, "%s", auth_header(cfg->token, sp->token_hdr, sizeof sp->token_hdr));
+	if (pieceserve_init(&sp->ps, cfg->loop, cfg->server, cfg->store, cfg->token) != DF_OK) {
+		snprintf(err, errlen, "out of memory");
+		free(sp);
+		return NULL;
+	}
+	ev_timer_init(&sp->beat, beat_cb, HEARTBEAT, HEARTBEAT);
+	ev_timer_start(cfg->loop, &sp->beat);
+	return sp;
+}
+
+void swarm_peer_free(struct swarm_peer *sp)
+{
+	if (!sp)
+		return;
+	ev_timer_stop(sp->cfg.loop, &sp->beat);
+	while (sp->dls) {
+		struct dl *d = sp->dls;
+		sp->dls = d->next;
+		if (d->watchers)
+			send_done(d, DF_ERR, DF_EXIT_FAIL, "stopped");
+		dl_free(d);
+	}
+	pieceserve_close(&sp->ps);
+	free(sp);
+}
+
+/* ---- for df get's detached seeder ---- */
+
+double swarm_peer_last_served(const struct swarm_peer *sp) { return sp->ps.last_request; }
+
+void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client)
+{
+	/* after fork: cancel what runs on the old client (its sockets' watchers live on in this loop,
+	 * so they must be stopped), then speak through the new one */
+	for (struct dl *d = sp->dls; d; d = d->next) {
+		stop_fetches(d);
+		cancel_ctls(d);
+	}
+	sp->cfg.client = client;
+	for (struct dl *d = sp->dls; d; d = d->next)
+		if (d->rlen && d->mode == M_SEEDING)
+			send_work(d);
+}
+
+struct leave_ctx {
+	int pending;
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
+static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	(void)rc;
+	(void)msg;
+	struct leave_ctx *l = ctx;
+	if (--l->pending == 0) {
+		l->done(l->ctx);
+		free(l);
+	}
+}
+
+int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
+{
+	struct leave_ctx *l = calloc(1, sizeof *l);
+	char url[512], err[256];
+	if (!l)
+		return DF_ERR;
+	l->done = done;
+	l->ctx = ctx;
+	l->pending = 1; /* held until every request is out */
+	for (struct dl *d = sp->dls; d; d = d->next) {
+		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT)
+			continue;
+		snprintf(url, sizeof url, "http://%s/v1/leave?task=%s&peer=%d", sp->supers[d->cur], d->id, d->handle);
+		struct http_request req = {
+			.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
+			.ctx = l, .connect_timeout = 2, .first_byte_timeout = 2,
+		};
+		if (http_client_request(sp->cfg.client, &req, err, sizeof err))
+			l->pending++;
+	}
+	left_one(NULL, DF_OK, NULL, l);
+	return DF_OK;
+}
