@@ -6,7 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../registry/lib.sh"
 . "$(dirname "$0")/../proxy/lib.sh"
-need_engine
 
 make_test_image "$T/img" df/test:v1 8
 RP=$(free_port); start_registry "$RP"

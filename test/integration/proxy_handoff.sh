@@ -6,7 +6,6 @@
 # stop the download.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../proxy/lib.sh"
-need_engine
 HANDOFF=$top/$B/tools/handoff
 [ -x "$HANDOFF" ] || fail "no $HANDOFF (make tools)"
 

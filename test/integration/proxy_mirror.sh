@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../registry/lib.sh"
 . "$(dirname "$0")/../proxy/lib.sh"
-need_engine
 command -v curl >/dev/null || skip "curl not installed"
 
 make_test_image "$T/img" df/test:v1 16

@@ -35,9 +35,3 @@ sent_once() {
     [ "$n" -eq "$size" ] || fail "$(basename "$(dirname "$log")") sent $n bytes of $d ($size bytes) in $(blob_served "$log" "$d") GETs"
   done
 }
-
-# need_engine: skip while df is built with the stand-in for the peer engine (written-ahead tests;
-# removed with swarm/peer_stub.c once swarm/peer.c is merged)
-need_engine() {
-  if grep -qa "the peer engine is not in this build yet" "$DF"; then skip "df has no peer engine yet (swarm/peer_stub.c)"; fi
-}
