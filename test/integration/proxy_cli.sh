@@ -68,12 +68,14 @@ OUT=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PP; cat '$T/hello.bin' >&3;
 # no upstream configured: the mirror says so in the registry's error format; stray paths are 404
 OUT=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PP/v2/")
 [[ $OUT == *NAME_UNKNOWN*' 404' ]] || fail "/v2/ without an upstream: $OUT"
+OUT=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PP/v2/?ns=evil.example%2Fx")
+[ "$OUT" = 400 ] || fail "a malformed ns answered $OUT"
 OUT=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://127.0.0.1:$PP/v2/a/manifests/b")
 [ "$OUT" = 405 ] || fail "a push answered $OUT, not 405"
 OUT=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PP/index.html")
 [ "$OUT" = 404 ] || fail "a stray path answered $OUT"
 OUT=$(curl -s "http://127.0.0.1:$PP/v1/status")
-[[ $OUT == *"role: proxy"* && $OUT == *"registry-requests: 2"* ]] || fail "status: $OUT"
+[[ $OUT == *"role: proxy"* && $OUT == *"registry-requests: 3"* ]] || fail "status: $OUT"
 
 # the hand-off socket refuses malformed requests with a usage error line
 expect_rc 2 "$HANDOFF" "$T/px/proxy.sock" http://127.0.0.1:1/f relative/out; expect_in "error: 2 no absolute output path"

@@ -61,4 +61,15 @@ OUT=$(curl -s -p "${X[@]}" -o /dev/null -w '%{http_connect}' "http://127.0.0.1:$
 [[ $OUT == *502* ]] || fail "CONNECT to a closed port: $OUT"
 OUT=$(curl -s "http://127.0.0.1:$PP/v1/status")
 [[ $OUT == *"tunnels: 2"* && $OUT == *"tunnel-failed: 1"* ]] || fail "tunnel counters: $OUT"
+
+# abuse: malformed targets are refused with a reason, the daemon keeps serving
+raw() { timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PP; printf '$1' >&3; head -c 12 <&3"; }
+[ "$(raw 'CONNECT nohost HTTP/1.1\r\nHost: x\r\n\r\n')" = "HTTP/1.1 400" ] || fail "CONNECT without a port"
+[ "$(raw 'CONNECT :443 HTTP/1.1\r\nHost: x\r\n\r\n')" = "HTTP/1.1 400" ] || fail "CONNECT without a host"
+[ "$(raw 'GET http://exa mple/ HTTP/1.1\r\nHost: x\r\n\r\n')" = "HTTP/1.1 400" ] || fail "a target with a blank"
+[ "$(raw 'GET http://[::1/x HTTP/1.1\r\nHost: x\r\n\r\n')" = "HTTP/1.1 400" ] || fail "a broken IPv6 target"
+[ "$(raw 'GET ftp://h/x HTTP/1.1\r\nHost: x\r\n\r\n')" = "HTTP/1.1 404" ] || fail "an ftp target"
+OUT=$(curl -s -o /dev/null -w '%{http_code}' "${X[@]}" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "http://127.0.0.1:$NG/small.txt")
+[ "$OUT" = 431 ] || fail "a 20 kB header answered $OUT"
+OUT=$(curl -s "${X[@]}" "http://127.0.0.1:$NG/small.txt") && [ "$OUT" = hello ] || fail "the proxy stopped serving after the abuse"
 pass "proxy http mode"
