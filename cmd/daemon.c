@@ -36,6 +36,10 @@ struct daemon_tls {
 	const char *cafile;
 	int insecure, failed;
 	struct tls_client_cfg *cfg;
+	/* cluster TLS, loaded before the loop by daemon_cluster_tls */
+	int cluster_loaded, cluster_on;
+	struct tls_server_cfg *server;
+	struct tls_client_cfg *cluster;
 };
 
 static struct transport *tls_wrap(void *ctx, int fd, const char *host)
@@ -58,27 +62,110 @@ void daemon_close(struct df *df)
 		store_close(df->store);
 	df->store = NULL;
 	if (df->tls) {
-		if (df->tls->cfg)
-			tls_client_cfg_free(df->tls->cfg);
+		tls_client_cfg_free(df->tls->cfg);
+		tls_client_cfg_free(df->tls->cluster);
+		tls_server_cfg_free(df->tls->server);
 		free(df->tls);
 		df->tls = NULL;
 	}
+}
+
+static struct daemon_tls *tls_state(struct df *df)
+{
+	if (!df->tls) {
+		df->tls = calloc(1, sizeof *df->tls);
+		if (df->tls) {
+			df->tls->cafile = df->cfg->common_cacert;
+			df->tls->insecure = df->cfg->common_insecure;
+			if (df->tls->insecure)
+				log_warn("--insecure: https certificates are not verified");
+		}
+	}
+	return df->tls;
+}
+
+int daemon_cluster_tls(struct df *df)
+{
+	struct df_config *c = df->cfg;
+	char err[512];
+	struct daemon_tls *t = tls_state(df);
+	if (!t) {
+		log_user_error(df->cmd, "out of memory");
+		return DF_ERR;
+	}
+	if (t->cluster_loaded)
+		return t->cluster_on;
+	t->cluster_loaded = 1;
+	if (!c->security_cert[0] && !c->security_key[0])
+		return 0;
+	if (!c->security_cert[0] || !c->security_key[0]) {
+		log_user_error(df->cmd, "[security] cert and key go together: set both or neither");
+		return DF_ERR;
+	}
+	t->server = tls_server_cfg_new(c->security_cert, c->security_key, err, sizeof err);
+	if (!t->server || (c->security_ca[0] && tls_server_cfg_require_client_ca(t->server, c->security_ca, err, sizeof err) != DF_OK)) {
+		log_user_error(df->cmd, "cluster TLS: %s", err);
+		return DF_ERR;
+	}
+	/* dialing other df processes: their certificates must chain to the cluster CA */
+	t->cluster = tls_client_cfg_new(c->security_ca[0] ? c->security_ca : NULL, 0, err, sizeof err);
+	if (!t->cluster || tls_client_cfg_set_cert(t->cluster, c->security_cert, c->security_key, err, sizeof err) != DF_OK) {
+		log_user_error(df->cmd, "cluster TLS: %s", err);
+		return DF_ERR;
+	}
+	t->cluster_on = 1;
+	return 1;
+}
+
+static struct transport *tls_accept(void *ctx, int fd)
+{
+	return tls_server_new(ctx, fd);
+}
+
+static struct transport *cluster_wrap(void *ctx, int fd, const char *host)
+{
+	return tls_client_new(ctx, fd, host);
+}
+
+void daemon_server_cfg(struct df *df, struct http_server_cfg *sc)
+{
+	if (df->tls && df->tls->cluster_on) {
+		sc->tls_accept = tls_accept;
+		sc->tls_ctx = df->tls->server;
+	}
+}
+
+int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!df->tls || !df->tls->cluster_on)
+		return 0;
+	out->tls_wrap = cluster_wrap;
+	out->tls_ctx = df->tls->cluster;
+	return 1;
+}
+
+struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout)
+{
+	char err[512];
+	struct http_client_cfg c;
+	if (!daemon_cluster_client_cfg(df, &c))
+		return NULL;
+	c.rx_limit = rx;
+	c.idle_timeout = idle_timeout;
+	struct http_client *cl = http_client_new(loop, &c, err, sizeof err);
+	if (!cl)
+		log_user_error(df->cmd, "%s", err);
+	return cl;
 }
 
 struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout)
 {
 	char err[512];
 	struct http_client_cfg c = {.rx_limit = rx, .idle_timeout = idle_timeout};
-	if (!df->tls) {
-		df->tls = calloc(1, sizeof *df->tls);
-		if (!df->tls) {
-			log_user_error(df->cmd, "out of memory");
-			return NULL;
-		}
-		df->tls->cafile = df->cfg->common_cacert;
-		df->tls->insecure = df->cfg->common_insecure;
-		if (df->tls->insecure)
-			log_warn("--insecure: https certificates are not verified");
+	if (!tls_state(df)) {
+		log_user_error(df->cmd, "out of memory");
+		return NULL;
 	}
 	c.tls_wrap = tls_wrap;
 	c.tls_ctx = df->tls;

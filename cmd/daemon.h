@@ -5,6 +5,7 @@
 
 #include "core/df.h"
 #include "net/http_client.h"
+#include "net/http_server.h"
 #include "net/loop.h"
 
 /* Opens df->store at [common] data (or the default root). Prints "df: CMD: ..." and returns DF_ERR
@@ -13,6 +14,16 @@ int daemon_open_store(struct df *df);
 /* An HTTP client for sources and peers with TLS per [common] cacert/insecure, a download limit (or
  * NULL) and an idle timeout in seconds (0: the client's default). NULL after printing. */
 struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout);
+/* Cluster TLS ([security] cert/key, and ca): when set, every df listener speaks TLS (and requires
+ * client certificates chaining to ca when ca is set), and df dials other df processes with https,
+ * verifying them against ca and presenting cert/key. daemon_cluster_tls returns 1 when on, 0 when
+ * off, DF_ERR after printing a load error. daemon_server_cfg fills the server's TLS hook;
+ * daemon_cluster_client makes the client for supernodes and peers (the plain client when off). */
+int daemon_cluster_tls(struct df *df);
+void daemon_server_cfg(struct df *df, struct http_server_cfg *sc);
+struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout);
+/* The client settings daemon_cluster_client uses (for making one again after fork); 0 when off. */
+int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out);
 /* Frees what the daemon_* calls set up in df (store, TLS settings). */
 void daemon_close(struct df *df);
 /* Resolves the cluster token ([security] token / token_file); warns once about open mode when

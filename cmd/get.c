@@ -87,17 +87,26 @@ static int run(struct df *df, struct opt_result *r)
 	job.progress = log_get_level() >= LOG_INFO && isatty(2);
 	if (daemon_token(df, 0) != DF_OK)
 		return DF_EXIT_USAGE;
+	int tls = daemon_cluster_tls(df);
+	if (tls < 0)
+		return DF_EXIT_USAGE;
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	df->loop = ev_default_loop(0);
+	daemon_server_cfg(df, &job.server);
+	daemon_cluster_client_cfg(df, &job.cluster_cfg);
 	struct ratelimit rx;
 	ratelimit_init(&rx, df->cfg->get_limit_rate, 0, ev_now(df->loop));
 	job.client = daemon_client(df, df->loop, df->cfg->get_limit_rate ? &rx : NULL, (double)df->cfg->get_timeout);
+	if (tls)
+		job.cluster = daemon_cluster_client(df, df->loop, NULL, (double)df->cfg->get_timeout);
 	int rc = DF_EXIT_FAIL;
-	if (job.client) {
+	if (job.client && (!tls || job.cluster))
 		rc = swarm_get(df, &job);
+	if (job.cluster)
+		http_client_free(job.cluster);
+	if (job.client)
 		http_client_free(job.client);
-	}
 	daemon_close(df);
 	return rc;
 }

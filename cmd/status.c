@@ -77,11 +77,14 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	if (daemon_token(df, 0) != DF_OK)
 		return DF_EXIT_USAGE;
+	int tls = daemon_cluster_tls(df);
+	if (tls < 0)
+		return DF_EXIT_USAGE;
 	s.loop = ev_default_loop(0);
-	struct http_client *cl = daemon_client(df, s.loop, NULL, 0);
+	struct http_client *cl = tls ? daemon_cluster_client(df, s.loop, NULL, 0) : daemon_client(df, s.loop, NULL, 0);
 	if (!cl)
 		return DF_EXIT_FAIL;
-	snprintf(url, sizeof url, "http://%s/v1/status%s", s.target, json ? "?format=json" : "");
+	snprintf(url, sizeof url, "%s://%s/v1/status%s", tls ? "https" : "http", s.target, json ? "?format=json" : "");
 	struct http_request req = {
 		.url = url, .headers = auth_header(df->cfg->security_token, tok, sizeof tok), .fail_status = 1,
 		.what = "supernode", .on_response = on_resp, .on_body = on_body, .on_done = on_done, .ctx = &s,

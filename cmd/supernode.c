@@ -48,21 +48,31 @@ static int run(struct df *df, struct opt_result *r)
 		fprintf(stderr, "df: supernode: unexpected argument '%s'\nTry 'df supernode --help'.\n", r->args[0]);
 		return DF_EXIT_USAGE;
 	}
-	if (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20)) {
-		log_user_error("supernode", "--piece-size %llu: must be between 16k and 256M", (unsigned long long)c->supernode_piece_size);
+	if (c->supernode_piece_size && (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20))) {
+		log_user_error("supernode", "--piece-size %llu: must be 0 (auto) or between 16k and 256M",
+			       (unsigned long long)c->supernode_piece_size);
 		return DF_EXIT_USAGE;
 	}
 	if (c->supernode_source_streams < 1 || c->supernode_source_streams > 16) {
 		log_user_error("supernode", "--source-streams %lld: must be 1 to 16", c->supernode_source_streams);
 		return DF_EXIT_USAGE;
 	}
+	struct sched_config schc;
+	if (sched_config_from(&schc, c, err, sizeof err) != DF_OK) {
+		log_user_error("supernode", "%s", err);
+		return DF_EXIT_USAGE;
+	}
 	log_set_daemon(1);
 	if (daemon_token(df, 1) != DF_OK)
+		return DF_EXIT_USAGE;
+	int tls = daemon_cluster_tls(df);
+	if (tls < 0)
 		return DF_EXIT_USAGE;
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	run.loop = ev_default_loop(0);
 	struct http_server_cfg scfg = {.name = "df/" DF_VERSION};
+	daemon_server_cfg(df, &scfg);
 	run.srv = http_server_new(run.loop, &scfg);
 	if (!run.srv || http_server_listen(run.srv, c->supernode_listen, err, sizeof err) != DF_OK) {
 		log_user_error("supernode", "%s", run.srv ? err : "out of memory");
@@ -74,6 +84,7 @@ static int run(struct df *df, struct opt_result *r)
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
+		.sched = schc,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
 	if (!sn) {
@@ -81,7 +92,8 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	loop_signals_start(run.loop, &run.sig, on_stop, &run);
-	log_info("supernode listening on %s (port %u), store %s", c->supernode_listen, http_server_port(run.srv), store_root(df->store));
+	log_info("supernode listening on %s (port %u%s), store %s", c->supernode_listen, http_server_port(run.srv),
+		 tls ? ", TLS" : "", store_root(df->store));
 	ev_run(run.loop, 0);
 	rc = DF_EXIT_OK;
 	loop_signals_stop(run.loop, &run.sig);

@@ -154,7 +154,8 @@ static void give_up_leaving(struct ev_loop *loop, ev_timer *w, int revents)
 int swarm_get(struct df *df, struct get_job *job)
 {
 	struct get_run g = {.df = df, .job = job, .loop = df->loop, .rc = DF_EXIT_FAIL, .started = ev_time()};
-	struct http_server_cfg sc = {.name = "df/" DF_VERSION};
+	struct http_server_cfg sc = job->server;
+	sc.name = "df/" DF_VERSION;
 	struct http_server *srv = http_server_new(g.loop, &sc);
 	struct swarm_peer *sp = NULL;
 	char err[512], headers[8192];
@@ -169,7 +170,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		goto out;
 	}
 	struct swarm_peer_cfg pc = {
-		.loop = g.loop, .client = job->client, .server = srv, .store = df->store, .supernodes = df->cfg->get_supernode,
+		.loop = g.loop, .client = job->client, .cluster = job->cluster, .cluster_tls = job->cluster != NULL, .server = srv, .store = df->store, .supernodes = df->cfg->get_supernode,
 		.token = df->cfg->security_token, .advertise = df->cfg->get_advertise, .filter = df->cfg->get_filter,
 		.back_to_source = df->cfg->get_back_to_source, .piece_size = (uint32_t)df->cfg->supernode_piece_size,
 		.timeout = (double)df->cfg->get_timeout,
@@ -217,7 +218,7 @@ int swarm_get(struct df *df, struct get_job *job)
 	if (df->cfg->get_seed_idle > 0 && g.stats.via_supernode) {
 		struct seeder_cfg s = {
 			.loop = g.loop, .peer = sp, .server = srv, .store = df->store, .url = job->url,
-			.idle = (double)df->cfg->get_seed_idle,
+			.idle = (double)df->cfg->get_seed_idle, .cluster_cfg = job->cluster ? &job->cluster_cfg : NULL,
 		};
 		if (seeder_detach(&s) == DF_OK) {
 			/* the child owns the engine, the store task and their locks now: touch nothing */

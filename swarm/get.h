@@ -6,6 +6,7 @@
 #include "core/df.h"
 #include "core/digest.h"
 #include "net/http_client.h"
+#include "net/http_server.h"
 
 #define GET_MAX_HEADERS 32
 
@@ -16,7 +17,10 @@ struct get_job {
 	struct digest_spec digest;            /* expected whole-file digest; len 0 = none */
 	const char *output;                   /* final path, or "-" for stdout */
 	int progress;                         /* draw a progress bar (stderr is a TTY and not -q) */
-	struct http_client *client;           /* for the source, the supernode and peers (caller owns) */
+	struct http_client *client;           /* for the source (caller owns) */
+	struct http_client *cluster;          /* for the supernode and peers when cluster TLS is on, else NULL */
+	struct http_client_cfg cluster_cfg;   /* its settings, to make it again in the seeder after fork */
+	struct http_server_cfg server;        /* the piece server's settings (TLS hook) */
 };
 
 /* Runs the download to completion on df's loop and store (both opened by the caller).

@@ -67,7 +67,9 @@ struct dl {
 	char id[TASKID_MAX];
 	char *url, *headers;       /* headers: source request lines, in memory only */
 	struct digest_spec digest;
-	int cur, handle;           /* supernode index, our handle there */
+	int cur, handle;           /* position in order[], our handle at that supernode */
+	int order[MAX_SUPERNODES]; /* supernodes by rendezvous hash of the task id: all hosts agree */
+	int tried;                 /* supernodes failed in a row */
 	struct store_task *st;
 	struct source *src;
 	struct http_fetch *ctl;    /* the latest control request (older ones may still be held) */
@@ -85,6 +87,7 @@ struct dl {
 
 struct swarm_peer {
 	struct swarm_peer_cfg cfg;
+	const char *scheme;        /* "https" when the cluster speaks TLS */
 	char supers[MAX_SUPERNODES][128];
 	int nsupers;
 	char token_hdr[600];
@@ -95,6 +98,9 @@ struct swarm_peer {
 
 static void send_work(struct dl *d);
 static void cancel_ctls(struct dl *d);
+
+/* The supernode this download talks to now. */
+static const char *super_of(const struct dl *d) { return d->sp->supers[d->order[d->cur]]; }
 static void start_direct(struct dl *d, const char *why);
 static void maybe_complete(struct dl *d);
 
@@ -377,8 +383,8 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		report(d, "fail", a->piece, a->uploader, "bad address");
 		return;
 	}
-	const char *host = strcmp(f->addr, "super") == 0 ? sp->supers[d->cur] : f->addr;
-	snprintf(url, sizeof url, "http://%s/v1/piece/%s/%u", host, d->id, f->piece);
+	const char *host = strcmp(f->addr, "super") == 0 ? super_of(d) : f->addr;
+	snprintf(url, sizeof url, "%s://%s/v1/piece/%s/%u", sp->scheme, host, d->id, f->piece);
 	if (store_piece_begin(&f->w, d->st, f->piece, err, sizeof err) != DF_OK) {
 		report(d, "fail", a->piece, a->uploader, "cannot write piece");
 		return;
@@ -390,7 +396,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	};
 	f->active = 1;
 	d->nactive++;
-	f->f = http_client_request(sp->cfg.client, &req, err, sizeof err);
+	f->f = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 	if (!f->f) {
 		store_piece_abort(&f->w);
 		f->writing = f->active = 0;
@@ -490,17 +496,18 @@ static int ctl_body(struct http_fetch *f, const char *data, size_t len, void *ct
 static void next_supernode_or_direct(struct dl *d, const char *why)
 {
 	struct swarm_peer *sp = d->sp;
-	log_warn("supernode %s: %s", sp->supers[d->cur], why);
+	log_warn("supernode %s: %s", super_of(d), why);
 	if (d->st && store_task_complete(d->st) && d->mode == M_SEEDING) {
 		d->mode = M_DIRECT; /* complete and verified already: just not announced */
 		return;
 	}
-	if (++d->cur < sp->nsupers) {
+	if (++d->tried < sp->nsupers) {
+		d->cur = (d->cur + 1) % sp->nsupers;
 		d->mode = M_REGISTER;
 		send_work(d);
 		return;
 	}
-	d->cur = 0;
+	d->tried = 0;
 	if (!sp->cfg.back_to_source) {
 		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->url, why);
 		return;
@@ -516,6 +523,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		return;
 	}
 	d->handle = (int)a->peer;
+	d->tried = 0;
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
@@ -573,9 +581,9 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		if (c->is_register)
 			next_supernode_or_direct(d, msg ? msg : "failed");
 		else if (mine && d->mode == M_SWARM) {
-			log_warn("supernode %s: %s; registering again", d->sp->supers[d->cur], msg ? msg : "failed");
-			d->mode = M_REGISTER;
-			send_work(d);
+			/* the supernode failed mid-transfer: the next one in the hash order takes the task, and
+			 * the pieces here carry over (registration declares them) */
+			next_supernode_or_direct(d, msg ? msg : "failed");
 		}
 		goto out;
 	}
@@ -586,6 +594,12 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			*nl = 0;
 		const char *why = c->body ? c->body : "supernode refused";
 		fail_dl(d, strncmp(why, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->url, why);
+		goto out;
+	}
+	if (c->status == 401) {
+		/* a configuration error, not an outage: falling back to the source would hide it */
+		fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s refused the cluster token (401): check [security] token",
+			d->url, super_of(d));
 		goto out;
 	}
 	if (c->status == 410) { /* the supernode forgot us (restart, silence): register again */
@@ -635,19 +649,19 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	}
 	c->d = d;
 	c->is_register = is_register;
-	snprintf(url, sizeof url, "http://%s%s", sp->supers[d->cur], path);
+	snprintf(url, sizeof url, "%s://%s%s", sp->scheme, super_of(d), path);
 	struct http_request req = {
 		.method = "POST", .url = url, .headers = sp->token_hdr, .body = body, .body_len = len,
 		.what = "supernode", .on_response = ctl_response, .on_body = ctl_body, .on_done = ctl_done, .ctx = c,
 		.connect_timeout = 3, .first_byte_timeout = CTL_TIMEOUT, .idle_timeout = CTL_TIMEOUT,
 	};
-	struct http_fetch *f = http_client_request(sp->cfg.client, &req, err, sizeof err);
+	struct http_fetch *f = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 	if (!f) {
 		free(c);
 		if (is_register)
 			next_supernode_or_direct(d, err);
 		else
-			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s: %s", d->url, sp->supers[d->cur], err);
+			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s: %s", d->url, super_of(d), err);
 		return;
 	}
 	c->f = f;
@@ -721,7 +735,7 @@ static void send_work(struct dl *d)
 static struct store_task *direct_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
 {
 	struct dl *d = ctx;
-	uint32_t ps = d->st ? store_task_piece_size(d->st) : d->sp->cfg.piece_size;
+	uint32_t ps = m->piece_size;
 	(void)msg;
 	(void)msglen;
 	if (open_task(d, m->length, ps, m->etag, m->last_modified) != DF_OK)
@@ -812,17 +826,17 @@ static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		struct proto_buf b;
 		proto_buf_init(&b, mem, sizeof mem);
 		for (struct dl *d = sp->dls; d; d = d->next)
-			if (d->mode == M_SEEDING && d->cur == s)
+			if (d->mode == M_SEEDING && d->order[d->cur] == s)
 				proto_put(&b, "task", "%s %d", d->id, d->handle);
 		if (!b.len || b.overflow)
 			continue;
-		snprintf(url, sizeof url, "http://%s/v1/heartbeat", sp->supers[s]);
+		snprintf(url, sizeof url, "%s://%s/v1/heartbeat", sp->scheme, sp->supers[s]);
 		struct http_request req = {
 			.method = "POST", .url = url, .headers = sp->token_hdr, .body = b.p, .body_len = b.len,
 			.what = "supernode", .on_body = beat_body, .on_done = beat_done, .ctx = sp, .connect_timeout = 3,
 			.first_byte_timeout = 5,
 		};
-		if (!http_client_request(sp->cfg.client, &req, err, sizeof err))
+		if (!http_client_request(sp->cfg.cluster, &req, err, sizeof err))
 			log_warn("heartbeat to %s: %s", sp->supers[s], err);
 	}
 }
@@ -856,6 +870,29 @@ static void kick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		w->cfg.on_done(w, DF_OK, DF_EXIT_OK, NULL, w->cfg.ctx);
 		free(w);
 	}
+}
+
+/* Highest random weight: each supernode's score is a hash of (task id, its address); sorted by
+ * score, so every host picks the same first choice for a task and load spreads across supernodes,
+ * and removing one supernode moves only its own tasks. */
+static void rendezvous_order(const struct swarm_peer *sp, const char *id, int order[MAX_SUPERNODES])
+{
+	uint64_t score[MAX_SUPERNODES];
+	for (int i = 0; i < sp->nsupers; i++) {
+		XXH3_state_t st;
+		XXH3_64bits_reset(&st);
+		XXH3_64bits_update(&st, id, strlen(id));
+		XXH3_64bits_update(&st, "|", 1);
+		XXH3_64bits_update(&st, sp->supers[i], strlen(sp->supers[i]));
+		score[i] = XXH3_64bits_digest(&st);
+		order[i] = i;
+	}
+	for (int i = 1; i < sp->nsupers; i++) /* insertion sort: at most 8 */
+		for (int j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
 }
 
 static struct dl *find_dl(struct swarm_peer *sp, const char *id)
@@ -954,6 +991,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		}
 		d->sp = sp;
 		snprintf(d->id, sizeof d->id, "%s", id);
+		rendezvous_order(sp, id, d->order);
 		d->digest = cfg->digest;
 		d->handle = -1;
 		d->length = -1;
@@ -992,8 +1030,6 @@ struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, s
 		return NULL;
 	}
 	sp->cfg = *cfg;
-	if (!sp->cfg.piece_size)
-		sp->cfg.piece_size = 4u << 20;
 	for (const char *s = cfg->supernodes ? cfg->supernodes : ""; *s && sp->nsupers < MAX_SUPERNODES;) {
 		size_t n = strcspn(s, ", ");
 		if (n && n < sizeof sp->supers[0]) {
@@ -1004,7 +1040,11 @@ struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, s
 		while (*s == ',' || *s == ' ')
 			s++;
 	}
-	snprintf(sp->token_hdr, sizeof sp->token_hdr, "%s", auth_header(cfg->token, sp->token_hdr, sizeof sp->token_hdr));
+	sp->scheme = cfg->cluster_tls ? "https" : "http";
+	if (!sp->cfg.cluster)
+		sp->cfg.cluster = cfg->client;
+	char tok[sizeof sp->token_hdr];
+	snprintf(sp->token_hdr, sizeof sp->token_hdr, "%s", auth_header(cfg->token, tok, sizeof tok));
 	if (pieceserve_init(&sp->ps, cfg->loop, cfg->server, cfg->store, cfg->token) != DF_OK) {
 		snprintf(err, errlen, "out of memory");
 		free(sp);
@@ -1035,7 +1075,7 @@ void swarm_peer_free(struct swarm_peer *sp)
 
 double swarm_peer_last_served(const struct swarm_peer *sp) { return sp->ps.last_request; }
 
-void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client)
+void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, struct http_client *cluster)
 {
 	/* after fork: cancel what runs on the old client (its sockets' watchers live on in this loop,
 	 * so they must be stopped), then speak through the new one */
@@ -1044,6 +1084,7 @@ void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client)
 		cancel_ctls(d);
 	}
 	sp->cfg.client = client;
+	sp->cfg.cluster = cluster ? cluster : client;
 	for (struct dl *d = sp->dls; d; d = d->next)
 		if (d->rlen && d->mode == M_SEEDING)
 			send_work(d);
@@ -1079,12 +1120,12 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 	for (struct dl *d = sp->dls; d; d = d->next) {
 		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT)
 			continue;
-		snprintf(url, sizeof url, "http://%s/v1/leave?task=%s&peer=%d", sp->supers[d->cur], d->id, d->handle);
+		snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", sp->scheme, super_of(d), d->id, d->handle);
 		struct http_request req = {
 			.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
 			.ctx = l, .connect_timeout = 2, .first_byte_timeout = 2,
 		};
-		if (http_client_request(sp->cfg.client, &req, err, sizeof err))
+		if (http_client_request(sp->cfg.cluster, &req, err, sizeof err))
 			l->pending++;
 	}
 	left_one(NULL, DF_OK, NULL, l);

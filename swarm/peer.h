@@ -26,15 +26,18 @@ struct swarm_dl;
 
 struct swarm_peer_cfg {
 	struct ev_loop *loop;
-	struct http_client *client;  /* for supernodes, peers and sources (TLS for https sources) */
+	struct http_client *client;  /* for sources (TLS for https sources) */
+	struct http_client *cluster; /* for supernodes and peers (cluster TLS); NULL: client */
+	int cluster_tls;             /* dial supernodes and peers with https */
 	struct http_server *server;  /* this host's piece server: the engine routes /v1/piece/ on it */
 	struct store *store;
-	const char *supernodes;      /* "host:port[,host:port...]" in failover order; "" or NULL: none */
+	const char *supernodes;      /* "host:port[,host:port...]": each task goes to the first of them in
+	                              * rendezvous-hash order of its id, then the next on failure; "" or NULL: none */
 	const char *token;           /* cluster token ("" open) */
 	const char *advertise;       /* address other peers dial; "" or NULL: as the supernode sees us */
 	const char *filter;          /* query parameters dropped from URL task ids (comma-separated) */
 	int back_to_source;          /* fetch straight from the source when no supernode answers */
-	uint32_t piece_size;         /* for direct downloads (a supernode decides for swarm ones) */
+	uint32_t piece_size;         /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
 	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
 };
 
@@ -78,7 +81,7 @@ void swarm_dl_cancel(struct swarm_dl *dl);
  * client to use after fork (the parent's resolver threads do not survive it); and telling the
  * supernodes this host leaves every task (done runs when all answered or failed; maybe at once). */
 double swarm_peer_last_served(const struct swarm_peer *sp);
-void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client);
+void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, struct http_client *cluster);
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx);
 
 /* The task being filled (NULL before on_meta). Read pieces from it; do not write. */

@@ -113,7 +113,12 @@ int seeder_detach(const struct seeder_cfg *cfg)
 		log_error("seeder: %s", err);
 		_exit(1);
 	}
-	swarm_peer_set_client(cfg->peer, s.client);
+	struct http_client *cluster = NULL;
+	if (cfg->cluster_cfg && !(cluster = http_client_new(cfg->loop, cfg->cluster_cfg, err, sizeof err))) {
+		log_error("seeder: %s", err);
+		_exit(1);
+	}
+	swarm_peer_set_client(cfg->peer, s.client, cluster);
 	s.started = ev_now(cfg->loop);
 	log_info("seeding %s on port %u until idle for %.0f s", cfg->url, http_server_port(cfg->server), cfg->idle);
 	ev_timer_init(&s.idle, idle_cb, 1, 1);

@@ -12,6 +12,8 @@ struct seeder_cfg {
 	struct store *store;
 	const char *url;
 	double idle;                 /* leave after this many seconds without a piece request */
+	/* how to make the client for supernodes and peers after fork (cluster TLS), or NULL: plain */
+	const struct http_client_cfg *cluster_cfg;
 };
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when

@@ -20,6 +20,18 @@
 #define SOURCE_BATCH 4        /* pieces per range request after the probe */
 #define SOURCE_MAX_STREAMS 16
 #define SOURCE_RETRIES 3
+#define SOURCE_PROBE (SOURCE_BATCH * SOURCE_MAX_PIECE)
+
+uint32_t source_piece_size(int64_t length)
+{
+	/* about 256 pieces per file: enough for a swarm to spread them, few enough to schedule cheaply */
+	if (length < 0)
+		return SOURCE_MAX_PIECE;
+	uint32_t ps = SOURCE_MIN_PIECE;
+	while (ps < SOURCE_MAX_PIECE && (uint64_t)ps * 256 < (uint64_t)length)
+		ps *= 2;
+	return ps;
+}
 
 struct stream {
 	struct source *src;
@@ -43,6 +55,7 @@ struct source {
 	int64_t length;
 	int ranges, meta_done, failed, finished;
 	char etag[256], lm[128];
+	uint32_t ps;       /* piece size; 0 until the first answer when chosen from the length */
 	uint8_t *claimed;  /* 1 bit per piece: some stream has it in its range */
 	uint32_t claimed_bits;
 	uint32_t cursor;   /* claim search starts here */
@@ -58,7 +71,7 @@ uint64_t source_bytes(const struct source *s) { return s->bytes; }
 
 static uint32_t npieces(const struct source *s)
 {
-	return s->length < 0 ? UINT32_MAX : (uint32_t)((s->length + s->cfg.piece_size - 1) / s->cfg.piece_size);
+	return s->length < 0 ? UINT32_MAX : (uint32_t)((s->length + s->ps - 1) / s->ps);
 }
 
 static int claimed(const struct source *s, uint32_t n)
@@ -160,7 +173,12 @@ static int on_meta(struct stream *st, const struct http_resp *r)
 	}
 	header_copy(r, "ETag", s->etag, sizeof s->etag);
 	header_copy(r, "Last-Modified", s->lm, sizeof s->lm);
-	struct source_meta m = {s->length, s->ranges, s->etag, s->lm};
+	if (!s->ps) {
+		s->ps = source_piece_size(s->length);
+		if (st->ranged)
+			st->end = (uint32_t)(SOURCE_PROBE / s->ps);
+	}
+	struct source_meta m = {s->length, s->ranges, s->etag, s->lm, s->ps};
 	struct store_task *t = s->cfg.on_meta(s->cfg.ctx, &m, msg, sizeof msg);
 	if (!t) {
 		fail(s, "%s", msg[0] ? msg : "source: refused by the caller");
@@ -175,7 +193,7 @@ static int on_meta(struct stream *st, const struct http_resp *r)
 			fail(s, "source: out of memory");
 			return DF_ERR;
 		}
-		for (uint32_t n = (uint32_t)(st->req_start / s->cfg.piece_size); n < st->end && n < s->claimed_bits; n++)
+		for (uint32_t n = (uint32_t)(st->req_start / s->ps); n < st->end && n < s->claimed_bits; n++)
 			claim(s, n);
 	}
 	if (s->ranges && s->length >= 0)
@@ -229,7 +247,7 @@ static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx
 	(void)f;
 	struct stream *st = ctx;
 	struct source *s = st->src;
-	uint32_t ps = s->cfg.piece_size;
+	uint32_t ps = s->ps;
 	char err[256];
 	s->bytes += len;
 	while (len) {
@@ -275,7 +293,7 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct stream *st = DF_CONTAINER_OF(w, struct stream, retry);
-	uint32_t first = (uint32_t)(st->off / st->src->cfg.piece_size);
+	uint32_t first = (uint32_t)(st->off / st->src->ps);
 	start_stream(st, first, st->end);
 }
 
@@ -302,7 +320,7 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			return;
 		}
 		uint64_t want = st->end == UINT32_MAX ? (uint64_t)s->length
-						      : DF_MIN((uint64_t)st->end * s->cfg.piece_size, (uint64_t)s->length);
+						      : DF_MIN((uint64_t)st->end * s->ps, (uint64_t)s->length);
 		if (st->off >= want) {
 			st->attempts = 0;
 			stream_next(st);
@@ -321,8 +339,8 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		return;
 	}
 	log_warn("source %s: %s; retrying from byte %llu (%d of %d)", s->url, msg ? msg : "failed",
-		 (unsigned long long)(st->off / s->cfg.piece_size * s->cfg.piece_size), st->attempts, SOURCE_RETRIES);
-	st->off = st->off / s->cfg.piece_size * s->cfg.piece_size;
+		 (unsigned long long)(st->off / s->ps * s->ps), st->attempts, SOURCE_RETRIES);
+	st->off = st->off / s->ps * s->ps;
 	ev_timer_set(&st->retry, 0.5 * st->attempts, 0);
 	ev_timer_start(s->cfg.loop, &st->retry);
 }
@@ -335,7 +353,9 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 		.url = s->url, .follow_redirects = 1, .use_proxy = 1, .fail_status = 1, .what = "source",
 		.on_response = on_response, .on_body = on_body, .on_done = on_done, .ctx = st,
 	};
-	uint32_t ps = s->cfg.piece_size;
+	/* before the piece size is chosen (auto), the probe asks for SOURCE_PROBE bytes: whole pieces
+	 * of any size it may pick */
+	uint32_t ps = s->ps ? s->ps : SOURCE_PROBE / SOURCE_BATCH;
 	st->end = end;
 	st->req_start = (uint64_t)first * ps;
 	st->off = st->req_start;
@@ -395,6 +415,7 @@ struct source *source_start(const struct source_cfg *cfg, char *err, size_t errl
 	s->url = strdup(cfg->url);
 	s->headers = cfg->headers ? strdup(cfg->headers) : NULL;
 	s->length = -1;
+	s->ps = cfg->piece_size;
 	ev_timer_init(&s->later, later_cb, 0, 0);
 	for (int i = 0; i < SOURCE_MAX_STREAMS; i++) {
 		s->st[i].src = s;
@@ -404,6 +425,7 @@ struct source *source_start(const struct source_cfg *cfg, char *err, size_t errl
 	if (cfg->task) {
 		const struct store_task_info *info = store_task_info(cfg->task);
 		s->task = cfg->task;
+		s->ps = store_task_piece_size(cfg->task);
 		snprintf(s->etag, sizeof s->etag, "%s", info->etag ? info->etag : "");
 		snprintf(s->lm, sizeof s->lm, "%s", info->last_modified ? info->last_modified : "");
 		if (store_task_complete(cfg->task)) {
@@ -417,7 +439,7 @@ struct source *source_start(const struct source_cfg *cfg, char *err, size_t errl
 		if (total == 0) /* unknown length: continue after the pieces present, in order */
 			first = store_task_present(cfg->task);
 	}
-	start_stream(&s->st[0], first, first + SOURCE_BATCH);
+	start_stream(&s->st[0], first, s->ps ? first + SOURCE_BATCH : SOURCE_BATCH);
 	if (s->finished) {
 		snprintf(err, errlen, "source %s: cannot start", cfg->url);
 		source_free(s);

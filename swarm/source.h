@@ -17,14 +17,22 @@ struct source_meta {
 	int ranges;            /* it answered a Range request with 206 */
 	const char *etag;      /* "" when none */
 	const char *last_modified;
+	uint32_t piece_size;   /* the piece size in use (chosen from the length when cfg asked for auto) */
 };
+
+#define SOURCE_MIN_PIECE (256u << 10)
+#define SOURCE_MAX_PIECE (4u << 20)
+/* The piece size for a file of `length` bytes: about length/256 as a power of two within
+ * SOURCE_MIN_PIECE..SOURCE_MAX_PIECE (the simulator's finding: enough pieces for a swarm to spread,
+ * few enough to schedule cheaply); the maximum when the length is unknown. */
+uint32_t source_piece_size(int64_t length);
 
 struct source_cfg {
 	struct ev_loop *loop;
 	struct http_client *client;
 	const char *url;
 	const char *headers;   /* extra request lines "Name: value\r\n"... (Authorization, Cookie), or NULL */
-	uint32_t piece_size;
+	uint32_t piece_size;   /* 0: source_piece_size(length), chosen at the first answer */
 	int streams;           /* concurrent range requests (1..16) */
 	/* The task whose missing pieces to fetch, when the caller already has one (resume, a cache
 	 * being completed); its validators go out as If-Range so a changed source is noticed. NULL: the

@@ -290,8 +290,7 @@ static void task_remove(struct supernode *sn, struct sn_task *t)
 /* Starts the scheduler for a task whose store task is open, the supernode holding what it has. */
 static int task_sched_start(struct sn_task *t)
 {
-	struct sched_config c;
-	sched_config_default(&c);
+	struct sched_config c = t->sn->cfg.sched;
 	c.piece_size = store_task_piece_size(t->st);
 	int64_t len = store_task_length(t->st);
 	t->sched = sched_new(&c, len < 0 ? -1 : (int64_t)store_task_piece_count(t->st));
@@ -411,7 +410,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	struct supernode *sn = t->sn;
 	char err[512];
 	struct store_task_info info = {
-		.length = m->length, .piece_size = sn->cfg.piece_size, .url = t->url, .etag = m->etag,
+		.length = m->length, .piece_size = m->piece_size, .url = t->url, .etag = m->etag,
 		.last_modified = m->last_modified, /* digests are recorded once verified (on_source_done) */
 	};
 	if (t->st) {
@@ -456,7 +455,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	}
 	t->state = T_FETCHING;
 	log_info("task %.12s: %s is %lld bytes, %u pieces of %u%s", t->id, t->url, (long long)m->length,
-		 store_task_piece_count(t->st), sn->cfg.piece_size, m->ranges ? "" : " (no ranges: one stream)");
+		 store_task_piece_count(t->st), m->piece_size, m->ranges ? "" : " (no ranges: one stream)");
 	answer_waits(t);
 	return t->st;
 }

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "core/sched.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "store/store.h"
@@ -15,9 +16,10 @@ struct supernode_cfg {
 	struct http_server *server;  /* routes are added to it */
 	struct http_client *client;  /* for the sources */
 	const char *token;           /* cluster token ("" open) */
-	uint32_t piece_size;
+	uint32_t piece_size;         /* 0: chosen per task from its length (source_piece_size) */
 	int source_streams;
 	double revalidate_after;     /* seconds a successful revalidation stays good */
+	struct sched_config sched;   /* per-task scheduler settings (piece_size is set per task) */
 };
 
 struct supernode;

@@ -91,10 +91,11 @@ nginx_bytes() { awk -v p="$2" '$7 ~ p {s += $10} END {print s+0}' "$T/nginx-$1/a
 # make_file PATH MB: random content of MB MiB
 make_file() { head -c "$(( $2 * 1048576 ))" /dev/urandom > "$1"; }
 
-# start_supernode NAME PORT [flags]: df supernode on 127.0.0.1:PORT with store $T/NAME, log $T/NAME.log
+# start_supernode NAME PORT [flags]: df supernode on 127.0.0.1:PORT with store $T/NAME, log $T/NAME.log, pid $T/NAME.pid
 start_supernode() {
   local name=$1 port=$2; shift 2
   "$DF" supernode --listen "127.0.0.1:$port" --data "$T/$name" "$@" > "$T/$name.log" 2>&1 &
+  echo $! > "$T/$name.pid"
   track $!
   wait_port "$port"
 }

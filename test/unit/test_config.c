@@ -24,7 +24,7 @@ static void defaults(void)
 	struct df_config c;
 	config_init(&c);
 	CHECK_STR(c.supernode_listen, ":8002");
-	CHECK_EQ(c.supernode_piece_size, 4u << 20);
+	CHECK_EQ(c.supernode_piece_size, 0);
 	CHECK_EQ(c.get_seed_idle, 300);
 	CHECK_EQ(c.get_back_to_source, 1);
 	config_free(&c);
