@@ -35,7 +35,8 @@ struct px {
 	struct df *df;
 	struct ev_loop *loop;
 	struct http_server *front, *pieces;
-	struct http_client *client;
+	struct http_client *client, *cluster; /* sources and upstreams; supernodes and peers (cluster TLS) */
+	struct ratelimit rx;
 	struct swarm_peer *peer;
 	struct registry *reg;
 	struct httpproxy *hp;
@@ -313,7 +314,8 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	rc = DF_EXIT_FAIL;
 	log_set_daemon(1);
-	if (daemon_token(df, 1) != DF_OK) {
+	int tls = daemon_token(df, 1) == DF_OK ? daemon_cluster_tls(df) : DF_ERR;
+	if (tls < 0) {
 		rc = DF_EXIT_USAGE;
 		goto out;
 	}
@@ -321,7 +323,9 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	p->loop = df->loop = ev_default_loop(0);
 	p->started = ev_now(p->loop);
+	/* the front is plain HTTP for container engines; the piece server speaks cluster TLS when set */
 	struct http_server_cfg fcfg = {.name = "df/" DF_VERSION}, pcfg = {.name = "df/" DF_VERSION};
+	daemon_server_cfg(df, &pcfg);
 	p->front = http_server_new(p->loop, &fcfg);
 	p->pieces = http_server_new(p->loop, &pcfg);
 	if (!p->front || !p->pieces) {
@@ -334,11 +338,15 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
-	p->client = daemon_client(df, p->loop, NULL, timeout);
+	ratelimit_init(&p->rx, c->get_limit_rate, 0, ev_now(p->loop));
+	p->client = daemon_client(df, p->loop, c->get_limit_rate ? &p->rx : NULL, timeout);
 	if (!p->client)
 		goto out;
+	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, NULL, timeout)))
+		goto out;
 	struct swarm_peer_cfg sc = {
-		.loop = p->loop, .client = p->client, .server = p->pieces, .store = df->store, .supernodes = c->get_supernode,
+		.loop = p->loop, .client = p->client, .cluster = p->cluster, .cluster_tls = tls, .server = p->pieces,
+		.store = df->store, .supernodes = c->get_supernode,
 		.token = c->security_token, .advertise = c->get_advertise, .filter = c->get_filter,
 		.back_to_source = c->get_back_to_source, .piece_size = (uint32_t)c->supernode_piece_size, .timeout = timeout,
 	};
@@ -398,6 +406,8 @@ out:
 		swarm_peer_free(p->peer);
 	if (p->pieces)
 		http_server_free(p->pieces);
+	if (p->cluster)
+		http_client_free(p->cluster);
 	if (p->client)
 		http_client_free(p->client);
 	daemon_close(df);
