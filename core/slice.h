@@ -33,7 +33,8 @@ static inline int slice_copy(struct slice s, char *dst, size_t cap)
 {
 	if (s.n >= cap)
 		return -1;
-	memcpy(dst, s.p, s.n);
+	if (s.n) /* an absent header is {NULL, 0}: memcpy from NULL is undefined even for 0 bytes */
+		memcpy(dst, s.p, s.n);
 	dst[s.n] = 0;
 	return 0;
 }

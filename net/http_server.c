@@ -1428,3 +1428,27 @@ int http_reply_end(struct http_req *req)
 	kick(c, 0);
 	return DF_OK;
 }
+
+void http_reply_abort(struct http_req *req)
+{
+	struct http_conn *c = conn_of(req);
+	if (!c->x.active || c->dead)
+		return;
+	c->x.failed = 1;
+	c->x.keep_alive = 0;
+	kick(c, 0);
+}
+
+int http_req_detach(struct http_req *req, int *fd, char *buf, size_t cap, size_t *len)
+{
+	struct http_conn *c = conn_of(req);
+	size_t extra = c->in_len - c->head_len;
+	if (!c->x.active || c->x.started || c->dead || c->t != &c->plain || !c->req.fr.no_body || extra > cap)
+		return DF_ERR;
+	memcpy(buf, c->in + c->head_len, extra);
+	*len = extra;
+	*fd = c->plain.fd;
+	c->plain.fd = -1; /* conn_close closes nothing now */
+	conn_close(c);
+	return DF_OK;
+}

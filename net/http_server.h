@@ -143,4 +143,16 @@ void http_reply_ready(struct http_req *req);
  * exchange (the client sees a short body and a closed connection). */
 int http_reply_end(struct http_req *req);
 
+/* Aborts the exchange: the connection closes without completing the reply (a proxy whose upstream
+ * failed mid-body, a body that failed its digest), so the client never mistakes a cut body for a
+ * whole one; the done callback follows with ok 0. Nothing happens after the exchange ended. */
+void http_reply_abort(struct http_req *req);
+
+/* Takes the connection away from the server, for protocols that leave HTTP after a request (a
+ * CONNECT tunnel): the caller gets the socket (non-blocking; it owns it now) and the bytes that
+ * arrived after the request head (at most cap into buf, their count in *len). The server forgets
+ * the connection (the done callback runs with ok 0 first). DF_ERR with nothing changed when the
+ * reply was started, the connection is TLS, the request has a body, or more than cap bytes wait. */
+int http_req_detach(struct http_req *req, int *fd, char *buf, size_t cap, size_t *len);
+
 #endif

@@ -29,13 +29,15 @@ pass() { echo "pass: $*"; }
 # track PID: the process is stopped when the test exits
 track() { echo "$1" >> "$PIDS"; }
 
-# free_port: a TCP port nobody listens on now: random in 10000-32767, below the kernel's ephemeral
-# range (32768+), so outgoing connections never hold it when the server binds; checked with ss
+# free_port: a TCP port no socket uses now (checked with ss), random from 20000 up to the kernel's
+# ephemeral range, where the outgoing connections of concurrent tests would make bind fail
 free_port() {
-  local p
+  local p lo span
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 60000)
+  span=$(( lo > 25000 ? lo - 20000 : 40000 ))
   for _ in $(seq 200); do
-    p=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22768 ))
-    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % span ))
+    if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
   done
   fail "no free port"
 }

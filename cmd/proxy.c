@@ -1,0 +1,426 @@
+/* `df proxy`: the per-host daemon. A registry mirror and HTTP proxy on one plain-HTTP port whose
+ * blob pulls go P2P, the host's piece server and peer engine, and the unix socket df get hands its
+ * downloads to. Also prints the mirror configuration of each container engine. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/daemon.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/proto.h"
+#include "store/store.h"
+#include "swarm/common.h"
+#include "swarm/hostd.h"
+#include "swarm/httpproxy.h"
+#include "swarm/peer.h"
+#include "swarm/registry.h"
+
+#define MAX_UPSTREAMS 16
+#define MAX_RULES 32
+
+enum { OPT_REGISTRY = 1, OPT_RULE, OPT_PRINT };
+
+static const struct opt_spec opts[] = {
+	{"registry", 0, 1, OPT_REGISTRY, "[NAME=]URL", "upstream registry (repeatable; replaces [proxy] registries; the first is the default)"},
+	{"proxy-rule", 0, 1, OPT_RULE, "REGEX", "plain http URLs matching it go P2P (repeatable; replaces [proxy] rules)"},
+	{"print-config", 0, 1, OPT_PRINT, "ENGINE", "print the mirror configuration for containerd, docker or podman, then exit"},
+};
+static const char *const sections[] = {"proxy", "get", "security", NULL};
+
+struct px {
+	struct df *df;
+	struct ev_loop *loop;
+	struct http_server *front, *pieces;
+	struct http_client *client, *cluster; /* sources and upstreams; supernodes and peers (cluster TLS) */
+	struct ratelimit rx;
+	struct swarm_peer *peer;
+	struct registry *reg;
+	struct httpproxy *hp;
+	struct hostd *hd;
+	struct loop_signals sig;
+	int stopping;
+	struct registry_upstream ups[MAX_UPSTREAMS];
+	int nups;
+	const char *rules[MAX_RULES];
+	int nrules;
+	char rulebuf[4096];
+	double started;
+};
+
+static int usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "df: proxy: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'df proxy --help'.\n");
+	return DF_EXIT_USAGE;
+}
+
+static int add_upstream(struct px *p, const char *spec, size_t n)
+{
+	const char *why;
+	char tmp[512];
+	snprintf(tmp, sizeof tmp, "%.*s", (int)DF_MIN(n, sizeof tmp - 1), spec);
+	if (p->nups == MAX_UPSTREAMS)
+		return usage("more than %s upstream registries", "16");
+	if (registry_upstream_parse(spec, n, &p->ups[p->nups], &why) != DF_OK) {
+		fprintf(stderr, "df: proxy: registry '%s': %s\nTry 'df proxy --help'.\n", tmp, why);
+		return DF_EXIT_USAGE;
+	}
+	p->nups++;
+	return DF_EXIT_OK;
+}
+
+/* "[NAME=]URL,..." from the config file (commas or blanks between entries) */
+static int upstreams_from_config(struct px *p, const char *list)
+{
+	const char *s = list;
+	while (*s) {
+		size_t n = strcspn(s, ", \t");
+		if (n) {
+			int rc = add_upstream(p, s, n);
+			if (rc != DF_EXIT_OK)
+				return rc;
+		}
+		s += n;
+		s += strspn(s, ", \t");
+	}
+	return DF_EXIT_OK;
+}
+
+/* space-separated regexes from the config file, cut in place in p->rulebuf */
+static int rules_from_config(struct px *p, const char *list)
+{
+	if (strlen(list) >= sizeof p->rulebuf)
+		return usage("[proxy] rules is longer than %s bytes", "4095");
+	snprintf(p->rulebuf, sizeof p->rulebuf, "%s", list);
+	for (char *s = strtok(p->rulebuf, " \t"); s; s = strtok(NULL, " \t")) {
+		if (p->nrules == MAX_RULES)
+			return usage("more than %s proxy rules", "32");
+		p->rules[p->nrules++] = s;
+	}
+	return DF_EXIT_OK;
+}
+
+/* The address clients dial: the listen address, with a wildcard host made loopback. */
+static void mirror_addr(const char *listen, char *out, size_t cap)
+{
+	struct loop_addr a;
+	char err[128];
+	if (loop_addr_parse(listen, &a, err, sizeof err) != DF_OK) {
+		snprintf(out, cap, "%s", listen);
+		return;
+	}
+	if (!a.host[0] || strcmp(a.host, "0.0.0.0") == 0 || strcmp(a.host, "::") == 0)
+		snprintf(out, cap, "127.0.0.1:%u", a.port);
+	else if (a.ipv6)
+		snprintf(out, cap, "[%s]:%u", a.host, a.port);
+	else
+		snprintf(out, cap, "%s:%u", a.host, a.port);
+}
+
+static int print_config(struct px *p, const char *engine)
+{
+	char mirror[300];
+	struct registry_upstream hub;
+	mirror_addr(p->df->cfg->proxy_listen, mirror, sizeof mirror);
+	if (!p->nups) {
+		const char *why;
+		registry_upstream_parse("https://registry-1.docker.io", 28, &hub, &why);
+		p->ups[p->nups++] = hub;
+	}
+	if (strcmp(engine, "containerd") == 0) {
+		printf("# containerd: one hosts.toml per upstream registry, in the folder named by\n"
+		       "#   [plugins.\"io.containerd.grpc.v1.cri\".registry] config_path = \"/etc/containerd/certs.d\"\n"
+		       "# (ctr: --hosts-dir /etc/containerd/certs.d). containerd tries df proxy first and falls back\n"
+		       "# to `server` whenever df proxy refuses, fails or is down.\n");
+		for (int i = 0; i < p->nups; i++)
+			printf("\n# /etc/containerd/certs.d/%s/hosts.toml\nserver = \"%s\"\n\n[host.\"http://%s\"]\n"
+			       "  capabilities = [\"pull\", \"resolve\"]\n",
+			       p->ups[i].name, p->ups[i].url, mirror);
+		return DF_EXIT_OK;
+	}
+	if (strcmp(engine, "docker") == 0) {
+		fprintf(stderr, "# /etc/docker/daemon.json (then restart dockerd). Docker mirrors Docker Hub only, so the\n"
+				"# first --registry must be https://registry-1.docker.io; dockerd falls back to Docker Hub\n"
+				"# whenever the mirror fails or is down. 127.0.0.0/8 may be plain http.\n");
+		printf("{\n  \"registry-mirrors\": [\"http://%s\"]\n}\n", mirror);
+		return DF_EXIT_OK;
+	}
+	if (strcmp(engine, "podman") == 0 || strcmp(engine, "skopeo") == 0 || strcmp(engine, "cri-o") == 0 ||
+	    strcmp(engine, "crio") == 0) {
+		printf("# /etc/containers/registries.conf (podman, skopeo, buildah, CRI-O). The mirror is tried\n"
+		       "# first for every pull; on any failure (or df proxy down) the registry itself is used.\n"
+		       "# These clients send no ?ns=, so df proxy serves them its first --registry only;\n"
+		       "# credentials for an authenticated upstream go in the auth file under \"%s\" too.\n"
+		       "unqualified-search-registries = [\"%s\"]\n\n[[registry]]\nlocation = \"%s\"\n%s\n"
+		       "[[registry.mirror]]\nlocation = \"%s\"\ninsecure = true\n",
+		       mirror, p->ups[0].name, p->ups[0].name,
+		       strncmp(p->ups[0].url, "http://", 7) == 0 ? "insecure = true\n" : "", mirror);
+		return DF_EXIT_OK;
+	}
+	return usage("--print-config '%s': expected containerd, docker or podman", engine);
+}
+
+/* The piece server: [get] peer_listen, else the first free port of port_range. */
+static int listen_pieces(struct px *p, char *err, size_t errlen)
+{
+	struct df_config *c = p->df->cfg;
+	if (c->get_peer_listen[0])
+		return http_server_listen(p->pieces, c->get_peer_listen, err, errlen);
+	unsigned lo = 0, hi = 0;
+	if (sscanf(c->get_port_range, "%u-%u", &lo, &hi) != 2 || lo == 0 || hi < lo || hi > 65535) {
+		snprintf(err, errlen, "--port-range '%s': expected LOW-HIGH", c->get_port_range);
+		return DF_ERR;
+	}
+	unsigned span = hi - lo + 1, start = (unsigned)getpid() % span;
+	for (unsigned i = 0; i < span; i++) {
+		char addr[32];
+		snprintf(addr, sizeof addr, ":%u", lo + (start + i) % span);
+		if (http_server_listen(p->pieces, addr, err, errlen) == DF_OK)
+			return DF_OK;
+	}
+	snprintf(err, errlen, "no free port in %s for the piece server (--port-range)", c->get_port_range);
+	return DF_ERR;
+}
+
+/* GET /v1/status on the proxy port: counters as "key: value" lines. */
+static void on_status(struct http_req *req, void *ctx)
+{
+	struct px *p = ctx;
+	char mem[4096];
+	struct proto_buf b;
+	struct registry_stats rs;
+	struct httpproxy_stats hs;
+	struct http_server_stats ss;
+	registry_get_stats(p->reg, &rs);
+	httpproxy_get_stats(p->hp, &hs);
+	http_server_get_stats(p->front, &ss);
+	proto_buf_init(&b, mem, sizeof mem);
+	proto_put(&b, "role", "proxy");
+	proto_put(&b, "version", "%s", DF_VERSION);
+	proto_put(&b, "uptime", "%.0f", ev_now(p->loop) - p->started);
+	proto_put(&b, "piece-port", "%u", http_server_port(p->pieces));
+	for (int i = 0; i < p->nups; i++)
+		proto_put(&b, "upstream", "%s %s", p->ups[i].name, p->ups[i].url);
+	proto_put(&b, "connections", "%d", ss.conns);
+	proto_put(&b, "requests", "%llu", (unsigned long long)ss.requests);
+	proto_put(&b, "registry-requests", "%llu", (unsigned long long)rs.requests);
+	proto_put(&b, "manifests", "%llu", (unsigned long long)rs.manifests);
+	proto_put(&b, "blobs-p2p", "%llu", (unsigned long long)rs.blobs_p2p);
+	proto_put(&b, "blob-bytes-p2p", "%llu", (unsigned long long)rs.blob_bytes);
+	proto_put(&b, "blobs-direct", "%llu", (unsigned long long)rs.blobs_direct);
+	proto_put(&b, "blobs-denied", "%llu", (unsigned long long)rs.denied);
+	proto_put(&b, "blobs-aborted", "%llu", (unsigned long long)rs.aborted);
+	proto_put(&b, "relayed", "%llu", (unsigned long long)(rs.relay.started + hs.relay.started));
+	proto_put(&b, "relay-failed", "%llu", (unsigned long long)(rs.relay.failed + hs.relay.failed));
+	proto_put(&b, "relay-bytes", "%llu", (unsigned long long)(rs.relay.bytes + hs.relay.bytes));
+	proto_put(&b, "proxy-requests", "%llu", (unsigned long long)hs.requests);
+	proto_put(&b, "proxy-p2p", "%llu", (unsigned long long)hs.p2p);
+	proto_put(&b, "tunnels", "%llu", (unsigned long long)hs.tunnels);
+	proto_put(&b, "tunnel-failed", "%llu", (unsigned long long)hs.tunnel_failed);
+	proto_put(&b, "tunnel-bytes", "%llu", (unsigned long long)hs.tunnel_bytes);
+	if (p->hd) {
+		struct hostd_stats ds;
+		hostd_get_stats(p->hd, &ds);
+		proto_put(&b, "handoffs", "%llu", (unsigned long long)ds.jobs);
+		proto_put(&b, "handoffs-failed", "%llu", (unsigned long long)ds.failed);
+	}
+	swarm_reply_lines(req, &b);
+}
+
+static void stopped(struct http_server *s, void *ctx)
+{
+	(void)s;
+	struct px *p = ctx;
+	ev_break(p->loop, EVBREAK_ALL);
+}
+
+static void on_stop(struct loop_signals *s, int signum, int count, void *ctx)
+{
+	(void)s;
+	struct px *p = ctx;
+	log_info("signal %d: stopping%s", signum, count > 1 ? " now" : "");
+	if (count > 1 || p->stopping) {
+		ev_break(p->loop, EVBREAK_ALL);
+		return;
+	}
+	p->stopping = 1;
+	hostd_stop(p->hd);
+	http_server_shutdown(p->front, 5.0, stopped, p);
+}
+
+static int run(struct df *df, struct opt_result *r)
+{
+	struct df_config *c = df->cfg;
+	char err[512];
+	int rc = DF_EXIT_FAIL;
+	struct px *p = calloc(1, sizeof *p);
+	const char *engine = NULL;
+	if (!p) {
+		log_user_error("proxy", "out of memory");
+		return DF_EXIT_FAIL;
+	}
+	p->df = df;
+	if (r->nargs) {
+		free(p);
+		return usage("unexpected argument '%s'", r->args[0]);
+	}
+	int cli_ups = 0, cli_rules = 0;
+	for (int i = 0; i < r->nvals; i++) {
+		const char *a = r->vals[i].arg;
+		switch (r->vals[i].id) {
+		case OPT_REGISTRY:
+			cli_ups = 1;
+			if ((rc = add_upstream(p, a, strlen(a))) != DF_EXIT_OK)
+				goto out;
+			break;
+		case OPT_RULE:
+			cli_rules = 1;
+			if (p->nrules == MAX_RULES) {
+				rc = usage("more than %s proxy rules", "32");
+				goto out;
+			}
+			p->rules[p->nrules++] = a;
+			break;
+		case OPT_PRINT:
+			engine = a;
+			break;
+		}
+	}
+	if (!cli_ups && (rc = upstreams_from_config(p, c->proxy_registries)) != DF_EXIT_OK)
+		goto out;
+	if (!cli_rules && (rc = rules_from_config(p, c->proxy_rules)) != DF_EXIT_OK)
+		goto out;
+	if (engine) {
+		rc = print_config(p, engine);
+		goto out;
+	}
+	for (int i = 0; i < p->nrules; i++) {
+		/* a bad rule is a usage error, found before anything starts */
+		regex_t rx;
+		int e = regcomp(&rx, p->rules[i], REG_EXTENDED | REG_NOSUB);
+		if (e != 0) {
+			char why[256];
+			regerror(e, &rx, why, sizeof why);
+			fprintf(stderr, "df: proxy: --proxy-rule '%s': %s\nTry 'df proxy --help'.\n", p->rules[i], why);
+			rc = DF_EXIT_USAGE;
+			goto out;
+		}
+		regfree(&rx);
+	}
+	rc = DF_EXIT_FAIL;
+	log_set_daemon(1);
+	int tls = daemon_token(df, 1) == DF_OK ? daemon_cluster_tls(df) : DF_ERR;
+	if (tls < 0) {
+		rc = DF_EXIT_USAGE;
+		goto out;
+	}
+	if (daemon_open_store(df) != DF_OK)
+		goto out;
+	p->loop = df->loop = ev_default_loop(0);
+	p->started = ev_now(p->loop);
+	/* the front is plain HTTP for container engines; the piece server speaks cluster TLS when set */
+	struct http_server_cfg fcfg = {.name = "df/" DF_VERSION}, pcfg = {.name = "df/" DF_VERSION};
+	daemon_server_cfg(df, &pcfg);
+	p->front = http_server_new(p->loop, &fcfg);
+	p->pieces = http_server_new(p->loop, &pcfg);
+	if (!p->front || !p->pieces) {
+		log_user_error("proxy", "out of memory");
+		goto out;
+	}
+	if (http_server_listen(p->front, c->proxy_listen, err, sizeof err) != DF_OK ||
+	    listen_pieces(p, err, sizeof err) != DF_OK) {
+		log_user_error("proxy", "%s", err);
+		goto out;
+	}
+	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
+	ratelimit_init(&p->rx, c->get_limit_rate, 0, ev_now(p->loop));
+	p->client = daemon_client(df, p->loop, c->get_limit_rate ? &p->rx : NULL, timeout);
+	if (!p->client)
+		goto out;
+	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, NULL, timeout)))
+		goto out;
+	struct swarm_peer_cfg sc = {
+		.loop = p->loop, .client = p->client, .cluster = p->cluster, .cluster_tls = tls, .server = p->pieces,
+		.store = df->store, .supernodes = c->get_supernode,
+		.token = c->security_token, .advertise = c->get_advertise, .filter = c->get_filter,
+		.back_to_source = c->get_back_to_source, .piece_size = (uint32_t)c->supernode_piece_size, .timeout = timeout,
+	};
+	p->peer = swarm_peer_new(&sc, err, sizeof err);
+	if (!p->peer) {
+		log_user_error("proxy", "%s", err);
+		goto out;
+	}
+	struct registry_cfg rcfg = {
+		.loop = p->loop, .client = p->client, .peer = p->peer, .store = df->store, .upstreams = p->ups,
+		.nupstreams = p->nups, .timeout = timeout,
+	};
+	p->reg = registry_new(&rcfg, err, sizeof err);
+	struct httpproxy_cfg hcfg = {
+		.loop = p->loop, .client = p->client, .registry = p->reg, .rules = p->rules, .nrules = p->nrules, .p2p = 1,
+		.timeout = timeout,
+	};
+	p->hp = p->reg ? httpproxy_new(&hcfg, err, sizeof err) : NULL;
+	if (!p->reg || !p->hp) {
+		log_user_error("proxy", "%s", err);
+		rc = p->reg ? DF_EXIT_USAGE : DF_EXIT_FAIL;
+		goto out;
+	}
+	if (registry_route(p->reg, p->front) != DF_OK || httpproxy_route(p->hp, p->front) != DF_OK ||
+	    http_server_route(p->front, "GET", "/v1/status", on_status, p) != DF_OK) {
+		log_user_error("proxy", "out of memory");
+		goto out;
+	}
+	char sock[4096];
+	if (c->proxy_socket[0])
+		snprintf(sock, sizeof sock, "%s", c->proxy_socket);
+	else
+		snprintf(sock, sizeof sock, "%s/proxy.sock", store_root(df->store));
+	struct hostd_cfg dcfg = {.loop = p->loop, .peer = p->peer, .store = df->store, .path = sock};
+	p->hd = hostd_new(&dcfg, err, sizeof err);
+	if (!p->hd) {
+		log_user_error("proxy", "%s", err);
+		goto out;
+	}
+	loop_signals_start(p->loop, &p->sig, on_stop, p);
+	char mirror[300];
+	mirror_addr(c->proxy_listen, mirror, sizeof mirror);
+	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, supernodes %s, store %s", c->proxy_listen,
+		 p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "", http_server_port(p->pieces),
+		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
+	ev_run(p->loop, 0);
+	loop_signals_stop(p->loop, &p->sig);
+	rc = DF_EXIT_OK;
+out:
+	/* the servers first: ending their exchanges frees what the mirror and the proxy hold */
+	if (p->front)
+		http_server_free(p->front);
+	hostd_free(p->hd);
+	httpproxy_free(p->hp);
+	registry_free(p->reg);
+	if (p->peer)
+		swarm_peer_free(p->peer);
+	if (p->pieces)
+		http_server_free(p->pieces);
+	if (p->cluster)
+		http_client_free(p->cluster);
+	if (p->client)
+		http_client_free(p->client);
+	daemon_close(df);
+	free(p);
+	return rc;
+}
+
+const struct cmd_desc cmd_proxy = {
+	.name = "proxy",
+	.summary = "run the host daemon: registry mirror and HTTP proxy whose pulls go P2P, piece server",
+	.synopsis = "[--listen [ADDR]:PORT] [--registry URL]... [--supernode HOST:PORT] [OPTIONS]",
+	.sections = sections,
+	.opts = opts,
+	.nopts = (int)DF_ARRAY_LEN(opts),
+	.run = run,
+};

@@ -1,0 +1,40 @@
+/* Inside the registry mirror: the state registry.c (routing, pass-through) and registry_blob.c
+ * (blobs from the swarm) share. Not for other modules. */
+#ifndef DF_SWARM_REGISTRY_INT_H
+#define DF_SWARM_REGISTRY_INT_H
+
+#include "core/digest.h"
+#include "swarm/registry.h"
+
+struct registry {
+	struct registry_cfg cfg;
+	struct registry_upstream *ups;
+	struct registry_stats st;
+	struct reg_blob *blobs; /* blob requests in flight (freed by registry_free) */
+};
+
+/* One blob GET: the authorization check at the upstream, then the reply from the swarm. */
+struct reg_blob {
+	struct registry *reg;
+	struct reg_blob *prev, *next;
+	struct http_req *req;
+	struct http_fetch *check;     /* the authorizing HEAD at the upstream */
+	int check_status;
+	char ctype[128];              /* the origin's Content-Type from the HEAD, or "" */
+	struct digest_spec digest;
+	char url[2048];               /* the blob at the upstream */
+	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
+	struct reg_stream *stream;    /* the swarm side, once authorized */
+};
+
+/* Serves b from the swarm engine (b->reg->cfg.peer is set; the upstream authorized the client).
+ * Either answers b->req (and arranges b's end) or falls back to relay_blob. */
+void registry_blob_p2p(struct reg_blob *b);
+/* Hands b's request to a pass-through relay of the blob from the upstream and frees b. */
+void registry_blob_relay(struct reg_blob *b);
+/* Forgets b: unlinks and frees it (its request must be answered or handed over already). */
+void registry_blob_free(struct reg_blob *b);
+/* Stops b's swarm side (registry_free, the client gone). */
+void registry_blob_stream_stop(struct reg_blob *b);
+
+#endif

@@ -1,0 +1,63 @@
+/* Pure parsers of the registry mirror: what a /v2/ request path asks for (base, manifest, blob),
+ * containerd's ?ns= parameter, the upstream list ("[NAME=]URL,..."), and which request and response
+ * header lines a proxy passes on. No sockets, no malloc: slices into the caller's buffers. */
+#ifndef DF_SWARM_REGISTRY_PARSE_H
+#define DF_SWARM_REGISTRY_PARSE_H
+
+#include <stddef.h>
+
+#include "core/slice.h"
+#include "net/http_parse.h"
+
+enum registry_kind {
+	REG_NONE,     /* not a registry API path (or a malformed one) */
+	REG_BASE,     /* /v2/ */
+	REG_MANIFEST, /* /v2/NAME/manifests/REF */
+	REG_BLOB,     /* /v2/NAME/blobs/DIGEST */
+	REG_OTHER,    /* any other /v2/... (tags/list, _catalog, referrers, uploads) */
+};
+
+struct registry_path {
+	enum registry_kind kind;
+	struct slice name; /* repository, may hold slashes ("library/alpine"); manifests and blobs */
+	struct slice ref;  /* tag or digest (manifests), digest (blobs) */
+	int sha256;        /* a blob whose digest is "sha256:" and 64 lower-case hex digits */
+};
+
+/* Classifies a request path (no query). A manifest or blob path with a bad repository name or
+ * reference is REG_NONE: it is never forwarded. Always returns the kind (also in out->kind). */
+enum registry_kind registry_parse_path(struct slice path, struct registry_path *out);
+
+/* Containerd's upstream hint: the percent-decoded value of the "ns" query parameter into out
+ * (NUL-terminated). DF_OK, DF_AGAIN when there is none, DF_ERR when it is malformed or too long. */
+int registry_query_ns(struct slice query, char *out, size_t cap);
+
+/* The query without its "ns" parameters, into out (NUL-terminated, possibly empty). Returns the
+ * length or DF_ERR when it does not fit. */
+int registry_query_strip_ns(struct slice query, char *out, size_t cap);
+
+/* One upstream registry as configured: "[NAME=]URL" with URL http(s)://HOST[:PORT] (no path). */
+struct registry_upstream {
+	char name[256]; /* what ?ns= must say: NAME, else HOST[:PORT] as written; docker.io for Docker Hub */
+	char url[300];  /* "http(s)://host[:port]" without a trailing slash */
+};
+
+/* Parses the n bytes of spec. DF_ERR with *err set ("not an http(s) URL", "has a path"). */
+int registry_upstream_parse(const char *spec, size_t n, struct registry_upstream *u, const char **err);
+
+/* Whether ns names upstream u (its name, or the host[:port] of its URL; case-insensitive). */
+int registry_upstream_match(const struct registry_upstream *u, const char *ns);
+
+/* Request header lines a proxy forwards upstream: every end-to-end header of h as "Name: value\r\n",
+ * without the hop-by-hop ones (Connection and those it names, Keep-Alive, Proxy-*, TE, Trailer,
+ * Transfer-Encoding, Upgrade), Host, Content-Length and Expect (the client sets its own). With
+ * only_credentials, just Authorization and Cookie. Returns the length written (NUL-terminated) or
+ * DF_ERR when it does not fit. */
+int registry_request_headers(const struct http_head *h, int only_credentials, char *out, size_t cap);
+
+/* Response header lines a proxy passes back to its client: every end-to-end header without the
+ * hop-by-hop ones, Content-Length, Date and Server (the proxy's server writes its own). Lines that
+ * would not fit are left out. Returns the length written (NUL-terminated). */
+size_t registry_response_headers(const struct http_header *hdrs, size_t n, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# df get's hand-off to the host's df proxy over its unix socket (what the handoff tool sends is what
+# df get sends): the daemon downloads through the swarm, streams length and progress lines, exports
+# the file and reports done with bytes by origin; the same file again comes from the store; a bad
+# digest is exit code 3; a client of another user is refused; a client that leaves early does not
+# stop the download.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../proxy/lib.sh"
+HANDOFF=$top/$B/tools/handoff
+[ -x "$HANDOFF" ] || fail "no $HANDOFF (make tools)"
+
+NG=$(free_port)
+mkdir -p "$T/www"
+make_file "$T/www/f.bin" 12
+make_file "$T/www/g.bin" 2
+start_nginx "$T/www" "$NG" 'limit_rate 20m;'
+SP=$(free_port); start_supernode sn "$SP" --piece-size 1M
+start_proxy px --supernode "127.0.0.1:$SP"
+SOCK=$T/px/proxy.sock
+URL=http://127.0.0.1:$NG
+
+mkdir -p "$T/out"
+"$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f.bin" -H 'X-Test: 1' > "$T/h1" 2>&1 || fail "hand-off: $(cat "$T/h1")"
+cmp -s "$T/out/f.bin" "$T/www/f.bin" || fail "the exported file differs"
+grep -q '^task: ' "$T/h1" || fail "no task line: $(cat "$T/h1")"
+grep -q "^length: $((12 * 1048576))$" "$T/h1" || fail "no length line: $(cat "$T/h1")"
+grep -q '^progress: [0-9]* ' "$T/h1" || fail "no progress line: $(cat "$T/h1")"
+grep -q "^done: $((12 * 1048576)) " "$T/h1" || fail "no done line: $(cat "$T/h1")"
+# again: from the store, the source untouched
+before=$(grep -c '"GET /f.bin' "$T/nginx-$NG/access.log")
+"$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f2.bin" > "$T/h2" 2>&1 || fail "second hand-off: $(cat "$T/h2")"
+cmp -s "$T/out/f2.bin" "$T/www/f.bin" || fail "the second export differs"
+[ "$(grep -c '"GET /f.bin' "$T/nginx-$NG/access.log")" -eq "$before" ] || fail "the second hand-off went to the source"
+# an output the daemon cannot write: an error line, exit code 1
+"$HANDOFF" "$SOCK" "$URL/g.bin" "$T/nowhere/g.bin" > "$T/h6" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q '^error: 1 .*nowhere' "$T/h6" || fail "export to a missing folder: rc $rc, $(cat "$T/h6")"
+# a wrong digest: exit code 3, no file
+"$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/f.bin")" > "$T/h3" 2>&1; rc=$?
+[ "$rc" -eq 3 ] || fail "a wrong digest gave exit code $rc: $(cat "$T/h3")"
+[ ! -e "$T/out/g.bin" ] || fail "a file that failed its digest was exported"
+# the right digest: content-addressed
+"$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/g.bin")" > "$T/h4" 2>&1 || fail "digest hand-off: $(cat "$T/h4")"
+cmp -s "$T/out/g.bin" "$T/www/g.bin" || fail "the digest hand-off differs"
+# another user: refused by credentials (the socket's mode 0600 already keeps them out; open it to see)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  chmod 666 "$SOCK"
+  OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$HANDOFF" "$SOCK" "$URL/g.bin" /tmp/never 2>&1); rc=$?
+  chmod 600 "$SOCK"
+  [ "$rc" -eq 2 ] && [[ $OUT == *"error: 2 refused"* ]] || fail "another user's hand-off: rc $rc, $OUT"
+fi
+# a client that leaves at once: the download still completes in the daemon (and seeds)
+make_file "$T/www/h.bin" 4
+timeout 0.2 "$HANDOFF" "$SOCK" "$URL/h.bin" "$T/out/h.bin" > /dev/null 2>&1
+for _ in $(seq 100); do
+  [ "$(curl -s "http://$M/v1/status" >/dev/null; grep -c '"GET /h.bin' "$T/nginx-$NG/access.log")" -ge 1 ] && break
+  sleep 0.05
+done
+"$HANDOFF" "$SOCK" "$URL/h.bin" "$T/out/h.bin" > "$T/h5" 2>&1 || fail "hand-off after an early leave: $(cat "$T/h5")"
+cmp -s "$T/out/h.bin" "$T/www/h.bin" || fail "h.bin differs"
+[ "$(proxy_stat "$PP" handoffs)" -ge 5 ] || fail "hand-offs counted: $(curl -s "http://$M/v1/status")"
+pass "proxy hand-off"
