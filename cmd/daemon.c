@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -185,4 +186,27 @@ int daemon_token(struct df *df, int warn_open)
 	if (warn_open && !df->cfg->security_token[0])
 		log_warn("no cluster token configured: open mode, any host can register, fetch and push");
 	return DF_OK;
+}
+
+int daemon_listen_peer(struct df *df, struct http_server *srv, const char *prefer, char *err, size_t errlen)
+{
+	struct df_config *c = df->cfg;
+	if (c->get_peer_listen[0])
+		return http_server_listen(srv, c->get_peer_listen, err, errlen);
+	if (prefer && http_server_listen(srv, prefer, err, errlen) == DF_OK)
+		return DF_OK;
+	unsigned lo = 0, hi = 0;
+	if (sscanf(c->get_port_range, "%u-%u", &lo, &hi) != 2 || lo == 0 || hi < lo || hi > 65535) {
+		snprintf(err, errlen, "--port-range '%s': expected LOW-HIGH", c->get_port_range);
+		return DF_ERR;
+	}
+	unsigned span = hi - lo + 1, start = (unsigned)getpid() % span;
+	for (unsigned i = 0; i < span; i++) {
+		char addr[32];
+		snprintf(addr, sizeof addr, ":%u", lo + (start + i) % span);
+		if (http_server_listen(srv, addr, err, errlen) == DF_OK)
+			return DF_OK;
+	}
+	snprintf(err, errlen, "no free port in %s for the piece server (--port-range)", c->get_port_range);
+	return DF_ERR;
 }

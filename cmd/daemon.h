@@ -24,6 +24,10 @@ void daemon_server_cfg(struct df *df, struct http_server_cfg *sc);
 struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout);
 /* The client settings daemon_cluster_client uses (for making one again after fork); 0 when off. */
 int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out);
+/* Listens the host's piece server: [get] peer_listen when set; else `prefer` (NULL: none) when free,
+ * else the first free port of [get] port_range (starting at a pid-dependent offset so concurrent
+ * peers rarely collide). DF_ERR with the cause in err. */
+int daemon_listen_peer(struct df *df, struct http_server *srv, const char *prefer, char *err, size_t errlen);
 /* Frees what the daemon_* calls set up in df (store, TLS settings). */
 void daemon_close(struct df *df);
 /* Resolves the cluster token ([security] token / token_file); warns once about open mode when

@@ -93,8 +93,18 @@ static int run(struct df *df, struct opt_result *r)
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	df->loop = ev_default_loop(0);
-	daemon_server_cfg(df, &job.server);
+	struct http_server_cfg sc = {.name = "df/" DF_VERSION};
+	char err[512];
+	daemon_server_cfg(df, &sc);
 	daemon_cluster_client_cfg(df, &job.cluster_cfg);
+	job.server = http_server_new(df->loop, &sc);
+	if (!job.server || daemon_listen_peer(df, job.server, NULL, err, sizeof err) != DF_OK) {
+		log_user_error("get", "%s", job.server ? err : "out of memory");
+		if (job.server)
+			http_server_free(job.server);
+		daemon_close(df);
+		return job.server ? DF_EXIT_USAGE : DF_EXIT_FAIL;
+	}
 	struct ratelimit rx;
 	ratelimit_init(&rx, df->cfg->get_limit_rate, 0, ev_now(df->loop));
 	job.client = daemon_client(df, df->loop, df->cfg->get_limit_rate ? &rx : NULL, (double)df->cfg->get_timeout);
@@ -107,6 +117,7 @@ static int run(struct df *df, struct opt_result *r)
 		http_client_free(job.cluster);
 	if (job.client)
 		http_client_free(job.client);
+	http_server_free(job.server);
 	daemon_close(df);
 	return rc;
 }

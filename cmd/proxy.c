@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "swarm/pushrecv.h"
 #include "cmd/daemon.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -20,6 +21,8 @@
 #include "swarm/registry.h"
 
 #define MAX_UPSTREAMS 16
+/* the host daemon's piece server port when free: where df push finds it by default */
+#define PROXY_PEER_PORT "65002"
 #define MAX_RULES 32
 
 enum { OPT_REGISTRY = 1, OPT_RULE, OPT_PRINT };
@@ -41,6 +44,7 @@ struct px {
 	struct registry *reg;
 	struct httpproxy *hp;
 	struct hostd *hd;
+	struct pushrecv *push;
 	struct loop_signals sig;
 	int stopping;
 	struct registry_upstream ups[MAX_UPSTREAMS];
@@ -166,27 +170,6 @@ static int print_config(struct px *p, const char *engine)
 }
 
 /* The piece server: [get] peer_listen, else the first free port of port_range. */
-static int listen_pieces(struct px *p, char *err, size_t errlen)
-{
-	struct df_config *c = p->df->cfg;
-	if (c->get_peer_listen[0])
-		return http_server_listen(p->pieces, c->get_peer_listen, err, errlen);
-	unsigned lo = 0, hi = 0;
-	if (sscanf(c->get_port_range, "%u-%u", &lo, &hi) != 2 || lo == 0 || hi < lo || hi > 65535) {
-		snprintf(err, errlen, "--port-range '%s': expected LOW-HIGH", c->get_port_range);
-		return DF_ERR;
-	}
-	unsigned span = hi - lo + 1, start = (unsigned)getpid() % span;
-	for (unsigned i = 0; i < span; i++) {
-		char addr[32];
-		snprintf(addr, sizeof addr, ":%u", lo + (start + i) % span);
-		if (http_server_listen(p->pieces, addr, err, errlen) == DF_OK)
-			return DF_OK;
-	}
-	snprintf(err, errlen, "no free port in %s for the piece server (--port-range)", c->get_port_range);
-	return DF_ERR;
-}
-
 /* GET /v1/status on the proxy port: counters as "key: value" lines. */
 static void on_status(struct http_req *req, void *ctx)
 {
@@ -333,7 +316,7 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	if (http_server_listen(p->front, c->proxy_listen, err, sizeof err) != DF_OK ||
-	    listen_pieces(p, err, sizeof err) != DF_OK) {
+	    daemon_listen_peer(df, p->pieces, ":" PROXY_PEER_PORT, err, sizeof err) != DF_OK) {
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}
@@ -386,6 +369,18 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}
+	/* df push arrives on the piece server: the cluster's port, with its token and TLS */
+	char pushdir[4096];
+	if (c->proxy_push_dir[0])
+		snprintf(pushdir, sizeof pushdir, "%s", c->proxy_push_dir);
+	else
+		snprintf(pushdir, sizeof pushdir, "%s/push", store_root(df->store));
+	struct pushrecv_cfg prc = {.loop = p->loop, .peer = p->peer, .push_dir = pushdir, .token = c->security_token};
+	p->push = pushrecv_new(&prc, p->pieces, err, sizeof err);
+	if (!p->push) {
+		log_user_error("proxy", "%s", err);
+		goto out;
+	}
 	loop_signals_start(p->loop, &p->sig, on_stop, p);
 	char mirror[300];
 	mirror_addr(c->proxy_listen, mirror, sizeof mirror);
@@ -400,6 +395,7 @@ out:
 	if (p->front)
 		http_server_free(p->front);
 	hostd_free(p->hd);
+	pushrecv_free(p->push);
 	httpproxy_free(p->hp);
 	registry_free(p->reg);
 	if (p->peer)

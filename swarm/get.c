@@ -94,28 +94,6 @@ static int export_stdout(struct get_run *g)
 	return DF_OK;
 }
 
-static int listen_peer(struct df *df, struct http_server *srv, char *err, size_t errlen)
-{
-	struct df_config *c = df->cfg;
-	if (c->get_peer_listen[0])
-		return http_server_listen(srv, c->get_peer_listen, err, errlen);
-	unsigned lo = 0, hi = 0;
-	if (sscanf(c->get_port_range, "%u-%u", &lo, &hi) != 2 || lo == 0 || hi < lo || hi > 65535) {
-		snprintf(err, errlen, "--port-range '%s': expected LOW-HIGH", c->get_port_range);
-		return DF_ERR;
-	}
-	/* start at a pid-dependent port so concurrent peers on one host rarely collide */
-	unsigned span = hi - lo + 1, start = (unsigned)getpid() % span;
-	for (unsigned i = 0; i < span; i++) {
-		char addr[32];
-		snprintf(addr, sizeof addr, ":%u", lo + (start + i) % span);
-		if (http_server_listen(srv, addr, err, errlen) == DF_OK)
-			return DF_OK;
-	}
-	snprintf(err, errlen, "no free port in %s for the piece server (--port-range)", c->get_port_range);
-	return DF_ERR;
-}
-
 static void summary(struct get_run *g)
 {
 	char size[32], a[32], b[32], c[32], r[32];
@@ -154,21 +132,10 @@ static void give_up_leaving(struct ev_loop *loop, ev_timer *w, int revents)
 int swarm_get(struct df *df, struct get_job *job)
 {
 	struct get_run g = {.df = df, .job = job, .loop = df->loop, .rc = DF_EXIT_FAIL, .started = ev_time()};
-	struct http_server_cfg sc = job->server;
-	sc.name = "df/" DF_VERSION;
-	struct http_server *srv = http_server_new(g.loop, &sc);
+	struct http_server *srv = job->server;
 	struct swarm_peer *sp = NULL;
 	char err[512], headers[8192];
 	int rc = DF_EXIT_FAIL;
-	if (!srv) {
-		log_user_error("get", "out of memory");
-		return DF_EXIT_FAIL;
-	}
-	if (listen_peer(df, srv, err, sizeof err) != DF_OK) {
-		log_user_error("get", "%s", err);
-		rc = DF_EXIT_USAGE;
-		goto out;
-	}
 	struct swarm_peer_cfg pc = {
 		.loop = g.loop, .client = job->client, .cluster = job->cluster, .cluster_tls = job->cluster != NULL, .server = srv, .store = df->store, .supernodes = df->cfg->get_supernode,
 		.token = df->cfg->security_token, .advertise = df->cfg->get_advertise, .filter = df->cfg->get_filter,
@@ -238,6 +205,5 @@ int swarm_get(struct df *df, struct get_job *job)
 	}
 out:
 	swarm_peer_free(sp);
-	http_server_free(srv);
 	return rc;
 }

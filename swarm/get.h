@@ -20,7 +20,7 @@ struct get_job {
 	struct http_client *client;           /* for the source (caller owns) */
 	struct http_client *cluster;          /* for the supernode and peers when cluster TLS is on, else NULL */
 	struct http_client_cfg cluster_cfg;   /* its settings, to make it again in the seeder after fork */
-	struct http_server_cfg server;        /* the piece server's settings (TLS hook) */
+	struct http_server *server;           /* this host's piece server, listening (caller owns) */
 };
 
 /* Runs the download to completion on df's loop and store (both opened by the caller).
