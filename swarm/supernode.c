@@ -66,7 +66,8 @@ struct sn_task {
 	struct http_fetch *reval;
 	struct sched *sched;
 	int super;                   /* the supernode's handle in sched */
-	struct sn_peer *peers;       /* indexed by handle */
+	struct sn_peer **peers;      /* indexed by handle; each allocated once and never moved (requests
+	                              * and timers point into it) */
 	int npeers_cap;
 	struct sn_wait *waits;
 	uint64_t bytes_source, bytes_super, bytes_p2p, registrations;
@@ -136,7 +137,7 @@ static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, in
 	for (int i = 0; i < n; i++) {
 		uint8_t sum[16];
 		char hex[33];
-		struct sn_peer *up = &t->peers[a[i].uploader];
+		struct sn_peer *up = t->peers[a[i].uploader];
 		if (store_task_checksum(t->st, a[i].piece, sum) != DF_OK) {
 			/* a peer-held piece the supernode lacks (it restarted without it): cannot vouch for it */
 			sched_report(t->sched, p->handle, a[i].piece, a[i].uploader, SCHED_FAILED, swarm_now_ms(t->sn->cfg.loop));
@@ -153,11 +154,12 @@ static void task_free(struct sn_task *t)
 {
 	struct ev_loop *loop = t->sn->cfg.loop;
 	for (int i = 0; i < t->npeers_cap; i++) {
-		struct sn_peer *p = &t->peers[i];
+		struct sn_peer *p = t->peers[i];
 		ev_timer_stop(loop, &p->hold);
 		if (p->held) {
 			struct http_req *r = p->held;
 			p->held = NULL;
+			http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
 			http_reply(r, 503, NULL, "supernode stopping\n", 19);
 		}
 	}
@@ -175,6 +177,8 @@ static void task_free(struct sn_task *t)
 	sched_free(t->sched);
 	if (t->st)
 		store_task_close(t->st);
+	for (int i = 0; i < t->npeers_cap; i++)
+		free(t->peers[i]);
 	free(t->peers);
 	free(t->url);
 	free(t->headers);
@@ -188,11 +192,15 @@ static int grow_peers(struct sn_task *t, int handle)
 	int cap = t->npeers_cap ? t->npeers_cap : 16;
 	while (cap <= handle)
 		cap *= 2;
-	struct sn_peer *p = realloc(t->peers, (size_t)cap * sizeof *p);
+	struct sn_peer **p = realloc(t->peers, (size_t)cap * sizeof *p);
 	if (!p)
 		return DF_ERR;
-	memset(p + t->npeers_cap, 0, (size_t)(cap - t->npeers_cap) * sizeof *p);
 	t->peers = p;
+	for (int i = t->npeers_cap; i < cap; i++)
+		if (!(p[i] = calloc(1, sizeof **p))) {
+			t->npeers_cap = i;
+			return DF_ERR;
+		}
 	t->npeers_cap = cap;
 	return DF_OK;
 }
@@ -204,7 +212,7 @@ static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *
 	int h = sched_peer_add(t->sched, is_super, have_lsb, swarm_now_ms(t->sn->cfg.loop));
 	if (h < 0 || grow_peers(t, h) != DF_OK)
 		return NULL;
-	struct sn_peer *p = &t->peers[h];
+	struct sn_peer *p = t->peers[h];
 	ev_timer_stop(t->sn->cfg.loop, &p->hold); /* a reused handle */
 	memset(p, 0, sizeof *p);
 	p->live = 1;
@@ -223,6 +231,7 @@ static void peer_drop(struct sn_peer *p)
 	if (p->held) {
 		struct http_req *r = p->held;
 		p->held = NULL;
+		http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
 		http_reply(r, 410, NULL, "peer expired; register again\n", 29);
 	}
 	p->live = 0;
@@ -237,7 +246,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	do {
 		n = sched_expire(t->sched, swarm_now_ms(loop), gone, 64);
 		for (int i = 0; i < n; i++) {
-			struct sn_peer *p = &t->peers[gone[i]];
+			struct sn_peer *p = t->peers[gone[i]];
 			if (p->live) {
 				log_info("task %.12s: peer %s went silent, dropped", t->id, p->addr);
 				p->live = 0;
@@ -245,6 +254,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				if (p->held) {
 					struct http_req *r = p->held;
 					p->held = NULL;
+					http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
 					http_reply(r, 410, NULL, "peer expired; register again\n", 29);
 				}
 			}
@@ -398,8 +408,8 @@ static void fail_task(struct sn_task *t, const char *fmt, ...)
 	t->failed_at = ev_now(t->sn->cfg.loop);
 	answer_waits(t);
 	for (int i = 0; i < t->npeers_cap; i++)
-		if (t->peers[i].live && t->peers[i].held)
-			answer_work(&t->peers[i], 1);
+		if (t->peers[i]->live && t->peers[i]->held)
+			answer_work(t->peers[i], 1);
 }
 
 /* ---- the source ---- */
@@ -422,9 +432,11 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 			return t->st;
 		log_info("task %.12s: the source changed; starting over", t->id);
 		for (int i = 0; i < t->npeers_cap; i++)
-			peer_drop(&t->peers[i]); /* held requests get 410: their peers register again */
+			peer_drop(t->peers[i]); /* held requests get 410: their peers register again */
 		sched_free(t->sched);
 		t->sched = NULL;
+		for (int i = 0; i < t->npeers_cap; i++)
+			free(t->peers[i]);
 		free(t->peers);
 		t->peers = NULL;
 		t->npeers_cap = 0;
@@ -701,9 +713,9 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		t->waits = w;
 	} else {
 		/* the same host registering again (a seeder after fork, a restart): forget the old handle */
-		if (r->replace >= 0 && r->replace < t->npeers_cap && t->peers[r->replace].live && r->replace != t->super &&
-		    strcmp(t->peers[r->replace].addr, addr) == 0)
-			peer_drop(&t->peers[r->replace]);
+		if (r->replace >= 0 && r->replace < t->npeers_cap && t->peers[r->replace]->live && r->replace != t->super &&
+		    strcmp(t->peers[r->replace]->addr, addr) == 0)
+			peer_drop(t->peers[r->replace]);
 		answer_register(t, req, addr, r->have, r->have_len);
 	}
 out:
@@ -774,8 +786,8 @@ static void wake_task(struct sn_task *t)
 	do {
 		n = sched_wakeable(t->sched, who, 64);
 		for (int i = 0; i < n; i++)
-			if (who[i] < t->npeers_cap && t->peers[who[i]].live)
-				answer_work(&t->peers[who[i]], 0);
+			if (who[i] < t->npeers_cap && t->peers[who[i]]->live)
+				answer_work(t->peers[who[i]], 0);
 	} while (n == 64);
 }
 
@@ -799,9 +811,9 @@ static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, str
 	}
 	struct sn_task *t = id[0] ? find_task(sn, id) : NULL;
 	*tp = t;
-	if (!t || handle < 0 || handle >= t->npeers_cap || !t->peers[handle].live || handle == t->super)
+	if (!t || handle < 0 || handle >= t->npeers_cap || !t->peers[handle]->live || handle == t->super)
 		return NULL;
-	return &t->peers[handle];
+	return t->peers[handle];
 }
 
 static void apply_reports(struct sn_peer *p, const char *body, size_t len)
@@ -834,7 +846,7 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 				t->bytes_p2p += plen;
 		} else {
 			log_warn("task %.12s: peer %s reports piece %u from %s %s%s%.*s", t->id, p->addr, r.piece,
-				 t->peers[up].addr, res == SCHED_BAD ? "failed its checksum" : "failed",
+				 t->peers[up]->addr, res == SCHED_BAD ? "failed its checksum" : "failed",
 				 r.why.n ? ": " : "", (int)r.why.n, r.why.p);
 		}
 	}
@@ -918,7 +930,7 @@ static void on_heartbeat_body(struct http_req *req, const char *body, size_t len
 		    proto_i64((struct slice){sp + 1, l.val.n - (size_t)(sp + 1 - l.val.p)}, &h) != DF_OK)
 			continue;
 		struct sn_task *t = find_task(sn, id);
-		if (t && h >= 0 && h < t->npeers_cap && t->peers[h].live && h != t->super)
+		if (t && h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super)
 			sched_touch(t->sched, (int)h, swarm_now_ms(sn->cfg.loop));
 		else
 			proto_put(&b, "unknown", "%s", id);
@@ -978,7 +990,7 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 		jsonw_u64(w, "peers_done", (uint64_t)si.done);
 		jsonw_arr_open(w, "peers");
 		for (int h = 0; h < t->npeers_cap; h++) {
-			struct sn_peer *p = &t->peers[h];
+			struct sn_peer *p = t->peers[h];
 			struct sched_peer_info pi;
 			if (!p->live || h == t->super || sched_peer_info(t->sched, h, &pi) != DF_OK)
 				continue;
@@ -1020,7 +1032,7 @@ static void status_text(struct supernode *sn, FILE *f)
 			continue;
 		fprintf(f, "  %-24s %8s %10s %10s %8s  %s\n", "peer", "pieces", "up", "down", "failures", "state");
 		for (int h = 0; h < t->npeers_cap; h++) {
-			struct sn_peer *p = &t->peers[h];
+			struct sn_peer *p = t->peers[h];
 			struct sched_peer_info pi;
 			if (!p->live || h == t->super || sched_peer_info(t->sched, h, &pi) != DF_OK)
 				continue;
@@ -1080,7 +1092,7 @@ static void on_metrics(struct http_req *req, void *ctx)
 		sup += t->bytes_super;
 		p2p += t->bytes_p2p;
 		for (int h = 0; h < t->npeers_cap; h++)
-			peers += t->peers[h].live && h != t->super;
+			peers += t->peers[h]->live && h != t->super;
 	}
 	fprintf(f, "# HELP df_bytes_from_source_total Bytes the supernode fetched from sources.\n"
 		   "# TYPE df_bytes_from_source_total counter\ndf_bytes_from_source_total %llu\n"
