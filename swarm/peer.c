@@ -527,7 +527,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
-	int was_seeding = d->mode == M_SEEDING || (d->st && store_task_complete(d->st) && d->watchers == NULL);
+	int was_seeding = d->st && store_task_complete(d->st) && d->watchers == NULL;
 	if (open_task(d, a->length, (uint32_t)a->piece_size, etag, lm) != DF_OK)
 		return;
 	if (was_seeding && store_task_complete(d->st)) {
@@ -692,6 +692,8 @@ static void send_register(struct dl *d)
 	if (sp->cfg.filter && sp->cfg.filter[0])
 		proto_put(&b, "filter", "%s", sp->cfg.filter);
 	proto_put(&b, "port", "%u", http_server_port(sp->cfg.server));
+	if (d->handle >= 0)
+		proto_put(&b, "replace", "%d", d->handle); /* our registration before this one */
 	if (sp->cfg.advertise && sp->cfg.advertise[0])
 		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, http_server_port(sp->cfg.server));
 	if (d->st && store_task_present(d->st)) {
@@ -1085,9 +1087,14 @@ void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, st
 	}
 	sp->cfg.client = client;
 	sp->cfg.cluster = cluster ? cluster : client;
+	/* the reports that were in flight are lost: register again, replacing our old handle, so the
+	 * supernode knows every piece we hold */
 	for (struct dl *d = sp->dls; d; d = d->next)
-		if (d->rlen && d->mode == M_SEEDING)
+		if (d->mode == M_SEEDING) {
+			d->rlen = 0;
+			d->mode = M_REGISTER;
 			send_work(d);
+		}
 }
 
 struct leave_ctx {

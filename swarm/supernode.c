@@ -544,6 +544,7 @@ static void on_revalidated(void *ctx, int current, const char *msg)
 
 struct reg {
 	char task[TASKID_MAX], url[4096], digest[80], filter[512], addr[LOOP_ADDRSTR_MAX], port[8];
+	int64_t replace;
 	char headers[8192];
 	uint8_t *have;
 	size_t have_len;
@@ -555,6 +556,7 @@ static int parse_register(const char *body, size_t len, struct reg *r, char *err
 	struct proto_line l;
 	int rc;
 	memset(r, 0, sizeof *r);
+	r->replace = -1;
 	while ((rc = proto_next(body, len, &pos, &l)) == DF_OK) {
 		if (slice_eq(l.key, "task")) {
 			if (slice_copy(l.val, r->task, sizeof r->task) != 0 || !taskid_valid(r->task, strlen(r->task)))
@@ -581,6 +583,9 @@ static int parse_register(const char *body, size_t len, struct reg *r, char *err
 			hl += l.val.n;
 			memcpy(r->headers + hl, "\r\n", 3);
 			hl += 2;
+		} else if (slice_eq(l.key, "replace")) {
+			if (proto_i64(l.val, &r->replace) != DF_OK)
+				goto bad;
 		} else if (slice_eq(l.key, "have")) {
 			free(r->have);
 			r->have_len = l.val.n / 2;
@@ -695,6 +700,10 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		w->next = t->waits;
 		t->waits = w;
 	} else {
+		/* the same host registering again (a seeder after fork, a restart): forget the old handle */
+		if (r->replace >= 0 && r->replace < t->npeers_cap && t->peers[r->replace].live && r->replace != t->super &&
+		    strcmp(t->peers[r->replace].addr, addr) == 0)
+			peer_drop(&t->peers[r->replace]);
 		answer_register(t, req, addr, r->have, r->have_len);
 	}
 out:

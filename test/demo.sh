@@ -32,7 +32,7 @@ while :; do
   sleep 0.5
 done
 echo
-elapsed=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || python3 -c "print(round($(date +%s.%N)-$start,2))")
+elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 ok=0
 for i in $(seq "$N"); do
   wait "$(cat "peer$i.pid")"; rc=$?
