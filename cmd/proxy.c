@@ -18,6 +18,7 @@
 #include "swarm/hostd.h"
 #include "swarm/httpproxy.h"
 #include "swarm/peer.h"
+#include "swarm/pushrecv.h"
 #include "swarm/registry.h"
 
 #define MAX_UPSTREAMS 16
@@ -363,6 +364,20 @@ static int run(struct df *df, struct opt_result *r)
 		snprintf(sock, sizeof sock, "%s", c->proxy_socket);
 	else
 		snprintf(sock, sizeof sock, "%s/proxy.sock", store_root(df->store));
+	if (c->proxy_push_listen[0]) {
+		/* df push's requests: on the piece server (cluster TLS, token), at the port df push dials */
+		char dir[4096];
+		if (c->proxy_push_dir[0])
+			snprintf(dir, sizeof dir, "%s", c->proxy_push_dir);
+		else
+			snprintf(dir, sizeof dir, "%s/push", store_root(df->store));
+		struct pushrecv_cfg prc = {.loop = p->loop, .peer = p->peer, .push_dir = dir, .token = c->security_token};
+		if (http_server_listen(p->pieces, c->proxy_push_listen, err, sizeof err) != DF_OK ||
+		    !(p->push = pushrecv_new(&prc, p->pieces, err, sizeof err))) {
+			log_user_error("proxy", "push receiver: %s", err);
+			goto out;
+		}
+	}
 	struct hostd_cfg dcfg = {.loop = p->loop, .peer = p->peer, .store = df->store, .path = sock};
 	p->hd = hostd_new(&dcfg, err, sizeof err);
 	if (!p->hd) {
@@ -384,8 +399,9 @@ static int run(struct df *df, struct opt_result *r)
 	loop_signals_start(p->loop, &p->sig, on_stop, p);
 	char mirror[300];
 	mirror_addr(c->proxy_listen, mirror, sizeof mirror);
-	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, supernodes %s, store %s", c->proxy_listen,
-		 p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "", http_server_port(p->pieces),
+	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
+		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
+		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
 		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
 	ev_run(p->loop, 0);
 	loop_signals_stop(p->loop, &p->sig);
@@ -398,10 +414,11 @@ out:
 	pushrecv_free(p->push);
 	httpproxy_free(p->hp);
 	registry_free(p->reg);
+	if (p->pieces)
+		http_server_free(p->pieces); /* ends pushes in flight (their watchers) */
+	pushrecv_free(p->push);
 	if (p->peer)
 		swarm_peer_free(p->peer);
-	if (p->pieces)
-		http_server_free(p->pieces);
 	if (p->cluster)
 		http_client_free(p->cluster);
 	if (p->client)

@@ -51,9 +51,10 @@ start_proxy px
 [ "$(stat -c %a "$T/px/proxy.sock")" = 600 ] || fail "hand-off socket mode $(stat -c %a "$T/px/proxy.sock")"
 
 # busy port, and a second daemon on the same store
-expect_rc 1 "$DF" proxy --listen "127.0.0.1:$PP" --data "$T/px2" --peer-listen 127.0.0.1:0; expect_in "listen 127.0.0.1:$PP"
+expect_rc 1 "$DF" proxy --listen "127.0.0.1:$PP" --data "$T/px2" --peer-listen 127.0.0.1:0 --push-listen ''
+expect_in "listen 127.0.0.1:$PP"
 P2=$(free_port)
-expect_rc 1 "$DF" proxy --listen "127.0.0.1:$P2" --data "$T/px" --peer-listen 127.0.0.1:0
+expect_rc 1 "$DF" proxy --listen "127.0.0.1:$P2" --data "$T/px" --peer-listen 127.0.0.1:0 --push-listen ''
 expect_in "another df proxy is running"
 
 # a TLS ClientHello gets a plain HTTP 400 and a close at once, never a hang

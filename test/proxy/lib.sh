@@ -2,12 +2,13 @@
 
 # start_proxy NAME FLAGS...: df proxy with store $T/NAME and log $T/NAME.log on a free loopback port
 # (another one when a concurrent test took it between free_port and bind), piece server on any
-# port; sets PP (its port), PX (its pid, tracked) and M (127.0.0.1:PP, the mirror address).
+# port, no push receiver unless FLAGS give --push-listen; sets PP (its port), PX (its pid, tracked)
+# and M (127.0.0.1:PP, the mirror address).
 start_proxy() {
   local name=$1 try i; shift
   for try in 1 2 3 4 5; do
     PP=$(free_port)
-    "$DF" proxy --listen "127.0.0.1:$PP" --data "$T/$name" --peer-listen 127.0.0.1:0 "$@" > "$T/$name.log" 2>&1 &
+    "$DF" proxy --listen "127.0.0.1:$PP" --data "$T/$name" --peer-listen 127.0.0.1:0 --push-listen '' "$@" > "$T/$name.log" 2>&1 &
     PX=$!
     track $PX
     for i in $(seq 300); do
