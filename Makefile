@@ -44,7 +44,7 @@ TOOL_SRC  = $(sort $(wildcard test/tools/*.c bench/*.c))
 TOOL_BIN  = $(patsubst %.c,$(B)/tools/%,$(notdir $(TOOL_SRC)))
 RELEASE   = release/out/df-$(DF_VERSION)-x86_64-linux-musl
 
-.PHONY: all check test unit asan fuzz release bench demo clean distclean tools
+.PHONY: all check test unit asan asan-all fuzz release bench demo clean distclean tools
 all: df
 
 $(STAMP): release/deps.sh release/versions.mk
@@ -87,7 +87,11 @@ test: df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
 check: test asan
 
 asan:
-	$(Q)$(MAKE) --no-print-directory SAN=1 B=build/asan unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 B=build/asan asan-all
+
+# Under the sanitizers: unit tests, corpus replays and the integration tests against build/asan/df.
+asan-all: $(B)/df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
+	$(Q)B=$(B) bash test/run.sh all
 
 # libFuzzer builds of every parser target (clang). Run one without growing the committed corpus:
 #   mkdir -p build/fuzz/new && build/fuzz/fuzz_proto -max_total_time=60 build/fuzz/new test/fuzz/corpus/proto

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "swarm/pushrecv.h"
 #include "cmd/daemon.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -22,8 +21,6 @@
 #include "swarm/registry.h"
 
 #define MAX_UPSTREAMS 16
-/* the host daemon's piece server port when free: where df push finds it by default */
-#define PROXY_PEER_PORT "65002"
 #define MAX_RULES 32
 
 enum { OPT_REGISTRY = 1, OPT_RULE, OPT_PRINT };
@@ -317,7 +314,7 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	if (http_server_listen(p->front, c->proxy_listen, err, sizeof err) != DF_OK ||
-	    daemon_listen_peer(df, p->pieces, ":" PROXY_PEER_PORT, err, sizeof err) != DF_OK) {
+	    daemon_listen_peer(df, p->pieces, NULL, err, sizeof err) != DF_OK) {
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}
@@ -381,18 +378,6 @@ static int run(struct df *df, struct opt_result *r)
 	struct hostd_cfg dcfg = {.loop = p->loop, .peer = p->peer, .store = df->store, .path = sock};
 	p->hd = hostd_new(&dcfg, err, sizeof err);
 	if (!p->hd) {
-		log_user_error("proxy", "%s", err);
-		goto out;
-	}
-	/* df push arrives on the piece server: the cluster's port, with its token and TLS */
-	char pushdir[4096];
-	if (c->proxy_push_dir[0])
-		snprintf(pushdir, sizeof pushdir, "%s", c->proxy_push_dir);
-	else
-		snprintf(pushdir, sizeof pushdir, "%s/push", store_root(df->store));
-	struct pushrecv_cfg prc = {.loop = p->loop, .peer = p->peer, .push_dir = pushdir, .token = c->security_token};
-	p->push = pushrecv_new(&prc, p->pieces, err, sizeof err);
-	if (!p->push) {
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}

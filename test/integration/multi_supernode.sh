@@ -11,7 +11,7 @@ URL=http://127.0.0.1:$NP/f
 P=(); for i in 1 2 3; do P[$i]=$(free_port); start_supernode "sn$i" "${P[$i]}"; done
 LIST="127.0.0.1:${P[1]},127.0.0.1:${P[2]},127.0.0.1:${P[3]}"
 for i in 1 2 3 4; do
-  "$DF" get "$URL" -O "o$i" --supernode "$LIST" --data "$T/p$i" --seed-idle 0 --limit-rate 4M -q > "g$i.log" 2>&1 &
+  "$DF" get "$URL" -O "o$i" --supernode "$LIST" --data "$T/p$i" --seed-idle 0 --limit-rate 4M > "g$i.log" 2>&1 &
   echo $! > "g$i.pid"; track "$(cat "g$i.pid")"
 done
 # find the supernode that owns the task: exactly one has it

@@ -13,7 +13,7 @@ N=8
 : > hosts.txt
 for i in $(seq $N); do
   port=$(free_port); fport=$(free_port)
-  "$DF" proxy --listen "127.0.0.1:$fport" --peer-listen "127.0.0.1:$port" --supernode "127.0.0.1:$SP" \
+  "$DF" proxy --listen "127.0.0.1:$fport" --push-listen "127.0.0.1:$port" --supernode "127.0.0.1:$SP" \
     --data "$T/h$i" --push-dir "$T/h$i/push" --limit-rate 30M > "h$i.log" 2>&1 &
   track $!
   echo "127.0.0.1:$port   # host $i" >> hosts.txt
