@@ -58,4 +58,20 @@ done
 "$HANDOFF" "$SOCK" "$URL/h.bin" "$T/out/h.bin" > "$T/h5" 2>&1 || fail "hand-off after an early leave: $(cat "$T/h5")"
 cmp -s "$T/out/h.bin" "$T/www/h.bin" || fail "h.bin differs"
 [ "$(proxy_stat "$PP" handoffs)" -ge 5 ] || fail "hand-offs counted: $(curl -s "http://$M/v1/status")"
+
+# df get itself: finds the daemon's socket under the data dir, hands the job over, returns when the
+# file is there; relative -O paths are the caller's; errors keep their exit codes
+before=$(proxy_stat "$PP" handoffs)
+make_file "$T/www/k.bin" 3
+(cd "$T/out" && "$DF" get "$URL/k.bin" -O k.bin --data "$T/px") > "$T/g1" 2>&1 || fail "df get hand-off: $(cat "$T/g1")"
+cmp -s "$T/out/k.bin" "$T/www/k.bin" || fail "k.bin differs"
+grep -q "through the host's df proxy" "$T/g1" || fail "df get did not say it used the host's df proxy: $(cat "$T/g1")"
+[ "$(proxy_stat "$PP" handoffs)" -gt "$before" ] || fail "the daemon counted no hand-off from df get"
+"$DF" get "$URL/k.bin" -O "$T/out/k3.bin" --data "$T/px" --digest "sha256:$(sha "$T/www/f.bin")" > "$T/g3" 2>&1; rc=$?
+[ $rc -eq 3 ] || fail "df get via the daemon with a wrong digest: rc $rc, $(cat "$T/g3")"
+# with the daemon gone, df get runs the engine itself
+kill "$PX"; wait "$PX" 2>/dev/null
+"$DF" get "$URL/k.bin" -O "$T/out/k2.bin" --data "$T/px" --seed-idle 0 > "$T/g2" 2>&1 || fail "df get without the daemon: $(cat "$T/g2")"
+cmp -s "$T/out/k2.bin" "$T/www/k.bin" || fail "k2.bin differs"
+grep -q "through the host's df proxy" "$T/g2" && fail "df get claims a hand-off with the daemon gone"
 pass "proxy hand-off"
