@@ -42,4 +42,13 @@ for i in 1 2 3; do
 done
 after=$(nginx_bytes "$NP" /blob)
 [ "$after" -eq "$before" ] || fail "second round cost nginx $((after - before)) bytes"
+
+# a restarted supernode serves what its store holds: the source only revalidates (a 304, no body)
+kill "$(cat "$T/sn.pid")"; wait "$(cat "$T/sn.pid")" 2>/dev/null
+start_supernode sn "$SP"
+"$DF" get "$URL" -O again4 --supernode "127.0.0.1:$SP" --data "$T/q4" --seed-idle 0 -q || fail "get after the supernode restarted"
+[ "$(sha again4)" = "$want" ] || fail "again4 differs"
+after2=$(nginx_bytes "$NP" /blob)
+[ "$after2" -eq "$after" ] || fail "after a restart the supernode fetched $((after2 - after)) bytes from the source again"
+grep -q "complete in the store" "$T/sn.log" || fail "the restarted supernode did not use its store: $(tail -5 "$T/sn.log")"
 pass "swarm: $N peers, nginx sent $sent bytes (file $size), supernode $super, p2p $p2p"
