@@ -562,6 +562,16 @@ struct reg {
 	size_t have_len;
 };
 
+/* The text fields of a registration: key, where it goes, how big it may be. */
+#define REG_FIELD(k, m) {k, offsetof(struct reg, m), sizeof(((struct reg *)0)->m)}
+static const struct reg_field {
+	const char *key;
+	size_t off, cap;
+} reg_fields[] = {
+	REG_FIELD("task", task), REG_FIELD("url", url), REG_FIELD("digest", digest),
+	REG_FIELD("filter", filter), REG_FIELD("addr", addr), REG_FIELD("port", port),
+};
+
 static int parse_register(const char *body, size_t len, struct reg *r, char *err, size_t errlen)
 {
 	size_t pos = 0, hl = 0;
@@ -570,23 +580,14 @@ static int parse_register(const char *body, size_t len, struct reg *r, char *err
 	memset(r, 0, sizeof *r);
 	r->replace = -1;
 	while ((rc = proto_next(body, len, &pos, &l)) == DF_OK) {
-		if (slice_eq(l.key, "task")) {
-			if (slice_copy(l.val, r->task, sizeof r->task) != 0 || !taskid_valid(r->task, strlen(r->task)))
+		const struct reg_field *f = NULL;
+		for (size_t i = 0; i < DF_ARRAY_LEN(reg_fields) && !f; i++)
+			if (slice_eq(l.key, reg_fields[i].key))
+				f = &reg_fields[i];
+		if (f) {
+			if (slice_copy(l.val, (char *)r + f->off, f->cap) != 0)
 				goto bad;
-		} else if (slice_eq(l.key, "url")) {
-			if (slice_copy(l.val, r->url, sizeof r->url) != 0)
-				goto bad;
-		} else if (slice_eq(l.key, "digest")) {
-			if (slice_copy(l.val, r->digest, sizeof r->digest) != 0)
-				goto bad;
-		} else if (slice_eq(l.key, "filter")) {
-			if (slice_copy(l.val, r->filter, sizeof r->filter) != 0)
-				goto bad;
-		} else if (slice_eq(l.key, "addr")) {
-			if (slice_copy(l.val, r->addr, sizeof r->addr) != 0)
-				goto bad;
-		} else if (slice_eq(l.key, "port")) {
-			if (slice_copy(l.val, r->port, sizeof r->port) != 0)
+			if (f->off == offsetof(struct reg, task) && !taskid_valid(r->task, strlen(r->task)))
 				goto bad;
 		} else if (slice_eq(l.key, "header")) {
 			if (hl + l.val.n + 3 > sizeof r->headers || memchr(l.val.p, '\r', l.val.n))
