@@ -8,14 +8,17 @@
 #include "cmd/cmd.h"
 #include "cmd/daemon.h"
 #include "core/config.h"
+#include "core/jsonw.h"
 #include "core/log.h"
+#include "core/proto.h"
 #include "net/http_client.h"
 #include "swarm/auth.h"
 
-enum { OPT_SUPERNODE = 1, OPT_JSON };
+enum { OPT_SUPERNODE = 1, OPT_JSON, OPT_PROXY };
 
 static const struct opt_spec opts[] = {
-	{"supernode", 0, 1, OPT_SUPERNODE, "HOST:PORT", "the supernode to ask (default: [get] supernode, else 127.0.0.1:8002)"},
+	{"supernode", 0, 1, OPT_SUPERNODE, "HOST:PORT", "the supernode to ask (default: [get] supernode, else the local df proxy)"},
+	{"proxy", 0, 1, OPT_PROXY, "HOST:PORT", "ask a host's df proxy instead (default: [proxy] listen of this host)"},
 	{"json", 0, 0, OPT_JSON, NULL, "print JSON instead of text"},
 };
 static const char *const sections[] = {"security", NULL};
@@ -23,8 +26,11 @@ static const char *const sections[] = {"security", NULL};
 struct st {
 	struct ev_loop *loop;
 	int status, rc;
+	int proxy_json;   /* the proxy answers "key: value" lines: collect them for --json */
 	char target[160];
 	char msg[512];
+	char lines[16384];
+	size_t llen;
 };
 
 static int on_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
@@ -37,8 +43,40 @@ static int on_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
 static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
 {
 	(void)f;
-	(void)ctx;
+	struct st *s = ctx;
+	if (s->proxy_json) {
+		size_t n = DF_MIN(len, sizeof s->lines - 1 - s->llen);
+		memcpy(s->lines + s->llen, data, n);
+		s->llen += n;
+		return DF_OK;
+	}
 	return fwrite(data, 1, len, stdout) == len ? DF_OK : DF_ERR;
+}
+
+/* The proxy's "key: value" lines as one JSON object (repeated keys become arrays of strings). */
+static void print_lines_json(const char *buf, size_t len)
+{
+	struct jsonw w;
+	struct proto_line l;
+	size_t pos = 0;
+	jsonw_init(&w, 1u << 20);
+	jsonw_obj_open(&w, NULL);
+	while (proto_next(buf, len, &pos, &l) == DF_OK) {
+		char key[64];
+		if (slice_copy(l.key, key, sizeof key) != 0)
+			continue;
+		for (char *k = key; *k; k++)
+			if (*k == '-')
+				*k = '_';
+		uint64_t v;
+		if (proto_u64(l.val, &v) == DF_OK)
+			jsonw_u64(&w, key, v);
+		else
+			jsonw_strn(&w, key, l.val.p, l.val.n);
+	}
+	jsonw_obj_close(&w);
+	printf("%s", w.p ? w.p : "{}");
+	jsonw_free(&w);
 }
 
 static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
@@ -54,7 +92,7 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 static int run(struct df *df, struct opt_result *r)
 {
 	struct st s = {.rc = DF_ERR};
-	int json = 0;
+	int json = 0, proxy = 0;
 	const char *target = NULL;
 	char url[256], err[512], tok[600];
 	for (int i = 0; i < r->nvals; i++) {
@@ -62,6 +100,10 @@ static int run(struct df *df, struct opt_result *r)
 			target = r->vals[i].arg;
 		if (r->vals[i].id == OPT_JSON)
 			json = 1;
+		if (r->vals[i].id == OPT_PROXY) {
+			target = r->vals[i].arg;
+			proxy = 1;
+		}
 	}
 	if (r->nargs) {
 		fprintf(stderr, "df: status: unexpected argument '%s'\nTry 'df status --help'.\n", r->args[0]);
@@ -70,8 +112,10 @@ static int run(struct df *df, struct opt_result *r)
 	if (!target) {
 		size_t n = strcspn(df->cfg->get_supernode, ", ");
 		snprintf(s.target, sizeof s.target, "%.*s", (int)n, df->cfg->get_supernode);
-		if (!s.target[0])
-			snprintf(s.target, sizeof s.target, "127.0.0.1:8002");
+		if (!s.target[0]) { /* no supernode configured: this host's df proxy */
+			snprintf(s.target, sizeof s.target, "%s", df->cfg->proxy_listen);
+			proxy = 1;
+		}
 	} else {
 		snprintf(s.target, sizeof s.target, "%s", target);
 	}
@@ -81,13 +125,19 @@ static int run(struct df *df, struct opt_result *r)
 	if (tls < 0)
 		return DF_EXIT_USAGE;
 	s.loop = ev_default_loop(0);
-	struct http_client *cl = tls ? daemon_cluster_client(df, s.loop, NULL, 0) : daemon_client(df, s.loop, NULL, 0);
+	struct http_client *cl = tls && !proxy ? daemon_cluster_client(df, s.loop, NULL, 0) : daemon_client(df, s.loop, NULL, 0);
 	if (!cl)
 		return DF_EXIT_FAIL;
-	snprintf(url, sizeof url, "%s://%s/v1/status%s", tls ? "https" : "http", s.target, json ? "?format=json" : "");
+	/* the proxy's status is on its mirror port: plain HTTP, local */
+	if (proxy)
+		snprintf(url, sizeof url, "http://%s/v1/status", s.target);
+	else
+		snprintf(url, sizeof url, "%s://%s/v1/status%s", tls ? "https" : "http", s.target, json ? "?format=json" : "");
+	s.proxy_json = proxy && json;
+
 	struct http_request req = {
 		.url = url, .headers = auth_header(df->cfg->security_token, tok, sizeof tok), .fail_status = 1,
-		.what = "supernode", .on_response = on_resp, .on_body = on_body, .on_done = on_done, .ctx = &s,
+		.what = proxy ? "df proxy" : "supernode", .on_response = on_resp, .on_body = on_body, .on_done = on_done, .ctx = &s,
 		.connect_timeout = 5, .first_byte_timeout = 10,
 	};
 	if (!http_client_request(cl, &req, err, sizeof err)) {
@@ -99,6 +149,8 @@ static int run(struct df *df, struct opt_result *r)
 	ev_run(s.loop, 0);
 	http_client_free(cl);
 	daemon_close(df);
+	if (s.proxy_json && s.rc == DF_OK)
+		print_lines_json(s.lines, s.llen);
 	if (json)
 		putchar('\n');
 	fflush(stdout);

@@ -69,6 +69,11 @@ grep -q "through the host's df proxy" "$T/g1" || fail "df get did not say it use
 [ "$(proxy_stat "$PP" handoffs)" -gt "$before" ] || fail "the daemon counted no hand-off from df get"
 "$DF" get "$URL/k.bin" -O "$T/out/k3.bin" --data "$T/px" --digest "sha256:$(sha "$T/www/f.bin")" > "$T/g3" 2>&1; rc=$?
 [ $rc -eq 3 ] || fail "df get via the daemon with a wrong digest: rc $rc, $(cat "$T/g3")"
+# df status asks a host's df proxy too (text and JSON)
+OUT=$("$DF" status --proxy "$M") || fail "df status --proxy: $OUT"
+expect_in "role: proxy"
+OUT=$("$DF" status --proxy "$M" --json) || fail "df status --proxy --json: $OUT"
+expect_in '"role":"proxy"'
 # with the daemon gone, df get runs the engine itself
 kill "$PX"; wait "$PX" 2>/dev/null
 "$DF" get "$URL/k.bin" -O "$T/out/k2.bin" --data "$T/px" --seed-idle 0 > "$T/g2" 2>&1 || fail "df get without the daemon: $(cat "$T/g2")"
