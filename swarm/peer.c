@@ -83,6 +83,7 @@ struct dl {
 	int meta_known;
 	int64_t length;
 	struct swarm_dl *watchers;
+	struct http_fetch *leave_fetch; /* our leave message in flight */
 };
 
 struct swarm_peer {
@@ -94,6 +95,9 @@ struct swarm_peer {
 	struct pieceserve ps;
 	struct dl *dls;
 	ev_timer beat;
+	int leave_pending;         /* swarm_peer_leave: answers still awaited */
+	void (*leave_done)(void *ctx);
+	void *leave_ctx;
 };
 
 static void send_work(struct dl *d);
@@ -907,6 +911,8 @@ static struct dl *find_dl(struct swarm_peer *sp, const char *id)
 
 static void dl_free(struct dl *d)
 {
+	if (d->leave_fetch)
+		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
 	cancel_ctls(d);
 	source_free(d->src);
@@ -1097,44 +1103,36 @@ void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, st
 		}
 }
 
-struct leave_ctx {
-	int pending;
-	void (*done)(void *ctx);
-	void *ctx;
-};
-
 static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
 	(void)rc;
 	(void)msg;
-	struct leave_ctx *l = ctx;
-	if (--l->pending == 0) {
-		l->done(l->ctx);
-		free(l);
-	}
+	struct dl *d = ctx;
+	struct swarm_peer *sp = d->sp;
+	d->leave_fetch = NULL;
+	if (--sp->leave_pending == 0 && sp->leave_done)
+		sp->leave_done(sp->leave_ctx);
 }
 
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 {
-	struct leave_ctx *l = calloc(1, sizeof *l);
 	char url[512], err[256];
-	if (!l)
-		return DF_ERR;
-	l->done = done;
-	l->ctx = ctx;
-	l->pending = 1; /* held until every request is out */
+	sp->leave_done = done;
+	sp->leave_ctx = ctx;
+	sp->leave_pending = 0;
 	for (struct dl *d = sp->dls; d; d = d->next) {
-		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT)
+		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT || d->leave_fetch)
 			continue;
 		snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", sp->scheme, super_of(d), d->id, d->handle);
 		struct http_request req = {
 			.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
-			.ctx = l, .connect_timeout = 2, .first_byte_timeout = 2,
+			.ctx = d, .connect_timeout = 2, .first_byte_timeout = 2,
 		};
-		if (http_client_request(sp->cfg.cluster, &req, err, sizeof err))
-			l->pending++;
+		if ((d->leave_fetch = http_client_request(sp->cfg.cluster, &req, err, sizeof err)))
+			sp->leave_pending++;
 	}
-	left_one(NULL, DF_OK, NULL, l);
+	if (sp->leave_pending == 0)
+		done(ctx);
 	return DF_OK;
 }
