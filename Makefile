@@ -84,7 +84,7 @@ test: df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
 	$(Q)B=$(B) bash test/run.sh all
 
 # What CI runs (README's test command): every test, then the unit tests under ASan/UBSan.
-check: test asan release
+check: release test asan
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SAN=1 B=build/asan asan-all
