@@ -14,12 +14,13 @@
 #include "net/http_client.h"
 #include "swarm/auth.h"
 
-enum { OPT_SUPERNODE = 1, OPT_JSON, OPT_PROXY };
+enum { OPT_SUPERNODE = 1, OPT_JSON, OPT_PROXY, OPT_WATCH };
 
 static const struct opt_spec opts[] = {
 	{"supernode", 0, 1, OPT_SUPERNODE, "HOST:PORT", "the supernode to ask (default: [get] supernode, else the local df proxy)"},
 	{"proxy", 0, 1, OPT_PROXY, "HOST:PORT", "ask a host's df proxy instead (default: [proxy] listen of this host)"},
 	{"json", 0, 0, OPT_JSON, NULL, "print JSON instead of text"},
+	{"watch", 'w', 1, OPT_WATCH, "SECONDS", "redraw every SECONDS until interrupted (text only)"},
 };
 static const char *const sections[] = {"security", NULL};
 
@@ -93,6 +94,7 @@ static int run(struct df *df, struct opt_result *r)
 {
 	struct st s = {.rc = DF_ERR};
 	int json = 0, proxy = 0;
+	double watch = 0;
 	const char *target = NULL;
 	char url[256], err[512], tok[600];
 	for (int i = 0; i < r->nvals; i++) {
@@ -100,6 +102,14 @@ static int run(struct df *df, struct opt_result *r)
 			target = r->vals[i].arg;
 		if (r->vals[i].id == OPT_JSON)
 			json = 1;
+		if (r->vals[i].id == OPT_WATCH) {
+			char *end;
+			watch = strtod(r->vals[i].arg, &end);
+			if (*end || watch < 0.2 || watch > 86400) {
+				fprintf(stderr, "df: status: --watch '%s': expected seconds from 0.2 to 86400\nTry 'df status --help'.\n", r->vals[i].arg);
+				return DF_EXIT_USAGE;
+			}
+		}
 		if (r->vals[i].id == OPT_PROXY) {
 			target = r->vals[i].arg;
 			proxy = 1;
@@ -140,13 +150,23 @@ static int run(struct df *df, struct opt_result *r)
 		.what = proxy ? "df proxy" : "supernode", .on_response = on_resp, .on_body = on_body, .on_done = on_done, .ctx = &s,
 		.connect_timeout = 5, .first_byte_timeout = 10,
 	};
-	if (!http_client_request(cl, &req, err, sizeof err)) {
-		log_user_error("status", "%s: %s", s.target, err);
-		http_client_free(cl);
-		daemon_close(df);
-		return DF_EXIT_USAGE;
+	if (watch > 0 && json)
+		watch = 0; /* JSON is for machines: one answer */
+	for (;;) {
+		if (watch > 0)
+			printf("\033[H\033[2J"); /* redraw in place: home, clear */
+		if (!http_client_request(cl, &req, err, sizeof err)) {
+			log_user_error("status", "%s: %s", s.target, err);
+			http_client_free(cl);
+			daemon_close(df);
+			return DF_EXIT_USAGE;
+		}
+		ev_run(s.loop, 0);
+		fflush(stdout);
+		if (watch <= 0 || s.rc != DF_OK)
+			break;
+		usleep((useconds_t)(watch * 1e6)); /* Ctrl-C ends the watch: the default action */
 	}
-	ev_run(s.loop, 0);
 	http_client_free(cl);
 	daemon_close(df);
 	if (s.proxy_json && s.rc == DF_OK)
