@@ -23,6 +23,6 @@ echo "$OUT"
 expect_in "blacklisted"
 expect_in "checksum"
 # --watch redraws until interrupted
-frames=$(timeout 1.5 "$DF" status --supernode "127.0.0.1:$SP" --watch 0.3 | grep -c "^supernode df")
+frames=$(timeout 1.5 "$DF" status --supernode "127.0.0.1:$SP" --watch 0.3 | grep -c "supernode df")
 [ "$frames" -ge 2 ] || fail "status --watch drew $frames frames in 1.5 s"
 pass swarm_rogue
