@@ -167,20 +167,16 @@ static int print_config(struct px *p, const char *engine)
 	return usage("--print-config '%s': expected containerd, docker or podman", engine);
 }
 
-/* The piece server: [get] peer_listen, else the first free port of port_range. */
-/* GET /v1/status on the proxy port: counters as "key: value" lines. */
-static void on_status(struct http_req *req, void *ctx)
+/* The proxy's counters as "key: value" lines into b (for /v1/status and /metrics). */
+static void status_lines(struct px *p, struct proto_buf *b_)
 {
-	struct px *p = ctx;
-	char mem[4096];
-	struct proto_buf b;
+	struct proto_buf b = *b_;
 	struct registry_stats rs;
 	struct httpproxy_stats hs;
 	struct http_server_stats ss;
 	registry_get_stats(p->reg, &rs);
 	httpproxy_get_stats(p->hp, &hs);
 	http_server_get_stats(p->front, &ss);
-	proto_buf_init(&b, mem, sizeof mem);
 	proto_put(&b, "role", "proxy");
 	proto_put(&b, "version", "%s", DF_VERSION);
 	proto_put(&b, "uptime", "%.0f", ev_now(p->loop) - p->started);
@@ -210,7 +206,41 @@ static void on_status(struct http_req *req, void *ctx)
 		proto_put(&b, "handoffs", "%llu", (unsigned long long)ds.jobs);
 		proto_put(&b, "handoffs-failed", "%llu", (unsigned long long)ds.failed);
 	}
+	*b_ = b;
+}
+
+/* GET /v1/status on the proxy port: counters as "key: value" lines. */
+static void on_status(struct http_req *req, void *ctx)
+{
+	char mem[4096];
+	struct proto_buf b;
+	proto_buf_init(&b, mem, sizeof mem);
+	status_lines(ctx, &b);
 	swarm_reply_lines(req, &b);
+}
+
+/* GET /metrics: the numeric counters in Prometheus text format (df_proxy_NAME). */
+static void on_metrics(struct http_req *req, void *ctx)
+{
+	char mem[4096], out[8192];
+	struct proto_buf b;
+	struct proto_line l;
+	size_t pos = 0, n = 0;
+	proto_buf_init(&b, mem, sizeof mem);
+	status_lines(ctx, &b);
+	while (proto_next(b.p, b.len, &pos, &l) == DF_OK && n < sizeof out - 128) {
+		uint64_t v;
+		char name[64];
+		if (proto_u64(l.val, &v) != DF_OK || slice_copy(l.key, name, sizeof name) != 0)
+			continue;
+		for (char *c = name; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		n += (size_t)snprintf(out + n, sizeof out - n, "# TYPE df_proxy_%s %s\ndf_proxy_%s %llu\n", name,
+				      strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ? "gauge" : "counter", name,
+				      (unsigned long long)v);
+	}
+	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", out, n);
 }
 
 static void stopped(struct http_server *s, void *ctx)
@@ -352,7 +382,8 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	if (registry_route(p->reg, p->front) != DF_OK || httpproxy_route(p->hp, p->front) != DF_OK ||
-	    http_server_route(p->front, "GET", "/v1/status", on_status, p) != DF_OK) {
+	    http_server_route(p->front, "GET", "/v1/status", on_status, p) != DF_OK ||
+	    http_server_route(p->front, "GET", "/metrics", on_metrics, p) != DF_OK) {
 		log_user_error("proxy", "out of memory");
 		goto out;
 	}

@@ -74,6 +74,7 @@ OUT=$("$DF" status --proxy "$M") || fail "df status --proxy: $OUT"
 expect_in "role: proxy"
 OUT=$("$DF" status --proxy "$M" --json) || fail "df status --proxy --json: $OUT"
 expect_in '"role":"proxy"'
+curl -s "http://$M/metrics" | grep -q '^df_proxy_handoffs [0-9]' || fail "df proxy /metrics: $(curl -s "http://$M/metrics")"
 # with the daemon gone, df get runs the engine itself
 kill "$PX"; wait "$PX" 2>/dev/null
 "$DF" get "$URL/k.bin" -O "$T/out/k2.bin" --data "$T/px" --seed-idle 0 > "$T/g2" 2>&1 || fail "df get without the daemon: $(cat "$T/g2")"
