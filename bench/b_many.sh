@@ -35,8 +35,6 @@ CLEANUPS+=(stop_seeders)
 mkdir -p "$T/www"
 head -c "$SIZE" /dev/urandom >"$T/www/file" || fail "cannot write a $SIZE file under $T"
 bytes=$(stat -c %s "$T/www/file")
-nport=$(free_port)
-start_nginx "$T/www" "$nport" "keepalive_requests 10000;"
 
 # free_ports K: K distinct ports no socket uses now (one ss listing, then random picks), below the
 # kernel's ephemeral range so that the peers' own outgoing connections cannot take one first
@@ -55,8 +53,11 @@ free_ports() {
     n=$((n + 1))
   done
 }
-mapfile -t ports < <(free_ports $((PEERS + 1)))
-snport=${ports[$PEERS]}
+# (free_port of test/lib.sh draws from the ephemeral range, where the peers' own connections of a
+# previous run may still hold the port)
+mapfile -t ports < <(free_ports $((PEERS + 2)))
+snport=${ports[$PEERS]} nport=${ports[$((PEERS + 1))]}
+start_nginx "$T/www" "$nport" "keepalive_requests 10000;"
 "$DF" supernode --listen "127.0.0.1:$snport" --data "$T/sn" >"$T/sn.log" 2>&1 &
 snpid=$!
 track "$snpid"
@@ -131,7 +132,7 @@ done
 stat_of() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "- / -"; exit } printf "%s / %s", v[int((NR + 1) / 2)], v[NR] }'; }
 jget() { grep -o "\"$1\": *[0-9]*" <<<"$status" | head -n 1 | grep -o '[0-9]*$'; }
 src=$(jget bytes_from_source) sup=$(jget bytes_from_supernode) p2p=$(jget bytes_peer_to_peer)
-x() { awk -v v="${1:-0}" -v b="$bytes" 'BEGIN { if (v == "") print "-"; else printf "%.2f", v / b }'; }
+x() { awk -v v="${1:-}" -v b="$bytes" 'BEGIN { if (v == "") print "-"; else printf "%.2f", v / b }'; }
 
 echo "## b_many: $PEERS peers at once on loopback, one $(awk -v b="$bytes" 'BEGIN { printf "%g", b / 1048576 }') MiB file"
 echo
@@ -151,7 +152,7 @@ printf '| %d | %d/%d | %s | %.2f | %.1f | %s | %s | %s | %s | %s | %s | %d | %s 
   "$(awk -v k="$sn_hwm" 'BEGIN { print k / 1024 }')" \
   "$(printf '%s\n' "${times[@]}" | stat_of)" "$(printf '%s\n' "${cpus[@]}" | stat_of)" \
   "$(printf '%s\n' "${rss[@]}" | awk '{ print $1 / 1024 }' | stat_of | awk '{ printf "%.1f / %.1f", $1, $3 }')" \
-  "$(x "$src")" "$(x "$sup")" "$(x "$p2p")" "$fellback" "$(jget work_requests)" "$busy"
+  "$(x "$src")" "$(x "$sup")" "$(x "$p2p")" "$fellback" "$(w=$(jget work_requests); echo "${w:--}")" "$busy"
 echo
 echo "Target: every copy right; supernode peak RSS < 64 MB. (supernode CPU: from the release to the last exit;"
 echo "×S: bytes over the file size, from the supernode's status counters.)"
