@@ -49,6 +49,7 @@ for b in bench/b_*.sh; do
 	t0=$SECONDS
 	bash "$b" | tee -a "$results"
 	st=${PIPESTATUS[0]}
+	echo >>"$results"
 	case $st in
 	0) ;;
 	77) echo "bench: $b skipped" >&2 ;;     # what it needs is missing here (root, a package)
