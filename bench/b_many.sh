@@ -20,13 +20,16 @@ command -v nginx >/dev/null || skip "nginx not installed"
 command -v flock >/dev/null || skip "flock not installed (util-linux)"
 [ -x /usr/bin/time ] || skip "/usr/bin/time not installed (apt-get install time)"
 
-# stop every seeder the peers left, by the pid each wrote into its store (also on early exit)
+# stop every seeder the peers left, by the pid each wrote into its store (also on early exit); a
+# seeder that went idle has exited already and its pid may belong to someone else by now, so only a
+# process whose command line names that store is stopped
 stop_seeders() {
   local f p
   for f in "$T"/p*/df/seeder.pid; do
     [ -s "$f" ] || continue
     p=$(cat "$f")
-    [[ $p =~ ^[0-9]+$ ]] && kill "$p" 2>/dev/null
+    [[ $p =~ ^[0-9]+$ ]] || continue
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "${f%/seeder.pid}" && kill "$p" 2>/dev/null
   done
   return 0
 }
