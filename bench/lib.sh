@@ -74,18 +74,38 @@ net_create() {
 	must ip -n "$b" link set br0 up
 }
 
+# host_mac NAME: the fixed MAC of a host's eth0 (locally administered, from its address), so that
+# every host's neighbour table can be filled without asking (static_neighbours)
+host_mac() { host_ip "$1" | awk -F. '{ printf "02:df:%02x:%02x:%02x:%02x\n", $1, $2, $3, $4 }'; }
+
 # host_add NAME RATE_MBIT DELAY_MS: a host namespace on the bridge, capped at RATE both ways
 host_add() {
 	local name=$1 rate=$2 delay=$3 h b ip
 	h=$(ns "$name") b=$(ns net) ip=$(host_ip "$name")
 	must ip netns add "$h"
 	must ip -n "$h" link set lo up
-	must ip -n "$b" link add "v-$name" type veth peer name eth0 netns "$h"
+	must ip -n "$b" link add "v-$name" type veth peer name eth0 address "$(host_mac "$name")" netns "$h"
 	must ip -n "$b" link set "v-$name" master br0 up
 	must ip -n "$h" addr add "$ip/16" dev eth0
 	must ip -n "$h" link set eth0 up
 	shape "$h" eth0 "$rate" "$delay"    # the host's upload
 	shape "$b" "v-$name" "$rate" 0      # the host's download (latency once per direction is enough)
+}
+
+# static_neighbours NAME...: every host gets a permanent neighbour entry (IP -> MAC) for every other.
+# Why: the kernel has one ARP table for all namespaces, and its dynamic entries are capped machine-wide
+# (net.ipv4.neigh.default.gc_thresh3, 1024 by default). N hosts that all talk to each other need
+# about N² entries: at N = 50 the table overflows ("neighbor table overflow!" in dmesg), ARP fails,
+# and connections between hosts time out; that is the emulation failing, not the contenders.
+# Permanent entries are exempt from that cap (Linux >= 5.0) and leave no ARP traffic on the links.
+static_neighbours() {
+	local h o lines=''
+	for o in "$@"; do lines+="$(host_ip "$o") $(host_mac "$o")"$'\n'; done
+	for h in "$@"; do
+		awk -v me="$(host_ip "$h")" 'NF == 2 && $1 != me { printf "neigh replace %s lladdr %s dev eth0 nud permanent\n", $1, $2 }' \
+			<<<"$lines" | ip -n "$(ns "$h")" -batch - 2>&1 | head -n 3 | grep . && die "static neighbours of $h failed"
+	done
+	return 0
 }
 
 # our_namespaces [PATTERN]: namespaces of this run (or matching PATTERN), one per line
@@ -130,6 +150,9 @@ host_pkill() {
 
 # tx_bytes NAME: bytes the host has sent on its link (kernel counter of its eth0)
 tx_bytes() { nsx "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
+
+# clients_up_bytes: bytes all clients (hosts c*) have sent so far, from the bridge side of their links
+clients_up_bytes() { nsx net awk '{ sub(/:/, " ") } $1 ~ /^v-c/ { s += $2 } END { printf "%.0f\n", s }' /proc/net/dev; }
 
 # wait_listen NAME PORT [SECONDS]: until something listens on PORT inside host NAME
 wait_listen() {
@@ -180,3 +203,56 @@ to_bytes() {
 
 # human SIZE_BYTES: 64 MiB style
 human() { awk -v b="$1" 'BEGIN { if (b >= 1073741824) printf "%g GiB", b / 1073741824; else if (b >= 1048576) printf "%g MiB", b / 1048576; else printf "%g KiB", b / 1024 }'; }
+
+# ---- the link trace (--trace) ---------------------------------------------------------------------
+# Every bridge port v-NAME sees its host's traffic from the other side: its rx is what the host
+# uploads, its tx what the host downloads. One sampler in the bridge namespace reads all of them at
+# once (/proc/net/dev of that namespace) with the machine's CPU counters, every TRACE_STEP seconds.
+TRACE_STEP=${TRACE_STEP:-0.25}
+
+# trace_start FILE: start sampling into FILE (stopped with trace_stop, or with the namespaces)
+trace_start() {
+	host_bg net "$1" bash -c "while :; do echo T \$EPOCHREALTIME; cat /proc/net/dev; grep '^cpu ' /proc/stat; sleep $TRACE_STEP; done"
+}
+trace_stop() { host_pkill net; }
+
+# trace_report FILE T0 SECONDS N CLIENT_MBIT SN_MBIT: a table per second (or per few seconds) of the run from the trace
+# (Mbit/s on the wire, headers included) and a summary line of how busy the links were on average
+trace_report() {
+	echo "| t s | source ↑ | supernode ↓ | supernode ↑ | clients ↑ (sum) | clients ↓ (sum) | clients ↑ / caps | machine CPU busy |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk -v t0="$2" -v span="$3" -v n="$4" -v crate="$5" -v snrate="$6" '
+	$1 == "T" { s++; t[s] = $2 - t0; next }
+	/^ *v-[^:]*:/ { sub(/:/, " "); k = $1; sub(/^v-/, "", k); if (k ~ /^c/) { cu[s] += $2; cd[s] += $10 } else { up[s, k] = $2; dn[s, k] = $10 }; next }
+	$1 == "cpu" { tot = 0; for (i = 2; i <= NF; i++) tot += $i; ct[s] = tot; cb[s] = tot - $5 - $6 }
+	function mbit(b, dt) { return b * 8 / dt / 1e6 }
+	function row(a, b,   dt) {
+		dt = t[b] - t[a]
+		printf "| %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %d%% | %d%% |\n", t[b], mbit(up[b, "src"] - up[a, "src"], dt),
+			mbit(dn[b, "sn"] - dn[a, "sn"], dt), mbit(up[b, "sn"] - up[a, "sn"], dt), mbit(cu[b] - cu[a], dt),
+			mbit(cd[b] - cd[a], dt), 100 * mbit(cu[b] - cu[a], dt) / (n * crate),
+			(ct[b] > ct[a]) ? 100 * (cb[b] - cb[a]) / (ct[b] - ct[a]) : 0
+	}
+	END {
+		# the last sample at or before the release, then one per step (whole seconds, about 25 rows at
+		# most), then the end of the run
+		for (i = 1; i <= s && t[i] <= 0; i++) first = i
+		if (!first) first = 1
+		step = int(span / 25) + 1
+		last = first; want = step
+		for (i = first + 1; i <= s; i++) {
+			if (t[i] >= span) { row(last, i); end = i; break }
+			if (t[i] >= want) { row(last, i); last = i; want = (int(t[i] / step) + 1) * step }
+		}
+		if (!end) end = s
+		dt = t[end] - t[first]
+		# when the clients had 99% of what they received in the whole run (their transfers are over;
+		# what follows is work on their own hosts)
+		for (i = first; i <= end && cd[i] - cd[first] < 0.99 * (cd[end] - cd[first]); i++);
+		if (dt > 0)
+			printf "\nOver the run: clients uploaded %.0f%% of their %d x %g Mbit/s; the supernode host uploaded %.0f%% of its %g Mbit/s and downloaded %.0f%%. The clients had 99%% of their bytes %.1f s after the release.\n",
+				100 * mbit(cu[end] - cu[first], dt) / (n * crate), n, crate,
+				100 * mbit(up[end, "sn"] - up[first, "sn"], dt) / snrate, snrate, 100 * mbit(dn[end, "sn"] - dn[first, "sn"], dt) / snrate,
+				t[i]
+	}' "$1"
+}

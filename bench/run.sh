@@ -36,7 +36,9 @@ echo "# df benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')" >"$results"
 echo >>"$results"
 
 if [ "$(id -u)" = 0 ]; then
+	t0=$SECONDS
 	BENCH_RESULTS=$results bash bench/swarm.sh "$@" || rc=1
+	echo "bench: bench/swarm.sh took $((SECONDS - t0)) s" >&2
 else
 	echo "bench: swarm.sh skipped: the emulated network needs root (network namespaces, tc)" | tee -a "$results"
 fi
@@ -44,8 +46,16 @@ for b in bench/b_*.sh; do
 	[ -f "$b" ] || continue
 	echo
 	echo "== $b"
+	t0=$SECONDS
 	bash "$b" | tee -a "$results"
-	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "bench: $b failed" >&2; rc=1; }
+	st=${PIPESTATUS[0]}
+	echo >>"$results"
+	case $st in
+	0) ;;
+	77) echo "bench: $b skipped" >&2 ;;     # what it needs is missing here (root, a package)
+	*) echo "bench: $b failed (exit $st)" >&2; rc=1 ;;
+	esac
+	echo "bench: $b took $((SECONDS - t0)) s" >&2
 done
 echo
 echo "bench: all tables in $results"

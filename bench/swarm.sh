@@ -28,6 +28,8 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --only LIST          comma-separated subset of http,bt,df (default all)
   --piece-size SIZE    BitTorrent piece size, a power of two (default $PIECE, df's default)
   --timeout SECONDS    give up on a contender after this long (default $TIMEOUT)
+  --trace              sample every link's counters (every 0.25 s) during each contender's run
+                       and print a per-second table of link use and CPU after the main table
   --keep               keep the run directory /tmp/dfbench.PID (logs, copies) for a look
   --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
                        processes, /tmp/dfbench.PID, --keep ones too) and exit; runs still
@@ -37,7 +39,7 @@ instead of build/bench/results-DATE.md).
 EOF
 }
 
-N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP=''
+N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP='' TRACE=''
 DF=${DF:-$top/df}
 ARGS="$*"
 
@@ -72,6 +74,7 @@ while [ $# -gt 0 ]; do
 	--piece-size) PIECE=${2:-}; shift 2 || break ;;
 	--timeout) TIMEOUT=${2:-}; shift 2 || break ;;
 	--keep) KEEP=1; shift ;;
+	--trace) TRACE=1; shift ;;
 	--cleanup) [ "$(id -u)" = 0 ] || die "--cleanup needs root"; cleanup_leftovers; exit 0 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "swarm: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -129,7 +132,9 @@ note "building the network: source, supernode, $N clients (namespaces ${NS_PREFI
 net_create
 host_add src "$SRATE" "$LAT"
 host_add sn "$SNRATE" "$LAT"
-for i in $(seq "$N"); do host_add "$(cname "$i")" "$CRATE" "$LAT"; done
+HOSTS=(src sn)
+for i in $(seq "$N"); do host_add "$(cname "$i")" "$CRATE" "$LAT"; HOSTS+=("$(cname "$i")"); done
+static_neighbours "${HOSTS[@]}"
 
 note "making a $(human "$S") file of random bytes and its torrent"
 head -c "$S" /dev/urandom >"$RUN/www/file" || die "cannot write $RUN/www/file"
@@ -148,7 +153,7 @@ host_bg() {
 	(setsid ip netns exec "$NS_PREFIX$n" "$@" </dev/null >"$log" 2>&1 9>&- &)
 }
 
-# start_nginx HOST: nginx on HOST:80 serving $RUN/www
+# start_nginx HOST [nowait]: nginx on HOST:80 serving $RUN/www (nowait: do not wait until it listens)
 start_nginx() {
 	local h=$1 d=$RUN/nginx-$1
 	mkdir -p "$d"
@@ -166,6 +171,7 @@ http {
 }
 NGX
 	host_bg "$h" "$d/stderr" nginx -e "$d/error.log" -c "$d/nginx.conf" -p "$d"
+	[ "${2:-}" = nowait ] && return 0
 	wait_listen "$h" 80 && return 0
 	WHY="nginx did not start on $h: $(cat "$d/stderr" "$d/error.log" 2>/dev/null)"
 	return 1
@@ -217,6 +223,47 @@ cal_wire() {
 		note "WARNING: the source sent $got Mbit/s, $pct% of its $want Mbit/s cap: the caps are not what limits"
 	fi
 }
+# cal_ring BYTES: every client fetches from the next one at once (c001 from c002, ..., the last from
+# c001), so every client link is busy both ways, as in a perfect swarm. The clients' summed upload
+# (bridge counters, over the middle of the transfer) says whether this machine can carry N x the
+# client rate at all: every byte crosses two veths, the bridge and two htb qdiscs in software. Below
+# 85% the machine, not the links, sets the pace of a contender that keeps every client busy.
+cal_ring() {
+	local i a b ta tb c0 c1 got pct busy want cs
+	# long enough for 4 s at the client rate: the window below (after TCP's start) must fall inside
+	# every transfer
+	cs=$(awk -v r="$CRATE" 'BEGIN { b = r * 1e6 / 8 * 4; if (b < 16777216) b = 16777216; printf "%d", b }')
+	head -c "$cs" /dev/urandom >"$RUN/www/ring"
+	for i in $(seq 2 "$N"); do start_nginx "$(cname "$i")" nowait; done   # c001 runs one already
+	for i in $(seq 2 "$N"); do wait_listen "$(cname "$i")" 80 || die "calibration: nginx did not start on $(cname "$i")"; done
+	# all at once: starting N processes one by one takes about a second, so they wait on a lock
+	exec 8>"$RUN/ring.lock"
+	flock -x 8
+	for i in $(seq "$N"); do
+		nsx "$(cname "$i")" flock -s "$RUN/ring.lock" curl -sS -f -o /dev/null \
+			"http://$(host_ip "$(cname $((i % N + 1)))")/ring" >/dev/null 2>&1 8>&- &
+	done
+	sleep 0.3
+	flock -u 8
+	exec 8>&-
+	sleep 1
+	ta=$EPOCHREALTIME a=$(clients_up_bytes) c0=$(cpu_snapshot)
+	sleep 1.5
+	tb=$EPOCHREALTIME b=$(clients_up_bytes) c1=$(cpu_snapshot)
+	wait
+	rm -f "$RUN/www/ring"
+	want=$(awk -v n="$N" -v c="$CRATE" 'BEGIN { print n * c }')
+	got=$(awk -v a="$a" -v b="$b" -v ta="$ta" -v tb="$tb" 'BEGIN { printf "%.0f", (b - a) * 8 / (tb - ta) / 1e6 }')
+	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
+	busy=$(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%d", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+	CAL+="; ring of $N: $got Mbit/s of $N×$CRATE ($pct%, CPU busy $busy%)"
+	if [ "$pct" -lt 85 ]; then
+		note "WARNING: all $N clients at once moved only $pct% of $want Mbit/s (CPU busy $busy%): this machine," \
+			"not the links, limits a contender that keeps every client busy"
+	fi
+}
+
 # calibrate: one client from the source (source up / client down), one client from another (client
 # up / down) and, when enough clients exist, k clients at once from the source (source up alone)
 calibrate() {
@@ -233,7 +280,8 @@ calibrate() {
 		for i in $(seq "$k"); do to+=("$(cname "$i")"); done
 		cal_wire "$SRATE" "$cs" "${to[@]}"
 	fi
-	host_pkill src "$(cname 1)"
+	if [ "$N" -ge 3 ] && [ "$N" -le 300 ]; then cal_ring; fi
+	host_pkill src "${HOSTS[@]:2}"
 	rm -f "$RUN/www/cal"
 }
 note "calibration: fetching 16 MiB across the caps"
@@ -295,7 +343,21 @@ client_cmd() {
 }
 
 declare -A LABEL=([http]="http: curl ← nginx" [bt]="bittorrent: aria2 + opentracker" [df]="df: supernode + df get")
-declare -A ROW=() SPREAD=() BUSY=()
+declare -A ROW=() SPREAD=() BUSY=() TRACES=() IDLE=()
+DFINFO=''
+
+# df_counters: what the supernode says it did (its status counters, read before it is stopped) and
+# the piece size it picked, for the line under the table
+df_counters() {
+	local st j ps
+	st=$(nsx sn "$DF" status --supernode "$SN_IP:8002" --json 2>/dev/null)
+	j() { grep -o "\"$1\": *[0-9]*" <<<"$st" | head -n 1 | grep -o '[0-9]*$'; }
+	ps=$(grep -o 'pieces of [0-9]*' "$RUN/supernode.log" | head -n 1 | grep -o '[0-9]*$')
+	DFINFO=$(awk -v s="$S" -v a="$(j bytes_from_source)" -v b="$(j bytes_from_supernode)" -v c="$(j bytes_peer_to_peer)" \
+		-v w="$(j work_requests)" -v ps="${ps:-0}" 'BEGIN {
+		printf "df supernode counters: fetched %.2f×S from the source, sent %.2f×S to peers, peers sent each other %.2f×S; %d work requests; piece size %d KiB (%d pieces).",
+			a / s, b / s, c / s, w, ps / 1024, ps ? int((s + ps - 1) / ps) : 0 }')
+}
 
 # fail_row NAME WHY: the contender's row says it failed; the run's exit status becomes 1
 fail_row() {
@@ -332,6 +394,7 @@ start_clients() {
 		WHY="only $n of $N clients reached the start barrier in 60 s"
 		return 1
 	fi
+	[ -n "$TRACE" ] && trace_start "$RUN/trace.$name"
 	sleep 0.3                          # "ready" is written just before flock: let the last ones block
 	TX0=$(tx_bytes src) CPU0=$(cpu_snapshot)
 	T0=$EPOCHREALTIME
@@ -387,7 +450,12 @@ run_one() {
 		NAMES+=("$c") DIRS+=("$RUN/$name/$c")
 		mkdir -p "$RUN/$name/$c"
 	done
-	note "$name: starting servers"
+	# how busy the machine is without us (other users' load slows every row alike, but it slows them)
+	c=$(cpu_snapshot)
+	sleep 2
+	IDLE[$name]=$(awk -v a="$c" -v b="$(cpu_snapshot)" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%d%%", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+	note "$name: starting servers (machine CPU busy before: ${IDLE[$name]})"
 	WHY=''
 	if ! "servers_$name" || ! start_clients "$name" "$mode"; then
 		host_pkill src sn "${NAMES[@]}"
@@ -396,6 +464,8 @@ run_one() {
 	fi
 	wait_clients "$name"
 	tx1=$(tx_bytes src) cpu1=$(cpu_snapshot)
+	[ -n "$TRACE" ] && trace_stop
+	[ "$name" = df ] && df_counters
 	# what every client host uses now: its download plus whatever it still runs (a seeder)
 	for i in "${!DIRS[@]}"; do usage[$i]=$(host_usage "${NAMES[$i]}" "$(cat "${DIRS[$i]}/pids" 2>/dev/null)"); done
 	srv_cpu=$(awk -v a="$(host_usage src '' | cut -d' ' -f1)" -v b="$(host_usage sn '' | cut -d' ' -f1)" \
@@ -448,6 +518,7 @@ make_row() {
 		"${LABEL[$name]}" "$mk" "$med" "$srcx" "$ratio" "$(median <<<"$cpus")" "$(maxof <<<"$cpus")" \
 		"$(median <<<"$rss" | awk '{ print $1 / 1024 }')" "$(maxof <<<"$rss" | awk '{ print $1 / 1024 }')" \
 		"$srv_cpu" "$N" "$N" "$busy")
+	[ -n "$TRACE" ] && TRACES[$name]=$(trace_report "$RUN/trace.$name" "$T0" "$mk" "$N" "$CRATE" "$SNRATE")
 	note "$name: done: makespan ${mk}s, median ${med}s, source sent ${srcx}×S, machine CPU busy $busy%"
 }
 
@@ -475,9 +546,20 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	sp=''
 	for c in "${CONTENDERS[@]}"; do [ -n "${SPREAD[$c]:-}" ] && sp+="${sp:+, }$c ${SPREAD[$c]}"; done
 	[ -n "$sp" ] && echo "Last client started after release: $sp." && echo
+	sp=''
+	for c in "${CONTENDERS[@]}"; do [ -n "${IDLE[$c]:-}" ] && sp+="${sp:+, }$c ${IDLE[$c]}"; done
+	[ -n "$sp" ] && echo "Machine CPU busy in the 2 s before each row started (load that is not ours): $sp." && echo
+	[ -n "$DFINFO" ] && echo "$DFINFO" && echo
 	hot=''
 	for c in "${CONTENDERS[@]}"; do [ "${BUSY[$c]:-0}" -ge 90 ] && hot+="${hot:+, }$c"; done
 	[ -n "$hot" ] && echo "WARNING: the machine's CPU was 90% busy or more during $hot (any load counts, not only" \
 		"ours): those rows may be limited by CPU rather than by the links." && echo
+	for c in "${CONTENDERS[@]}"; do
+		[ -n "${TRACES[$c]:-}" ] || continue
+		echo "Link use during the $c run (Mbit/s on the wire, per second after the release; ↑ upload, ↓ download):"
+		echo
+		echo "${TRACES[$c]}"
+		echo
+	done
 } | tee -a "$RESULTS"
 note "table written to ${RESULTS#"$top"/}"
