@@ -117,8 +117,8 @@ int store_task_set_length(struct store_task *t, int64_t length, char *err, size_
 /* Records the whole-file digests once known (either may be NULL). Writes a snapshot. */
 int store_task_set_digests(struct store_task *t, const uint8_t md5[DIGEST_MD5_LEN], const uint8_t sha256[DIGEST_SHA256_LEN],
 			   char *err, size_t errlen);
-/* Reads the whole data file of a complete task and computes its MD5 and SHA-256 (either out may be
- * NULL), to check against an expected digest. */
+/* Reads the whole data file of a complete task and computes its MD5 and SHA-256, to check against
+ * an expected digest; an out that is NULL is not computed (each costs a CPU pass over the file). */
 int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN], char *err,
 			    size_t errlen);
 

@@ -72,6 +72,10 @@ struct sn_task {
 	struct sn_wait *waits;
 	uint64_t bytes_source, bytes_super, bytes_p2p, registrations;
 	ev_timer expire;
+	/* whole-file MD5 + SHA-256, computed over the contiguous prefix as pieces land, so completion
+	 * costs no pass over the file (a 1 GB file would stall the loop for seconds) */
+	struct digest_file_ctx dctx;
+	uint32_t hashed;           /* pieces [0, hashed) are in dctx */
 };
 
 struct supernode {
@@ -448,6 +452,8 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 			return NULL;
 		}
 	}
+	digest_file_init(&t->dctx); /* a new version: the digests start over */
+	t->hashed = 0;
 	t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
 	if (!t->st && errno == ESTALE && store_task_remove(sn->cfg.store, t->id, NULL, 0) == DF_OK)
 		t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
@@ -472,12 +478,35 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	return t->st;
 }
 
+/* Feeds the pieces now contiguous from the start into the whole-file digests. DF_ERR on a read error. */
+static int hash_prefix(struct sn_task *t, char *err, size_t errlen)
+{
+	static char buf[1 << 18];
+	uint32_t n = store_task_piece_count(t->st);
+	while ((n == 0 || t->hashed < n) && store_task_has(t->st, t->hashed)) {
+		uint32_t len = store_task_piece_len(t->st, t->hashed);
+		if (n == 0) /* unknown length: pieces so far are whole */
+			len = store_task_piece_size(t->st);
+		for (uint32_t off = 0; off < len; off += sizeof buf) {
+			uint32_t k = DF_MIN(len - off, (uint32_t)sizeof buf);
+			if (store_piece_read(t->st, t->hashed, off, buf, k, err, errlen) != DF_OK)
+				return DF_ERR;
+			digest_file_update(&t->dctx, buf, k);
+		}
+		t->hashed++;
+	}
+	return DF_OK;
+}
+
 static void on_source_piece(void *ctx, uint32_t piece, uint32_t len)
 {
 	struct sn_task *t = ctx;
+	char err[256];
 	t->bytes_source += len;
 	sched_peer_has(t->sched, t->super, piece);
 	wake_task(t);
+	if (hash_prefix(t, err, sizeof err) != DF_OK)
+		log_warn("task %.12s: %s", t->id, err); /* the digest pass at completion reports it */
 }
 
 static void on_source_done(void *ctx, int rc, const char *msg)
@@ -494,9 +523,14 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 	if (store_task_length(t->st) >= 0)
 		sched_set_length(t->sched, (uint64_t)store_task_length(t->st));
 	uint8_t md5[16], sha[32];
-	if (store_task_file_digests(t->st, md5, sha, err, sizeof err) != DF_OK) {
-		fail_task(t, "%s", err);
-		return;
+	if (hash_prefix(t, err, sizeof err) != DF_OK || t->hashed != store_task_piece_count(t->st)) {
+		/* the prefix digest could not follow (a read failed): one pass over the file instead */
+		if (store_task_file_digests(t->st, md5, sha, err, sizeof err) != DF_OK) {
+			fail_task(t, "%s", err);
+			return;
+		}
+	} else {
+		digest_file_final(&t->dctx, md5, sha);
 	}
 	if (t->want_digest[0]) {
 		struct digest_spec d;
@@ -526,6 +560,8 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 		.task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
 	};
 	t->state = t->st ? T_FETCHING : T_PROBING;
+	digest_file_init(&t->dctx);
+	t->hashed = 0;
 	t->src = source_start(&c, err, errlen);
 	return t->src ? DF_OK : DF_ERR;
 }
