@@ -491,7 +491,11 @@ static int hash_prefix(struct sn_task *t, char *err, size_t errlen)
 			uint32_t k = DF_MIN(len - off, (uint32_t)sizeof buf);
 			if (store_piece_read(t->st, t->hashed, off, buf, k, err, errlen) != DF_OK)
 				return DF_ERR;
-			digest_file_update(&t->dctx, buf, k);
+			/* SHA-256 always (peers and registries name files by it); MD5 only when a peer asked
+			 * for an md5 task: each hash is a CPU pass in the loop */
+			br_sha256_update(&t->dctx.sha256, buf, k);
+			if (strncmp(t->want_digest, "md5:", 4) == 0)
+				br_md5_update(&t->dctx.md5, buf, k);
 		}
 		t->hashed++;
 	}
@@ -544,7 +548,7 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 			return;
 		}
 	}
-	store_task_set_digests(t->st, md5, sha, err, sizeof err);
+	store_task_set_digests(t->st, strncmp(t->want_digest, "md5:", 4) == 0 ? md5 : NULL, sha, err, sizeof err);
 	t->state = T_COMPLETE;
 	t->revalidated_at = ev_now(t->sn->cfg.loop);
 	log_info("task %.12s: complete from the source (%llu bytes fetched)", t->id, (unsigned long long)t->bytes_source);
