@@ -129,7 +129,7 @@ static int read_group(struct push *p, const char *path, char *err, size_t errlen
 
 /* ---- output ---- */
 
-static void draw(struct push *p, int final)
+static void draw(struct push *p)
 {
 	if (p->json)
 		return;
@@ -160,7 +160,6 @@ static void draw(struct push *p, int final)
 		       h->state == H_FAIL ? h->why : "");
 		p->drawn++;
 	}
-	(void)final;
 	fflush(stdout);
 }
 
@@ -171,7 +170,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (int i = 0; i < p->nhosts; i++)
 		if (p->hosts[i].state == H_RUN)
 			rate_meter_update(&p->hosts[i].meter, p->hosts[i].have, swarm_now_ms(loop));
-	draw(p, 0);
+	draw(p);
 }
 
 /* ---- one host ---- */
@@ -255,7 +254,7 @@ static void host_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	h->ended = ev_now(p->loop);
 	p->running--;
 	p->done++;
-	draw(p, 0);
+	draw(p);
 	if (p->done == p->nhosts)
 		ev_break(p->loop, EVBREAK_ALL);
 	else
@@ -454,12 +453,10 @@ static int wait_complete(struct push *p, const char *super, const char *id)
 	snprintf(needle, sizeof needle, "\"id\":\"%s\"", id);
 	for (int i = 0; i < 36000; i++) {
 		struct preheat ph;
-		char *buf = NULL;
 		if (supernode_call(p, super, "/v1/status?format=json", NULL, &ph) != DF_OK) {
 			log_user_error("push", "supernode %s: %s", super, ph.msg);
 			return DF_ERR;
 		}
-		(void)buf;
 		/* the status may be cut at 4 KB here: enough for the first tasks; search what came */
 		char *t = strstr(ph.body, needle);
 		if (t) {
@@ -658,7 +655,7 @@ static int run(struct df *df, struct opt_result *r)
 	if (p.done < p.nhosts)
 		ev_run(p.loop, 0);
 	ev_timer_stop(p.loop, &p.tick);
-	draw(&p, 1);
+	draw(&p);
 	struct http_server_stats ss;
 	http_server_get_stats(srv, &ss);
 	int ok = 0;

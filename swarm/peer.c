@@ -986,8 +986,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		dl_free(d);
 		d = NULL;
 	}
-	int fresh = !d;
-	if (fresh) {
+	if (!d) { /* a fresh download begins from the first watcher's kick, in the loop */
 		d = calloc(1, sizeof *d);
 		if (!d || !(d->url = strdup(cfg->url)) || !(d->headers = strdup(cfg->headers ? cfg->headers : ""))) {
 			if (d) {
@@ -1007,7 +1006,6 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		d->next = sp->dls;
 		sp->dls = d;
 	}
-	(void)fresh; /* a fresh download begins from the first watcher's kick, in the loop */
 	w->d = d;
 	w->next = d->watchers;
 	d->watchers = w;

@@ -529,7 +529,7 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 	uint8_t md5[16], sha[32];
 	if (hash_prefix(t, err, sizeof err) != DF_OK || t->hashed != store_task_piece_count(t->st)) {
 		/* the prefix digest could not follow (a read failed): one pass over the file instead */
-		if (store_task_file_digests(t->st, md5, sha, err, sizeof err) != DF_OK) {
+		if (store_task_file_digests(t->st, strncmp(t->want_digest, "md5:", 4) == 0 ? md5 : NULL, sha, err, sizeof err) != DF_OK) {
 			fail_task(t, "%s", err);
 			return;
 		}
