@@ -47,8 +47,9 @@ struct tls_conn {
 	unsigned char clean_eof; /* the peer sent close_notify and left before our reply went out */
 	unsigned char out_partial; /* the socket took part of the pending records (framing mid-record) */
 	unsigned char alerted;   /* we told the peer why the handshake failed */
+	br_x509_certificate own; /* tls_server_new_leaf: the leaf, copied into leaf[] */
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-	unsigned char leaf[];    /* TLS_LEAF_MAX bytes when the server name is an IP address */
+	unsigned char leaf[];    /* TLS_LEAF_MAX bytes when the server name is an IP address; a server's own leaf */
 };
 
 #define CONN(t) DF_CONTAINER_OF((t), struct tls_conn, t)
@@ -476,19 +477,26 @@ struct transport *tls_client_new(const struct tls_client_cfg *cfg, int fd, const
 	return &c->t;
 }
 
-struct transport *tls_server_new(const struct tls_server_cfg *cfg, int fd)
+/* A server connection presenting certs[0..n) (issued by a key of type issuer_type) with cfg's key. */
+static struct tls_conn *server_new(const struct tls_server_cfg *cfg, int fd, size_t extra,
+				   const br_x509_certificate *certs, size_t n, int issuer_type)
 {
-	struct tls_conn *c = conn_new(fd, 0);
+	struct tls_conn *c = conn_new(fd, extra);
 	if (!c)
 		return NULL;
 	br_ssl_server_context *sc = &c->u.server;
-	const struct pem_chain *ch = &cfg->chain;
 	c->eng = &sc->eng;
+	if (certs == NULL) {
+		/* the leaf goes in the connection's own memory; callers fill leaf[] before the handshake */
+		c->own.data = c->leaf;
+		c->own.data_len = extra;
+		certs = &c->own;
+		n = 1;
+	}
 	if (cfg->key.type == BR_KEYTYPE_RSA)
-		br_ssl_server_init_full_rsa(sc, ch->certs, ch->n, br_skey_decoder_get_rsa(&cfg->key.dec));
+		br_ssl_server_init_full_rsa(sc, certs, n, br_skey_decoder_get_rsa(&cfg->key.dec));
 	else
-		br_ssl_server_init_full_ec(sc, ch->certs, ch->n, (unsigned)cfg->cert_issuer_key_type,
-					   br_skey_decoder_get_ec(&cfg->key.dec));
+		br_ssl_server_init_full_ec(sc, certs, n, (unsigned)issuer_type, br_skey_decoder_get_ec(&cfg->key.dec));
 	if (cfg->client_cas.n) {
 		br_x509_minimal_init_full(&c->x509.server, cfg->client_cas.ta, cfg->client_cas.n);
 		br_ssl_engine_set_x509(c->eng, &c->x509.server.vtable);
@@ -501,7 +509,44 @@ struct transport *tls_server_new(const struct tls_server_cfg *cfg, int fd)
 	br_ssl_engine_add_flags(c->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
 	set_suites(c, 0);
 	setup_engine(c);
-	br_ssl_server_reset(sc);
+	return c;
+}
+
+struct transport *tls_server_new(const struct tls_server_cfg *cfg, int fd)
+{
+	if (!cfg->chain.n)
+		return NULL;
+	struct tls_conn *c = server_new(cfg, fd, 0, cfg->chain.certs, cfg->chain.n, cfg->cert_issuer_key_type);
+	if (!c)
+		return NULL;
+	br_ssl_server_reset(&c->u.server);
+	return &c->t;
+}
+
+struct transport *tls_server_new_leaf(const struct tls_server_cfg *cfg, int fd, const unsigned char *leaf,
+				      size_t leaf_len, const void *early, size_t early_len)
+{
+	if (!leaf_len || leaf_len > TLS_SERVER_LEAF_MAX || early_len > 4096)
+		return NULL;
+	struct tls_conn *c = server_new(cfg, fd, leaf_len, NULL, 0, pem_cert_signer_key_type(leaf, leaf_len));
+	if (!c)
+		return NULL;
+	memcpy(c->leaf, leaf, leaf_len);
+	br_ssl_server_reset(&c->u.server);
+	/* Fed as recv(2) would: BearSSL asks for a record header, then its body, and so on. What the
+	 * engine refuses is a protocol error; it stays in the engine for the first read to report. */
+	const unsigned char *e = early;
+	while (early_len && (br_ssl_engine_current_state(c->eng) & BR_SSL_RECVREC)) {
+		size_t room;
+		unsigned char *buf = br_ssl_engine_recvrec_buf(c->eng, &room);
+		size_t n = DF_MIN(room, early_len);
+		memcpy(buf, e, n);
+		br_ssl_engine_recvrec_ack(c->eng, n);
+		e += n;
+		early_len -= n;
+	}
+	if (early_len)
+		c->fail = "client sent more than its handshake before the server answered", c->fail_errno = EPROTO;
 	return &c->t;
 }
 

@@ -79,6 +79,25 @@ struct tls_server_cfg *tls_server_cfg_new(const char *cert_pem_path, const char 
 	return cfg;
 }
 
+struct tls_server_cfg *tls_server_cfg_new_key(const unsigned char *key_der, size_t len, char *err, size_t errlen)
+{
+	struct tls_server_cfg *cfg = calloc(1, sizeof *cfg);
+	if (!cfg) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	br_skey_decoder_init(&cfg->key.dec);
+	br_skey_decoder_push(&cfg->key.dec, key_der, len);
+	int e = br_skey_decoder_last_error(&cfg->key.dec);
+	cfg->key.type = e ? 0 : br_skey_decoder_key_type(&cfg->key.dec);
+	if (cfg->key.type != BR_KEYTYPE_RSA && cfg->key.type != BR_KEYTYPE_EC) {
+		snprintf(err, errlen, "cannot decode the private key: %s", e ? tls_strerror(e) : "not RSA or EC");
+		tls_server_cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 int tls_server_cfg_require_client_ca(struct tls_server_cfg *cfg, const char *cafile, char *err, size_t errlen)
 {
 	struct pem_anchors a;
