@@ -23,11 +23,12 @@
 #define MAX_UPSTREAMS 16
 #define MAX_RULES 32
 
-enum { OPT_REGISTRY = 1, OPT_RULE, OPT_PRINT };
+enum { OPT_REGISTRY = 1, OPT_RULE, OPT_MITM, OPT_PRINT };
 
 static const struct opt_spec opts[] = {
 	{"registry", 0, 1, OPT_REGISTRY, "[NAME=]URL", "upstream registry (repeatable; replaces [proxy] registries; the first is the default)"},
 	{"proxy-rule", 0, 1, OPT_RULE, "REGEX", "plain http URLs matching it go P2P (repeatable; replaces [proxy] rules)"},
+	{"mitm-host", 0, 1, OPT_MITM, "REGEX", "intercept https CONNECTs to matching hosts with certificates from --ca-cert/--ca-key (repeatable; replaces [proxy] mitm_host)"},
 	{"print-config", 0, 1, OPT_PRINT, "ENGINE", "print the mirror configuration for containerd, docker or podman, then exit"},
 };
 static const char *const sections[] = {"proxy", "get", "security", NULL};
@@ -50,6 +51,9 @@ struct px {
 	const char *rules[MAX_RULES];
 	int nrules;
 	char rulebuf[4096];
+	const char *mitm[MAX_RULES];
+	int nmitm;
+	char mitmbuf[4096];
 	double started;
 };
 
@@ -103,6 +107,20 @@ static int rules_from_config(struct px *p, const char *list)
 		if (p->nrules == MAX_RULES)
 			return usage("more than %s proxy rules", "32");
 		p->rules[p->nrules++] = s;
+	}
+	return DF_EXIT_OK;
+}
+
+/* space-separated host regexes of [proxy] mitm_host, cut in place in p->mitmbuf */
+static int mitm_from_config(struct px *p, const char *list)
+{
+	if (strlen(list) >= sizeof p->mitmbuf)
+		return usage("[proxy] mitm_host is longer than %s bytes", "4095");
+	snprintf(p->mitmbuf, sizeof p->mitmbuf, "%s", list);
+	for (char *s = strtok(p->mitmbuf, " \t"); s; s = strtok(NULL, " \t")) {
+		if (p->nmitm == MAX_RULES)
+			return usage("more than %s --mitm-host regexes", "32");
+		p->mitm[p->nmitm++] = s;
 	}
 	return DF_EXIT_OK;
 }
@@ -200,6 +218,10 @@ static void status_lines(struct px *p, struct proto_buf *b_)
 	proto_put(&b, "tunnels", "%llu", (unsigned long long)hs.tunnels);
 	proto_put(&b, "tunnel-failed", "%llu", (unsigned long long)hs.tunnel_failed);
 	proto_put(&b, "tunnel-bytes", "%llu", (unsigned long long)hs.tunnel_bytes);
+	proto_put(&b, "mitm-tunnels", "%llu", (unsigned long long)hs.mitm_tunnels);
+	proto_put(&b, "mitm-failed", "%llu", (unsigned long long)hs.mitm_failed);
+	proto_put(&b, "mitm-minted", "%llu", (unsigned long long)hs.mitm_minted);
+	proto_put(&b, "mitm-requests", "%llu", (unsigned long long)hs.mitm_requests);
 	if (p->hd) {
 		struct hostd_stats ds;
 		hostd_get_stats(p->hd, &ds);
@@ -280,7 +302,7 @@ static int run(struct df *df, struct opt_result *r)
 		free(p);
 		return usage("unexpected argument '%s'", r->args[0]);
 	}
-	int cli_ups = 0, cli_rules = 0;
+	int cli_ups = 0, cli_rules = 0, cli_mitm = 0;
 	for (int i = 0; i < r->nvals; i++) {
 		const char *a = r->vals[i].arg;
 		switch (r->vals[i].id) {
@@ -297,6 +319,14 @@ static int run(struct df *df, struct opt_result *r)
 			}
 			p->rules[p->nrules++] = a;
 			break;
+		case OPT_MITM:
+			cli_mitm = 1;
+			if (p->nmitm == MAX_RULES) {
+				rc = usage("more than %s --mitm-host regexes", "32");
+				goto out;
+			}
+			p->mitm[p->nmitm++] = a;
+			break;
 		case OPT_PRINT:
 			engine = a;
 			break;
@@ -306,8 +336,15 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	if (!cli_rules && (rc = rules_from_config(p, c->proxy_rules)) != DF_EXIT_OK)
 		goto out;
+	if (!cli_mitm && (rc = mitm_from_config(p, c->proxy_mitm_host)) != DF_EXIT_OK)
+		goto out;
 	if (engine) {
 		rc = print_config(p, engine);
+		goto out;
+	}
+	if (p->nmitm && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0])) {
+		rc = usage("--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
+			   c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
 		goto out;
 	}
 	for (int i = 0; i < p->nrules; i++) {
@@ -373,7 +410,8 @@ static int run(struct df *df, struct opt_result *r)
 	p->reg = registry_new(&rcfg, err, sizeof err);
 	struct httpproxy_cfg hcfg = {
 		.loop = p->loop, .client = p->client, .registry = p->reg, .rules = p->rules, .nrules = p->nrules, .p2p = 1,
-		.timeout = timeout,
+		.timeout = timeout, .mitm_hosts = p->mitm, .nmitm = p->nmitm, .ca_cert = c->proxy_ca_cert,
+		.ca_key = c->proxy_ca_key,
 	};
 	p->hp = p->reg ? httpproxy_new(&hcfg, err, sizeof err) : NULL;
 	if (!p->reg || !p->hp) {

@@ -123,6 +123,8 @@ struct http_conn {
 	int to_io;       /* the timeout is the io_timeout of a live exchange */
 	int rate_paused; /* waiting for upload tokens (kick timer armed) */
 	struct sockaddr_storage peer;
+	void (*on_close)(void *ctx); /* http_server_adopt's owner, told when the connection is gone */
+	void *owner;
 	size_t in_len, in_off, head_len, cap;
 	struct http_req req;
 	struct exch x;
@@ -853,6 +855,8 @@ static void conn_close(struct http_conn *c)
 	loop_timeout_stop(s->loop, &c->to);
 	release_reply(c);
 	c->t->ops->close(c->t);
+	if (c->on_close)
+		c->on_close(c->owner);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -937,34 +941,27 @@ static void timeout_cb(struct ev_loop *loop, struct loop_timeout *t)
 		drive(c, 0);
 }
 
-static void accept_cb(struct loop_listener *l, int fd, const struct sockaddr *peer, void *ctx)
+/* A connection from peer, without its transport yet; NULL when out of memory. */
+static struct http_conn *conn_alloc(struct http_server *s, const struct sockaddr *peer)
 {
-	(void)l;
-	struct http_server *s = ctx;
 	/* one allocation: the struct, the input buffer, then the header table (aligned) */
 	size_t hoff = (offsetof(struct http_conn, in) + s->cfg.buf_size + 15) & ~(size_t)15;
 	struct http_conn *c = malloc(hoff + s->cfg.max_headers * sizeof(struct http_header));
-	if (!c) {
-		close(fd);
-		return;
-	}
+	if (!c)
+		return NULL;
 	memset(c, 0, sizeof *c);
 	c->s = s;
 	c->cap = s->cfg.buf_size;
 	c->hdrs = (struct http_header *)(void *)((char *)c + hoff);
 	c->x.fd = -1;
 	memcpy(&c->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-	if (s->cfg.tls_accept) {
-		c->t = s->cfg.tls_accept(s->cfg.tls_ctx, fd);
-		if (!c->t) {
-			close(fd);
-			free(c);
-			return;
-		}
-	} else {
-		transport_plain_init(&c->plain, fd);
-		c->t = &c->plain;
-	}
+	return c;
+}
+
+/* Starts serving c over c->t: watchers, the head timeout, the list, the limit on connections. */
+static void conn_start(struct http_conn *c)
+{
+	struct http_server *s = c->s;
 	c->rd_wait = EV_READ;
 	c->wr_wait = EV_WRITE;
 	ev_io_init(&c->io, io_cb, c->t->fd, EV_READ);
@@ -984,6 +981,45 @@ static void accept_cb(struct loop_listener *l, int fd, const struct sockaddr *pe
 		for (int i = 0; i < s->nls; i++)
 			loop_listener_pause(s->ls[i]);
 	}
+}
+
+static void accept_cb(struct loop_listener *l, int fd, const struct sockaddr *peer, void *ctx)
+{
+	(void)l;
+	struct http_server *s = ctx;
+	struct http_conn *c = conn_alloc(s, peer);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	if (s->cfg.tls_accept) {
+		c->t = s->cfg.tls_accept(s->cfg.tls_ctx, fd);
+		if (!c->t) {
+			close(fd);
+			free(c);
+			return;
+		}
+	} else {
+		transport_plain_init(&c->plain, fd);
+		c->t = &c->plain;
+	}
+	conn_start(c);
+}
+
+int http_server_adopt(struct http_server *s, struct transport *t, const struct sockaddr *peer,
+		      void (*on_close)(void *ctx), void *ctx)
+{
+	struct http_conn *c = s->stopping ? NULL : conn_alloc(s, peer);
+	if (!c) {
+		t->ops->close(t);
+		return DF_ERR;
+	}
+	c->t = t;
+	c->on_close = on_close;
+	c->owner = ctx;
+	conn_start(c);
+	kick(c, 0); /* the transport may have work already (a TLS engine holding the ClientHello) */
+	return DF_OK;
 }
 
 /* --- the server --------------------------------------------------------------------------------- */
@@ -1141,6 +1177,11 @@ struct slice http_req_header(const struct http_req *req, const char *name)
 int64_t http_req_body_length(const struct http_req *req)
 {
 	return req->fr.chunked ? -1 : req->fr.content_length;
+}
+
+void *http_req_conn_ctx(struct http_req *req)
+{
+	return conn_of(req)->owner;
 }
 
 const struct sockaddr *http_req_peer(const struct http_req *req)

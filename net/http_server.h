@@ -51,6 +51,14 @@ int http_server_listen(struct http_server *s, const char *addr, char *err, size_
 /* The port of the first listener (after ":0", the one the kernel chose); 0 when none. */
 uint16_t http_server_port(const struct http_server *s);
 
+/* Serves HTTP on a connection made elsewhere, as if it had been accepted (a TLS session opened inside
+ * a CONNECT tunnel). The server takes t and closes it with t->ops->close when the connection ends;
+ * peer is the client's address (http_req_peer). on_close(ctx), when not NULL, runs once right after
+ * the connection closed (the server is done with ctx); requests reach ctx with http_req_conn_ctx.
+ * DF_ERR when out of memory or shutting down: t is closed then and on_close does not run. */
+int http_server_adopt(struct http_server *s, struct transport *t, const struct sockaddr *peer,
+		      void (*on_close)(void *ctx), void *ctx);
+
 typedef void (*http_handler_fn)(struct http_req *req, void *ctx);
 
 /* Routes requests whose path starts with prefix and whose method is method ("GET" also takes HEAD;
@@ -81,6 +89,8 @@ const struct http_head *http_req_head(const struct http_req *req);
 struct slice http_req_header(const struct http_req *req, const char *name);
 /* The body's length from Content-Length, -1 when chunked, 0 when there is none. */
 int64_t http_req_body_length(const struct http_req *req);
+/* The ctx given to http_server_adopt for the request's connection; NULL for an accepted one. */
+void *http_req_conn_ctx(struct http_req *req);
 /* The client's address. */
 const struct sockaddr *http_req_peer(const struct http_req *req);
 /* Whether the request is HEAD (replies then send the head only; the server handles it). */

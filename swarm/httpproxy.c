@@ -38,10 +38,11 @@ struct httpproxy *httpproxy_new(const struct httpproxy_cfg *cfg, char *err, size
 		hp->nrx++;
 	}
 	hp->resolver = resolver_new(cfg->loop, 1, err, errlen);
-	if (!hp->resolver) {
+	if (!hp->resolver || (cfg->nmitm && !(hp->mitm = httpproxy_mitm_new(hp, err, errlen)))) {
 		httpproxy_free(hp);
 		return NULL;
 	}
+	hp->cfg.mitm_hosts = NULL; /* compiled by the mitm side */
 	return hp;
 }
 
@@ -49,6 +50,7 @@ void httpproxy_free(struct httpproxy *hp)
 {
 	if (!hp)
 		return;
+	httpproxy_mitm_free(hp->mitm); /* before the tunnels: its connections end their exchanges */
 	httpproxy_tunnels_close(hp);
 	for (int i = 0; i < hp->nrx; i++)
 		regfree(&hp->rx[i]);
@@ -78,11 +80,15 @@ static void reply_text(struct http_req *req, int status, const char *msg)
 	http_reply(req, status, "Content-Type: text/plain\r\n", body, n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
 }
 
-/* The absolute-form target as a NUL-terminated URL; DF_ERR after answering when it is unusable. */
+/* The URL the request names, NUL-terminated: its absolute-form target, or inside an intercepted
+ * tunnel https://HOST[:PORT] and its origin-form target. DF_ERR after answering when unusable. */
 static int target_url(struct http_req *req, char *url, size_t cap, struct http_url *u)
 {
-	const char *why;
-	if (slice_copy(http_req_head(req)->target, url, cap) != 0) {
+	const char *why, *origin = httpproxy_mitm_origin(req);
+	size_t o = origin ? strlen(origin) : 0;
+	if (origin && o < cap)
+		memcpy(url, origin, o);
+	if (o >= cap || slice_copy(http_req_head(req)->target, url + o, cap - o) != 0) {
 		reply_text(req, 414, "request target too long");
 		return DF_ERR;
 	}
@@ -120,7 +126,7 @@ static void body_read(struct http_req *req, const char *body, size_t len, void *
 	relay_as_is(ctx, req, body, len);
 }
 
-static void forward(struct httpproxy *hp, struct http_req *req)
+void httpproxy_forward(struct httpproxy *hp, struct http_req *req)
 {
 	const struct http_head *h = http_req_head(req);
 	char url[8192];
@@ -161,7 +167,7 @@ static void handle(struct http_req *req, void *ctx)
 	}
 	struct slice t = h->target;
 	if ((t.n > 7 && strncasecmp(t.p, "http://", 7) == 0) || (t.n > 8 && strncasecmp(t.p, "https://", 8) == 0)) {
-		forward(hp, req);
+		httpproxy_forward(hp, req);
 		return;
 	}
 	reply_text(req, 404, "not found: the registry mirror answers /v2/, the HTTP proxy absolute-form requests and CONNECT");

@@ -1,6 +1,7 @@
 /* CONNECT tunnels: the client's socket is taken from the HTTP server, the target is resolved (in the
  * resolver's threads) and connected without blocking, the client hears "200 Connection
- * established", and bytes then flow both ways untouched through two bounded buffers.
+ * established", and bytes then flow both ways untouched through two bounded buffers. CONNECTs to
+ * hosts named for interception go to httpproxy_mitm.c instead.
  *
  * How it works: each direction is a pipe (one 16 KiB buffer): read from its source only when the
  * buffer is empty, write to its sink while it holds bytes, so a slow side stops reading the other
@@ -265,6 +266,8 @@ void httpproxy_tunnel_start(struct httpproxy *hp, struct http_req *req)
 		http_reply(req, 400, "Content-Type: text/plain\r\n", "df proxy: CONNECT needs HOST:PORT\n", 34);
 		return;
 	}
+	if (httpproxy_mitm_match(hp->mitm, a.host) && httpproxy_mitm_start(hp->mitm, req, a.host, a.ipv6, a.port) == DF_OK)
+		return;
 	struct tunnel *t = calloc(1, sizeof *t);
 	if (!t) {
 		http_reply(req, 503, NULL, "df proxy: out of memory\n", 24);
