@@ -27,7 +27,7 @@ enum { OPT_REGISTRY = 1, OPT_RULE, OPT_MITM, OPT_PRINT };
 
 static const struct opt_spec opts[] = {
 	{"registry", 0, 1, OPT_REGISTRY, "[NAME=]URL", "upstream registry (repeatable; replaces [proxy] registries; the first is the default)"},
-	{"proxy-rule", 0, 1, OPT_RULE, "REGEX", "plain http URLs matching it go P2P (repeatable; replaces [proxy] rules)"},
+	{"proxy-rule", 0, 1, OPT_RULE, "REGEX", "http URLs (https ones of --mitm-host hosts too) matching it go P2P (repeatable; replaces [proxy] rules)"},
 	{"mitm-host", 0, 1, OPT_MITM, "REGEX", "intercept https CONNECTs to matching hosts with certificates from --ca-cert/--ca-key (repeatable; replaces [proxy] mitm_host)"},
 	{"print-config", 0, 1, OPT_PRINT, "ENGINE", "print the mirror configuration for containerd, docker or podman, then exit"},
 };
