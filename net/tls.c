@@ -477,7 +477,8 @@ struct transport *tls_client_new(const struct tls_client_cfg *cfg, int fd, const
 	return &c->t;
 }
 
-/* A server connection presenting certs[0..n) (issued by a key of type issuer_type) with cfg's key. */
+/* A server connection presenting certs[0..n) (issued by a key of type issuer_type) with cfg's key;
+ * certs NULL: one certificate of extra bytes in the connection's leaf[], filled in by the caller. */
 static struct tls_conn *server_new(const struct tls_server_cfg *cfg, int fd, size_t extra,
 				   const br_x509_certificate *certs, size_t n, int issuer_type)
 {
