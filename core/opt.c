@@ -212,6 +212,11 @@ void opt_print_help(FILE *f, const char *cmd, const char *synopsis, const char *
 		for (; k->key[j] && j < sizeof flag - 1; j++)
 			flag[j] = k->key[j] == '_' ? '-' : k->key[j];
 		flag[j] = 0;
+		int shadowed = 0; /* a command option of the same name says it better, once */
+		for (int o = 0; o < nspecs && !shadowed; o++)
+			shadowed = strcmp(specs[o].name, flag) == 0;
+		if (shadowed)
+			continue;
 		if (k->type == CFG_BOOL)
 			snprintf(left, sizeof left, "    --[no-]%s", flag);
 		else

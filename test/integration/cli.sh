@@ -12,6 +12,11 @@ expect_rc 0 "$DF" config --help; expect_in "Usage: df config"
 expect_rc 0 "$DF" help config;   expect_in "Usage: df config"
 
 # unknown command / flag: one line naming it, a hint, exit 2
+# every flag is listed once in each command's help (a command option shadows the config key's flag)
+for c in get supernode push status proxy config; do
+  dup=$("$DF" "$c" --help | awk '{ for (i = 1; i <= 2; i++) if ($i ~ /^--/) print $i }' | sort | uniq -d)
+  [ -z "$dup" ] || fail "df $c --help lists $dup twice"
+done
 expect_rc 2 "$DF" frobnicate;  expect_in "unknown command 'frobnicate'"; expect_in "df help"
 expect_rc 2 "$DF" config --frob; expect_in "unknown option --frob"; expect_in "df config --help"
 expect_rc 2 "$DF" config -Z;  expect_in "unknown option -Z"
