@@ -285,6 +285,16 @@ static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uplo
 		d->rlen += (size_t)n;
 }
 
+/* "idle": nothing is being fetched here, so any assignment the supernode still counts as in flight
+ * to us was lost with its answer (it frees them after a while; see docs/PROTOCOL.md). */
+static void report_idle(struct dl *d)
+{
+	if (d->rlen + 5 < sizeof d->reports) {
+		memcpy(d->reports + d->rlen, "idle\n", 5);
+		d->rlen += 5;
+	}
+}
+
 static void fetch_end(struct fetch *f)
 {
 	struct dl *d = f->d;
@@ -763,6 +773,8 @@ static void send_work(struct dl *d)
 		return;
 	if (d->ctl && !d->rlen)
 		return; /* a request is held at the supernode and there is no news */
+	if (d->mode == M_SWARM && d->nactive == 0)
+		report_idle(d);
 	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d", d->id, d->handle);
 	/* an older held request stays open; the supernode answers it "wait" and the new one counts */
 	send_ctl(d, 0, path, d->reports, d->rlen);

@@ -29,6 +29,7 @@
 #define HOLD_SECONDS 10.0
 #define MAX_BODY (1 << 20)
 #define MAX_ASSIGN 16
+#define LOST_ANSWER_MS 5000  /* an assignment older than this that an idle peer never started was lost */
 
 enum task_state { T_PROBING, T_FETCHING, T_COMPLETE, T_FAILED, T_REVALIDATING };
 static const char *const state_names[] = {"probing", "fetching", "complete", "failed", "revalidating"};
@@ -876,6 +877,15 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 	int64_t now = swarm_now_ms(t->sn->cfg.loop);
 	while (proto_next(body, len, &pos, &l) == DF_OK) {
 		enum sched_result res;
+		if (slice_eq(l.key, "idle")) {
+			/* the peer fetches nothing: transfers it was handed long enough ago for their answer to
+			 * have arrived were lost on the way, and would hold its places forever */
+			int n = sched_forget_stale(t->sched, p->handle, now - LOST_ANSWER_MS);
+			if (n > 0)
+				log_info("task %.12s: peer %s fetches nothing but had %d transfer%s in flight; forgotten", t->id,
+					 p->addr, n, n == 1 ? "" : "s");
+			continue;
+		}
 		if (slice_eq(l.key, "ok"))
 			res = SCHED_OK;
 		else if (slice_eq(l.key, "fail"))
@@ -937,8 +947,12 @@ static void on_work_body(struct http_req *req, const char *body, size_t len, voi
 	p->held = req;
 	http_req_on_done(req, held_gone, p);
 	answer_work(p, t->state == T_FAILED);
-	if (p->held)
+	if (p->held) {
+		/* set again each time: libev keeps a stopped or expired timer's remaining time, so a bare
+		 * restart would hold for what was left of the last hold (nothing, after a timeout) */
+		ev_timer_set(&p->hold, HOLD_SECONDS, 0);
 		ev_timer_start(sn->cfg.loop, &p->hold);
+	}
 }
 
 static void on_work(struct http_req *req, void *ctx)
@@ -1040,6 +1054,7 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 		jsonw_u64(w, "bytes_from_supernode", t->bytes_super);
 		jsonw_u64(w, "bytes_peer_to_peer", t->bytes_p2p);
 		jsonw_u64(w, "registrations", t->registrations);
+		jsonw_u64(w, "pieces_rehashed", t->sums.rehashed); /* sha256 sums recomputed from the store */
 		jsonw_u64(w, "peers_done", (uint64_t)si.done);
 		jsonw_arr_open(w, "peers");
 		for (int h = 0; h < t->npeers_cap; h++) {
