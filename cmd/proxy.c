@@ -428,7 +428,6 @@ out:
 	if (p->front)
 		http_server_free(p->front);
 	hostd_free(p->hd);
-	pushrecv_free(p->push);
 	httpproxy_free(p->hp);
 	registry_free(p->reg);
 	if (p->pieces)
