@@ -13,7 +13,7 @@ N=4
 for i in $(seq $N); do
   port=$(free_port); fport=$(free_port)
   "$DF" proxy --listen "127.0.0.1:$fport" --push-listen "127.0.0.1:$port" --supernode "127.0.0.1:$SP" \
-    --data "$T/h$i" --push-dir "$T/h$i/push" --limit-rate 3M > "h$i.log" 2>&1 &
+    --data "$T/h$i" --push-dir "$T/h$i/push" --limit-rate 2M > "h$i.log" 2>&1 &
   track $!
   echo "127.0.0.1:$port" >> hosts.txt
   wait_port "$port"
@@ -22,9 +22,9 @@ done
 pusher=$!; track $pusher
 
 # mid-push: once some host holds a few MB, the supernode dies without a word and comes back
-stored() { du -sb "$T"/h*/tasks 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
-for _ in $(seq 200); do [ "$(stored)" -gt $((6 << 20)) ] && break; sleep 0.05; done
-[ "$(stored)" -gt $((6 << 20)) ] || fail "the hosts fetched nothing: $(cat push.out)"
+stored() { du -s -B1 "$T"/h*/tasks 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+for _ in $(seq 200); do [ "$(stored)" -gt $((4 << 20)) ] && break; sleep 0.05; done
+[ "$(stored)" -gt $((4 << 20)) ] || fail "the hosts fetched nothing: $(cat push.out)"
 kill -9 "$(cat sn.pid)"; wait "$(cat sn.pid)" 2>/dev/null
 mv sn.log sn-before.log
 kill -0 "$pusher" 2>/dev/null || fail "the push ended before the restart: $(cat push.out)"
