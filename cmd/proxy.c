@@ -397,6 +397,7 @@ static int run(struct df *df, struct opt_result *r)
 		.store = df->store, .supernodes = c->get_supernode,
 		.token = c->security_token, .advertise = c->get_advertise, .filter = c->get_filter,
 		.back_to_source = c->get_back_to_source, .piece_size = (uint32_t)c->supernode_piece_size, .timeout = timeout,
+		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
 	};
 	p->peer = swarm_peer_new(&sc, err, sizeof err);
 	if (!p->peer) {
@@ -465,7 +466,6 @@ out:
 	if (p->front)
 		http_server_free(p->front);
 	hostd_free(p->hd);
-	pushrecv_free(p->push);
 	httpproxy_free(p->hp);
 	registry_free(p->reg);
 	if (p->pieces)

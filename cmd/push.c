@@ -72,6 +72,12 @@ struct push {
 	double timeout;
 	int json, tty, drawn;
 	ev_timer tick;
+	/* re-announcing the task while hosts fetch: a supernode restarted mid-push learns it again */
+	ev_timer announce;
+	char super[256], reg[2048], ans[256];
+	size_t alen;
+	int astatus, ainflight;
+	uint64_t announced;
 };
 
 /* ---- hosts ---- */
@@ -434,6 +440,8 @@ static int preheat(struct push *p, const char *super, const char *url, const cha
 	}
 	snprintf(body, sizeof body, "task: %s\nurl: %s\n%s%s%sport: 0\n", id, url, digest[0] ? "digest: " : "", digest,
 		 digest[0] ? "\n" : "");
+	snprintf(p->reg, sizeof p->reg, "%s", body); /* for re-announcing */
+	snprintf(p->super, sizeof p->super, "%s", super);
 	if (supernode_call(p, super, "/v1/register", body, &ph) != DF_OK) {
 		log_user_error("push", "preheat %s at supernode %s: %s", url, super, ph.msg);
 		return DF_ERR;
@@ -473,6 +481,82 @@ static int wait_complete(struct push *p, const char *super, const char *id)
 		usleep(100000);
 	}
 	return DF_ERR;
+}
+
+/* ---- re-announcing ---- */
+
+#define ANNOUNCE_EVERY 5.0
+
+static int ann_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
+{
+	(void)f;
+	((struct push *)ctx)->astatus = r->status;
+	return DF_OK;
+}
+
+static int ann_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
+{
+	(void)f;
+	struct push *p = ctx;
+	size_t n = DF_MIN(len, sizeof p->ans - 1 - p->alen);
+	memcpy(p->ans + p->alen, data, n);
+	p->alen += n;
+	p->ans[p->alen] = 0;
+	return DF_OK;
+}
+
+static void left_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	(void)rc;
+	(void)msg;
+	(void)ctx;
+}
+
+static void ann_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	struct push *p = ctx;
+	char url[512], err[256], id[TASKID_MAX];
+	p->ainflight = 0;
+	if (rc != DF_OK || p->astatus != 200) {
+		log_debug("push: re-announce to %s: %s", p->super, rc != DF_OK && msg ? msg : "refused");
+		return;
+	}
+	p->announced++;
+	/* we are no peer: leave at once, so the supernode does not keep pieces "in flight" to us */
+	char *peer = strstr(p->ans, "\npeer: "), *task = strstr(p->ans, "task: ");
+	if (!peer || !task || sscanf(task + 6, "%64[0-9a-f]", id) != 1)
+		return;
+	snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", p->scheme, p->super, id, atoi(peer + 7));
+	struct http_request req = {
+		.method = "POST", .url = url, .headers = p->tok, .what = "supernode", .on_done = left_done, .ctx = p,
+		.connect_timeout = 5, .first_byte_timeout = 10,
+	};
+	http_client_request(p->client, &req, err, sizeof err);
+}
+
+/* Registers the task again (the same body as the preheat). The supernode knows it already, unless
+ * it restarted since: then this makes it fetch from our file server again, so hosts that register
+ * with it after the restart find the task there. */
+static void announce_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct push *p = DF_CONTAINER_OF(t, struct push, announce);
+	char url[512], err[256];
+	if (p->ainflight)
+		return;
+	p->alen = 0;
+	p->astatus = 0;
+	snprintf(url, sizeof url, "%s://%s/v1/register", p->scheme, p->super);
+	struct http_request req = {
+		.method = "POST", .url = url, .headers = p->tok, .body = p->reg, .body_len = strlen(p->reg), .what = "supernode",
+		.on_response = ann_resp, .on_body = ann_body, .on_done = ann_done, .ctx = p, .connect_timeout = 5,
+		.first_byte_timeout = 30,
+	};
+	if (http_client_request(p->client, &req, err, sizeof err))
+		p->ainflight = 1;
 }
 
 /* ---- the command ---- */
@@ -651,10 +735,13 @@ static int run(struct df *df, struct opt_result *r)
 	p.tty = isatty(1) && !p.json;
 	ev_timer_init(&p.tick, tick_cb, 0.5, 0.5);
 	ev_timer_start(p.loop, &p.tick);
+	ev_timer_init(&p.announce, announce_cb, ANNOUNCE_EVERY, ANNOUNCE_EVERY);
+	ev_timer_start(p.loop, &p.announce);
 	start_next(&p);
 	if (p.done < p.nhosts)
 		ev_run(p.loop, 0);
 	ev_timer_stop(p.loop, &p.tick);
+	ev_timer_stop(p.loop, &p.announce);
 	draw(&p);
 	struct http_server_stats ss;
 	http_server_get_stats(srv, &ss);

@@ -84,7 +84,7 @@ static int run(struct df *df, struct opt_result *r)
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
-		.sched = schc,
+		.sched = schc, .piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
 	};
 	sn = supernode_new(&sc, err, sizeof err);
 	if (!sn) {
@@ -92,8 +92,8 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	loop_signals_start(run.loop, &run.sig, on_stop, &run);
-	log_info("supernode listening on %s (port %u%s), store %s", c->supernode_listen, http_server_port(run.srv),
-		 tls ? ", TLS" : "", store_root(df->store));
+	log_info("supernode listening on %s (port %u%s, %s piece checksums), store %s", c->supernode_listen,
+		 http_server_port(run.srv), tls ? ", TLS" : "", c->security_piece_digest, store_root(df->store));
 	ev_run(run.loop, 0);
 	rc = DF_EXIT_OK;
 	loop_signals_stop(run.loop, &run.sig);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/df.h"
+#include "core/digest.h"
 #include "core/log.h"
 #define INI_CALL_HANDLER_ON_NEW_SECTION 1
 #include "ini.h"
@@ -73,6 +74,10 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 	void *field = (char *)c + k->offset;
 	if (k->offset == offsetof(struct df_config, common_log_level) && log_level_parse(value) < 0) {
 		snprintf(err, errlen, "'%s' is not one of error, warn, info, debug", value);
+		return DF_ERR;
+	}
+	if (k->offset == offsetof(struct df_config, security_piece_digest) && digest_piece_algo_parse(value) < 0) {
+		snprintf(err, errlen, "'%s' is not one of xxh3, sha256", value);
 		return DF_ERR;
 	}
 	switch (k->type) {

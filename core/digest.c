@@ -108,3 +108,35 @@ void digest_spec_format(const struct digest_spec *d, char *out, size_t cap)
 	digest_hex(d->bytes, d->len, hex);
 	snprintf(out, cap, "%s:%s", d->algo, hex);
 }
+
+int digest_piece_parse(const char *s, size_t n, struct digest_piece_sum *out)
+{
+	memset(out, 0, sizeof *out);
+	if (n == 7 + 2 * DIGEST_SHA256_LEN && memcmp(s, "sha256:", 7) == 0) {
+		out->algo = DIGEST_PIECE_SHA256;
+		return digest_unhex(s + 7, n - 7, out->bytes, DIGEST_SHA256_LEN);
+	}
+	out->algo = DIGEST_PIECE_XXH3;
+	return digest_unhex(s, n, out->bytes, DIGEST_XXH128_LEN);
+}
+
+void digest_piece_format(const struct digest_piece_sum *sum, char *out)
+{
+	if (sum->algo == DIGEST_PIECE_SHA256) {
+		memcpy(out, "sha256:", 7);
+		digest_hex(sum->bytes, DIGEST_SHA256_LEN, out + 7);
+	} else {
+		digest_hex(sum->bytes, DIGEST_XXH128_LEN, out);
+	}
+}
+
+int digest_piece_algo_parse(const char *name)
+{
+	if (strcmp(name, "xxh3") == 0)
+		return DIGEST_PIECE_XXH3;
+	if (strcmp(name, "sha256") == 0)
+		return DIGEST_PIECE_SHA256;
+	return -1;
+}
+
+const char *digest_piece_algo_name(enum digest_piece_algo a) { return a == DIGEST_PIECE_SHA256 ? "sha256" : "xxh3"; }

@@ -1,5 +1,6 @@
-/* Digests df uses: xxh3-128 per piece (fast, against accidents and bugs), MD5 and SHA-256 for whole
- * files (what users and registries name). Incremental contexts live inside the caller's struct. */
+/* Digests df uses: xxh3-128 per piece (fast, against accidents and bugs) or SHA-256 per piece (against
+ * peers that forge pieces), MD5 and SHA-256 for whole files (what users and registries name).
+ * Incremental contexts live inside the caller's struct. */
 #ifndef DF_DIGEST_H
 #define DF_DIGEST_H
 
@@ -49,5 +50,22 @@ struct digest_spec {
 int digest_spec_parse(const char *s, size_t n, struct digest_spec *out);
 /* "sha256:hex" into out (at least 72 bytes). */
 void digest_spec_format(const struct digest_spec *d, char *out, size_t cap);
+
+/* A piece's checksum as the supernode hands it out (docs/PROTOCOL.md): xxh3-128 written as bare hex
+ * (32 digits), or SHA-256 written "sha256:" + 64 hex digits. The form names the algorithm, so a peer
+ * knows what it was given and can refuse a weaker one than it requires. */
+enum digest_piece_algo { DIGEST_PIECE_XXH3 = 0, DIGEST_PIECE_SHA256 = 1 }; /* weaker first */
+#define DIGEST_PIECE_TEXT_MAX (7 + 2 * DIGEST_SHA256_LEN + 1) /* "sha256:" + hex + NUL */
+struct digest_piece_sum {
+	enum digest_piece_algo algo;
+	uint8_t bytes[DIGEST_SHA256_LEN]; /* the first 16 for xxh3 */
+};
+/* Parses the text form (exactly one of the two; hex digits of either case). Pure; DF_OK or DF_ERR. */
+int digest_piece_parse(const char *s, size_t n, struct digest_piece_sum *out);
+/* The text form into out (DIGEST_PIECE_TEXT_MAX bytes). */
+void digest_piece_format(const struct digest_piece_sum *sum, char *out);
+/* The config names "xxh3" and "sha256" -> the algorithm; -1 for anything else. */
+int digest_piece_algo_parse(const char *name);
+const char *digest_piece_algo_name(enum digest_piece_algo a);
 
 #endif

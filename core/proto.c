@@ -108,7 +108,7 @@ int proto_parse_assign(struct slice val, struct proto_assign *out)
 	if (proto_u64(word(&val), &out->size) != DF_OK)
 		return DF_ERR;
 	w = word(&val);
-	if (digest_unhex(w.p, w.n, out->sum, 16) != DF_OK)
+	if (digest_piece_parse(w.p, w.n, &out->sum) != DF_OK)
 		return DF_ERR;
 	if (piece_no(word(&val), &out->uploader) != DF_OK)
 		return DF_ERR;

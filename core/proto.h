@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/digest.h"
 #include "core/slice.h"
 
 #define PROTO_MAX_LINE 8192
@@ -20,11 +21,11 @@ struct proto_line {
  * one longer than PROTO_MAX_LINE, or a NUL byte. Blank lines are skipped. */
 int proto_next(const char *buf, size_t len, size_t *pos, struct proto_line *line);
 
-/* "assign: PIECE SIZE XXH128HEX UPLOADER ADDR" */
+/* "assign: PIECE SIZE SUM UPLOADER ADDR"; SUM is xxh3-128 hex or "sha256:HEX" (digest_piece_parse) */
 struct proto_assign {
 	uint32_t piece;
 	uint64_t size;
-	uint8_t sum[16];
+	struct digest_piece_sum sum;
 	uint32_t uploader; /* the uploader's handle, echoed in the report */
 	struct slice addr; /* "super" or "ADDR:PORT" of its piece server */
 };

@@ -662,6 +662,24 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 	return exact ? DF_OK : DF_AGAIN;
 }
 
+int sched_forget_stale(struct sched *s, int d, int64_t before)
+{
+	if (!valid(s, d)) {
+		errno = EINVAL;
+		return DF_ERR;
+	}
+	struct sched_entry *e = sched_ents(s, d);
+	int n = 0;
+	for (int k = 0; k < s->ew; k++)
+		if (e[k].piece >= 0 && e[k].since < before) {
+			int32_t u = e[k].up;
+			release(s, (int32_t)((size_t)d * (size_t)s->ew + (size_t)k));
+			wake_for(s, u);
+			n++;
+		}
+	return n;
+}
+
 int sched_expire(struct sched *s, int64_t now, int *out, int max)
 {
 	int n = 0;

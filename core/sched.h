@@ -122,6 +122,11 @@ int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, 
  * request restates n; 0 withdraws it. DF_ERR (EINVAL) for an unknown handle. */
 int sched_peer_soon(struct sched *s, int peer, int n);
 
+/* Forgets the transfers to downloader d that were handed out before `before` (ms): the downloader
+ * says it fetches nothing, so the answers that carried them were lost on the way. Frees their
+ * uploaders' slots (no failure counted against anyone). Returns how many, or DF_ERR (EINVAL). */
+int sched_forget_stale(struct sched *s, int d, int64_t before);
+
 /* Records that the peer was heard from at `now`. DF_ERR (EINVAL) for an unknown handle. */
 int sched_touch(struct sched *s, int peer, int64_t now);
 

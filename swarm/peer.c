@@ -21,6 +21,7 @@
 #include "swarm/auth.h"
 #include "swarm/common.h"
 #include "swarm/pieceserve.h"
+#include "swarm/piecesum.h"
 #include "swarm/source.h"
 
 #define MAX_FETCHES 16
@@ -40,9 +41,10 @@ struct fetch {
 	uint32_t got;              /* body bytes so far */
 	double asked, first;       /* loop times: request sent, first body byte */
 	uint32_t piece, size, uploader;
-	uint8_t sum[16];
+	struct digest_piece_sum sum; /* the supernode's word for the piece */
 	char addr[96];
 	struct store_piece_writer w;
+	br_sha256_context sha;       /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
 };
 
 struct ctl {
@@ -289,6 +291,16 @@ static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uplo
 		d->rlen += (size_t)n;
 }
 
+/* "idle": nothing is being fetched here, so any assignment the supernode still counts as in flight
+ * to us was lost with its answer (it frees them after a while; see docs/PROTOCOL.md). */
+static void report_idle(struct dl *d)
+{
+	if (d->rlen + 5 < sizeof d->reports) {
+		memcpy(d->reports + d->rlen, "idle\n", 5);
+		d->rlen += 5;
+	}
+}
+
 static void fetch_end(struct fetch *f)
 {
 	struct dl *d = f->d;
@@ -354,7 +366,16 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 		return DF_ERR;
 	}
 	watch_end(f, len);
+	if (f->sum.algo == DIGEST_PIECE_SHA256)
+		br_sha256_update(&f->sha, data, len);
 	return DF_OK;
+}
+
+static int sha_matches(struct fetch *f)
+{
+	uint8_t got[DIGEST_SHA256_LEN];
+	br_sha256_out(&f->sha, got);
+	return memcmp(got, f->sum.bytes, DIGEST_SHA256_LEN) == 0;
 }
 
 static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx)
@@ -372,7 +393,13 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 		store_piece_abort(&f->w);
 		report(d, "fail", f->piece, f->uploader, msg ? msg : "transfer failed");
 		log_debug("piece %u from %s failed: %s", f->piece, f->addr, msg);
-	} else if (store_piece_finish(&f->w, f->sum, err, sizeof err) == DF_OK) {
+	} else if (f->sum.algo == DIGEST_PIECE_SHA256 && !sha_matches(f)) {
+		/* checked before the store marks it present: the bytes written stay unclaimed */
+		store_piece_abort(&f->w);
+		log_warn("piece %u of %s from %s does not match the supernode's sha256; refetching elsewhere", f->piece, d->url,
+			 f->addr);
+		report(d, "bad", f->piece, f->uploader, NULL);
+	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) == DF_OK) {
 		report(d, "ok", f->piece, f->uploader, NULL);
 		if (strcmp(f->addr, "super") == 0)
 			d->stats.from_super += f->size;
@@ -396,8 +423,10 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	char err[256], url[512];
 	if (store_task_has(d->st, a->piece)) {
 		/* a resumed piece the supernode could not vouch for at registration: check it now */
-		uint8_t sum[16];
-		int same = store_task_checksum(d->st, a->piece, sum) == DF_OK && memcmp(sum, a->sum, 16) == 0;
+		uint8_t sum[DIGEST_SHA256_LEN];
+		int same = a->sum.algo == DIGEST_PIECE_SHA256
+				   ? piecesum_hash_stored(d->st, a->piece, sum, NULL, 0) == DF_OK && memcmp(sum, a->sum.bytes, 32) == 0
+				   : store_task_checksum(d->st, a->piece, sum) == DF_OK && memcmp(sum, a->sum.bytes, 16) == 0;
 		report(d, same ? "ok" : "fail", a->piece, a->uploader, same ? NULL : "stale local piece");
 		return;
 	}
@@ -430,7 +459,8 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	f->piece = a->piece;
 	f->size = (uint32_t)a->size;
 	f->uploader = a->uploader;
-	memcpy(f->sum, a->sum, 16);
+	f->sum = a->sum;
+	br_sha256_init(&f->sha);
 	if (slice_copy(a->addr, f->addr, sizeof f->addr) != 0) {
 		report(d, "fail", a->piece, a->uploader, "bad address");
 		return;
@@ -519,9 +549,21 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 		send_meta(d);
 	}
 	a->nassign = nas;
-	if (start_fetches && d->mode == M_SWARM)
-		for (int i = 0; i < nas && d->mode == M_SWARM; i++)
-			start_fetch(d, &as[i]);
+	if (!start_fetches || d->mode != M_SWARM)
+		return;
+	for (int i = 0; i < nas; i++)
+		if (as[i].sum.algo < d->sp->cfg.piece_digest) {
+			/* a downgrade: the supernode's sums are weaker than this host requires; trusting them
+			 * would let a peer with the token forge pieces */
+			fail_dl(d, DF_EXIT_FAIL,
+				"get %s: supernode %s hands out %s piece checksums, but [security] piece_digest = %s here: "
+				"refusing its pieces (set piece_digest = %s on the supernode)",
+				d->url, super_of(d), digest_piece_algo_name(as[i].sum.algo),
+				digest_piece_algo_name(d->sp->cfg.piece_digest), digest_piece_algo_name(d->sp->cfg.piece_digest));
+			return;
+		}
+	for (int i = 0; i < nas && d->mode == M_SWARM; i++)
+		start_fetch(d, &as[i]);
 }
 
 static int ctl_response(struct http_fetch *f, const struct http_resp *r, void *ctx)
@@ -791,6 +833,8 @@ static void send_work(struct dl *d)
 		return;
 	if (d->ctl && !d->rlen && !d->soon_news)
 		return; /* a request is held at the supernode and there is no news */
+	if (d->mode == M_SWARM && d->nactive == 0)
+		report_idle(d);
 	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d", d->id, d->handle);
 	if (d->nsoon)
 		report_soon(d);
@@ -813,8 +857,9 @@ static struct store_task *direct_meta(void *ctx, const struct source_meta *m, ch
 	return d->st;
 }
 
-static void direct_piece(void *ctx, uint32_t piece, uint32_t len)
+static void direct_piece(void *ctx, uint32_t piece, uint32_t len, const uint8_t *sha256)
 {
+	(void)sha256; /* not asked for: the source's own bytes need no second check */
 	struct dl *d = ctx;
 	d->stats.from_source += len;
 	send_piece(d, piece);

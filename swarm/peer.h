@@ -39,6 +39,9 @@ struct swarm_peer_cfg {
 	int back_to_source;          /* fetch straight from the source when no supernode answers */
 	uint32_t piece_size;         /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
 	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
+	/* The per-piece checksum required ([security] piece_digest): with DIGEST_PIECE_SHA256 a download
+	 * whose supernode hands out xxh3 sums fails rather than trust them; with xxh3 either is accepted. */
+	enum digest_piece_algo piece_digest;
 };
 
 /* A new engine (cfg copied; strings and objects must outlive it). NULL with err set. */

@@ -46,6 +46,7 @@ struct stream {
 	int got_head;
 	ev_timer retry;
 	struct store_piece_writer w;
+	br_sha256_context sha;   /* the piece in w, when cfg.piece_sha256 */
 };
 
 struct source {
@@ -233,12 +234,15 @@ static int piece_end(struct stream *st)
 	if (!st->writing)
 		return DF_OK;
 	uint32_t n = st->w.piece, len = st->w.done;
+	uint8_t sha[DIGEST_SHA256_LEN];
 	st->writing = 0;
 	if (store_piece_finish(&st->w, NULL, err, sizeof err) != DF_OK) {
 		fail(s, "%s", err);
 		return DF_ERR;
 	}
-	s->cfg.on_piece(s->cfg.ctx, n, len);
+	if (s->cfg.piece_sha256)
+		br_sha256_out(&st->sha, sha);
+	s->cfg.on_piece(s->cfg.ctx, n, len, s->cfg.piece_sha256 ? sha : NULL);
 	return DF_OK;
 }
 
@@ -261,6 +265,8 @@ static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx
 				st->skipping = 1;
 			} else if (store_piece_begin(&st->w, s->task, n, err, sizeof err) == DF_OK) {
 				st->writing = 1;
+				if (s->cfg.piece_sha256)
+					br_sha256_init(&st->sha);
 			} else if (errno == EEXIST || errno == EBUSY) {
 				st->skipping = 1; /* someone else has or writes it */
 			} else {
@@ -276,6 +282,8 @@ static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx
 			fail(s, "%s", err);
 			return DF_ERR;
 		}
+		if (st->writing && s->cfg.piece_sha256)
+			br_sha256_update(&st->sha, data, take);
 		st->off += take;
 		data += take;
 		len -= take;

@@ -34,6 +34,7 @@ struct source_cfg {
 	const char *headers;   /* extra request lines "Name: value\r\n"... (Authorization, Cookie), or NULL */
 	uint32_t piece_size;   /* 0: source_piece_size(length), chosen at the first answer */
 	int streams;           /* concurrent range requests (1..16) */
+	int piece_sha256;      /* also compute each written piece's SHA-256 (for on_piece) */
 	/* The task whose missing pieces to fetch, when the caller already has one (resume, a cache
 	 * being completed); its validators go out as If-Range so a changed source is noticed. NULL: the
 	 * task is created in on_meta. */
@@ -41,7 +42,9 @@ struct source_cfg {
 	/* First answer: returns the task to write into (the same as cfg.task, or a new or re-created
 	 * one when the source changed), or NULL to stop with msg (copied) as the cause. */
 	struct store_task *(*on_meta)(void *ctx, const struct source_meta *m, char *msg, size_t msglen);
-	void (*on_piece)(void *ctx, uint32_t piece, uint32_t len); /* piece n is now in the store */
+	/* piece n is now in the store; sha256 is its SHA-256 when piece_sha256 is set (hashed from the
+	 * source's bytes as they were written), else NULL */
+	void (*on_piece)(void *ctx, uint32_t piece, uint32_t len, const uint8_t *sha256);
 	/* The end: DF_OK when every piece is present (the length is then known), DF_ERR with the cause.
 	 * The source may be freed from here. */
 	void (*on_done)(void *ctx, int rc, const char *msg);

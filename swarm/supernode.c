@@ -23,11 +23,13 @@
 #include "swarm/auth.h"
 #include "swarm/common.h"
 #include "swarm/pieceserve.h"
+#include "swarm/piecesum.h"
 #include "swarm/source.h"
 
 #define HOLD_SECONDS 10.0
 #define MAX_BODY (1 << 20)
 #define MAX_ASSIGN 16
+#define LOST_ANSWER_MS 5000  /* an assignment older than this that an idle peer never started was lost */
 
 enum task_state { T_PROBING, T_FETCHING, T_COMPLETE, T_FAILED, T_REVALIDATING };
 static const char *const state_names[] = {"probing", "fetching", "complete", "failed", "revalidating"};
@@ -76,6 +78,7 @@ struct sn_task {
 	 * costs no pass over the file (a 1 GB file would stall the loop for seconds) */
 	struct digest_file_ctx dctx;
 	uint32_t hashed;           /* pieces [0, hashed) are in dctx */
+	struct piecesum sums;      /* the per-piece checksums assignments carry */
 };
 
 struct supernode {
@@ -139,16 +142,19 @@ static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, in
 		max = MAX_ASSIGN;
 	int n = sched_assign(t->sched, p->handle, swarm_now_ms(t->sn->cfg.loop), a, max, &why);
 	for (int i = 0; i < n; i++) {
-		uint8_t sum[16];
-		char hex[33];
+		struct digest_piece_sum sum;
+		char text[DIGEST_PIECE_TEXT_MAX], err[256];
 		struct sn_peer *up = t->peers[a[i].uploader];
-		if (store_task_checksum(t->st, a[i].piece, sum) != DF_OK) {
-			/* a peer-held piece the supernode lacks (it restarted without it): cannot vouch for it */
+		if (piecesum_get(&t->sums, t->st, a[i].piece, &sum, err, sizeof err) != DF_OK) {
+			/* a peer-held piece the supernode lacks (it restarted without it), or one it cannot read
+			 * back: it cannot vouch for it */
+			if (errno != ENOENT)
+				log_warn("task %.12s: %s", t->id, err);
 			sched_report(t->sched, p->handle, a[i].piece, a[i].uploader, SCHED_FAILED, swarm_now_ms(t->sn->cfg.loop));
 			continue;
 		}
-		digest_hex(sum, 16, hex);
-		proto_put(b, "assign", "%u %u %s %d %s", a[i].piece, store_task_piece_len(t->st, a[i].piece), hex, a[i].uploader,
+		digest_piece_format(&sum, text);
+		proto_put(b, "assign", "%u %u %s %d %s", a[i].piece, store_task_piece_len(t->st, a[i].piece), text, a[i].uploader,
 			  up->addr);
 	}
 	return n > 0 ? SCHED_ASSIGNED : why;
@@ -184,6 +190,7 @@ static void task_free(struct sn_task *t)
 	for (int i = 0; i < t->npeers_cap; i++)
 		free(t->peers[i]);
 	free(t->peers);
+	piecesum_free(&t->sums);
 	free(t->url);
 	free(t->headers);
 	free(t);
@@ -286,6 +293,7 @@ static struct sn_task *task_new(struct supernode *sn, const char *id, const char
 	t->headers = strdup(headers ? headers : "");
 	t->super = -1;
 	t->created_at = ev_now(sn->cfg.loop);
+	piecesum_init(&t->sums, sn->cfg.piece_digest);
 	ev_timer_init(&t->expire, expire_cb, 5, 5);
 	sn->tasks[sn->ntasks++] = t;
 	return t;
@@ -454,6 +462,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	}
 	digest_file_init(&t->dctx); /* a new version: the digests start over */
 	t->hashed = 0;
+	piecesum_free(&t->sums);
 	t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
 	if (!t->st && errno == ESTALE && store_task_remove(sn->cfg.store, t->id, NULL, 0) == DF_OK)
 		t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
@@ -502,11 +511,13 @@ static int hash_prefix(struct sn_task *t, char *err, size_t errlen)
 	return DF_OK;
 }
 
-static void on_source_piece(void *ctx, uint32_t piece, uint32_t len)
+static void on_source_piece(void *ctx, uint32_t piece, uint32_t len, const uint8_t *sha256)
 {
 	struct sn_task *t = ctx;
 	char err[256];
 	t->bytes_source += len;
+	if (sha256)
+		piecesum_put(&t->sums, piece, sha256); /* out of memory: hashed from the store when assigned */
 	sched_peer_has(t->sched, t->super, piece);
 	wake_task(t);
 	if (hash_prefix(t, err, sizeof err) != DF_OK)
@@ -543,6 +554,7 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 			fail_task(t, "digest mismatch: the source's file does not match %s", t->want_digest);
 			store_task_close(t->st);
 			t->st = NULL;
+			piecesum_free(&t->sums);
 			pieceserve_forget(&t->sn->ps, t->id);
 			store_task_remove(t->sn->cfg.store, t->id, NULL, 0);
 			return;
@@ -561,7 +573,7 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 	struct source_cfg c = {
 		.loop = sn->cfg.loop, .client = sn->cfg.client, .url = t->url, .headers = t->headers,
 		.piece_size = t->st ? store_task_piece_size(t->st) : sn->cfg.piece_size, .streams = sn->cfg.source_streams,
-		.task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
+		.piece_sha256 = sn->cfg.piece_digest == DIGEST_PIECE_SHA256, .task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
 	};
 	t->state = t->st ? T_FETCHING : T_PROBING;
 	digest_file_init(&t->dctx);
@@ -870,6 +882,15 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 				soon = 0;
 			continue;
 		}
+		if (slice_eq(l.key, "idle")) {
+			/* the peer fetches nothing: transfers it was handed long enough ago for their answer to
+			 * have arrived were lost on the way, and would hold its places forever */
+			int n = sched_forget_stale(t->sched, p->handle, now - LOST_ANSWER_MS);
+			if (n > 0)
+				log_info("task %.12s: peer %s fetches nothing but had %d transfer%s in flight; forgotten", t->id,
+					 p->addr, n, n == 1 ? "" : "s");
+			continue;
+		}
 		if (slice_eq(l.key, "ok"))
 			res = SCHED_OK;
 		else if (slice_eq(l.key, "fail"))
@@ -933,8 +954,12 @@ static void on_work_body(struct http_req *req, const char *body, size_t len, voi
 	p->held = req;
 	http_req_on_done(req, held_gone, p);
 	answer_work(p, t->state == T_FAILED);
-	if (p->held)
+	if (p->held) {
+		/* set again each time: libev keeps a stopped or expired timer's remaining time, so a bare
+		 * restart would hold for what was left of the last hold (nothing, after a timeout) */
+		ev_timer_set(&p->hold, HOLD_SECONDS, 0);
 		ev_timer_start(sn->cfg.loop, &p->hold);
+	}
 }
 
 static void on_work(struct http_req *req, void *ctx)
@@ -1003,6 +1028,7 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 	jsonw_obj_open(w, NULL);
 	jsonw_str(w, "role", "supernode");
 	jsonw_str(w, "version", DF_VERSION);
+	jsonw_str(w, "piece_digest", digest_piece_algo_name(sn->cfg.piece_digest));
 	jsonw_f64(w, "uptime_seconds", ev_now(sn->cfg.loop) - sn->started);
 	jsonw_u64(w, "registrations", sn->registrations);
 	jsonw_u64(w, "work_requests", sn->work_requests);
@@ -1035,6 +1061,7 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 		jsonw_u64(w, "bytes_from_supernode", t->bytes_super);
 		jsonw_u64(w, "bytes_peer_to_peer", t->bytes_p2p);
 		jsonw_u64(w, "registrations", t->registrations);
+		jsonw_u64(w, "pieces_rehashed", t->sums.rehashed); /* sha256 sums recomputed from the store */
 		jsonw_u64(w, "peers_done", (uint64_t)si.done);
 		jsonw_arr_open(w, "peers");
 		for (int h = 0; h < t->npeers_cap; h++) {
@@ -1063,8 +1090,9 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 static void status_text(struct supernode *sn, FILE *f)
 {
 	char a[32], b[32], c[32], d[32];
-	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations\n", DF_VERSION, ev_now(sn->cfg.loop) - sn->started,
-		sn->ntasks, sn->ntasks == 1 ? "" : "s", (unsigned long long)sn->registrations);
+	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations, %s piece checksums\n", DF_VERSION,
+		ev_now(sn->cfg.loop) - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s", (unsigned long long)sn->registrations,
+		digest_piece_algo_name(sn->cfg.piece_digest));
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
 		int64_t len = t->st ? store_task_length(t->st) : -1;

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "core/digest.h"
 #include "core/sched.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -19,6 +20,7 @@ struct supernode_cfg {
 	uint32_t piece_size;         /* 0: chosen per task from its length (source_piece_size) */
 	int source_streams;
 	double revalidate_after;     /* seconds a successful revalidation stays good */
+	enum digest_piece_algo piece_digest; /* the checksum in assignments: xxh3-128 or SHA-256 */
 	struct sched_config sched;   /* per-task scheduler settings (piece_size is set per task) */
 };
 

@@ -57,9 +57,39 @@ static void spec(void)
 	CHECK_EQ(digest_spec_parse("", 0, &d), DF_ERR);
 }
 
+static void piece_algos(void)
+{
+	CHECK_EQ(digest_piece_algo_parse("xxh3"), DIGEST_PIECE_XXH3);
+	CHECK_EQ(digest_piece_algo_parse("sha256"), DIGEST_PIECE_SHA256);
+	CHECK_EQ(digest_piece_algo_parse("SHA256"), -1);
+	CHECK_EQ(digest_piece_algo_parse("md5"), -1);
+	CHECK_EQ(digest_piece_algo_parse(""), -1);
+	CHECK_STR(digest_piece_algo_name(DIGEST_PIECE_SHA256), "sha256");
+	CHECK_STR(digest_piece_algo_name(DIGEST_PIECE_XXH3), "xxh3");
+	CHECK(DIGEST_PIECE_XXH3 < DIGEST_PIECE_SHA256); /* peers compare them: weaker is smaller */
+	/* round trips of both forms */
+	struct digest_piece_sum s, back;
+	char text[DIGEST_PIECE_TEXT_MAX];
+	for (int algo = 0; algo < 2; algo++) {
+		memset(&s, 0, sizeof s);
+		s.algo = (enum digest_piece_algo)algo;
+		for (int i = 0; i < (algo ? 32 : 16); i++)
+			s.bytes[i] = (uint8_t)(i * 37 + 1);
+		digest_piece_format(&s, text);
+		CHECK_EQ(strlen(text), algo ? 71u : 32u);
+		CHECK_EQ(digest_piece_parse(text, strlen(text), &back), DF_OK);
+		CHECK_EQ(back.algo, s.algo);
+		CHECK(memcmp(back.bytes, s.bytes, 32) == 0);
+		/* every shorter prefix is refused */
+		for (size_t cut = 0; cut < strlen(text); cut++)
+			CHECK_EQ(digest_piece_parse(text, cut, &back), DF_ERR);
+	}
+}
+
 static const struct unit_test tests[] = {
 	{"vectors", vectors},
 	{"xxh_incremental", xxh_incremental},
 	{"spec", spec},
+	{"piece_algos", piece_algos},
 };
 UNIT_MAIN("digest", tests)

@@ -1,5 +1,6 @@
 /* Unit tests of core/proto and core/taskid: line reading (also split at every byte), assign and
  * report values, the bounded writer, bitmaps, ids. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,8 @@ static void lines(void)
 	CHECK_EQ(proto_parse_assign(l.val, &a), DF_OK);
 	CHECK_EQ(a.piece, 3);
 	CHECK_EQ(a.size, 100);
-	CHECK_EQ(a.sum[15], 15);
+	CHECK_EQ(a.sum.algo, DIGEST_PIECE_XXH3);
+	CHECK_EQ(a.sum.bytes[15], 15);
 	CHECK_EQ(a.uploader, 5);
 	CHECK(slice_eq(a.addr, "10.0.0.1:7"));
 	CHECK_EQ(proto_next(b, len, &pos, &l), DF_AGAIN);
@@ -84,6 +86,54 @@ static void split_everywhere(void)
 	CHECK_EQ(proto_parse_report(slice_of("2"), &r), DF_ERR);
 }
 
+/* The SUM field names its algorithm: bare 32 hex digits are xxh3-128, "sha256:" + 64 digits SHA-256;
+ * anything between is refused (a peer must never take one for the other). */
+static void assign_sums(void)
+{
+	const char *sha = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	char line[256], text[DIGEST_PIECE_TEXT_MAX];
+	struct proto_assign a;
+	snprintf(line, sizeof line, "7 262144 %s 2 10.0.0.9:65100", sha);
+	CHECK_EQ(proto_parse_assign(slice_of(line), &a), DF_OK);
+	CHECK_EQ(a.sum.algo, DIGEST_PIECE_SHA256);
+	CHECK_EQ(a.piece, 7);
+	CHECK_EQ(a.size, 262144);
+	CHECK_EQ(a.uploader, 2);
+	CHECK(slice_eq(a.addr, "10.0.0.9:65100"));
+	CHECK_EQ(a.sum.bytes[0], 0xba);
+	CHECK_EQ(a.sum.bytes[31], 0xad);
+	digest_piece_format(&a.sum, text);
+	CHECK_STR(text, sha);
+	/* the same line split at every byte: a prefix parses only when it is a whole valid line */
+	size_t len = strlen(line);
+	for (size_t cut = 0; cut < len; cut++) {
+		int rc = proto_parse_assign((struct slice){line, cut}, &a);
+		CHECK(rc == DF_ERR || (cut > 0 && line[cut - 1] != ' '));
+	}
+	/* upper-case hex is read; the algorithm name is not case-folded */
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD 0 super"), &a),
+		 DF_OK);
+	CHECK_EQ(a.sum.algo, DIGEST_PIECE_SHA256);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 SHA256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 0 super"), &a),
+		 DF_ERR);
+	/* 64 bare digits are not a SHA-256 (nor an xxh3), a prefix without digits is nothing */
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 0 super"), &a),
+		 DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 sha256: 0 super"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 sha256:000102030405060708090a0b0c0d0e0f 0 super"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 xxh3:000102030405060708090a0b0c0d0e0f 0 super"), &a), DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a 0 super"), &a),
+		 DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015adx 0 super"), &a),
+		 DF_ERR);
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 sha256:ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 0 super"), &a),
+		 DF_ERR);
+	/* and xxh3 sums format back to bare hex */
+	CHECK_EQ(proto_parse_assign(slice_of("1 5 000102030405060708090A0B0C0D0E0F 0 super"), &a), DF_OK);
+	digest_piece_format(&a.sum, text);
+	CHECK_STR(text, "000102030405060708090a0b0c0d0e0f");
+}
+
 static void writer(void)
 {
 	char mem[32];
@@ -131,6 +181,7 @@ static const struct unit_test tests[] = {
 	{"lines", lines},
 	{"bad_lines", bad_lines},
 	{"split_everywhere", split_everywhere},
+	{"assign_sums", assign_sums},
 	{"writer", writer},
 	{"bitmaps", bitmaps},
 	{"ids", ids},

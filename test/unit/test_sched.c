@@ -708,6 +708,36 @@ static void from_config(void)
 	config_free(&cf);
 }
 
+/* A peer that says it fetches nothing gets back the places of assignments whose answers were lost
+ * (older than the cut-off), not those just handed out; no failure is counted against the uploader. */
+static void forget_stale(void)
+{
+	struct sched_config c = cfg(2, 4, 4);
+	struct sched *s = sched_new(&c, 3);
+	int sn = super_with(s, 3);
+	int d = sched_peer_add(s, 0, NULL, 0);
+	struct sched_assignment out[4];
+	enum sched_why why;
+	CHECK_EQ(sched_assign(s, d, 1000, out, 1, &why), 1);   /* handed out at t=1000: lost */
+	(void)out[0].piece; /* the lost one */
+	CHECK_EQ(sched_assign(s, d, 9000, out, 1, &why), 1);   /* at t=9000: its answer may be on the way */
+	uint32_t fresh = out[0].piece;
+	CHECK_EQ(sched_assign(s, d, 9000, out, 4, &why), 0);
+	CHECK_EQ(why, SCHED_FULL);
+	CHECK_EQ(sched_forget_stale(s, d, 5000), 1);
+	/* its place is free again: the lost piece is handed out anew, never the fresh one twice */
+	CHECK_EQ(sched_assign(s, d, 9001, out, 4, &why), 1);
+	CHECK(out[0].piece != fresh);
+	CHECK_EQ(sched_forget_stale(s, d, 5000), 0);
+	struct sched_peer_info pi;
+	CHECK_EQ(sched_peer_info(s, sn, &pi), DF_OK);
+	CHECK_EQ(pi.failures, 0);
+	CHECK(!pi.blacklisted);
+	CHECK_EQ(sched_forget_stale(s, 99, 5000), DF_ERR);
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
@@ -723,6 +753,7 @@ static const struct unit_test tests[] = {
 	{"gather_path", gather_path},
 	{"many_peers", many_peers},
 	{"from_config", from_config},
+	{"forget_stale", forget_stale},
 };
 
 UNIT_MAIN("sched", tests)
