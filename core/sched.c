@@ -14,7 +14,6 @@ void sched_config_default(struct sched_config *c)
 	c->max_down = 4;
 	c->up_slots = 4;
 	c->super_slots = 8;
-	c->ahead = 2;
 	c->silence_ms = 30000;
 	c->max_failures = 3;
 	c->piece_size = 4u << 20;
@@ -78,7 +77,7 @@ static int grow_peers(struct sched *s)
 {
 	uint32_t oc = s->cap_peers, nc = oc ? oc * 2 : 64;
 	uint32_t nqw = nc / 64, nqs = (nqw + 63) / 64;
-	size_t md = (size_t)s->ew;
+	size_t md = (size_t)s->cfg.max_down;
 	struct sched_peer *peers = realloc(s->peers, nc * sizeof *peers);
 	if (!peers)
 		return DF_ERR;
@@ -207,13 +206,12 @@ struct sched *sched_new(const struct sched_config *cfg, int64_t npieces)
 		sched_config_default(&s->cfg);
 	const struct sched_config *c = &s->cfg;
 	if (c->max_down < 1 || c->max_down > 64 || c->up_slots < 1 || c->up_slots > 64 || c->super_slots < 1 ||
-	    c->super_slots > 1024 || c->ahead < 0 || c->ahead > 64 || c->max_failures < 1 || c->silence_ms < 1 || c->piece_size < 1 ||
+	    c->super_slots > 1024 || c->max_failures < 1 || c->silence_ms < 1 || c->piece_size < 1 ||
 	    npieces > (int64_t)INT32_MAX) {
 		free(s);
 		errno = EINVAL;
 		return NULL;
 	}
-	s->ew = c->max_down + c->ahead;
 	s->super = SCHED_NIL;
 	s->rng = c->seed ? c->seed : 1;
 	s->lru = s->freel = s->park = s->woken = (struct sched_list){SCHED_NIL, SCHED_NIL, 0};
@@ -353,7 +351,7 @@ void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now)
 	int k = 0;
 	while (e[k].piece >= 0)
 		k++;
-	int32_t idx = (int32_t)((size_t)d * (size_t)s->ew + (size_t)k);
+	int32_t idx = (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k);
 	struct sched_peer *up = &s->peers[u];
 	e[k] = (struct sched_entry){
 		.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now};
@@ -372,7 +370,7 @@ void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now)
 static void release(struct sched *s, int32_t idx)
 {
 	struct sched_entry *e = &s->ent[idx];
-	int32_t d = (int32_t)((size_t)idx / (size_t)s->ew);
+	int32_t d = (int32_t)((size_t)idx / (size_t)s->cfg.max_down);
 	struct sched_peer *up = &s->peers[e->up];
 	if (e->up_prev != SCHED_NIL)
 		s->ent[e->up_prev].up_next = e->up_next;
@@ -517,16 +515,16 @@ int sched_peer_remove(struct sched *s, int peer)
 		list_unlink(s, &s->lru, LINK_LRU, peer);
 	/* Its downloads: free the uploaders' slots, which may wake others. */
 	struct sched_entry *e = sched_ents(s, peer);
-	for (int k = 0; k < s->ew; k++)
+	for (int k = 0; k < s->cfg.max_down; k++)
 		if (e[k].piece >= 0) {
 			int32_t u = e[k].up;
-			release(s, (int32_t)((size_t)peer * (size_t)s->ew + (size_t)k));
+			release(s, (int32_t)((size_t)peer * (size_t)s->cfg.max_down + (size_t)k));
 			wake_for(s, u);
 		}
 	/* Its uploads: the downloaders get their place back and are woken to fetch elsewhere. */
 	while (p->up_head != SCHED_NIL) {
 		int32_t idx = p->up_head;
-		int32_t d = (int32_t)((size_t)idx / (size_t)s->ew);
+		int32_t d = (int32_t)((size_t)idx / (size_t)s->cfg.max_down);
 		release(s, idx);
 		wake(s, d);
 	}
@@ -581,7 +579,7 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 		*why = SCHED_DONE;
 		return 0;
 	}
-	int room = DF_MIN(max, s->cfg.max_down + DF_MIN(p->soon, p->ndown) - p->ndown);
+	int room = DF_MIN(max, s->cfg.max_down - p->ndown);
 	if (room <= 0 || (p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces)) {
 		*why = SCHED_FULL;  /* its own transfers bring it back */
 		return 0;
@@ -596,16 +594,6 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 	return n;
 }
 
-int sched_peer_soon(struct sched *s, int peer, int n)
-{
-	if (!valid(s, peer)) {
-		errno = EINVAL;
-		return DF_ERR;
-	}
-	s->peers[peer].soon = (int16_t)DF_MAX(0, DF_MIN(n, s->cfg.ahead));
-	return DF_OK;
-}
-
 int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now)
 {
 	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) ||
@@ -615,9 +603,9 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 	}
 	struct sched_entry *e = sched_ents(s, d);
 	int k = 0;
-	while (k < s->ew && e[k].piece != (int32_t)piece)
+	while (k < s->cfg.max_down && e[k].piece != (int32_t)piece)
 		k++;
-	int32_t idx = k < s->ew ? (int32_t)((size_t)d * (size_t)s->ew + (size_t)k) : SCHED_NIL;
+	int32_t idx = k < s->cfg.max_down ? (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k) : SCHED_NIL;
 	/* The transfer the scheduler knows, or a stale one (cancelled by a removal, then perhaps
 	 * handed out again from another uploader). */
 	int exact = idx != SCHED_NIL && e[k].up == u;
@@ -670,10 +658,10 @@ int sched_forget_stale(struct sched *s, int d, int64_t before)
 	}
 	struct sched_entry *e = sched_ents(s, d);
 	int n = 0;
-	for (int k = 0; k < s->ew; k++)
+	for (int k = 0; k < s->cfg.max_down; k++)
 		if (e[k].piece >= 0 && e[k].since < before) {
 			int32_t u = e[k].up;
-			release(s, (int32_t)((size_t)d * (size_t)s->ew + (size_t)k));
+			release(s, (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k));
 			wake_for(s, u);
 			n++;
 		}

@@ -24,7 +24,6 @@ struct sched_config {
 	int max_down;          /* pieces in flight per downloader (1..64) */
 	int up_slots;          /* concurrent uploads per peer (1..64) */
 	int super_slots;       /* concurrent uploads of a supernode (1..1024) */
-	int ahead;             /* extra pieces in flight for a downloader whose transfers are about to end (0..64) */
 	int64_t silence_ms;    /* a peer not heard from for this long is dropped by sched_expire */
 	int max_failures;      /* consecutive failed uploads before a peer is no longer used as uploader */
 	uint32_t piece_size;   /* bytes per piece, only for the byte counters of the status */
@@ -115,12 +114,6 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
  * handles or piece. Counts as hearing from the downloader. */
 int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
 		 int64_t now);
-
-/* The downloader says n of its transfers are about to end (their last bytes are on the way): until
- * it reports them, sched_assign may give it up to min(n, ahead) pieces beyond max_down, so the next
- * transfers start while the last ones finish instead of one control round trip later. Each work
- * request restates n; 0 withdraws it. DF_ERR (EINVAL) for an unknown handle. */
-int sched_peer_soon(struct sched *s, int peer, int n);
 
 /* Forgets the transfers to downloader d that were handed out before `before` (ms): the downloader
  * says it fetches nothing, so the answers that carried them were lost on the way. Frees their

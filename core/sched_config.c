@@ -19,7 +19,6 @@ int sched_config_from(struct sched_config *c, const struct df_config *cfg, char 
 	if (in_range(cfg->supernode_max_down, 1, 64, "max_down", err, errlen) != DF_OK ||
 	    in_range(cfg->supernode_upload_slots, 1, 64, "upload_slots", err, errlen) != DF_OK ||
 	    in_range(cfg->supernode_super_slots, 1, 1024, "super_slots", err, errlen) != DF_OK ||
-	    in_range(cfg->supernode_ahead, 0, 64, "ahead", err, errlen) != DF_OK ||
 	    in_range(cfg->supernode_peer_silence, 1, 86400, "peer_silence", err, errlen) != DF_OK ||
 	    in_range(cfg->supernode_max_failures, 1, 1000, "max_failures", err, errlen) != DF_OK ||
 	    in_range((long long)cfg->supernode_piece_size, 0, UINT32_MAX, "piece_size", err, errlen) != DF_OK)
@@ -27,7 +26,6 @@ int sched_config_from(struct sched_config *c, const struct df_config *cfg, char 
 	c->max_down = (int)cfg->supernode_max_down;
 	c->up_slots = (int)cfg->supernode_upload_slots;
 	c->super_slots = (int)cfg->supernode_super_slots;
-	c->ahead = (int)cfg->supernode_ahead;
 	c->silence_ms = cfg->supernode_peer_silence * 1000;
 	c->max_failures = (int)cfg->supernode_max_failures;
 	if (cfg->supernode_piece_size) /* 0: chosen per task; the supernode sets it then */

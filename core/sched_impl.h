@@ -35,7 +35,7 @@ struct sched_list {
 enum { LINK_LRU = 0, LINK_WAIT = 1 };  /* which link of a peer a list threads through */
 enum { WAIT_NONE, WAIT_PARKED, WAIT_WOKEN };
 
-/* One piece in flight; entries of downloader d are ent[d * ew .. + ew), ew = max_down + ahead. */
+/* One piece in flight; entries of downloader d are ent[d * max_down .. + max_down). */
 struct sched_entry {
 	int32_t piece;           /* -1: free */
 	int32_t up;              /* uploader handle */
@@ -51,7 +51,6 @@ struct sched_avoid {
 struct sched_peer {
 	uint8_t used, super, black, wait;
 	int16_t ndown, nup;
-	int16_t soon;            /* its transfers about to end (sched_peer_soon): room for as many more */
 	uint32_t gen;            /* bumped at each reuse of the handle (avoid lists compare it) */
 	uint32_t nhave;
 	uint32_t fails;          /* consecutive failed uploads */
@@ -76,8 +75,7 @@ struct sched {
 	int npeers, nblack;
 	struct sched_peer *peers;
 	uint64_t *have;                    /* cap_peers x pw */
-	int ew;                            /* entries per downloader: max_down + ahead */
-	struct sched_entry *ent;           /* cap_peers x ew */
+	struct sched_entry *ent;           /* cap_peers x max_down */
 	uint64_t *col, *colsum;            /* cap_pieces x qw, cap_pieces x qs */
 	uint64_t *freeup, *freesum;        /* qw, qs */
 	uint64_t *availbm;                 /* pw: pieces with key > 0 */
@@ -96,7 +94,7 @@ static inline void bm_clr(uint64_t *b, uint32_t i) { b[i >> 6] &= ~(1ULL << (i &
 static inline uint64_t *sched_have(const struct sched *s, int32_t peer) { return s->have + (size_t)peer * s->pw; }
 static inline struct sched_entry *sched_ents(const struct sched *s, int32_t peer)
 {
-	return s->ent + (size_t)peer * (size_t)s->ew;
+	return s->ent + (size_t)peer * (size_t)s->cfg.max_down;
 }
 
 static inline uint64_t sched_rand(struct sched *s)

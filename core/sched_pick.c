@@ -115,7 +115,7 @@ static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 static int in_flight(const struct sched *s, int32_t d, uint32_t p)
 {
 	const struct sched_entry *e = sched_ents(s, d);
-	for (int k = 0; k < s->ew; k++)
+	for (int k = 0; k < s->cfg.max_down; k++)
 		if (e[k].piece == (int32_t)p)
 			return 1;
 	return 0;

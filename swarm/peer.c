@@ -37,9 +37,6 @@ struct fetch {
 	struct dl *d;
 	struct http_fetch *f;
 	int active, writing;
-	int soon;                  /* counted in d->nsoon: its end was announced to the supernode */
-	uint32_t got;              /* body bytes so far */
-	double asked, first;       /* loop times: request sent, first body byte */
 	uint32_t piece, size, uploader;
 	struct digest_piece_sum sum; /* the supernode's word for the piece */
 	char addr[96];
@@ -53,7 +50,6 @@ struct ctl {
 	struct http_fetch *f;
 	int is_register;
 	int status;
-	double sent;               /* loop time it was sent */
 	char *body;
 	size_t len;
 };
@@ -84,8 +80,6 @@ struct dl {
 	size_t rlen;
 	struct fetch fetches[MAX_FETCHES];
 	int nactive;
-	int nsoon, soon_news;      /* fetches about to end; a work request should say so */
-	double ctl_rtt, get_rtt;   /* estimates (s): work request to assignment, piece request to first byte */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
 	int meta_known;
@@ -161,9 +155,9 @@ static void stop_fetches(struct dl *d)
 		f->f = NULL;
 		if (f->writing)
 			store_piece_abort(&f->w);
-		f->writing = f->active = f->soon = 0;
+		f->writing = f->active = 0;
 	}
-	d->nactive = d->nsoon = 0;
+	d->nactive = 0;
 }
 
 static void fail_dl(struct dl *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -307,49 +301,12 @@ static void fetch_end(struct fetch *f)
 	f->active = 0;
 	f->f = NULL;
 	d->nactive--;
-	if (f->soon) {
-		f->soon = 0;
-		d->nsoon--;
-	}
 	if (d->mode != M_SWARM)
 		return;
 	if (store_task_complete(d->st))
 		maybe_complete(d);
 	else
 		send_work(d);
-}
-
-/* An estimate that follows a falling value at once and a rising one slowly: a sample may include
- * time spent parked at the supernode, which says nothing about the round trip. */
-static void rtt_sample(double *est, double sample)
-{
-	if (sample <= 0)
-		return;
-	*est = *est <= 0 || sample < *est ? sample : *est + (DF_MIN(sample, 4 * *est) - *est) / 8;
-}
-
-/* Counts body bytes; when the rest of the piece will arrive within about the time it takes to get
- * and start a next assignment (a work request plus a piece request), tells the supernode so, so
- * the next transfer starts while this one ends rather than one control round trip after it. On a
- * busy link those round trips wait behind the queued data (tens of ms) and the link would idle. */
-static void watch_end(struct fetch *f, size_t len)
-{
-	struct dl *d = f->d;
-	double now = ev_now(d->sp->cfg.loop);
-	if (f->got == 0) {
-		f->first = now;
-		rtt_sample(&d->get_rtt, now - f->asked);
-	}
-	f->got += (uint32_t)len;
-	if (f->soon || d->mode != M_SWARM || f->got >= f->size || f->got < f->size / 8 || now <= f->first)
-		return;
-	double rate = f->got / (now - f->first), lead = 1.25 * (d->ctl_rtt + d->get_rtt);
-	if ((f->size - f->got) > rate * lead)
-		return;
-	f->soon = 1;
-	d->nsoon++;
-	d->soon_news = 1;
-	send_work(d);
 }
 
 static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void *ctx)
@@ -365,7 +322,6 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 		fail_dl(f->d, DF_EXIT_FAIL, "get %s: %s", f->d->url, err);
 		return DF_ERR;
 	}
-	watch_end(f, len);
 	if (f->sum.algo == DIGEST_PIECE_SHA256)
 		br_sha256_update(&f->sha, data, len);
 	return DF_OK;
@@ -441,9 +397,6 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 			old->f = NULL;
 			old->writing = old->active = 0;
 			d->nactive--;
-			if (old->soon)
-				d->nsoon--;
-			old->soon = 0;
 		}
 	}
 	struct fetch *f = NULL;
@@ -478,7 +431,6 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	};
 	f->active = 1;
 	d->nactive++;
-	f->asked = ev_now(sp->cfg.loop);
 	f->f = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 	if (!f->f) {
 		store_piece_abort(&f->w);
@@ -495,7 +447,7 @@ struct answer {
 	int64_t peer, length;
 	uint64_t piece_size;
 	char version[400], digest[80], error[512];
-	int done, wait, nassign;
+	int done, wait;
 };
 
 static void copy_capped(char *dst, size_t cap, const char *src)
@@ -548,7 +500,6 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 		}
 		send_meta(d);
 	}
-	a->nassign = nas;
 	if (!start_fetches || d->mode != M_SWARM)
 		return;
 	for (int i = 0; i < nas; i++)
@@ -718,8 +669,6 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		goto out;
 	}
 	parse_answer(d, body, c->len, &a, 1);
-	if (a.nassign)
-		rtt_sample(&d->ctl_rtt, ev_now(d->sp->cfg.loop) - c->sent);
 	if (d->mode != M_SWARM)
 		goto out;
 	if (a.error[0]) {
@@ -747,7 +696,6 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	}
 	c->d = d;
 	c->is_register = is_register;
-	c->sent = ev_now(sp->cfg.loop);
 	snprintf(url, sizeof url, "%s://%s%s", sp->scheme, super_of(d), path);
 	struct http_request req = {
 		.method = "POST", .url = url, .headers = sp->token_hdr, .body = body, .body_len = len,
@@ -812,14 +760,6 @@ static void send_register(struct dl *d)
 	send_ctl(d, 1, "/v1/register", b.p, b.len);
 }
 
-/* Appends "soon: N" (every request restates it; none means 0). */
-static void report_soon(struct dl *d)
-{
-	int n = snprintf(d->reports + d->rlen, sizeof d->reports - d->rlen, "soon: %d\n", d->nsoon);
-	if (n > 0 && (size_t)n < sizeof d->reports - d->rlen)
-		d->rlen += (size_t)n;
-}
-
 /* Sends what there is to say: the registration, or a work request with the pending reports. */
 static void send_work(struct dl *d)
 {
@@ -831,17 +771,14 @@ static void send_work(struct dl *d)
 	}
 	if (d->mode != M_SWARM && !(d->mode == M_SEEDING && d->rlen))
 		return;
-	if (d->ctl && !d->rlen && !d->soon_news)
+	if (d->ctl && !d->rlen)
 		return; /* a request is held at the supernode and there is no news */
 	if (d->mode == M_SWARM && d->nactive == 0)
 		report_idle(d);
 	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d", d->id, d->handle);
-	if (d->nsoon)
-		report_soon(d);
 	/* an older held request stays open; the supernode answers it "wait" and the new one counts */
 	send_ctl(d, 0, path, d->reports, d->rlen);
 	d->rlen = 0;
-	d->soon_news = 0;
 }
 
 /* ---- straight from the source ---- */

@@ -874,14 +874,9 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 	struct sn_task *t = p->task;
 	size_t pos = 0;
 	struct proto_line l;
-	int64_t now = swarm_now_ms(t->sn->cfg.loop), soon = 0;
+	int64_t now = swarm_now_ms(t->sn->cfg.loop);
 	while (proto_next(body, len, &pos, &l) == DF_OK) {
 		enum sched_result res;
-		if (slice_eq(l.key, "soon")) {
-			if (proto_i64(l.val, &soon) != DF_OK)
-				soon = 0;
-			continue;
-		}
 		if (slice_eq(l.key, "idle")) {
 			/* the peer fetches nothing: transfers it was handed long enough ago for their answer to
 			 * have arrived were lost on the way, and would hold its places forever */
@@ -917,8 +912,6 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 				 r.why.n ? ": " : "", (int)r.why.n, r.why.p);
 		}
 	}
-	/* restated by every request: the transfers of this peer that are about to end */
-	sched_peer_soon(t->sched, p->handle, soon > 64 ? 64 : (int)soon);
 }
 
 static void on_work_body(struct http_req *req, const char *body, size_t len, void *ctx)
