@@ -1,6 +1,7 @@
 /* Pieces in and out: the streaming writer (pwrite at the piece's offset + incremental xxh3-128,
  * recorded only once verified), and reads by pread or sendfile that never serve a short file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
@@ -182,6 +183,11 @@ int store_piece_span(const struct store_task *t, uint32_t n, int *fd, uint64_t *
 	*off = (uint64_t)n * t->piece_size;
 	*len = store_task_piece_len(t, n);
 	return DF_OK;
+}
+
+int store_task_open_data(const struct store_task *t)
+{
+	return open(t->data_path, O_RDONLY | O_CLOEXEC);
 }
 
 ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err, size_t errlen)

@@ -163,6 +163,10 @@ int store_piece_read(struct store_task *t, uint32_t n, uint32_t off, void *buf, 
 /* For zero-copy sends: the data fd (owned by the task), the file offset and the length of present
  * piece n. DF_OK, or DF_ERR (ENOENT) when absent. */
 int store_piece_span(const struct store_task *t, uint32_t n, int *fd, uint64_t *off, uint32_t *len);
+/* A new read-only descriptor of the task's data file (its own open file description: closing it
+ * never touches the handle's locks), for a reader in another thread. The caller closes it.
+ * Returns it, or -1 with errno set. */
+int store_task_open_data(const struct store_task *t);
 /* sendfile()s up to len bytes from offset off of present piece n to sock (which may be
  * non-blocking). Returns the bytes sent (> 0), DF_AGAIN when the socket is full, or DF_ERR. */
 ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err, size_t errlen);

@@ -905,8 +905,13 @@ static void kick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct dl *d = w->d;
 	if (d->mode == M_START) {
 		dl_begin(d);
-		if (d->mode == M_FAILED)
-			return; /* send_done ended (and freed) every watcher, w included */
+		/* a failure ended (and freed) every watcher, w included; their callbacks may even have
+		 * started the download again, so d's mode does not tell: is w still listed? */
+		struct swarm_dl *x = d->watchers;
+		while (x && x != w)
+			x = x->next;
+		if (!x)
+			return;
 	}
 	if (d->meta_known && !w->meta_sent && w->cfg.on_meta) {
 		w->meta_sent = 1;
