@@ -159,9 +159,9 @@ if [ -x "$HASHSPEED" ]; then
   read -r xxh md5 sha both <<<"$("$HASHSPEED" --row --seconds 0.3)"
   gb=$(awk -v b="$bytes" 'BEGIN { print b / 1e9 }')
   echo "Digest speed on this machine (tools/hashspeed, one core): xxh3-128 $xxh MB/s, MD5 $md5 MB/s," \
-    "SHA-256 $sha MB/s, MD5+SHA-256 $both MB/s. A whole-file MD5+SHA-256 pass over this file costs" \
-    "$(awk -v g="$gb" -v m="$both" 'BEGIN { printf "%.1f", g * 1000 / m }') CPU s; a df get through a supernode" \
-    "makes two (the supernode's when the source is done, the client's at the end), one after the other."
+    "SHA-256 $sha MB/s, MD5+SHA-256 $both MB/s. A SHA-256 pass over this file costs" \
+    "$(awk -v g="$gb" -v m="$sha" 'BEGIN { printf "%.1f", g * 1000 / m }') CPU s: a cold supernode makes one in" \
+    "a low-priority thread while it serves (in the supernode CPU column); a client makes one only for a digest it was given."
   echo
 fi
 echo "Target: df get through a supernode >= 0.8 x curl, over http and over https."

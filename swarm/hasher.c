@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/digest.h"
@@ -45,6 +47,9 @@ static void finish(struct hasher *h, int state)
 static void *work(void *arg)
 {
 	struct hasher *h = arg;
+	/* Below the loops that move bytes (ours, the peers', the source's on this host): the digest is
+	 * not on anyone's critical path, the bytes are. Linux applies nice per thread. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
 		while (!h->stop && h->pos == h->avail && !h->final)
