@@ -23,7 +23,7 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   -s, --size SIZE      file size, k/M/G suffixes (default $SIZE)
   --client-rate MBIT   every client's link, each direction, in Mbit/s (default $CRATE)
   --source-rate MBIT   the source host's link (default $SRATE)
-  --sn-rate MBIT       the supernode host's link (default: the client rate)
+  --sn-rate MBIT       the supernode host's link (default: the source rate)
   --latency MS         one-way delay added on every host's uplink with netem (default 0)
   --only LIST          comma-separated subset of http,bt,df (default all)
   --piece-size SIZE    BitTorrent piece size, a power of two (default $PIECE, df's default)
@@ -80,7 +80,7 @@ while [ $# -gt 0 ]; do
 	*) echo "swarm: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
 done
-SNRATE=${SNRATE:-$CRATE}
+SNRATE=${SNRATE:-$SRATE}
 
 # ---- checks before anything is created -----------------------------------------------------------
 bad() { echo "swarm: $*" >&2; exit 2; }
