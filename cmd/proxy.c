@@ -23,6 +23,14 @@
 #define MAX_UPSTREAMS 16
 #define MAX_RULES 32
 
+/* Regexes given as repeated flags (pointing into argv) or as one space-separated config value
+ * (cut in place in buf): the proxy rules and the intercepted hosts. */
+struct regexes {
+	const char *v[MAX_RULES];
+	int n;
+	char buf[4096];
+};
+
 enum { OPT_REGISTRY = 1, OPT_RULE, OPT_MITM, OPT_PRINT };
 
 static const struct opt_spec opts[] = {
@@ -48,12 +56,7 @@ struct px {
 	int stopping;
 	struct registry_upstream ups[MAX_UPSTREAMS];
 	int nups;
-	const char *rules[MAX_RULES];
-	int nrules;
-	char rulebuf[4096];
-	const char *mitm[MAX_RULES];
-	int nmitm;
-	char mitmbuf[4096];
+	struct regexes rules, mitm;
 	double started;
 };
 
@@ -97,32 +100,23 @@ static int upstreams_from_config(struct px *p, const char *list)
 	return DF_EXIT_OK;
 }
 
-/* space-separated regexes from the config file, cut in place in p->rulebuf */
-static int rules_from_config(struct px *p, const char *list)
+static int regex_add(struct regexes *l, const char *re, const char *flag)
 {
-	if (strlen(list) >= sizeof p->rulebuf)
-		return usage("[proxy] rules is longer than %s bytes", "4095");
-	snprintf(p->rulebuf, sizeof p->rulebuf, "%s", list);
-	for (char *s = strtok(p->rulebuf, " \t"); s; s = strtok(NULL, " \t")) {
-		if (p->nrules == MAX_RULES)
-			return usage("more than %s proxy rules", "32");
-		p->rules[p->nrules++] = s;
-	}
+	if (l->n == MAX_RULES)
+		return usage("more than 32 %s regexes", flag);
+	l->v[l->n++] = re;
 	return DF_EXIT_OK;
 }
 
-/* space-separated host regexes of [proxy] mitm_host, cut in place in p->mitmbuf */
-static int mitm_from_config(struct px *p, const char *list)
+static int regexes_from_config(struct regexes *l, const char *list, const char *key, const char *flag)
 {
-	if (strlen(list) >= sizeof p->mitmbuf)
-		return usage("[proxy] mitm_host is longer than %s bytes", "4095");
-	snprintf(p->mitmbuf, sizeof p->mitmbuf, "%s", list);
-	for (char *s = strtok(p->mitmbuf, " \t"); s; s = strtok(NULL, " \t")) {
-		if (p->nmitm == MAX_RULES)
-			return usage("more than %s --mitm-host regexes", "32");
-		p->mitm[p->nmitm++] = s;
-	}
-	return DF_EXIT_OK;
+	if (strlen(list) >= sizeof l->buf)
+		return usage("[proxy] %s is longer than 4095 bytes", key);
+	snprintf(l->buf, sizeof l->buf, "%s", list);
+	int rc = DF_EXIT_OK;
+	for (char *s = strtok(l->buf, " \t"); s && rc == DF_EXIT_OK; s = strtok(NULL, " \t"))
+		rc = regex_add(l, s, flag);
+	return rc;
 }
 
 /* The address clients dial: the listen address, with a wildcard host made loopback. */
@@ -313,19 +307,13 @@ static int run(struct df *df, struct opt_result *r)
 			break;
 		case OPT_RULE:
 			cli_rules = 1;
-			if (p->nrules == MAX_RULES) {
-				rc = usage("more than %s proxy rules", "32");
+			if ((rc = regex_add(&p->rules, a, "--proxy-rule")) != DF_EXIT_OK)
 				goto out;
-			}
-			p->rules[p->nrules++] = a;
 			break;
 		case OPT_MITM:
 			cli_mitm = 1;
-			if (p->nmitm == MAX_RULES) {
-				rc = usage("more than %s --mitm-host regexes", "32");
+			if ((rc = regex_add(&p->mitm, a, "--mitm-host")) != DF_EXIT_OK)
 				goto out;
-			}
-			p->mitm[p->nmitm++] = a;
 			break;
 		case OPT_PRINT:
 			engine = a;
@@ -334,27 +322,27 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	if (!cli_ups && (rc = upstreams_from_config(p, c->proxy_registries)) != DF_EXIT_OK)
 		goto out;
-	if (!cli_rules && (rc = rules_from_config(p, c->proxy_rules)) != DF_EXIT_OK)
+	if (!cli_rules && (rc = regexes_from_config(&p->rules, c->proxy_rules, "rules", "--proxy-rule")) != DF_EXIT_OK)
 		goto out;
-	if (!cli_mitm && (rc = mitm_from_config(p, c->proxy_mitm_host)) != DF_EXIT_OK)
+	if (!cli_mitm && (rc = regexes_from_config(&p->mitm, c->proxy_mitm_host, "mitm_host", "--mitm-host")) != DF_EXIT_OK)
 		goto out;
 	if (engine) {
 		rc = print_config(p, engine);
 		goto out;
 	}
-	if (p->nmitm && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0])) {
+	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0])) {
 		rc = usage("--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
 			   c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
 		goto out;
 	}
-	for (int i = 0; i < p->nrules; i++) {
+	for (int i = 0; i < p->rules.n; i++) {
 		/* a bad rule is a usage error, found before anything starts */
 		regex_t rx;
-		int e = regcomp(&rx, p->rules[i], REG_EXTENDED | REG_NOSUB);
+		int e = regcomp(&rx, p->rules.v[i], REG_EXTENDED | REG_NOSUB);
 		if (e != 0) {
 			char why[256];
 			regerror(e, &rx, why, sizeof why);
-			fprintf(stderr, "df: proxy: --proxy-rule '%s': %s\nTry 'df proxy --help'.\n", p->rules[i], why);
+			fprintf(stderr, "df: proxy: --proxy-rule '%s': %s\nTry 'df proxy --help'.\n", p->rules.v[i], why);
 			rc = DF_EXIT_USAGE;
 			goto out;
 		}
@@ -410,8 +398,8 @@ static int run(struct df *df, struct opt_result *r)
 	};
 	p->reg = registry_new(&rcfg, err, sizeof err);
 	struct httpproxy_cfg hcfg = {
-		.loop = p->loop, .client = p->client, .registry = p->reg, .rules = p->rules, .nrules = p->nrules, .p2p = 1,
-		.timeout = timeout, .mitm_hosts = p->mitm, .nmitm = p->nmitm, .ca_cert = c->proxy_ca_cert,
+		.loop = p->loop, .client = p->client, .registry = p->reg, .rules = p->rules.v, .nrules = p->rules.n, .p2p = 1,
+		.timeout = timeout, .mitm_hosts = p->mitm.v, .nmitm = p->mitm.n, .ca_cert = c->proxy_ca_cert,
 		.ca_key = c->proxy_ca_key,
 	};
 	p->hp = p->reg ? httpproxy_new(&hcfg, err, sizeof err) : NULL;

@@ -11,6 +11,10 @@ expect_rc 0 "$DF" proxy --help; expect_in "--registry"; expect_in "--print-confi
 expect_rc 2 "$DF" proxy --registry ftp://x; expect_in "registry 'ftp://x'"
 expect_rc 2 "$DF" proxy --registry http://h/some/path; expect_in "has no path"
 expect_rc 2 "$DF" proxy --proxy-rule '('; expect_in "--proxy-rule '('"
+# shellcheck disable=SC2046
+expect_rc 2 "$DF" proxy $(for i in $(seq 33); do printf -- '--proxy-rule r%d ' "$i"; done); expect_in "more than 32 --proxy-rule regexes"
+printf '[proxy]\nmitm_host = %s\n' "$(seq -s ' ' 33)" > "$T/many.conf"
+expect_rc 2 "$DF" proxy --config "$T/many.conf"; expect_in "more than 32 --mitm-host regexes"
 expect_rc 2 "$DF" proxy extra; expect_in "unexpected argument 'extra'"
 expect_rc 2 "$DF" proxy --print-config rkt; expect_in "expected containerd, docker or podman"
 
