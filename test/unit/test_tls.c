@@ -18,32 +18,11 @@
 #include "net/tls_x509.h"
 #include "test/unit/unit.h"
 
-static char pki[512];
-
-/* The test PKI, made once per run with openssl (0.5-1 s). */
-static const char *path(const char *name)
-{
-	static char buf[4][600];
-	static int k;
-	if (!pki[0]) {
-		char cmd[700];
-		snprintf(pki, sizeof pki, "%s/pki", unit_tmpdir());
-		snprintf(cmd, sizeof cmd, "sh test/tools/tls_certs.sh '%s' >/dev/null 2>&1", pki);
-		if (system(cmd) != 0) {
-			fprintf(stderr, "test/tools/tls_certs.sh failed (run from the repository root; needs openssl)\n");
-			exit(2);
-		}
-	}
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", pki, name);
-	return buf[k];
-}
-
 static char err[512];
 
 static struct tls_client_cfg *client_cfg(const char *ca, int insecure)
 {
-	struct tls_client_cfg *c = tls_client_cfg_new(ca ? path(ca) : NULL, insecure, err, sizeof err);
+	struct tls_client_cfg *c = tls_client_cfg_new(ca ? unit_pki(ca) : NULL, insecure, err, sizeof err);
 	if (!c)
 		fprintf(stderr, "    client cfg: %s\n", err);
 	CHECK(c != NULL);
@@ -52,7 +31,7 @@ static struct tls_client_cfg *client_cfg(const char *ca, int insecure)
 
 static struct tls_server_cfg *server_cfg(const char *cert, const char *key)
 {
-	struct tls_server_cfg *s = tls_server_cfg_new(path(cert), path(key), err, sizeof err);
+	struct tls_server_cfg *s = tls_server_cfg_new(unit_pki(cert), unit_pki(key), err, sizeof err);
 	if (!s)
 		fprintf(stderr, "    server cfg: %s\n", err);
 	CHECK(s != NULL);
@@ -443,12 +422,12 @@ static void mutual(void)
 	struct tls_server_cfg *sc = server_cfg("ec.crt", "ec.key");
 	struct tls_client_cfg *good = client_cfg("ca.crt", 0), *bad = client_cfg("ca.crt", 0),
 			      *none = client_cfg("ca.crt", 0);
-	CHECK_EQ(tls_server_cfg_require_client_ca(sc, path("ca.crt"), err, sizeof err), DF_OK);
-	CHECK_EQ(tls_client_cfg_set_cert(good, path("client.crt"), path("client.key"), err, sizeof err), DF_OK);
-	CHECK_EQ(tls_client_cfg_set_cert(bad, path("client2.crt"), path("client2.key"), err, sizeof err), DF_OK);
+	CHECK_EQ(tls_server_cfg_require_client_ca(sc, unit_pki("ca.crt"), err, sizeof err), DF_OK);
+	CHECK_EQ(tls_client_cfg_set_cert(good, unit_pki("client.crt"), unit_pki("client.key"), err, sizeof err), DF_OK);
+	CHECK_EQ(tls_client_cfg_set_cert(bad, unit_pki("client2.crt"), unit_pki("client2.key"), err, sizeof err), DF_OK);
 
 	struct tls_client_cfg *good_rsa = client_cfg("ca.crt", 0);
-	CHECK_EQ(tls_client_cfg_set_cert(good_rsa, path("client-rsa.crt"), path("client-rsa.key"), err, sizeof err), DF_OK);
+	CHECK_EQ(tls_client_cfg_set_cert(good_rsa, unit_pki("client-rsa.crt"), unit_pki("client-rsa.key"), err, sizeof err), DF_OK);
 
 	struct tls_client_cfg *goods[] = {good, good_rsa};
 	unsigned char *data = pattern(50000, 5);
@@ -556,23 +535,23 @@ static void cfg_errors(void)
 	char why[512];
 	CHECK(tls_client_cfg_new("/nonexistent/ca.pem", 0, why, sizeof why) == NULL);
 	CHECK_STR(why, "/nonexistent/ca.pem: No such file or directory");
-	CHECK(tls_client_cfg_new(path("ec.key"), 0, why, sizeof why) == NULL);
+	CHECK(tls_client_cfg_new(unit_pki("ec.key"), 0, why, sizeof why) == NULL);
 	CHECK(strstr(why, "ec.key: no CERTIFICATE in PEM") != NULL);
-	CHECK(tls_client_cfg_new(pki, 0, why, sizeof why) == NULL);
+	CHECK(tls_client_cfg_new(unit_pki("."), 0, why, sizeof why) == NULL);
 	CHECK(strstr(why, "Is a directory") != NULL);
 	struct tls_client_cfg *c = tls_client_cfg_new("/nonexistent", 1, why, sizeof why);
 	CHECK(c != NULL); /* insecure reads no CA file */
-	CHECK_EQ(tls_client_cfg_set_cert(c, path("client.crt"), path("rsa.key"), why, sizeof why), DF_ERR);
+	CHECK_EQ(tls_client_cfg_set_cert(c, unit_pki("client.crt"), unit_pki("rsa.key"), why, sizeof why), DF_ERR);
 	CHECK(strstr(why, "rsa.key: the key is RSA but the certificate holds an EC key") != NULL);
 	tls_client_cfg_free(c);
 
-	CHECK(tls_server_cfg_new(path("rsa.crt"), path("ec-encrypted.key"), why, sizeof why) == NULL);
+	CHECK(tls_server_cfg_new(unit_pki("rsa.crt"), unit_pki("ec-encrypted.key"), why, sizeof why) == NULL);
 	CHECK(strstr(why, "ec-encrypted.key: encrypted private keys are not supported") != NULL);
-	CHECK(tls_server_cfg_new(path("ec.crt"), path("wrong.key"), why, sizeof why) == NULL);
+	CHECK(tls_server_cfg_new(unit_pki("ec.crt"), unit_pki("wrong.key"), why, sizeof why) == NULL);
 	CHECK(strstr(why, "wrong.key: the private key does not match the certificate's public key in") != NULL);
-	CHECK(tls_server_cfg_new(path("ec.crt"), path("ec.crt"), why, sizeof why) == NULL);
+	CHECK(tls_server_cfg_new(unit_pki("ec.crt"), unit_pki("ec.crt"), why, sizeof why) == NULL);
 	CHECK(strstr(why, "ec.crt: no PRIVATE KEY in PEM") != NULL);
-	CHECK(tls_server_cfg_new(path("nope.crt"), path("ec.key"), why, sizeof why) == NULL);
+	CHECK(tls_server_cfg_new(unit_pki("nope.crt"), unit_pki("ec.key"), why, sizeof why) == NULL);
 	CHECK(strstr(why, "nope.crt: No such file or directory") != NULL);
 
 	/* A damaged PEM names the line. */
@@ -614,7 +593,7 @@ static void san_ip(void)
 	struct pem_chain ch;
 	unsigned char v4[4] = {127, 0, 0, 1}, v4b[4] = {127, 0, 0, 2}, v6[16] = {0};
 	v6[15] = 1;
-	CHECK_EQ(pem_read_file(path("ec.crt"), &text, &len, err, sizeof err), DF_OK);
+	CHECK_EQ(pem_read_file(unit_pki("ec.crt"), &text, &len, err, sizeof err), DF_OK);
 	CHECK_EQ(pem_chain_parse(text, len, &ch, err, sizeof err), DF_OK);
 	free(text);
 	const unsigned char *der = ch.certs[0].data;

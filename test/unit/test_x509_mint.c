@@ -21,33 +21,13 @@
 #include "net/x509_mint.h"
 #include "test/unit/unit.h"
 
-static char pki[512];
-
-static const char *path(const char *name)
-{
-	static char buf[4][600];
-	static int k;
-	if (!pki[0]) {
-		char cmd[700];
-		snprintf(pki, sizeof pki, "%s/pki", unit_tmpdir());
-		snprintf(cmd, sizeof cmd, "sh test/tools/tls_certs.sh '%s' >/dev/null 2>&1", pki);
-		if (system(cmd) != 0) {
-			fprintf(stderr, "test/tools/tls_certs.sh failed (run from the repository root; needs openssl)\n");
-			exit(2);
-		}
-	}
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", pki, name);
-	return buf[k];
-}
-
 static char err[512];
 static struct x509_mint_ca ca;
 static struct x509_mint_key key;
 
 static int load(const char *cert, const char *k)
 {
-	int rc = x509_mint_ca_load(&ca, path(cert), path(k), err, sizeof err);
+	int rc = x509_mint_ca_load(&ca, unit_pki(cert), unit_pki(k), err, sizeof err);
 	if (rc != DF_OK)
 		fprintf(stderr, "    %s\n", err);
 	return rc;
@@ -80,7 +60,7 @@ static ssize_t mint(const char *host, unsigned char *out, size_t cap)
 static int verify(const char *ca_file, const unsigned char *der, size_t len, const char *name)
 {
 	struct pem_anchors a;
-	if (pem_anchors_load(path(ca_file), &a, err, sizeof err) != DF_OK) {
+	if (pem_anchors_load(unit_pki(ca_file), &a, err, sizeof err) != DF_OK) {
 		fprintf(stderr, "    %s\n", err);
 		return -1;
 	}
@@ -202,15 +182,15 @@ static void test_refusals(void)
 	CHECK_STR(why, "host name longer than 64 bytes");
 	CHECK(x509_mint_keygen(&key, "short", 5) == DF_ERR);
 	/* the loader names the file and the cause */
-	CHECK_EQ(x509_mint_ca_load(&ca, path("ec.crt"), path("ec.key"), err, sizeof err), DF_ERR);
+	CHECK_EQ(x509_mint_ca_load(&ca, unit_pki("ec.crt"), unit_pki("ec.key"), err, sizeof err), DF_ERR);
 	CHECK(strstr(err, "ec.crt: not a CA certificate") != NULL);
-	CHECK_EQ(x509_mint_ca_load(&ca, path("ca.crt"), path("ca2.key"), err, sizeof err), DF_ERR);
+	CHECK_EQ(x509_mint_ca_load(&ca, unit_pki("ca.crt"), unit_pki("ca2.key"), err, sizeof err), DF_ERR);
 	CHECK(strstr(err, "ca2.key: ") && strstr(err, "in ") && strstr(err, "ca.crt"));
-	CHECK_EQ(x509_mint_ca_load(&ca, path("nope.crt"), path("ca.key"), err, sizeof err), DF_ERR);
+	CHECK_EQ(x509_mint_ca_load(&ca, unit_pki("nope.crt"), unit_pki("ca.key"), err, sizeof err), DF_ERR);
 	CHECK(strstr(err, "nope.crt: No such file or directory") != NULL);
-	CHECK_EQ(x509_mint_ca_load(&ca, path("ca.crt"), path("ca.crt"), err, sizeof err), DF_ERR);
+	CHECK_EQ(x509_mint_ca_load(&ca, unit_pki("ca.crt"), unit_pki("ca.crt"), err, sizeof err), DF_ERR);
 	CHECK(strstr(err, "ca.crt: no PRIVATE KEY") != NULL);
-	CHECK_EQ(x509_mint_ca_load(&ca, path("ca.key"), path("ca.key"), err, sizeof err), DF_ERR);
+	CHECK_EQ(x509_mint_ca_load(&ca, unit_pki("ca.key"), unit_pki("ca.key"), err, sizeof err), DF_ERR);
 	CHECK(strstr(err, "ca.key: no CERTIFICATE") != NULL);
 }
 
@@ -264,7 +244,7 @@ static void handshake(int early)
 	CHECK(n > 0 && kn > 0);
 	CHECK_EQ(x509_mint_key_der(&key, kder, 10), 0);
 	struct tls_server_cfg *sc = tls_server_cfg_new_key(kder, kn, err, sizeof err);
-	struct tls_client_cfg *cc = tls_client_cfg_new(path("ca.crt"), 0, err, sizeof err);
+	struct tls_client_cfg *cc = tls_client_cfg_new(unit_pki("ca.crt"), 0, err, sizeof err);
 	CHECK(sc && cc);
 	int sv[2];
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);

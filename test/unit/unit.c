@@ -21,6 +21,24 @@ const char *unit_tmpdir(void)
 	return tmpdir;
 }
 
+const char *unit_pki(const char *name)
+{
+	static char pki[512], buf[4][600];
+	static int k;
+	if (!pki[0]) {
+		char cmd[700];
+		snprintf(pki, sizeof pki, "%s/pki", unit_tmpdir());
+		snprintf(cmd, sizeof cmd, "sh test/tools/tls_certs.sh '%s' >/dev/null 2>&1", pki);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "test/tools/tls_certs.sh failed (run from the repository root; needs openssl)\n");
+			exit(2);
+		}
+	}
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", pki, name);
+	return buf[k];
+}
+
 static int selected(const char *name, int argc, char **argv)
 {
 	if (argc < 2)

@@ -28,4 +28,9 @@ int unit_run(const char *suite, const struct unit_test *tests, size_t n, int arg
 /* A fresh empty directory under $TMPDIR for this test binary; removed by unit_run at exit. */
 const char *unit_tmpdir(void);
 
+/* The path of a file of the test PKI (CAs, leaves, keys), made once per run under unit_tmpdir by
+ * test/tools/tls_certs.sh (needs openssl; run from the repository root). The four most recent
+ * results stay valid. */
+const char *unit_pki(const char *name);
+
 #endif
