@@ -63,6 +63,7 @@ expect_rc() {
 expect_in() { [[ $OUT == *"$1"* ]] || fail "output lacks '$1': $OUT"; }
 
 # start_nginx ROOT PORT [extra conf lines]: a real nginx serving ROOT on 127.0.0.1:PORT, access log in $T/nginx-PORT/access.log
+# (listen_opts, when the caller sets it, goes on the listen line: start_nginx_tls does)
 start_nginx() {
   local root=$1 port=$2 extra=${3:-}
   command -v nginx >/dev/null || skip "nginx not installed"
@@ -77,12 +78,18 @@ http {
   access_log $d/access.log combined;
   client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
   sendfile on;
-  server { listen 127.0.0.1:$port; root $root; $extra }
+  server { listen 127.0.0.1:$port ${listen_opts:-}; root $root; $extra }
 }
 NGX
   nginx -c "$d/nginx.conf" -p "$d" 2>"$d/stderr" &
   track $!
   wait_port "$port"
+}
+
+# start_nginx_tls ROOT PORT CERT KEY [extra conf lines]: the same over https with CERT and KEY (PEM)
+start_nginx_tls() {
+  local listen_opts=ssl
+  start_nginx "$1" "$2" "ssl_certificate $3; ssl_certificate_key $4; ${5:-}"
 }
 
 # bytes nginx sent for a path (sum of $body_bytes_sent in the combined log)

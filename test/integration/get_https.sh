@@ -7,22 +7,8 @@ cd "$T"
 sh "$top/test/tools/tls_certs.sh" "$T/pki" >/dev/null 2>&1 || fail "making the test PKI"
 mkdir www && head -c 6000000 /dev/urandom > www/big
 p_ok=$(free_port); p_wrong=$(free_port)
-srv() { echo "server { listen 127.0.0.1:$1 ssl; root $T/www; ssl_certificate $T/pki/$2.crt; ssl_certificate_key $T/pki/$2.key; }"; }
-cat > nginx.conf <<NGX
-daemon off;
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 64; }
-http {
-  access_log $T/nginx-access.log;
-  client_body_temp_path $T; proxy_temp_path $T; fastcgi_temp_path $T; uwsgi_temp_path $T; scgi_temp_path $T;
-  $(srv "$p_ok" rsa) $(srv "$p_wrong" wrong)
-}
-NGX
-nginx -c "$T/nginx.conf" -p "$T" 2>nginx.stderr &
-track $!
-wait_port "$p_ok"; wait_port "$p_wrong"
+start_nginx_tls "$T/www" "$p_ok" "$T/pki/rsa.crt" "$T/pki/rsa.key"
+start_nginx_tls "$T/www" "$p_wrong" "$T/pki/wrong.crt" "$T/pki/wrong.key"
 want=$(sha www/big)
 
 expect_rc 0 "$DF" get "https://127.0.0.1:$p_ok/big" -O a --cacert pki/ca.crt --data d1 --seed-idle 0 -q

@@ -28,22 +28,8 @@ blob() { # DIR: a 2 MiB blob named by its digest under www/v2/DIR/blobs; prints 
   mv "$f" "$T/www/v2/$1/blobs/sha256:$d"; echo "$d"
 }
 DX=$(blob x); DY=$(blob y)
-cat > "$T/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 64; }
-http {
-  access_log $T/access.log combined;
-  client_body_temp_path $T; proxy_temp_path $T; fastcgi_temp_path $T; uwsgi_temp_path $T; scgi_temp_path $T;
-  server { listen 127.0.0.1:$NG ssl; root $T/www; ssl_certificate $P/ec.crt; ssl_certificate_key $P/ec.key; }
-}
-NGX
-nginx -c "$T/nginx.conf" -p "$T" 2>"$T/nginx.stderr" &
-track $!
-wait_port "$NG"
-LOG=$T/access.log
+start_nginx_tls "$T/www" "$NG" "$P/ec.crt" "$P/ec.key"
+LOG=$T/nginx-$NG/access.log
 sent() { awk -v p="$1" '$6 == "\"GET" && index($7, p) {s += $10} END {print s+0}' "$LOG"; }
 
 SP=$(free_port); start_supernode sn "$SP" --cacert "$P/ca.crt"

@@ -11,24 +11,11 @@ cd "$T"
 sh "$top/test/tools/tls_certs.sh" "$T/pki" >/dev/null 2>&1 || fail "making the test PKI"
 mkdir www && echo "hello over tls" > www/index.html && head -c 3000000 /dev/urandom > www/big
 
-# One nginx, one port per certificate (rsa, ec, wrong host, expired).
+# One nginx per certificate (rsa, ec, wrong host, expired).
 p_rsa=$(free_port); p_ec=$(free_port); p_wrong=$(free_port); p_exp=$(free_port)
-srv() { echo "server { listen 127.0.0.1:$1 ssl; root $T/www; ssl_certificate $T/pki/$2.crt; ssl_certificate_key $T/pki/$2.key; }"; }
-cat > nginx.conf <<NGX
-daemon off;
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 64; }
-http {
-  access_log $T/nginx-access.log;
-  client_body_temp_path $T; proxy_temp_path $T; fastcgi_temp_path $T; uwsgi_temp_path $T; scgi_temp_path $T;
-  $(srv "$p_rsa" rsa) $(srv "$p_ec" ec) $(srv "$p_wrong" wrong) $(srv "$p_exp" expired)
-}
-NGX
-nginx -c "$T/nginx.conf" -p "$T" 2>nginx.stderr &
-track $!
-for p in $p_rsa $p_ec $p_wrong $p_exp; do wait_port "$p"; done
+for c in rsa:$p_rsa ec:$p_ec wrong:$p_wrong expired:$p_exp; do
+  start_nginx_tls "$T/www" "${c#*:}" "$T/pki/${c%%:*}.crt" "$T/pki/${c%%:*}.key"
+done
 
 # Verified, by host name and by IP address (an iPAddress subjectAltName), RSA and EC.
 expect_rc 0 "$GET" --cacert pki/ca.crt localhost "$p_rsa" /index.html; expect_in "HTTP/1.1 200 OK"; expect_in "hello over tls"
