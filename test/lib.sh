@@ -92,6 +92,21 @@ start_nginx_tls() {
   start_nginx "$1" "$2" "ssl_certificate $3; ssl_certificate_key $4; ${5:-}"
 }
 
+# start_push_hosts N SUPERNODE_PORT RATE: N hosts (df proxy processes with stores $T/hI, push
+# directories $T/hI/push, download limit RATE) listed in $T/hosts.txt by their push address
+start_push_hosts() {
+  local i port
+  : > "$T/hosts.txt"
+  for i in $(seq "$1"); do
+    port=$(free_port)
+    "$DF" proxy --listen "127.0.0.1:$(free_port)" --push-listen "127.0.0.1:$port" --supernode "127.0.0.1:$2" \
+      --data "$T/h$i" --push-dir "$T/h$i/push" --limit-rate "$3" > "$T/h$i.log" 2>&1 &
+    track $!
+    echo "127.0.0.1:$port   # host $i" >> "$T/hosts.txt"
+    wait_port "$port"
+  done
+}
+
 # bytes nginx sent for a path (sum of $body_bytes_sent in the combined log)
 nginx_bytes() { awk -v p="$2" '$7 ~ p {s += $10} END {print s+0}' "$T/nginx-$1/access.log"; }
 

@@ -10,15 +10,7 @@ make_file big 40
 want=$(sha big)
 SP=$(free_port); start_supernode sn "$SP"
 N=8
-: > hosts.txt
-for i in $(seq $N); do
-  port=$(free_port); fport=$(free_port)
-  "$DF" proxy --listen "127.0.0.1:$fport" --push-listen "127.0.0.1:$port" --supernode "127.0.0.1:$SP" \
-    --data "$T/h$i" --push-dir "$T/h$i/push" --limit-rate 30M > "h$i.log" 2>&1 &
-  track $!
-  echo "127.0.0.1:$port   # host $i" >> hosts.txt
-  wait_port "$port"
-done
+start_push_hosts $N "$SP" 30M
 dead=$(free_port)
 { echo "# a host that is down"; echo "127.0.0.1:$dead"; } >> hosts.txt
 

@@ -9,15 +9,7 @@ make_file big 32
 want=$(sha big)
 SP=$(free_port); start_supernode sn "$SP"
 N=4
-: > hosts.txt
-for i in $(seq $N); do
-  port=$(free_port); fport=$(free_port)
-  "$DF" proxy --listen "127.0.0.1:$fport" --push-listen "127.0.0.1:$port" --supernode "127.0.0.1:$SP" \
-    --data "$T/h$i" --push-dir "$T/h$i/push" --limit-rate 2M > "h$i.log" 2>&1 &
-  track $!
-  echo "127.0.0.1:$port" >> hosts.txt
-  wait_port "$port"
-done
+start_push_hosts $N "$SP" 2M
 "$DF" push big --group hosts.txt --dest big.bin --supernode "127.0.0.1:$SP" > push.out 2>&1 &
 pusher=$!; track $pusher
 
