@@ -19,6 +19,7 @@
 #include "net/tls.h"
 #include "net/tls_x509.h"
 #include "net/x509_mint.h"
+#include "test/unit/test_tls_harness.h"
 #include "test/unit/unit.h"
 
 static char err[512];
@@ -196,42 +197,10 @@ static void test_refusals(void)
 
 /* ---- a handshake: tls_server_new_leaf with the minted leaf, df's TLS client trusting the CA ---- */
 
-static int wait_both(struct transport *a, struct transport *b)
-{
-	struct pollfd pf[2] = {{a->fd, 0, 0}, {b->fd, 0, 0}};
-	struct transport *t[2] = {a, b};
-	for (int i = 0; i < 2; i++) {
-		int w = t[i]->ops->want(t[i]);
-		pf[i].events = (short)((w & EV_READ ? POLLIN : 0) | (w & EV_WRITE ? POLLOUT : 0));
-	}
-	return poll(pf, 2, 5000) > 0 ? DF_OK : DF_ERR;
-}
-
 /* Sends msg from a to b; DF_OK when b got exactly it. */
 static int send_recv(struct transport *a, struct transport *b, const char *msg)
 {
-	size_t len = strlen(msg), wrote = 0, got = 0;
-	char out[256];
-	for (int rounds = 0; got < len && rounds < 1000; rounds++) {
-		int progress = 0;
-		if (wrote < len) {
-			ssize_t n = a->ops->write(a, msg + wrote, len - wrote);
-			if (n > 0)
-				wrote += (size_t)n, progress = 1;
-			else if (n != DF_AGAIN)
-				return DF_ERR;
-		}
-		ssize_t n = b->ops->read(b, out + got, sizeof out - got);
-		if (n > 0)
-			got += (size_t)n, progress = 1;
-		else if (n != DF_AGAIN) {
-			fprintf(stderr, "    read: %s\n", b->err ? b->err : "end of stream");
-			return DF_ERR;
-		}
-		if (!progress && wait_both(a, b) != DF_OK)
-			return DF_ERR;
-	}
-	return got == len && memcmp(out, msg, len) == 0 ? DF_OK : DF_ERR;
+	return transfer(a, b, (const unsigned char *)msg, strlen(msg), SIZE_MAX, SIZE_MAX);
 }
 
 static void handshake(int early)
