@@ -149,8 +149,9 @@ int hasher_result(struct hasher *h, uint8_t md5[16], uint8_t sha256[32], char *e
 	if (state == DF_OK) {
 		if (md5)
 			memcpy(md5, h->md5_out, 16);
-		memcpy(sha256, h->sha_out, 32);
-	} else if (state == DF_ERR) {
+		if (sha256)
+			memcpy(sha256, h->sha_out, 32);
+	} else if (state == DF_ERR && err) {
 		snprintf(err, errlen, "%s", h->err);
 	}
 	return state;

@@ -23,8 +23,9 @@ struct hasher *hasher_start(struct ev_loop *loop, int fd, int md5, void (*done)(
 /* Bytes [0, avail) are present; final: that is the whole file. avail never goes down. */
 void hasher_feed(struct hasher *h, uint64_t avail, int final);
 
-/* DF_OK with the digests (md5 may be NULL; it is zeros unless asked at start), DF_AGAIN while the
- * worker is still going, DF_ERR with "reading the data file at OFFSET: cause" in err. */
+/* DF_OK with the digests, DF_AGAIN while the worker is still going, DF_ERR with "reading the data
+ * file at OFFSET: cause" in err. Any of md5 (zeros unless asked at start), sha256, err may be NULL
+ * to ask only how it went. */
 int hasher_result(struct hasher *h, uint8_t md5[16], uint8_t sha256[32], char *err, size_t errlen);
 
 /* Stops the worker (waits for at most one read and hash of 256 KiB), closes its descriptor, frees.
