@@ -102,6 +102,7 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 		goto refused;
 	}
 	uint32_t done = w->done;
+	uint64_t w_off = w->off;
 	writer_end(w); /* the data is written: nothing is in flight for this piece any more */
 	if (last_unknown) {
 		/* the short piece is the last: it fixes the length, in one snapshot with the piece */
@@ -110,6 +111,10 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 	if (store_task_log(t, STORE_REC_PRESENT, n, sum, err, errlen) != DF_OK)
 		return DF_ERR;
 	store_task_mark(t, n, sum);
+	/* start writing the piece to disk now, without waiting for it: otherwise a whole file of dirty
+	 * pages waits for the completion snapshot's fdatasync, which then blocks this process (and every
+	 * upload it serves) for as long as the disk needs for the file; best effort */
+	(void)sync_file_range(t->data_fd, (off_t)w_off, done, SYNC_FILE_RANGE_WRITE);
 	if (store_task_complete(t) && t->log_records) {
 		/* complete: make it durable now, so an export or a power cut finds a clean task */
 		char e[512];
