@@ -364,7 +364,11 @@ static void msb_to_lsb(const uint8_t *in, uint8_t *out, size_t nbytes)
 	}
 }
 
-static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const uint8_t *have, size_t have_len)
+/* A registration: a new handle, or with `same` (the same host again, say a seeder after fork) that
+ * handle kept, so uploads it is serving stay assigned; what it was fetching under it is forgotten
+ * (the process that fetched is gone) and the pieces it declares are added. */
+static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const uint8_t *have, size_t have_len,
+			    struct sn_peer *same)
 {
 	char mem[16384];
 	struct proto_buf b;
@@ -384,7 +388,17 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 			}
 		}
 	}
-	struct sn_peer *p = peer_add(t, 0, lsb, addr);
+	struct sn_peer *p = same;
+	if (p) {
+		int64_t now = swarm_now_ms(t->sn->cfg.loop);
+		sched_forget_stale(t->sched, p->handle, INT64_MAX);
+		sched_touch(t->sched, p->handle, now);
+		for (uint32_t i = 0; lsb && i < np; i++)
+			if ((lsb[i / 8] >> (i % 8) & 1) && !sched_peer_holds(t->sched, p->handle, i))
+				sched_peer_has(t->sched, p->handle, i);
+	} else {
+		p = peer_add(t, 0, lsb, addr);
+	}
 	free(lsb);
 	if (!p) {
 		reply_error(req, 503, "supernode: out of memory");
@@ -392,7 +406,7 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	}
 	t->registrations++;
 	t->sn->registrations++;
-	log_info("task %.12s: peer %s registered (handle %d)", t->id, addr, p->handle);
+	log_info("task %.12s: peer %s %s (handle %d)", t->id, addr, same ? "registered again" : "registered", p->handle);
 	proto_buf_init(&b, mem, sizeof mem);
 	proto_put(&b, "task", "%s", t->id);
 	proto_put(&b, "peer", "%d", p->handle);
@@ -411,7 +425,7 @@ static void answer_waits(struct sn_task *t)
 		if (t->state == T_FAILED)
 			reply_error(w->req, 502, t->error);
 		else
-			answer_register(t, w->req, w->addr, w->have, w->have_len);
+			answer_register(t, w->req, w->addr, w->have, w->have_len, NULL);
 		free(w->have);
 		free(w);
 	}
@@ -800,11 +814,13 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		w->next = t->waits;
 		t->waits = w;
 	} else {
-		/* the same host registering again (a seeder after fork, a restart): forget the old handle */
+		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
+		 * downloads from it that are under way are not handed to someone else */
+		struct sn_peer *same = NULL;
 		if (r->replace >= 0 && r->replace < t->npeers_cap && t->peers[r->replace]->live && r->replace != t->super &&
 		    strcmp(t->peers[r->replace]->addr, addr) == 0)
-			peer_drop(t->peers[r->replace]);
-		answer_register(t, req, addr, r->have, r->have_len);
+			same = t->peers[r->replace];
+		answer_register(t, req, addr, r->have, r->have_len, same);
 	}
 out:
 	free(r->have);

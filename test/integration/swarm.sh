@@ -26,6 +26,13 @@ sent=$(nginx_bytes "$NP" /blob)
 echo "nginx sent $sent bytes for a $size-byte file"
 [ "$sent" -le $(( size * 11 / 10 )) ] || fail "nginx sent $sent bytes, more than 1.1x the file ($size)"
 
+# each seeder, forked when its get finished, registers again and keeps the handle it had: uploads
+# it was serving stay assigned to it instead of being handed to someone else mid-transfer
+for _ in $(seq 50); do [ "$(grep -c 'registered again' sn.log)" -ge $N ] && break; sleep 0.1; done
+[ "$(grep -c 'registered again' sn.log)" -eq $N ] || fail "expected $N seeders to register again: $(grep registered sn.log)"
+while read -r addr h; do
+  grep -q "peer $addr registered (handle $h)" sn.log || fail "$addr registered again under handle $h, not its first one: $(grep "$addr" sn.log)"
+done < <(sed -n 's/.*peer \(.*\) registered again (handle \([0-9]*\)).*/\1 \2/p' sn.log)
 OUT=$("$DF" status --supernode "127.0.0.1:$SP" --json) || fail "status: $OUT"
 echo "$OUT" > status.json
 super=$(grep -o '"bytes_from_supernode": *[0-9]*' status.json | grep -o '[0-9]*$' | head -1)
