@@ -40,6 +40,7 @@ struct fetch {
 	uint32_t piece, size, uploader;
 	struct digest_piece_sum sum; /* the supernode's word for the piece */
 	char addr[96];
+	double t_start, t_first;     /* when asked for, first byte (for debug-level timing lines) */
 	struct store_piece_writer w;
 	br_sha256_context sha;       /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
 };
@@ -50,6 +51,7 @@ struct ctl {
 	struct http_fetch *f;
 	int is_register;
 	int status;
+	double t_sent;
 	char *body;
 	size_t len;
 };
@@ -316,6 +318,8 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 	char err[256];
 	if (!f->writing)
 		return DF_OK;
+	if (!f->t_first)
+		f->t_first = ev_now(f->d->sp->cfg.loop);
 	if (store_piece_append(&f->w, data, len, err, sizeof err) != DF_OK) {
 		if (errno == EINVAL)
 			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
@@ -357,6 +361,8 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 		report(d, "bad", f->piece, f->uploader, NULL);
 	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) == DF_OK) {
 		report(d, "ok", f->piece, f->uploader, NULL);
+		log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
+			  1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first), d->nactive, ev_now(d->sp->cfg.loop));
 		if (strcmp(f->addr, "super") == 0)
 			d->stats.from_super += f->size;
 		else
@@ -391,6 +397,8 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	for (int i = 0; i < MAX_FETCHES; i++) {
 		struct fetch *old = &d->fetches[i];
 		if (old->active && old->piece == a->piece) {
+			log_debug("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms", a->piece,
+				  (int)a->addr.n, a->addr.p, old->addr, 1000 * (ev_now(sp->cfg.loop) - old->t_start));
 			http_fetch_cancel(old->f);
 			if (old->writing)
 				store_piece_abort(&old->w);
@@ -413,6 +421,9 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	f->size = (uint32_t)a->size;
 	f->uploader = a->uploader;
 	f->sum = a->sum;
+	f->t_start = ev_now(sp->cfg.loop);
+	log_debug("piece %u assigned from %.*s, %d in flight @%.3f", a->piece, (int)a->addr.n, a->addr.p, d->nactive + 1,
+		  f->t_start);
 	br_sha256_init(&f->sha);
 	if (slice_copy(a->addr, f->addr, sizeof f->addr) != 0) {
 		report(d, "fail", a->piece, a->uploader, "bad address");
@@ -668,6 +679,8 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		on_registered(d, &a, body, c->len);
 		goto out;
 	}
+	log_debug("work answer after %.1f ms (%zu bytes)%s", 1000 * (ev_now(d->sp->cfg.loop) - c->t_sent), c->len,
+		  mine ? "" : ", superseded");
 	parse_answer(d, body, c->len, &a, 1);
 	if (d->mode != M_SWARM)
 		goto out;
@@ -696,6 +709,7 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	}
 	c->d = d;
 	c->is_register = is_register;
+	c->t_sent = ev_now(sp->cfg.loop);
 	snprintf(url, sizeof url, "%s://%s%s", sp->scheme, super_of(d), path);
 	struct http_request req = {
 		.method = "POST", .url = url, .headers = sp->token_hdr, .body = body, .body_len = len,
