@@ -39,11 +39,12 @@ host_ip() {
 	esac
 }
 
-# shape NETNS DEV RATE_MBIT DELAY_MS: cap egress of DEV at RATE (htb, one class), queue of ~50 ms
-# (bfifo, so a slow link does not hide seconds of bufferbloat), plus DELAY ms with netem if > 0.
+# shape NETNS DEV RATE_MBIT DELAY_MS: cap egress of DEV at RATE (htb, one class), queue of QUEUE_MS
+# (default 50 ms; bfifo, so a slow link does not hide seconds of bufferbloat; at least 128 KiB, as
+# veth hands over 64 KiB GSO packets and a smaller limit drops them whole), plus DELAY ms with netem.
 shape() {
 	local netns=$1 dev=$2 rate=$3 delay=$4 limit
-	limit=$(awk -v r="$rate" 'BEGIN { l = r * 125000 * 0.05; if (l < 262144) l = 262144; printf "%d", l }')
+	limit=$(awk -v r="$rate" -v ms="${QUEUE_MS:-50}" 'BEGIN { l = r * 125 * ms; if (l < 131072) l = 131072; printf "%d", l }')
 	must tc -n "$netns" qdisc replace dev "$dev" root handle 1: htb default 1
 	must tc -n "$netns" class add dev "$dev" parent 1: classid 1:1 htb rate "${rate}mbit" ceil "${rate}mbit" \
 		burst 64k cburst 64k quantum 60000
@@ -54,6 +55,18 @@ shape() {
 		must tc -n "$netns" qdisc add dev "$dev" parent 1:1 handle 10: bfifo limit "$limit"
 	fi
 }
+
+# cc_allow NAME / cc_restore: a namespace other than the machine's may only choose an algorithm in
+# the machine-wide tcp_allowed_congestion_control; cc_allow adds NAME to it when missing (and
+# remembers the old list), cc_restore puts the old list back. Nothing else of the machine changes.
+CC_ALLOWED=/proc/sys/net/ipv4/tcp_allowed_congestion_control
+CC_WAS=''
+cc_allow() {
+	grep -qw -- "$1" "$CC_ALLOWED" && return 0
+	CC_WAS=$(cat "$CC_ALLOWED")
+	echo "$CC_WAS $1" >"$CC_ALLOWED" 2>/dev/null || die "cannot add $1 to $CC_ALLOWED"
+}
+cc_restore() { [ -z "$CC_WAS" ] || echo "$CC_WAS" >"$CC_ALLOWED"; CC_WAS=''; }
 
 # netem_works: true when this kernel has the netem qdisc (needed for --latency only)
 netem_works() {
@@ -88,6 +101,12 @@ host_add() {
 	must ip -n "$b" link set "v-$name" master br0 up
 	must ip -n "$h" addr add "$ip/16" dev eth0
 	must ip -n "$h" link set eth0 up
+	# CC: the hosts' TCP congestion control (a new namespace copies the machine's, which on some VMs
+	# is bbr rather than the stock cubic); it must be in tcp_allowed_congestion_control (cc_allow)
+	if [ -n "${CC:-}" ]; then
+		nsx "$name" sh -c "echo $CC > /proc/sys/net/ipv4/tcp_congestion_control" 2>/dev/null ||
+			die "cannot set TCP congestion control $CC in $h"
+	fi
 	shape "$h" eth0 "$rate" "$delay"    # the host's upload
 	shape "$b" "v-$name" "$rate" 0      # the host's download (latency once per direction is enough)
 }

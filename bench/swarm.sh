@@ -25,6 +25,8 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --source-rate MBIT   the source host's link (default $SRATE)
   --sn-rate MBIT       the supernode host's link (default: the source rate)
   --latency MS         one-way delay added on every host's uplink with netem (default 0)
+  --cc NAME            TCP congestion control of every emulated host (default cubic, the kernel's
+                       stock default; this machine's own setting does not leak into the hosts)
   --only LIST          comma-separated subset of http,bt,df (default all)
   --piece-size SIZE    BitTorrent piece size, a power of two (default $PIECE, df's default)
   --timeout SECONDS    give up on a contender after this long (default $TIMEOUT)
@@ -34,12 +36,12 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
                        processes, /tmp/dfbench.PID, --keep ones too) and exit; runs still
                        alive are left alone
-Environment: DF (df binary, default ./df of the repo), DF_SN_FLAGS (extra flags for df supernode), BENCH_RESULTS (append the table here
+Environment: DF (df binary, default ./df of the repo), DF_SN_FLAGS / DF_GET_FLAGS (extra flags for df supernode / df get), BENCH_RESULTS (append the table here
 instead of build/bench/results-DATE.md).
 EOF
 }
 
-N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP='' TRACE=''
+N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 CC=cubic ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP='' TRACE=''
 DF=${DF:-$top/df}
 ARGS="$*"
 
@@ -70,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--source-rate) SRATE=${2:-}; shift 2 || break ;;
 	--sn-rate) SNRATE=${2:-}; shift 2 || break ;;
 	--latency) LAT=${2:-}; shift 2 || break ;;
+	--cc) CC=${2:-}; shift 2 || break ;;
 	--only) ONLY=${2:-}; shift 2 || break ;;
 	--piece-size) PIECE=${2:-}; shift 2 || break ;;
 	--timeout) TIMEOUT=${2:-}; shift 2 || break ;;
@@ -91,6 +94,7 @@ PS=$(to_bytes "$PIECE") && [ "$PS" -ge 32768 ] && [ $((PS & (PS - 1))) -eq 0 ] |
 	bad "--piece-size: want a power of two >= 32k, got '$PIECE'"
 for r in "$CRATE" "$SRATE" "$SNRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
 [[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || bad "--latency: want milliseconds, got '$LAT'"
+grep -qw -- "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null || bad "--cc: this kernel offers $(cat /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null), not '$CC'"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || bad "--timeout: want seconds, got '$TIMEOUT'"
 IFS=, read -r -a CONTENDERS <<<"$ONLY"
 for c in "${CONTENDERS[@]}"; do
@@ -115,6 +119,7 @@ cleanup() {
 	trap '' INT TERM HUP                 # a second Ctrl-C must not cut the cleanup short
 	exec 9>&-
 	net_destroy
+	cc_restore
 	if [ -n "$KEEP" ]; then note "kept $RUN"; else rm -rf "$RUN"; fi
 	[ $rc -eq 0 ] && rc=$STATUS
 	exit $rc
@@ -129,6 +134,7 @@ cname() { printf "c%0${W}d" "$1"; }
 SRC_IP=$(host_ip src) SN_IP=$(host_ip sn)
 
 note "building the network: source, supernode, $N clients (namespaces ${NS_PREFIX}*)"
+cc_allow "$CC"
 net_create
 host_add src "$SRATE" "$LAT"
 host_add sn "$SNRATE" "$LAT"
@@ -338,7 +344,7 @@ client_cmd() {
 	case $1 in
 	http) CMD=(curl -sS -f -o "$d/file" "http://$SRC_IP/file") ;;
 	bt) CMD=(aria2c "${ARIA[@]}" --dir="$d" --on-bt-download-complete="$here/swarm_client.sh" "$RUN/file.torrent") ;;
-	df) CMD=("$DF" get "http://$SRC_IP/file" -O "$d/file" --supernode "$SN_IP:8002" --data "$d/df" --seed-idle 30) ;;
+	df) CMD=("$DF" get "http://$SRC_IP/file" -O "$d/file" --supernode "$SN_IP:8002" --data "$d/df" --seed-idle 30 ${DF_GET_FLAGS:-}) ;;
 	esac
 }
 
@@ -535,7 +541,7 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	echo "Command: \`bench/swarm.sh${ARGS:+ $ARGS}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Linux $(uname -r))"
 	echo
 	echo "Links (tc htb, each direction): source $SRATE Mbit/s, supernode host $SNRATE Mbit/s," \
-		"clients $CRATE Mbit/s; added one-way latency ${LAT} ms. BitTorrent piece size $(human "$PS")."
+		"clients $CRATE Mbit/s; added one-way latency ${LAT} ms; TCP congestion control $CC. BitTorrent piece size $(human "$PS")."
 	echo "Calibration (payload rates; tc also counts the headers, so ~96% is a full link): $CAL."
 	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+N·U_cli)) = max($b1, $b2, $b3) = $BOUND s."
 	echo
