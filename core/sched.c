@@ -11,8 +11,8 @@
 
 void sched_config_default(struct sched_config *c)
 {
-	c->max_down = 4;
-	c->up_slots = 4;
+	c->max_down = 8;
+	c->up_slots = 8;
 	c->super_slots = 8;
 	c->silence_ms = 30000;
 	c->max_failures = 3;
