@@ -4,7 +4,7 @@
 # of the same links and piece size), side by side, with where the time went in the real run.
 #   sudo bash bench/b_validate.sh                       (VALIDATE_N="20 50", swarm.sh's defaults)
 #   sudo VALIDATE_N=20 RATE_DIV=4 bash bench/b_validate.sh   (every link 4x slower: less CPU per second)
-# Environment: VALIDATE_N, SIZE (64M), CRATE (100), SRATE (200), SNRATE (100) in Mbit/s, RATE_DIV
+# Environment: VALIDATE_N, SIZE (64M), CRATE (100), SRATE (200), SNRATE (SRATE, as swarm.sh) in Mbit/s, RATE_DIV
 # (divides every rate), DF (the binary). Needs root (namespaces); exits 77 without it.
 #
 # The simulator is given payload rates: a link carries 1448 bytes of TCP payload per 1514-byte
@@ -20,7 +20,7 @@ VALIDATE_N=${VALIDATE_N:-20 50}
 SIZE=${SIZE:-64M}
 RATE_DIV=${RATE_DIV:-1}
 div() { awk -v a="$1" -v d="$RATE_DIV" 'BEGIN { printf "%g", a / d }'; }
-CRATE=$(div "${CRATE:-100}") SRATE=$(div "${SRATE:-200}") SNRATE=$(div "${SNRATE:-100}")
+SNRATE=$(div "${SNRATE:-${SRATE:-200}}") CRATE=$(div "${CRATE:-100}") SRATE=$(div "${SRATE:-200}")
 EFF=0.9564
 
 if [ "$(id -u)" != 0 ]; then
