@@ -1029,9 +1029,15 @@ static int deliver(struct http_fetch *f)
 	return 0;
 }
 
+/* Body bytes one fetch reads before it lets the loop run other watchers: a source that keeps the
+ * socket full (nginx over loopback) would otherwise never return EAGAIN, and the process's other
+ * work (a supernode's uploads, its control answers) would wait until the whole body was in. */
+#define BODY_SLICE (512u << 10)
+
 static void st_body(struct http_fetch *f)
 {
 	struct cconn *c = f->c;
+	size_t sliced = 0;
 	for (;;) {
 		if (f->paused || f->rate_paused) {
 			cconn_set_events(c, 0);
@@ -1080,6 +1086,13 @@ static void st_body(struct http_fetch *f)
 			return;
 		}
 		loop_timeout_touch(f->cl->loop, &f->to);
+		sliced += got;
+		if (sliced >= BODY_SLICE && !body_complete(f)) {
+			/* a turn for the rest of the loop; the kick timer (next iteration) resumes, which
+			 * also covers bytes a TLS transport holds decrypted where epoll cannot see them */
+			f->rate_paused = 1;
+			fkick(f, 0);
+		}
 	}
 }
 
