@@ -207,6 +207,7 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 			return DF_ERR;
 		}
 	}
+	pieceserve_drop_readonly(&sp->ps, d->id);
 	d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
 	if (!d->st && errno == ESTALE && store_task_remove(sp->cfg.store, d->id, NULL, 0) == DF_OK)
 		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
@@ -997,6 +998,7 @@ static void dl_free(struct dl *d)
 static void dl_begin(struct dl *d)
 {
 	struct swarm_peer *sp = d->sp;
+	pieceserve_drop_readonly(&sp->ps, d->id); /* a peer asked for it before we started */
 	d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
 	if (d->st) {
 		d->stats.resumed = store_task_present_bytes(d->st);

@@ -114,6 +114,16 @@ void pieceserve_forget(struct pieceserve *ps, const char *id)
 		}
 }
 
+void pieceserve_drop_readonly(struct pieceserve *ps, const char *id)
+{
+	for (int i = 0; i < ps->nopen; i++)
+		if (strcmp(store_task_id(ps->open[i]), id) == 0) {
+			if (!store_task_writable(ps->open[i]))
+				pieceserve_forget(ps, id);
+			return;
+		}
+}
+
 void pieceserve_close(struct pieceserve *ps)
 {
 	for (int i = 0; i < ps->nopen; i++)

@@ -25,6 +25,11 @@ int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_ser
 void pieceserve_add_task(struct pieceserve *ps, struct store_task *t);
 /* Closes the server's handle on task id (before the task is removed from the store). */
 void pieceserve_forget(struct pieceserve *ps, const char *id);
+/* Drops the piece server's handle of task id if it is read-only (opened for a request before this
+ * process downloaded it): within one process store_task_open returns that same handle, so a
+ * download or a supernode would find its own task "written by another process". The piece server
+ * reopens it on its next request and then shares the writer's handle. */
+void pieceserve_drop_readonly(struct pieceserve *ps, const char *id);
 /* Closes the task handles the server opened itself. */
 void pieceserve_close(struct pieceserve *ps);
 

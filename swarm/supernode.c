@@ -485,6 +485,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	}
 	hash_reset(t); /* a new version: the digests start over */
 	piecesum_free(&t->sums);
+	pieceserve_drop_readonly(&sn->ps, t->id);
 	t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
 	if (!t->st && errno == ESTALE && store_task_remove(sn->cfg.store, t->id, NULL, 0) == DF_OK)
 		t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
@@ -774,6 +775,8 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		}
 		if (d.len)
 			digest_spec_format(&d, t->want_digest, sizeof t->want_digest);
+		/* a peer may have asked for a piece of it before anyone registered (after a restart) */
+		pieceserve_drop_readonly(&sn->ps, id);
 		t->st = store_task_open(sn->cfg.store, id, NULL, 0, NULL, 0);
 		if (t->st && !store_task_writable(t->st)) {
 			store_task_close(t->st);

@@ -21,6 +21,13 @@ kill -9 "$(cat sn.pid)"; wait "$(cat sn.pid)" 2>/dev/null
 mv sn.log sn-before.log
 kill -0 "$pusher" 2>/dev/null || fail "the push ended before the restart: $(cat push.out)"
 start_supernode sn "$SP"
+# a host asking the new supernode for pieces before anyone registered the task makes its piece
+# server open the half-written task read-only; the registration that follows must still get it for
+# writing (it failed with "being written by another process" for as long as the push ran)
+for p in 0 1; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SP/v1/piece/$want/$p")
+  [ "$code" = 200 ] || [ "$code" = 404 ] || fail "piece $p from the restarted supernode: HTTP $code"
+done
 
 wait "$pusher"; rc=$?
 cat push.out
@@ -31,4 +38,5 @@ for i in $(seq $N); do
 done
 # the new supernode heard of the task from the pusher itself (it registers with port 0)
 grep -q "peer 127.0.0.1:0 registered" sn.log || fail "the pusher did not re-announce the task: $(cat sn.log)"
+! grep -q "being written by another process" sn.log || fail "the restarted supernode refused its own task: $(cat sn.log)"
 pass "push_restart"
