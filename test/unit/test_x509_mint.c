@@ -48,7 +48,12 @@ static int quiet; /* refusals are expected: do not print them */
 static ssize_t mint(const char *host, unsigned char *out, size_t cap)
 {
 	const char *why = NULL;
-	time_t now = time(NULL);
+	/* one clock reading for the whole run: the validity is signed, and ECDSA signatures differ in
+	 * DER length (70-72 bytes), so a second tick between two mints could change the size that
+	 * test_small_buffers expects (BearSSL's nonces are deterministic, so the same input signs alike) */
+	static time_t now;
+	if (!now)
+		now = time(NULL);
 	struct x509_mint_req rq = {.host = host, .serial = SERIAL, .not_before = now - 3600, .not_after = now + 30 * 86400};
 	ssize_t n = x509_mint_leaf(&ca, &key.pk, &rq, out, cap, &why);
 	if (n < 0 && cap >= X509_MINT_CERT_MAX && !quiet)
