@@ -10,8 +10,10 @@ set -m                                  # background runs get their own process 
 [ "$(id -u)" = 0 ] || { echo "selftest: needs root (network namespaces)"; exit 77; }
 T=$(mktemp -d /tmp/dfbench-selftest.XXXXXX)
 BGPID=''
+CC_LIST=$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)   # a kill -9 below leaves it widened
 finish() {
 	local rc=$?
+	echo "$CC_LIST" >/proc/sys/net/ipv4/tcp_allowed_congestion_control 2>/dev/null
 	[ -n "$BGPID" ] && kill "$BGPID" 2>/dev/null && wait "$BGPID" 2>/dev/null
 	[ -n "${KEEP:-}" ] && echo "selftest: kept $T" || rm -rf "$T"
 	exit $rc

@@ -48,19 +48,26 @@ ARGS="$*"
 # cleanup_leftovers: --cleanup. Namespaces are grouped by the PID in their name; a group whose
 # harness still runs is skipped, the rest lose their processes and are deleted.
 cleanup_leftovers() {
-	local pids p n removed=0
+	local pids p n removed=0 live=0 was=''
 	pids=$(our_namespaces "$NS_PATTERN" | sed -E 's/^dfbench-([0-9]+)-.*/\1/' | sort -u)
 	for d in /tmp/dfbench.*; do [ -d "$d" ] && pids+=$'\n'${d#/tmp/dfbench.}; done
 	for p in $(echo "$pids" | grep -E '^[0-9]+$' | sort -u); do
 		if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q 'swarm.sh'; then
 			echo "swarm: run $p is still going, left alone"
+			live=1
 			continue
 		fi
 		for n in $(our_namespaces "^dfbench-$p-"); do echo "swarm: removing namespace $n"; done
 		net_destroy "^dfbench-$p-"
+		[ -s "/tmp/dfbench.$p/cc_allowed_was" ] && was=$(cat "/tmp/dfbench.$p/cc_allowed_was")
 		[ -d "/tmp/dfbench.$p" ] && echo "swarm: removing /tmp/dfbench.$p" && rm -rf "/tmp/dfbench.$p"
 		removed=$((removed + 1))
 	done
+	# what a killed run's cc_allow widened goes back, unless a live run may still rely on it
+	if [ -n "$was" ] && [ $live = 0 ]; then
+		echo "swarm: restoring $CC_ALLOWED"
+		echo "$was" >"$CC_ALLOWED" 2>/dev/null || echo "swarm: could not restore $CC_ALLOWED"
+	fi
 	echo "swarm: cleaned up $removed leftover run(s)"
 }
 
@@ -135,6 +142,7 @@ SRC_IP=$(host_ip src) SN_IP=$(host_ip sn)
 
 note "building the network: source, supernode, $N clients (namespaces ${NS_PREFIX}*)"
 cc_allow "$CC"
+[ -n "$CC_WAS" ] && echo "$CC_WAS" >"$RUN/cc_allowed_was"   # for --cleanup after a kill -9
 net_create
 host_add src "$SRATE" "$LAT"
 host_add sn "$SNRATE" "$LAT"
