@@ -60,6 +60,13 @@ struct host {
 	int status;
 };
 
+/* A supernode's short answer: its status and the first bytes of its body, NUL-terminated. */
+struct sn_answer {
+	int status;
+	size_t len;
+	char body[4096];
+};
+
 struct push {
 	struct df *df;
 	struct ev_loop *loop;
@@ -74,9 +81,9 @@ struct push {
 	ev_timer tick;
 	/* re-announcing the task while hosts fetch: a supernode restarted mid-push learns it again */
 	ev_timer announce;
-	char super[256], reg[2048], ans[256];
-	size_t alen;
-	int astatus, ainflight;
+	char super[256], reg[2048];
+	struct sn_answer ann;
+	int ainflight;
 	uint64_t announced;
 };
 
@@ -365,35 +372,36 @@ static int local_addr_toward(const char *hostport, char *out, size_t cap)
 
 /* ---- preheat: a registration makes the supernode fetch the file from its source ---- */
 
+/* on_response and on_body of a request whose ctx is a struct sn_answer (the rest is cut) */
+static int answer_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
+{
+	(void)f;
+	((struct sn_answer *)ctx)->status = r->status;
+	return DF_OK;
+}
+
+static int answer_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
+{
+	(void)f;
+	struct sn_answer *a = ctx;
+	size_t n = DF_MIN(len, sizeof a->body - 1 - a->len);
+	memcpy(a->body + a->len, data, n);
+	a->len += n;
+	a->body[a->len] = 0;
+	return DF_OK;
+}
+
 struct preheat {
 	struct ev_loop *loop;
-	int status, rc;
-	char msg[512], body[4096];
-	size_t blen;
+	int rc;
+	char msg[512];
+	struct sn_answer a;
 };
-
-static int pre_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
-{
-	(void)f;
-	((struct preheat *)ctx)->status = r->status;
-	return DF_OK;
-}
-
-static int pre_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
-{
-	(void)f;
-	struct preheat *ph = ctx;
-	size_t n = DF_MIN(len, sizeof ph->body - 1 - ph->blen);
-	memcpy(ph->body + ph->blen, data, n);
-	ph->blen += n;
-	ph->body[ph->blen] = 0;
-	return DF_OK;
-}
 
 static void pre_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
-	struct preheat *ph = ctx;
+	struct preheat *ph = DF_CONTAINER_OF((struct sn_answer *)ctx, struct preheat, a);
 	ph->rc = rc;
 	snprintf(ph->msg, sizeof ph->msg, "%s", msg ? msg : "");
 	ev_break(ph->loop, EVBREAK_ALL);
@@ -408,7 +416,7 @@ static int supernode_call(struct push *p, const char *super, const char *path, c
 	snprintf(url, sizeof url, "%s://%s%s", p->scheme, super, path);
 	struct http_request req = {
 		.method = body ? "POST" : "GET", .url = url, .headers = p->tok, .body = body, .body_len = body ? strlen(body) : 0,
-		.what = "supernode", .on_response = pre_resp, .on_body = pre_body, .on_done = pre_done, .ctx = ph,
+		.what = "supernode", .on_response = answer_resp, .on_body = answer_body, .on_done = pre_done, .ctx = &ph->a,
 		.connect_timeout = 5, .first_byte_timeout = 300,
 	};
 	if (!http_client_request(p->client, &req, err, sizeof err)) {
@@ -418,8 +426,8 @@ static int supernode_call(struct push *p, const char *super, const char *path, c
 	ev_run(p->loop, 0);
 	if (ph->rc != DF_OK)
 		return DF_ERR;
-	if (ph->status != 200) {
-		snprintf(ph->msg, sizeof ph->msg, "answered %d: %.*s", ph->status, (int)strcspn(ph->body, "\n"), ph->body);
+	if (ph->a.status != 200) {
+		snprintf(ph->msg, sizeof ph->msg, "answered %d: %.*s", ph->a.status, (int)strcspn(ph->a.body, "\n"), ph->a.body);
 		return DF_ERR;
 	}
 	return DF_OK;
@@ -446,7 +454,7 @@ static int preheat(struct push *p, const char *super, const char *url, const cha
 		log_user_error("push", "preheat %s at supernode %s: %s", url, super, ph.msg);
 		return DF_ERR;
 	}
-	char *peer = strstr(ph.body, "\npeer: ");
+	char *peer = strstr(ph.a.body, "\npeer: ");
 	if (peer) {
 		snprintf(path, sizeof path, "/v1/leave?task=%s&peer=%d", id, atoi(peer + 7));
 		supernode_call(p, super, path, "", &ph);
@@ -466,7 +474,7 @@ static int wait_complete(struct push *p, const char *super, const char *id)
 			return DF_ERR;
 		}
 		/* the status may be cut at 4 KB here: enough for the first tasks; search what came */
-		char *t = strstr(ph.body, needle);
+		char *t = strstr(ph.a.body, needle);
 		if (t) {
 			char *st = strstr(t, "\"state\":\"");
 			if (st && strncmp(st + 9, "complete", 8) == 0)
@@ -487,24 +495,6 @@ static int wait_complete(struct push *p, const char *super, const char *id)
 
 #define ANNOUNCE_EVERY 5.0
 
-static int ann_resp(struct http_fetch *f, const struct http_resp *r, void *ctx)
-{
-	(void)f;
-	((struct push *)ctx)->astatus = r->status;
-	return DF_OK;
-}
-
-static int ann_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
-{
-	(void)f;
-	struct push *p = ctx;
-	size_t n = DF_MIN(len, sizeof p->ans - 1 - p->alen);
-	memcpy(p->ans + p->alen, data, n);
-	p->alen += n;
-	p->ans[p->alen] = 0;
-	return DF_OK;
-}
-
 static void left_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
@@ -516,16 +506,16 @@ static void left_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 static void ann_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
-	struct push *p = ctx;
+	struct push *p = DF_CONTAINER_OF((struct sn_answer *)ctx, struct push, ann);
 	char url[512], err[256], id[TASKID_MAX];
 	p->ainflight = 0;
-	if (rc != DF_OK || p->astatus != 200) {
+	if (rc != DF_OK || p->ann.status != 200) {
 		log_debug("push: re-announce to %s: %s", p->super, rc != DF_OK && msg ? msg : "refused");
 		return;
 	}
 	p->announced++;
 	/* we are no peer: leave at once, so the supernode does not keep pieces "in flight" to us */
-	char *peer = strstr(p->ans, "\npeer: "), *task = strstr(p->ans, "task: ");
+	char *peer = strstr(p->ann.body, "\npeer: "), *task = strstr(p->ann.body, "task: ");
 	if (!peer || !task || sscanf(task + 6, "%64[0-9a-f]", id) != 1)
 		return;
 	snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", p->scheme, p->super, id, atoi(peer + 7));
@@ -547,12 +537,13 @@ static void announce_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char url[512], err[256];
 	if (p->ainflight)
 		return;
-	p->alen = 0;
-	p->astatus = 0;
+	p->ann.len = 0;
+	p->ann.status = 0;
+	p->ann.body[0] = 0;
 	snprintf(url, sizeof url, "%s://%s/v1/register", p->scheme, p->super);
 	struct http_request req = {
 		.method = "POST", .url = url, .headers = p->tok, .body = p->reg, .body_len = strlen(p->reg), .what = "supernode",
-		.on_response = ann_resp, .on_body = ann_body, .on_done = ann_done, .ctx = p, .connect_timeout = 5,
+		.on_response = answer_resp, .on_body = answer_body, .on_done = ann_done, .ctx = &p->ann, .connect_timeout = 5,
 		.first_byte_timeout = 30,
 	};
 	if (http_client_request(p->client, &req, err, sizeof err))
