@@ -17,15 +17,9 @@
 /* A distinguished name longer than this is refused (real ones are a few hundred bytes). */
 #define PEM_DN_MAX 4096
 
-struct sink {
-	unsigned char *buf;
-	size_t cap, len;
-	int overflow;
-};
-
-static void sink_append(void *ctx, const void *p, size_t n)
+void pem_sink_append(void *ctx, const void *p, size_t n)
 {
-	struct sink *s = ctx;
+	struct pem_sink *s = ctx;
 	if (s->overflow || n > s->cap - s->len) {
 		s->overflow = 1;
 		return;
@@ -46,7 +40,7 @@ int pem_decode(const char *text, size_t len, unsigned char *scratch, size_t cap,
 	       size_t errlen)
 {
 	br_pem_decoder_context pc;
-	struct sink s = {scratch, cap, 0, 0};
+	struct pem_sink s = {scratch, cap, 0, 0};
 	size_t pos = 0, line = 1, begin_line = 0;
 	int count = 0, inobj = 0, tail = 0;
 
@@ -69,7 +63,7 @@ int pem_decode(const char *text, size_t len, unsigned char *scratch, size_t cap,
 		case BR_PEM_BEGIN_OBJ:
 			s.len = 0;
 			s.overflow = 0;
-			br_pem_decoder_setdest(&pc, sink_append, &s);
+			br_pem_decoder_setdest(&pc, pem_sink_append, &s);
 			inobj = 1;
 			begin_line = here;
 			break;
@@ -277,7 +271,7 @@ struct anchors_build {
 	size_t cap, skipped;
 	int first_err;
 	unsigned char dn[PEM_DN_MAX];
-	struct sink dnsink;
+	struct pem_sink dnsink;
 };
 
 /* One allocation per anchor: the DN, then the key bytes; ta->dn.data is its base. */
@@ -316,8 +310,8 @@ static int anchor_add(void *arg, const char *name, const unsigned char *der, siz
 	br_x509_decoder_context dc;
 	if (!is_cert(name))
 		return 0;
-	b->dnsink = (struct sink){b->dn, sizeof b->dn, 0, 0};
-	br_x509_decoder_init(&dc, sink_append, &b->dnsink);
+	b->dnsink = (struct pem_sink){b->dn, sizeof b->dn, 0, 0};
+	br_x509_decoder_init(&dc, pem_sink_append, &b->dnsink);
 	br_x509_decoder_push(&dc, der, len);
 	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
 	if (!pk || b->dnsink.overflow) {

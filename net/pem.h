@@ -12,6 +12,15 @@
 /* Biggest single decoded object (a certificate or key); bigger ones are refused. */
 #define PEM_OBJ_MAX (64u << 10)
 
+/* A bounded byte buffer for BearSSL's "append" callbacks (PEM decoder, DN of an X.509 decoder):
+ * pem_sink_append copies into buf while it fits, else sets overflow and keeps nothing more. */
+struct pem_sink {
+	unsigned char *buf;
+	size_t cap, len;
+	int overflow;
+};
+void pem_sink_append(void *ctx, const void *p, size_t n);
+
 /* Called for each object: its name ("CERTIFICATE", "EC PRIVATE KEY"...) and DER bytes, which live
  * only during the call. Returns 0 to go on, or non-zero to stop (having written err). */
 typedef int (*pem_fn)(void *arg, const char *name, const unsigned char *der, size_t len, char *err, size_t errlen);

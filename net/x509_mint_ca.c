@@ -4,41 +4,25 @@
 #include <string.h>
 
 #include "core/df.h"
+#include "net/pem.h"
 #include "net/tls.h"
 #include "net/x509_mint.h"
 
 /* Days from 0000-01-01 (BearSSL's day zero) to 1970-01-01. */
 #define DAYS_TO_EPOCH 719528
 
-struct dn_sink {
-	unsigned char *buf;
-	size_t cap, len;
-	int over;
-};
-
-static void dn_append(void *ctx, const void *p, size_t n)
-{
-	struct dn_sink *s = ctx;
-	if (s->over || n > s->cap - s->len) {
-		s->over = 1;
-		return;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-}
-
 /* The subject DN, CA flag and end of validity of the CA certificate der. */
 static int ca_from_cert(struct x509_mint_ca *ca, const unsigned char *der, size_t len, char *err, size_t errlen)
 {
-	struct dn_sink s = {ca->dn, sizeof ca->dn, 0, 0};
+	struct pem_sink s = {ca->dn, sizeof ca->dn, 0, 0};
 	br_x509_decoder_context dc;
-	br_x509_decoder_init(&dc, dn_append, &s);
+	br_x509_decoder_init(&dc, pem_sink_append, &s);
 	br_x509_decoder_push(&dc, der, len);
 	if (!br_x509_decoder_get_pkey(&dc)) {
 		snprintf(err, errlen, "cannot decode the certificate: %s", tls_strerror(br_x509_decoder_last_error(&dc)));
 		return DF_ERR;
 	}
-	if (s.over || !s.len) {
+	if (s.overflow || !s.len) {
 		snprintf(err, errlen, "the certificate's subject name is empty or longer than %d bytes", X509_MINT_DN_MAX);
 		return DF_ERR;
 	}
