@@ -105,7 +105,9 @@ host_add() {
 	# is bbr rather than the stock cubic); it must be in tcp_allowed_congestion_control (cc_allow)
 	if [ -n "${CC:-}" ]; then
 		nsx "$name" sh -c "echo $CC > /proc/sys/net/ipv4/tcp_congestion_control" 2>/dev/null ||
-			die "cannot set TCP congestion control $CC in $h"
+			die "cannot set TCP congestion control $CC in $h: the machine allows only" \
+				"'$(cat "$CC_ALLOWED")' in namespaces (cc_allow adds it) and offers" \
+				"'$(cat /proc/sys/net/ipv4/tcp_available_congestion_control)'"
 	fi
 	shape "$h" eth0 "$rate" "$delay"    # the host's upload
 	shape "$b" "v-$name" "$rate" 0      # the host's download (latency once per direction is enough)
