@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "core/config.h"
+#include "core/fdlimit.h"
 #include "core/log.h"
 #include "df_deps_versions.h"
 
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
 	self = self ? self + 1 : (argv[0] ? argv[0] : "df");
 	/* A peer that vanishes mid-write must fail that write, not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/* long-lived tables of open files size themselves from the limit (core/fdlimit.h) */
+	fd_limit_raise();
 
 	if (strncmp(self, "df", 2) == 0 && self[2]) {
 		const struct cmd_desc *c = find_cmd(self + 2);

@@ -1,5 +1,6 @@
-/* The piece server: parses /v1/piece/ID/N, finds the task (kept open after the first request),
- * and answers with sendfile from the store; 404 when the piece is not present. */
+/* The piece server: parses /v1/piece/ID/N, finds the task (kept open after the first request, in
+ * an LRU bounded by a share of RLIMIT_NOFILE), and answers with sendfile from the store; 404 when
+ * the piece is not present, 503 when no descriptor is left even after closing idle handles. */
 #include "swarm/pieceserve.h"
 
 #include <errno.h>
@@ -7,32 +8,112 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fdlimit.h"
 #include "core/log.h"
 #include "core/proto.h"
 #include "core/taskid.h"
 #include "swarm/auth.h"
 
-static struct store_task *find_task(struct pieceserve *ps, const char *id)
+#define PS_FDS_PER_TASK 2 /* a task handle holds its data and metadata files open */
+
+static int find_slot(const struct pieceserve *ps, const char *id)
 {
 	for (int i = 0; i < ps->nopen; i++)
-		if (strcmp(store_task_id(ps->open[i]), id) == 0)
-			return ps->open[i];
-	if (ps->nopen == (int)DF_ARRAY_LEN(ps->open))
+		if (strcmp(store_task_id(ps->open[i].task), id) == 0)
+			return i;
+	return -1;
+}
+
+static void drop_slot(struct pieceserve *ps, int i)
+{
+	store_task_close(ps->open[i].task);
+	ps->open[i] = ps->open[--ps->nopen];
+}
+
+/* Closes the least recently used handle. DF_OK, or DF_ERR when none is open. */
+static int evict_one(struct pieceserve *ps)
+{
+	if (ps->nopen == 0)
+		return DF_ERR;
+	int old = 0;
+	for (int i = 1; i < ps->nopen; i++)
+		if (ps->open[i].used < ps->open[old].used)
+			old = i;
+	drop_slot(ps, old);
+	ps->evicted++;
+	return DF_OK;
+}
+
+/* Makes room for one more handle: grows the array, or evicts once at max_open. */
+static int make_room(struct pieceserve *ps)
+{
+	if (ps->nopen >= ps->max_open) {
+		if (!ps->said_full) {
+			ps->said_full = 1;
+			log_info("piece server: %d tasks open, its share of the descriptor limit (RLIMIT_NOFILE %ld): closing "
+				 "the least recently used from now on (a higher `ulimit -n` keeps more open)",
+				 ps->nopen, fd_limit());
+		}
+		while (ps->nopen >= ps->max_open)
+			evict_one(ps);
+	}
+	if (ps->nopen < ps->cap)
+		return DF_OK;
+	int cap = ps->cap ? 2 * ps->cap : 16;
+	struct ps_open *o = realloc(ps->open, (size_t)cap * sizeof *o);
+	if (!o)
+		return DF_ERR;
+	ps->open = o;
+	ps->cap = cap;
+	return DF_OK;
+}
+
+static void keep(struct pieceserve *ps, struct store_task *t)
+{
+	ps->open[ps->nopen].task = t;
+	ps->open[ps->nopen].used = ps->loop ? ev_now(ps->loop) : 0;
+	ps->nopen++;
+}
+
+/* The open handle of task id, opened (and kept) when absent; NULL when the store has no such task
+ * (errno ENOENT...) or no descriptor is left even after closing every idle handle (EMFILE). */
+static struct store_task *find_task(struct pieceserve *ps, const char *id)
+{
+	int i = find_slot(ps, id);
+	if (i >= 0) {
+		ps->open[i].used = ev_now(ps->loop);
+		return ps->open[i].task;
+	}
+	if (make_room(ps) != DF_OK)
 		return NULL;
-	struct store_task *t = store_task_open(ps->store, id, NULL, STORE_RDONLY, NULL, 0);
+	struct store_task *t;
+	while (!(t = store_task_open(ps->store, id, NULL, STORE_RDONLY, NULL, 0)) && (errno == EMFILE || errno == ENFILE)) {
+		int saved = errno;
+		if (evict_one(ps) != DF_OK) {
+			errno = saved;
+			return NULL;
+		}
+	}
 	if (t)
-		ps->open[ps->nopen++] = t;
+		keep(ps, t);
 	return t;
 }
 
 void pieceserve_add_task(struct pieceserve *ps, struct store_task *t)
 {
 	for (int i = 0; i < ps->nopen; i++)
-		if (ps->open[i] == t)
+		if (ps->open[i].task == t)
 			return;
 	/* the same handle again from store_task_open counts a reference, closed in pieceserve_close */
-	if (ps->nopen < (int)DF_ARRAY_LEN(ps->open) && store_task_open(ps->store, store_task_id(t), NULL, 0, NULL, 0))
-		ps->open[ps->nopen++] = t;
+	if (make_room(ps) == DF_OK && store_task_open(ps->store, store_task_id(t), NULL, 0, NULL, 0))
+		keep(ps, t);
+}
+
+void pieceserve_set_max_open(struct pieceserve *ps, int max_open)
+{
+	ps->max_open = max_open > 0 ? max_open : 1;
+	while (ps->nopen > ps->max_open)
+		evict_one(ps);
 }
 
 static void serve_corrupt(struct http_req *req, struct store_task *t, uint32_t n, uint32_t len)
@@ -73,6 +154,10 @@ static void on_piece(struct http_req *req, void *ctx)
 	int fd;
 	uint64_t off;
 	uint32_t len;
+	if (!t && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
+		http_reply(req, 503, NULL, "out of file descriptors\n", 24);
+		return;
+	}
 	if (!t || store_piece_span(t, (uint32_t)n, &fd, &off, &len) != DF_OK) {
 		http_reply(req, 404, NULL, "piece not here\n", 15);
 		return;
@@ -99,6 +184,7 @@ int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_ser
 	ps->token = token;
 	const char *c = getenv("DF_TEST_CORRUPT_PIECES");
 	ps->corrupt = c && strcmp(c, "1") == 0;
+	pieceserve_set_max_open(ps, (int)(fd_budget(25, 64) / PS_FDS_PER_TASK));
 	if (ps->corrupt)
 		log_warn("DF_TEST_CORRUPT_PIECES=1: this process serves corrupted pieces (tests only)");
 	return http_server_route(srv, "GET", "/v1/piece/", on_piece, ps);
@@ -106,27 +192,23 @@ int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_ser
 
 void pieceserve_forget(struct pieceserve *ps, const char *id)
 {
-	for (int i = 0; i < ps->nopen; i++)
-		if (strcmp(store_task_id(ps->open[i]), id) == 0) {
-			store_task_close(ps->open[i]);
-			ps->open[i] = ps->open[--ps->nopen];
-			return;
-		}
+	int i = find_slot(ps, id);
+	if (i >= 0)
+		drop_slot(ps, i);
 }
 
 void pieceserve_drop_readonly(struct pieceserve *ps, const char *id)
 {
-	for (int i = 0; i < ps->nopen; i++)
-		if (strcmp(store_task_id(ps->open[i]), id) == 0) {
-			if (!store_task_writable(ps->open[i]))
-				pieceserve_forget(ps, id);
-			return;
-		}
+	int i = find_slot(ps, id);
+	if (i >= 0 && !store_task_writable(ps->open[i].task))
+		drop_slot(ps, i);
 }
 
 void pieceserve_close(struct pieceserve *ps)
 {
 	for (int i = 0; i < ps->nopen; i++)
-		store_task_close(ps->open[i]);
-	ps->nopen = 0;
+		store_task_close(ps->open[i].task);
+	free(ps->open);
+	ps->open = NULL;
+	ps->nopen = ps->cap = 0;
 }

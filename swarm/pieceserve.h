@@ -1,5 +1,9 @@
 /* The piece server every peer and the supernode run: GET /v1/piece/ID/N answers a present piece
- * from the store with sendfile. Counts what it serves so a seeder can tell when it is idle. */
+ * from the store with sendfile. Counts what it serves so a seeder can tell when it is idle.
+ * Task handles stay open between requests in an LRU bounded by a descriptor budget: a full table
+ * closes its least recently used handle, never refuses a piece. Closing a handle never cuts a
+ * transfer: each reply sends from its own dup() of the data descriptor (whose shared lock also
+ * keeps GC off the task until the reply ends). */
 #ifndef DF_SWARM_PIECESERVE_H
 #define DF_SWARM_PIECESERVE_H
 
@@ -15,8 +19,15 @@ struct pieceserve {
 	uint64_t pieces_served, bytes_served, refused;
 	double last_request;  /* ev_now of the last piece request */
 	int corrupt;          /* test-only (DF_TEST_CORRUPT_PIECES=1): serve flipped bytes */
-	struct store_task *open[64]; /* tasks kept open while serving (closed by pieceserve_close) */
-	int nopen;
+	/* Tasks kept open while serving, least recently used evicted past max_open (derived from
+	 * RLIMIT_NOFILE at init; a task handle takes two descriptors). Grows as needed. */
+	struct ps_open {
+		struct store_task *task;
+		double used;          /* ev_now of its last request */
+	} *open;
+	int nopen, cap, max_open;
+	uint64_t evicted;         /* handles closed to stay within max_open */
+	int said_full;            /* the "budget reached" notice was logged */
 };
 
 /* Routes GET /v1/piece/ on srv to ps (which the caller owns and keeps alive). DF_OK or DF_ERR. */
@@ -30,6 +41,8 @@ void pieceserve_forget(struct pieceserve *ps, const char *id);
  * download or a supernode would find its own task "written by another process". The piece server
  * reopens it on its next request and then shares the writer's handle. */
 void pieceserve_drop_readonly(struct pieceserve *ps, const char *id);
+/* Changes the number of task handles kept open (at least 1); closes the oldest past it. */
+void pieceserve_set_max_open(struct pieceserve *ps, int max_open);
 /* Closes the task handles the server opened itself. */
 void pieceserve_close(struct pieceserve *ps);
 
