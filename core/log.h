@@ -12,6 +12,12 @@ enum log_level log_get_level(void);
 /* Daemons prefix every line with an ISO-8601 UTC timestamp and the level. */
 void log_set_daemon(int on);
 
+/* Warnings are counted per call site (format string): at most a few lines per window (10 s) each,
+ * the rest said once as "... (repeated N times in the last S s)". log_set_repeat_window changes
+ * the window (tests); log_flush_repeats says every pending count now (also run at exit). */
+void log_set_repeat_window(double seconds);
+void log_flush_repeats(void);
+
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
