@@ -23,7 +23,7 @@ static const struct opt_spec opts[] = {
 	{"md5", 0, 1, OPT_MD5, "HEX", "expected MD5 of the file; also makes the task content-addressed"},
 	{"digest", 0, 1, OPT_DIGEST, "ALGO:HEX", "expected digest, sha256:HEX or md5:HEX"},
 };
-static const char *const sections[] = {"get", "security", NULL};
+static const char *const sections[] = {"get", "store", "security", NULL};
 
 static int usage_error(const char *fmt, const char *arg)
 {

@@ -39,7 +39,7 @@ static const struct opt_spec opts[] = {
 	{"mitm-host", 0, 1, OPT_MITM, "REGEX", "intercept https CONNECTs to matching hosts with certificates from --ca-cert/--ca-key (repeatable; replaces [proxy] mitm_host)"},
 	{"print-config", 0, 1, OPT_PRINT, "ENGINE", "print the mirror configuration for containerd, docker or podman, then exit"},
 };
-static const char *const sections[] = {"proxy", "get", "security", NULL};
+static const char *const sections[] = {"proxy", "get", "store", "security", NULL};
 
 struct px {
 	struct df *df;

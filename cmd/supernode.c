@@ -10,7 +10,7 @@
 #include "store/store.h"
 #include "swarm/supernode.h"
 
-static const char *const sections[] = {"supernode", "security", NULL};
+static const char *const sections[] = {"supernode", "store", "security", NULL};
 
 struct sn_run {
 	struct ev_loop *loop;
@@ -81,21 +81,29 @@ static int run(struct df *df, struct opt_result *r)
 	client = daemon_client(df, run.loop, NULL, 0);
 	if (!client)
 		goto out;
+	struct storegc gc;
+	if (storegc_init(&gc, run.loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
+		log_user_error("supernode", "%s", err);
+		goto out;
+	}
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
 		.sched = schc, .piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
+		.gc = &gc,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
 	if (!sn) {
 		log_user_error("supernode", "%s", err);
 		goto out;
 	}
+	storegc_start(&gc, storegc_interval(gc.max_idle));
 	loop_signals_start(run.loop, &run.sig, on_stop, &run);
 	log_info("supernode listening on %s (port %u%s, %s piece checksums), store %s", c->supernode_listen,
 		 http_server_port(run.srv), tls ? ", TLS" : "", c->security_piece_digest, store_root(df->store));
 	ev_run(run.loop, 0);
 	rc = DF_EXIT_OK;
+	storegc_stop(&gc);
 	loop_signals_stop(run.loop, &run.sig);
 out:
 	supernode_free(sn);

@@ -23,7 +23,7 @@ const struct config_key config_keys[] = {
 };
 const size_t config_nkeys = DF_ARRAY_LEN(config_keys);
 
-const char *const config_sections[] = {"common", "security", "supernode", "get", "proxy", "push", "status", NULL};
+const char *const config_sections[] = {"common", "store", "security", "supernode", "get", "proxy", "push", "status", NULL};
 
 const struct config_key *config_find(const char *section, const char *key)
 {
@@ -59,6 +59,27 @@ int config_parse_size(const char *s, uint64_t *out)
 	return DF_OK;
 }
 
+int config_parse_quota(const char *s, uint64_t *bytes, unsigned *percent)
+{
+	size_t n = strlen(s);
+	*bytes = 0;
+	*percent = 0;
+	if (n == 0)
+		return DF_OK;
+	if (s[n - 1] != '%')
+		return config_parse_size(s, bytes);
+	unsigned v = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > 100)
+			return DF_ERR;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (n == 1 || v < 1 || v > 100)
+		return DF_ERR;
+	*percent = v;
+	return DF_OK;
+}
+
 static int parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false", "off"};
@@ -78,6 +99,12 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 	}
 	if (k->offset == offsetof(struct df_config, security_piece_digest) && digest_piece_algo_parse(value) < 0) {
 		snprintf(err, errlen, "'%s' is not one of xxh3, sha256", value);
+		return DF_ERR;
+	}
+	uint64_t qb;
+	unsigned qp;
+	if (k->offset == offsetof(struct df_config, store_quota) && config_parse_quota(value, &qb, &qp) != DF_OK) {
+		snprintf(err, errlen, "'%s' is neither a size (200G) nor a share of the filesystem (1%% to 100%%)", value);
 		return DF_ERR;
 	}
 	switch (k->type) {

@@ -60,6 +60,10 @@ void config_print_doc(FILE *f);
 /* Parses "10", "10k", "4M", "2G" (powers of 1024); returns DF_OK or DF_ERR. */
 int config_parse_size(const char *s, uint64_t *out);
 
+/* Parses a store quota: "" or "0" (none), a size ("200G"), or a share of the filesystem ("80%",
+ * 1 to 100). Sets *bytes or *percent, the other to 0. DF_OK or DF_ERR. */
+int config_parse_quota(const char *s, uint64_t *bytes, unsigned *percent);
+
 /* The cluster token: token, else the first line of token_file; "" when none. Returns DF_ERR with err
  * set when token_file cannot be read. The result is written into c->security_token. */
 int config_resolve_token(struct df_config *c, char *err, size_t errlen);

@@ -232,6 +232,7 @@ struct gc_ctx {
 	struct store_task_stat *v;
 	size_t n, cap;
 	int failed;
+	int dry_run;
 };
 
 static int gc_collect(struct store *s, const char *id, enum walk_kind kind, void *arg)
@@ -245,7 +246,7 @@ static int gc_collect(struct store *s, const char *id, enum walk_kind kind, void
 		if (!t)
 			return 0;
 		snprintf(meta, sizeof meta, "%s", t->meta_path);
-		if (stat(meta, &st) != 0 && errno == ENOENT && stat(t->data_path, &st) == 0 &&
+		if (!c->dry_run && stat(meta, &st) != 0 && errno == ENOENT && stat(t->data_path, &st) == 0 &&
 		    time(NULL) - st.st_mtime > ORPHAN_AGE && !open_here(s, id) && in_use(t->data_path) == 0 &&
 		    delete_task(s, id, 0, e, sizeof e) == DF_OK)
 			log_info("store: removed %s: data without metadata, unused for over %d s", t->data_path, ORPHAN_AGE);
@@ -283,6 +284,18 @@ static int evict(struct store *s, const struct store_gc_policy *p, struct store_
 	char msg[512];
 	if (e->in_use == IN_USE_COUNTED)
 		return DF_ERR;
+	if (e->in_use && !p->dry_run && p->release && open_here(s, e->id) && p->release(p->arg, e->id)) {
+		/* this process let go of it: held elsewhere still? */
+		struct store_task *t = task_shell(s, e->id);
+		e->in_use = !t || open_here(s, e->id) || in_use(t->data_path) == 1;
+		store_task_free(t);
+	}
+	if (p->dry_run && !e->in_use) {
+		log_info("store: would evict task %s (%llu bytes on disk, %s, idle %lld s): %s", e->id,
+			 (unsigned long long)e->disk_bytes, e->complete ? "complete" : "incomplete",
+			 (long long)(time(NULL) - e->last_use), why);
+		goto gone;
+	}
 	if (e->in_use || delete_task(s, e->id, 1, msg, sizeof msg) != DF_OK) {
 		if (!e->in_use && errno != EBUSY)
 			log_warn("%s", msg);
@@ -292,6 +305,7 @@ static int evict(struct store *s, const struct store_gc_policy *p, struct store_
 	}
 	log_info("store: evicted task %s (%llu bytes on disk, %s, idle %lld s): %s", e->id, (unsigned long long)e->disk_bytes,
 		 e->complete ? "complete" : "incomplete", (long long)(time(NULL) - e->last_use), why);
+gone:
 	r->evicted++;
 	r->freed_bytes += e->disk_bytes;
 	r->used_bytes -= e->disk_bytes;
@@ -323,10 +337,11 @@ static void sweep_tmp(struct store *s)
 
 int store_gc(struct store *s, const struct store_gc_policy *p, struct store_gc_result *res, char *err, size_t errlen)
 {
-	struct gc_ctx c = {0};
+	struct gc_ctx c = {.dry_run = p->dry_run};
 	struct store_gc_result r = {0};
 	time_t now = time(NULL);
-	sweep_tmp(s);
+	if (!p->dry_run)
+		sweep_tmp(s);
 	if (walk(s, gc_collect, &c, err, errlen) != DF_OK)
 		goto fail;
 	if (c.failed) {

@@ -209,7 +209,12 @@ struct store_gc_policy {
 	uint64_t max_idle_seconds; /* evict any task unused this long; 0 = no age limit */
 	/* called for each evicted task (may be NULL) */
 	void (*evicted)(void *arg, const struct store_task_stat *st);
+	/* Asked (may be NULL) before giving up on a victim this process holds open: close your handles
+	 * on task id if nothing of yours uses it now and return 1, else 0. A task another process holds,
+	 * or a handle still open here afterwards, is left alone. */
+	int (*release)(void *arg, const char *id);
 	void *arg;
+	int dry_run;               /* decide and report, delete nothing (result counts what would go) */
 };
 
 struct store_gc_result {
@@ -219,10 +224,11 @@ struct store_gc_result {
 	uint32_t busy;             /* tasks that would have gone but were in use */
 };
 
-/* Evicts tasks no process has open: first those idle past max_idle_seconds (complete or not),
- * then least-recently-used complete tasks until the store fits quota_bytes. Incomplete tasks
- * are never evicted for the quota. Logs each eviction. Only files named and formatted as the
- * store's own are ever deleted. res may be NULL. */
+/* Evicts tasks no process has open (after asking p->release about those this process holds):
+ * first those idle past max_idle_seconds (complete or not), then least-recently-used complete
+ * tasks until the store fits quota_bytes. Incomplete tasks are never evicted for the quota. Logs
+ * each eviction ("would evict" with dry_run). Only files named and formatted as the store's own
+ * are ever deleted. res may be NULL. */
 int store_gc(struct store *s, const struct store_gc_policy *p, struct store_gc_result *res, char *err, size_t errlen);
 
 #endif

@@ -55,6 +55,7 @@ struct source {
 	struct store_task *task;
 	int64_t length;
 	int ranges, meta_done, failed, finished;
+	int err_no;        /* errno when it failed (a store write's ENOSPC...), else 0 */
 	char etag[256], lm[128];
 	uint32_t ps;       /* piece size; 0 until the first answer when chosen from the length */
 	uint8_t *claimed;  /* 1 bit per piece: some stream has it in its range */
@@ -69,6 +70,7 @@ static void start_stream(struct stream *s, uint32_t first, uint32_t end);
 static void stream_next(struct stream *s);
 
 uint64_t source_bytes(const struct source *s) { return s->bytes; }
+int source_errno(const struct source *s) { return s->err_no; }
 
 static uint32_t npieces(const struct source *s)
 {
@@ -118,6 +120,7 @@ static void fail(struct source *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	s->err_no = errno; /* the failed call's (callers fail right after it) */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);

@@ -58,6 +58,9 @@ struct source *source_start(const struct source_cfg *cfg, char *err, size_t errl
 void source_free(struct source *s);
 /* Body bytes received from the source so far. */
 uint64_t source_bytes(const struct source *s);
+/* The errno of the call that failed the source (ENOSPC from a store write...), or 0; meaningful
+ * once on_done reported an error. */
+int source_errno(const struct source *s);
 
 /* Asks whether a cached copy is still current: a GET of one byte with If-None-Match/If-Modified-Since.
  * cb gets 1 (unchanged: 304, or the same validators), 0 (changed or gone), or -1 with a cause

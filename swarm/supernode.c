@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/jsonw.h"
 #include "core/log.h"
@@ -63,6 +64,9 @@ struct sn_task {
 	char want_digest[80];        /* the digest registrations named, checked at completion */
 	enum task_state state;
 	char error[384];
+	int local_failure;           /* failed for the supernode's own reason (its disk), not the
+	                              * source's: peers are sent to the source instead of failing */
+	int store_errno;             /* errno of a store call that failed while creating the task */
 	double failed_at, revalidated_at, created_at;
 	struct store_task *st;
 	struct source *src;
@@ -423,7 +427,7 @@ static void answer_waits(struct sn_task *t)
 		struct sn_wait *w = t->waits;
 		t->waits = w->next;
 		if (t->state == T_FAILED)
-			reply_error(w->req, 502, t->error);
+			reply_error(w->req, t->local_failure ? 503 : 502, t->error);
 		else
 			answer_register(t, w->req, w->addr, w->have, w->have_len, NULL);
 		free(w->have);
@@ -448,6 +452,30 @@ static void fail_task(struct sn_task *t, const char *fmt, ...)
 }
 
 /* ---- the source ---- */
+
+static int disk_full(int e) { return e == ENOSPC || e == EDQUOT; }
+
+/* The task failed because this supernode could not write it (its disk is full): GC frees what it
+ * can, the task's partial data goes, and its peers are told to go to the source. A later
+ * registration (2 s on) tries again, so the supernode recovers by itself once space returns. */
+static void store_full(struct sn_task *t, const char *msg)
+{
+	struct supernode *sn = t->sn;
+	int64_t len = t->st ? store_task_length(t->st) : -1;
+	if (sn->cfg.gc)
+		storegc_emergency(sn->cfg.gc, (len > 0 ? (uint64_t)len : 0) + (1u << 20));
+	if (t->st) {
+		store_task_close(t->st);
+		t->st = NULL;
+	}
+	piecesum_free(&t->sums);
+	pieceserve_forget(&sn->ps, t->id);
+	char err[512];
+	if (store_task_remove(sn->cfg.store, t->id, err, sizeof err) != DF_OK && errno != ENOENT)
+		log_warn("task %.12s: cannot remove its partial data after a full disk: %s", t->id, err);
+	t->local_failure = 1;
+	fail_task(t, "supernode store full (%s): fetch from the source", msg);
+}
 
 static struct store_task *on_source_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
 {
@@ -486,10 +514,16 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	hash_reset(t); /* a new version: the digests start over */
 	piecesum_free(&t->sums);
 	pieceserve_drop_readonly(&sn->ps, t->id);
+	if (sn->cfg.gc)
+		storegc_reserve(sn->cfg.gc, m->length > 0 ? (uint64_t)m->length : 0);
 	t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
 	if (!t->st && errno == ESTALE && store_task_remove(sn->cfg.store, t->id, NULL, 0) == DF_OK)
 		t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
+	if (!t->st && disk_full(errno) && sn->cfg.gc &&
+	    storegc_emergency(sn->cfg.gc, (m->length > 0 ? (uint64_t)m->length : 0) + (1u << 20)) > 0)
+		t->st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
 	if (!t->st) {
+		t->store_errno = errno;
 		snprintf(msg, msglen, "%s", err);
 		return NULL;
 	}
@@ -602,7 +636,11 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 		t->bytes_source = source_bytes(t->src);
 	}
 	if (rc != DF_OK) {
-		fail_task(t, "%s", msg);
+		int e = t->store_errno ? t->store_errno : t->src ? source_errno(t->src) : 0;
+		if (disk_full(e))
+			store_full(t, msg);
+		else
+			fail_task(t, "%s", msg);
 		return;
 	}
 	if (store_task_length(t->st) >= 0)
@@ -801,7 +839,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			t->state = T_COMPLETE;
 	}
 	if (t->state == T_FAILED) {
-		reply_error(req, 502, t->error);
+		reply_error(req, t->local_failure ? 503 : 502, t->error);
 	} else if (t->state == T_PROBING || t->state == T_REVALIDATING) {
 		struct sn_wait *w = calloc(1, sizeof *w);
 		if (!w) {
@@ -859,6 +897,14 @@ static void answer_work(struct sn_peer *p, int force)
 	struct http_req *req = p->held;
 	if (!req)
 		return;
+	if (t->state == T_FAILED && t->local_failure) {
+		/* not the source's failure: register again, to be sent to the source with the reason */
+		p->held = NULL;
+		ev_timer_stop(t->sn->cfg.loop, &p->hold);
+		http_req_on_done(req, NULL, NULL);
+		reply_error(req, 410, t->error);
+		return;
+	}
 	proto_buf_init(&b, mem, sizeof mem);
 	put_task_lines(&b, t);
 	if (t->state == T_FAILED) {
@@ -974,6 +1020,10 @@ static void on_work_body(struct http_req *req, const char *body, size_t len, voi
 	struct sn_task *t;
 	struct sn_peer *p = find_peer(sn, req, &t);
 	sn->work_requests++;
+	if (t && t->state == T_FAILED && t->local_failure) {
+		reply_error(req, 410, t->error);
+		return;
+	}
 	if (t && t->state == T_FAILED) {
 		char mem[1024];
 		struct proto_buf b;
@@ -1089,6 +1139,8 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 	jsonw_u64(w, "bytes_from_source", src);
 	jsonw_u64(w, "bytes_from_supernode", sup);
 	jsonw_u64(w, "bytes_peer_to_peer", p2p);
+	if (sn->cfg.gc)
+		storegc_json(sn->cfg.gc, w);
 	jsonw_arr_open(w, "tasks");
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
@@ -1140,6 +1192,15 @@ static void status_text(struct supernode *sn, FILE *f)
 	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations, %s piece checksums\n", DF_VERSION,
 		ev_now(sn->cfg.loop) - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s", (unsigned long long)sn->registrations,
 		digest_piece_algo_name(sn->cfg.piece_digest));
+	if (sn->cfg.gc) {
+		const struct storegc *gc = sn->cfg.gc;
+		progress_size(gc->used_bytes + gc->pending, a, sizeof a);
+		progress_size(gc->quota, b, sizeof b);
+		progress_size(gc->freed_bytes, c, sizeof c);
+		fprintf(f, "store %s: %s of %s quota, %llu tasks evicted (%s), last GC %.0f s ago\n", store_root(sn->cfg.store), a,
+			gc->quota ? b : "no", (unsigned long long)gc->evictions, c,
+			gc->last_run ? (double)time(NULL) - gc->last_run : -1.0);
+	}
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
 		int64_t len = t->st ? store_task_length(t->st) : -1;
@@ -1230,9 +1291,31 @@ static void on_metrics(struct http_req *req, void *ctx)
 		   "# HELP df_uptime_seconds Seconds since start.\n# TYPE df_uptime_seconds gauge\ndf_uptime_seconds %.0f\n",
 		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, peers,
 		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
+	if (sn->cfg.gc)
+		storegc_metrics(sn->cfg.gc, f);
 	fclose(f);
 	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", buf, len);
 	free(buf);
+}
+
+/* GC asks before evicting a task this process holds: a complete (or failed) task nobody fetches
+ * (no source, no revalidation, no waiting or live peer) is let go, scheduler state and all; a
+ * later registration finds it in the store, or fetches it again once evicted. */
+static int gc_release(void *arg, const char *id)
+{
+	struct supernode *sn = arg;
+	struct sn_task *t = find_task(sn, id);
+	if (t) {
+		/* a complete task's source has ended (its struct stays until the task goes) */
+		if ((t->state != T_COMPLETE && t->state != T_FAILED) || t->reval || t->waits || t->awaiting_digest)
+			return 0;
+		for (int i = 0; i < t->npeers_cap; i++)
+			if (t->peers[i]->live && i != t->super)
+				return 0;
+		task_remove(sn, t);
+	}
+	pieceserve_forget(&sn->ps, id);
+	return 1;
 }
 
 struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen)
@@ -1257,6 +1340,10 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 		free(sn);
 		return NULL;
 	}
+	if (cfg->gc) {
+		cfg->gc->release = gc_release;
+		cfg->gc->arg = sn;
+	}
 	return sn;
 }
 
@@ -1264,6 +1351,8 @@ void supernode_free(struct supernode *sn)
 {
 	if (!sn)
 		return;
+	if (sn->cfg.gc)
+		sn->cfg.gc->release = NULL;
 	for (int i = 0; i < sn->ntasks; i++)
 		task_free(sn->tasks[i]);
 	free(sn->tasks);

@@ -10,6 +10,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "store/store.h"
+#include "swarm/storegc.h"
 
 struct supernode_cfg {
 	struct ev_loop *loop;
@@ -22,6 +23,8 @@ struct supernode_cfg {
 	double revalidate_after;     /* seconds a successful revalidation stays good */
 	enum digest_piece_algo piece_digest; /* the checksum in assignments: xxh3-128 or SHA-256 */
 	struct sched_config sched;   /* per-task scheduler settings (piece_size is set per task) */
+	struct storegc *gc;          /* disk GC of the store (NULL: none); the supernode answers its
+	                              * release questions and runs it before new tasks and on a full disk */
 };
 
 struct supernode;

@@ -44,6 +44,27 @@ static void sizes(void)
 	CHECK(config_parse_size("99999999999999999999T", &v) == DF_ERR);
 }
 
+static void quotas(void)
+{
+	uint64_t b;
+	unsigned pct;
+	CHECK(config_parse_quota("", &b, &pct) == DF_OK && b == 0 && pct == 0);
+	CHECK(config_parse_quota("0", &b, &pct) == DF_OK && b == 0 && pct == 0);
+	CHECK(config_parse_quota("200G", &b, &pct) == DF_OK && b == 200ull << 30 && pct == 0);
+	CHECK(config_parse_quota("80%", &b, &pct) == DF_OK && b == 0 && pct == 80);
+	CHECK(config_parse_quota("100%", &b, &pct) == DF_OK && pct == 100);
+	CHECK(config_parse_quota("1%", &b, &pct) == DF_OK && pct == 1);
+	const char *bad[] = {"%", "0%", "101%", "1000%", "-5%", "5.5%", "x%", "80 %", "12q", "-1", "99999999999999999999%"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(config_parse_quota(bad[i], &b, &pct) == DF_ERR);
+	struct df_config c;
+	char err[256];
+	config_init(&c);
+	CHECK(config_set(&c, config_find("store", "quota"), "150%", err, sizeof err) == DF_ERR && strstr(err, "150%") != NULL);
+	CHECK(config_set(&c, config_find("store", "quota"), "1T", err, sizeof err) == DF_OK && strcmp(c.store_quota, "1T") == 0);
+	config_free(&c);
+}
+
 static void file_ok(void)
 {
 	struct df_config c;
@@ -165,6 +186,7 @@ static void every_default_parses(void)
 static const struct unit_test tests[] = {
 	{"defaults", defaults},
 	{"sizes", sizes},
+	{"quotas", quotas},
 	{"file_ok", file_ok},
 	{"file_errors", file_errors},
 	{"precedence", precedence},

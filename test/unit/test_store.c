@@ -1044,6 +1044,67 @@ static void set_last_use(const char *root, const char *id, time_t t)
 	CHECK_EQ(utimensat(AT_FDCWD, p, ts, 0), 0);
 }
 
+/* GC asks this process about the tasks it holds (release), and a dry run deletes nothing */
+struct rel {
+	struct store_task *t[3];
+	int asked, let_go;
+};
+
+static int release_cb(void *arg, const char *id)
+{
+	struct rel *r = arg;
+	r->asked++;
+	for (int i = 0; i < 3; i++)
+		if (r->t[i] && strcmp(store_task_id(r->t[i]), id) == 0 && (r->let_go >> i & 1)) {
+			store_task_close(r->t[i]);
+			r->t[i] = NULL;
+			return 1;
+		}
+	return 0;
+}
+
+static void gc_release_dry_run(void)
+{
+	struct store *s = store_at("gcrel");
+	char root[1024];
+	snprintf(root, sizeof root, "%s", path_in("%s", "gcrel"));
+	const char *ids[] = {"a1", "b2", "c3"};
+	struct rel rel = {.let_go = 1 | 4}; /* a1 may go; b2 is "in use" here; c3 is let go but held twice */
+	time_t now = time(NULL);
+	for (int i = 0; i < 3; i++) {
+		rel.t[i] = create(s, ids[i], 8192, 4096);
+		if (!rel.t[i])
+			return;
+		CHECK_EQ(put(rel.t[i], 0, 7), DF_OK);
+		CHECK_EQ(put(rel.t[i], 1, 7), DF_OK);
+		set_last_use(root, ids[i], now - 1000 + i);
+	}
+	struct store_task *c3_again = store_task_open(s, "c3", NULL, 0, err, sizeof err); /* a second reference */
+	struct store_gc_result r;
+	struct store_gc_policy p = {.quota_bytes = 1, .release = release_cb, .arg = &rel, .dry_run = 1};
+	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
+	CHECK_EQ(rel.asked, 0); /* a dry run asks nobody and deletes nothing */
+	CHECK_EQ(r.evicted, 0);
+	CHECK_EQ(r.busy, 3);
+	p.dry_run = 0;
+	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
+	CHECK_EQ(rel.asked, 3);
+	CHECK_EQ(r.evicted, 1); /* a1: released, then deleted */
+	CHECK(!exists(path_in("%s", "gcrel/tasks/a1/a1.meta")));
+	CHECK(exists(path_in("%s", "gcrel/tasks/b2/b2.meta"))); /* refused */
+	CHECK(exists(path_in("%s", "gcrel/tasks/c3/c3.meta"))); /* still open here after its release */
+	CHECK_EQ(r.busy, 2);
+	/* nothing held: a dry run names what would go and leaves it */
+	store_task_close(c3_again);
+	for (int i = 1; i < 3; i++)
+		store_task_close(rel.t[i]);
+	p = (struct store_gc_policy){.quota_bytes = 1, .dry_run = 1};
+	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
+	CHECK_EQ(r.evicted, 2);
+	CHECK(exists(path_in("%s", "gcrel/tasks/b2/b2.meta")) && exists(path_in("%s", "gcrel/tasks/c3/c3.data")));
+	store_close(s);
+}
+
 static void gc(void)
 {
 	struct store *s = store_at("gc");
@@ -1208,6 +1269,7 @@ static const struct unit_test tests[] = {
 	{"import", import},
 	{"digests", digests},
 	{"gc", gc},
+	{"gc_release_dry_run", gc_release_dry_run},
 	{"file_too_large", file_too_large},
 	{"close_store_with_open_tasks", close_store_with_open_tasks},
 };
