@@ -360,7 +360,7 @@ int store_gc(struct store *s, const struct store_gc_policy *p, struct store_gc_r
 		qsort(c.v, c.n, sizeof *c.v, by_last_use);
 		for (size_t i = 0; i < c.n && r.used_bytes > p->quota_bytes; i++)
 			if (c.v[i].complete && c.v[i].in_use != GONE)
-				evict(s, p, &c.v[i], "over the quota", &r);
+				evict(s, p, &c.v[i], p->why ? p->why : "over the quota", &r);
 	}
 	free(c.v);
 	if (res)

@@ -215,6 +215,7 @@ struct store_gc_policy {
 	int (*release)(void *arg, const char *id);
 	void *arg;
 	int dry_run;               /* decide and report, delete nothing (result counts what would go) */
+	const char *why;           /* the reason quota evictions log (NULL: "over the quota") */
 };
 
 struct store_gc_result {

@@ -669,8 +669,10 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		goto out;
 	}
 	if (c->status != 200) {
-		char why[96];
-		snprintf(why, sizeof why, "answered %d", c->status);
+		/* with the supernode's first line of reason (a 503: its store is full...) */
+		char why[320];
+		int n = (int)strcspn(body, "\r\n");
+		snprintf(why, sizeof why, "answered %d%s%.*s", c->status, n ? ": " : "", DF_MIN(n, 256), body);
 		if (c->is_register)
 			next_supernode_or_direct(d, why);
 		goto out;

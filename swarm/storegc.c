@@ -9,6 +9,8 @@
 #include "core/config.h"
 #include "core/log.h"
 
+#define RESERVE_SLACK (1u << 20) /* metadata, and a margin for writes under way */
+
 static int fs_sizes(struct store *s, uint64_t *total, uint64_t *avail)
 {
 	struct statvfs v;
@@ -41,20 +43,24 @@ int storegc_init(struct storegc *gc, struct ev_loop *loop, struct store *store, 
 	return DF_OK;
 }
 
-static int run_policy(struct storegc *gc, uint64_t quota, uint64_t max_idle, int dry_run, struct store_gc_result *res)
+/* One store_gc run; why names an emergency's evictions (NULL: a quota run, which warns when it
+ * cannot get under the quota). */
+static int run_policy(struct storegc *gc, uint64_t quota, uint64_t max_idle, int dry_run, const char *why,
+		      struct store_gc_result *res)
 {
 	char err[512];
 	struct store_gc_result r;
 	struct store_gc_policy p = {
 		.quota_bytes = quota, .max_idle_seconds = max_idle, .release = gc->release, .arg = gc->arg, .dry_run = dry_run,
+		.why = why,
 	};
 	int rc = store_gc(gc->store, &p, &r, err, sizeof err);
 	if (rc != DF_OK) {
 		log_warn("store GC: %s", err);
 		return DF_ERR;
 	}
-	if (!dry_run && quota && r.used_bytes > quota)
-		log_warn("store %s: %llu bytes, over its quota of %llu after GC: %u task%s in use cannot go yet",
+	if (!dry_run && !why && quota && r.used_bytes > quota)
+		log_warn("store %s: %llu bytes, over its quota of %llu after GC: the rest is in use (%u task%s) or incomplete",
 			 store_root(gc->store), (unsigned long long)r.used_bytes, (unsigned long long)quota, r.busy,
 			 r.busy == 1 ? "" : "s");
 	if (!dry_run) {
@@ -74,7 +80,7 @@ static int run_policy(struct storegc *gc, uint64_t quota, uint64_t max_idle, int
 
 int storegc_run(struct storegc *gc, int dry_run, struct store_gc_result *res)
 {
-	return run_policy(gc, gc->quota, gc->max_idle, dry_run, res);
+	return run_policy(gc, gc->quota, gc->max_idle, dry_run, NULL, res);
 }
 
 double storegc_interval(uint64_t max_idle)
@@ -107,8 +113,12 @@ void storegc_stop(struct storegc *gc)
 
 void storegc_reserve(struct storegc *gc, uint64_t bytes)
 {
+	uint64_t total, avail;
 	if (gc->quota && gc->used_bytes + gc->pending + bytes > gc->quota)
-		run_policy(gc, bytes < gc->quota ? gc->quota - bytes : 1, gc->max_idle, 0, NULL);
+		run_policy(gc, bytes < gc->quota ? gc->quota - bytes : 1, gc->max_idle, 0, NULL, NULL);
+	/* the disk itself (other files share it): make room before the writes meet ENOSPC */
+	if (bytes && fs_sizes(gc->store, &total, &avail) == DF_OK && avail < bytes + RESERVE_SLACK)
+		storegc_emergency(gc, bytes + RESERVE_SLACK);
 	gc->pending += bytes;
 }
 
@@ -120,12 +130,13 @@ uint64_t storegc_emergency(struct storegc *gc, uint64_t need)
 	if (fs_sizes(gc->store, &total, &avail) != DF_OK || avail >= need)
 		return 0;
 	/* what df's files take now, then a quota that frees the shortfall */
-	if (run_policy(gc, 0, 0, 1, &r) != DF_OK)
+	if (run_policy(gc, 0, 0, 1, NULL, &r) != DF_OK)
 		return 0;
 	uint64_t shortfall = need - avail;
-	if (run_policy(gc, r.used_bytes > shortfall ? r.used_bytes - shortfall : 1, gc->max_idle, 0, &r) == DF_OK)
+	if (run_policy(gc, r.used_bytes > shortfall ? r.used_bytes - shortfall : 1, gc->max_idle, 0, "to free disk space", &r) ==
+	    DF_OK)
 		freed = r.freed_bytes;
-	log_warn("store %s: disk full: GC freed %llu bytes of the %llu needed", store_root(gc->store),
+	log_warn("store %s: disk (nearly) full: GC freed %llu bytes of the %llu needed", store_root(gc->store),
 		 (unsigned long long)freed, (unsigned long long)shortfall);
 	return freed;
 }

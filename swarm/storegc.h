@@ -45,7 +45,8 @@ void storegc_stop(struct storegc *gc);
 /* One run with the settings (dry_run: decide and report only). DF_OK or DF_ERR (logged). */
 int storegc_run(struct storegc *gc, int dry_run, struct store_gc_result *res);
 /* Before creating a task of `bytes` (0 when unknown): runs GC first when the store would cross its
- * quota, so it stays within quota plus the task being created. */
+ * quota, so it stays within quota plus the task being created, and evicts like storegc_emergency
+ * when the filesystem has less than that free. */
 void storegc_reserve(struct storegc *gc, uint64_t bytes);
 /* A write met a full disk: evicts least recently used complete tasks nobody holds until `need`
  * bytes are free on the filesystem (as far as possible). Returns the bytes freed. */
