@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "swarm/common.h"
 #include "swarm/hostd.h"
+#include "swarm/storegc.h"
 #include "swarm/httpproxy.h"
 #include "swarm/peer.h"
 #include "swarm/pushrecv.h"
@@ -53,6 +54,8 @@ struct px {
 	struct hostd *hd;
 	struct pushrecv *push;
 	struct loop_signals sig;
+	struct storegc gc;
+	int gc_on;
 	int stopping;
 	struct registry_upstream ups[MAX_UPSTREAMS];
 	int nups;
@@ -222,6 +225,13 @@ static void status_lines(struct px *p, struct proto_buf *b_)
 		proto_put(&b, "handoffs", "%llu", (unsigned long long)ds.jobs);
 		proto_put(&b, "handoffs-failed", "%llu", (unsigned long long)ds.failed);
 	}
+	if (p->gc_on) {
+		proto_put(&b, "store-bytes", "%llu", (unsigned long long)(p->gc.used_bytes + p->gc.pending));
+		proto_put(&b, "store-quota", "%llu", (unsigned long long)p->gc.quota);
+		proto_put(&b, "store-evictions", "%llu", (unsigned long long)p->gc.evictions);
+		proto_put(&b, "store-evicted-bytes", "%llu", (unsigned long long)p->gc.freed_bytes);
+		proto_put(&b, "store-last-gc", "%.0f", p->gc.last_run);
+	}
 	*b_ = b;
 }
 
@@ -253,7 +263,9 @@ static void on_metrics(struct http_req *req, void *ctx)
 			if (*c == '-')
 				*c = '_';
 		n += (size_t)snprintf(out + n, sizeof out - n, "# TYPE df_proxy_%s %s\ndf_proxy_%s %llu\n", name,
-				      strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ? "gauge" : "counter", name,
+				      strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ||
+						      (strncmp(name, "store_", 6) == 0 && strcmp(name, "store_evictions") != 0 &&
+						       strcmp(name, "store_evicted_bytes") != 0) ? "gauge" : "counter", name,
 				      (unsigned long long)v);
 	}
 	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", out, n);
@@ -439,6 +451,14 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}
+	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
+		log_user_error("proxy", "%s", err);
+		goto out;
+	}
+	p->gc.release = swarm_peer_release;
+	p->gc.arg = p->peer;
+	p->gc_on = 1;
+	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
 	loop_signals_start(p->loop, &p->sig, on_stop, p);
 	char mirror[300];
 	mirror_addr(c->proxy_listen, mirror, sizeof mirror);
@@ -450,6 +470,8 @@ static int run(struct df *df, struct opt_result *r)
 	loop_signals_stop(p->loop, &p->sig);
 	rc = DF_EXIT_OK;
 out:
+	if (p->gc_on)
+		storegc_stop(&p->gc);
 	/* the servers first: ending their exchanges frees what the mirror and the proxy hold */
 	if (p->front)
 		http_server_free(p->front);

@@ -1203,3 +1203,12 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 		done(ctx);
 	return DF_OK;
 }
+
+int swarm_peer_release(void *arg, const char *id)
+{
+	struct swarm_peer *sp = arg;
+	if (find_dl(sp, id))
+		return 0; /* downloading or seeding it */
+	pieceserve_forget(&sp->ps, id);
+	return 1;
+}

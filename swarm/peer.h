@@ -86,6 +86,9 @@ void swarm_dl_cancel(struct swarm_dl *dl);
 double swarm_peer_last_served(const struct swarm_peer *sp);
 void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, struct http_client *cluster);
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx);
+/* A store_gc_policy.release for the store sp serves (arg is sp): 1 after closing the piece
+ * server's handle on task id, 0 while a download or seeding of it runs. */
+int swarm_peer_release(void *arg, const char *id);
 
 /* The task being filled (NULL before on_meta). Read pieces from it; do not write. */
 struct store_task *swarm_dl_task(const struct swarm_dl *dl);

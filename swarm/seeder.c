@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "net/http_client.h"
 #include "net/loop.h"
+#include "swarm/storegc.h"
 
 struct seeder {
 	struct seeder_cfg c;
@@ -124,7 +125,18 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	ev_timer_init(&s.idle, idle_cb, 1, 1);
 	ev_timer_start(cfg->loop, &s.idle);
 	loop_signals_start(cfg->loop, &s.sig, on_signal, &s);
+	struct storegc gc;
+	int gc_on = storegc_init(&gc, cfg->loop, cfg->store, cfg->quota, cfg->max_idle, err, sizeof err) == DF_OK;
+	if (gc_on) {
+		gc.release = swarm_peer_release;
+		gc.arg = cfg->peer;
+		storegc_start(&gc, storegc_interval(gc.max_idle));
+	} else {
+		log_warn("seeder: no store GC: %s", err);
+	}
 	ev_run(cfg->loop, 0);
+	if (gc_on)
+		storegc_stop(&gc);
 	swarm_peer_free(cfg->peer);
 	store_close(cfg->store);
 	_exit(0);

@@ -14,6 +14,9 @@ struct seeder_cfg {
 	double idle;                 /* leave after this many seconds without a piece request */
 	/* how to make the client for supernodes and peers after fork (cluster TLS), or NULL: plain */
 	const struct http_client_cfg *cluster_cfg;
+	/* [store] quota and max_idle: the seeder runs the store's GC while it lives (storegc.h) */
+	const char *quota;
+	uint64_t max_idle;
 };
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when

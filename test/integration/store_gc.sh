@@ -66,4 +66,27 @@ id=$(ls "$T"/p/tasks/*/*.meta | head -1)
 [ -f "$T/p/tasks/zz/notes.txt" ] || fail "df gc removed a file that is not the store's"
 expect_rc 2 "$DF" gc --data "$T/p" --quota 101%
 expect_in "quota"
+
+# a detached seeder and a df proxy run GC on their store too
+for i in 1 2 3; do
+  timeout 60 "$DF" get "http://127.0.0.1:$NP/f$i" -O "s$i" --supernode "127.0.0.1:$SP" --data "$T/s" --seed-idle 0 -q || fail "get $i into s"
+done
+timeout 60 "$DF" get "http://127.0.0.1:$NP/f4" -O s4 --supernode "127.0.0.1:$SP" --data "$T/s" --seed-idle 30 --quota 1M > s4.log 2>&1 || fail "get f4 with a seeder: $(cat s4.log)"
+track_seeder "$T/s"
+for _ in $(seq 100); do [ "$(grep -c 'evicted task' "$T/s/seeder.log" 2>/dev/null)" -ge 3 ] && break; sleep 0.1; done
+[ "$(grep -c 'evicted task' "$T/s/seeder.log")" -ge 3 ] || fail "the seeder did not evict 3 tasks over its 1 MiB quota: $(cat "$T/s/seeder.log")"
+[ "$(ls "$T"/s/tasks/*/*.meta | wc -l)" = 1 ] || fail "the seeder's store holds $(ls "$T"/s/tasks/*/*.meta | wc -l) tasks, not just its own"
+for i in 1 2 3; do
+  timeout 60 "$DF" get "http://127.0.0.1:$NP/f$i" -O "x$i" --supernode "127.0.0.1:$SP" --data "$T/x" --seed-idle 0 -q || fail "get $i into x"
+done
+PP=$(free_port)
+"$DF" proxy --listen "127.0.0.1:$PP" --push-listen "" --supernode "127.0.0.1:$SP" --data "$T/x" --quota 1M > proxy.log 2>&1 &
+track $!
+wait_port "$PP"
+for _ in $(seq 100); do [ "$(grep -c 'evicted task' proxy.log)" -ge 2 ] && break; sleep 0.1; done
+OUT=$(curl -sf "http://127.0.0.1:$PP/v1/status") || fail "proxy status"
+echo "$OUT" | grep -q "^store-quota: 1048576$" || fail "proxy status lacks the quota: $OUT"
+echo "$OUT" | grep -q "^store-evictions: [23]$" || fail "the proxy did not evict over its quota: $OUT $(cat proxy.log)"
+OUT=$(curl -sf "http://127.0.0.1:$PP/metrics") || fail "proxy metrics"
+echo "$OUT" | grep -q "^# TYPE df_proxy_store_bytes gauge" || fail "proxy metrics lack the store: $OUT"
 pass "a 4 MiB quota held over $N files, max_idle emptied a store, df gc (dry run, quota, busy task, foreign file)"
