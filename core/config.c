@@ -107,6 +107,23 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 		snprintf(err, errlen, "'%s' is neither a size (200G) nor a share of the filesystem (1%% to 100%%)", value);
 		return DF_ERR;
 	}
+	if (k->offset == offsetof(struct df_config, get_supernode)) {
+		int n = 0;
+		for (const char *v = value; *v;) {
+			size_t len = strcspn(v, ", ");
+			if (len >= CONFIG_SUPERNODE_NAME_MAX) {
+				snprintf(err, errlen, "'%.*s...' is longer than %d characters", 40, v, CONFIG_SUPERNODE_NAME_MAX - 1);
+				return DF_ERR;
+			}
+			n += len > 0;
+			v += len;
+			v += strspn(v, ", ");
+		}
+		if (n > CONFIG_MAX_SUPERNODES) {
+			snprintf(err, errlen, "%d supernodes: at most %d (list the ones this host should use)", n, CONFIG_MAX_SUPERNODES);
+			return DF_ERR;
+		}
+	}
 	switch (k->type) {
 	case CFG_STR: {
 		char *dup = strdup(value);

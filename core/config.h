@@ -60,6 +60,11 @@ void config_print_doc(FILE *f);
 /* Parses "10", "10k", "4M", "2G" (powers of 1024); returns DF_OK or DF_ERR. */
 int config_parse_size(const char *s, uint64_t *out);
 
+/* [get] supernode lists at most this many, each at most CONFIG_SUPERNODE_NAME_MAX - 1 characters
+ * (checked when the value is set, so a longer list is an error, never silently cut). */
+#define CONFIG_MAX_SUPERNODES 8
+#define CONFIG_SUPERNODE_NAME_MAX 128
+
 /* Parses a store quota: "" or "0" (none), a size ("200G"), or a share of the filesystem ("80%",
  * 1 to 100). Sets *bytes or *percent, the other to 0. DF_OK or DF_ERR. */
 int config_parse_quota(const char *s, uint64_t *bytes, unsigned *percent);

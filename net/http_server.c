@@ -977,6 +977,9 @@ static void conn_start(struct http_conn *c)
 	s->st.conns++;
 	s->st.accepted++;
 	if (s->st.conns >= s->cfg.max_conns && !s->paused) {
+		log_warn("%s server: %d connections open, its limit: not accepting more until some close",
+			 s->cfg.name ? s->cfg.name : "HTTP",
+			 s->st.conns);
 		s->paused = 1;
 		for (int i = 0; i < s->nls; i++)
 			loop_listener_pause(s->ls[i]);

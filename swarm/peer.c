@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/df.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/proto.h"
 #include "swarm/auth.h"
@@ -25,7 +26,7 @@
 #include "swarm/source.h"
 
 #define MAX_FETCHES 16
-#define MAX_SUPERNODES 8
+#define MAX_SUPERNODES CONFIG_MAX_SUPERNODES /* config_set refuses longer lists */
 #define CTL_TIMEOUT 30.0
 #define HEARTBEAT 10.0
 
@@ -93,7 +94,7 @@ struct dl {
 struct swarm_peer {
 	struct swarm_peer_cfg cfg;
 	const char *scheme;        /* "https" when the cluster speaks TLS */
-	char supers[MAX_SUPERNODES][128];
+	char supers[MAX_SUPERNODES][CONFIG_SUPERNODE_NAME_MAX];
 	int nsupers;
 	char token_hdr[600];
 	struct pieceserve ps;

@@ -65,6 +65,22 @@ static void quotas(void)
 	config_free(&c);
 }
 
+static void supernode_lists(void)
+{
+	struct df_config c;
+	char err[256], long_name[200];
+	const struct config_key *k = config_find("get", "supernode");
+	config_init(&c);
+	CHECK(config_set(&c, k, "a:1,b:2, c:3 d:4,e:5,f:6,g:7,h:8", err, sizeof err) == DF_OK);
+	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR && strstr(err, "at most 8"));
+	CHECK(strcmp(c.get_supernode, "a:1,b:2, c:3 d:4,e:5,f:6,g:7,h:8") == 0); /* a refused value changes nothing */
+	memset(long_name, 'x', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = 0;
+	CHECK(config_set(&c, k, long_name, err, sizeof err) == DF_ERR && strstr(err, "longer than 127"));
+	CHECK(config_set(&c, k, ",, ,", err, sizeof err) == DF_OK);
+	config_free(&c);
+}
+
 static void file_ok(void)
 {
 	struct df_config c;
@@ -187,6 +203,7 @@ static const struct unit_test tests[] = {
 	{"defaults", defaults},
 	{"sizes", sizes},
 	{"quotas", quotas},
+	{"supernode_lists", supernode_lists},
 	{"file_ok", file_ok},
 	{"file_errors", file_errors},
 	{"precedence", precedence},

@@ -93,9 +93,40 @@ static void sites(void)
 	CHECK_EQ(count("an error"), 10); /* errors are not counted */
 }
 
+/* more call sites than the table has slots (64): colliding sites report their counts, none is lost */
+static char site_fmts[200][32];
+
+static void many_sites_fn(void)
+{
+	for (int i = 0; i < 200; i++)
+		snprintf(site_fmts[i], sizeof site_fmts[i], "site %03d says %%d", i);
+	for (int round = 0; round < 8; round++)
+		for (int i = 0; i < 200; i++)
+			log_msg(LOG_WARN, site_fmts[i], round);
+}
+
+static void many_sites(void)
+{
+	log_set_repeat_window(60);
+	capture(many_sites_fn);
+	/* every message is printed or counted: lines + counts == 1600 */
+	long printed = 0, counted = 0;
+	for (const char *p = captured; (p = strstr(p, "says ")); p++) {
+		const char *eol = strchr(p, '\n');
+		const char *rep = strstr(p, "(repeated ");
+		if (rep && eol && rep < eol)
+			counted += strtol(rep + 10, NULL, 10);
+		else
+			printed++;
+	}
+	CHECK_EQ(printed + counted, 1600);
+	CHECK(strstr(captured, "site 199 says 7") != NULL || strstr(captured, "site 199 says 7 (repeated") != NULL);
+}
+
 static const struct unit_test tests[] = {
 	{"flood", flood},
 	{"windows", windows},
 	{"sites", sites},
+	{"many_sites", many_sites},
 };
 UNIT_MAIN("log", tests)
