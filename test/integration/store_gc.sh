@@ -15,7 +15,7 @@ quota=$((4 * MB)) one=$((MB + 65536))
 store_bytes() { du -s --block-size=1 "$1/tasks" | cut -f1; }
 for i in $(seq $N); do
   timeout 60 "$DF" get "http://127.0.0.1:$NP/f$i" -O "out$i" --supernode "127.0.0.1:$SP" --data "$T/p" --seed-idle 0 -q \
-    > "get$i.log" 2>&1 || { tail -n 20 sn.log >&2; fail "get $i exited $?: $(cat "get$i.log")"; }
+    > "get$i.log" 2>&1 || { rc=$?; tail -n 20 sn.log >&2; fail "get $i exited $rc: $(cat "get$i.log")"; }
   [ "$(sha "out$i")" = "$(sha "www/f$i")" ] || fail "copy $i differs from the source"
   used=$(store_bytes "$T/sn")
   [ "$used" -le $((quota + one)) ] || { ls -l "$T"/sn/tasks/*/ >&2; tail -n 30 sn.log >&2; fail "after get $i the supernode's store takes $used bytes, over the quota $quota + one task"; }

@@ -17,7 +17,7 @@ NP=$(free_port); start_nginx "$T/www" "$NP"
 SP=$(free_port); start_supernode sn "$SP" --data "$mnt/sn" --quota 0
 get() { # NAME FILE: df get through the supernode, output NAME, log NAME.log
   timeout 60 "$DF" get "http://127.0.0.1:$NP/$2" -O "$1" --supernode "127.0.0.1:$SP" --data "$T/p-$1" --seed-idle 0 \
-    > "$1.log" 2>&1 || { tail -n 20 sn.log >&2; fail "get $2 exited $?: $(cat "$1.log")"; }
+    > "$1.log" 2>&1 || { rc=$?; tail -n 20 sn.log >&2; fail "get $2 exited $rc: $(cat "$1.log")"; }
   [ "$(sha "$1")" = "$(sha "www/$2")" ] || fail "$1 differs from www/$2"
 }
 
