@@ -392,12 +392,17 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, NULL, timeout)))
 		goto out;
+	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
+		log_user_error("proxy", "%s", err);
+		goto out;
+	}
 	struct swarm_peer_cfg sc = {
 		.loop = p->loop, .client = p->client, .cluster = p->cluster, .cluster_tls = tls, .server = p->pieces,
 		.store = df->store, .supernodes = c->get_supernode,
 		.token = c->security_token, .advertise = c->get_advertise, .filter = c->get_filter,
 		.back_to_source = c->get_back_to_source, .piece_size = (uint32_t)c->supernode_piece_size, .timeout = timeout,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
+		.gc = &p->gc,
 	};
 	p->peer = swarm_peer_new(&sc, err, sizeof err);
 	if (!p->peer) {
@@ -448,10 +453,6 @@ static int run(struct df *df, struct opt_result *r)
 	struct hostd_cfg dcfg = {.loop = p->loop, .peer = p->peer, .store = df->store, .path = sock};
 	p->hd = hostd_new(&dcfg, err, sizeof err);
 	if (!p->hd) {
-		log_user_error("proxy", "%s", err);
-		goto out;
-	}
-	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}

@@ -209,6 +209,8 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 		}
 	}
 	pieceserve_drop_readonly(&sp->ps, d->id);
+	if (sp->cfg.gc)
+		storegc_reserve(sp->cfg.gc, length > 0 ? (uint64_t)length : 0); /* room first (GC) */
 	d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
 	if (!d->st && errno == ESTALE && store_task_remove(sp->cfg.store, d->id, NULL, 0) == DF_OK)
 		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
@@ -1205,11 +1207,45 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 	return DF_OK;
 }
 
+static void released_left(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	(void)rc;
+	(void)msg;
+	(void)ctx;
+}
+
+#define RELEASE_AFTER 30.0 /* seconds without a piece request before GC may stop a seeding */
+
 int swarm_peer_release(void *arg, const char *id)
 {
 	struct swarm_peer *sp = arg;
-	if (find_dl(sp, id))
-		return 0; /* downloading or seeding it */
+	struct dl *d = find_dl(sp, id);
+	if (d) {
+		/* a finished download nobody watches and no peer fetched from lately stops seeding */
+		int finished = d->mode == M_SEEDING || d->mode == M_FAILED ||
+			       (d->mode == M_DIRECT && !d->src && d->st && store_task_complete(d->st));
+		double last = pieceserve_last_use(&sp->ps, id);
+		if (!finished || d->watchers || d->nactive || d->leave_fetch ||
+		    (last > 0 && ev_now(sp->cfg.loop) - last < RELEASE_AFTER))
+			return 0;
+		if (d->mode == M_SEEDING && d->handle >= 0) { /* tell the supernode (its answer is not awaited) */
+			char url[512], err[256];
+			snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", sp->scheme, super_of(d), d->id, d->handle);
+			struct http_request req = {
+				.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode",
+				.on_done = released_left, .connect_timeout = 2, .first_byte_timeout = 2,
+			};
+			http_client_request(sp->cfg.cluster, &req, err, sizeof err);
+		}
+		for (struct dl **pp = &sp->dls; *pp; pp = &(*pp)->next)
+			if (*pp == d) {
+				*pp = d->next;
+				break;
+			}
+		log_info("task %.12s: stopped seeding %s (store GC evicts it)", d->id, d->url);
+		dl_free(d);
+	}
 	pieceserve_forget(&sp->ps, id);
 	return 1;
 }

@@ -20,6 +20,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "store/store.h"
+#include "swarm/storegc.h"
 
 struct swarm_peer;
 struct swarm_dl;
@@ -42,6 +43,7 @@ struct swarm_peer_cfg {
 	/* The per-piece checksum required ([security] piece_digest): with DIGEST_PIECE_SHA256 a download
 	 * whose supernode hands out xxh3 sums fails rather than trust them; with xxh3 either is accepted. */
 	enum digest_piece_algo piece_digest;
+	struct storegc *gc;          /* the store's GC, run before a new task is created; NULL: none */
 };
 
 /* A new engine (cfg copied; strings and objects must outlive it). NULL with err set. */
@@ -87,7 +89,8 @@ double swarm_peer_last_served(const struct swarm_peer *sp);
 void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, struct http_client *cluster);
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx);
 /* A store_gc_policy.release for the store sp serves (arg is sp): 1 after closing the piece
- * server's handle on task id, 0 while a download or seeding of it runs. */
+ * server's handle on task id (and ending its seeding, when finished, unwatched and not asked for
+ * a piece for 30 s: the supernode is told it leaves), 0 while it downloads or serves it. */
 int swarm_peer_release(void *arg, const char *id);
 
 /* The task being filled (NULL before on_meta). Read pieces from it; do not write. */

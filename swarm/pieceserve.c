@@ -72,6 +72,7 @@ static void keep(struct pieceserve *ps, struct store_task *t)
 {
 	ps->open[ps->nopen].task = t;
 	ps->open[ps->nopen].used = ps->loop ? ev_now(ps->loop) : 0;
+	ps->open[ps->nopen].served = 0;
 	ps->nopen++;
 }
 
@@ -81,7 +82,7 @@ static struct store_task *find_task(struct pieceserve *ps, const char *id)
 {
 	int i = find_slot(ps, id);
 	if (i >= 0) {
-		ps->open[i].used = ev_now(ps->loop);
+		ps->open[i].used = ps->open[i].served = ev_now(ps->loop);
 		return ps->open[i].task;
 	}
 	if (make_room(ps) != DF_OK)
@@ -94,8 +95,10 @@ static struct store_task *find_task(struct pieceserve *ps, const char *id)
 			return NULL;
 		}
 	}
-	if (t)
+	if (t) {
 		keep(ps, t);
+		ps->open[ps->nopen - 1].served = ev_now(ps->loop);
+	}
 	return t;
 }
 
@@ -107,6 +110,12 @@ void pieceserve_add_task(struct pieceserve *ps, struct store_task *t)
 	/* the same handle again from store_task_open counts a reference, closed in pieceserve_close */
 	if (make_room(ps) == DF_OK && store_task_open(ps->store, store_task_id(t), NULL, 0, NULL, 0))
 		keep(ps, t);
+}
+
+double pieceserve_last_use(const struct pieceserve *ps, const char *id)
+{
+	int i = find_slot(ps, id);
+	return i >= 0 ? ps->open[i].served : 0;
 }
 
 void pieceserve_set_max_open(struct pieceserve *ps, int max_open)

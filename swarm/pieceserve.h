@@ -23,7 +23,8 @@ struct pieceserve {
 	 * RLIMIT_NOFILE at init; a task handle takes two descriptors). Grows as needed. */
 	struct ps_open {
 		struct store_task *task;
-		double used;          /* ev_now of its last request */
+		double used;          /* ev_now of its last request, or of its opening (the LRU order) */
+		double served;        /* ev_now of its last piece request; 0: none yet */
 	} *open;
 	int nopen, cap, max_open;
 	uint64_t evicted;         /* handles closed to stay within max_open */
@@ -41,6 +42,8 @@ void pieceserve_forget(struct pieceserve *ps, const char *id);
  * download or a supernode would find its own task "written by another process". The piece server
  * reopens it on its next request and then shares the writer's handle. */
 void pieceserve_drop_readonly(struct pieceserve *ps, const char *id);
+/* ev_now of the last piece request for task id while its handle is open here, else 0. */
+double pieceserve_last_use(const struct pieceserve *ps, const char *id);
 /* Changes the number of task handles kept open (at least 1); closes the oldest past it. */
 void pieceserve_set_max_open(struct pieceserve *ps, int max_open);
 /* Closes the task handles the server opened itself. */

@@ -128,8 +128,7 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	struct storegc gc;
 	int gc_on = storegc_init(&gc, cfg->loop, cfg->store, cfg->quota, cfg->max_idle, err, sizeof err) == DF_OK;
 	if (gc_on) {
-		gc.release = swarm_peer_release;
-		gc.arg = cfg->peer;
+		/* no release hook: the task this seeder serves stays (it leaves when idle anyway) */
 		storegc_start(&gc, storegc_interval(gc.max_idle));
 	} else {
 		log_warn("seeder: no store GC: %s", err);

@@ -89,4 +89,12 @@ echo "$OUT" | grep -q "^store-quota: 1048576$" || fail "proxy status lacks the q
 echo "$OUT" | grep -q "^store-evictions: [23]$" || fail "the proxy did not evict over its quota: $OUT $(cat proxy.log)"
 OUT=$(curl -sf "http://127.0.0.1:$PP/metrics") || fail "proxy metrics"
 echo "$OUT" | grep -q "^# TYPE df_proxy_store_bytes gauge" || fail "proxy metrics lack the store: $OUT"
+# a download the proxy makes (df get hands it over) runs GC before the new task: quota + one task
+for i in 5 6 7; do
+  timeout 60 "$DF" get "http://127.0.0.1:$NP/f$i" -O "y$i" --data "$T/x" > "y$i.log" 2>&1 || fail "get $i via the proxy: $(cat "y$i.log")"
+  [ "$(sha "y$i")" = "$(sha "www/f$i")" ] || fail "y$i differs"
+  used=$(store_bytes "$T/x")
+  grep -q "through the host's df proxy" "y$i.log" || fail "get $i was not handed to the proxy: $(cat "y$i.log")"
+  [ "$used" -le $((MB + one)) ] || fail "the proxy's store takes $used bytes after get $i, over its 1 MiB quota + one task: $(tail proxy.log)"
+done
 pass "a 4 MiB quota held over $N files, max_idle emptied a store, df gc (dry run, quota, busy task, foreign file)"
