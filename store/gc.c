@@ -122,6 +122,7 @@ static int stat_task(struct store *s, const char *id, struct store_task_stat *st
 	st->present_bytes = store_task_present_bytes(t);
 	st->complete = store_task_complete(t);
 	st->last_use = ms.st_mtime;
+	st->last_use_ns = (int64_t)ms.st_mtim.tv_sec * 1000000000 + ms.st_mtim.tv_nsec;
 	st->disk_bytes = (uint64_t)ms.st_blocks * 512;
 	if (stat(t->data_path, &ds) == 0)
 		st->disk_bytes += (uint64_t)ds.st_blocks * 512;
@@ -275,7 +276,7 @@ static int gc_collect(struct store *s, const char *id, enum walk_kind kind, void
 static int by_last_use(const void *a, const void *b)
 {
 	const struct store_task_stat *x = a, *y = b;
-	return x->last_use < y->last_use ? -1 : x->last_use > y->last_use;
+	return x->last_use_ns < y->last_use_ns ? -1 : x->last_use_ns > y->last_use_ns;
 }
 
 static int evict(struct store *s, const struct store_gc_policy *p, struct store_task_stat *e, const char *why,

@@ -198,6 +198,7 @@ struct store_task_stat {
 	int complete;
 	int in_use;                /* some process (maybe this one) has it open */
 	time_t last_use;           /* last open, close or piece write */
+	int64_t last_use_ns;       /* the same in nanoseconds (orders uses within one second) */
 };
 
 /* Calls cb for every task in the store (in no particular order); stops early when cb returns
