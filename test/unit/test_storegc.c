@@ -6,6 +6,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "swarm/storegc.h"
 #include "test/unit/unit.h"
@@ -112,6 +113,36 @@ static void reserve_before_create(void)
 	store_close(s);
 }
 
+/* A piece being sent when GC runs: the reply holds its own dup() of the data file (what the piece
+ * server hands to sendfile), whose shared lock keeps the task until the reply ends. */
+static void transfer_in_flight(void)
+{
+	struct store *s = open_store("inflight");
+	struct storegc gc;
+	char err[256];
+	int fd;
+	uint64_t off;
+	uint32_t len;
+	add_task(s, "c1");
+	struct store_task *t = store_task_open(s, "c1", NULL, STORE_RDONLY, err, sizeof err);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK_EQ(store_piece_span(t, 0, &fd, &off, &len), DF_OK);
+	int sending = dup(fd);
+	store_task_close(t); /* the piece server's LRU closed its handle */
+	CHECK_EQ(storegc_init(&gc, NULL, s, "1", 0, err, sizeof err), DF_OK);
+	CHECK_EQ(storegc_run(&gc, 0, NULL), DF_OK);
+	CHECK_EQ(ntasks(s), 1);
+	CHECK_EQ(gc.last_busy, 1);
+	char b[16];
+	CHECK_EQ(pread(sending, b, sizeof b, (off_t)off), (ssize_t)sizeof b);
+	close(sending); /* the reply ended */
+	CHECK_EQ(storegc_run(&gc, 0, NULL), DF_OK);
+	CHECK_EQ(ntasks(s), 0);
+	store_close(s);
+}
+
 static void numbers(void)
 {
 	struct store *s = open_store("numbers");
@@ -141,6 +172,7 @@ static void numbers(void)
 static const struct unit_test tests[] = {
 	{"quota_settings", quota_settings},
 	{"reserve_before_create", reserve_before_create},
+	{"transfer_in_flight", transfer_in_flight},
 	{"numbers", numbers},
 };
 UNIT_MAIN("storegc", tests)
