@@ -433,6 +433,23 @@ static int supernode_call(struct push *p, const char *super, const char *path, c
 	return DF_OK;
 }
 
+/* "/v1/leave?task=ID&peer=N&secret=S" for the registration a register answer gave; DF_ERR when the
+ * answer names none. */
+static int leave_path(const struct sn_answer *a, char *path, size_t cap)
+{
+	struct slice task, peer, secret = {"", 0};
+	uint64_t h;
+	if (proto_find(a->body, a->len, "task", &task) != DF_OK || !taskid_valid(task.p, task.n) ||
+	    proto_find(a->body, a->len, "peer", &peer) != DF_OK || proto_u64(peer, &h) != DF_OK)
+		return DF_ERR;
+	proto_find(a->body, a->len, "secret", &secret);
+	if (secret.n && !taskid_valid(secret.p, secret.n)) /* lower-case hex: nothing to escape */
+		return DF_ERR;
+	snprintf(path, cap, "/v1/leave?task=%.*s&peer=%llu&secret=%.*s", (int)task.n, task.p, (unsigned long long)h,
+		 (int)secret.n, secret.p);
+	return DF_OK;
+}
+
 /* Registers url (digest optional) with the supernode, then leaves at once: the supernode keeps
  * fetching from the source. Returns the task id in id. */
 static int preheat(struct push *p, const char *super, const char *url, const char *digest, char id[TASKID_MAX])
@@ -454,11 +471,8 @@ static int preheat(struct push *p, const char *super, const char *url, const cha
 		log_user_error("push", "preheat %s at supernode %s: %s", url, super, ph.msg);
 		return DF_ERR;
 	}
-	char *peer = strstr(ph.a.body, "\npeer: ");
-	if (peer) {
-		snprintf(path, sizeof path, "/v1/leave?task=%s&peer=%d", id, atoi(peer + 7));
+	if (leave_path(&ph.a, path, sizeof path) == DF_OK)
 		supernode_call(p, super, path, "", &ph);
-	}
 	return DF_OK;
 }
 
@@ -507,7 +521,7 @@ static void ann_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
 	struct push *p = DF_CONTAINER_OF((struct sn_answer *)ctx, struct push, ann);
-	char url[512], err[256], id[TASKID_MAX];
+	char url[768], err[256], path[256];
 	p->ainflight = 0;
 	if (rc != DF_OK || p->ann.status != 200) {
 		log_debug("push: re-announce to %s: %s", p->super, rc != DF_OK && msg ? msg : "refused");
@@ -515,10 +529,9 @@ static void ann_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	}
 	p->announced++;
 	/* we are no peer: leave at once, so the supernode does not keep pieces "in flight" to us */
-	char *peer = strstr(p->ann.body, "\npeer: "), *task = strstr(p->ann.body, "task: ");
-	if (!peer || !task || sscanf(task + 6, "%64[0-9a-f]", id) != 1)
+	if (leave_path(&p->ann, path, sizeof path) != DF_OK)
 		return;
-	snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", p->scheme, p->super, id, atoi(peer + 7));
+	snprintf(url, sizeof url, "%s://%s%s", p->scheme, p->super, path);
 	struct http_request req = {
 		.method = "POST", .url = url, .headers = p->tok, .what = "supernode", .on_done = left_done, .ctx = p,
 		.connect_timeout = 5, .first_byte_timeout = 10,

@@ -17,9 +17,14 @@ struct proto_line {
 };
 
 /* Reads the line at *pos. Returns DF_OK with *line filled and *pos advanced, DF_AGAIN at the end of
- * the buffer (a last line without '\n' is still returned first), DF_ERR for a line with no ':' or
- * one longer than PROTO_MAX_LINE, or a NUL byte. Blank lines are skipped. */
+ * the buffer (a last line without '\n' is still returned first), DF_ERR for a line with no ':' (a
+ * bare word may stand alone), an empty key, one longer than PROTO_MAX_LINE, or a NUL byte: then
+ * *line and *pos are left as they were (a caller must not read *line). Blank lines are skipped. */
 int proto_next(const char *buf, size_t len, size_t *pos, struct proto_line *line);
+
+/* The value of the first line whose key is key: DF_OK, or DF_ERR when no line before the end (or
+ * before a line the reader refuses) has it. */
+int proto_find(const char *buf, size_t len, const char *key, struct slice *val);
 
 /* "assign: PIECE SIZE SUM UPLOADER ADDR"; SUM is xxh3-128 hex or "sha256:HEX" (digest_piece_parse) */
 struct proto_assign {
@@ -38,6 +43,71 @@ struct proto_report {
 	struct slice why; /* fail only */
 };
 int proto_parse_report(struct slice val, struct proto_report *out);
+
+/* Why a body was refused, for a 400 that names the cause: a static message, the 1-based line it was
+ * found on (0: the body as a whole) and that line's key when the line itself parsed (else empty). */
+struct proto_err {
+	const char *why;
+	unsigned line;
+	struct slice key;
+};
+/* "WHAT: line N: KEY: WHY" into out (bytes of the key that are not printable shown as '?'). */
+void proto_err_format(const struct proto_err *e, const char *what, char *out, size_t cap);
+
+/* A peer's secret: 128 random bits as lower-case hex, given in the register answer and carried by
+ * every later request of that registration (docs/PROTOCOL.md). */
+#define PROTO_SECRET_HEX 32
+
+/* The registration body (POST /v1/register). Values are slices into the body; absent ones are
+ * empty. The parser checks every line and the bounds below, so the caller may copy the values into
+ * buffers of these sizes (each includes the NUL). */
+#define PROTO_REG_URL_MAX 4096
+#define PROTO_REG_FILTER_MAX 512
+#define PROTO_REG_ADDR_MAX 64
+#define PROTO_REG_HEADERS_MAX 8192 /* the header lines joined with CRLF, plus the NUL */
+#define PROTO_REG_MAX_HEADERS 64
+struct proto_register {
+	struct slice task;               /* a valid task id (taskid_valid) */
+	struct slice url;                /* non-empty */
+	struct digest_spec digest;       /* len 0 when absent */
+	struct slice filter, addr, port; /* addr: no blanks; port: decimal 0..65535 */
+	struct slice have;               /* even-length hex (the bitmap; its length is checked later) */
+	struct slice header[PROTO_REG_MAX_HEADERS]; /* "Name: value" lines for the source, no CR */
+	unsigned nheader;
+	int64_t replace;                 /* "replace: HANDLE SECRET": the earlier handle, or -1 */
+	struct slice replace_secret;     /* its secret (may be empty: then nothing is replaced) */
+};
+/* DF_OK with out filled, DF_ERR with err naming the line and cause (a line the reader refuses, a
+ * value out of bounds, a missing task or url). Unknown keys are skipped. */
+int proto_parse_register(const char *buf, size_t len, struct proto_register *out, struct proto_err *err);
+
+/* The reports of a work body (POST /v1/work): "idle", "ok|fail|bad: PIECE UPLOADER [WHY]". */
+enum proto_work_kind { PROTO_WORK_IDLE, PROTO_WORK_OK, PROTO_WORK_FAIL, PROTO_WORK_BAD };
+struct proto_work_line {
+	enum proto_work_kind kind;
+	struct proto_report r; /* not for idle */
+};
+/* The next report at *pos: DF_OK, DF_AGAIN at the end, DF_ERR with err (a line the reader refuses,
+ * a report whose numbers do not parse). Unknown keys are skipped. A caller that must not act on
+ * half a body checks the whole body first (to DF_AGAIN), then applies it. */
+int proto_next_work(const char *buf, size_t len, size_t *pos, struct proto_work_line *out, struct proto_err *err);
+
+/* A heartbeat line (POST /v1/heartbeat): "task: ID PEER SECRET". */
+struct proto_beat {
+	struct slice task;   /* a valid task id */
+	uint32_t peer;
+	struct slice secret; /* empty when the line has none (an old peer: it gets "unknown") */
+};
+/* The next task line at *pos, as proto_next_work. */
+int proto_next_beat(const char *buf, size_t len, size_t *pos, struct proto_beat *out, struct proto_err *err);
+
+/* The query of /v1/work and /v1/leave: "task=ID&peer=N&secret=HEX", any order, others ignored. */
+struct proto_peer_ref {
+	struct slice task, secret; /* empty when absent */
+	int64_t peer;              /* -1 when absent */
+};
+/* DF_OK, or DF_ERR with err for a task that is not a task id or a peer that is not a number. */
+int proto_parse_peer_query(struct slice query, struct proto_peer_ref *out, struct proto_err *err);
 
 /* Decimal numbers: u64 without sign, i64 allowing "-1". DF_OK or DF_ERR (empty, junk, overflow). */
 int proto_u64(struct slice s, uint64_t *out);

@@ -7,7 +7,7 @@
 
 #include "core/log.h"
 
-static int same(struct slice a, const char *b)
+int auth_same(struct slice a, const char *b)
 {
 	size_t n = strlen(b);
 	unsigned char diff = (unsigned char)(a.n != n);
@@ -21,7 +21,7 @@ int auth_check(struct http_req *req, const char *token)
 	if (!token || !token[0])
 		return 1;
 	struct slice got = http_req_header(req, "X-DF-Token");
-	if (got.p && same(got, token))
+	if (got.p && auth_same(got, token))
 		return 1;
 	char who[LOOP_ADDRSTR_MAX];
 	const struct http_head *h = http_req_head(req);

@@ -9,6 +9,9 @@
  * answers 401 itself (and logs the client), returns 0. */
 int auth_check(struct http_req *req, const char *token);
 
+/* 1 when got equals want, compared in constant time (for want's length): tokens, peer secrets. */
+int auth_same(struct slice got, const char *want);
+
 /* The header line to add to outgoing requests ("X-DF-Token: T\r\n"), or "" in open mode, into buf. */
 const char *auth_header(const char *token, char *buf, size_t cap);
 

@@ -73,6 +73,7 @@ struct dl {
 	char *url, *headers;       /* headers: source request lines, in memory only */
 	struct digest_spec digest;
 	int cur, handle;           /* position in order[], our handle at that supernode */
+	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
 	int order[MAX_SUPERNODES]; /* supernodes by rendezvous hash of the task id: all hosts agree */
 	int tried;                 /* supernodes failed in a row */
 	struct store_task *st;
@@ -461,6 +462,7 @@ struct answer {
 	char task[TASKID_MAX];
 	int64_t peer, length;
 	uint64_t piece_size;
+	char secret[PROTO_SECRET_HEX + 1];
 	char version[400], digest[80], error[512];
 	int done, wait;
 };
@@ -496,6 +498,7 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 	while (proto_next(body, len, &pos, &l) == DF_OK) {
 		if (slice_eq(l.key, "task")) slice_copy(l.val, a->task, sizeof a->task);
 		else if (slice_eq(l.key, "peer")) proto_i64(l.val, &a->peer);
+		else if (slice_eq(l.key, "secret")) slice_copy(l.val, a->secret, sizeof a->secret);
 		else if (slice_eq(l.key, "length")) proto_i64(l.val, &a->length);
 		else if (slice_eq(l.key, "piece-size")) proto_u64(l.val, &a->piece_size);
 		else if (slice_eq(l.key, "version")) slice_copy(l.val, a->version, sizeof a->version);
@@ -585,6 +588,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		return;
 	}
 	d->handle = (int)a->peer;
+	snprintf(d->secret, sizeof d->secret, "%s", a->secret);
 	d->tried = 0;
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
@@ -664,7 +668,9 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			d->url, super_of(d));
 		goto out;
 	}
-	if (c->status == 410) { /* the supernode forgot us (restart, silence): register again */
+	if (c->status == 410 || (c->status == 403 && !c->is_register)) {
+		/* the supernode forgot us (restart, silence), or our handle went to another registration
+		 * after we were expired (403: not our secret): register again */
 		if (mine || d->mode == M_SEEDING) {
 			d->mode = M_REGISTER;
 			send_work(d);
@@ -760,7 +766,7 @@ static void send_register(struct dl *d)
 		proto_put(&b, "filter", "%s", sp->cfg.filter);
 	proto_put(&b, "port", "%u", http_server_port(sp->cfg.server));
 	if (d->handle >= 0)
-		proto_put(&b, "replace", "%d", d->handle); /* our registration before this one */
+		proto_put(&b, "replace", "%d %s", d->handle, d->secret); /* our registration before this one */
 	if (sp->cfg.advertise && sp->cfg.advertise[0])
 		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, http_server_port(sp->cfg.server));
 	if (d->st && store_task_present(d->st)) {
@@ -795,7 +801,7 @@ static void send_work(struct dl *d)
 		return; /* a request is held at the supernode and there is no news */
 	if (d->mode == M_SWARM && d->nactive == 0)
 		report_idle(d);
-	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d", d->id, d->handle);
+	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d&secret=%s", d->id, d->handle, d->secret);
 	/* an older held request stays open; the supernode answers it "wait" and the new one counts */
 	send_ctl(d, 0, path, d->reports, d->rlen);
 	d->rlen = 0;
@@ -899,7 +905,7 @@ static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		proto_buf_init(&b, mem, sizeof mem);
 		for (struct dl *d = sp->dls; d; d = d->next)
 			if (d->mode == M_SEEDING && d->order[d->cur] == s)
-				proto_put(&b, "task", "%s %d", d->id, d->handle);
+				proto_put(&b, "task", "%s %d %s", d->id, d->handle, d->secret);
 		if (!b.len || b.overflow)
 			continue;
 		snprintf(url, sizeof url, "%s://%s/v1/heartbeat", sp->scheme, sp->supers[s]);
@@ -1194,7 +1200,8 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 	for (struct dl *d = sp->dls; d; d = d->next) {
 		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT || d->leave_fetch)
 			continue;
-		snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", sp->scheme, super_of(d), d->id, d->handle);
+		snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", sp->scheme, super_of(d), d->id, d->handle,
+			 d->secret);
 		struct http_request req = {
 			.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
 			.ctx = d, .connect_timeout = 2, .first_byte_timeout = 2,

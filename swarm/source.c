@@ -477,7 +477,8 @@ struct reval {
 	void (*cb)(void *ctx, int current, const char *msg);
 	void *ctx;
 	char etag[256], lm[128];
-	int verdict; /* -1 until the head arrived */
+	int verdict; /* enum source_verdict; SOURCE_UNREACHABLE until the head arrived */
+	char why[128];
 };
 
 static int reval_response(struct http_fetch *f, const struct http_resp *r, void *ctx)
@@ -486,13 +487,18 @@ static int reval_response(struct http_fetch *f, const struct http_resp *r, void 
 	struct reval *v = ctx;
 	char etag[256], lm[128];
 	if (r->status == 304) {
-		v->verdict = 1;
+		v->verdict = SOURCE_CURRENT;
 	} else if (r->status == 200 || r->status == 206) {
 		header_copy(r, "ETag", etag, sizeof etag);
 		header_copy(r, "Last-Modified", lm, sizeof lm);
-		v->verdict = (v->etag[0] && strcmp(etag, v->etag) == 0) || (!v->etag[0] && v->lm[0] && strcmp(lm, v->lm) == 0);
+		int same = (v->etag[0] && strcmp(etag, v->etag) == 0) || (!v->etag[0] && v->lm[0] && strcmp(lm, v->lm) == 0);
+		v->verdict = same ? SOURCE_CURRENT : SOURCE_CHANGED;
 	} else {
-		v->verdict = 0;
+		/* not an answer about the file: a refusal of this request's credentials or conditions, or
+		 * a sick source; the cached version stays what it is */
+		v->verdict = SOURCE_REFUSED;
+		snprintf(v->why, sizeof v->why, "source answered %d %.*s to the revalidation", r->status,
+			 (int)DF_MIN(r->reason.n, 60), r->reason.p ? r->reason.p : "");
 	}
 	return DF_ERR; /* the body is not needed */
 }
@@ -502,7 +508,7 @@ static void reval_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	(void)f;
 	(void)rc;
 	struct reval *v = ctx;
-	v->cb(v->ctx, v->verdict, v->verdict < 0 ? msg : NULL);
+	v->cb(v->ctx, v->verdict, v->verdict == SOURCE_REFUSED ? v->why : v->verdict == SOURCE_UNREACHABLE ? msg : NULL);
 	free(v);
 }
 
@@ -518,7 +524,7 @@ struct http_fetch *source_revalidate(struct http_client *client, const char *url
 	}
 	v->cb = cb;
 	v->ctx = ctx;
-	v->verdict = -1;
+	v->verdict = SOURCE_UNREACHABLE;
 	snprintf(v->etag, sizeof v->etag, "%s", etag ? etag : "");
 	snprintf(v->lm, sizeof v->lm, "%s", last_modified ? last_modified : "");
 	int n = snprintf(hdrs, sizeof hdrs, "%s", headers ? headers : "");

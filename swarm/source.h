@@ -62,9 +62,17 @@ uint64_t source_bytes(const struct source *s);
  * once on_done reported an error. */
 int source_errno(const struct source *s);
 
+/* What a revalidation found (source_revalidate's callback). */
+enum source_verdict {
+	SOURCE_REFUSED = -2,     /* the source answered something else (412, 401, 503, 404...): msg says what */
+	SOURCE_UNREACHABLE = -1, /* no answer (connect, timeout): msg says why */
+	SOURCE_CHANGED = 0,      /* a 200/206 whose validators differ (or there are none to compare) */
+	SOURCE_CURRENT = 1,      /* 304, or a 200/206 with the same validators */
+};
+
 /* Asks whether a cached copy is still current: a GET of one byte with If-None-Match/If-Modified-Since.
- * cb gets 1 (unchanged: 304, or the same validators), 0 (changed or gone), or -1 with a cause
- * (unreachable). Returns the fetch (cancel it to stop) or NULL with err set. */
+ * cb gets an enum source_verdict and, for the negative ones, the cause. Returns the fetch (cancel it
+ * to stop) or NULL with err set. */
 struct http_fetch *source_revalidate(struct http_client *client, const char *url, const char *headers, const char *etag,
 				     const char *last_modified, void (*cb)(void *ctx, int current, const char *msg),
 				     void *ctx, char *err, size_t errlen);

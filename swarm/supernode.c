@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "core/jsonw.h"
@@ -43,17 +44,20 @@ struct sn_peer {
 	char addr[LOOP_ADDRSTR_MAX + 16]; /* piece server "ip:port", or "super" */
 	struct sn_task *task;
 	int handle;
+	char secret[PROTO_SECRET_HEX + 1]; /* every request of this registration carries it */
 	struct http_req *held;       /* parked work request */
 	ev_timer hold;
 };
 
-/* A registration parked until the task's length is known. */
+/* A registration parked until the task's length is known or a revalidation answered. It is hooked
+ * to its request's end (wait_gone): a request that ends unanswered leaves the list with it. */
 struct sn_wait {
 	struct http_req *req;
 	struct sn_task *task;
 	char addr[LOOP_ADDRSTR_MAX + 16];
 	uint8_t *have;               /* bitmap from the peer (store order), or NULL */
 	size_t have_len;
+	char *headers;               /* its source header lines, for a revalidation on its behalf; or NULL */
 	struct sn_wait *next;
 };
 
@@ -71,6 +75,7 @@ struct sn_task {
 	struct store_task *st;
 	struct source *src;
 	struct http_fetch *reval;
+	struct sn_wait *reval_for;   /* the registration the revalidation in flight asks for, or NULL */
 	struct sched *sched;
 	int super;                   /* the supernode's handle in sched */
 	struct sn_peer **peers;      /* indexed by handle; each allocated once and never moved (requests
@@ -101,6 +106,9 @@ struct supernode {
 
 static void wake_task(struct sn_task *t);
 static void answer_work(struct sn_peer *p, int force);
+static struct http_req *wait_take(struct sn_wait *w);
+static void wait_free(struct sn_wait *w);
+static void release_held(struct sn_peer *p, int status, const char *body);
 static void hash_reset(struct sn_task *t);
 static void on_hashed(void *ctx);
 
@@ -174,22 +182,12 @@ static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, in
 static void task_free(struct sn_task *t)
 {
 	struct ev_loop *loop = t->sn->cfg.loop;
-	for (int i = 0; i < t->npeers_cap; i++) {
-		struct sn_peer *p = t->peers[i];
-		ev_timer_stop(loop, &p->hold);
-		if (p->held) {
-			struct http_req *r = p->held;
-			p->held = NULL;
-			http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
-			http_reply(r, 503, NULL, "supernode stopping\n", 19);
-		}
-	}
+	for (int i = 0; i < t->npeers_cap; i++)
+		release_held(t->peers[i], 503, "supernode stopping\n");
 	while (t->waits) {
 		struct sn_wait *w = t->waits;
-		t->waits = w->next;
-		http_reply(w->req, 503, NULL, "supernode stopping\n", 19);
-		free(w->have);
-		free(w);
+		http_reply(wait_take(w), 503, NULL, "supernode stopping\n", 19);
+		wait_free(w);
 	}
 	ev_timer_stop(loop, &t->expire);
 	hasher_free(t->hasher);
@@ -236,8 +234,17 @@ static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *
 	if (h < 0 || grow_peers(t, h) != DF_OK)
 		return NULL;
 	struct sn_peer *p = t->peers[h];
+	char secret[PROTO_SECRET_HEX + 1];
+	uint8_t rnd[PROTO_SECRET_HEX / 2];
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		log_warn("task %.12s: no random bytes for a peer secret: %s", t->id, strerror(errno));
+		sched_peer_remove(t->sched, h);
+		return NULL;
+	}
+	digest_hex(rnd, sizeof rnd, secret);
 	ev_timer_stop(t->sn->cfg.loop, &p->hold); /* a reused handle */
 	memset(p, 0, sizeof *p);
+	memcpy(p->secret, secret, sizeof secret);
 	p->live = 1;
 	p->task = t;
 	p->handle = h;
@@ -246,17 +253,24 @@ static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *
 	return p;
 }
 
+/* Answers p's held work request now, if it has one, and forgets it. */
+static void release_held(struct sn_peer *p, int status, const char *body)
+{
+	struct http_req *r = p->held;
+	if (p->task)
+		ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
+	if (!r)
+		return;
+	p->held = NULL;
+	http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
+	http_reply(r, status, status == 200 ? "Content-Type: text/plain\r\n" : NULL, body, strlen(body));
+}
+
 static void peer_drop(struct sn_peer *p)
 {
 	if (!p->live)
 		return;
-	ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
-	if (p->held) {
-		struct http_req *r = p->held;
-		p->held = NULL;
-		http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
-		http_reply(r, 410, NULL, "peer expired; register again\n", 29);
-	}
+	release_held(p, 410, "peer expired; register again\n");
 	p->live = 0;
 	sched_peer_remove(p->task->sched, p->handle);
 }
@@ -273,13 +287,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			if (p->live) {
 				log_info("task %.12s: peer %s went silent, dropped", t->id, p->addr);
 				p->live = 0;
-				ev_timer_stop(loop, &p->hold);
-				if (p->held) {
-					struct http_req *r = p->held;
-					p->held = NULL;
-					http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
-					http_reply(r, 410, NULL, "peer expired; register again\n", 29);
-				}
+				release_held(p, 410, "peer expired; register again\n");
 			}
 		}
 	} while (n == 64);
@@ -414,6 +422,7 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	proto_buf_init(&b, mem, sizeof mem);
 	proto_put(&b, "task", "%s", t->id);
 	proto_put(&b, "peer", "%d", p->handle);
+	proto_put(&b, "secret", "%s", p->secret);
 	put_task_lines(&b, t);
 	enum sched_why why = put_assignments(&b, p, 8);
 	if (why == SCHED_DONE)
@@ -421,17 +430,77 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	swarm_reply_lines(req, &b);
 }
 
+/* ---- registrations waiting (see struct sn_wait) ---- */
+
+static void wait_free(struct sn_wait *w)
+{
+	free(w->have);
+	free(w->headers);
+	free(w);
+}
+
+static void wait_unlink(struct sn_wait *w)
+{
+	struct sn_task *t = w->task;
+	for (struct sn_wait **pp = &t->waits; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	if (t->reval_for == w)
+		t->reval_for = NULL;
+}
+
+/* The request ended before anyone answered it (the client gave up, the connection broke). */
+static void wait_gone(struct http_req *req, int ok, void *ctx)
+{
+	(void)req;
+	(void)ok;
+	struct sn_wait *w = ctx;
+	wait_unlink(w);
+	wait_free(w);
+}
+
+/* Parks a registration on t; the wait owns have and headers (both may be NULL). NULL when out of
+ * memory (nothing taken then). */
+static struct sn_wait *wait_add(struct sn_task *t, struct http_req *req, const char *addr, uint8_t *have, size_t have_len,
+				const char *headers)
+{
+	struct sn_wait *w = calloc(1, sizeof *w);
+	if (!w || (headers && !(w->headers = strdup(headers)))) {
+		free(w);
+		return NULL;
+	}
+	w->req = req;
+	w->task = t;
+	snprintf(w->addr, sizeof w->addr, "%s", addr);
+	w->have = have;
+	w->have_len = have_len;
+	w->next = t->waits;
+	t->waits = w;
+	http_req_on_done(req, wait_gone, w);
+	return w;
+}
+
+/* Takes w off its task's list and off its request's end: the caller answers the request returned,
+ * then frees w with wait_free. */
+static struct http_req *wait_take(struct sn_wait *w)
+{
+	wait_unlink(w);
+	http_req_on_done(w->req, NULL, NULL);
+	return w->req;
+}
+
 static void answer_waits(struct sn_task *t)
 {
 	while (t->waits) {
 		struct sn_wait *w = t->waits;
-		t->waits = w->next;
+		struct http_req *req = wait_take(w);
 		if (t->state == T_FAILED)
-			reply_error(w->req, t->local_failure ? 503 : 502, t->error);
+			reply_error(req, t->local_failure ? 503 : 502, t->error);
 		else
-			answer_register(t, w->req, w->addr, w->have, w->have_len, NULL);
-		free(w->have);
-		free(w);
+			answer_register(t, req, w->addr, w->have, w->have_len, NULL);
+		wait_free(w);
 	}
 }
 
@@ -491,8 +560,10 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 		int same = strcmp(old->etag ? old->etag : "", m->etag) == 0 &&
 			   strcmp(old->last_modified ? old->last_modified : "", m->last_modified) == 0 &&
 			   (m->length < 0 || old->length < 0 || old->length == m->length);
-		if (same)
+		if (same) {
+			answer_waits(t); /* registrations held by a revalidation that thought otherwise */
 			return t->st;
+		}
 		log_info("task %.12s: the source changed; starting over", t->id);
 		for (int i = 0; i < t->npeers_cap; i++)
 			peer_drop(t->peers[i]); /* held requests get 410: their peers register again */
@@ -672,13 +743,50 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 
 /* ---- revalidation of a complete, URL-keyed task ---- */
 
-static void on_revalidated(void *ctx, int current, const char *msg)
+static void on_revalidated(void *ctx, int verdict, const char *msg);
+
+/* Asks the source whether complete task t is still current, with the header lines of the
+ * registration it is for (w, or NULL); registrations wait meanwhile. */
+static void revalidate(struct sn_task *t, struct sn_wait *w, const char *headers)
+{
+	const struct store_task_info *i = store_task_info(t->st);
+	char err[256];
+	t->state = T_REVALIDATING;
+	t->reval_for = w;
+	t->reval = source_revalidate(t->sn->cfg.client, t->url, headers, i->etag, i->last_modified, on_revalidated, t, err,
+				     sizeof err);
+	if (!t->reval) {
+		log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, err);
+		t->state = T_COMPLETE;
+		t->reval_for = NULL;
+		answer_waits(t);
+	}
+}
+
+static void on_revalidated(void *ctx, int verdict, const char *msg)
 {
 	struct sn_task *t = ctx;
 	char err[512];
 	t->reval = NULL;
-	if (current == 1 || current < 0) {
-		if (current < 0)
+	if (verdict == SOURCE_REFUSED) {
+		/* an answer to this registration's request (its credentials, its conditions, a sick moment
+		 * of the source), not news about the file: it gets the cause at once, the cached version
+		 * stays, and whoever else waits asks again with their own request */
+		struct sn_wait *w = t->reval_for;
+		log_warn("task %.12s: %s", t->id, msg);
+		t->reval_for = NULL;
+		t->state = T_COMPLETE;
+		if (w) {
+			reply_error(wait_take(w), 502, msg);
+			wait_free(w);
+		}
+		if (t->waits)
+			revalidate(t, t->waits, t->waits->headers);
+		return;
+	}
+	t->reval_for = NULL;
+	if (verdict == SOURCE_CURRENT || verdict == SOURCE_UNREACHABLE) {
+		if (verdict == SOURCE_UNREACHABLE)
 			log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, msg);
 		t->state = T_COMPLETE;
 		t->revalidated_at = ev_now(t->sn->cfg.loop);
@@ -694,71 +802,46 @@ static void on_revalidated(void *ctx, int current, const char *msg)
 
 /* ---- handlers ---- */
 
+/* A registration's values as C strings (proto_parse_register checked their bounds). */
 struct reg {
-	char task[TASKID_MAX], url[4096], digest[80], filter[512], addr[LOOP_ADDRSTR_MAX], port[8];
-	int64_t replace;
-	char headers[8192];
+	struct proto_register p;
+	char url[PROTO_REG_URL_MAX], filter[PROTO_REG_FILTER_MAX], addr[PROTO_REG_ADDR_MAX], port[8];
+	char headers[PROTO_REG_HEADERS_MAX];
 	uint8_t *have;
 	size_t have_len;
 };
 
-/* The text fields of a registration: key, where it goes, how big it may be. */
-#define REG_FIELD(k, m) {k, offsetof(struct reg, m), sizeof(((struct reg *)0)->m)}
-static const struct reg_field {
-	const char *key;
-	size_t off, cap;
-} reg_fields[] = {
-	REG_FIELD("task", task), REG_FIELD("url", url), REG_FIELD("digest", digest),
-	REG_FIELD("filter", filter), REG_FIELD("addr", addr), REG_FIELD("port", port),
-};
-
-static int parse_register(const char *body, size_t len, struct reg *r, char *err, size_t errlen)
+/* 0, or the status to answer with the cause in err. */
+static int reg_decode(const char *body, size_t len, struct reg *r, char *err, size_t errlen)
 {
-	size_t pos = 0, hl = 0;
-	struct proto_line l;
-	int rc;
+	struct proto_err pe;
 	memset(r, 0, sizeof *r);
-	r->replace = -1;
-	while ((rc = proto_next(body, len, &pos, &l)) == DF_OK) {
-		const struct reg_field *f = NULL;
-		for (size_t i = 0; i < DF_ARRAY_LEN(reg_fields) && !f; i++)
-			if (slice_eq(l.key, reg_fields[i].key))
-				f = &reg_fields[i];
-		if (f) {
-			if (slice_copy(l.val, (char *)r + f->off, f->cap) != 0)
-				goto bad;
-			if (f->off == offsetof(struct reg, task) && !taskid_valid(r->task, strlen(r->task)))
-				goto bad;
-		} else if (slice_eq(l.key, "header")) {
-			if (hl + l.val.n + 3 > sizeof r->headers || memchr(l.val.p, '\r', l.val.n))
-				goto bad;
-			memcpy(r->headers + hl, l.val.p, l.val.n);
-			hl += l.val.n;
-			memcpy(r->headers + hl, "\r\n", 3);
-			hl += 2;
-		} else if (slice_eq(l.key, "replace")) {
-			if (proto_i64(l.val, &r->replace) != DF_OK)
-				goto bad;
-		} else if (slice_eq(l.key, "have")) {
+	if (proto_parse_register(body, len, &r->p, &pe) != DF_OK) {
+		proto_err_format(&pe, "register", err, errlen);
+		return 400;
+	}
+	slice_copy(r->p.url, r->url, sizeof r->url);
+	slice_copy(r->p.filter, r->filter, sizeof r->filter);
+	slice_copy(r->p.addr, r->addr, sizeof r->addr);
+	slice_copy(r->p.port, r->port, sizeof r->port);
+	size_t hl = 0;
+	for (unsigned i = 0; i < r->p.nheader; i++) {
+		memcpy(r->headers + hl, r->p.header[i].p, r->p.header[i].n);
+		hl += r->p.header[i].n;
+		memcpy(r->headers + hl, "\r\n", 3);
+		hl += 2;
+	}
+	if (r->p.have.n) {
+		r->have_len = r->p.have.n / 2;
+		r->have = malloc(r->have_len);
+		if (!r->have || digest_unhex(r->p.have.p, r->p.have.n, r->have, r->have_len) != DF_OK) {
 			free(r->have);
-			r->have_len = l.val.n / 2;
-			r->have = malloc(r->have_len + 1);
-			if (!r->have || digest_unhex(l.val.p, l.val.n, r->have, r->have_len) != DF_OK)
-				goto bad;
+			r->have = NULL;
+			snprintf(err, errlen, "supernode: out of memory");
+			return 503;
 		}
 	}
-	if (rc == DF_ERR)
-		goto bad;
-	if (!r->task[0] || !r->url[0]) {
-		snprintf(err, errlen, "register: needs task and url");
-		return DF_ERR;
-	}
-	return DF_OK;
-bad:
-	snprintf(err, errlen, "register: malformed line '%.*s'", (int)DF_MIN(l.key.n, 40), l.key.p);
-	free(r->have);
-	r->have = NULL;
-	return DF_ERR;
+	return 0;
 }
 
 static void on_register_body(struct http_req *req, const char *body, size_t len, void *ctx)
@@ -770,20 +853,17 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		reply_error(req, 503, "supernode: out of memory");
 		return;
 	}
-	if (parse_register(body, len, r, err, sizeof err) != DF_OK) {
-		reply_error(req, 400, err);
+	int status = reg_decode(body, len, r, err, sizeof err);
+	if (status) {
+		reply_error(req, status, err);
 		goto out;
 	}
-	struct digest_spec d = {0};
-	if (r->digest[0] && digest_spec_parse(r->digest, strlen(r->digest), &d) != DF_OK) {
-		reply_error(req, 400, "register: bad digest");
-		goto out;
-	}
+	struct digest_spec d = r->p.digest;
 	if (swarm_task_id(r->url, r->filter, &d, id, err, sizeof err) != DF_OK) {
 		reply_error(req, 400, err);
 		goto out;
 	}
-	if (strcmp(id, r->task) != 0) {
+	if (!slice_eq(r->p.task, id)) {
 		reply_error(req, 400, "register: the task id does not match the url/digest");
 		goto out;
 	}
@@ -830,37 +910,26 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			fail_task(t, "%s", err);
 		}
 	}
-	if (t->state == T_COMPLETE && now - t->revalidated_at > sn->cfg.revalidate_after && !d.len) {
-		const struct store_task_info *i = store_task_info(t->st);
-		t->state = T_REVALIDATING;
-		t->reval = source_revalidate(sn->cfg.client, t->url, r->headers, i->etag, i->last_modified, on_revalidated, t, err,
-					     sizeof err);
-		if (!t->reval)
-			t->state = T_COMPLETE;
-	}
+	int asks = t->state == T_COMPLETE && now - t->revalidated_at > sn->cfg.revalidate_after && !d.len;
 	if (t->state == T_FAILED) {
 		reply_error(req, t->local_failure ? 503 : 502, t->error);
-	} else if (t->state == T_PROBING || t->state == T_REVALIDATING) {
-		struct sn_wait *w = calloc(1, sizeof *w);
+	} else if (t->state == T_PROBING || t->state == T_REVALIDATING || asks) {
+		struct sn_wait *w = wait_add(t, req, addr, r->have, r->have_len, t->state == T_PROBING ? NULL : r->headers);
 		if (!w) {
 			reply_error(req, 503, "supernode: out of memory");
 			goto out;
 		}
-		w->req = req;
-		w->task = t;
-		snprintf(w->addr, sizeof w->addr, "%s", addr);
-		w->have = r->have;
-		w->have_len = r->have_len;
-		r->have = NULL;
-		w->next = t->waits;
-		t->waits = w;
+		r->have = NULL; /* the wait's now */
+		if (asks)
+			revalidate(t, w, r->headers); /* may answer w at once (and free it) */
 	} else {
 		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
 		 * downloads from it that are under way are not handed to someone else */
 		struct sn_peer *same = NULL;
-		if (r->replace >= 0 && r->replace < t->npeers_cap && t->peers[r->replace]->live && r->replace != t->super &&
-		    strcmp(t->peers[r->replace]->addr, addr) == 0)
-			same = t->peers[r->replace];
+		int64_t h = r->p.replace;
+		if (h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super && strcmp(t->peers[h]->addr, addr) == 0 &&
+		    auth_same(r->p.replace_secret, t->peers[h]->secret))
+			same = t->peers[h];
 		answer_register(t, req, addr, r->have, r->have_len, same);
 	}
 out:
@@ -899,10 +968,9 @@ static void answer_work(struct sn_peer *p, int force)
 		return;
 	if (t->state == T_FAILED && t->local_failure) {
 		/* not the source's failure: register again, to be sent to the source with the reason */
-		p->held = NULL;
-		ev_timer_stop(t->sn->cfg.loop, &p->hold);
-		http_req_on_done(req, NULL, NULL);
-		reply_error(req, 410, t->error);
+		char msg[sizeof t->error + 1];
+		snprintf(msg, sizeof msg, "%s\n", t->error);
+		release_held(p, 410, msg);
 		return;
 	}
 	proto_buf_init(&b, mem, sizeof mem);
@@ -944,40 +1012,51 @@ static void wake_task(struct sn_task *t)
 	} while (n == 64);
 }
 
-static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, struct sn_task **tp)
+/* The registration a /v1/work or /v1/leave request names (query task=ID&peer=N&secret=S). NULL with
+ * the status and cause in *status and why: 400 a malformed query, 410 no such task or registration
+ * (register again), 403 a registration whose secret the request does not carry (someone else's). */
+static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, struct sn_task **tp, int *status, char *why,
+				 size_t cap)
 {
-	const struct http_head *h = http_req_head(req);
+	struct proto_peer_ref ref;
+	struct proto_err pe;
 	char id[TASKID_MAX] = "";
-	int64_t handle = -1;
-	size_t pos = 0;
-	/* query: task=ID&peer=N */
-	while (pos < h->query.n) {
-		const char *s = h->query.p + pos;
-		size_t n = h->query.n - pos;
-		const char *amp = memchr(s, '&', n);
-		size_t len = amp ? (size_t)(amp - s) : n;
-		if (len > 5 && strncmp(s, "task=", 5) == 0)
-			slice_copy((struct slice){s + 5, len - 5}, id, sizeof id);
-		else if (len > 5 && strncmp(s, "peer=", 5) == 0)
-			proto_i64((struct slice){s + 5, len - 5}, &handle);
-		pos += len + 1;
+	*tp = NULL;
+	if (proto_parse_peer_query(http_req_head(req)->query, &ref, &pe) != DF_OK) {
+		*status = 400;
+		proto_err_format(&pe, "query", why, cap);
+		return NULL;
 	}
+	slice_copy(ref.task, id, sizeof id);
 	struct sn_task *t = id[0] ? find_task(sn, id) : NULL;
 	*tp = t;
-	if (!t || handle < 0 || handle >= t->npeers_cap || !t->peers[handle]->live || handle == t->super)
+	int64_t h = ref.peer;
+	if (!t || h < 0 || h >= t->npeers_cap || !t->peers[h]->live || h == t->super) {
+		*status = 410;
+		snprintf(why, cap, "%s", t ? "unknown peer; register again" : "unknown task; register again");
 		return NULL;
-	return t->peers[handle];
+	}
+	if (!auth_same(ref.secret, t->peers[h]->secret)) {
+		*status = 403;
+		snprintf(why, cap, "peer %lld of task %.12s: %s secret (each registration's requests carry the secret its "
+			 "answer gave)", (long long)h, t->id, ref.secret.n ? "wrong" : "no");
+		return NULL;
+	}
+	return t->peers[h];
 }
 
+/* Applies a work body proto_next_work already read to its end. */
 static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 {
 	struct sn_task *t = p->task;
 	size_t pos = 0;
-	struct proto_line l;
+	struct proto_work_line w;
+	struct proto_err pe;
 	int64_t now = swarm_now_ms(t->sn->cfg.loop);
-	while (proto_next(body, len, &pos, &l) == DF_OK) {
-		enum sched_result res;
-		if (slice_eq(l.key, "idle")) {
+	static const enum sched_result result[] = {
+		[PROTO_WORK_OK] = SCHED_OK, [PROTO_WORK_FAIL] = SCHED_FAILED, [PROTO_WORK_BAD] = SCHED_BAD};
+	while (proto_next_work(body, len, &pos, &w, &pe) == DF_OK) {
+		if (w.kind == PROTO_WORK_IDLE) {
 			/* the peer fetches nothing: transfers it was handed long enough ago for their answer to
 			 * have arrived were lost on the way, and would hold its places forever */
 			int n = sched_forget_stale(t->sched, p->handle, now - LOST_ANSWER_MS);
@@ -986,16 +1065,9 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 					 p->addr, n, n == 1 ? "" : "s");
 			continue;
 		}
-		if (slice_eq(l.key, "ok"))
-			res = SCHED_OK;
-		else if (slice_eq(l.key, "fail"))
-			res = SCHED_FAILED;
-		else if (slice_eq(l.key, "bad"))
-			res = SCHED_BAD;
-		else
-			continue;
-		struct proto_report r;
-		if (proto_parse_report(l.val, &r) != DF_OK || r.uploader >= (uint32_t)t->npeers_cap)
+		struct proto_report r = w.r;
+		enum sched_result res = result[w.kind];
+		if (r.uploader >= (uint32_t)t->npeers_cap)
 			continue;
 		int up = (int)r.uploader;
 		if (sched_report(t->sched, p->handle, r.piece, up, res, now) == DF_ERR)
@@ -1014,17 +1086,49 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 	}
 }
 
+/* DF_OK when every line of a body parses (next: proto_next_work or proto_next_beat); else the cause
+ * in why, for a 400. */
+static int check_body(const char *body, size_t len, const char *what, char *why, size_t cap,
+		      int (*next)(const char *, size_t, size_t *, void *, struct proto_err *), void *line)
+{
+	size_t pos = 0;
+	struct proto_err pe;
+	int rc;
+	while ((rc = next(body, len, &pos, line, &pe)) == DF_OK)
+		;
+	if (rc == DF_ERR)
+		proto_err_format(&pe, what, why, cap);
+	return rc == DF_ERR ? DF_ERR : DF_OK;
+}
+
+static int next_work(const char *b, size_t n, size_t *pos, void *out, struct proto_err *e)
+{
+	return proto_next_work(b, n, pos, out, e);
+}
+
+static int next_beat(const char *b, size_t n, size_t *pos, void *out, struct proto_err *e)
+{
+	return proto_next_beat(b, n, pos, out, e);
+}
+
 static void on_work_body(struct http_req *req, const char *body, size_t len, void *ctx)
 {
 	struct supernode *sn = ctx;
 	struct sn_task *t;
-	struct sn_peer *p = find_peer(sn, req, &t);
+	struct proto_work_line wl;
+	char why[256];
+	int status = 0;
+	if (check_body(body, len, "work", why, sizeof why, next_work, &wl) != DF_OK) {
+		reply_error(req, 400, why); /* nothing of a malformed body is applied */
+		return;
+	}
+	struct sn_peer *p = find_peer(sn, req, &t, &status, why, sizeof why);
 	sn->work_requests++;
-	if (t && t->state == T_FAILED && t->local_failure) {
+	if (t && t->state == T_FAILED && t->local_failure && status != 403) {
 		reply_error(req, 410, t->error);
 		return;
 	}
-	if (t && t->state == T_FAILED) {
+	if (t && t->state == T_FAILED && status != 403) {
 		char mem[1024];
 		struct proto_buf b;
 		proto_buf_init(&b, mem, sizeof mem);
@@ -1033,16 +1137,10 @@ static void on_work_body(struct http_req *req, const char *body, size_t len, voi
 		return;
 	}
 	if (!p) {
-		reply_error(req, 410, t ? "unknown peer; register again" : "unknown task; register again");
+		reply_error(req, status, why);
 		return;
 	}
-	if (p->held) { /* superseded: the peer has news */
-		struct http_req *old = p->held;
-		p->held = NULL;
-		ev_timer_stop(sn->cfg.loop, &p->hold);
-		http_req_on_done(old, NULL, NULL);
-		http_reply(old, 200, "Content-Type: text/plain\r\n", "wait\n", 5);
-	}
+	release_held(p, 200, "wait\n"); /* superseded: the peer has news */
 	if (t->state != T_FAILED && t->sched)
 		apply_reports(p, body, len);
 	sched_touch(t->sched, p->handle, swarm_now_ms(sn->cfg.loop));
@@ -1071,9 +1169,15 @@ static void on_leave(struct http_req *req, void *ctx)
 {
 	struct supernode *sn = ctx;
 	struct sn_task *t;
+	char why[256];
+	int status = 0;
 	if (!auth_check(req, sn->cfg.token))
 		return;
-	struct sn_peer *p = find_peer(sn, req, &t);
+	struct sn_peer *p = find_peer(sn, req, &t, &status, why, sizeof why);
+	if (!p && status != 410) { /* a registration already gone has left */
+		reply_error(req, status, why);
+		return;
+	}
 	if (p) {
 		log_info("task %.12s: peer %s left", t->id, p->addr);
 		peer_drop(p);
@@ -1082,25 +1186,27 @@ static void on_leave(struct http_req *req, void *ctx)
 	http_reply(req, 200, NULL, "bye\n", 4);
 }
 
+/* "task: ID PEER SECRET" lines: each registration named with its secret is kept alive; the others are
+ * answered "unknown: ID" (expired, or never this caller's), so a seeder registers again. */
 static void on_heartbeat_body(struct http_req *req, const char *body, size_t len, void *ctx)
 {
 	struct supernode *sn = ctx;
-	char mem[8192];
+	char mem[8192], why[256];
 	struct proto_buf b;
 	size_t pos = 0;
-	struct proto_line l;
+	struct proto_beat l;
+	struct proto_err pe;
+	if (check_body(body, len, "heartbeat", why, sizeof why, next_beat, &l) != DF_OK) {
+		reply_error(req, 400, why);
+		return;
+	}
 	proto_buf_init(&b, mem, sizeof mem);
-	while (proto_next(body, len, &pos, &l) == DF_OK) {
-		if (!slice_eq(l.key, "task"))
-			continue;
-		const char *sp = memchr(l.val.p, ' ', l.val.n);
+	while (proto_next_beat(body, len, &pos, &l, &pe) == DF_OK) {
 		char id[TASKID_MAX];
-		int64_t h = -1;
-		if (!sp || slice_copy((struct slice){l.val.p, (size_t)(sp - l.val.p)}, id, sizeof id) != 0 ||
-		    proto_i64((struct slice){sp + 1, l.val.n - (size_t)(sp + 1 - l.val.p)}, &h) != DF_OK)
-			continue;
+		slice_copy(l.task, id, sizeof id);
 		struct sn_task *t = find_task(sn, id);
-		if (t && h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super)
+		int64_t h = l.peer;
+		if (t && h < t->npeers_cap && t->peers[h]->live && h != t->super && auth_same(l.secret, t->peers[h]->secret))
 			sched_touch(t->sched, (int)h, swarm_now_ms(sn->cfg.loop));
 		else
 			proto_put(&b, "unknown", "%s", id);

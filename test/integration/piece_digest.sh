@@ -25,13 +25,14 @@ SP=$(free_port); start_supernode sn "$SP" --piece-digest sha256
 # the wire: a registration's assignments name SHA-256 sums
 OUT=$(curl -sS --data-binary $'task: '"$want"$'\nurl: '"$URL"$'\ndigest: sha256:'"$want"$'\nport: 9\n' "http://127.0.0.1:$SP/v1/register")
 handle=$(sed -n 's/^peer: //p' <<<"$OUT")
-[ -n "$handle" ] || fail "register: $OUT"
+secret=$(sed -n 's/^secret: //p' <<<"$OUT")
+[ -n "$handle" ] && [ -n "$secret" ] || fail "register: $OUT"
 # the answer may come before the first piece: ask for work (held until there is some)
-grep -q '^assign:' <<<"$OUT" || OUT=$(curl -sS --data-binary '' "http://127.0.0.1:$SP/v1/work?task=$want&peer=$handle")
+grep -q '^assign:' <<<"$OUT" || OUT=$(curl -sS --data-binary '' "http://127.0.0.1:$SP/v1/work?task=$want&peer=$handle&secret=$secret")
 grep -Eq '^assign: [0-9]+ [0-9]+ sha256:[0-9a-f]{64} [0-9]+ super$' <<<"$OUT" || fail "no sha256 assignment in: $OUT"
 grep -Eq '^assign: [0-9]+ [0-9]+ [0-9a-f]{32} ' <<<"$OUT" && fail "an xxh3 sum in a sha256 supernode's answer: $OUT"
 # that registration holds no pieces: let it go so the scheduler does not wait on it
-curl -sS -X POST "http://127.0.0.1:$SP/v1/leave?task=$want&peer=$handle" > /dev/null
+curl -sS -X POST "http://127.0.0.1:$SP/v1/leave?task=$want&peer=$handle&secret=$secret" > /dev/null
 
 # an xxh3 peer (the default) takes sha256 sums; it then seeds forged bytes (test-only switch)
 DF_TEST_CORRUPT_PIECES=1 "$DF" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q \
