@@ -860,7 +860,9 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 	}
 	struct digest_spec d = r->p.digest;
 	if (swarm_task_id(r->url, r->filter, &d, id, err, sizeof err) != DF_OK) {
-		reply_error(req, 400, err);
+		char msg[sizeof err + 16];
+		snprintf(msg, sizeof msg, "register: %s", err);
+		reply_error(req, 400, msg);
 		goto out;
 	}
 	if (!slice_eq(r->p.task, id)) {

@@ -1,5 +1,5 @@
 /* Unit tests of core/proto and core/taskid: line reading (also split at every byte), assign and
- * report values, the bounded writer, bitmaps, ids. */
+ * report values, the bounded writer, bitmaps, ids, and the supernode's request bodies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +177,113 @@ static void ids(void)
 	CHECK(!taskid_valid("", 0));
 }
 
+#define SHA "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+/* The error of body b under parse, formatted as the supernode sends it. */
+static const char *reg_err(const char *b)
+{
+	static char out[256];
+	struct proto_register r;
+	struct proto_err e;
+	if (proto_parse_register(b, strlen(b), &r, &e) == DF_OK)
+		return "ok";
+	proto_err_format(&e, "register", out, sizeof out);
+	return out;
+}
+
+static void registrations(void)
+{
+	const char *b = "task: " SHA "\nurl: http://h/f\ndigest: sha256:" SHA "\nheader: A: b\n\nheader: C: d\n"
+			"port: 8\naddr: 10.0.0.1:8\nhave: 00ff\nreplace: 3 0011\nunknown: x\n";
+	struct proto_register r;
+	struct proto_err e;
+	CHECK_EQ(proto_parse_register(b, strlen(b), &r, &e), DF_OK);
+	CHECK(slice_eq(r.task, SHA) && slice_eq(r.url, "http://h/f") && r.digest.len == 32);
+	CHECK(r.nheader == 2 && slice_eq(r.header[0], "A: b") && slice_eq(r.header[1], "C: d"));
+	CHECK(slice_eq(r.port, "8") && slice_eq(r.addr, "10.0.0.1:8") && slice_eq(r.have, "00ff"));
+	CHECK(r.replace == 3 && slice_eq(r.replace_secret, "0011"));
+	/* every error names the line and the cause, and the reader's own refusals too (issue 13: the
+	 * cause of "a b" was printed from a line the reader never filled) */
+	CHECK_STR(reg_err("a b\n"), "register: line 1: not a 'key: value' line");
+	CHECK_STR(reg_err("task: 00\nurl: x\n"), "register: line 1: task: not a task id");
+	CHECK_STR(reg_err("url: x\n\n\nheader: a\rb\n"), "register: line 4: header: contains a CR");
+	CHECK_STR(reg_err("url: x\n: y\n"), "register: line 2: empty key");
+	CHECK_STR(reg_err("url: x\n"), "register: needs task and url");
+	CHECK_STR(reg_err("port: 65536\n"), "register: line 1: port: not a port number");
+	CHECK_STR(reg_err("have: 0g\n"), "register: line 1: have: not a hex bitmap");
+	CHECK_STR(reg_err("have: 000\n"), "register: line 1: have: not a hex bitmap");
+	CHECK_STR(reg_err("addr: a b\n"), "register: line 1: addr: not an address (blanks, or longer than 63 bytes)");
+	CHECK_STR(reg_err("replace: -1 x\n"), "register: line 1: replace: not 'HANDLE SECRET'");
+	CHECK_STR(reg_err("digest: md5:zz\n"), "register: line 1: digest: not a digest (sha256:HEX or md5:HEX)");
+	CHECK_STR(reg_err("\x01\x7f: v\n"), "register: needs task and url"); /* odd keys are unknown keys */
+	char nul[] = "task: 00\0\nurl: y\n";
+	CHECK_EQ(proto_parse_register(nul, sizeof nul - 1, &r, &e), DF_ERR);
+	CHECK(e.line == 1 && strstr(e.why, "NUL") && e.key.n == 0);
+	/* too many headers */
+	char many[4096] = "";
+	for (int i = 0; i < PROTO_REG_MAX_HEADERS + 1; i++)
+		strcat(many, "header: a: b\n");
+	CHECK(strstr(reg_err(many), "line 65: header: too many"));
+	/* cut anywhere: never reads past the cut, and the whole parses */
+	for (size_t cut = 0; cut <= strlen(b); cut++)
+		proto_parse_register(b, cut, &r, &e);
+}
+
+static void work_bodies(void)
+{
+	const char *b = "idle\nok: 1 0\nwhat: ever\nfail: 2 7 connection reset\nbad: 3 9\n";
+	size_t pos = 0;
+	struct proto_work_line w;
+	struct proto_err e;
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
+	CHECK_EQ(w.kind, PROTO_WORK_IDLE);
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
+	CHECK(w.kind == PROTO_WORK_OK && w.r.piece == 1 && w.r.uploader == 0);
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
+	CHECK(w.kind == PROTO_WORK_FAIL && w.r.piece == 2 && slice_eq(w.r.why, "connection reset"));
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
+	CHECK(w.kind == PROTO_WORK_BAD && w.r.uploader == 9);
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_AGAIN);
+	const char *bad = "ok: 1 0\n\nbad: x 1\n";
+	pos = 0;
+	CHECK_EQ(proto_next_work(bad, strlen(bad), &pos, &w, &e), DF_OK);
+	CHECK_EQ(proto_next_work(bad, strlen(bad), &pos, &w, &e), DF_ERR);
+	char out[128];
+	proto_err_format(&e, "work", out, sizeof out);
+	CHECK_STR(out, "work: line 3: bad: not 'PIECE UPLOADER [WHY]'");
+	pos = 0;
+	CHECK_EQ(proto_next_work("ok 1 2\n", 7, &pos, &w, &e), DF_ERR);
+	CHECK(e.line == 1 && e.key.n == 0);
+}
+
+static void beats_and_queries(void)
+{
+	const char *b = "task: " SHA " 3 00ff\ntask: " SHA " 4\n";
+	size_t pos = 0;
+	struct proto_beat t;
+	struct proto_err e;
+	CHECK_EQ(proto_next_beat(b, strlen(b), &pos, &t, &e), DF_OK);
+	CHECK(slice_eq(t.task, SHA) && t.peer == 3 && slice_eq(t.secret, "00ff"));
+	CHECK_EQ(proto_next_beat(b, strlen(b), &pos, &t, &e), DF_OK);
+	CHECK(t.peer == 4 && t.secret.n == 0);
+	CHECK_EQ(proto_next_beat(b, strlen(b), &pos, &t, &e), DF_AGAIN);
+	pos = 0;
+	CHECK_EQ(proto_next_beat("task: zz 1 2\n", 13, &pos, &t, &e), DF_ERR);
+	pos = 0;
+	const char *extra = "task: " SHA " 1 2 3\n";
+	CHECK_EQ(proto_next_beat(extra, strlen(extra), &pos, &t, &e), DF_ERR);
+	struct proto_peer_ref q;
+	CHECK_EQ(proto_parse_peer_query(slice_of("x=1&peer=7&task=" SHA "&secret=ab&&z"), &q, &e), DF_OK);
+	CHECK(q.peer == 7 && slice_eq(q.task, SHA) && slice_eq(q.secret, "ab"));
+	CHECK_EQ(proto_parse_peer_query(slice_of(""), &q, &e), DF_OK);
+	CHECK(q.peer == -1 && q.task.n == 0 && q.secret.n == 0);
+	CHECK_EQ(proto_parse_peer_query(slice_of("peer=-1"), &q, &e), DF_ERR);
+	CHECK_EQ(proto_parse_peer_query(slice_of("task=../x"), &q, &e), DF_ERR);
+	struct slice v;
+	CHECK(proto_find("a: 1\nsecret: s\n", 15, "secret", &v) == DF_OK && slice_eq(v, "s"));
+	CHECK_EQ(proto_find("a b\nsecret: s\n", 14, "secret", &v), DF_ERR);
+}
+
 static const struct unit_test tests[] = {
 	{"lines", lines},
 	{"bad_lines", bad_lines},
@@ -185,5 +292,8 @@ static const struct unit_test tests[] = {
 	{"writer", writer},
 	{"bitmaps", bitmaps},
 	{"ids", ids},
+	{"registrations", registrations},
+	{"work_bodies", work_bodies},
+	{"beats_and_queries", beats_and_queries},
 };
 UNIT_MAIN("proto", tests)

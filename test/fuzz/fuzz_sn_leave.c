@@ -1,0 +1,28 @@
+/* Fuzz target: the query of POST /v1/leave (then peer B's heartbeat must find B still registered), through the supernode's real handler (test/fuzz/sn_harness.h builds
+ * the supernode; "@T", "@A", "@B" in the input stand for the task id and peer A's and B's secrets). */
+#include "test/fuzz/sn_harness.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char in[1 << 17], ans[1 << 16];
+	size_t n = sn_expand((const char *)data, size, in, sizeof in);
+	sn_begin();
+	static const char pre[] = "/v1/leave?";
+	char target[1 << 12];
+	size_t q = DF_MIN(n, sizeof target - sizeof pre), tn = sizeof pre - 1 + q;
+	memcpy(target, pre, sizeof pre - 1);
+	memcpy(target + sizeof pre - 1, in, q);
+	int st = sn_request(target, tn, "", 0, ans, sizeof ans);
+	if (st == 403 && !strstr(sn_body(ans), "secret"))
+		sn_wrong("unexpected answer", st, ans);
+	if (st == 400 && strncmp(sn_body(ans), "query: ", 7) != 0 && strstr(sn_body(ans), "Bad Request") == NULL)
+		sn_wrong("unexpected answer", st, ans);
+	/* whatever happened to A, B is still registered (no one else holds its secret) */
+	char hb[256];
+	int hn = snprintf(hb, sizeof hb, "task: %s %d %s\n", H.task, H.peer[1], H.secret[1]);
+	st = sn_request("/v1/heartbeat", 13, hb, (size_t)hn, ans, sizeof ans);
+	if (st != 200 || strstr(sn_body(ans), "unknown"))
+		sn_wrong("peer B is gone after someone else's leave", st, ans);
+	sn_end();
+	return 0;
+}
