@@ -314,7 +314,7 @@ static const char *register_line(const struct proto_line *l, struct proto_regist
 			return "not an address (blanks, or longer than 63 bytes)";
 		r->addr = v;
 	} else if (slice_eq(l->key, "port")) {
-		if (proto_u64(v, &u) != DF_OK || u > 65535)
+		if (v.n > 5 || proto_u64(v, &u) != DF_OK || u > 65535)
 			return "not a port number";
 		r->port = v;
 	} else if (slice_eq(l->key, "have")) {

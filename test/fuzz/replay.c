@@ -8,6 +8,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A target whose every run is expensive (fuzz_sn_* build a supernode per input) may define this to
+ * replay every Nth cut (and the whole file) instead of every one. */
+extern const unsigned fuzz_replay_cut_step __attribute__((weak));
+
 static int replay_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -18,7 +22,8 @@ static int replay_file(const char *path)
 	static uint8_t buf[1 << 20];
 	size_t n = fread(buf, 1, sizeof buf, f);
 	fclose(f);
-	for (size_t cut = 0; cut <= n; cut++) {
+	size_t step = &fuzz_replay_cut_step && fuzz_replay_cut_step ? fuzz_replay_cut_step : 1;
+	for (size_t cut = 0; cut <= n; cut = cut < n && cut + step > n ? n : cut + step) {
 		/* a fresh heap copy of exactly `cut` bytes, so ASan sees any read past the end */
 		uint8_t *p = malloc(cut ? cut : 1);
 		memcpy(p, buf, cut);

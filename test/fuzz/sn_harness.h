@@ -37,6 +37,10 @@
 
 #define SN_TOKEN "T"
 
+/* A supernode per input costs milliseconds: make test replays every 16th cut of a corpus file (the
+ * pure parsers get every cut in fuzz_proto). */
+const unsigned fuzz_replay_cut_step = 16;
+
 static struct {
 	struct ev_loop *loop;
 	struct store *store;
