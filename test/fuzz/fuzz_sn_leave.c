@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t q = DF_MIN(n, sizeof target - sizeof pre), tn = sizeof pre - 1 + q;
 	memcpy(target, pre, sizeof pre - 1);
 	memcpy(target + sizeof pre - 1, in, q);
-	int st = sn_request(target, tn, "", 0, ans, sizeof ans);
+	int st = sn_request(target, tn, "", 0, ans, sizeof ans, 0.001);
 	if (st == 403 && !strstr(sn_body(ans), "secret"))
 		sn_wrong("unexpected answer", st, ans);
 	if (st == 400 && strncmp(sn_body(ans), "query: ", 7) != 0 && strstr(sn_body(ans), "Bad Request") == NULL)
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* whatever happened to A, B is still registered (no one else holds its secret) */
 	char hb[256];
 	int hn = snprintf(hb, sizeof hb, "task: %s %d %s\n", H.task, H.peer[1], H.secret[1]);
-	st = sn_request("/v1/heartbeat", 13, hb, (size_t)hn, ans, sizeof ans);
+	st = sn_request("/v1/heartbeat", 13, hb, (size_t)hn, ans, sizeof ans, 0.001);
 	if (st != 200 || strstr(sn_body(ans), "unknown"))
 		sn_wrong("peer B is gone after someone else's leave", st, ans);
 	sn_end();

@@ -7,7 +7,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char in[1 << 17], ans[1 << 16];
 	size_t n = sn_expand((const char *)data, size, in, sizeof in);
 	sn_begin();
-	int st = sn_request("/v1/register", 12, in, n, ans, sizeof ans);
+	int st = sn_request("/v1/register", 12, in, n, ans, sizeof ans, 0.01);
 	/* answered with a status the protocol names, and every refusal names its cause */
 	if (st && st != 200 && st != 400 && st != 413 && st != 502 && st != 503)
 		sn_wrong("unexpected answer", st, ans);

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sn_begin();
 	char target[256];
 	int tn = snprintf(target, sizeof target, "/v1/work?task=%s&peer=%d&secret=%s", H.task, H.peer[0], H.secret[0]);
-	int st = sn_request(target, (size_t)tn, in, n, ans, sizeof ans);
+	int st = sn_request(target, (size_t)tn, in, n, ans, sizeof ans, 0.001);
 	if (st && st != 200 && st != 400 && st != 413)
 		sn_wrong("unexpected answer", st, ans);
 	if (st == 400 && strncmp(sn_body(ans), "work: ", 6) != 0)

@@ -138,10 +138,21 @@ static size_t sn_expand(const char *in, size_t n, char *out, size_t cap)
 	return o;
 }
 
+static int sn_ticked;
+static void sn_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	sn_ticked = 1;
+}
+
 /* Sends one request (target must be a valid request-target for the answer to reach a handler) and
- * runs the loop until the answer is complete or nothing has happened for 10 ms (a held work
- * request: then the client goes away). Returns the status (0: no answer); the answer in ans. */
-static int sn_request(const char *target, size_t tlen, const char *body, size_t len, char *ans, size_t cap)
+ * runs the loop until the answer is complete, or until nothing has happened for `quiet` seconds (a
+ * held work request: then the client goes away). Everything a request does is local (a socketpair)
+ * except a source fetch (to the refusing proxy, through the resolver thread): only registrations need
+ * more than a millisecond. Returns the status (0: no answer); the answer in ans. */
+static int sn_request(const char *target, size_t tlen, const char *body, size_t len, char *ans, size_t cap, double quiet)
 {
 	int sv[2];
 	char head[8192 + 256];
@@ -162,9 +173,11 @@ static int sn_request(const char *target, size_t tlen, const char *body, size_t 
 			  "POST %.*s HTTP/1.1\r\nHost: sn\r\nX-DF-Token: " SN_TOKEN "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 			  (int)DF_MIN(tlen, 8192), target, len);
 	size_t off = 0, total = (size_t)hn + len, got = 0;
-	int eof = 0;
-	ev_tstamp quiet = ev_time() + 0.01;
-	while (!eof && ev_time() < quiet) {
+	int eof = 0, progress = 1;
+	ev_timer tick;
+	ev_timer_init(&tick, sn_tick, quiet, 0);
+	while (!eof && progress) {
+		progress = 0;
 		while (off < total) {
 			const char *p = off < (size_t)hn ? head + off : body + (off - (size_t)hn);
 			size_t n = off < (size_t)hn ? (size_t)hn - off : total - off;
@@ -172,9 +185,15 @@ static int sn_request(const char *target, size_t tlen, const char *body, size_t 
 			if (w <= 0)
 				break;
 			off += (size_t)w;
-			quiet = ev_time() + 0.01;
+			progress = 1;
 		}
-		ev_run(H.loop, EVRUN_NOWAIT);
+		/* one loop iteration: it returns on the first events, or after the quiet time */
+		sn_ticked = 0;
+		ev_timer_set(&tick, quiet, 0);
+		ev_timer_start(H.loop, &tick);
+		ev_run(H.loop, EVRUN_ONCE);
+		ev_timer_stop(H.loop, &tick);
+		progress |= !sn_ticked;
 		for (;;) {
 			char buf[4096];
 			ssize_t r = read(sv[1], buf, sizeof buf);
@@ -185,7 +204,7 @@ static int sn_request(const char *target, size_t tlen, const char *body, size_t 
 			size_t k = DF_MIN((size_t)r, cap - 1 - got);
 			memcpy(ans + got, buf, k);
 			got += k;
-			quiet = ev_time() + 0.01;
+			progress = 1;
 		}
 	}
 	ans[got] = 0;
@@ -230,7 +249,7 @@ static void sn_begin(void)
 		char body[512];
 		int n = snprintf(body, sizeof body, "task: %s\nurl: %s\ndigest: sha256:%s\nport: %d\n", H.task, H.url, H.task,
 				 9000 + i);
-		int st = sn_request("/v1/register", 12, body, (size_t)n, ans, sizeof ans);
+		int st = sn_request("/v1/register", 12, body, (size_t)n, ans, sizeof ans, 0.01);
 		const char *b = sn_body(ans);
 		struct slice v;
 		uint64_t h;
