@@ -1,5 +1,6 @@
-/* Fuzz target: the body of POST /v1/register, through the supernode's real handler (test/fuzz/sn_harness.h builds
- * the supernode; "@T", "@A", "@B" in the input stand for the task id and peer A's and B's secrets). */
+/* Fuzz target: the body of POST /v1/register, through the supernode's real handler
+ * (test/fuzz/sn_harness.h builds the supernode; "@T", "@A", "@B" in the input stand for the task
+ * id and peer A's and B's secrets). */
 #include "test/fuzz/sn_harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

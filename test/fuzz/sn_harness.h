@@ -63,6 +63,7 @@ static void sn_harness_cleanup(void)
 		fprintf(stderr, "sn_harness: could not remove %s\n", H.dir);
 }
 
+static void sn_harness_die(const char *what, const char *why) __attribute__((noreturn));
 static void sn_harness_die(const char *what, const char *why)
 {
 	fprintf(stderr, "sn_harness: %s: %s\n", what, why);
@@ -218,6 +219,7 @@ static int sn_request(const char *target, size_t tlen, const char *body, size_t 
 }
 
 /* An answer the protocol does not allow: says which, then aborts (the fuzzer's crash). */
+static void sn_wrong(const char *what, int st, const char *ans) __attribute__((noreturn));
 static void sn_wrong(const char *what, int st, const char *ans)
 {
 	fprintf(stderr, "sn_harness: %s: status %d, answer:\n%s\n", what, st, ans);
@@ -252,7 +254,7 @@ static void sn_begin(void)
 		int st = sn_request("/v1/register", 12, body, (size_t)n, ans, sizeof ans, 0.01);
 		const char *b = sn_body(ans);
 		struct slice v;
-		uint64_t h;
+		uint64_t h = 0;
 		if (st != 200 || proto_find(b, strlen(b), "peer", &v) != DF_OK || proto_u64(v, &h) != DF_OK ||
 		    proto_find(b, strlen(b), "secret", &v) != DF_OK || slice_copy(v, H.secret[i], sizeof H.secret[i]) != 0)
 			sn_harness_die("register", ans);
