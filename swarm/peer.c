@@ -1191,6 +1191,13 @@ static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		sp->leave_done(sp->leave_ctx);
 }
 
+/* The URL that ends d's registration at its supernode (it carries the registration's secret). */
+static void leave_url(const struct dl *d, char *url, size_t cap)
+{
+	snprintf(url, cap, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", d->sp->scheme, super_of(d), d->id, d->handle,
+		 d->secret);
+}
+
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 {
 	char url[512], err[256];
@@ -1200,8 +1207,7 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 	for (struct dl *d = sp->dls; d; d = d->next) {
 		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT || d->leave_fetch)
 			continue;
-		snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", sp->scheme, super_of(d), d->id, d->handle,
-			 d->secret);
+		leave_url(d, url, sizeof url);
 		struct http_request req = {
 			.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
 			.ctx = d, .connect_timeout = 2, .first_byte_timeout = 2,
@@ -1238,7 +1244,7 @@ int swarm_peer_release(void *arg, const char *id)
 			return 0;
 		if (d->mode == M_SEEDING && d->handle >= 0) { /* tell the supernode (its answer is not awaited) */
 			char url[512], err[256];
-			snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d", sp->scheme, super_of(d), d->id, d->handle);
+			leave_url(d, url, sizeof url);
 			struct http_request req = {
 				.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode",
 				.on_done = released_left, .connect_timeout = 2, .first_byte_timeout = 2,
