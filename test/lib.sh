@@ -122,6 +122,18 @@ start_supernode() {
   wait_port "$port"
 }
 
+# sn_alive NAME WHAT: fails unless supernode NAME (start_supernode) still runs after WHAT
+sn_alive() { kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || fail "supernode $1 died after $2; its log: $(tail -n 20 "$T/$1.log")"; }
+
+# sn_post URL BODYFILE [TOKEN]: POSTs the file; the status in $code, the answer in $ans (bounded: no
+# answer within 10 s shows as 000)
+sn_post() {
+  local tok=()
+  [ -n "${3:-}" ] && tok=(-H "X-DF-Token: $3")
+  code=$(curl -sS -m 10 -o "$T/sn_post.out" -w '%{http_code}' "${tok[@]}" --data-binary "@$2" "$1" 2>"$T/sn_post.err") || code=000
+  ans=$(cat "$T/sn_post.out" 2>/dev/null)
+}
+
 # track_seeder DATA_DIR: stop the detached seeder a df get left behind in DATA_DIR on exit
 track_seeder() {
   local f=$1/seeder.pid

@@ -14,24 +14,19 @@ NP=$(free_port); start_nginx "$T/www" "$NP"
 URL=http://127.0.0.1:$NP/f
 SP=$(free_port); start_supernode sn "$SP" --token T
 SN=http://127.0.0.1:$SP
-alive() { kill -0 "$(cat sn.pid)" 2>/dev/null || fail "the supernode died after $1; its log: $(tail -n 20 sn.log)"; }
 
-# post PATH BODYFILE: the status in $code, the answer in $ans (bounded: a crash shows as code 000)
-post() {
-  code=$(curl -sS -m 10 -o ans -w '%{http_code}' -H 'X-DF-Token: T' --data-binary "@$2" "$SN$1" 2>curl.err) || code=000
-  ans=$(cat ans 2>/dev/null)
-}
+post() { sn_post "$SN$1" "$2" T; }  # post PATH BODYFILE: $code, $ans
 
 # --- item 1: the bodies from the issue, each a 400 with the cause ---
 printf 'a b\n' > b1
 post /v1/register b1
-[ "$code" = 400 ] || fail "register 'a b': answered $code ($ans $(cat curl.err))"
+[ "$code" = 400 ] || fail "register 'a b': answered $code ($ans $(cat "$T/sn_post.err"))"
 [[ $ans == "register: line 1: "*"key: value"* ]] || fail "register 'a b': no cause named: $ans"
-alive "register 'a b'"
+sn_alive sn "register 'a b'"
 printf 'task: 00\x00\nurl: http://127.0.0.1:1/\n' > b2
 post /v1/register b2
 [ "$code" = 400 ] && [[ $ans == *"NUL"* ]] || fail "register with a NUL: answered $code: $ans"
-alive "a NUL in the first line"
+sn_alive sn "a NUL in the first line"
 printf 'task: 00\nurl: http://127.0.0.1:1/\n' > b3
 post /v1/register b3
 [ "$code" = 400 ] && [[ $ans == *"task: not a task id"* ]] || fail "register task 00: answered $code: $ans"
@@ -53,7 +48,7 @@ post /v1/heartbeat h1
 : > empty
 post "/v1/leave?task=../../x&peer=1" empty
 [ "$code" = 400 ] && [[ $ans == *"task= is not a task id"* ]] || fail "leave with junk: answered $code: $ans"
-alive "the malformed bodies"
+sn_alive sn "the malformed bodies"
 
 # random bodies (and random bytes after valid lines) to every endpoint: each is answered. The valid
 # lines name a task of their own (a missing file) so that a registration the junk leaves intact
@@ -70,15 +65,15 @@ for i in $(seq 40); do
   done
   codes=$(curl "${args[@]:1}" 2>curl.err)
   if [ "$(grep -c '^[1-5][0-9][0-9]$' <<<"$codes")" -ne 8 ]; then
-    cp r /tmp/sn-proto-crash-r.bin; cp rv /tmp/sn-proto-crash-rv.bin
-    fail "a random body went unanswered in round $i (codes: $(echo $codes); $(cat curl.err)); bodies in /tmp/sn-proto-crash-*.bin"
+    cp r /tmp/df-sn_abuse-crash-r.bin; cp rv /tmp/df-sn_abuse-crash-rv.bin
+    fail "a random body went unanswered in round $i (codes: $(echo $codes); $(cat curl.err)); bodies in /tmp/df-sn_abuse-crash-*.bin"
   fi
-  alive "random bodies (round $i)"
+  sn_alive sn "random bodies (round $i)"
 done
 
 # still a working supernode: a df get through it is correct
 expect_rc 0 "$DF" get "$URL" -O out --supernode "127.0.0.1:$SP" --token T --data "$T/p1" --seed-idle 0 --digest "sha256:$want"
 [ "$(sha out)" = "$want" ] || fail "df get after the abuse: wrong bytes"
 grep -q "straight from the source" <<<"$OUT" && fail "df get went to the source: $OUT"
-alive "the final df get"
+sn_alive sn "the final df get"
 pass "sn_abuse"

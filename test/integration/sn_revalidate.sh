@@ -17,7 +17,6 @@ start_nginx "$T/www" "$NP" 'location /f { if ($http_x_fail = "412") { return 412
 URL=http://127.0.0.1:$NP/f
 SP=$(free_port); start_supernode sn "$SP"
 SN=http://127.0.0.1:$SP
-alive() { kill -0 "$(cat sn.pid)" 2>/dev/null || fail "the supernode died after $1; its log: $(tail -n 20 sn.log)"; }
 
 # the task, complete at the supernode; its id from the answer to a registration
 expect_rc 0 "$DF" get "$URL" -O out0 --supernode "127.0.0.1:$SP" --data "$T/p0" --seed-idle 0
@@ -44,13 +43,13 @@ for st in 412 503; do
   [ "$code" = 502 ] || fail "a revalidation refused with $st: registration answered $code after $secs s ($ans $(cat curl.err))"
   fast "$secs" || fail "the refused revalidation ($st) was answered only after $secs s"
   [[ $ans == *"source answered $st"*revalidation* ]] || fail "the 502 does not name the source's $st: $ans"
-  alive "a $st to the revalidation"
+  sn_alive sn "a $st to the revalidation"
   # the next registration revalidates again, gets 304, and is answered as usual
   reg
   [ "$code" = 200 ] && fast "$secs" || fail "the registration after a $st revalidation: $code after $secs s ($ans $(cat curl.err))"
   grep -q '^state: complete' <<<"$ans" || fail "the task is no longer complete after a $st revalidation: $ans"
   leave_last
-  alive "the registration after a $st revalidation"
+  sn_alive sn "the registration after a $st revalidation"
 done
 
 # the cached version was left alone: nothing fetched again, a df get is correct and comes from the swarm
@@ -58,5 +57,5 @@ OUT=$(curl -sS "$SN/v1/status?format=json")
 grep -q "\"bytes_from_source\":$((1 << 20))," <<<"$OUT" || fail "the supernode fetched the file again: $OUT"
 expect_rc 0 "$DF" get "$URL" -O out1 --supernode "127.0.0.1:$SP" --data "$T/p1" --seed-idle 0
 [ "$(sha out1)" = "$want" ] || fail "df get after the refused revalidations: wrong bytes"
-alive "the last df get"
+sn_alive sn "the last df get"
 pass "sn_revalidate"

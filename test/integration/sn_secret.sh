@@ -14,13 +14,8 @@ NP=$(free_port); start_nginx "$T/www" "$NP"
 URL=http://127.0.0.1:$NP/f
 SP=$(free_port); start_supernode sn "$SP" --token T
 SN=http://127.0.0.1:$SP
-alive() { kill -0 "$(cat sn.pid)" 2>/dev/null || fail "the supernode died after $1; its log: $(tail -n 20 sn.log)"; }
 
-# post PATH BODYFILE: the status in $code, the answer in $ans (bounded: a crash shows as code 000)
-post() {
-  code=$(curl -sS -m 10 -o ans -w '%{http_code}' -H 'X-DF-Token: T' --data-binary "@$2" "$SN$1" 2>curl.err) || code=000
-  ans=$(cat ans 2>/dev/null)
-}
+post() { sn_post "$SN$1" "$2" T; }  # post PATH BODYFILE: $code, $ans
 
 reg() { printf 'task: %s\nurl: %s\ndigest: sha256:%s\nport: %s\n' "$want" "$URL" "$want" "$1" > reg; post /v1/register reg; }
 reg 9; [ "$code" = 200 ] || fail "register A: $code $ans"
@@ -64,11 +59,11 @@ post "/v1/leave?task=$want&peer=$ha&secret=$sa" empty
 post "/v1/work?task=$want&peer=$ha&secret=$sa" empty
 [ "$code" = 410 ] || fail "work after leaving: answered $code ($ans)"
 for h in "$hb"; do post "/v1/leave?task=$want&peer=$h&secret=$sb" empty; done
-alive "the spoofing"
+sn_alive sn "the spoofing"
 
 # still a working supernode: a df get through it is correct
 expect_rc 0 "$DF" get "$URL" -O out --supernode "127.0.0.1:$SP" --token T --data "$T/p1" --seed-idle 0 --digest "sha256:$want"
 [ "$(sha out)" = "$want" ] || fail "df get after the spoofing: wrong bytes"
 grep -q "straight from the source" <<<"$OUT" && fail "df get went to the source: $OUT"
-alive "the final df get"
+sn_alive sn "the final df get"
 pass "sn_secret"
