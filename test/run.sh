@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Runs df's tests: C unit binaries, fuzz-corpus replays, and (with "all") the shell integration tests.
-# Prints one line per test and ends with "N passed, N failed"; exits non-zero on any failure.
+# Prints one line per test and ends with "N passed, N failed, N skipped"; exits non-zero on any
+# failure. Every line records the exit status of the thing it ran (test/integration/run_selftest.sh
+# proves a failing or aborting one is reported FAIL and a skipped one SKIP).
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build/musl}
 mode=${1:-all}
 only=${TESTS:-}   # e.g. TESTS=store to run only matching names
+it_dir=${RUN_IT_DIR:-test/integration}      # where the integration scripts are (the self-test points elsewhere)
+corpus_dir=${RUN_CORPUS_DIR:-test/fuzz/corpus}
 passed=0 failed=0 skipped=0 failures=()
 logdir=$B/testlogs; mkdir -p "$logdir"
 
 record() { # name rc log
   if [ "$2" -eq 0 ]; then passed=$((passed+1)); echo "ok    $1"
   elif [ "$2" -eq 77 ]; then skipped=$((skipped+1)); echo "skip  $1 ($(tail -n1 "$3"))"
-  else failed=$((failed+1)); failures+=("$1"); echo "FAIL  $1 (log: $3)"; tail -n 30 "$3" | sed 's/^/      /'; fi
+  else failed=$((failed+1)); failures+=("$1")
+    echo "FAIL  $1 ($([ "$2" -gt 128 ] && echo "killed by signal $(($2 - 128)), ")log: $3)"; tail -n 30 "$3" | sed 's/^/      /'; fi
 }
 
 for t in "$B"/test/test_*; do
@@ -20,20 +25,26 @@ for t in "$B"/test/test_*; do
   n=$(basename "$t"); [ -n "$only" ] && [[ $n != *$only* ]] && continue
   log=$logdir/$n.log
   "$t" >"$log" 2>&1; rc=$?
-  sum=$(grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
-  [ -z "$sum" ] && [ $rc -eq 0 ] && rc=1   # a unit binary that printed no summary ran nothing
+  sum=$(grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n1)
+  [ -z "$sum" ] && { [ $rc -eq 0 ] || [ $rc -eq 77 ]; } && rc=1   # a unit binary that printed no summary ran nothing
   record "unit/$n${sum:+ — ${sum#*: }}" $rc "$log"
+  # a binary that passed but skipped some of its tests: say which, and count them as skipped
+  if [ $rc -eq 0 ]; then
+    while read -r _ name why; do
+      skipped=$((skipped+1)); echo "skip  unit/$name $why"
+    done < <(grep -E '^  skip ' "$log")
+  fi
 done
 for t in "$B"/replay/fuzz_*; do
   [ -x "$t" ] || continue
   n=$(basename "$t"); [ -n "$only" ] && [[ $n != *$only* ]] && continue
-  corpus=test/fuzz/corpus/${n#fuzz_}
+  corpus=$corpus_dir/${n#fuzz_}
   log=$logdir/$n.log
-  "$t" "$corpus" >"$log" 2>&1
-  record "replay/$n ($(tail -n1 "$log"))" $? "$log"
+  "$t" "$corpus" >"$log" 2>&1; rc=$?   # the replay's status, taken before anything else runs
+  record "replay/$n ($(tail -n1 "$log"))" $rc "$log"
 done
 if [ "$mode" = all ]; then
-  for t in test/integration/*.sh; do
+  for t in "$it_dir"/*.sh; do
     [ -f "$t" ] || continue
     n=$(basename "$t" .sh); [ -n "$only" ] && [[ $n != *$only* ]] && continue
     log=$logdir/it_$n.log

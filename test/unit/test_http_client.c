@@ -716,9 +716,8 @@ static void ipv6(void)
 	struct http_server *s = routes(http_server_new(L, NULL));
 	char err[256];
 	if (http_server_listen(s, "[::1]:0", err, sizeof err) != DF_OK) {
-		fprintf(stderr, "    no IPv6 loopback here (%s): skipped\n", err);
 		http_server_free(s);
-		return;
+		UNIT_SKIP("no IPv6 loopback here: %s", err);
 	}
 	struct http_client *cl = client(NULL);
 	struct got g;

@@ -2,11 +2,23 @@
  * Also owns a scratch directory so tests that touch disk clean up after themselves. */
 #include "test/unit/unit.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 int unit_failed_checks;
 static char tmpdir[256];
+static char skip_reason[256]; /* set by unit_skip during the current test */
+
+void unit_skip(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(skip_reason, sizeof skip_reason, fmt, ap);
+	va_end(ap);
+	if (!skip_reason[0])
+		snprintf(skip_reason, sizeof skip_reason, "no reason given");
+}
 
 const char *unit_tmpdir(void)
 {
@@ -51,26 +63,36 @@ static int selected(const char *name, int argc, char **argv)
 
 int unit_run(const char *suite, const struct unit_test *tests, size_t n, int argc, char **argv)
 {
-	int passed = 0, failed = 0;
+	static int depth; /* test_unit.c runs unit_run inside a test: only the outer run cleans up */
+	int passed = 0, failed = 0, skipped = 0;
+	char outer_skip[sizeof skip_reason]; /* the state of the test that called us, if nested */
+	memcpy(outer_skip, skip_reason, sizeof outer_skip);
+	depth++;
 	for (size_t i = 0; i < n; i++) {
 		if (!selected(tests[i].name, argc, argv))
 			continue;
 		int before = unit_failed_checks;
+		skip_reason[0] = 0;
 		tests[i].fn();
-		int ok = unit_failed_checks == before;
-		printf("  %s %s.%s\n", ok ? "ok  " : "FAIL", suite, tests[i].name);
-		fflush(stdout);
-		if (ok)
-			passed++;
-		else
+		if (unit_failed_checks != before) {
+			printf("  FAIL %s.%s\n", suite, tests[i].name);
 			failed++;
+		} else if (skip_reason[0]) {
+			printf("  skip %s.%s (%s)\n", suite, tests[i].name, skip_reason);
+			skipped++;
+		} else {
+			printf("  ok   %s.%s\n", suite, tests[i].name);
+			passed++;
+		}
+		fflush(stdout);
 	}
-	if (tmpdir[0]) {
+	memcpy(skip_reason, outer_skip, sizeof skip_reason);
+	if (--depth == 0 && tmpdir[0]) {
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", tmpdir);
 	}
-	printf("%s: %d passed, %d failed\n", suite, passed, failed);
-	return failed ? 1 : 0;
+	printf("%s: %d passed, %d failed, %d skipped\n", suite, passed, failed, skipped);
+	return failed ? 1 : !passed && skipped ? 77 : 0;
 }

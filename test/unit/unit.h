@@ -1,5 +1,5 @@
 /* The tiny unit-test runner every test/unit/test_*.c uses: a table of {name, fn} and checks
- * that record failures and go on. Its last line is "N passed, N failed". */
+ * that record failures and go on. Its last line is "SUITE: N passed, N failed, N skipped". */
 #ifndef DF_UNIT_H
 #define DF_UNIT_H
 
@@ -19,7 +19,15 @@ extern int unit_failed_checks;
 #define CHECK_STR(a, b) do { const char *_a = (a), *_b = (b); if (!_a || !_b || strcmp(_a, _b)) { unit_failed_checks++; \
 	fprintf(stderr, "    %s:%d: %s == \"%s\" failed: got \"%s\"\n", __FILE__, __LINE__, #a, _b ? _b : "(null)", _a ? _a : "(null)"); } } while (0)
 
-/* Runs every test (or those named in argv), prints one line each and the summary; returns the exit code. */
+/* Ends the current test as skipped (it could not run here: no IPv6, no privilege, ...), with the
+ * reason printf-style. A skipped test is not counted as passed; a failed check before it still fails
+ * the test. Use only inside a test function (it returns from it). */
+#define UNIT_SKIP(...) do { unit_skip(__VA_ARGS__); return; } while (0)
+void unit_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Runs every test (or those named in argv), prints one line each ("ok", "FAIL" or "skip" with the
+ * reason) and the summary. Returns the exit code: 1 when a test failed, 77 when every test that ran
+ * was skipped (test/run.sh reports SKIP), else 0. */
 int unit_run(const char *suite, const struct unit_test *tests, size_t n, int argc, char **argv);
 
 #define UNIT_MAIN(suite, table) \
