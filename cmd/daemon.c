@@ -183,6 +183,9 @@ int daemon_token(struct df *df, int warn_open)
 		log_user_error(df->cmd, "%s", err);
 		return DF_ERR;
 	}
+	if (df->cfg->token_argv)
+		log_warn("--token on the command line is visible to every local user (ps, /proc/PID/cmdline): "
+			 "give it in DF_TOKEN or --token-file instead");
 	if (warn_open && !df->cfg->security_token[0])
 		log_warn("no cluster token configured: open mode, any host can register, fetch and push");
 	return DF_OK;

@@ -72,7 +72,7 @@ struct push {
 	struct ev_loop *loop;
 	struct http_client *client;  /* to hosts and the supernode (cluster TLS when on) */
 	const char *scheme;
-	char tok[600];
+	char tok[AUTH_HEADER_MAX];
 	struct host *hosts;
 	int nhosts, next, running, parallel, done;
 	char url[512], digest[80], dest[1024], mode[16];
@@ -658,7 +658,8 @@ static int run(struct df *df, struct opt_result *r)
 	if (tls < 0)
 		return DF_EXIT_USAGE;
 	p.scheme = tls ? "https" : "http";
-	snprintf(p.tok, sizeof p.tok, "%s", auth_header(df->cfg->security_token, err, sizeof err));
+	char tokbuf[AUTH_HEADER_MAX];
+	snprintf(p.tok, sizeof p.tok, "%s", auth_header(df->cfg->security_token, tokbuf, sizeof tokbuf));
 	p.loop = ev_default_loop(0);
 	p.client = tls ? daemon_cluster_client(df, p.loop, NULL, 0) : daemon_client(df, p.loop, NULL, 0);
 	if (!p.client)

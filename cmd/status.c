@@ -96,7 +96,7 @@ static int run(struct df *df, struct opt_result *r)
 	int json = 0, proxy = 0;
 	double watch = 0;
 	const char *target = NULL;
-	char url[256], err[512], tok[600];
+	char url[256], err[512], tok[AUTH_HEADER_MAX];
 	for (int i = 0; i < r->nvals; i++) {
 		if (r->vals[i].id == OPT_SUPERNODE)
 			target = r->vals[i].arg;

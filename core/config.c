@@ -3,10 +3,12 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/df.h"
@@ -97,6 +99,8 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 		snprintf(err, errlen, "'%s' is not one of error, warn, info, debug", value);
 		return DF_ERR;
 	}
+	if (k->offset == offsetof(struct df_config, security_token) && config_check_token(value, err, errlen) != DF_OK)
+		return DF_ERR;
 	if (k->offset == offsetof(struct df_config, security_piece_digest) && digest_piece_algo_parse(value) < 0) {
 		snprintf(err, errlen, "'%s' is not one of xxh3, sha256", value);
 		return DF_ERR;
@@ -319,22 +323,68 @@ void config_print_doc(FILE *f)
 	}
 }
 
+int config_check_token(const char *t, char *err, size_t errlen)
+{
+	size_t n = strlen(t);
+	if (n > CONFIG_TOKEN_MAX) {
+		snprintf(err, errlen, "the token is %zu bytes, longer than the %d df accepts", n, CONFIG_TOKEN_MAX);
+		return DF_ERR;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
+			snprintf(err, errlen, "the token has a control character (byte %zu)", i + 1);
+			return DF_ERR;
+		}
+	if (n && (t[0] == ' ' || t[n - 1] == ' ')) {
+		snprintf(err, errlen, "the token starts or ends with a blank");
+		return DF_ERR;
+	}
+	return DF_OK;
+}
+
 int config_resolve_token(struct df_config *c, char *err, size_t errlen)
 {
 	if (c->security_token[0] || !c->security_token_file[0])
 		return DF_OK;
-	FILE *f = fopen(c->security_token_file, "r");
-	char line[512];
+	const char *path = c->security_token_file;
+	char line[CONFIG_TOKEN_MAX + 3], why[128]; /* room to see a line that is too long */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return DF_ERR;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen, "token file %s: every local user may write it (mode %04o): chmod o-w, better 0600", path,
+			 (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return DF_ERR;
+	}
+	if (st.st_mode & S_IROTH)
+		log_warn("token file %s: every local user may read it (mode %04o): chmod 0600", path, (unsigned)(st.st_mode & 07777));
+	FILE *f = fdopen(fd, "r");
 	if (!f) {
-		snprintf(err, errlen, "token file %s: %s", c->security_token_file, strerror(errno));
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		close(fd);
 		return DF_ERR;
 	}
 	if (!fgets(line, sizeof line, f))
 		line[0] = 0;
 	fclose(f);
-	line[strcspn(line, "\r\n")] = 0;
+	size_t n = strcspn(line, "\r\n");
+	if (n > CONFIG_TOKEN_MAX) {
+		snprintf(err, errlen, "token file %s: the token is longer than the %d bytes df accepts", path, CONFIG_TOKEN_MAX);
+		return DF_ERR;
+	}
+	line[n] = 0;
 	if (!line[0]) {
-		snprintf(err, errlen, "token file %s: empty", c->security_token_file);
+		snprintf(err, errlen, "token file %s: empty", path);
+		return DF_ERR;
+	}
+	if (config_check_token(line, why, sizeof why) != DF_OK) {
+		snprintf(err, errlen, "token file %s: %s", path, why);
 		return DF_ERR;
 	}
 	free(c->security_token);

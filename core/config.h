@@ -17,8 +17,14 @@ struct df_config {
 #define DF_CONFIG(sec, key, type, def, meta, help) config_##type sec##_##key;
 #include "core/config.def"
 #undef DF_CONFIG
-	char *file; /* the file loaded, or NULL */
+	char *file;     /* the file loaded, or NULL */
+	int token_argv; /* the token was given with --token on the command line (visible in ps) */
 };
+
+/* The longest cluster token df accepts (bytes). Every outgoing request carries it in one header
+ * line built in a fixed buffer (AUTH_HEADER_MAX in swarm/auth.h); a longer token is refused when the
+ * configuration is read, never cut. */
+#define CONFIG_TOKEN_MAX 512
 
 struct config_key {
 	const char *section;
@@ -70,7 +76,14 @@ int config_parse_size(const char *s, uint64_t *out);
 int config_parse_quota(const char *s, uint64_t *bytes, unsigned *percent);
 
 /* The cluster token: token, else the first line of token_file; "" when none. Returns DF_ERR with err
- * set when token_file cannot be read. The result is written into c->security_token. */
+ * set when token_file cannot be read, is writable by every local user, or holds no valid token (see
+ * config_check_token); logs a warning when every local user can read it. The result is written into
+ * c->security_token. */
 int config_resolve_token(struct df_config *c, char *err, size_t errlen);
+
+/* DF_OK when t may be a cluster token: at most CONFIG_TOKEN_MAX bytes, no control characters, no
+ * blank at either end (HTTP would strip it, and the token would never match). "" (open mode) is
+ * valid. Otherwise DF_ERR with the cause in err. */
+int config_check_token(const char *t, char *err, size_t errlen);
 
 #endif

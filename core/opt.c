@@ -89,6 +89,15 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 	const char *cfile = config_pick_file(find_config_flag(argc, argv));
 	if (cfile && config_load_file(cfg, cfile, err, errlen) != DF_OK)
 		goto fail;
+	/* the cluster token: DF_TOKEN wins over the file, --token/--token-file over both */
+	const char *envtok = getenv("DF_TOKEN");
+	if (envtok && *envtok) {
+		if (config_set(cfg, config_find("security", "token"), envtok, why, sizeof why) != DF_OK) {
+			snprintf(err, errlen, "DF_TOKEN: %s", why);
+			goto fail;
+		}
+		config_set(cfg, config_find("security", "token_file"), "", why, sizeof why);
+	}
 
 	int only_args = 0;
 	for (int i = 1; i < argc; i++) {
@@ -167,6 +176,12 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 		if (config_set(cfg, k, val, why, sizeof why) != DF_OK) {
 			snprintf(err, errlen, "option --%.*s: %s", (int)n, name, why);
 			goto fail;
+		}
+		if (strcmp(k->section, "security") == 0 && (strcmp(k->key, "token") == 0 || strcmp(k->key, "token_file") == 0)) {
+			/* one source for the token: the flag replaces what the file or DF_TOKEN said */
+			int tok = k->key[5] == 0;
+			config_set(cfg, config_find("security", tok ? "token_file" : "token"), "", why, sizeof why);
+			cfg->token_argv = tok && val[0];
 		}
 		if (strcmp(k->key, "log_level") == 0)
 			level = val;

@@ -97,7 +97,7 @@ struct swarm_peer {
 	const char *scheme;        /* "https" when the cluster speaks TLS */
 	char supers[MAX_SUPERNODES][CONFIG_SUPERNODE_NAME_MAX];
 	int nsupers;
-	char token_hdr[600];
+	char token_hdr[AUTH_HEADER_MAX];
 	struct pieceserve ps;
 	struct dl *dls;
 	ev_timer beat;
