@@ -93,13 +93,25 @@ asan:
 asan-all: $(B)/df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
 	$(Q)B=$(B) bash test/run.sh all
 
-# libFuzzer builds of every parser target (clang). Run one without growing the committed corpus:
+# libFuzzer builds of every parser target (clang): the library is compiled once with coverage
+# (fuzzer-no-link), each target links against it. Run one without growing the committed corpus:
 #   mkdir -p build/fuzz/new && build/fuzz/fuzz_proto -max_total_time=60 build/fuzz/new test/fuzz/corpus/proto
-fuzz: $(STAMP)
-	$(Q)mkdir -p build/fuzz
-	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ   build/fuzz/$$n"; \
-	  clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $$f $(filter-out cmd/%,$(LIB_SRC)) \
-	    $(DEPS)/lib/libdfdeps-host.a $(DEPS)/lib/libbearssl-host.a -lpthread -lm -o build/fuzz/$$n || exit 1; done
+# The long runs docs/SECURITY.md records: nice -n 19 build/fuzz/NAME -runs=10000000 -max_total_time=1800 ...
+FZ        = build/fuzz
+FZ_FLAGS  = -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+FZ_OBJ    = $(patsubst %.c,$(FZ)/obj/%.o,$(filter-out cmd/%,$(LIB_SRC)))
+FUZZ_BIN  = $(FUZZ_SRC:test/fuzz/%.c=$(FZ)/%)
+fuzz: $(FUZZ_BIN)
+
+$(FZ)/obj/%.o: %.c | $(STAMP)
+	$(call say,CC,$@)mkdir -p $(dir $@) && clang $(CPPFLAGS) $(FZ_FLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(FZ)/libdf-fuzz.a: $(FZ_OBJ)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(FZ)/fuzz_%: test/fuzz/fuzz_%.c $(FZ)/libdf-fuzz.a $(STAMP)
+	$(call say,FUZZ,$@)clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) $< $(FZ)/libdf-fuzz.a \
+	  $(DEPS)/lib/libdfdeps-host.a $(DEPS)/lib/libbearssl-host.a -lpthread -lm -o $@
 
 release: $(B)/df
 	$(Q)mkdir -p release/out
@@ -120,4 +132,4 @@ clean:
 distclean: clean
 	rm -rf build
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) $(FZ)/obj -name '*.d' 2>/dev/null)
