@@ -40,9 +40,7 @@ struct hjob {
 	int64_t length;
 	double last_progress;
 	uint64_t last_done;
-	char output[4096];
-	char url[8192];
-	char headers[16384];
+	struct hostd_job_spec spec; /* url, output, source headers, digest */
 	size_t out_off, out_len;
 	char out[OUT_MAX];
 	size_t in_len;
@@ -277,11 +275,11 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		job_end(j, DF_EXIT_FAIL, "the download ended without a task");
 		return;
 	}
-	if (store_task_export(j->task, j->output, err, sizeof err) != DF_OK) {
+	if (store_task_export(j->task, j->spec.output, err, sizeof err) != DF_OK) {
 		job_end(j, DF_EXIT_FAIL, err);
 		return;
 	}
-	log_info("handed-off download %s saved to %s", j->url, j->output);
+	log_info("handed-off download %s saved to %s", j->spec.url, j->spec.output);
 	char line[200];
 	snprintf(line, sizeof line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(j->task),
 		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super, (unsigned long long)ds.from_source,
@@ -289,37 +287,51 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	job_end(j, DF_EXIT_OK, line);
 }
 
+int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, const char **why)
+{
+	struct hostd_request rq;
+	spec->url[0] = spec->output[0] = spec->headers[0] = 0;
+	spec->headers_len = 0;
+	memset(&spec->digest, 0, sizeof spec->digest);
+	if (hostd_parse_request(buf, len, &rq, why) != DF_OK)
+		return DF_ERR;
+	if (slice_copy(rq.url, spec->url, sizeof spec->url) != 0 || slice_copy(rq.output, spec->output, sizeof spec->output) != 0) {
+		*why = "url or output path too long";
+		return DF_ERR;
+	}
+	if (rq.digest.n && digest_spec_parse(rq.digest.p, rq.digest.n, &spec->digest) != DF_OK) {
+		*why = "digest: expected sha256:HEX or md5:HEX";
+		return DF_ERR;
+	}
+	size_t hl = 0;
+	for (int i = 0; i < rq.nheaders; i++) {
+		size_t cap = sizeof spec->headers - hl;
+		int n = snprintf(spec->headers + hl, cap, "%.*s\r\n", (int)rq.headers[i].n, rq.headers[i].p);
+		if (n < 0 || (size_t)n >= cap) {
+			spec->headers[hl] = 0;
+			*why = "header lines too long";
+			return DF_ERR;
+		}
+		hl += (size_t)n;
+	}
+	spec->headers_len = hl;
+	return DF_OK;
+}
+
 /* A whole request is in: check it, start (or join) the download. */
 static void job_start(struct hjob *j, size_t len)
 {
-	struct hostd_request rq;
 	const char *why;
 	char err[512];
-	if (hostd_parse_request(j->in, len, &rq, &why) != DF_OK) {
+	if (hostd_prepare(j->in, len, &j->spec, &why) != DF_OK) {
 		j->hd->st.refused++;
 		job_end(j, DF_EXIT_USAGE, why);
 		return;
 	}
 	struct swarm_dl_cfg dc = {.on_meta = on_meta, .on_piece = on_piece, .on_done = on_done, .ctx = j};
-	if (slice_copy(rq.url, j->url, sizeof j->url) != 0 || slice_copy(rq.output, j->output, sizeof j->output) != 0) {
-		job_end(j, DF_EXIT_USAGE, "url or output path too long");
-		return;
-	}
-	if (rq.digest.n && digest_spec_parse(rq.digest.p, rq.digest.n, &dc.digest) != DF_OK) {
-		job_end(j, DF_EXIT_USAGE, "digest: expected sha256:HEX or md5:HEX");
-		return;
-	}
-	size_t hl = 0;
-	for (int i = 0; i < rq.nheaders; i++) {
-		int n = snprintf(j->headers + hl, sizeof j->headers - hl, "%.*s\r\n", (int)rq.headers[i].n, rq.headers[i].p);
-		if (n < 0 || (size_t)n >= sizeof j->headers - hl) {
-			job_end(j, DF_EXIT_USAGE, "header lines too long");
-			return;
-		}
-		hl += (size_t)n;
-	}
-	dc.url = j->url;
-	dc.headers = hl ? j->headers : NULL;
+	dc.digest = j->spec.digest;
+	dc.url = j->spec.url;
+	dc.headers = j->spec.headers_len ? j->spec.headers : NULL;
 	j->state = J_RUN;
 	loop_timeout_stop(j->hd->cfg.loop, &j->to);
 	j->dl = swarm_dl_start(j->hd->cfg.peer, &dc, err, sizeof err);
@@ -343,6 +355,15 @@ static size_t request_end(const char *p, size_t n)
 			return i + 1;
 	}
 	return 0;
+}
+
+size_t hostd_request_end(const char *buf, size_t len, size_t seen)
+{
+	size_t from = seen > 2 ? seen - 2 : 0;
+	if (from >= len)
+		return 0;
+	size_t end = request_end(buf + from, len - from);
+	return end ? end + from : 0;
 }
 
 static void job_read(struct hjob *j)
@@ -372,9 +393,9 @@ static void job_read(struct hjob *j)
 		}
 		size_t was = j->in_len;
 		j->in_len += (size_t)n;
-		size_t end = request_end(j->in + (was > 2 ? was - 2 : 0), j->in_len - (was > 2 ? was - 2 : 0));
+		size_t end = hostd_request_end(j->in, j->in_len, was);
 		if (end) {
-			job_start(j, end + (was > 2 ? was - 2 : 0));
+			job_start(j, end);
 			return;
 		}
 	}

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 
+#include "core/digest.h"
 #include "core/slice.h"
 #include "net/loop.h"
 #include "store/store.h"
@@ -60,5 +61,23 @@ struct hostd_request {
 	int nheaders;
 };
 int hostd_parse_request(const char *buf, size_t len, struct hostd_request *rq, const char **why);
+
+/* What the daemon starts a job with: the request parsed and checked (hostd_parse_request), then
+ * the url and output copied, the digest parsed and the header lines joined as the source request
+ * takes them ("Name: value\r\n"...). Pure, the whole of the handler's decision before the download
+ * starts (fuzzed through test/fuzz/fuzz_handoff.c). DF_OK, or DF_ERR with *why set. */
+struct hostd_job_spec {
+	char url[8192];
+	char output[4096];
+	char headers[16384];
+	size_t headers_len;
+	struct digest_spec digest; /* len 0: none given */
+};
+int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, const char **why);
+
+/* Where a request arriving in pieces ends: the length before its empty line ("\n\n" or "\n\r\n"),
+ * or 0 while it has not arrived. seen: the bytes of buf earlier calls already scanned (only their
+ * last two are looked at again). The same answer as one call over the whole buffer. */
+size_t hostd_request_end(const char *buf, size_t len, size_t seen);
 
 #endif

@@ -106,6 +106,52 @@ int pushrecv_resolve(const char *push_dir, const char *dest, char *out, size_t c
 	return DF_OK;
 }
 
+int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request *rq, const char **why)
+{
+	char digest[80] = "", mode[16] = "0644";
+	size_t pos = 0;
+	struct proto_line l;
+	int rc;
+	memset(rq, 0, sizeof *rq);
+	while ((rc = proto_next(body, len, &pos, &l)) == DF_OK) {
+		int too_long = 0;
+		for (size_t i = 0; i < l.val.n; i++)
+			if ((unsigned char)l.val.p[i] < 0x20 || l.val.p[i] == 0x7f) {
+				/* a CR in the url would split the source request; in dest, a file name nobody can type */
+				*why = "a control character inside a value";
+				return DF_ERR;
+			}
+		if (slice_eq(l.key, "url")) too_long = slice_copy(l.val, rq->url, sizeof rq->url);
+		else if (slice_eq(l.key, "digest")) too_long = slice_copy(l.val, digest, sizeof digest);
+		else if (slice_eq(l.key, "dest")) too_long = slice_copy(l.val, rq->dest, sizeof rq->dest);
+		else if (slice_eq(l.key, "mode")) too_long = slice_copy(l.val, mode, sizeof mode);
+		if (too_long) {
+			*why = "a url, digest, dest or mode line is too long";
+			return DF_ERR;
+		}
+	}
+	if (rc == DF_ERR) {
+		*why = "a malformed line (not 'key: value', a NUL byte, or over 8 KiB)";
+		return DF_ERR;
+	}
+	if (!rq->url[0]) {
+		*why = "no url line";
+		return DF_ERR;
+	}
+	if (digest_spec_parse(digest, strlen(digest), &rq->digest) != DF_OK) {
+		*why = "digest: expected sha256:HEX";
+		return DF_ERR;
+	}
+	char *end;
+	unsigned long m = strtoul(mode, &end, 8);
+	if (!mode[0] || *end || mode[0] == '-' || mode[0] == '+' || mode[0] == ' ' || m > 07777) {
+		*why = "mode: expected octal permission bits, at most 7777";
+		return DF_ERR;
+	}
+	rq->mode = (unsigned)m;
+	return DF_OK;
+}
+
 static void push_free(struct push *p)
 {
 	ev_timer_stop(p->pr->cfg.loop, &p->tick);
@@ -191,41 +237,38 @@ static void gone(struct http_req *req, int ok, void *ctx)
 static void on_body(struct http_req *req, const char *body, size_t len, void *ctx)
 {
 	struct pushrecv *pr = ctx;
-	char url[4096] = "", digest[80] = "", dest[PATH_MAX] = "", mode[16] = "0644", err[PATH_MAX + 128];
-	size_t pos = 0;
-	struct proto_line l;
-	while (proto_next(body, len, &pos, &l) == DF_OK) {
-		if (slice_eq(l.key, "url")) slice_copy(l.val, url, sizeof url);
-		else if (slice_eq(l.key, "digest")) slice_copy(l.val, digest, sizeof digest);
-		else if (slice_eq(l.key, "dest")) slice_copy(l.val, dest, sizeof dest);
-		else if (slice_eq(l.key, "mode")) slice_copy(l.val, mode, sizeof mode);
-	}
+	char err[PATH_MAX + 128];
+	const char *why;
+	struct pushrecv_request *rq = malloc(sizeof *rq);
 	struct push *p = calloc(1, sizeof *p);
-	char *end;
-	unsigned long m = strtoul(mode, &end, 8);
-	struct digest_spec d = {0};
-	if (!p) {
+	if (!p || !rq) {
+		free(p);
+		free(rq);
 		http_reply(req, 503, NULL, "out of memory\n", 14);
+		return;
+	}
+	if (pushrecv_parse_request(body, len, rq, &why) != DF_OK) {
+		int n = snprintf(err, sizeof err, "push: %s\n", why);
+		free(p);
+		free(rq);
+		http_reply(req, 400, "Content-Type: text/plain\r\n", err, (size_t)DF_MIN(n, (int)sizeof err - 1));
 		return;
 	}
 	p->pr = pr;
 	p->req = req;
-	p->mode = (unsigned)m;
-	if (!url[0] || digest_spec_parse(digest, strlen(digest), &d) != DF_OK || *end || m > 07777) {
-		free(p);
-		http_reply(req, 400, NULL, "push: needs url, digest (sha256:HEX) and a valid mode\n", 54);
-		return;
-	}
-	if (pushrecv_resolve(pr->dir, dest, p->path, sizeof p->path, err, sizeof err) != DF_OK) {
+	p->mode = rq->mode;
+	if (pushrecv_resolve(pr->dir, rq->dest, p->path, sizeof p->path, err, sizeof err) != DF_OK) {
 		log_warn("push refused: %s", err);
 		char line[PATH_MAX + 160];
 		int n = snprintf(line, sizeof line, "error: %s\n", err);
 		free(p);
+		free(rq);
 		http_reply(req, 403, "Content-Type: text/plain\r\n", line, (size_t)DF_MIN(n, (int)sizeof line - 1));
 		return;
 	}
-	struct swarm_dl_cfg c = {.url = url, .digest = d, .on_done = on_done, .ctx = p};
+	struct swarm_dl_cfg c = {.url = rq->url, .digest = rq->digest, .on_done = on_done, .ctx = p};
 	p->w = swarm_dl_start(pr->cfg.peer, &c, err, sizeof err);
+	free(rq); /* swarm_dl_start copied what it keeps */
 	if (!p->w) {
 		free(p);
 		http_reply(req, 400, NULL, "push: bad url\n", 14);

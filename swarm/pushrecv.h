@@ -4,6 +4,9 @@
 #ifndef DF_SWARM_PUSHRECV_H
 #define DF_SWARM_PUSHRECV_H
 
+#include <limits.h>
+
+#include "core/digest.h"
 #include "net/http_server.h"
 #include "store/store.h"
 #include "swarm/peer.h"
@@ -20,6 +23,20 @@ struct pushrecv_cfg {
 /* Routes POST /v1/push on srv. NULL with err set (the push directory cannot be made). */
 struct pushrecv *pushrecv_new(const struct pushrecv_cfg *cfg, struct http_server *srv, char *err, size_t errlen);
 void pushrecv_free(struct pushrecv *pr);
+
+/* A push request as POSTed: "key: value" lines url, digest (sha256:HEX), dest, mode (octal, 0644
+ * when absent); unknown keys are ignored, a later line wins; a value with a control character (a CR
+ * inside a line) is refused. */
+struct pushrecv_request {
+	char url[4096];
+	struct digest_spec digest;
+	char dest[PATH_MAX];
+	unsigned mode;
+};
+/* Parses and checks a request body as the handler does before anything touches the disk or the
+ * swarm; pure (fuzzed through test/fuzz/fuzz_push_body.c). DF_OK, or DF_ERR with *why (static text:
+ * the 400 answer names the line and the cause). */
+int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request *rq, const char **why);
 
 /* Resolves dest (relative to push_dir, or absolute inside it) into out, creating the missing
  * folders below push_dir. Refuses ".." components, absolute paths outside push_dir, and any

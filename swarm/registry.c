@@ -170,91 +170,51 @@ void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *
 	}
 }
 
-/* Picks the upstream for a request: containerd's ?ns= (configured ones only), else the first. */
-static const struct registry_upstream *pick_upstream(struct registry *reg, struct http_req *req)
+/* Carries out the plan registry_plan_request made for req (the decision itself is pure and fuzzed). */
+static void serve_plan(struct registry *reg, struct http_req *req, const struct registry_plan *p)
 {
-	char ns[256];
-	int rc = registry_query_ns(http_req_head(req)->query, ns, sizeof ns);
-	if (rc == DF_ERR) {
-		reply_error(req, 400, "UNSUPPORTED", "malformed ns parameter");
-		return NULL;
+	if (p->act == REG_ACT_ERROR) {
+		reply_error(req, p->status, p->code, p->msg);
+		return;
 	}
-	if (!reg->cfg.nupstreams) {
-		reply_error(req, 404, "NAME_UNKNOWN", "no upstream registry configured (--registry)");
-		return NULL;
+	if (p->act == REG_ACT_P2P) {
+		registry_serve_p2p(reg, req, p->url, &p->digest);
+		return;
 	}
-	if (rc == DF_AGAIN)
-		return &reg->ups[0];
-	for (int i = 0; i < reg->cfg.nupstreams; i++)
-		if (registry_upstream_match(&reg->ups[i], ns))
-			return &reg->ups[i];
-	/* a 404 sends containerd on to the next host of its hosts.toml: the registry itself */
-	reply_error(req, 404, "NAME_UNKNOWN", "the registry named by ns is not one this mirror serves");
-	return NULL;
+	if (p->kind == REG_MANIFEST)
+		reg->st.manifests++;
+	if (p->kind == REG_BLOB)
+		reg->st.blobs_direct++;
+	char *hdrs = malloc(16384);
+	if (!hdrs || registry_request_headers(http_req_head(req), 0, hdrs, 16384) < 0) {
+		free(hdrs);
+		reply_error(req, 431, "UNSUPPORTED", "request headers too large to forward");
+		return;
+	}
+	struct relay_cfg rc = {
+		.client = reg->cfg.client, .url = p->url, .headers = hdrs, .follow_redirects = p->follow_redirects,
+		.what = "upstream registry", .idle_timeout = reg->cfg.timeout, .stats = &reg->st.relay,
+	};
+	relay_start(req, &rc);
+	free(hdrs);
 }
 
 void registry_serve(struct registry *reg, struct http_req *req, const struct registry_upstream *u, struct slice path,
 		    struct slice query)
 {
-	const struct http_head *h = http_req_head(req);
-	struct registry_path rp;
-	char url[2048], q[1024];
-	if (registry_parse_path(path, &rp) == REG_NONE) {
-		reply_error(req, 404, "NAME_INVALID", "not a registry API path df proxy serves");
-		return;
-	}
-	int is_get = slice_eq(h->method, "GET"), is_head = slice_eq(h->method, "HEAD");
-	if (!is_get && !is_head) {
-		reply_error(req, 405, "UNSUPPORTED", "a pull-through mirror: only GET and HEAD");
-		return;
-	}
-	int ql = registry_query_strip_ns(query, q, sizeof q);
-	int n = ql < 0 ? -1
-		       : snprintf(url, sizeof url, "%s%.*s%s%s", u->url, (int)path.n, path.p, ql > 0 ? "?" : "",
-				  ql > 0 ? q : "");
-	if (n < 0 || (size_t)n >= sizeof url) {
-		reply_error(req, 414, "UNSUPPORTED", "request target too long");
-		return;
-	}
-	if (rp.kind == REG_BLOB && rp.sha256 && is_get) {
-		struct digest_spec d;
-		if (digest_spec_parse(rp.ref.p, rp.ref.n, &d) == DF_OK) {
-			registry_serve_p2p(reg, req, url, &d);
-			return;
-		}
-	}
-	if (rp.kind == REG_MANIFEST)
-		reg->st.manifests++;
-	if (rp.kind == REG_BLOB)
-		reg->st.blobs_direct++;
-	char *hdrs = malloc(16384);
-	if (!hdrs || registry_request_headers(h, 0, hdrs, 16384) < 0) {
-		free(hdrs);
-		reply_error(req, 431, "UNSUPPORTED", "request headers too large to forward");
-		return;
-	}
-	/* a HEAD that the upstream answers with a redirect goes back as it is: presigned storage URLs are
-	 * signed for GET, so following with HEAD would fail where the client's own GET works */
-	struct relay_cfg rc = {
-		.client = reg->cfg.client, .url = url, .headers = hdrs, .follow_redirects = is_get, .what = "upstream registry",
-		.idle_timeout = reg->cfg.timeout, .stats = &reg->st.relay,
-	};
-	relay_start(req, &rc);
-	free(hdrs);
+	struct registry_plan p;
+	registry_plan_request(reg->ups, reg->cfg.nupstreams, u, http_req_head(req), path, query, &p);
+	serve_plan(reg, req, &p);
 }
 
 void registry_handle(struct http_req *req, void *ctx)
 {
 	struct registry *reg = ctx;
 	const struct http_head *h = http_req_head(req);
+	struct registry_plan p;
 	reg->st.requests++;
-	if (!slice_eq(h->method, "GET") && !slice_eq(h->method, "HEAD")) {
-		reply_error(req, 405, "UNSUPPORTED", "a pull-through mirror: only GET and HEAD");
-		return;
-	}
-	const struct registry_upstream *u = pick_upstream(reg, req);
-	if (u)
-		registry_serve(reg, req, u, h->path, h->query);
+	registry_plan_request(reg->ups, reg->cfg.nupstreams, NULL, h, h->path, h->query, &p);
+	serve_plan(reg, req, &p);
 }
 
 const struct registry_upstream *registry_find_upstream(const struct registry *reg, const char *url)

@@ -390,3 +390,62 @@ size_t registry_response_headers(const struct http_header *hdrs, size_t n, char 
 	}
 	return len;
 }
+
+static enum registry_action plan_error(struct registry_plan *p, int status, const char *code, const char *msg)
+{
+	p->act = REG_ACT_ERROR;
+	p->status = status;
+	p->code = code;
+	p->msg = msg;
+	return p->act;
+}
+
+enum registry_action registry_plan_request(const struct registry_upstream *ups, int nups,
+					   const struct registry_upstream *u, const struct http_head *h,
+					   struct slice path, struct slice query, struct registry_plan *out)
+{
+	struct registry_plan *p = out;
+	memset(p, 0, sizeof *p);
+	int is_get = slice_eq(h->method, "GET"), is_head = slice_eq(h->method, "HEAD");
+	if (!u) { /* the mirror's own route: pick the upstream by ?ns= */
+		char ns[256];
+		if (!is_get && !is_head)
+			return plan_error(p, 405, "UNSUPPORTED", "a pull-through mirror: only GET and HEAD");
+		int rc = registry_query_ns(query, ns, sizeof ns);
+		if (rc == DF_ERR)
+			return plan_error(p, 400, "UNSUPPORTED", "malformed ns parameter");
+		if (nups <= 0)
+			return plan_error(p, 404, "NAME_UNKNOWN", "no upstream registry configured (--registry)");
+		if (rc == DF_AGAIN)
+			u = &ups[0];
+		for (int i = 0; !u && i < nups; i++)
+			if (registry_upstream_match(&ups[i], ns))
+				u = &ups[i];
+		/* a 404 sends containerd on to the next host of its hosts.toml: the registry itself */
+		if (!u)
+			return plan_error(p, 404, "NAME_UNKNOWN", "the registry named by ns is not one this mirror serves");
+	}
+	p->up = u;
+	struct registry_path rp;
+	p->kind = registry_parse_path(path, &rp);
+	if (p->kind == REG_NONE)
+		return plan_error(p, 404, "NAME_INVALID", "not a registry API path df proxy serves");
+	if (!is_get && !is_head)
+		return plan_error(p, 405, "UNSUPPORTED", "a pull-through mirror: only GET and HEAD");
+	char q[1024];
+	int ql = registry_query_strip_ns(query, q, sizeof q);
+	int n = ql < 0 ? -1
+		       : snprintf(p->url, sizeof p->url, "%s%.*s%s%s", u->url, (int)path.n, path.p, ql > 0 ? "?" : "",
+				  ql > 0 ? q : "");
+	if (n < 0 || (size_t)n >= sizeof p->url)
+		return plan_error(p, 414, "UNSUPPORTED", "request target too long");
+	if (rp.kind == REG_BLOB && rp.sha256 && is_get && digest_spec_parse(rp.ref.p, rp.ref.n, &p->digest) == DF_OK) {
+		p->act = REG_ACT_P2P;
+		return p->act;
+	}
+	/* a HEAD that the upstream answers with a redirect goes back as it is: presigned storage URLs are
+	 * signed for GET, so following with HEAD would fail where the client's own GET works */
+	p->follow_redirects = is_get;
+	p->act = REG_ACT_RELAY;
+	return p->act;
+}

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "core/digest.h"
 #include "core/slice.h"
 #include "net/http_parse.h"
 
@@ -59,5 +60,30 @@ int registry_request_headers(const struct http_head *h, int only_credentials, ch
  * hop-by-hop ones, Content-Length, Date and Server (the proxy's server writes its own). Lines that
  * would not fit are left out. Returns the length written (NUL-terminated). */
 size_t registry_response_headers(const struct http_header *hdrs, size_t n, char *out, size_t cap);
+
+/* What the mirror does with one request: the whole decision of registry_handle/registry_serve, as a
+ * pure function so it is fuzzed as the handler runs it (test/fuzz/fuzz_registry_req.c). */
+enum registry_action {
+	REG_ACT_ERROR, /* answer status with the distribution API error code and df's own message */
+	REG_ACT_P2P,   /* a sha256 blob GET: authorize at url, then serve from the swarm (digest) */
+	REG_ACT_RELAY, /* pass through to url (follow_redirects for GET, not for HEAD) */
+};
+struct registry_plan {
+	enum registry_action act;
+	int status;                       /* REG_ACT_ERROR */
+	const char *code, *msg;           /* REG_ACT_ERROR: static strings, never request data */
+	enum registry_kind kind;          /* of the path (counters) */
+	int follow_redirects;             /* REG_ACT_RELAY */
+	struct digest_spec digest;        /* REG_ACT_P2P */
+	const struct registry_upstream *up;
+	char url[2048];                   /* the upstream URL: the upstream's, the path, the query without ns */
+};
+
+/* Plans a request with head h (method and headers), target path and query. u: the upstream to use,
+ * or NULL to pick one of ups[0..nups) by containerd's ?ns= (the first when there is none; only GET
+ * and HEAD are considered then). Always fills out and returns out->act. */
+enum registry_action registry_plan_request(const struct registry_upstream *ups, int nups,
+					   const struct registry_upstream *u, const struct http_head *h,
+					   struct slice path, struct slice query, struct registry_plan *out);
 
 #endif

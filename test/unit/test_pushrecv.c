@@ -40,5 +40,50 @@ static void resolve(void)
 	CHECK(stat(outside, &o) == 0);
 }
 
-static const struct unit_test tests[] = {{"resolve", resolve}};
+#define HEX64 "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+
+/* pushrecv_parse_request: what the handler accepts before anything touches the disk */
+static void parse(void)
+{
+	static struct pushrecv_request rq;
+	const char *why = NULL;
+	const char *ok = "url: http://h/f\ndigest: sha256:" HEX64 "\ndest: a/b\nmode: 0755\nfuture: ignored\n";
+	CHECK_EQ(pushrecv_parse_request(ok, strlen(ok), &rq, &why), DF_OK);
+	CHECK_STR(rq.url, "http://h/f");
+	CHECK_STR(rq.dest, "a/b");
+	CHECK_EQ(rq.mode, 0755);
+	CHECK_EQ(rq.digest.len, 32);
+	const char *dflt = "url: http://h/f\r\ndigest: sha256:" HEX64 "\r\n";
+	CHECK_EQ(pushrecv_parse_request(dflt, strlen(dflt), &rq, &why), DF_OK);
+	CHECK_EQ(rq.mode, 0644);
+	CHECK_STR(rq.dest, "");
+	struct { const char *body, *why; } bad[] = {
+		{"digest: sha256:" HEX64 "\n", "no url"},
+		{"url: http://h/f\n", "digest"},
+		{"url: http://h/f\ndigest: sha256:12\n", "digest"},
+		{"url: http://h/f\ndigest: sha256:" HEX64 "\nmode: 10000\n", "mode"},
+		{"url: http://h/f\ndigest: sha256:" HEX64 "\nmode: 0x1ff\n", "mode"},
+		{"url: http://h/f\ndigest: sha256:" HEX64 "\nmode: -1\n", "mode"},
+		{"url: http://h/f\ndigest: sha256:" HEX64 "\nmode:\n", "mode"},
+		/* found by fuzz_push_body: a CR inside the url line would reach the source request */
+		{"url: http://h/f\rX-Evil: 1\ndigest: sha256:" HEX64 "\n", "control character"},
+		{"url: http://h/f\ndigest: sha256:" HEX64 "\ndest: a\tb\n", "control character"},
+		/* a bad line after good ones was skipped silently, with the lines after it */
+		{"url: http://h/f\ndigest: sha256:" HEX64 "\nbad line\nmode: 0600\n", "malformed"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = NULL;
+		CHECK_EQ(pushrecv_parse_request(bad[i].body, strlen(bad[i].body), &rq, &why), DF_ERR);
+		CHECK(why && strstr(why, bad[i].why));
+	}
+	/* a value over its buffer is refused, not left at an earlier line's value */
+	static char big[6000];
+	int n = snprintf(big, sizeof big, "url: http://h/short\ndigest: sha256:" HEX64 "\nurl: http://h/");
+	memset(big + n, 'a', 5000);
+	n += 5000;
+	CHECK_EQ(pushrecv_parse_request(big, (size_t)n, &rq, &why), DF_ERR);
+	CHECK(strstr(why, "too long") != NULL);
+}
+
+static const struct unit_test tests[] = {{"resolve", resolve}, {"parse", parse}};
 UNIT_MAIN("pushrecv", tests)

@@ -200,7 +200,75 @@ static void test_hostd_request(void)
 	}
 }
 
+/* hostd_prepare: what job_start starts a download with; hostd_request_end: framing in pieces */
+static void test_hostd_prepare(void)
+{
+	static struct hostd_job_spec s;
+	const char *why = NULL;
+	const char *ok = "url: http://h/f\nheader: Authorization: Bearer x\nheader: X-A: 1\ndigest: sha256:" HEX64
+			 "\noutput: /tmp/f\n\nafter";
+	size_t end = hostd_request_end(ok, strlen(ok), 0);
+	CHECK_EQ(end, strlen(ok) - strlen("\nafter"));
+	for (size_t cut = 0; cut < strlen(ok); cut++) /* found the same when the rest arrives later */
+		CHECK_EQ(hostd_request_end(ok, strlen(ok), cut) ? hostd_request_end(ok, strlen(ok), cut) : end, end);
+	CHECK_EQ(hostd_request_end(ok, end - 1, 0), 0);
+	CHECK_EQ(hostd_prepare(ok, end, &s, &why), DF_OK);
+	CHECK_STR(s.url, "http://h/f");
+	CHECK_STR(s.output, "/tmp/f");
+	CHECK_STR(s.headers, "Authorization: Bearer x\r\nX-A: 1\r\n");
+	CHECK_EQ(s.headers_len, strlen(s.headers));
+	CHECK_EQ(s.digest.len, 32);
+	const char *bad_digest = "url: http://h/f\noutput: /f\ndigest: sha256:12\n";
+	CHECK_EQ(hostd_prepare(bad_digest, strlen(bad_digest), &s, &why), DF_ERR);
+	CHECK(strstr(why, "digest") != NULL);
+	char big[20000];
+	int n = snprintf(big, sizeof big, "url: http://h/f\noutput: /f\n");
+	for (int i = 0; i < 30; i++)
+		n += snprintf(big + n, sizeof big - (size_t)n, "header: X-%d: %0600d\n", i, 0);
+	CHECK_EQ(hostd_prepare(big, (size_t)n, &s, &why), DF_ERR);
+	CHECK_STR(why, "header lines too long");
+}
+
+/* registry_plan_request: the whole decision of the mirror's handler */
+static void test_plan(void)
+{
+	struct registry_upstream ups[2];
+	const char *why;
+	CHECK_EQ(registry_upstream_parse("docker.io=https://registry-1.docker.io", 38, &ups[0], &why), DF_OK);
+	CHECK_EQ(registry_upstream_parse("http://127.0.0.1:5000", 21, &ups[1], &why), DF_OK);
+	struct http_head h;
+	struct http_header hdrs[32];
+	struct registry_plan p;
+#define PLAN(raw, u, n) (parse_req(raw, &h, hdrs), registry_plan_request(ups, n, u, &h, h.path, h.query, &p))
+	CHECK_EQ(PLAN("GET /v2/a/manifests/x?ns=127.0.0.1:5000&n=1 HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_RELAY);
+	CHECK_STR(p.url, "http://127.0.0.1:5000/v2/a/manifests/x?n=1");
+	CHECK(p.up == &ups[1] && p.kind == REG_MANIFEST && p.follow_redirects);
+	CHECK_EQ(PLAN("HEAD /v2/a/manifests/x HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_RELAY);
+	CHECK(p.up == &ups[0] && !p.follow_redirects);
+	CHECK_EQ(PLAN("GET /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_P2P);
+	CHECK_EQ(p.digest.len, 32);
+	CHECK_STR(p.url, "https://registry-1.docker.io/v2/a/blobs/sha256:" HEX64);
+	CHECK_EQ(PLAN("HEAD /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_RELAY);
+	CHECK_EQ(PLAN("GET /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", &ups[1], 2), REG_ACT_P2P);
+	CHECK(p.up == &ups[1]);
+	CHECK_EQ(PLAN("POST /v2/a/blobs/uploads/ HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_ERROR);
+	CHECK_EQ(p.status, 405);
+	CHECK_EQ(PLAN("POST /v2/a/blobs/uploads/ HTTP/1.1\r\n\r\n", &ups[1], 2), REG_ACT_ERROR);
+	CHECK_EQ(p.status, 405);
+	CHECK_EQ(PLAN("GET /v2/a/manifests/x?ns=%zz HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_ERROR);
+	CHECK_EQ(p.status, 400);
+	CHECK_EQ(PLAN("GET /v2/a/manifests/x?ns=quay.io HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_ERROR);
+	CHECK_EQ(p.status, 404);
+	CHECK_EQ(PLAN("GET /v2/ HTTP/1.1\r\n\r\n", NULL, 0), REG_ACT_ERROR);
+	CHECK_EQ(p.status, 404);
+	CHECK_EQ(PLAN("GET /v2/../x/manifests/y HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_ERROR);
+	CHECK_EQ(p.status, 404);
+#undef PLAN
+}
+
 static const struct unit_test tests[] = {
+	{"hostd_prepare", test_hostd_prepare},
+	{"plan", test_plan},
 	{"paths", test_paths},
 	{"ns", test_ns},
 	{"upstreams", test_upstreams},
