@@ -276,7 +276,7 @@ def main():
         if kind not in ("supernode", "front", "piece", "push"):
             sys.exit("req_fuzz: unknown target kind %s" % kind)
         targets.append((kind, (host, int(port)), hp))
-    stats = {hp: {"sent": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "none": 0, "refused": 0, "dropped": 0, "slowest_ms": 0} for _, _, hp in targets}
+    stats = {hp: {"sent": 0, "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "none": 0, "refused": 0, "dropped": 0, "slowest_ms": 0} for _, _, hp in targets}
     deadline = time.time() + a.seconds
     refused_in_a_row = {hp: 0 for _, _, hp in targets}
     while time.time() < deadline:
@@ -299,7 +299,8 @@ def main():
             time.sleep(0.05)
             continue
         refused_in_a_row[hp] = 0
-        st["none" if code == 0 else "%dxx" % (code // 100)] += 1
+        key = "none" if code == 0 else "%dxx" % (code // 100)
+        st[key] = st.get(key, 0) + 1
     bad = 0
     for kind, _, hp in targets:
         st = stats[hp]
