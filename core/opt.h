@@ -33,7 +33,8 @@ enum { OPT_HELP_ID = -100 };
 
 /* Parses argv[1..argc) for command `cmd`. Config keys of [common] and of each section in `sections`
  * (NULL-terminated) are accepted as flags and written into cfg, after the config file picked by
- * --config/$DF_CONFIG//etc/df/df.conf is loaded, so flags win over the file. Global flags: --config,
+ * --config/$DF_CONFIG//etc/df/df.conf is loaded, so flags win over the file; $DF_TOKEN sets the
+ * cluster token between the two (and --token on argv sets cfg->token_argv). Global flags: --config,
  * -q (log level error), --log-level, -h/--help. "--" ends options.
  * Returns DF_OK, or DF_ERR with a one-line message in err (unknown flag, missing argument, bad value,
  * config file error); the caller exits with code 2 then. */
