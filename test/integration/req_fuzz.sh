@@ -52,7 +52,7 @@ wait_port "$PUSHPORT"
 PXPIECE=$(proxy_stat "$PP" piece-port)
 [ "$PXPIECE" -gt 0 ] || die "no piece port from the proxy's status"
 
-python3 "$top/test/tools/req_fuzz.py" --seed "$SEED" --seconds "$SECS" --token "$TOK" \
+python3 "$top/test/tools/req_fuzz.py" --seed "$SEED" --seconds "$SECS" --token="$TOK" \
   --allow "127.0.0.1:$NP" --allow "127.0.0.1:1" --task "$TASK" --digest "sha256:$want" \
   "supernode=127.0.0.1:$SP" "piece=127.0.0.1:$SEEDPORT" "front=127.0.0.1:$PP" "piece=127.0.0.1:$PXPIECE" \
   "push=127.0.0.1:$PUSHPORT" > fuzz.out 2>&1; rc=$?
