@@ -301,6 +301,9 @@ def main():
         refused_in_a_row[hp] = 0
         key = "none" if code == 0 else "%dxx" % (code // 100)
         st[key] = st.get(key, 0) + 1
+        if code >= 500:  # which server errors: worth a look when they are not the expected 502/503/504
+            key = "s%d" % code
+            st[key] = st.get(key, 0) + 1
     bad = 0
     for kind, _, hp in targets:
         st = stats[hp]
