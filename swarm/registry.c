@@ -101,37 +101,77 @@ static void blob_client_done(struct http_req *req, int ok, void *ctx)
 	registry_blob_free(b);
 }
 
-/* The upstream's answer to the authorizing HEAD: 2xx (it has the blob for this client) or 3xx (it
- * would send the client to blob storage) authorize; anything else (401, 403, 404) means the client
- * gets the upstream's own answer, so the blob is relayed and the upstream speaks for itself. */
+/* The upstream's answer to the authorizing request. Only a 2xx authorizes: a HEAD answered 2xx (it
+ * has the blob for this client), or a redirect (to blob storage, or to a login page) followed to a
+ * 2xx that is not a web page. Anything else (401, 403, 404, a login page) means the client gets the
+ * upstream's own answer: the blob is relayed and the upstream speaks for itself. */
 static int check_response(struct http_fetch *f, const struct http_resp *r, void *ctx)
 {
 	(void)f;
 	struct reg_blob *b = ctx;
 	b->check_status = r->status;
 	struct slice ct = http_header_get(r->headers, r->nheaders, "content-type");
-	if (ct.p && slice_copy(ct, b->ctype, sizeof b->ctype) != 0)
+	if (!ct.p || slice_copy(ct, b->ctype, sizeof b->ctype) != 0)
 		b->ctype[0] = 0;
-	return DF_OK;
+	return b->followed ? DF_ERR : DF_OK; /* the redirect's one byte is not needed */
 }
+
+static int start_check(struct reg_blob *b, int follow, char *err, size_t errlen);
 
 static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
+	char err[256];
 	struct reg_blob *b = ctx;
+	int st = b->check_status;
 	b->check = NULL;
-	if (rc != DF_OK || b->check_status < 200 || b->check_status >= 400) {
-		if (rc != DF_OK)
-			log_info("registry: cannot check %s at the upstream: %s", b->url, msg ? msg : "failed");
-		else
-			b->reg->st.denied++;
+	if (!st) {
+		log_info("registry: cannot check %s at the upstream: %s", b->url, msg ? msg : "failed");
 		registry_blob_relay(b);
 		return;
 	}
+	(void)rc; /* a followed check stops after the head: its end is "cancelled" */
+	if (st >= 300 && st <= 399 && !b->followed) {
+		/* where does the redirect lead this client? A GET (a presigned storage URL is signed for
+		 * GET, not HEAD) of one byte, redirects followed */
+		if (start_check(b, 1, err, sizeof err) != DF_OK) {
+			log_info("registry: cannot follow %s's redirect: %s", b->url, err);
+			registry_blob_relay(b);
+		}
+		return;
+	}
+	/* a login page the redirect ended at answers 2xx too; blob storage never sends a web page */
+	int page = b->followed && strncasecmp(b->ctype, "text/html", 9) == 0;
+	if (st < 200 || st > 299 || page) {
+		b->reg->st.denied++;
+		if (b->followed)
+			b->ctype[0] = 0; /* not the blob's type */
+		registry_blob_relay(b);
+		return;
+	}
+	if (b->followed)
+		b->ctype[0] = 0; /* the storage's type of a ranged answer, not the registry's */
 	if (b->reg->cfg.peer)
 		registry_blob_p2p(b);
 	else
 		registry_blob_relay(b);
+}
+
+/* The authorizing request: a HEAD of the blob at the upstream (no redirects), or with follow the
+ * one-byte GET that follows its redirects. */
+static int start_check(struct reg_blob *b, int follow, char *err, size_t errlen)
+{
+	struct registry *reg = b->reg;
+	struct http_request rq = {
+		.method = follow ? "GET" : "HEAD", .url = b->url, .headers = b->creds, .what = "upstream",
+		.range = follow, .range_start = 0, .range_end = 0, .follow_redirects = follow,
+		.idle_timeout = reg->cfg.timeout, .first_byte_timeout = reg->cfg.timeout, .on_response = check_response,
+		.on_done = check_done, .ctx = b,
+	};
+	b->followed = follow;
+	b->check_status = 0;
+	b->check = http_client_request(reg->cfg.client, &rq, err, errlen);
+	return b->check ? DF_OK : DF_ERR;
 }
 
 void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *url, const struct digest_spec *digest)
@@ -158,13 +198,7 @@ void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *
 		registry_blob_free(b);
 		return;
 	}
-	struct http_request rq = {
-		.method = "HEAD", .url = b->url, .headers = b->creds, .what = "upstream",
-		.idle_timeout = reg->cfg.timeout, .first_byte_timeout = reg->cfg.timeout, .on_response = check_response,
-		.on_done = check_done, .ctx = b,
-	};
-	b->check = http_client_request(reg->cfg.client, &rq, err, sizeof err);
-	if (!b->check) {
+	if (start_check(b, 0, err, sizeof err) != DF_OK) {
 		log_info("registry: cannot check %s at the upstream: %s", b->url, err);
 		registry_blob_relay(b);
 	}

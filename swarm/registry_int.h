@@ -18,9 +18,10 @@ struct reg_blob {
 	struct registry *reg;
 	struct reg_blob *prev, *next;
 	struct http_req *req;
-	struct http_fetch *check;     /* the authorizing HEAD at the upstream */
+	struct http_fetch *check;     /* the authorizing HEAD at the upstream (then the GET following its redirect) */
 	int check_status;
-	char ctype[128];              /* the origin's Content-Type from the HEAD, or "" */
+	int followed;                 /* the check is the GET that follows the HEAD's redirect */
+	char ctype[128];              /* the origin's Content-Type from a HEAD answered 2xx, or "" */
 	struct digest_spec digest;
 	char url[2048];               /* the blob at the upstream */
 	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
