@@ -89,8 +89,8 @@ static int run(struct df *df, struct opt_result *r)
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
-		.sched = schc, .piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
-		.gc = &gc,
+		.sched = schc, .credential_cache = (double)c->supernode_credential_cache,
+		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest), .gc = &gc,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
 	if (!sn) {

@@ -408,18 +408,26 @@ static void fetch_timeout(struct ev_loop *loop, struct loop_timeout *t)
 
 /* --- starting: target, pool, resolve, connect ---------------------------------------------------- */
 
+/* A URL as messages show it: signatures and tokens in it redacted (http_url_redact). */
+static const char *shown(const char *url, size_t n, char *buf, size_t cap)
+{
+	http_url_redact(url, n, NULL, buf, cap);
+	return buf;
+}
+
 /* Sets the current URL (takes ownership of url). */
 static int set_url(struct http_fetch *f, char *url, char *err, size_t errlen)
 {
 	const char *why = NULL;
 	struct http_url u;
+	char sh[1024];
 	if (http_url_parse(url, strlen(url), &u, &why) != DF_OK) {
-		snprintf(err, errlen, "%s: %s", url, why);
+		snprintf(err, errlen, "%s: %s", shown(url, strlen(url), sh, sizeof sh), why);
 		free(url);
 		return DF_ERR;
 	}
 	if (u.tls && !f->cl->cfg.tls_wrap) {
-		snprintf(err, errlen, "%s: https not configured", url);
+		snprintf(err, errlen, "%s: https not configured", shown(url, strlen(url), sh, sizeof sh));
 		free(url);
 		return DF_ERR;
 	}
@@ -831,14 +839,15 @@ static void handle_redirect(struct http_fetch *f, struct slice loc, size_t head_
 	if (reusable)
 		c->in_off = c->in_len;
 	release_conn(f, reusable);
+	char sh[1024];
 	if (f->redirects >= max) {
-		failf(f, "too many redirects (%d) from %s", max, f->url);
+		failf(f, "too many redirects (%d) from %s", max, shown(f->url, strlen(f->url), sh, sizeof sh));
 		return;
 	}
 	char *next = malloc(URL_MAX);
 	if (!next || http_url_resolve(f->url, loc, next, URL_MAX) < 0) {
 		free(next);
-		failf(f, "bad redirect from %s: Location %.*s", f->dial, (int)DF_MIN(loc.n, 200), loc.p);
+		failf(f, "bad redirect from %s: Location %.200s", f->dial, shown(loc.p, loc.n, sh, sizeof sh));
 		return;
 	}
 	struct http_url old = f->u;
@@ -869,7 +878,7 @@ static void handle_redirect(struct http_fetch *f, struct slice loc, size_t head_
 	f->redirects++;
 	f->fresh = 0;
 	f->retried = 0;
-	log_debug("http: %d redirect to %s", st, f->url);
+	log_debug("http: %d redirect to %s", st, shown(f->url, strlen(f->url), sh, sizeof sh));
 	(void)cl;
 	fetch_start(f);
 }

@@ -161,6 +161,20 @@ int http_url_resolve(const char *base, struct slice location, char *out, size_t 
  * 256 query parameters, or the result does not fit in cap. */
 int http_url_normalize(const char *url, size_t n, const char *drop, char *out, size_t cap);
 
+/* The normalized form (as http_url_normalize) without anything that may be a credential: userinfo,
+ * the parameters named in drop, and the well-known secret parameters (those http_url_redact
+ * redacts). What df asks a source for to learn whether it answers anyone. */
+int http_url_anonymous(const char *url, size_t n, const char *drop, char *out, size_t cap);
+
+/* Writes url as df shows it (status, logs, error messages, the store's metadata): the values of the
+ * query parameters named in `drop` (comma-separated, as for http_url_normalize; NULL none) and of
+ * well-known secret parameters (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
+ * X-Goog-Signature, Signature, sig, token, access_token..., any case) replaced by REDACTED, userinfo
+ * replaced by REDACTED, the fragment dropped. A string that is not an http(s) URL is shown up to its
+ * first '?', '@', '#', space or control byte. Returns the length written (NUL-terminated), or DF_ERR
+ * when it did not fit: out then holds a prefix that never ends inside a secret. */
+int http_url_redact(const char *url, size_t n, const char *drop, char *out, size_t cap);
+
 /* Whether host is excluded from proxying by a no_proxy list: comma- or space-separated entries, each
  * "*" (everything), a host name or address (matching itself and, for names, its subdomains: "example.com"
  * and ".example.com" both match "a.example.com"). Ports in entries are ignored; case-insensitive. */

@@ -235,7 +235,27 @@ static int slice_cmp(struct slice a, struct slice b)
 	return a.n < b.n ? -1 : a.n > b.n;
 }
 
-int http_url_normalize(const char *url, size_t n, const char *drop, char *out, size_t cap)
+/* Query parameters whose values are secrets wherever they appear: the signatures and credentials
+ * of presigned URLs (S3, GCS, Azure SAS, Alibaba OSS, CloudFront) and tokens passed in URLs. */
+static const char *const secret_params[] = {
+	"x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+	"x-oss-signature", "x-oss-credential", "x-oss-security-token", "signature", "sig", "token", "access_token",
+	"id_token", "refresh_token", "auth", "api_key", "apikey", "key", "password", "passwd", "secret",
+	"client_secret", "policy",
+};
+
+static int secret_param(struct slice param)
+{
+	const char *eq = memchr(param.p, '=', param.n);
+	struct slice name = {param.p, eq ? (size_t)(eq - param.p) : param.n};
+	for (size_t i = 0; i < sizeof secret_params / sizeof secret_params[0]; i++)
+		if (slice_caseeq(name, secret_params[i]))
+			return 1;
+	return 0;
+}
+
+/* The normalized form; with secrets, the well-known secret parameters are dropped too. */
+static int normalize(const char *url, size_t n, const char *drop, int secrets, char *out, size_t cap)
 {
 	struct http_url u;
 	if (!cap || http_url_parse(url, n, &u, NULL) != DF_OK)
@@ -248,7 +268,7 @@ int http_url_normalize(const char *url, size_t n, const char *drop, char *out, s
 			i++;
 		struct slice p = {u.query.p + s, i - s};
 		i++;
-		if (!p.n || name_dropped(p, drop))
+		if (!p.n || name_dropped(p, drop) || (secrets && secret_param(p)))
 			continue;
 		if (np == MAX_QUERY_PARAMS)
 			return DF_ERR;
@@ -272,6 +292,68 @@ int http_url_normalize(const char *url, size_t n, const char *drop, char *out, s
 		sb_put(&b, params[k].p, params[k].n);
 	}
 	return b.over ? DF_ERR : (int)b.n;
+}
+
+#define REDACTED "REDACTED"
+
+int http_url_redact(const char *url, size_t n, const char *drop, char *out, size_t cap)
+{
+	struct http_url u;
+	struct sb b = {out, 0, cap, 0};
+	if (!cap)
+		return DF_ERR;
+	out[0] = 0;
+	if (http_url_parse(url, n, &u, NULL) != DF_OK) {
+		/* not a URL df fetches: show it up to where a secret could start (or a control byte) */
+		size_t k = 0;
+		while (k < n && !memchr("?@#", url[k], 3) && (unsigned char)url[k] > ' ' && url[k] != 0x7f)
+			k++;
+		sb_put(&b, url, k);
+		if (k < n)
+			sb_put(&b, "[" REDACTED "]", sizeof REDACTED + 1);
+		return b.over ? DF_ERR : (int)b.n;
+	}
+	const char *hash = memchr(url, '#', n);
+	const char *end = hash ? hash : url + n, *p = url;
+	if (u.userinfo.n) {
+		sb_put(&b, url, (size_t)(u.userinfo.p - url));
+		sb_put(&b, REDACTED, sizeof REDACTED - 1);
+		p = u.userinfo.p + u.userinfo.n;
+	}
+	if (!u.query.n) {
+		sb_put(&b, p, (size_t)(end - p));
+		return b.over ? DF_ERR : (int)b.n;
+	}
+	sb_put(&b, p, (size_t)(u.query.p - p));
+	for (size_t i = 0;; i++) { /* every parameter, empty ones included ("a&&b") */
+		size_t st = i;
+		while (i < u.query.n && u.query.p[i] != '&')
+			i++;
+		struct slice prm = {u.query.p + st, i - st};
+		if (st)
+			sb_put(&b, "&", 1);
+		if (prm.n && (name_dropped(prm, drop) || secret_param(prm))) {
+			const char *eq = memchr(prm.p, '=', prm.n);
+			sb_put(&b, prm.p, eq ? (size_t)(eq - prm.p) + 1 : prm.n);
+			if (eq)
+				sb_put(&b, REDACTED, sizeof REDACTED - 1);
+		} else {
+			sb_put(&b, prm.p, prm.n);
+		}
+		if (i >= u.query.n)
+			break;
+	}
+	return b.over ? DF_ERR : (int)b.n;
+}
+
+int http_url_normalize(const char *url, size_t n, const char *drop, char *out, size_t cap)
+{
+	return normalize(url, n, drop, 0, out, cap);
+}
+
+int http_url_anonymous(const char *url, size_t n, const char *drop, char *out, size_t cap)
+{
+	return normalize(url, n, drop, 1, out, cap);
 }
 
 int http_no_proxy_match(const char *list, struct slice host)

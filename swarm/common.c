@@ -18,11 +18,19 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 	}
 	int n = http_url_normalize(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
 	if (n < 0) {
-		snprintf(err, errlen, "'%s' is not a URL df can fetch", url);
+		http_url_redact(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
+		snprintf(err, errlen, "'%s' is not a URL df can fetch", norm);
 		return DF_ERR;
 	}
 	taskid_from_url(norm, (size_t)n, out);
 	return DF_OK;
+}
+
+char *swarm_url_shown_new(const char *url, const char *filter)
+{
+	char buf[8192];
+	http_url_redact(url, strlen(url), filter && filter[0] ? filter : NULL, buf, sizeof buf);
+	return strdup(buf);
 }
 
 int64_t swarm_now_ms(struct ev_loop *loop) { return (int64_t)(ev_now(loop) * 1000.0); }

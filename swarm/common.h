@@ -14,6 +14,11 @@
 int swarm_task_id(const char *url, const char *filter, const struct digest_spec *d, char out[TASKID_MAX], char *err,
 		  size_t errlen);
 
+/* url as df shows and stores it (http_url_redact: the filter's parameters, well-known signature and
+ * token parameters and userinfo replaced by REDACTED), newly allocated (the caller frees it); NULL
+ * when out of memory. The real URL stays in memory only, for fetching. */
+char *swarm_url_shown_new(const char *url, const char *filter);
+
 /* Milliseconds of the loop's clock, for the scheduler. */
 int64_t swarm_now_ms(struct ev_loop *loop);
 

@@ -26,6 +26,7 @@ struct get_run {
 	struct swarm_dl_stats stats;
 	int done, rc;
 	char msg[768];
+	char shown[2048];            /* the URL as messages show it (redacted) */
 	double started;
 	ev_timer tick;
 	struct rate_meter meter;
@@ -75,7 +76,7 @@ static int export_stdout(struct get_run *g)
 		for (uint32_t off = 0; off < len;) {
 			uint32_t k = DF_MIN(len - off, (uint32_t)sizeof buf);
 			if (store_piece_read(g->st, i, off, buf, k, err, sizeof err) != DF_OK) {
-				log_user_error("get", "%s: %s", g->job->url, err);
+				log_user_error("get", "%s: %s", g->shown, err);
 				return DF_ERR;
 			}
 			for (uint32_t w = 0; w < k;) {
@@ -83,7 +84,7 @@ static int export_stdout(struct get_run *g)
 				if (r < 0 && errno == EINTR)
 					continue;
 				if (r <= 0) {
-					log_user_error("get", "%s: writing to stdout: %s", g->job->url, strerror(errno));
+					log_user_error("get", "%s: writing to stdout: %s", g->shown, strerror(errno));
 					return DF_ERR;
 				}
 				w += (uint32_t)r;
@@ -132,6 +133,7 @@ static void give_up_leaving(struct ev_loop *loop, ev_timer *w, int revents)
 int swarm_get(struct df *df, struct get_job *job)
 {
 	struct get_run g = {.df = df, .job = job, .loop = df->loop, .rc = DF_EXIT_FAIL, .started = ev_time()};
+	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, g.shown, sizeof g.shown);
 	struct http_server *srv = job->server;
 	struct swarm_peer *sp = NULL;
 	char err[512], headers[8192];
@@ -166,7 +168,7 @@ int swarm_get(struct df *df, struct get_job *job)
 	if (g.drew)
 		fprintf(stderr, "\r%-100s\r", "");
 	if (!g.done) {
-		log_user_error("get", "%s: stopped", job->url);
+		log_user_error("get", "%s: stopped", g.shown);
 		goto out;
 	}
 	if (g.rc != DF_EXIT_OK) {
@@ -178,7 +180,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		if (export_stdout(&g) != DF_OK)
 			goto out;
 	} else if (store_task_export(g.st, job->output, err, sizeof err) != DF_OK) {
-		log_user_error("get", "%s: %s", job->url, err);
+		log_user_error("get", "%s: %s", g.shown, err);
 		goto out;
 	}
 	rc = DF_EXIT_OK;

@@ -279,7 +279,9 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		job_end(j, DF_EXIT_FAIL, err);
 		return;
 	}
-	log_info("handed-off download %s saved to %s", j->spec.url, j->spec.output);
+	char shown[2048];
+	http_url_redact(j->spec.url, strlen(j->spec.url), NULL, shown, sizeof shown);
+	log_info("handed-off download %s saved to %s", shown, j->spec.output);
 	char line[200];
 	snprintf(line, sizeof line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(j->task),
 		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super, (unsigned long long)ds.from_source,

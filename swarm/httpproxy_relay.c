@@ -156,7 +156,9 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	r->fetch_over = 1;
 	r->fetch_ok = rc == DF_OK;
 	if (rc != DF_OK) {
-		log_info("%s %s: %s", r->what, r->url, msg ? msg : "failed");
+		char shown[2048];
+		http_url_redact(r->url, strlen(r->url), NULL, shown, sizeof shown);
+		log_info("%s %s: %s", r->what, shown, msg ? msg : "failed");
 		if (r->stats)
 			r->stats->failed++;
 		if (!r->replied) {

@@ -70,7 +70,8 @@ struct dl {
 	struct dl *next;
 	enum mode mode;
 	char id[TASKID_MAX];
-	char *url, *headers;       /* headers: source request lines, in memory only */
+	char *url, *headers;       /* the real URL and the source request lines: memory only */
+	char *shown;               /* the URL as messages and the store show it (redacted) */
 	struct digest_spec digest;
 	int cur, handle;           /* position in order[], our handle at that supernode */
 	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
@@ -90,6 +91,7 @@ struct dl {
 	int64_t length;
 	struct swarm_dl *watchers;
 	struct http_fetch *leave_fetch; /* our leave message in flight */
+	char piece_key[PIECE_KEY_HEX + 1]; /* the supernode's key for the task's pieces ("" none) */
 };
 
 struct swarm_peer {
@@ -192,20 +194,20 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	char err[512];
 	/* no expected digest in the info: the store's digests are only the ones verified (check_digest) */
 	struct store_task_info info = {
-		.length = length, .piece_size = piece_size, .url = d->url, .etag = etag, .last_modified = lm,
+		.length = length, .piece_size = piece_size, .url = d->shown, .etag = etag, .last_modified = lm,
 	};
 	if (d->st) {
 		const struct store_task_info *o = store_task_info(d->st);
 		if (o->piece_size == piece_size && strcmp(o->etag, etag) == 0 && strcmp(o->last_modified, lm) == 0 &&
 		    (length < 0 || o->length < 0 || o->length == length))
 			return DF_OK;
-		log_info("the stored copy of %s is another version; starting over", d->url);
+		log_info("the stored copy of %s is another version; starting over", d->shown);
 		pieceserve_forget(&sp->ps, d->id);
 		store_task_close(d->st);
 		d->st = NULL;
 		d->stats.resumed = 0;
 		if (store_task_remove(sp->cfg.store, d->id, err, sizeof err) != DF_OK) {
-			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 			return DF_ERR;
 		}
 	}
@@ -216,11 +218,11 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	if (!d->st && errno == ESTALE && store_task_remove(sp->cfg.store, d->id, NULL, 0) == DF_OK)
 		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
 	if (!d->st) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return DF_ERR;
 	}
 	if (!store_task_writable(d->st) && !store_task_complete(d->st)) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->url, store_root(sp->cfg.store));
+		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->shown, store_root(sp->cfg.store));
 		return DF_ERR;
 	}
 	pieceserve_add_task(&sp->ps, d->st);
@@ -246,7 +248,7 @@ static int check_digest(struct dl *d)
 		return DF_OK; /* verified when it completed (only verified digests are recorded) */
 	uint8_t md5[16], sha[32];
 	if (store_task_file_digests(d->st, want.len == 16 ? md5 : NULL, want.len == 32 ? sha : NULL, err, sizeof err) != DF_OK) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return DF_ERR;
 	}
 	const uint8_t *got = want.len == 16 ? md5 : sha;
@@ -261,7 +263,7 @@ static int check_digest(struct dl *d)
 	store_task_close(d->st);
 	d->st = NULL;
 	store_task_remove(d->sp->cfg.store, d->id, NULL, 0);
-	fail_dl(d, DF_EXIT_DIGEST, "get %s: digest mismatch: expected %s:%s, got %s:%s", d->url, want.algo, want_hex, want.algo,
+	fail_dl(d, DF_EXIT_DIGEST, "get %s: digest mismatch: expected %s:%s, got %s:%s", d->shown, want.algo, want_hex, want.algo,
 		got_hex);
 	return DF_ERR;
 }
@@ -328,7 +330,7 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 	if (store_piece_append(&f->w, data, len, err, sizeof err) != DF_OK) {
 		if (errno == EINVAL)
 			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
-		fail_dl(f->d, DF_EXIT_FAIL, "get %s: %s", f->d->url, err);
+		fail_dl(f->d, DF_EXIT_FAIL, "get %s: %s", f->d->shown, err);
 		return DF_ERR;
 	}
 	if (f->sum.algo == DIGEST_PIECE_SHA256)
@@ -361,7 +363,7 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 	} else if (f->sum.algo == DIGEST_PIECE_SHA256 && !sha_matches(f)) {
 		/* checked before the store marks it present: the bytes written stay unclaimed */
 		store_piece_abort(&f->w);
-		log_warn("piece %u of %s from %s does not match the supernode's sha256; refetching elsewhere", f->piece, d->url,
+		log_warn("piece %u of %s from %s does not match the supernode's sha256; refetching elsewhere", f->piece, d->shown,
 			 f->addr);
 		report(d, "bad", f->piece, f->uploader, NULL);
 	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) == DF_OK) {
@@ -374,11 +376,11 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 			d->stats.from_peers += f->size;
 		send_piece(d, f->piece);
 	} else if (errno == EBADMSG) {
-		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere", f->piece, d->url,
+		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere", f->piece, d->shown,
 			 f->addr);
 		report(d, "bad", f->piece, f->uploader, NULL);
 	} else {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return;
 	}
 	fetch_end(f);
@@ -441,8 +443,11 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		return;
 	}
 	f->writing = 1;
+	char hdrs[sizeof sp->token_hdr + PIECE_KEY_HEX + 32];
+	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", sp->token_hdr, d->piece_key[0] ? "X-DF-Piece-Key: " : "", d->piece_key,
+		 d->piece_key[0] ? "\r\n" : "");
 	struct http_request req = {
-		.url = url, .headers = sp->token_hdr, .fail_status = 1, .what = "peer", .on_body = fetch_body,
+		.url = url, .headers = hdrs, .fail_status = 1, .what = "peer", .on_body = fetch_body,
 		.on_done = fetch_done, .ctx = f, .connect_timeout = 5, .idle_timeout = sp->cfg.timeout,
 	};
 	f->active = 1;
@@ -463,7 +468,7 @@ struct answer {
 	int64_t peer, length;
 	uint64_t piece_size;
 	char secret[PROTO_SECRET_HEX + 1];
-	char version[400], digest[80], error[512];
+	char version[400], digest[80], error[512], piece_key[PIECE_KEY_HEX + 1];
 	int done, wait;
 };
 
@@ -504,6 +509,7 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 		else if (slice_eq(l.key, "version")) slice_copy(l.val, a->version, sizeof a->version);
 		else if (slice_eq(l.key, "digest")) slice_copy(l.val, a->digest, sizeof a->digest);
 		else if (slice_eq(l.key, "error")) slice_copy(l.val, a->error, sizeof a->error);
+		else if (slice_eq(l.key, "piece-key")) slice_copy(l.val, a->piece_key, sizeof a->piece_key);
 		else if (slice_eq(l.key, "done")) a->done = 1;
 		else if (slice_eq(l.key, "wait")) a->wait = 1;
 		else if (slice_eq(l.key, "assign") && nas < 64 && proto_parse_assign(l.val, &as[nas]) == DF_OK) nas++;
@@ -513,7 +519,7 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 	if (d->st && a->length >= 0 && store_task_length(d->st) < 0) {
 		char err[256];
 		if (store_task_set_length(d->st, a->length, err, sizeof err) != DF_OK) {
-			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 			return;
 		}
 		send_meta(d);
@@ -527,7 +533,7 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 			fail_dl(d, DF_EXIT_FAIL,
 				"get %s: supernode %s hands out %s piece checksums, but [security] piece_digest = %s here: "
 				"refusing its pieces (set piece_digest = %s on the supernode)",
-				d->url, super_of(d), digest_piece_algo_name(as[i].sum.algo),
+				d->shown, super_of(d), digest_piece_algo_name(as[i].sum.algo),
 				digest_piece_algo_name(d->sp->cfg.piece_digest), digest_piece_algo_name(d->sp->cfg.piece_digest));
 			return;
 		}
@@ -574,7 +580,7 @@ static void next_supernode_or_direct(struct dl *d, const char *why)
 	}
 	d->tried = 0;
 	if (!sp->cfg.back_to_source) {
-		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->url, why);
+		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->shown, why);
 		return;
 	}
 	start_direct(d, why);
@@ -590,6 +596,10 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	d->handle = (int)a->peer;
 	snprintf(d->secret, sizeof d->secret, "%s", a->secret);
 	d->tried = 0;
+	/* admitted: the key the task's pieces are fetched and served with (all hosts of the task share it) */
+	snprintf(d->piece_key, sizeof d->piece_key, "%s", a->piece_key);
+	if (pieceserve_set_key(&d->sp->ps, d->id, d->piece_key) != DF_OK)
+		log_warn("supernode %s gave a malformed piece key for %s: its pieces are not served here", super_of(d), d->shown);
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
@@ -659,13 +669,34 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		if (nl)
 			*nl = 0;
 		const char *why = c->body ? c->body : "supernode refused";
-		fail_dl(d, strncmp(why, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->url, why);
+		fail_dl(d, strncmp(why, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown, why);
 		goto out;
 	}
 	if (c->status == 401) {
 		/* a configuration error, not an outage: falling back to the source would hide it */
 		fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s refused the cluster token (401): check [security] token",
-			d->url, super_of(d));
+			d->shown, super_of(d));
+		goto out;
+	}
+	if (c->status == 403 && c->is_register) {
+		/* not admitted: the source wants credentials and did not accept ours (or our URL cannot
+		 * speak for the file). The source has the last word: ask it ourselves. */
+		char *nl = c->body ? strchr(c->body, '\n') : NULL;
+		if (nl)
+			*nl = 0;
+		const char *why = c->body && c->body[0] ? c->body : "not admitted";
+		pieceserve_set_key(&d->sp->ps, d->id, NULL);
+		d->piece_key[0] = 0;
+		if (d->st && store_task_complete(d->st) && d->mode == M_SEEDING) {
+			log_warn("supernode %s no longer admits this host to %s (%s): not seeding it", super_of(d), d->shown, why);
+			d->mode = M_DIRECT;
+		} else if (!d->sp->cfg.back_to_source) {
+			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s did not admit this host: %s", d->shown, super_of(d), why);
+		} else {
+			log_warn("supernode %s did not admit this host to %s (%s); asking the source directly", super_of(d),
+				 d->shown, why);
+			start_direct(d, NULL);
+		}
 		goto out;
 	}
 	if (c->status == 410 || (c->status == 403 && !c->is_register)) {
@@ -697,7 +728,7 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	if (d->mode != M_SWARM)
 		goto out;
 	if (a.error[0]) {
-		fail_dl(d, strncmp(a.error, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->url,
+		fail_dl(d, strncmp(a.error, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown,
 			a.error);
 		goto out;
 	}
@@ -734,7 +765,7 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 		if (is_register)
 			next_supernode_or_direct(d, err);
 		else
-			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s: %s", d->url, super_of(d), err);
+			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s: %s", d->shown, super_of(d), err);
 		return;
 	}
 	c->f = f;
@@ -780,7 +811,7 @@ static void send_register(struct dl *d)
 		}
 	}
 	if (b.overflow) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: the registration does not fit (too many headers?)", d->url);
+		fail_dl(d, DF_EXIT_FAIL, "get %s: the registration does not fit (too many headers?)", d->shown);
 		return;
 	}
 	send_ctl(d, 1, "/v1/register", b.p, b.len);
@@ -832,7 +863,7 @@ static void direct_done(void *ctx, int rc, const char *msg)
 {
 	struct dl *d = ctx;
 	if (rc != DF_OK) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, msg);
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, msg);
 		return;
 	}
 	if (!d->meta_known)
@@ -850,18 +881,18 @@ static void start_direct(struct dl *d, const char *why)
 	struct swarm_peer *sp = d->sp;
 	char err[512];
 	if (why)
-		log_warn("no supernode answered (%s); fetching %s straight from the source", why, d->url);
+		log_warn("no supernode answered (%s); fetching %s straight from the source", why, d->shown);
 	cancel_ctls(d);
 	d->mode = M_DIRECT;
 	d->stats.via_supernode = 0;
 	struct source_cfg c = {
-		.loop = sp->cfg.loop, .client = sp->cfg.client, .url = d->url, .headers = d->headers,
+		.loop = sp->cfg.loop, .client = sp->cfg.client, .url = d->url, .shown = d->shown, .headers = d->headers,
 		.piece_size = d->st ? store_task_piece_size(d->st) : sp->cfg.piece_size, .streams = 4, .task = d->st,
 		.on_meta = direct_meta, .on_piece = direct_piece, .on_done = direct_done, .ctx = d,
 	};
 	d->src = source_start(&c, err, sizeof err);
 	if (!d->src)
-		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->url, err);
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 }
 
 /* ---- heartbeats for what we seed ---- */
@@ -988,6 +1019,7 @@ static struct dl *find_dl(struct swarm_peer *sp, const char *id)
 
 static void dl_free(struct dl *d)
 {
+	pieceserve_set_key(&d->sp->ps, d->id, NULL);
 	if (d->leave_fetch)
 		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
@@ -1002,6 +1034,7 @@ static void dl_free(struct dl *d)
 	if (d->st)
 		store_task_close(d->st);
 	free(d->url);
+	free(d->shown);
 	free(d->headers);
 	free(d);
 }
@@ -1015,7 +1048,7 @@ static void dl_begin(struct dl *d)
 		d->stats.resumed = store_task_present_bytes(d->st);
 		pieceserve_add_task(&sp->ps, d->st);
 		if (d->stats.resumed && !store_task_complete(d->st))
-			log_info("resumed: %llu bytes of %s already in the store", (unsigned long long)d->stats.resumed, d->url);
+			log_info("resumed: %llu bytes of %s already in the store", (unsigned long long)d->stats.resumed, d->shown);
 		if (store_task_length(d->st) >= 0) {
 			d->meta_known = 1;
 			d->length = store_task_length(d->st);
@@ -1065,9 +1098,11 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 	}
 	if (!d) { /* a fresh download begins from the first watcher's kick, in the loop */
 		d = calloc(1, sizeof *d);
-		if (!d || !(d->url = strdup(cfg->url)) || !(d->headers = strdup(cfg->headers ? cfg->headers : ""))) {
+		if (!d || !(d->url = strdup(cfg->url)) || !(d->headers = strdup(cfg->headers ? cfg->headers : "")) ||
+		    !(d->shown = swarm_url_shown_new(cfg->url, sp->cfg.filter))) {
 			if (d) {
 				free(d->url);
+				free(d->headers);
 				free(d);
 			}
 			free(w);

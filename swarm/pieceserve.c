@@ -4,6 +4,7 @@
 #include "swarm/pieceserve.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,6 +126,50 @@ void pieceserve_set_max_open(struct pieceserve *ps, int max_open)
 		evict_one(ps);
 }
 
+static const struct pieceserve_key *find_key(const struct pieceserve *ps, const char *id)
+{
+	for (int i = 0; i < ps->nkeys; i++)
+		if (strcmp(ps->keys[i].id, id) == 0)
+			return &ps->keys[i];
+	return NULL;
+}
+
+int pieceserve_set_key(struct pieceserve *ps, const char *id, const char *key)
+{
+	struct pieceserve_key *k = (struct pieceserve_key *)find_key(ps, id);
+	if (!key || !key[0]) {
+		if (k)
+			*k = ps->keys[--ps->nkeys];
+		return DF_OK;
+	}
+	if (strlen(key) != PIECE_KEY_HEX || strspn(key, "0123456789abcdef") != PIECE_KEY_HEX || strlen(id) >= TASKID_MAX)
+		return DF_ERR;
+	if (!k) {
+		if (ps->nkeys == ps->keys_cap) {
+			int cap = ps->keys_cap ? 2 * ps->keys_cap : 16;
+			struct pieceserve_key *p = realloc(ps->keys, (size_t)cap * sizeof *p);
+			if (!p)
+				return DF_ERR;
+			ps->keys = p;
+			ps->keys_cap = cap;
+		}
+		k = &ps->keys[ps->nkeys++];
+		snprintf(k->id, sizeof k->id, "%s", id);
+	}
+	snprintf(k->key, sizeof k->key, "%s", key);
+	return DF_OK;
+}
+
+/* The request's X-DF-Piece-Key equals key, compared in constant time. */
+static int key_matches(struct http_req *req, const char *key)
+{
+	struct slice got = http_req_header(req, "X-DF-Piece-Key");
+	unsigned char diff = (unsigned char)(got.n != PIECE_KEY_HEX);
+	for (size_t i = 0; i < PIECE_KEY_HEX; i++)
+		diff |= (unsigned char)(key[i] ^ (i < got.n ? got.p[i] : 0));
+	return got.p && diff == 0;
+}
+
 static void serve_corrupt(struct http_req *req, struct store_task *t, uint32_t n, uint32_t len)
 {
 	char *buf = malloc(len ? len : 1);
@@ -157,6 +202,21 @@ static void on_piece(struct http_req *req, void *ctx)
 	    !taskid_valid(id, strlen(id)) ||
 	    proto_u64((struct slice){slash + 1, rest.n - (size_t)(slash + 1 - rest.p)}, &n) != DF_OK || n > UINT32_MAX) {
 		http_reply(req, 400, NULL, "expected /v1/piece/TASK/PIECE\n", 30);
+		return;
+	}
+	/* a task this process was given no key for is not served at all: a task id is no secret */
+	const struct pieceserve_key *k = find_key(ps, id);
+	if (!k) {
+		http_reply(req, 404, NULL, "piece not here\n", 15);
+		return;
+	}
+	if (!key_matches(req, k->key)) {
+		char who[LOOP_ADDRSTR_MAX];
+		ps->refused++;
+		log_warn("refused piece %llu of task %.12s from %s: %s piece key", (unsigned long long)n, id,
+			 loop_sockaddr_str(http_req_peer(req), who, sizeof who),
+			 http_req_header(req, "X-DF-Piece-Key").p ? "wrong" : "no");
+		http_reply(req, 403, NULL, "missing or wrong piece key: register for the task\n", 50);
 		return;
 	}
 	struct store_task *t = find_task(ps, id);
@@ -215,6 +275,9 @@ void pieceserve_drop_readonly(struct pieceserve *ps, const char *id)
 
 void pieceserve_close(struct pieceserve *ps)
 {
+	free(ps->keys);
+	ps->keys = NULL;
+	ps->nkeys = ps->keys_cap = 0;
 	for (int i = 0; i < ps->nopen; i++)
 		store_task_close(ps->open[i].task);
 	free(ps->open);

@@ -126,7 +126,7 @@ static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	int st = b->check_status;
 	b->check = NULL;
 	if (!st) {
-		log_info("registry: cannot check %s at the upstream: %s", b->url, msg ? msg : "failed");
+		log_info("registry: cannot check %s at the upstream: %s", b->shown, msg ? msg : "failed");
 		registry_blob_relay(b);
 		return;
 	}
@@ -135,7 +135,7 @@ static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		/* where does the redirect lead this client? A GET (a presigned storage URL is signed for
 		 * GET, not HEAD) of one byte, redirects followed */
 		if (start_check(b, 1, err, sizeof err) != DF_OK) {
-			log_info("registry: cannot follow %s's redirect: %s", b->url, err);
+			log_info("registry: cannot follow %s's redirect: %s", b->shown, err);
 			registry_blob_relay(b);
 		}
 		return;
@@ -185,6 +185,7 @@ void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *
 	b->reg = reg;
 	b->req = req;
 	snprintf(b->url, sizeof b->url, "%s", url);
+	http_url_redact(b->url, strlen(b->url), NULL, b->shown, sizeof b->shown);
 	if (digest)
 		b->digest = *digest;
 	b->next = reg->blobs;
@@ -199,7 +200,7 @@ void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *
 		return;
 	}
 	if (start_check(b, 0, err, sizeof err) != DF_OK) {
-		log_info("registry: cannot check %s at the upstream: %s", b->url, err);
+		log_info("registry: cannot check %s at the upstream: %s", b->shown, err);
 		registry_blob_relay(b);
 	}
 }

@@ -103,13 +103,13 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 	struct store_task *t = swarm_dl_task(dl);
 	if (length < 0 || !t) {
 		/* a registry always says how long a blob is; without it no Content-Length: relay instead */
-		log_info("registry: %s: the swarm does not know the length; relaying from the upstream", b->url);
+		log_info("registry: %s: the swarm does not know the length; relaying from the upstream", b->shown);
 		fallback_later(s);
 		return;
 	}
 	s->task = store_task_open(reg->cfg.store, store_task_id(t), NULL, 0, err, sizeof err);
 	if (!s->task) {
-		log_warn("registry: %s: %s; relaying from the upstream", b->url, err);
+		log_warn("registry: %s: %s; relaying from the upstream", b->shown, err);
 		fallback_later(s);
 		return;
 	}
@@ -183,7 +183,7 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		return; /* answered already (416) */
 	if (!s->replied && exit_code == DF_EXIT_DIGEST) {
 		/* relaying would hand the client the very bytes that failed */
-		log_warn("registry: %s: %s", b->url, msg ? msg : "digest mismatch");
+		log_warn("registry: %s: %s", b->shown, msg ? msg : "digest mismatch");
 		s->failed = 1;
 		b->reg->st.aborted++;
 		static const char body[] = "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":"
@@ -192,13 +192,13 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		return;
 	}
 	if (!s->replied) {
-		log_info("registry: %s: %s; relaying from the upstream", b->url, msg ? msg : "swarm failed");
+		log_info("registry: %s: %s; relaying from the upstream", b->shown, msg ? msg : "swarm failed");
 		registry_blob_stream_stop(b);
 		registry_blob_relay(b);
 		return;
 	}
 	/* bytes went out already: cut the connection, never complete a reply the digest did not vouch for */
-	log_warn("registry: %s: %s; aborting the reply after %llu bytes", b->url, msg ? msg : "swarm failed",
+	log_warn("registry: %s: %s; aborting the reply after %llu bytes", b->shown, msg ? msg : "swarm failed",
 		 (unsigned long long)(s->next - s->first));
 	s->failed = 1;
 	b->reg->st.aborted++;
@@ -226,7 +226,7 @@ void registry_blob_p2p(struct reg_blob *b)
 	};
 	s->dl = swarm_dl_start(b->reg->cfg.peer, &dc, err, sizeof err);
 	if (!s->dl) {
-		log_info("registry: %s: %s; relaying from the upstream", b->url, err);
+		log_info("registry: %s: %s; relaying from the upstream", b->shown, err);
 		registry_blob_stream_stop(b);
 		registry_blob_relay(b);
 	}

@@ -24,6 +24,7 @@ struct reg_blob {
 	char ctype[128];              /* the origin's Content-Type from a HEAD answered 2xx, or "" */
 	struct digest_spec digest;
 	char url[2048];               /* the blob at the upstream */
+	char shown[2048];             /* url as logs show it (redacted) */
 	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
 	struct reg_stream *stream;    /* the swarm side, once authorized */
 };

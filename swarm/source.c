@@ -52,6 +52,7 @@ struct stream {
 struct source {
 	struct source_cfg cfg;
 	char *url, *headers;
+	char shown[2048];  /* url as messages show it (redacted) */
 	struct store_task *task;
 	int64_t length;
 	int ranges, meta_done, failed, finished;
@@ -349,7 +350,7 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		fail(s, "%s", msg ? msg : "source failed");
 		return;
 	}
-	log_warn("source %s: %s; retrying from byte %llu (%d of %d)", s->url, msg ? msg : "failed",
+	log_warn("source %s: %s; retrying from byte %llu (%d of %d)", s->shown, msg ? msg : "failed",
 		 (unsigned long long)(st->off / s->ps * s->ps), st->attempts, SOURCE_RETRIES);
 	st->off = st->off / s->ps * s->ps;
 	ev_timer_set(&st->retry, 0.5 * st->attempts, 0);
@@ -385,7 +386,7 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 	req.headers = hdrs;
 	st->fetch = http_client_request(s->cfg.client, &req, err, sizeof err);
 	if (!st->fetch)
-		fail(s, "source %s: %s", s->url, err);
+		fail(s, "source %s: %s", s->shown, err);
 }
 
 /* Claims the next batch of pieces nobody has or fetches and starts a request for it. */
@@ -424,6 +425,10 @@ struct source *source_start(const struct source_cfg *cfg, char *err, size_t errl
 	if (s->cfg.streams > SOURCE_MAX_STREAMS)
 		s->cfg.streams = SOURCE_MAX_STREAMS;
 	s->url = strdup(cfg->url);
+	if (cfg->shown)
+		snprintf(s->shown, sizeof s->shown, "%s", cfg->shown);
+	else
+		http_url_redact(cfg->url, strlen(cfg->url), NULL, s->shown, sizeof s->shown);
 	s->headers = cfg->headers ? strdup(cfg->headers) : NULL;
 	s->length = -1;
 	s->ps = cfg->piece_size;
@@ -452,7 +457,7 @@ struct source *source_start(const struct source_cfg *cfg, char *err, size_t errl
 	}
 	start_stream(&s->st[0], first, s->ps ? first + SOURCE_BATCH : SOURCE_BATCH);
 	if (s->finished) {
-		snprintf(err, errlen, "source %s: cannot start", cfg->url);
+		snprintf(err, errlen, "source %s: cannot start", s->shown);
 		source_free(s);
 		return NULL;
 	}

@@ -31,6 +31,7 @@ struct source_cfg {
 	struct ev_loop *loop;
 	struct http_client *client;
 	const char *url;
+	const char *shown;     /* url as messages show it (redacted: swarm_url_shown_new); NULL: url */
 	const char *headers;   /* extra request lines "Name: value\r\n"... (Authorization, Cookie), or NULL */
 	uint32_t piece_size;   /* 0: source_piece_size(length), chosen at the first answer */
 	int streams;           /* concurrent range requests (1..16) */

@@ -17,11 +17,13 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bearssl_hmac.h"
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/proto.h"
 #include "core/sched.h"
+#include "swarm/access.h"
 #include "swarm/auth.h"
 #include "swarm/common.h"
 #include "swarm/hasher.h"
@@ -49,22 +51,28 @@ struct sn_peer {
 	ev_timer hold;
 };
 
-/* A registration parked until the task's length is known or a revalidation answered. It is hooked
- * to its request's end (wait_gone): a request that ends unanswered leaves the list with it. */
+/* A registration parked until the task's length is known or a revalidation answered (task->waits),
+ * or until the source answered the registrant's access check (task->gates). It is hooked to its
+ * request's end (wait_gone, gate_gone): a request that ends unanswered leaves the list with it. */
 struct sn_wait {
 	struct http_req *req;
 	struct sn_task *task;
 	char addr[LOOP_ADDRSTR_MAX + 16];
 	uint8_t *have;               /* bitmap from the peer (store order), or NULL */
 	size_t have_len;
-	char *headers;               /* its source header lines, for a revalidation on its behalf; or NULL */
+	char *url, *headers;         /* the registrant's own URL and source header lines (memory only): for
+	                              * its access check and a revalidation on its behalf */
+	int64_t replace;             /* the handle it registered under before, or -1 */
+	char replace_secret[PROTO_SECRET_HEX + 1]; /* that handle's secret, as the registrant gave it */
+	struct access_wait *check;   /* gates: the check in flight */
 	struct sn_wait *next;
 };
 
 struct sn_task {
 	struct supernode *sn;
 	char id[TASKID_MAX];
-	char *url, *headers;         /* headers: source request lines, kept in memory only */
+	char *url, *headers;         /* the real URL and the source request lines: memory only */
+	char *shown;                 /* the URL as status, logs and the store show it (redacted) */
 	char want_digest[80];        /* the digest registrations named, checked at completion */
 	enum task_state state;
 	char error[384];
@@ -82,6 +90,10 @@ struct sn_task {
 	                              * and timers point into it) */
 	int npeers_cap;
 	struct sn_wait *waits;
+	struct sn_wait *gates;       /* registrations waiting for their access check */
+	struct access *acc;          /* who may have it (swarm/access.h) */
+	char *filter;                /* the registrations' --filter: parameters the id ignores */
+	char piece_key[PIECE_KEY_HEX + 1]; /* handed to admitted registrants; piece servers require it */
 	uint64_t bytes_source, bytes_super, bytes_p2p, registrations;
 	ev_timer expire;
 	/* whole-file SHA-256 (+ MD5 for md5 tasks), computed by a worker thread over the contiguous
@@ -102,6 +114,7 @@ struct supernode {
 	int ntasks, cap;
 	double started;
 	uint64_t registrations, work_requests;
+	uint8_t key_secret[32];      /* piece keys are HMAC(key_secret, task id): random per process */
 };
 
 static void wake_task(struct sn_task *t);
@@ -189,6 +202,15 @@ static void task_free(struct sn_task *t)
 		http_reply(wait_take(w), 503, NULL, "supernode stopping\n", 19);
 		wait_free(w);
 	}
+	while (t->gates) {
+		struct sn_wait *w = t->gates;
+		t->gates = w->next;
+		http_req_on_done(w->req, NULL, NULL);
+		http_reply(w->req, 503, NULL, "supernode stopping\n", 19);
+		wait_free(w);
+	}
+	access_free(t->acc);
+	pieceserve_set_key(&t->sn->ps, t->id, NULL);
 	ev_timer_stop(loop, &t->expire);
 	hasher_free(t->hasher);
 	source_free(t->src);
@@ -202,7 +224,9 @@ static void task_free(struct sn_task *t)
 	free(t->peers);
 	piecesum_free(&t->sums);
 	free(t->url);
+	free(t->shown);
 	free(t->headers);
+	free(t->filter);
 	free(t);
 }
 
@@ -319,6 +343,29 @@ static struct sn_task *task_new(struct supernode *sn, const char *id, const char
 	return t;
 }
 
+/* The task's gate and piece key: the anonymous probe asks the URL without its credentials (userinfo,
+ * the --filter parameters and well-known signature and token parameters dropped). */
+static int task_secure(struct sn_task *t, const char *filter)
+{
+	struct supernode *sn = t->sn;
+	char probe[8192];
+	uint8_t mac[32];
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+	int n = http_url_anonymous(t->url, strlen(t->url), filter && filter[0] ? filter : NULL, probe, sizeof probe);
+	struct access_cfg ac = {.loop = sn->cfg.loop, .client = sn->cfg.client, .cache_seconds = sn->cfg.credential_cache,
+				 .assume_public = sn->cfg.sources_public};
+	if (n < 0 || !(t->filter = strdup(filter ? filter : "")) || !(t->shown = swarm_url_shown_new(t->url, filter)) ||
+	    !(t->acc = access_new(&ac, probe)))
+		return DF_ERR;
+	br_hmac_key_init(&kc, &br_sha256_vtable, sn->key_secret, sizeof sn->key_secret);
+	br_hmac_init(&hc, &kc, 0);
+	br_hmac_update(&hc, t->id, strlen(t->id));
+	br_hmac_out(&hc, mac);
+	digest_hex(mac, PIECE_KEY_HEX / 2, t->piece_key);
+	return pieceserve_set_key(&sn->ps, t->id, t->piece_key);
+}
+
 static void task_remove(struct supernode *sn, struct sn_task *t)
 {
 	for (int i = 0; i < sn->ntasks; i++)
@@ -423,6 +470,7 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	proto_put(&b, "task", "%s", t->id);
 	proto_put(&b, "peer", "%d", p->handle);
 	proto_put(&b, "secret", "%s", p->secret);
+	proto_put(&b, "piece-key", "%s", t->piece_key); /* admitted: it may fetch pieces (and serve them) */
 	put_task_lines(&b, t);
 	enum sched_why why = put_assignments(&b, p, 8);
 	if (why == SCHED_DONE)
@@ -434,7 +482,9 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 
 static void wait_free(struct sn_wait *w)
 {
+	access_wait_cancel(w->check);
 	free(w->have);
+	free(w->url);
 	free(w->headers);
 	free(w);
 }
@@ -461,25 +511,34 @@ static void wait_gone(struct http_req *req, int ok, void *ctx)
 	wait_free(w);
 }
 
-/* Parks a registration on t; the wait owns have and headers (both may be NULL). NULL when out of
- * memory (nothing taken then). */
-static struct sn_wait *wait_add(struct sn_task *t, struct http_req *req, const char *addr, uint8_t *have, size_t have_len,
-				const char *headers)
+/* A registration to park: it owns have (may be NULL) and copies url and headers. NULL when out of
+ * memory (nothing taken then). Not on a list yet: wait_link or admit. */
+static struct sn_wait *wait_new(struct sn_task *t, struct http_req *req, const char *addr, uint8_t *have, size_t have_len,
+				const char *url, const char *headers)
 {
 	struct sn_wait *w = calloc(1, sizeof *w);
-	if (!w || (headers && !(w->headers = strdup(headers)))) {
+	if (!w || !(w->url = strdup(url)) || !(w->headers = strdup(headers ? headers : ""))) {
+		if (w)
+			free(w->url);
 		free(w);
 		return NULL;
 	}
 	w->req = req;
 	w->task = t;
+	w->replace = -1;
 	snprintf(w->addr, sizeof w->addr, "%s", addr);
 	w->have = have;
 	w->have_len = have_len;
+	return w;
+}
+
+/* Parks w on its task until the length is known or a revalidation answered. */
+static void wait_link(struct sn_wait *w)
+{
+	struct sn_task *t = w->task;
 	w->next = t->waits;
 	t->waits = w;
-	http_req_on_done(req, wait_gone, w);
-	return w;
+	http_req_on_done(w->req, wait_gone, w);
 }
 
 /* Takes w off its task's list and off its request's end: the caller answers the request returned,
@@ -491,16 +550,120 @@ static struct http_req *wait_take(struct sn_wait *w)
 	return w->req;
 }
 
+/* The live handle a registrant had before (`replace`), when it comes from the same address with
+ * that registration's secret. */
+static struct sn_peer *same_peer(struct sn_task *t, const struct sn_wait *w)
+{
+	int64_t h = w->replace;
+	if (h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super && strcmp(t->peers[h]->addr, w->addr) == 0 &&
+	    auth_same(slice_of(w->replace_secret), t->peers[h]->secret))
+		return t->peers[h];
+	return NULL;
+}
+
+static void admit(struct sn_task *t, struct sn_wait *w);
+static void revalidate(struct sn_task *t, struct sn_wait *w, const char *headers);
+
+/* An admitted registration (w, on no list, owned here): answered, or parked while the task is
+ * being fetched or revalidated. Only an admitted registrant makes the supernode revalidate a
+ * complete URL-keyed task with its credentials: one the source refuses never reaches the source on
+ * its behalf. */
+static void admitted(struct sn_task *t, struct sn_wait *w)
+{
+	struct supernode *sn = t->sn;
+	if (t->state == T_FAILED) {
+		reply_error(w->req, t->local_failure ? 503 : 502, t->error);
+	} else if (t->state == T_PROBING || t->state == T_REVALIDATING) {
+		wait_link(w);
+		return;
+	} else if (t->state == T_COMPLETE && !t->want_digest[0] &&
+		   ev_now(sn->cfg.loop) - t->revalidated_at > sn->cfg.revalidate_after) {
+		wait_link(w);
+		revalidate(t, w, w->headers); /* may answer w at once (and free it) */
+		return;
+	} else {
+		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
+		 * downloads from it that are under way are not handed to someone else */
+		answer_register(t, w->req, w->addr, w->have, w->have_len, same_peer(t, w));
+	}
+	wait_free(w);
+}
+
+static void unlink_gate(struct sn_task *t, struct sn_wait *w)
+{
+	for (struct sn_wait **pp = &t->gates; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+/* The registrant hung up while its check ran. */
+static void gate_gone(struct http_req *req, int ok, void *ctx)
+{
+	(void)req;
+	(void)ok;
+	struct sn_wait *w = ctx;
+	unlink_gate(w->task, w);
+	wait_free(w);
+}
+
+static void gate_decided(void *ctx, int ok, const char *why)
+{
+	struct sn_wait *w = ctx;
+	struct sn_task *t = w->task;
+	w->check = NULL; /* ended: the access freed it */
+	unlink_gate(t, w);
+	http_req_on_done(w->req, NULL, NULL);
+	if (!ok) {
+		log_info("task %.12s: peer %s not admitted: %s", t->id, w->addr, why);
+		reply_error(w->req, 403, why);
+		wait_free(w);
+		return;
+	}
+	admitted(t, w);
+}
+
+/* A registration (w, on no list) of a task whose length is known: admitted now (public source, or
+ * the registrant's credentials accepted lately), refused, or parked in t->gates until the source
+ * answers its check. A content-addressed task's registrant names its own URL; only one that can
+ * speak for the file is checked (access_url_vouches). */
+static void admit(struct sn_task *t, struct sn_wait *w)
+{
+	char why[384];
+	int may = !t->want_digest[0] || access_url_vouches(t->url, w->url, t->filter, t->id);
+	int r = access_admit(t->acc, w->url, w->headers, t->st ? store_task_length(t->st) : -1,
+			     t->st ? store_task_info(t->st)->etag : "", may, gate_decided, w, &w->check, why, sizeof why);
+	if (r == DF_OK) {
+		admitted(t, w);
+	} else if (r == DF_ERR) {
+		log_info("task %.12s: peer %s not admitted: %s", t->id, w->addr, why);
+		reply_error(w->req, 403, why);
+		wait_free(w);
+	} else {
+		w->next = t->gates;
+		t->gates = w;
+		http_req_on_done(w->req, gate_gone, w);
+	}
+}
+
+/* The registrations parked on t go on: answered with the task's failure, or admitted. The list is
+ * taken first: an admitted one may be parked again (a revalidation it starts). */
 static void answer_waits(struct sn_task *t)
 {
-	while (t->waits) {
-		struct sn_wait *w = t->waits;
-		struct http_req *req = wait_take(w);
-		if (t->state == T_FAILED)
-			reply_error(req, t->local_failure ? 503 : 502, t->error);
-		else
-			answer_register(t, req, w->addr, w->have, w->have_len, NULL);
-		wait_free(w);
+	struct sn_wait *list = t->waits;
+	t->waits = NULL;
+	t->reval_for = NULL;
+	while (list) {
+		struct sn_wait *w = list;
+		list = w->next;
+		http_req_on_done(w->req, NULL, NULL);
+		if (t->state == T_FAILED) {
+			reply_error(w->req, t->local_failure ? 503 : 502, t->error);
+			wait_free(w);
+		} else {
+			admit(t, w);
+		}
 	}
 }
 
@@ -510,7 +673,7 @@ static void fail_task(struct sn_task *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(t->error, sizeof t->error, fmt, ap);
 	va_end(ap);
-	log_error("task %.12s (%s): %s", t->id, t->url, t->error);
+	log_error("task %.12s (%s): %s", t->id, t->shown, t->error);
 	hash_reset(t);
 	t->state = T_FAILED;
 	t->failed_at = ev_now(t->sn->cfg.loop);
@@ -552,7 +715,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	struct supernode *sn = t->sn;
 	char err[512];
 	struct store_task_info info = {
-		.length = m->length, .piece_size = m->piece_size, .url = t->url, .etag = m->etag,
+		.length = m->length, .piece_size = m->piece_size, .url = t->shown, .etag = m->etag,
 		.last_modified = m->last_modified, /* digests are recorded once verified (on_source_done) */
 	};
 	if (t->st) {
@@ -609,7 +772,7 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 		return NULL;
 	}
 	t->state = T_FETCHING;
-	log_info("task %.12s: %s is %lld bytes, %u pieces of %u%s", t->id, t->url, (long long)m->length,
+	log_info("task %.12s: %s is %lld bytes, %u pieces of %u%s", t->id, t->shown, (long long)m->length,
 		 store_task_piece_count(t->st), m->piece_size, m->ranges ? "" : " (no ranges: one stream)");
 	answer_waits(t);
 	return t->st;
@@ -731,7 +894,7 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 {
 	struct supernode *sn = t->sn;
 	struct source_cfg c = {
-		.loop = sn->cfg.loop, .client = sn->cfg.client, .url = t->url, .headers = t->headers,
+		.loop = sn->cfg.loop, .client = sn->cfg.client, .url = t->url, .shown = t->shown, .headers = t->headers,
 		.piece_size = t->st ? store_task_piece_size(t->st) : sn->cfg.piece_size, .streams = sn->cfg.source_streams,
 		.piece_sha256 = sn->cfg.piece_digest == DIGEST_PIECE_SHA256, .task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
 	};
@@ -758,6 +921,7 @@ static void revalidate(struct sn_task *t, struct sn_wait *w, const char *headers
 	if (!t->reval) {
 		log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, err);
 		t->state = T_COMPLETE;
+		t->revalidated_at = ev_now(t->sn->cfg.loop); /* the waits it answers would ask again */
 		t->reval_for = NULL;
 		answer_waits(t);
 	}
@@ -893,6 +1057,11 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			reply_error(req, 503, "supernode: out of memory");
 			goto out;
 		}
+		if (task_secure(t, r->filter) != DF_OK) {
+			task_remove(sn, t);
+			reply_error(req, 503, "supernode: out of memory");
+			goto out;
+		}
 		if (d.len)
 			digest_spec_format(&d, t->want_digest, sizeof t->want_digest);
 		/* a peer may have asked for a piece of it before anyone registered (after a restart) */
@@ -912,28 +1081,22 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			fail_task(t, "%s", err);
 		}
 	}
-	int asks = t->state == T_COMPLETE && now - t->revalidated_at > sn->cfg.revalidate_after && !d.len;
 	if (t->state == T_FAILED) {
 		reply_error(req, t->local_failure ? 503 : 502, t->error);
-	} else if (t->state == T_PROBING || t->state == T_REVALIDATING || asks) {
-		struct sn_wait *w = wait_add(t, req, addr, r->have, r->have_len, t->state == T_PROBING ? NULL : r->headers);
-		if (!w) {
-			reply_error(req, 503, "supernode: out of memory");
-			goto out;
-		}
-		r->have = NULL; /* the wait's now */
-		if (asks)
-			revalidate(t, w, r->headers); /* may answer w at once (and free it) */
-	} else {
-		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
-		 * downloads from it that are under way are not handed to someone else */
-		struct sn_peer *same = NULL;
-		int64_t h = r->p.replace;
-		if (h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super && strcmp(t->peers[h]->addr, addr) == 0 &&
-		    auth_same(r->p.replace_secret, t->peers[h]->secret))
-			same = t->peers[h];
-		answer_register(t, req, addr, r->have, r->have_len, same);
+		goto out;
 	}
+	struct sn_wait *w = wait_new(t, req, addr, r->have, r->have_len, r->url, r->headers);
+	if (!w) {
+		reply_error(req, 503, "supernode: out of memory");
+		goto out;
+	}
+	r->have = NULL; /* the wait's now */
+	w->replace = r->p.replace;
+	slice_copy(r->p.replace_secret, w->replace_secret, sizeof w->replace_secret);
+	if (t->state == T_PROBING)
+		wait_link(w); /* admitted once the length is known */
+	else
+		admit(t, w);
 out:
 	free(r->have);
 	free(r);
@@ -1257,8 +1420,9 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 			sched_task_info(t->sched, &si);
 		jsonw_obj_open(w, NULL);
 		jsonw_str(w, "id", t->id);
-		jsonw_str(w, "url", t->url);
+		jsonw_str(w, "url", t->shown);
 		jsonw_str(w, "state", state_names[t->state]);
+		jsonw_str(w, "access", t->acc ? access_state(t->acc) : "unknown");
 		if (t->state == T_FAILED)
 			jsonw_str(w, "error", t->error);
 		jsonw_i64(w, "length", t->st ? store_task_length(t->st) : -1);
@@ -1313,7 +1477,7 @@ static void status_text(struct supernode *sn, FILE *f)
 		struct sn_task *t = sn->tasks[i];
 		int64_t len = t->st ? store_task_length(t->st) : -1;
 		progress_size(len < 0 ? 0 : (uint64_t)len, a, sizeof a);
-		fprintf(f, "\ntask %s  %s\n  %s, %s, %u/%u pieces at the supernode%s%s\n", t->id, t->url, state_names[t->state],
+		fprintf(f, "\ntask %s  %s\n  %s, %s, %u/%u pieces at the supernode%s%s\n", t->id, t->shown, state_names[t->state],
 			len < 0 ? "size unknown" : a, t->st ? store_task_present(t->st) : 0, t->st ? store_task_piece_count(t->st) : 0,
 			t->state == T_FAILED ? ": " : "", t->state == T_FAILED ? t->error : "");
 		progress_size(t->bytes_source, b, sizeof b);
@@ -1434,6 +1598,11 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 		return NULL;
 	}
 	sn->cfg = *cfg;
+	if (getrandom(sn->key_secret, sizeof sn->key_secret, 0) != (ssize_t)sizeof sn->key_secret) {
+		snprintf(err, errlen, "no randomness for piece keys: %s", strerror(errno));
+		free(sn);
+		return NULL;
+	}
 	if (sn->cfg.revalidate_after <= 0)
 		sn->cfg.revalidate_after = 5;
 	sn->started = ev_now(cfg->loop);

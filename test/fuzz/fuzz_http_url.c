@@ -1,5 +1,6 @@
-/* Fuzz target: URL parsing, Location resolution, normalization and no_proxy matching. The normalized
- * form must parse again and be a fixed point of normalization. */
+/* Fuzz target: URL parsing, Location resolution, normalization, redaction and no_proxy matching. The
+ * normalized form must parse again and be a fixed point of normalization; a redacted URL redacts to
+ * itself. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		char r[2048];
 		http_url_resolve(a, (struct slice){s, size}, r, sizeof r);
+	}
+	/* redaction: NUL-terminated, within the buffer, and no secret value survives: a redacted URL
+	 * redacts to itself */
+	char red[1024], red2[1024];
+	int rn = http_url_redact(s, size, "sig,x", red, sizeof red);
+	if (strlen(red) >= sizeof red || (rn >= 0 && strlen(red) != (size_t)rn))
+		abort();
+	if (rn >= 0) {
+		int rm = http_url_redact(red, (size_t)rn, "sig,x", red2, sizeof red2);
+		if (rm != rn || memcmp(red, red2, (size_t)rn) != 0)
+			abort();
 	}
 	/* the input as a no_proxy list (needs a NUL-terminated copy) */
 	char list[512];

@@ -416,6 +416,49 @@ static void url_resolve(void)
 	CHECK_EQ(http_url_resolve("nope", SLICE_LIT("/x"), out, sizeof out), DF_ERR);
 }
 
+/* http_url_redact of a string literal */
+static int red(const char *url, const char *drop, char *out, size_t cap)
+{
+	return http_url_redact(url, strlen(url), drop, out, cap);
+}
+
+static void redact(void)
+{
+	char out[512];
+	const char *u = "https://bucket.s3.amazonaws.com/a/b.tar?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F1"
+			"&X-Amz-Signature=deadbeef&X-Amz-Security-Token=tok&v=2&mysig=s3cret#frag";
+	int n = http_url_redact(u, strlen(u), "mysig", out, sizeof out);
+	CHECK_EQ(n, (int)strlen(out));
+	CHECK_STR(out, "https://bucket.s3.amazonaws.com/a/b.tar?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED"
+		       "&X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED&v=2&mysig=REDACTED");
+	/* the well-known names in any case; the filter's names exactly; a bare name has no value */
+	CHECK(red("http://h/f?SIG=1&Token=2&access_token=3&sig&x=4&X-Goog-Signature=5", NULL, out, sizeof out) > 0);
+	CHECK_STR(out, "http://h/f?SIG=REDACTED&Token=REDACTED&access_token=REDACTED&sig&x=4&X-Goog-Signature=REDACTED");
+	CHECK(red("http://h/f?x=4&Mysig=1", "mysig", out, sizeof out) > 0);
+	CHECK_STR(out, "http://h/f?x=4&Mysig=1");
+	/* empty parameters stay as they were */
+	CHECK(red("http://h/f?a&&sig=1&", NULL, out, sizeof out) > 0);
+	CHECK_STR(out, "http://h/f?a&&sig=REDACTED&");
+	/* userinfo */
+	CHECK(red("https://user:pw@h:8443/p?q=1", NULL, out, sizeof out) > 0);
+	CHECK_STR(out, "https://REDACTED@h:8443/p?q=1");
+	/* nothing to redact: as given */
+	CHECK(red("HTTP://H/x", NULL, out, sizeof out) > 0);
+	CHECK_STR(out, "HTTP://H/x");
+	/* not a URL: up to where a secret could start, never a control byte */
+	CHECK(red("ftp://u:p@h/x?sig=1", NULL, out, sizeof out) > 0);
+	CHECK_STR(out, "ftp://u:p[REDACTED]");
+	CHECK(red("a b\nc", NULL, out, sizeof out) > 0);
+	CHECK_STR(out, "a[REDACTED]");
+	/* the anonymous form drops what redaction hides */
+	const char *sg = "https://u:p@h/f?b=1&X-Amz-Signature=x&sig=y&Expires=5&a=2";
+	CHECK(http_url_anonymous(sg, strlen(sg), "Expires", out, sizeof out) > 0);
+	CHECK_STR(out, "https://h/f?a=2&b=1");
+	/* too small: a prefix that stops before the secret */
+	CHECK_EQ(red("http://h/f?sig=123456789", NULL, out, 16), DF_ERR);
+	CHECK_STR(out, "http://h/f?sig=");
+}
+
 static void normalize(void)
 {
 	char out[256];
@@ -479,6 +522,7 @@ static const struct unit_test tests[] = {
 	{"urls", urls},
 	{"url_resolve", url_resolve},
 	{"normalize", normalize},
+	{"redact", redact},
 	{"no_proxy", no_proxy},
 };
 UNIT_MAIN("http_parse", tests)
