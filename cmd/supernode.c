@@ -57,6 +57,10 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("supernode", "--source-streams %lld: must be 1 to 16", c->supernode_source_streams);
 		return DF_EXIT_USAGE;
 	}
+	if (c->supernode_task_idle < 0) {
+		log_user_error("supernode", "--task-idle %lld: must be 0 (never) or more seconds", c->supernode_task_idle);
+		return DF_EXIT_USAGE;
+	}
 	struct sched_config schc;
 	if (sched_config_from(&schc, c, err, sizeof err) != DF_OK) {
 		log_user_error("supernode", "%s", err);
@@ -89,7 +93,7 @@ static int run(struct df *df, struct opt_result *r)
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
-		.sched = schc, .credential_cache = (double)c->supernode_credential_cache,
+		.sched = schc, .credential_cache = (double)c->supernode_credential_cache, .task_idle = (double)c->supernode_task_idle,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest), .gc = &gc,
 	};
 	sn = supernode_new(&sc, err, sizeof err);

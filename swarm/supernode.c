@@ -80,6 +80,7 @@ struct sn_task {
 	                              * source's: peers are sent to the source instead of failing */
 	int store_errno;             /* errno of a store call that failed while creating the task */
 	double failed_at, revalidated_at, created_at;
+	double last_used;            /* ev_now of the last request that named the task (find_task) */
 	struct store_task *st;
 	struct source *src;
 	struct http_fetch *reval;
@@ -115,6 +116,8 @@ struct supernode {
 	double started;
 	uint64_t registrations, work_requests;
 	uint8_t key_secret[32];      /* piece keys are HMAC(key_secret, task id): random per process */
+	/* what the tasks forgotten for idleness had counted, so the totals in status do not go down */
+	uint64_t forgotten, gone_source, gone_super, gone_p2p;
 };
 
 static void wake_task(struct sn_task *t);
@@ -130,8 +133,10 @@ static void on_hashed(void *ctx);
 static struct sn_task *find_task(struct supernode *sn, const char *id)
 {
 	for (int i = 0; i < sn->ntasks; i++)
-		if (strcmp(sn->tasks[i]->id, id) == 0)
+		if (strcmp(sn->tasks[i]->id, id) == 0) {
+			sn->tasks[i]->last_used = ev_now(sn->cfg.loop);
 			return sn->tasks[i];
+		}
 	return NULL;
 }
 
@@ -299,6 +304,32 @@ static void peer_drop(struct sn_peer *p)
 	sched_peer_remove(p->task->sched, p->handle);
 }
 
+static void task_remove(struct supernode *sn, struct sn_task *t);
+
+/* A complete (or failed) task with nothing in flight (no source, revalidation, digest, waiting or
+ * live peer) costs memory and descriptors for nothing: its bytes are in the store, and a later
+ * registration finds it there ("complete in the store") and builds the schedule again. */
+static int task_unused(struct sn_task *t)
+{
+	/* a complete task's source has ended (its struct stays until the task goes) */
+	if ((t->state != T_COMPLETE && t->state != T_FAILED) || t->reval || t->waits || t->hasher || t->awaiting_digest)
+		return 0;
+	for (int i = 0; i < t->npeers_cap; i++)
+		if (t->peers[i]->live && i != t->super)
+			return 0;
+	return 1;
+}
+
+/* Drops an unused task from memory (and the piece server's handle); the totals keep its bytes. */
+static void task_forget(struct supernode *sn, struct sn_task *t)
+{
+	sn->gone_source += t->bytes_source;
+	sn->gone_super += t->bytes_super;
+	sn->gone_p2p += t->bytes_p2p;
+	pieceserve_forget(&sn->ps, t->id);
+	task_remove(sn, t);
+}
+
 static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
@@ -315,6 +346,15 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			}
 		}
 	} while (n == 64);
+	/* [supernode] task_idle: nobody named the task (register, work, heartbeat) for that long */
+	double idle = ev_now(loop) - t->last_used;
+	if (t->sn->cfg.task_idle > 0 && idle >= t->sn->cfg.task_idle && task_unused(t)) {
+		log_info("task %.12s: %s and unused for %.0f s; forgotten (the store keeps its pieces)", t->id,
+			 state_names[t->state], idle);
+		t->sn->forgotten++;
+		task_forget(t->sn, t); /* frees t and stops this timer */
+		return;
+	}
 	wake_task(t);
 }
 
@@ -336,7 +376,7 @@ static struct sn_task *task_new(struct supernode *sn, const char *id, const char
 	t->url = strdup(url);
 	t->headers = strdup(headers ? headers : "");
 	t->super = -1;
-	t->created_at = ev_now(sn->cfg.loop);
+	t->created_at = t->last_used = ev_now(sn->cfg.loop);
 	piecesum_init(&t->sums, sn->cfg.piece_digest);
 	ev_timer_init(&t->expire, expire_cb, 5, 5);
 	sn->tasks[sn->ntasks++] = t;
@@ -1400,8 +1440,9 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 	jsonw_f64(w, "uptime_seconds", ev_now(sn->cfg.loop) - sn->started);
 	jsonw_u64(w, "registrations", sn->registrations);
 	jsonw_u64(w, "work_requests", sn->work_requests);
+	jsonw_u64(w, "tasks_forgotten", sn->forgotten);
 	jsonw_u64(w, "connections", (uint64_t)hs.conns);
-	uint64_t src = 0, sup = 0, p2p = 0;
+	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p;
 	for (int i = 0; i < sn->ntasks; i++) {
 		src += sn->tasks[i]->bytes_source;
 		sup += sn->tasks[i]->bytes_super;
@@ -1540,7 +1581,7 @@ static void on_metrics(struct http_req *req, void *ctx)
 		http_reply(req, 503, NULL, "out of memory\n", 14);
 		return;
 	}
-	uint64_t src = 0, sup = 0, p2p = 0;
+	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p;
 	int peers = 0;
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
@@ -1557,11 +1598,14 @@ static void on_metrics(struct http_req *req, void *ctx)
 		   "# HELP df_bytes_peer_to_peer_total Piece bytes peers fetched from other peers.\n"
 		   "# TYPE df_bytes_peer_to_peer_total counter\ndf_bytes_peer_to_peer_total %llu\n"
 		   "# HELP df_tasks Tasks the supernode knows.\n# TYPE df_tasks gauge\ndf_tasks %d\n"
+		   "# HELP df_tasks_forgotten_total Idle tasks dropped from memory (their pieces stay in the store).\n"
+		   "# TYPE df_tasks_forgotten_total counter\ndf_tasks_forgotten_total %llu\n"
 		   "# HELP df_peers Live peer registrations.\n# TYPE df_peers gauge\ndf_peers %d\n"
 		   "# HELP df_registrations_total Peer registrations.\n# TYPE df_registrations_total counter\n"
 		   "df_registrations_total %llu\n"
 		   "# HELP df_uptime_seconds Seconds since start.\n# TYPE df_uptime_seconds gauge\ndf_uptime_seconds %.0f\n",
-		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, peers,
+		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks,
+		(unsigned long long)sn->forgotten, peers,
 		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
 	if (sn->cfg.gc)
 		storegc_metrics(sn->cfg.gc, f);
@@ -1577,16 +1621,12 @@ static int gc_release(void *arg, const char *id)
 {
 	struct supernode *sn = arg;
 	struct sn_task *t = find_task(sn, id);
-	if (t) {
-		/* a complete task's source has ended (its struct stays until the task goes) */
-		if ((t->state != T_COMPLETE && t->state != T_FAILED) || t->reval || t->waits || t->awaiting_digest)
-			return 0;
-		for (int i = 0; i < t->npeers_cap; i++)
-			if (t->peers[i]->live && i != t->super)
-				return 0;
-		task_remove(sn, t);
-	}
-	pieceserve_forget(&sn->ps, id);
+	if (t && !task_unused(t))
+		return 0;
+	if (t)
+		task_forget(sn, t);
+	else
+		pieceserve_forget(&sn->ps, id);
 	return 1;
 }
 
