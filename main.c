@@ -45,7 +45,7 @@ static int run_cmd(const struct cmd_desc *c, int argc, char **argv)
 {
 	struct df_config cfg;
 	struct opt_result r;
-	struct df df = {.cfg = &cfg, .cmd = c->name};
+	struct df df = {.cfg = &cfg, .cmd = c->name, .desc = c, .argc = argc, .argv = argv};
 	char err[512];
 	int rc;
 	config_init(&cfg);

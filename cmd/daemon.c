@@ -3,15 +3,55 @@
 #include "cmd/daemon.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/config.h"
+#include "core/hostrate.h"
 #include "core/log.h"
 #include "net/tls.h"
 #include "store/store.h"
 #include <stdlib.h>
+
+struct daemon_live {
+	struct df *df;
+	struct ev_loop *loop;
+	ev_signal hup;
+	ev_timer tick;
+	void (*on_reload)(struct df *df, void *ctx);
+	void *ctx;
+};
+
+/* The host's rate caps, written into the shared rates file: every process of the host sees them at
+ * its next grant. Only a supernode sets the source cap (a df get there reads the same file anyway). */
+static void write_caps(struct df *df)
+{
+	if (!df->rates)
+		return;
+	hostrate_set(df->rates, HOSTRATE_UP, df->cfg->common_upload_rate);
+	hostrate_set(df->rates, HOSTRATE_DOWN, df->cfg->common_download_rate);
+	if (strcmp(df->cmd, "supernode") == 0)
+		hostrate_set(df->rates, HOSTRATE_SOURCE, df->cfg->supernode_source_rate);
+}
+
+static void open_rates(struct df *df)
+{
+	char path[4200], err[4400];
+	snprintf(path, sizeof path, "%s/rates", store_root(df->store));
+	df->rates = malloc(sizeof *df->rates);
+	if (!df->rates || hostrate_open(df->rates, path, err, sizeof err) != DF_OK) {
+		/* the process still works, limited by its own flags only */
+		log_warn("host-wide rate caps off: %s", df->rates ? err : "out of memory");
+		free(df->rates);
+		df->rates = NULL;
+		return;
+	}
+	write_caps(df);
+}
 
 int daemon_open_store(struct df *df)
 {
@@ -29,6 +69,7 @@ int daemon_open_store(struct df *df)
 		log_user_error(df->cmd, "%s", err);
 		return DF_ERR;
 	}
+	open_rates(df);
 	return DF_OK;
 }
 
@@ -59,6 +100,22 @@ static struct transport *tls_wrap(void *ctx, int fd, const char *host)
 
 void daemon_close(struct df *df)
 {
+	if (df->live) {
+		struct daemon_live *l = df->live;
+		ev_ref(l->loop); /* each was unref'd when started (ev.pod: ref before stopping) */
+		ev_signal_stop(l->loop, &l->hup);
+		if (ev_is_active(&l->tick)) {
+			ev_ref(l->loop);
+			ev_timer_stop(l->loop, &l->tick);
+		}
+		free(l);
+		df->live = NULL;
+	}
+	if (df->rates) {
+		hostrate_close(df->rates);
+		free(df->rates);
+		df->rates = NULL;
+	}
 	if (df->store)
 		store_close(df->store);
 	df->store = NULL;
@@ -130,6 +187,8 @@ static struct transport *cluster_wrap(void *ctx, int fd, const char *host)
 
 void daemon_server_cfg(struct df *df, struct http_server_cfg *sc)
 {
+	if (df->rates)
+		sc->tx_limit = &df->rates->lim[HOSTRATE_UP];
 	if (df->tls && df->tls->cluster_on) {
 		sc->tls_accept = tls_accept;
 		sc->tls_ctx = df->tls->server;
@@ -212,4 +271,107 @@ int daemon_listen_peer(struct df *df, struct http_server *srv, const char *prefe
 	}
 	snprintf(err, errlen, "no free port in %s for the piece server (--port-range)", c->get_port_range);
 	return DF_ERR;
+}
+
+struct ratelimit *daemon_rx(struct df *df, struct ratelimit *own)
+{
+	struct ratelimit *host = df->rates ? &df->rates->lim[HOSTRATE_DOWN] : NULL;
+	if (!own)
+		return host;
+	own->also = host;
+	return own;
+}
+
+/* ---- run-time changes: SIGHUP reloads the configuration ---- */
+
+/* The keys a running process takes over from a reload; the others wait for a restart. */
+static const size_t reloadable[] = {
+	offsetof(struct df_config, common_log_level), offsetof(struct df_config, common_upload_rate),
+	offsetof(struct df_config, common_download_rate), offsetof(struct df_config, supernode_source_rate),
+	offsetof(struct df_config, get_limit_rate),
+};
+
+static int is_reloadable(const struct config_key *k)
+{
+	for (size_t i = 0; i < DF_ARRAY_LEN(reloadable); i++)
+		if (reloadable[i] == k->offset)
+			return 1;
+	return 0;
+}
+
+int daemon_reload(struct df *df)
+{
+	struct df_config nc;
+	struct opt_result r;
+	char err[512], was[256], now[256];
+	config_init(&nc);
+	/* the same file and flags as at start (flags still win over the file) */
+	if (opt_parse(df->argc, df->argv, df->desc->sections, df->desc->opts, df->desc->nopts, &nc, &r, err, sizeof err) != DF_OK) {
+		log_error("reload: %s; keeping the running configuration", err);
+		config_free(&nc);
+		return DF_ERR;
+	}
+	opt_result_free(&r);
+	config_resolve_token(&nc, err, sizeof err); /* compared with the resolved running token below */
+	int changed = 0;
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		config_format_value(df->cfg, k, was, sizeof was);
+		config_format_value(&nc, k, now, sizeof now);
+		if (strcmp(was, now) == 0)
+			continue;
+		changed++;
+		if (!is_reloadable(k)) {
+			log_warn("reload: [%s] %s changed; it takes effect when df %s restarts", k->section, k->key, df->cmd);
+			continue;
+		}
+		log_info("reload: [%s] %s %s -> %s", k->section, k->key, was, now);
+		char *a = (char *)df->cfg + k->offset, *b = (char *)&nc + k->offset, tmp[sizeof(uint64_t)];
+		size_t n = k->type == CFG_STR ? sizeof(char *) : k->type == CFG_BOOL ? sizeof(int) : sizeof(uint64_t);
+		memcpy(tmp, a, n); /* swapped: nc frees the old string */
+		memcpy(a, b, n);
+		memcpy(b, tmp, n);
+	}
+	if (!changed)
+		log_info("reload: %s: nothing changed", nc.file ? nc.file : "no config file, flags only");
+	config_free(&nc);
+	write_caps(df);
+	if (df->live && df->live->on_reload)
+		df->live->on_reload(df, df->live->ctx);
+	return DF_OK;
+}
+
+static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct daemon_live *l = DF_CONTAINER_OF(w, struct daemon_live, hup);
+	log_info("SIGHUP: reloading the configuration");
+	daemon_reload(l->df);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct daemon_live *l = DF_CONTAINER_OF(w, struct daemon_live, tick);
+	hostrate_tick(l->df->rates, ev_now(loop));
+}
+
+int daemon_live_start(struct df *df, struct ev_loop *loop, void (*on_reload)(struct df *df, void *ctx), void *ctx)
+{
+	struct daemon_live *l = calloc(1, sizeof *l);
+	if (!l)
+		return DF_ERR;
+	*l = (struct daemon_live){.df = df, .loop = loop, .on_reload = on_reload, .ctx = ctx};
+	df->live = l;
+	ev_signal_init(&l->hup, hup_cb, SIGHUP);
+	ev_signal_start(loop, &l->hup);
+	ev_unref(loop); /* neither keeps the loop running */
+	if (df->rates) {
+		hostrate_tick(df->rates, ev_now(loop));
+		ev_timer_init(&l->tick, tick_cb, 1, 1);
+		ev_timer_start(loop, &l->tick);
+		ev_unref(loop);
+	}
+	return DF_OK;
 }

@@ -28,7 +28,19 @@ int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out);
  * else the first free port of [get] port_range (starting at a pid-dependent offset so concurrent
  * peers rarely collide). DF_ERR with the cause in err. */
 int daemon_listen_peer(struct df *df, struct http_server *srv, const char *prefer, char *err, size_t errlen);
-/* Frees what the daemon_* calls set up in df (store, TLS settings). */
+/* The download limit for a client: own (a process-local limit, e.g. --limit-rate) chained to the
+ * host's [common] download_rate, or the host's alone when own is NULL; NULL when neither applies. */
+struct ratelimit *daemon_rx(struct df *df, struct ratelimit *own);
+/* Run-time changes for a long-running process: SIGHUP calls daemon_reload, and the host's current
+ * rates are sampled every second (for status). Neither keeps the loop alive. on_reload (may be NULL)
+ * runs after a reload to apply what the command keeps itself (e.g. its own --limit-rate). DF_ERR when
+ * out of memory. Stopped by daemon_close. */
+int daemon_live_start(struct df *df, struct ev_loop *loop, void (*on_reload)(struct df *df, void *ctx), void *ctx);
+/* Parses the config file and the command's flags again, takes over what can change at run time
+ * (log level, rate caps and limits; each change logged as "reload: [sec] key OLD -> NEW"), warns about
+ * the rest, and writes the host's caps. DF_ERR (logged, nothing changed) when the file is bad. */
+int daemon_reload(struct df *df);
+/* Frees what the daemon_* calls set up in df (store, rate caps, TLS settings, reload watchers). */
 void daemon_close(struct df *df);
 /* Resolves the cluster token ([security] token / token_file); warns once about open mode when
  * warn_open. DF_ERR after printing. */

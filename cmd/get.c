@@ -158,6 +158,12 @@ static int try_handoff(struct df *df, struct get_job *job)
 	return rc;
 }
 
+/* SIGHUP in the detached seeder (the foreground df get keeps the default: a hang-up ends it) */
+static void reload_seeder(void *ctx)
+{
+	daemon_reload(ctx);
+}
+
 static int run(struct df *df, struct opt_result *r)
 {
 	struct get_job job = {0};
@@ -221,9 +227,13 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	struct ratelimit rx;
 	ratelimit_init(&rx, df->cfg->get_limit_rate, 0, ev_now(df->loop));
-	job.client = daemon_client(df, df->loop, df->cfg->get_limit_rate ? &rx : NULL, (double)df->cfg->get_timeout);
+	/* --limit-rate and the host's download cap, for sources and (cluster TLS) peers alike */
+	struct ratelimit *lim = daemon_rx(df, df->cfg->get_limit_rate ? &rx : NULL);
+	job.client = daemon_client(df, df->loop, lim, (double)df->cfg->get_timeout);
 	if (tls)
-		job.cluster = daemon_cluster_client(df, df->loop, NULL, (double)df->cfg->get_timeout);
+		job.cluster = daemon_cluster_client(df, df->loop, lim, (double)df->cfg->get_timeout);
+	job.on_sighup = reload_seeder;
+	job.sighup_ctx = df;
 	int rc = DF_EXIT_FAIL;
 	if (job.client && (!tls || job.cluster))
 		rc = swarm_get(df, &job);

@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "cmd/daemon.h"
 #include "core/config.h"
+#include "core/hostrate.h"
 #include "core/log.h"
 #include "core/proto.h"
 #include "store/store.h"
@@ -219,6 +220,15 @@ static void status_lines(struct px *p, struct proto_buf *b_)
 	proto_put(&b, "mitm-failed", "%llu", (unsigned long long)hs.mitm_failed);
 	proto_put(&b, "mitm-minted", "%llu", (unsigned long long)hs.mitm_minted);
 	proto_put(&b, "mitm-requests", "%llu", (unsigned long long)hs.mitm_requests);
+	if (p->df->rates) { /* the host's caps (0: none) and current rates, all its df processes together */
+		for (int k = 0; k < HOSTRATE_N; k++) {
+			char key[32];
+			snprintf(key, sizeof key, "%s-cap", hostrate_names[k]);
+			proto_put(&b, key, "%llu", (unsigned long long)hostrate_cap(p->df->rates, k));
+			snprintf(key, sizeof key, "%s-rate", hostrate_names[k]);
+			proto_put(&b, key, "%.0f", p->df->rates->rate[k]);
+		}
+	}
 	if (p->hd) {
 		struct hostd_stats ds;
 		hostd_get_stats(p->hd, &ds);
@@ -245,6 +255,14 @@ static void on_status(struct http_req *req, void *ctx)
 	swarm_reply_lines(req, &b);
 }
 
+static int is_gauge(const char *name)
+{
+	size_t n = strlen(name);
+	return strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ||
+	       (strncmp(name, "store_", 6) == 0 && strcmp(name, "store_evictions") != 0 && strcmp(name, "store_evicted_bytes") != 0) ||
+	       (n > 4 && strcmp(name + n - 4, "_cap") == 0) || (n > 5 && strcmp(name + n - 5, "_rate") == 0);
+}
+
 /* GET /metrics: the numeric counters in Prometheus text format (df_proxy_NAME). */
 static void on_metrics(struct http_req *req, void *ctx)
 {
@@ -263,9 +281,7 @@ static void on_metrics(struct http_req *req, void *ctx)
 			if (*c == '-')
 				*c = '_';
 		n += (size_t)snprintf(out + n, sizeof out - n, "# TYPE df_proxy_%s %s\ndf_proxy_%s %llu\n", name,
-				      strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ||
-						      (strncmp(name, "store_", 6) == 0 && strcmp(name, "store_evictions") != 0 &&
-						       strcmp(name, "store_evicted_bytes") != 0) ? "gauge" : "counter", name,
+				      is_gauge(name) ? "gauge" : "counter", name,
 				      (unsigned long long)v);
 	}
 	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", out, n);
@@ -290,6 +306,12 @@ static void on_stop(struct loop_signals *s, int signum, int count, void *ctx)
 	p->stopping = 1;
 	hostd_stop(p->hd);
 	http_server_shutdown(p->front, 5.0, stopped, p);
+}
+
+static void on_reload(struct df *df, void *ctx)
+{
+	struct px *p = ctx;
+	ratelimit_set(&p->rx, df->cfg->get_limit_rate, 0, ev_now(p->loop));
 }
 
 static int run(struct df *df, struct opt_result *r)
@@ -387,10 +409,11 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
 	ratelimit_init(&p->rx, c->get_limit_rate, 0, ev_now(p->loop));
-	p->client = daemon_client(df, p->loop, c->get_limit_rate ? &p->rx : NULL, timeout);
+	/* its own --limit-rate (set always, so a reload can turn it on) and the host's download cap */
+	p->client = daemon_client(df, p->loop, daemon_rx(df, &p->rx), timeout);
 	if (!p->client)
 		goto out;
-	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, NULL, timeout)))
+	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, daemon_rx(df, &p->rx), timeout)))
 		goto out;
 	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
 		log_user_error("proxy", "%s", err);
@@ -461,6 +484,10 @@ static int run(struct df *df, struct opt_result *r)
 	p->gc_on = 1;
 	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
 	loop_signals_start(p->loop, &p->sig, on_stop, p);
+	if (daemon_live_start(df, p->loop, on_reload, p) != DF_OK) {
+		log_user_error("proxy", "out of memory");
+		goto out;
+	}
 	char mirror[300];
 	mirror_addr(c->proxy_listen, mirror, sizeof mirror);
 	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",

@@ -6,6 +6,7 @@
 #include "cmd/cmd.h"
 #include "cmd/daemon.h"
 #include "core/config.h"
+#include "core/hostrate.h"
 #include "core/log.h"
 #include "store/store.h"
 #include "swarm/supernode.h"
@@ -82,7 +83,8 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("supernode", "%s", run.srv ? err : "out of memory");
 		goto out;
 	}
-	client = daemon_client(df, run.loop, NULL, 0);
+	/* the host's source cap, chained to its download cap */
+	client = daemon_client(df, run.loop, df->rates ? &df->rates->lim[HOSTRATE_SOURCE] : NULL, 0);
 	if (!client)
 		goto out;
 	struct storegc gc;
@@ -93,7 +95,8 @@ static int run(struct df *df, struct opt_result *r)
 	struct supernode_cfg sc = {
 		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
-		.sched = schc, .credential_cache = (double)c->supernode_credential_cache, .task_idle = (double)c->supernode_task_idle,
+		.sched = schc, .rates = df->rates, .credential_cache = (double)c->supernode_credential_cache,
+		.task_idle = (double)c->supernode_task_idle,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest), .gc = &gc,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
@@ -103,6 +106,10 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	storegc_start(&gc, storegc_interval(gc.max_idle));
 	loop_signals_start(run.loop, &run.sig, on_stop, &run);
+	if (daemon_live_start(df, run.loop, NULL, NULL) != DF_OK) {
+		log_user_error("supernode", "out of memory");
+		goto out;
+	}
 	log_info("supernode listening on %s (port %u%s, %s piece checksums), store %s", c->supernode_listen,
 		 http_server_port(run.srv), tls ? ", TLS" : "", c->security_piece_digest, store_root(df->store));
 	ev_run(run.loop, 0);

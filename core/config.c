@@ -265,7 +265,7 @@ const char *config_pick_file(const char *explicit_path)
 	return NULL;
 }
 
-static void format_value(const struct df_config *c, const struct config_key *k, char *buf, size_t n)
+void config_format_value(const struct df_config *c, const struct config_key *k, char *buf, size_t n)
 {
 	const void *field = (const char *)c + k->offset;
 	switch (k->type) {
@@ -291,7 +291,7 @@ void config_print_ini(const struct df_config *c, FILE *f)
 			fprintf(f, "%s = (set, not shown)\n", k->key);
 			continue;
 		}
-		format_value(c, k, v, sizeof v);
+		config_format_value(c, k, v, sizeof v);
 		fprintf(f, "%s = %s\n", k->key, v);
 	}
 }

@@ -58,6 +58,9 @@ int config_load_file(struct df_config *c, const char *path, char *err, size_t er
  * Returns NULL when none applies (defaults only). */
 const char *config_pick_file(const char *explicit_path);
 
+/* Writes key k's value as config text ("4194304", "yes") into buf. */
+void config_format_value(const struct df_config *c, const struct config_key *k, char *buf, size_t n);
+
 /* Writes the effective configuration as an ini file. */
 void config_print_ini(const struct df_config *c, FILE *f);
 /* Writes the reference (docs/config.md) generated from the key table. */

@@ -26,6 +26,9 @@ enum df_exit {
 };
 
 struct df_config;
+struct cmd_desc;
+struct hostrate;
+struct daemon_live;
 
 /* The one context of a df process, passed explicitly as the first argument. The loop and the store
  * are opened by the commands that need them. */
@@ -35,6 +38,11 @@ struct df {
 	struct ev_loop *loop;       /* NULL until a command starts one */
 	struct store *store;        /* NULL until a command opens one */
 	struct daemon_tls *tls;     /* TLS client settings, loaded on first https use (cmd/daemon.c) */
+	struct hostrate *rates;     /* the host's shared rate caps (STORE/rates), opened with the store */
+	struct daemon_live *live;   /* SIGHUP reload and the rates' sampling timer (cmd/daemon.c) */
+	const struct cmd_desc *desc; /* the command and its arguments, to parse them again on reload */
+	int argc;
+	char **argv;
 };
 
 #endif

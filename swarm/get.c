@@ -190,6 +190,7 @@ int swarm_get(struct df *df, struct get_job *job)
 			.loop = g.loop, .peer = sp, .server = srv, .store = df->store, .url = job->url,
 			.idle = (double)df->cfg->get_seed_idle, .cluster_cfg = job->cluster ? &job->cluster_cfg : NULL,
 			.quota = df->cfg->store_quota, .max_idle = (uint64_t)df->cfg->store_max_idle,
+			.on_sighup = job->on_sighup, .sighup_ctx = job->sighup_ctx,
 		};
 		if (seeder_detach(&s) == DF_OK) {
 			/* the child owns the engine, the store task and their locks now: touch nothing */

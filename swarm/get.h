@@ -21,6 +21,8 @@ struct get_job {
 	struct http_client *cluster;          /* for the supernode and peers when cluster TLS is on, else NULL */
 	struct http_client_cfg cluster_cfg;   /* its settings, to make it again in the seeder after fork */
 	struct http_server *server;           /* this host's piece server, listening (caller owns) */
+	void (*on_sighup)(void *ctx);         /* what the detached seeder does on SIGHUP, or NULL: ignore it */
+	void *sighup_ctx;
 };
 
 /* Runs the download to completion on df's loop and store (both opened by the caller).

@@ -3,6 +3,7 @@
 #include "swarm/seeder.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct seeder {
 	struct seeder_cfg c;
 	struct http_client *client;
 	ev_timer idle;
+	ev_signal hup;
 	struct loop_signals sig;
 	double started;
 	int leaving;
@@ -58,6 +60,17 @@ static void on_signal(struct loop_signals *sig, int signum, int count, void *ctx
 	if (count > 1)
 		ev_break(s->c.loop, EVBREAK_ALL);
 	leave(s, "stopped by a signal");
+}
+
+static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct seeder *s = DF_CONTAINER_OF(w, struct seeder, hup);
+	if (s->c.on_sighup) {
+		log_info("SIGHUP: reloading the configuration");
+		s->c.on_sighup(s->c.sighup_ctx);
+	}
 }
 
 static void write_pidfile(struct seeder *s)
@@ -133,6 +146,10 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	} else {
 		log_warn("seeder: no store GC: %s", err);
 	}
+	/* a hang-up must not end a detached process: it reloads, or is ignored */
+	ev_signal_init(&s.hup, hup_cb, SIGHUP);
+	ev_signal_start(cfg->loop, &s.hup);
+	ev_unref(cfg->loop);
 	ev_run(cfg->loop, 0);
 	if (gc_on)
 		storegc_stop(&gc);

@@ -17,6 +17,8 @@ struct seeder_cfg {
 	/* [store] quota and max_idle: the seeder runs the store's GC while it lives (storegc.h) */
 	const char *quota;
 	uint64_t max_idle;
+	void (*on_sighup)(void *ctx); /* a configuration reload (rate caps, log level), or NULL: ignored */
+	void *sighup_ctx;
 };
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bearssl_hmac.h"
+#include "core/hostrate.h"
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -1453,6 +1454,17 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 	jsonw_u64(w, "bytes_peer_to_peer", p2p);
 	if (sn->cfg.gc)
 		storegc_json(sn->cfg.gc, w);
+	if (sn->cfg.rates) { /* the host's caps (0: none) and current rates in bytes/s, all its df processes */
+		jsonw_obj_open(w, "host_rates");
+		for (int k = 0; k < HOSTRATE_N; k++) {
+			char key[32];
+			snprintf(key, sizeof key, "%s_cap", hostrate_names[k]);
+			jsonw_u64(w, key, hostrate_cap(sn->cfg.rates, k));
+			snprintf(key, sizeof key, "%s_rate", hostrate_names[k]);
+			jsonw_u64(w, key, (uint64_t)sn->cfg.rates->rate[k]);
+		}
+		jsonw_obj_close(w);
+	}
 	jsonw_arr_open(w, "tasks");
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
@@ -1513,6 +1525,17 @@ static void status_text(struct supernode *sn, FILE *f)
 		fprintf(f, "store %s: %s of %s quota, %llu tasks evicted (%s), last GC %.0f s ago\n", store_root(sn->cfg.store), a,
 			gc->quota ? b : "no", (unsigned long long)gc->evictions, c,
 			gc->last_run ? (double)time(NULL) - gc->last_run : -1.0);
+	}
+	if (sn->cfg.rates) {
+		fprintf(f, "host rates:");
+		for (int k = 0; k < HOSTRATE_N; k++) {
+			uint64_t cap = hostrate_cap(sn->cfg.rates, k);
+			progress_size((uint64_t)sn->cfg.rates->rate[k], a, sizeof a);
+			progress_size(cap, b, sizeof b);
+			fprintf(f, "%s %s %s/s (%s%s%s)", k ? "," : "", hostrate_names[k], a, cap ? "cap " : "no cap", cap ? b : "",
+				cap ? "/s" : "");
+		}
+		fprintf(f, "\n");
 	}
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];

@@ -24,6 +24,7 @@ struct supernode_cfg {
 	double credential_cache;     /* seconds a private source's yes to one registrant's credentials stays good */
 	int sources_public;          /* every source counts as public: no access checks (in-memory test
 	                              * harnesses whose sources cannot be reached; never set by df) */
+	struct hostrate *rates;      /* the host's rate caps and current rates for status, or NULL */
 	double task_idle;            /* forget a complete task unused this long (0: never) */
 	enum digest_piece_algo piece_digest; /* the checksum in assignments: xxh3-128 or SHA-256 */
 	struct sched_config sched;   /* per-task scheduler settings (piece_size is set per task) */
