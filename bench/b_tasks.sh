@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Many distinct tasks through one supernode: TASKS tiny files (default 10,000) served by nginx, each
-# fetched once by `df get --seed-idle 0`, PAR at a time (default 4); every EVERY tasks (default
-# 1,000) the supernode's RSS (VmRSS), open descriptors (/proc/PID/fd) and the tasks it holds in
-# memory are sampled and printed as a table. Exits 1 when a get fails, the run exceeds TIMEOUT
+# Many distinct tasks through one supernode: TASKS tiny files (default 2,000; the issue's measure is
+# 10,000) served by nginx, each fetched once by `df get --seed-idle 0`, PAR at a time (default 4);
+# every EVERY tasks (default 200) the supernode's RSS (VmRSS), open descriptors (/proc/PID/fd) and
+# the tasks it holds in memory are sampled and printed as a table. Exits 1 when a get fails, the run exceeds TIMEOUT
 # seconds, RSS exceeds MAX_RSS_MB (64) or the series is not flat: after the first sample, RSS may
 # not grow by more than RSS_SLACK_MB (8) and descriptors by more than FD_SLACK (16).
-#   TASKS=10000 EVERY=1000 PAR=4 TASK_IDLE=2 bash bench/b_tasks.sh
+#   TASKS=10000 EVERY=1000 PAR=4 TASK_IDLE=2 bash bench/b_tasks.sh   # ~0.5 s per task on a busy 2-core VM
 #
-# The supernode runs with --task-idle TASK_IDLE (default 2 s) so that a sequential run keeps few
-# tasks in memory; test/integration/sn_tasks.sh runs the short version (1,000 tasks).
+# The supernode runs with --task-idle TASK_IDLE (default 2 s, the setting's default is 60) so that
+# the run keeps few tasks in memory: until the piece server's fixed table of 64 open tasks grows or
+# evicts (issue 14 item 1), more than 64 tasks held at once make the supernode answer 404 for the
+# pieces of the 65th. test/integration/sn_tasks.sh runs the short version (400 tasks).
 . "$(dirname "$0")/../test/lib.sh"
-TASKS=${TASKS:-10000}
-EVERY=${EVERY:-1000}
+TASKS=${TASKS:-2000}
+EVERY=${EVERY:-200}
 PAR=${PAR:-4}
 TASK_IDLE=${TASK_IDLE:-2}
 TIMEOUT=${TIMEOUT:-3600}
