@@ -7,10 +7,9 @@
 # not grow by more than RSS_SLACK_MB (8) and descriptors by more than FD_SLACK (16).
 #   TASKS=10000 EVERY=1000 PAR=4 TASK_IDLE=2 bash bench/b_tasks.sh   # ~0.5 s per task on a busy 2-core VM
 #
-# The supernode runs with --task-idle TASK_IDLE (default 2 s, the setting's default is 60) so that
-# the run keeps few tasks in memory: until the piece server's fixed table of 64 open tasks grows or
-# evicts (issue 14 item 1), more than 64 tasks held at once make the supernode answer 404 for the
-# pieces of the 65th. test/integration/sn_tasks.sh runs the short version (400 tasks).
+# The supernode runs with --task-idle TASK_IDLE (default 2 s; the setting's default is 60, which
+# holds about a minute of tasks in memory, so a longer warm-up before the series is flat).
+# test/integration/sn_tasks.sh runs the short version (400 tasks).
 . "$(dirname "$0")/../test/lib.sh"
 TASKS=${TASKS:-2000}
 EVERY=${EVERY:-200}
