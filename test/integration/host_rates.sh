@@ -17,6 +17,7 @@ mkdir -p "$T/www"
 make_file "$T/www/a" 4
 make_file "$T/www/b" 4
 make_file "$T/www/c" 4
+make_file "$T/www/d" 4
 nport=$(free_port)
 start_nginx "$T/www" "$nport"
 snport=$(free_port)
@@ -64,21 +65,36 @@ track "$(cat "$T/proxy.pid")"
 wait_port "$pxport"
 piece_port=$(curl -s "http://127.0.0.1:$pxport/v1/status" | awk -F': ' '$1 == "piece-port" { print $2 }')
 [ -n "$piece_port" ] || die "no piece-port in the proxy's status"
-id=$(basename "$(ls "$T"/A/tasks/*/*.data | head -n 1)" .data)
+# the proxy serves only tasks it holds a piece key for (docs/SECURITY.md): file d goes through it
+# (df get hands its job to the proxy on the same store), so the proxy seeds d and the seeder seeds c
+timeout 60 "$DF" get --config "$conf" "http://127.0.0.1:$nport/d" -O "$T/out-d" --data "$T/A" \
+  --supernode "127.0.0.1:$snport" >"$T/get-d.log" 2>&1 || die "get d failed: $(cat "$T/get-d.log")"
+cmp -s "$T/www/d" "$T/out-d" || die "copy d differs"
+# task_of NAME: the id of the store task for file NAME; key_of ID NAME: its piece key, from a
+# registration of our own (a piece server gives pieces only to a registered peer's key)
+task_of() { basename "$(grep -l "127.0.0.1:$nport/$1" "$T"/A/tasks/*/*.meta | head -n 1)" .meta; }
+key_of() {
+  curl -s --max-time 10 --data-binary "$(printf 'task: %s\nurl: http://127.0.0.1:%s/%s\nport: 1\n' "$1" "$nport" "$2")" \
+    "http://127.0.0.1:$snport/v1/register" | sed -n 's/^piece-key: //p'
+}
+idc=$(task_of c) idd=$(task_of d)
+[ -n "$idc" ] && [ -n "$idd" ] || die "no store tasks for c and d: $(ls -R "$T/A/tasks")"
+keyc=$(key_of "$idc" c) keyd=$(key_of "$idd" d)
+[ ${#keyc} = 32 ] && [ ${#keyd} = 32 ] || die "no piece keys from the supernode ('$keyc', '$keyd')"
 npieces=$(awk -v s=$((4 * MiB)) 'BEGIN { print s / 262144 }') # 4 MiB in 256 KiB pieces (the supernode's choice)
 
-# fetch_all PORT OUT: every piece of the task from the piece server at PORT over one kept-alive
+# fetch_all PORT ID KEY OUT: every piece of task ID from the piece server at PORT over one kept-alive
 # connection (one curl: fast enough that the cap, not curl, is what limits), bytes appended to OUT
 fetch_all() {
   local n args=()
-  for ((n = 0; n < npieces; n++)); do args+=(-o /dev/null "http://127.0.0.1:$1/v1/piece/$id/$n"); done
-  curl -s --max-time 60 -w '%{size_download}\n' "${args[@]}" >>"$2"
+  for ((n = 0; n < npieces; n++)); do args+=(-o /dev/null "http://127.0.0.1:$1/v1/piece/$2/$n"); done
+  curl -s --max-time 60 -H "X-DF-Piece-Key: $3" -w '%{size_download}\n' "${args[@]}" >>"$4"
 }
 : >"$T/up"
 t0=$EPOCHREALTIME
-fetch_all "$seedport" "$T/up" &
+fetch_all "$seedport" "$idc" "$keyc" "$T/up" &
 p1=$!
-fetch_all "$piece_port" "$T/up" &
+fetch_all "$piece_port" "$idd" "$keyd" "$T/up" &
 p2=$!
 sleep 1
 status=$("$DF" status --proxy "127.0.0.1:$pxport")
@@ -107,7 +123,7 @@ kill -0 "$(cat "$T/proxy.pid")" 2>/dev/null || die "SIGHUP ended the proxy"
 curl -s "http://127.0.0.1:$pxport/v1/status" | grep -q "^upload-cap: 524288$" || die "the proxy's status does not show the new cap"
 : >"$T/up2"
 t0=$EPOCHREALTIME
-fetch_all "$piece_port" "$T/up2"
+fetch_all "$piece_port" "$idd" "$keyd" "$T/up2"
 secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
 bytes=$(awk '{ s += $1 } END { print s + 0 }' "$T/up2")
 [ "$bytes" -eq $((4 * MiB)) ] || die "the proxy sent $bytes bytes after the reload, wanted $((4 * MiB))"
