@@ -10,12 +10,14 @@
 #include "swarm/supernode.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bearssl_hmac.h"
 #include "core/hostrate.h"
@@ -116,7 +118,7 @@ struct supernode {
 	int ntasks, cap;
 	double started;
 	uint64_t registrations, work_requests;
-	uint8_t key_secret[32];      /* piece keys are HMAC(key_secret, task id): random per process */
+	uint8_t key_secret[32];      /* piece keys are HMAC(key_secret, task id): random, kept in the store */
 	/* what the tasks forgotten for idleness had counted, so the totals in status do not go down */
 	uint64_t forgotten, gone_source, gone_super, gone_p2p;
 };
@@ -1653,6 +1655,48 @@ static int gc_release(void *arg, const char *id)
 	return 1;
 }
 
+/* The secret behind piece keys, read from STORE/piece-key.secret (0600) or made and written there
+ * once, so that a restarted supernode hands out the keys its peers already hold: with a fresh secret
+ * per process every seeder's key went stale at a restart until it registered again. */
+static int load_key_secret(uint8_t *secret, struct store *store, char *err, size_t errlen)
+{
+	const size_t n = 32;
+	char path[4096], tmp[4200];
+	const char *root = store ? store_root(store) : NULL;
+	if (!root) /* in-memory harnesses: a secret per process */
+		goto fresh;
+	snprintf(path, sizeof path, "%s/piece-key.secret", root);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		ssize_t got = read(fd, secret, n);
+		close(fd);
+		if (got == (ssize_t)n)
+			return DF_OK;
+		log_warn("%s: %zd bytes, not %zu: making a new secret (piece keys held by peers go stale)", path, got, n);
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return DF_ERR;
+	}
+fresh:
+	if (getrandom(secret, n, 0) != (ssize_t)n) {
+		snprintf(err, errlen, "no randomness for piece keys: %s", strerror(errno));
+		return DF_ERR;
+	}
+	if (!root)
+		return DF_OK;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, secret, n) != (ssize_t)n || fsync(fd) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", fd < 0 ? tmp : path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return DF_ERR;
+	}
+	close(fd);
+	return DF_OK;
+}
+
 struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen)
 {
 	struct supernode *sn = calloc(1, sizeof *sn);
@@ -1661,8 +1705,7 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 		return NULL;
 	}
 	sn->cfg = *cfg;
-	if (getrandom(sn->key_secret, sizeof sn->key_secret, 0) != (ssize_t)sizeof sn->key_secret) {
-		snprintf(err, errlen, "no randomness for piece keys: %s", strerror(errno));
+	if (load_key_secret(sn->key_secret, cfg->store, err, errlen) != DF_OK) {
 		free(sn);
 		return NULL;
 	}

@@ -162,4 +162,17 @@ for h in pa pb pc; do expect_rc 0 get "$PU" -O $h.out --data "$T/$h"; done
 [ "$(checks /pub/blob)" = 1 ] || fail "a public source was checked $(checks /pub/blob) times, wanted 1 (the probe)"
 OUT=$("$DF" status --supernode "$S" --token tok --json)
 [[ $OUT == *'"access":"public"'* ]] || fail "the public source is not marked public: $OUT"
+
+# a restarted supernode hands out the same piece keys (its secret is kept in its store, 0600), so
+# the keys its seeders hold stay good across the restart
+[ "$(stat -c %a "$T/sn/piece-key.secret")" = 600 ] || fail "piece-key.secret is not 0600"
+kill "$(cat "$T/sn.pid")"; wait "$(cat "$T/sn.pid")" 2>/dev/null || true
+start_supernode sn "$SP" --credential-cache $CACHE --token tok --log-level debug
+code=$(reg "task: $ID
+url: $URL
+header: Authorization: Bearer good
+port: 1
+")
+[ "$code" = 200 ] || fail "a registration after the restart answered $code: $(cat reg.out)"
+[ "$(sed -n 's/^piece-key: //p' reg.out)" = "$KEY" ] || fail "the piece key changed with the restart"
 pass "private source"
