@@ -141,7 +141,7 @@ int swarm_get(struct df *df, struct get_job *job)
 	struct swarm_peer_cfg pc = {
 		.loop = g.loop, .client = job->client, .cluster = job->cluster, .cluster_tls = job->cluster != NULL, .server = srv, .store = df->store, .supernodes = df->cfg->get_supernode,
 		.token = df->cfg->security_token, .advertise = df->cfg->get_advertise, .filter = df->cfg->get_filter,
-		.back_to_source = df->cfg->get_back_to_source, .piece_size = (uint32_t)df->cfg->supernode_piece_size,
+		.back_to_source = df->cfg->get_back_to_source, .supernode_retry = (double)df->cfg->get_supernode_retry, .piece_size = (uint32_t)df->cfg->supernode_piece_size,
 		.timeout = (double)df->cfg->get_timeout,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(df->cfg->security_piece_digest),
 	};

@@ -29,6 +29,8 @@
 #define MAX_SUPERNODES CONFIG_MAX_SUPERNODES /* config_set refuses longer lists */
 #define CTL_TIMEOUT 30.0
 #define HEARTBEAT 10.0
+#define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
+#define RETRY_MAX 4.0
 
 enum mode { M_START, M_REGISTER, M_SWARM, M_DIRECT, M_SEEDING, M_FAILED };
 
@@ -77,6 +79,9 @@ struct dl {
 	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
 	int order[MAX_SUPERNODES]; /* supernodes by rendezvous hash of the task id: all hosts agree */
 	int tried;                 /* supernodes failed in a row */
+	int registered;            /* a supernode took this download once: losing it is an outage to ride out */
+	double lost_at, backoff;   /* when the outage began (0: none), the next wait before asking again */
+	ev_timer retry;            /* asks again after backoff (mode M_REGISTER with nothing in flight) */
 	struct store_task *st;
 	struct source *src;
 	struct http_fetch *ctl;    /* the latest control request (older ones may still be held) */
@@ -177,6 +182,7 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	d->mode = M_FAILED;
+	ev_timer_stop(d->sp->cfg.loop, &d->retry);
 	stop_fetches(d);
 	cancel_ctls(d);
 	source_free(d->src);
@@ -564,7 +570,18 @@ static int ctl_body(struct http_fetch *f, const char *data, size_t len, void *ct
 	return DF_OK;
 }
 
-static void next_supernode_or_direct(struct dl *d, const char *why)
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct dl *d = DF_CONTAINER_OF(w, struct dl, retry);
+	if (d->mode == M_REGISTER)
+		send_work(d);
+}
+
+/* The current supernode failed (why): the next in the list, else (retry: it did not answer at all)
+ * ask them all again for a while if one had taken this download, else the source. */
+static void next_supernode_or_direct(struct dl *d, const char *why, int retry)
 {
 	struct swarm_peer *sp = d->sp;
 	log_warn("supernode %s: %s", super_of(d), why);
@@ -572,13 +589,40 @@ static void next_supernode_or_direct(struct dl *d, const char *why)
 		d->mode = M_DIRECT; /* complete and verified already: just not announced */
 		return;
 	}
+	d->cur = (d->cur + 1) % sp->nsupers;
 	if (++d->tried < sp->nsupers) {
-		d->cur = (d->cur + 1) % sp->nsupers;
 		d->mode = M_REGISTER;
 		send_work(d);
 		return;
 	}
 	d->tried = 0;
+	/* every supernode failed in a row. One that had taken this download is likely restarting: ask
+	 * again, backing off, for supernode_retry seconds; the pieces fetched meanwhile from peers carry
+	 * over (the registration declares them), and the source is spared a copy per host */
+	double now = ev_now(sp->cfg.loop);
+	if (retry && d->registered && sp->cfg.supernode_retry > 0) {
+		if (!d->lost_at) {
+			d->lost_at = now;
+			d->backoff = RETRY_FIRST;
+			log_warn("lost the supernode%s for %s; asking again for up to %.0f s before the source",
+				 sp->nsupers > 1 ? "s" : "", d->shown, sp->cfg.supernode_retry);
+		}
+		double left = d->lost_at + sp->cfg.supernode_retry - now;
+		if (left > 0) {
+			cancel_ctls(d);
+			d->mode = M_REGISTER;
+			ev_timer_stop(sp->cfg.loop, &d->retry);
+			ev_timer_set(&d->retry, DF_MIN(d->backoff, left), 0);
+			ev_timer_start(sp->cfg.loop, &d->retry);
+			d->backoff = DF_MIN(2 * d->backoff, RETRY_MAX);
+			return;
+		}
+		log_warn("no supernode answered for %.0f s", now - d->lost_at);
+	}
+	if (d->st && store_task_complete(d->st) && !d->watchers) {
+		d->mode = M_DIRECT; /* a seeder that could not announce itself again: nothing to fetch */
+		return;
+	}
 	if (!sp->cfg.back_to_source) {
 		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->shown, why);
 		return;
@@ -590,7 +634,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 {
 	char etag[400], lm[400];
 	if (a->peer < 0 || a->piece_size == 0 || strcmp(a->task, d->id) != 0) {
-		next_supernode_or_direct(d, "malformed answer to register");
+		next_supernode_or_direct(d, "malformed answer to register", 0);
 		return;
 	}
 	d->handle = (int)a->peer;
@@ -600,6 +644,10 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	snprintf(d->piece_key, sizeof d->piece_key, "%s", a->piece_key);
 	if (pieceserve_set_key(&d->sp->ps, d->id, d->piece_key) != DF_OK)
 		log_warn("supernode %s gave a malformed piece key for %s: its pieces are not served here", super_of(d), d->shown);
+	d->registered = 1;
+	if (d->lost_at)
+		log_info("supernode %s took %s again after %.1f s", super_of(d), d->shown, ev_now(d->sp->cfg.loop) - d->lost_at);
+	d->lost_at = 0;
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
@@ -655,11 +703,11 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		goto out;
 	if (rc != DF_OK) {
 		if (c->is_register)
-			next_supernode_or_direct(d, msg ? msg : "failed");
+			next_supernode_or_direct(d, msg ? msg : "failed", 1);
 		else if (mine && d->mode == M_SWARM) {
 			/* the supernode failed mid-transfer: the next one in the hash order takes the task, and
 			 * the pieces here carry over (registration declares them) */
-			next_supernode_or_direct(d, msg ? msg : "failed");
+			next_supernode_or_direct(d, msg ? msg : "failed", 1);
 		}
 		goto out;
 	}
@@ -713,8 +761,9 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		char why[320];
 		int n = (int)strcspn(body, "\r\n");
 		snprintf(why, sizeof why, "answered %d%s%.*s", c->status, n ? ": " : "", DF_MIN(n, 256), body);
-		if (c->is_register)
-			next_supernode_or_direct(d, why);
+		/* it answered: it is up and said no (a full disk, stopping): no point in asking it again */
+		if (c->is_register || (mine && d->mode == M_SWARM))
+			next_supernode_or_direct(d, why, 0);
 		goto out;
 	}
 	if (c->is_register) {
@@ -763,7 +812,7 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	if (!f) {
 		free(c);
 		if (is_register)
-			next_supernode_or_direct(d, err);
+			next_supernode_or_direct(d, err, 1);
 		else
 			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s: %s", d->shown, super_of(d), err);
 		return;
@@ -814,6 +863,7 @@ static void send_register(struct dl *d)
 		fail_dl(d, DF_EXIT_FAIL, "get %s: the registration does not fit (too many headers?)", d->shown);
 		return;
 	}
+	d->rlen = 0; /* reports name the old registration's handles; `have` says what we hold now */
 	send_ctl(d, 1, "/v1/register", b.p, b.len);
 }
 
@@ -883,6 +933,7 @@ static void start_direct(struct dl *d, const char *why)
 	if (why)
 		log_warn("no supernode answered (%s); fetching %s straight from the source", why, d->shown);
 	cancel_ctls(d);
+	ev_timer_stop(sp->cfg.loop, &d->retry);
 	d->mode = M_DIRECT;
 	d->stats.via_supernode = 0;
 	struct source_cfg c = {
@@ -1020,6 +1071,7 @@ static struct dl *find_dl(struct swarm_peer *sp, const char *id)
 static void dl_free(struct dl *d)
 {
 	pieceserve_set_key(&d->sp->ps, d->id, NULL);
+	ev_timer_stop(d->sp->cfg.loop, &d->retry);
 	if (d->leave_fetch)
 		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
@@ -1115,6 +1167,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		d->digest = cfg->digest;
 		d->handle = -1;
 		d->length = -1;
+		ev_timer_init(&d->retry, retry_cb, 0, 0);
 		d->next = sp->dls;
 		sp->dls = d;
 	}

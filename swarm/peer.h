@@ -38,6 +38,8 @@ struct swarm_peer_cfg {
 	const char *advertise;       /* address other peers dial; "" or NULL: as the supernode sees us */
 	const char *filter;          /* query parameters dropped from URL task ids (comma-separated) */
 	int back_to_source;          /* fetch straight from the source when no supernode answers */
+	double supernode_retry;      /* seconds a registered download keeps retrying its supernodes (backing
+	                              * off) after losing them, before the source; 0: to the source at once */
 	uint32_t piece_size;         /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
 	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
 	/* The per-piece checksum required ([security] piece_digest): with DIGEST_PIECE_SHA256 a download
