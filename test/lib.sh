@@ -1,5 +1,7 @@
 # Helpers for integration tests: sourced, never run. Gives a scratch dir, free ports, process
 # tracking by pid file with cleanup on exit, and assertions that fail the test with a reason.
+# Every wait is bounded (await, within, wait_for, wait_port): a hang fails in seconds, and a failed
+# test (fail, an error exit, or the runner's timeout) prints the tail of every process's log.
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-build/musl}
@@ -11,8 +13,25 @@ PIDS=$T/pids
 : > "$PIDS"
 CLEANUPS=()
 
+# dump_logs: the tail of every log and output file under $T (processes' logs: NAME.log, NAME.out,
+# nginx's), to stderr, so a failure can be diagnosed from the runner's output alone
+dump_logs() {
+  local f n=${LOG_LINES:-40}
+  for f in "$T"/*.log "$T"/*.out "$T"/*/*.log "$T"/*/stderr; do
+    [ -f "$f" ] && [ -s "$f" ] || continue
+    echo "---- ${f#"$T"/} (last $n lines) ----" >&2
+    tail -n "$n" "$f" >&2
+  done
+}
+
+FAIL_MSG=
 cleanup() {
   local rc=$?
+  trap - EXIT INT TERM
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+    dump_logs
+    echo "FAIL: ${FAIL_MSG:-exit status $rc}" >&2   # again after the logs: the runner shows the tail
+  fi
   while read -r p; do [ -n "$p" ] && kill "$p" 2>/dev/null; done < "$PIDS"
   sleep 0.2
   while read -r p; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done < "$PIDS"
@@ -20,9 +39,10 @@ cleanup() {
   [ -n "${KEEP:-}" ] || rm -rf "$T"
   exit $rc
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'FAIL_MSG="stopped by a signal (the runner'"'"'s timeout?) at line $LINENO"; exit 143' INT TERM
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() { FAIL_MSG="$*"; echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "skip: $*"; exit 77; }
 pass() { echo "pass: $*"; }
 
@@ -42,6 +62,34 @@ free_port() {
   fail "no free port"
 }
 
+# await PID SECONDS WHAT: waits for the background process PID (a child of this shell) to end, its
+# exit status in $RC; fails naming WHAT when it runs longer than SECONDS
+await() {
+  local end=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$SECONDS" -lt "$end" ] || fail "$3 (pid $1) still running after $2 s"
+    sleep 0.1
+  done
+  wait "$1"; RC=$?
+}
+
+# within SECONDS CMD...: runs CMD in the foreground, failing the test when it runs longer than SECONDS
+within() {
+  local secs=$1 rc; shift
+  timeout -k 5 "$secs" "$@"; rc=$?
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || fail "'$*' still running after $secs s"
+  return "$rc"
+}
+
+# wait_for SECONDS WHAT CMD...: until CMD succeeds (polled every 0.1 s); fails naming WHAT after SECONDS
+wait_for() {
+  local secs=$1 end=$((SECONDS + $1)) what=$2; shift 2
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || fail "$what: not within $secs s"
+    sleep 0.1
+  done
+}
+
 # wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT
 wait_port() {
   local i
@@ -53,9 +101,15 @@ wait_port() {
 }
 
 # expect_rc WANT CMD...: runs CMD, fails unless its exit code is WANT; output in $OUT (stdout+stderr)
+# (bounded: CMD may run DEADLINE seconds, 120 unless set; a shell function runs unbounded)
 expect_rc() {
-  local want=$1; shift
-  OUT=$("$@" 2>&1); local rc=$?
+  local want=$1 rc; shift
+  if declare -F "$1" >/dev/null; then
+    OUT=$("$@" 2>&1); rc=$?
+  else
+    OUT=$(timeout -k 5 "${DEADLINE:-120}" "$@" 2>&1); rc=$?
+    [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || fail "'$*' still running after ${DEADLINE:-120} s; output: $OUT"
+  fi
   [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, wanted $want; output: $OUT"
 }
 
