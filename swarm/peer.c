@@ -192,6 +192,19 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 
 /* ---- the store task ---- */
 
+/* Whether stored validators name the version given. The supernode names a version by one validator
+ * (its ETag, else its Last-Modified) while a source answers with both: the strongest one both sides
+ * have decides, so falling back from the swarm to the source (or back) keeps the pieces. */
+static int same_version(const struct store_task_info *o, const char *etag, const char *lm)
+{
+	const char *oe = o->etag ? o->etag : "", *ol = o->last_modified ? o->last_modified : "";
+	if (oe[0] && etag[0])
+		return strcmp(oe, etag) == 0;
+	if (ol[0] && lm[0])
+		return strcmp(ol, lm) == 0;
+	return !oe[0] && !ol[0] && !etag[0] && !lm[0];
+}
+
 /* Opens or creates the task for what the supernode or the source said; a stored task of another
  * version is dropped (never a mix of two versions). */
 static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm)
@@ -204,7 +217,7 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	};
 	if (d->st) {
 		const struct store_task_info *o = store_task_info(d->st);
-		if (o->piece_size == piece_size && strcmp(o->etag, etag) == 0 && strcmp(o->last_modified, lm) == 0 &&
+		if (o->piece_size == piece_size && same_version(o, etag, lm) &&
 		    (length < 0 || o->length < 0 || o->length == length))
 			return DF_OK;
 		log_info("the stored copy of %s is another version; starting over", d->shown);
@@ -934,6 +947,10 @@ static void start_direct(struct dl *d, const char *why)
 		log_warn("no supernode answered (%s); fetching %s straight from the source", why, d->shown);
 	cancel_ctls(d);
 	ev_timer_stop(sp->cfg.loop, &d->retry);
+	/* the source takes every missing piece: a fetch from a peer still running would keep its piece
+	 * busy, the source would skip it, and if that fetch then failed nothing would fetch it again
+	 * (the download hung after its supernode died mid-way) */
+	stop_fetches(d);
 	d->mode = M_DIRECT;
 	d->stats.via_supernode = 0;
 	struct source_cfg c = {

@@ -18,7 +18,7 @@ CLEANUPS=()
 dump_logs() {
   local f n=${LOG_LINES:-40}
   for f in "$T"/*.log "$T"/*.out "$T"/*/*.log "$T"/*/stderr; do
-    [ -f "$f" ] && [ -s "$f" ] || continue
+    [ -f "$f" ] && LC_ALL=C grep -Iq . "$f" || continue   # text only (copies end in .out too)
     echo "---- ${f#"$T"/} (last $n lines) ----" >&2
     tail -n "$n" "$f" >&2
   done
