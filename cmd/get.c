@@ -53,7 +53,7 @@ static const char *default_output(const char *url, char *buf, size_t cap)
 
 /* The host's df proxy owns the store and piece server when it runs: hand the job to it over its
  * unix socket (swarm/hostd.h) and follow its progress. Returns an exit code, or -1 when there is no
- * daemon to hand to (or it refused), so the caller runs the engine itself. */
+ * daemon to hand to (or it refused, or it stopped before the end), so the caller runs the engine itself. */
 static int try_handoff(struct df *df, struct get_job *job)
 {
 	char path[4200], root[4096], out[8192], req[65536];
@@ -149,8 +149,12 @@ static int try_handoff(struct df *df, struct get_job *job)
 			break;
 		}
 	}
-	if (!ended)
-		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end\n", job->url, path);
+	if (!ended) {
+		/* the daemon died (a crash, kill -9, a restart): what it fetched is in the store, which is
+		 * free now; the engine here resumes from it */
+		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end; downloading here\n", job->url, path);
+		rc = -1;
+	}
 	if (f)
 		fclose(f);
 	else
