@@ -28,6 +28,7 @@ FAIL_MSG=
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [ -s "$T/.watchdog" ] && kill "$(cat "$T/.watchdog")" 2>/dev/null
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     dump_logs
     echo "FAIL: ${FAIL_MSG:-exit status $rc}" >&2   # again after the logs: the runner shows the tail
@@ -40,7 +41,18 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-trap 'FAIL_MSG="stopped by a signal (the runner'"'"'s timeout?) at line $LINENO"; exit 143' INT TERM
+trap 'FAIL_MSG=$([ -e "$T/.overdue" ] && echo "over the test deadline (TEST_DEADLINE=${TEST_DEADLINE:-240} s): a wait without its own bound?" ||
+  echo "stopped by a signal (the runner'"'"'s timeout?)"); exit 143' INT TERM
+
+# The watchdog: a test still running after TEST_DEADLINE seconds (240 unless set; the runner stops
+# a test at 300) fails with every log printed, whatever it waits for: the command in the foreground
+# (bash runs the trap only once it returns) is stopped by its pid first.
+( trap 'kill $s 2>/dev/null; exit 0' TERM
+  sleep "${TEST_DEADLINE:-240}" & s=$!; wait $s
+  : > "$T/.overdue"
+  for c in $(ps -o pid= --ppid $$); do [ "$c" != "$BASHPID" ] && kill "$c" 2>/dev/null; done
+  kill -TERM $$ ) &
+echo $! > "$T/.watchdog"
 
 fail() { FAIL_MSG="$*"; echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "skip: $*"; exit 77; }
@@ -72,6 +84,9 @@ await() {
   done
   wait "$1"; RC=$?
 }
+
+# await_ok PID SECONDS WHAT: await, then fail unless it exited 0
+await_ok() { await "$1" "$2" "$3"; [ "$RC" -eq 0 ] || fail "$3 exited $RC"; }
 
 # within SECONDS CMD...: runs CMD in the foreground, failing the test when it runs longer than SECONDS
 within() {

@@ -43,7 +43,7 @@ for i in 1 2 3; do
   "$DF" get "$URL" -O "t$i" --supernode "127.0.0.1:$SP2" --data "$T/t$i.d" --seed-idle 0 --limit-rate 8M -q "${PEER_TLS[@]}" > "t$i.log" 2>&1 &
   echo $! > "t$i.pid"; track "$(cat "t$i.pid")"
 done
-for i in 1 2 3; do wait "$(cat "t$i.pid")" || fail "TLS get $i: $(cat "t$i.log")"; [ "$(sha "t$i")" = "$want" ] || fail "t$i differs"; done
+for i in 1 2 3; do await_ok "$(cat "t$i.pid")" 120 "TLS get $i"; [ "$(sha "t$i")" = "$want" ] || fail "t$i differs"; done
 OUT=$("$DF" status --supernode "127.0.0.1:$SP2" --json "${PEER_TLS[@]}") || fail "status over TLS: $OUT"
 grep -q '"bytes_peer_to_peer"' <<<"$OUT" || fail "status over TLS: $OUT"
 # a peer with a certificate from another CA is refused (and does not silently use the source)

@@ -44,7 +44,7 @@ expect_rc 4 "$DF" get "http://127.0.0.1:$NP/f" -O o8 --supernode "127.0.0.1:$DEA
 expect_in "supernode"; [ ! -e o8 ] || fail "o8 exists"
 
 # -O - writes to stdout
-"$DF" get "http://127.0.0.1:$NP/f" -O - --data d9 --seed-idle 0 -q > o9 || fail "get -O - failed"
+within 60 "$DF" get "http://127.0.0.1:$NP/f" -O - --data d9 --seed-idle 0 -q > o9 || fail "get -O - failed"
 [ "$(sha o9)" = "$(sha www/f)" ] || fail "stdout copy differs"
 # default output name: the URL's basename in the current directory
 mkdir dflt && (cd dflt && "$DF" get "http://127.0.0.1:$NP/f" --data ../d10 --seed-idle 0 -q) || fail "get without -O"

@@ -26,5 +26,5 @@ for i in 1 2 3; do
   "$DF" get "https://127.0.0.1:$p_ok/big" -O "s$i" --supernode "127.0.0.1:$SP" --data "$T/s$i.d" --seed-idle 0 -q &
   echo $! > "s$i.pid"; track "$(cat "s$i.pid")"
 done
-for i in 1 2 3; do wait "$(cat "s$i.pid")" || fail "swarm https get $i"; [ "$(sha "s$i")" = "$want" ] || fail "s$i differs"; done
+for i in 1 2 3; do await_ok "$(cat "s$i.pid")" 120 "swarm https get $i"; [ "$(sha "s$i")" = "$want" ] || fail "s$i differs"; done
 pass get_https

@@ -25,7 +25,7 @@ resume_case() { # name, extra flags...
   done
   kill -9 $pid; wait $pid 2>/dev/null
   [ ! -e "$name" ] || fail "$name exists under its final name after kill -9"
-  "$DF" get "$URL" -O "$name" --data "$T/$name.d" --seed-idle 0 "$@" > "$name.log2" 2>&1 || fail "$name: rerun failed: $(cat "$name.log2")"
+  within 120 "$DF" get "$URL" -O "$name" --data "$T/$name.d" --seed-idle 0 "$@" > "$name.log2" 2>&1 || fail "$name: rerun failed: $(cat "$name.log2")"
   [ "$(sha "$name")" = "$(sha www/big)" ] || fail "$name differs after resume"
   grep -q "resumed" "$name.log2" || fail "$name: rerun does not say it resumed: $(cat "$name.log2")"
   fetched=$(grep -o 'fetched [0-9]*' "$name.log2" | grep -o '[0-9]*' | tail -1)
@@ -35,7 +35,7 @@ resume_case() { # name, extra flags...
 }
 resume_case viasuper --supernode "127.0.0.1:$SP"
 resume_case direct
-wait $opid || fail "the other peer failed: $(cat other.log)"
+await_ok $opid 120 "the other peer"
 track_seeder "$T/o"
 [ "$(sha other)" = "$(sha www/big)" ] || fail "other peer's copy differs"
 pass get_resume

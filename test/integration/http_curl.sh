@@ -50,8 +50,8 @@ grep -qi '^transfer-encoding: chunked' "$T/h" || fail "not chunked: $(cat "$T/h"
 cmp -s "$T/c" <(pattern 1000000) || fail "chunked body differs"
 : > "$T/root/grow"
 ( for i in $(seq 20); do head -c 50000 /dev/urandom >> "$T/root/grow"; sleep 0.02; done ) &
-curl -fsS -o "$T/g" "$U/_grow/grow?size=1000000" || fail "grow GET"
-wait $!
+curl -fsS -m 60 -o "$T/g" "$U/_grow/grow?size=1000000" || fail "grow GET"
+await $! 30 "the growing writer"
 cmp -s "$T/g" "$T/root/grow" || fail "grow body differs"
 
 # uploads: with a length, chunked, and with Expect: 100-continue
@@ -105,11 +105,11 @@ for _ in $(seq 40); do
   sleep 0.05
 done
 [ -n "$refused" ] || fail "still accepting 2 s after SIGTERM"
-wait $cpid || fail "held request failed during graceful stop"
+await_ok $cpid 30 "the held request during graceful stop"
 [ "$(cat "$T/held")" = "held 700 ms" ] || fail "held answer: $(cat "$T/held")"
 for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 kill -0 $pid 2>/dev/null && fail "httpserve did not stop"
-wait $pid || fail "httpserve exit status $?"
+await_ok $pid 10 "httpserve"
 grep -q "stopped" "$T/serve.log" || fail "no stop message: $(cat "$T/serve.log")"
 grep -q "Sanitizer\|runtime error" "$T/serve.log" && fail "sanitizer report: $(cat "$T/serve.log")"
 pass "curl against df's server"

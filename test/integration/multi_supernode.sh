@@ -29,7 +29,7 @@ sleep 2   # let the peers get part of the file
 pid=$(cat "$T/sn$owner.pid")
 kill -9 "$pid"
 echo "killed supernode $owner (pid $pid) mid-transfer"
-for i in 1 2 3 4; do wait "$(cat "g$i.pid")" || fail "get $i failed after the failover: $(cat "g$i.log")"; done
+for i in 1 2 3 4; do await_ok "$(cat "g$i.pid")" 120 "get $i after the failover"; done
 for i in 1 2 3 4; do [ "$(sha "o$i")" = "$(sha www/f)" ] || fail "o$i differs"; done
 took=""; for i in 1 2 3; do [ $i = "$owner" ] && continue; "$DF" status --supernode "127.0.0.1:${P[$i]}" | grep -q "^task " && took="$took $i"; done
 [ -n "$took" ] || fail "no other supernode took the task over"

@@ -46,7 +46,7 @@ for i in 1 2 3; do
     --piece-digest sha256 > "g$i.log" 2>&1 &
   echo $! > "g$i.pid"; track "$(cat "g$i.pid")"
 done
-for i in 1 2 3; do wait "$(cat "g$i.pid")" || fail "sha256 get $i: $(cat "g$i.log")"; done
+for i in 1 2 3; do await_ok "$(cat "g$i.pid")" 120 "sha256 get $i"; done
 for i in 1 2 3; do [ "$(sha "out$i")" = "$want" ] || fail "out$i is corrupt"; done
 cat g1.log g2.log g3.log | grep -q "does not match the supernode's sha256" || fail "no peer caught a forged piece: $(cat g*.log)"
 OUT=$("$DF" status --supernode "127.0.0.1:$SP")
@@ -63,9 +63,9 @@ expect_in "piece_digest = sha256 here"
 [ ! -e refused.out ] || fail "a refused download wrote its output"
 
 # a restart: the SHA-256 sums are not stored; they are recomputed from the store's copy
-kill "$(cat sn.pid)"; wait "$(cat sn.pid)" 2>/dev/null
+kill "$(cat sn.pid)"; await "$(cat sn.pid)" 20 "the supernode after SIGTERM"
 start_supernode sn "$SP" --piece-digest sha256
-"$DF" get "$URL" -O out5 --supernode "127.0.0.1:$SP" --data "$T/p5" --seed-idle 0 --piece-digest sha256 -q \
+within 120 "$DF" get "$URL" -O out5 --supernode "127.0.0.1:$SP" --data "$T/p5" --seed-idle 0 --piece-digest sha256 -q \
   || fail "sha256 get after a supernode restart"
 [ "$(sha out5)" = "$want" ] || fail "out5 is corrupt"
 OUT=$(curl -sS "http://127.0.0.1:$SP/v1/status?format=json")

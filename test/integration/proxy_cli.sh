@@ -93,7 +93,7 @@ expect_in "error: 2 a header line"
 kill -TERM $PX
 for _ in $(seq 100); do kill -0 $PX 2>/dev/null || break; sleep 0.05; done
 kill -0 $PX 2>/dev/null && fail "df proxy still runs 5 s after SIGTERM"
-wait $PX; rc=$?
+await $PX 5 "df proxy after SIGTERM"; rc=$RC
 [ "$rc" -eq 0 ] || fail "df proxy exited $rc after SIGTERM: $(tail -3 "$T/px.log")"
 [ ! -e "$T/px/proxy.sock" ] || fail "the hand-off socket outlived the daemon"
 pass "proxy cli"

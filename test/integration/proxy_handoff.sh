@@ -20,7 +20,7 @@ SOCK=$T/px/proxy.sock
 URL=http://127.0.0.1:$NG
 
 mkdir -p "$T/out"
-"$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f.bin" -H 'X-Test: 1' > "$T/h1" 2>&1 || fail "hand-off: $(cat "$T/h1")"
+within 60 "$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f.bin" -H 'X-Test: 1' > "$T/h1" 2>&1 || fail "hand-off: $(cat "$T/h1")"
 cmp -s "$T/out/f.bin" "$T/www/f.bin" || fail "the exported file differs"
 grep -q '^task: ' "$T/h1" || fail "no task line: $(cat "$T/h1")"
 grep -q "^length: $((12 * 1048576))$" "$T/h1" || fail "no length line: $(cat "$T/h1")"
@@ -28,18 +28,18 @@ grep -q '^progress: [0-9]* ' "$T/h1" || fail "no progress line: $(cat "$T/h1")"
 grep -q "^done: $((12 * 1048576)) " "$T/h1" || fail "no done line: $(cat "$T/h1")"
 # again: from the store, the source untouched
 before=$(grep -c '"GET /f.bin' "$T/nginx-$NG/access.log")
-"$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f2.bin" > "$T/h2" 2>&1 || fail "second hand-off: $(cat "$T/h2")"
+within 60 "$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f2.bin" > "$T/h2" 2>&1 || fail "second hand-off: $(cat "$T/h2")"
 cmp -s "$T/out/f2.bin" "$T/www/f.bin" || fail "the second export differs"
 [ "$(grep -c '"GET /f.bin' "$T/nginx-$NG/access.log")" -eq "$before" ] || fail "the second hand-off went to the source"
 # an output the daemon cannot write: an error line, exit code 1
-"$HANDOFF" "$SOCK" "$URL/g.bin" "$T/nowhere/g.bin" > "$T/h6" 2>&1; rc=$?
+within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/nowhere/g.bin" > "$T/h6" 2>&1; rc=$?
 [ "$rc" -eq 1 ] && grep -q '^error: 1 .*nowhere' "$T/h6" || fail "export to a missing folder: rc $rc, $(cat "$T/h6")"
 # a wrong digest: exit code 3, no file
-"$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/f.bin")" > "$T/h3" 2>&1; rc=$?
+within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/f.bin")" > "$T/h3" 2>&1; rc=$?
 [ "$rc" -eq 3 ] || fail "a wrong digest gave exit code $rc: $(cat "$T/h3")"
 [ ! -e "$T/out/g.bin" ] || fail "a file that failed its digest was exported"
 # the right digest: content-addressed
-"$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/g.bin")" > "$T/h4" 2>&1 || fail "digest hand-off: $(cat "$T/h4")"
+within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/g.bin")" > "$T/h4" 2>&1 || fail "digest hand-off: $(cat "$T/h4")"
 cmp -s "$T/out/g.bin" "$T/www/g.bin" || fail "the digest hand-off differs"
 # another user: refused by credentials (the socket's mode 0600 already keeps them out; open it to see)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
@@ -55,7 +55,7 @@ for _ in $(seq 100); do
   [ "$(curl -s "http://$M/v1/status" >/dev/null; grep -c '"GET /h.bin' "$T/nginx-$NG/access.log")" -ge 1 ] && break
   sleep 0.05
 done
-"$HANDOFF" "$SOCK" "$URL/h.bin" "$T/out/h.bin" > "$T/h5" 2>&1 || fail "hand-off after an early leave: $(cat "$T/h5")"
+within 60 "$HANDOFF" "$SOCK" "$URL/h.bin" "$T/out/h.bin" > "$T/h5" 2>&1 || fail "hand-off after an early leave: $(cat "$T/h5")"
 cmp -s "$T/out/h.bin" "$T/www/h.bin" || fail "h.bin differs"
 [ "$(proxy_stat "$PP" handoffs)" -ge 5 ] || fail "hand-offs counted: $(curl -s "http://$M/v1/status")"
 
@@ -67,7 +67,7 @@ make_file "$T/www/k.bin" 3
 cmp -s "$T/out/k.bin" "$T/www/k.bin" || fail "k.bin differs"
 grep -q "through the host's df proxy" "$T/g1" || fail "df get did not say it used the host's df proxy: $(cat "$T/g1")"
 [ "$(proxy_stat "$PP" handoffs)" -gt "$before" ] || fail "the daemon counted no hand-off from df get"
-"$DF" get "$URL/k.bin" -O "$T/out/k3.bin" --data "$T/px" --digest "sha256:$(sha "$T/www/f.bin")" > "$T/g3" 2>&1; rc=$?
+within 120 "$DF" get "$URL/k.bin" -O "$T/out/k3.bin" --data "$T/px" --digest "sha256:$(sha "$T/www/f.bin")" > "$T/g3" 2>&1; rc=$?
 [ $rc -eq 3 ] || fail "df get via the daemon with a wrong digest: rc $rc, $(cat "$T/g3")"
 # df status asks a host's df proxy too (text and JSON)
 OUT=$("$DF" status --proxy "$M") || fail "df status --proxy: $OUT"
@@ -76,8 +76,8 @@ OUT=$("$DF" status --proxy "$M" --json) || fail "df status --proxy --json: $OUT"
 expect_in '"role":"proxy"'
 curl -s "http://$M/metrics" | grep -q '^df_proxy_handoffs [0-9]' || fail "df proxy /metrics: $(curl -s "http://$M/metrics")"
 # with the daemon gone, df get runs the engine itself
-kill "$PX"; wait "$PX" 2>/dev/null
-"$DF" get "$URL/k.bin" -O "$T/out/k2.bin" --data "$T/px" --seed-idle 0 > "$T/g2" 2>&1 || fail "df get without the daemon: $(cat "$T/g2")"
+kill "$PX"; await "$PX" 20 "df proxy after SIGTERM"
+within 120 "$DF" get "$URL/k.bin" -O "$T/out/k2.bin" --data "$T/px" --seed-idle 0 > "$T/g2" 2>&1 || fail "df get without the daemon: $(cat "$T/g2")"
 cmp -s "$T/out/k2.bin" "$T/www/k.bin" || fail "k2.bin differs"
 grep -q "through the host's df proxy" "$T/g2" && fail "df get claims a hand-off with the daemon gone"
 pass "proxy hand-off"

@@ -31,7 +31,7 @@ pull() { # I
 start=$(date +%s%N)
 pids=()
 for i in $(seq $HOSTS); do ( pull "$i" ) & pids+=($!); done
-for i in $(seq $HOSTS); do wait "${pids[$((i - 1))]}" || fail "host $i: $(tail -5 "$T/pull$i.out")"; done
+for i in $(seq $HOSTS); do await_ok "${pids[$((i - 1))]}" 120 "host $i"; done
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sent_once "$ALOG" "$T/img" $IMG_LAYERS $IMG_CONFIG
 sleep 0.3

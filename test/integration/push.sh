@@ -14,7 +14,7 @@ start_push_hosts $N "$SP" 30M
 dead=$(free_port)
 { echo "# a host that is down"; echo "127.0.0.1:$dead"; } >> hosts.txt
 
-OUT=$("$DF" push big --group hosts.txt --dest releases/big.bin --mode 0640 --supernode "127.0.0.1:$SP" 2>&1); rc=$?
+OUT=$(within 120 "$DF" push big --group hosts.txt --dest releases/big.bin --mode 0640 --supernode "127.0.0.1:$SP" 2>&1); rc=$?
 echo "$OUT"
 [ $rc -ne 0 ] || fail "push exited 0 with a host down"
 expect_in "$N/$((N + 1)) ok, 1 failed"
@@ -34,7 +34,7 @@ sent_mib=$(grep -o 'sent [0-9.]* MiB' <<<"$OUT" | grep -o '[0-9.]*')
 awk -v s="$sent_mib" -v f="$size" 'BEGIN { exit !(s * 1048576 <= f * 1.1) }' || fail "the pusher sent $sent_mib MiB for a $size-byte file"
 
 # again: the hosts have it; nothing moves
-OUT=$("$DF" push big --group <(grep -v "$dead" hosts.txt) --dest releases/big.bin --supernode "127.0.0.1:$SP" --json 2>&1) || fail "second push: $OUT"
+OUT=$(within 120 "$DF" push big --group <(grep -v "$dead" hosts.txt) --dest releases/big.bin --supernode "127.0.0.1:$SP" --json 2>&1) || fail "second push: $OUT"
 grep -q "\"ok\":$N" <<<"$OUT" || fail "second push: $OUT"
 
 # escapes are refused by every host, and nothing is written outside

@@ -16,7 +16,7 @@ for i in $(seq $N); do
   echo $! > "get$i.pid"; track "$(cat "get$i.pid")"
 done
 for i in $(seq $N); do
-  wait "$(cat "get$i.pid")" || fail "get $i exited $?: $(cat "get$i.log")"
+  await_ok "$(cat "get$i.pid")" 120 "get $i"
   track_seeder "$T/p$i"
 done
 want=$(sha www/blob)
@@ -44,16 +44,16 @@ echo "supernode served $super bytes, peers moved $p2p bytes"
 # second round: new peers, same URL; the supernode answers from its store after revalidation
 before=$(nginx_bytes "$NP" /blob)
 for i in 1 2 3; do
-  "$DF" get "$URL" -O "again$i" --supernode "127.0.0.1:$SP" --data "$T/q$i" --seed-idle 0 -q || fail "second round get $i"
+  within 120 "$DF" get "$URL" -O "again$i" --supernode "127.0.0.1:$SP" --data "$T/q$i" --seed-idle 0 -q || fail "second round get $i"
   [ "$(sha "again$i")" = "$want" ] || fail "again$i differs"
 done
 after=$(nginx_bytes "$NP" /blob)
 [ "$after" -eq "$before" ] || fail "second round cost nginx $((after - before)) bytes"
 
 # a restarted supernode serves what its store holds: the source only revalidates (a 304, no body)
-kill "$(cat "$T/sn.pid")"; wait "$(cat "$T/sn.pid")" 2>/dev/null
+kill "$(cat "$T/sn.pid")"; await "$(cat "$T/sn.pid")" 20 "the supernode after SIGTERM"
 start_supernode sn "$SP"
-"$DF" get "$URL" -O again4 --supernode "127.0.0.1:$SP" --data "$T/q4" --seed-idle 0 -q || fail "get after the supernode restarted"
+within 120 "$DF" get "$URL" -O again4 --supernode "127.0.0.1:$SP" --data "$T/q4" --seed-idle 0 -q || fail "get after the supernode restarted"
 [ "$(sha again4)" = "$want" ] || fail "again4 differs"
 after2=$(nginx_bytes "$NP" /blob)
 [ "$after2" -eq "$after" ] || fail "after a restart the supernode fetched $((after2 - after)) bytes from the source again"

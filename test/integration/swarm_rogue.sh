@@ -10,13 +10,13 @@ NP=$(free_port); start_nginx "$T/www" "$NP"
 SP=$(free_port); start_supernode sn "$SP"
 URL=http://127.0.0.1:$NP/f
 # the rogue gets the file first (honestly: its downloads are checked), then seeds corrupted bytes
-DF_TEST_CORRUPT_PIECES=1 "$DF" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q || fail "rogue get"
+DF_TEST_CORRUPT_PIECES=1 within 120 "$DF" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q || fail "rogue get"
 track_seeder "$T/rogue"
 for i in 1 2 3 4; do
   "$DF" get "$URL" -O "out$i" --supernode "127.0.0.1:$SP" --data "$T/p$i" --seed-idle 0 --limit-rate 20M -q > "g$i.log" 2>&1 &
   echo $! > "g$i.pid"; track "$(cat "g$i.pid")"
 done
-for i in 1 2 3 4; do wait "$(cat "g$i.pid")" || fail "get $i: $(cat "g$i.log")"; done
+for i in 1 2 3 4; do await_ok "$(cat "g$i.pid")" 120 "get $i"; done
 for i in 1 2 3 4; do [ "$(sha "out$i")" = "$(sha www/f)" ] || fail "out$i is corrupt"; done
 OUT=$("$DF" status --supernode "127.0.0.1:$SP")
 echo "$OUT"

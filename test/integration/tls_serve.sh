@@ -39,7 +39,7 @@ done
 # Several clients at once, all exact.
 pids=()
 for i in 1 2 3 4; do "${CURL[@]}" "https://localhost:$p_ec/" -o "par$i" 2>"par$i.err" & pids+=($!); done
-for pid in "${pids[@]}"; do wait "$pid"; done
+for pid in "${pids[@]}"; do await "$pid" 60 "a parallel curl"; done
 for i in 1 2 3 4; do cmp -s "par$i" big || fail "parallel download $i differs: $(cat "par$i.err")"; done
 # TLS 1.2 explicitly, and a fixed body over write().
 p_txt=$(free_port); serve txt "$p_txt" --cert pki/rsa-chain.crt --key pki/rsa-pkcs1.key
