@@ -41,14 +41,14 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-trap 'FAIL_MSG=$([ -e "$T/.overdue" ] && echo "over the test deadline (TEST_DEADLINE=${TEST_DEADLINE:-240} s): a wait without its own bound?" ||
+trap 'FAIL_MSG=$([ -e "$T/.overdue" ] && echo "over the test deadline (TEST_DEADLINE=${TEST_DEADLINE:-285} s): a wait without its own bound?" ||
   echo "stopped by a signal (the runner'"'"'s timeout?)"); exit 143' INT TERM
 
-# The watchdog: a test still running after TEST_DEADLINE seconds (240 unless set; the runner stops
+# The watchdog: a test still running after TEST_DEADLINE seconds (285 unless set; the runner stops
 # a test at 300) fails with every log printed, whatever it waits for: the command in the foreground
 # (bash runs the trap only once it returns) is stopped by its pid first.
 ( trap 'kill $s 2>/dev/null; exit 0' TERM
-  sleep "${TEST_DEADLINE:-240}" & s=$!; wait $s
+  sleep "${TEST_DEADLINE:-285}" & s=$!; wait $s
   : > "$T/.overdue"
   for c in $(ps -o pid= --ppid $$); do [ "$c" != "$BASHPID" ] && kill "$c" 2>/dev/null; done
   kill -TERM $$ ) &

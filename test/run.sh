@@ -17,7 +17,7 @@ record() { # name rc log
   if [ "$2" -eq 0 ]; then passed=$((passed+1)); echo "ok    $1"
   elif [ "$2" -eq 77 ]; then skipped=$((skipped+1)); echo "skip  $1 ($(tail -n1 "$3"))"
   else failed=$((failed+1)); failures+=("$1")
-    echo "FAIL  $1 ($([ "$2" -gt 128 ] && echo "killed by signal $(($2 - 128)), ")log: $3)"; tail -n 30 "$3" | sed 's/^/      /'; fi
+    echo "FAIL  $1 ($([ "$2" -gt 128 ] && echo "killed by signal $(($2 - 128)), ")log: $3)"; tail -n "${FAIL_TAIL:-150}" "$3" | sed 's/^/      /'; fi
 }
 
 for t in "$B"/test/test_*; do
