@@ -44,7 +44,7 @@ TOOL_SRC  = $(sort $(wildcard test/tools/*.c bench/*.c))
 TOOL_BIN  = $(patsubst %.c,$(B)/tools/%,$(notdir $(TOOL_SRC)))
 RELEASE   = release/out/df-$(DF_VERSION)-x86_64-linux-musl
 
-.PHONY: all check test unit asan asan-all fuzz release bench demo clean distclean tools
+.PHONY: all check test unit asan asan-all fuzz release bench soak demo clean distclean tools
 all: df
 
 $(STAMP): release/deps.sh release/versions.mk
@@ -122,6 +122,11 @@ release: $(B)/df
 
 bench: df $(TOOL_BIN)
 	$(Q)B=$(B) bash bench/run.sh
+
+# The long soak (test/soak.sh): 2,000 distinct files through a supernode and three df proxies, a
+# kill -9 of each mid-way; make check runs a short one (test/integration/soak_short.sh).
+soak: df
+	$(Q)B=$(B) SOAK_FILES=$${SOAK_FILES:-2000} bash test/soak.sh
 
 demo: df
 	$(Q)bash test/demo.sh
