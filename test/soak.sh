@@ -10,7 +10,7 @@
 # make soak: SOAK_FILES=2000 (a few minutes on 2 cores); test/integration/soak_short.sh runs a short
 # one in make check. Knobs: SOAK_FILES, SOAK_POPULAR (popular files, 4 MiB each), SOAK_EVERY (every
 # Nth get is a popular one), SOAK_JOBS (gets at once), SOAK_DEADLINE (seconds a get may take),
-# SOAK_QUOTA (the supernode's quota), SOAK_RSS_GROWTH_KB / SOAK_FD_GROWTH (what "flat" allows).
+# SOAK_QUOTA (the supernode's quota; half of all files unless set), SOAK_RSS_GROWTH_KB / SOAK_FD_GROWTH (what "flat" allows).
 TEST_DEADLINE=${TEST_DEADLINE:-7200}   # make soak runs for minutes; its gets have their own deadlines
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$T"
@@ -20,7 +20,6 @@ POPULAR=${SOAK_POPULAR:-4}
 EVERY=${SOAK_EVERY:-5}
 JOBS=${SOAK_JOBS:-6}
 DEADLINE=${SOAK_DEADLINE:-60}
-QUOTA=${SOAK_QUOTA:-24M}
 RSS_GROWTH_KB=${SOAK_RSS_GROWTH_KB:-16384}
 FD_GROWTH=${SOAK_FD_GROWTH:-16}
 [ "$FILES" -ge 20 ] || fail "SOAK_FILES=$FILES: at least 20"
@@ -34,6 +33,7 @@ done
 for i in $(seq "$POPULAR"); do tail -c +$((i << 20)) blob | head -c $((4 << 20)) > "www/p/$i"; done
 rm blob
 total_kb=$(du -s -k www | cut -f1)
+QUOTA=${SOAK_QUOTA:-$((total_kb / 2048))M}   # half of all the files
 NP=$(free_port); start_nginx "$T/www" "$NP"
 
 # quota: only when this df has the setting (disk GC); otherwise the assertion is skipped, said so
