@@ -1,5 +1,5 @@
-/* Whole files in and out of the store: export to a user path (link, else copy_file_range, else
- * read/write; always temp name + rename), import of a local file as a complete task, and the
+/* Whole files in and out of the store: export to a user path (reflink, else copy_file_range, else
+ * read/write; never a hard link; always temp name + rename), import of a local file as a complete task, and the
  * whole-file digests of a task. */
 #include <errno.h>
 #include <fcntl.h>
@@ -7,18 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "store/internal.h"
 
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int) /* linux/fs.h; musl's headers do not carry it */
+#endif
+
 /* Copies len bytes from in@in_off to out@out_off in the kernel when it can (copy_file_range:
- * reflink or in-kernel copy), else through *buf (allocated on first need, caller frees).
- * DF_OK, or DF_ERR with errno (ENODATA when `in` ends early). */
-static int copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len, uint8_t **buf)
+ * reflink or in-kernel copy), else (EXDEV, ENOSYS on old kernels, ..., or by_hand) through *buf
+ * (allocated on first need, caller frees). DF_OK, or DF_ERR with errno (ENODATA when `in` ends
+ * early). */
+static int copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len, uint8_t **buf, int by_hand)
 {
-	int kernel = 1;
+	int kernel = !by_hand;
 	while (len > 0) {
 		if (kernel) {
 			off_t a = (off_t)in_off, b = (off_t)out_off;
@@ -67,13 +73,26 @@ static int temp_name(char *tmp, size_t cap, const char *path, unsigned n)
 	return r < 0 || (size_t)r >= cap ? DF_ERR : DF_OK;
 }
 
+/* Fills out (empty, open for writing) with the task's bytes: a reflink (FICLONE: the filesystem
+ * shares the blocks copy-on-write, so a later write to either file never reaches the other), else
+ * copy_range. DF_OK or DF_ERR with errno. */
+static int export_fill(struct store_task *t, int out, int64_t data_size, uint8_t **buf)
+{
+	if (!t->store->no_clone) {
+		if (ioctl(out, FICLONE, t->data_fd) == 0)
+			return data_size == t->length || ftruncate(out, t->length) == 0 ? DF_OK : DF_ERR;
+		/* EOPNOTSUPP/EINVAL (no reflinks here), EXDEV (another filesystem): copy instead */
+	}
+	return copy_range(t->data_fd, 0, out, 0, (uint64_t)t->length, buf, t->store->no_kernel_copy);
+}
+
 int store_task_export(struct store_task *t, const char *path, char *err, size_t errlen)
 {
 	static unsigned counter;
 	char tmp[4096];
-	struct stat ds, ts;
+	struct stat ds;
 	uint8_t *buf = NULL;
-	int fd = -1, linked = 0, made = 0;
+	int fd = -1;
 	if (!store_task_complete(t)) {
 		errno = ENODATA;
 		return store_err(err, errlen, t->data_path, "cannot export to %s: task not complete (%u of %u pieces)", path,
@@ -85,57 +104,41 @@ int store_task_export(struct store_task *t, const char *path, char *err, size_t 
 		errno = EIO;
 		return store_err(err, errlen, t->data_path, "data file is shorter than its metadata says");
 	}
-	mode_t want = 0666 & ~store_umask();
-	int may_link = !t->store->no_link && (ds.st_mode & 07777) == want && ds.st_uid == geteuid() && ds.st_size == t->length;
-	for (int tries = 0; tries < 100 && !made; tries++) {
+	/* a new file, never a link: an export shares no inode with the store or another export, and
+	 * gets the mode a file the user creates gets (0666 & ~umask) */
+	for (int tries = 0; tries < 100 && fd < 0; tries++) {
 		if (temp_name(tmp, sizeof tmp, path, counter++) != DF_OK) {
 			errno = ENAMETOOLONG;
 			return store_err(err, errlen, path, "path too long");
 		}
-		if (may_link) {
-			if (link(t->data_path, tmp) == 0) {
-				made = linked = 1;
-				break;
-			}
-			if (errno == EEXIST)
-				continue;
-			may_link = 0; /* another filesystem, or links refused: copy instead */
-		}
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0)
-			made = 1;
-		else if (errno != EEXIST)
+		if (fd < 0 && errno != EEXIST)
 			return store_err_sys(err, errlen, path, "cannot create a temporary file next to it");
 	}
-	if (!made) {
+	if (fd < 0) {
 		errno = EEXIST;
 		return store_err(err, errlen, path, "no free temporary name next to it");
 	}
-	if (!linked) {
-		if (copy_range(t->data_fd, 0, fd, 0, (uint64_t)t->length, &buf) != DF_OK) {
-			store_err(err, errlen, path, "copy: %s", errno == ENODATA ? "the data file is shorter than its metadata says"
-										 : strerror(errno));
-			goto fail;
-		}
-		/* the bytes must be on disk before the name is: a power cut never leaves a hollow file */
-		if (fsync(fd) != 0) {
-			store_err_sys(err, errlen, path, "fsync");
-			goto fail;
-		}
-		if (close(fd) != 0) {
-			fd = -1;
-			store_err_sys(err, errlen, path, "close");
-			goto fail;
-		}
-		fd = -1;
+	if (export_fill(t, fd, ds.st_size, &buf) != DF_OK) {
+		store_err(err, errlen, path, "copy: %s",
+			  errno == ENODATA ? "the data file is shorter than its metadata says" : strerror(errno));
+		goto fail;
 	}
+	/* the bytes must be on disk before the name is: a power cut never leaves a hollow file */
+	if (fsync(fd) != 0) {
+		store_err_sys(err, errlen, path, "fsync");
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		store_err_sys(err, errlen, path, "close");
+		goto fail;
+	}
+	fd = -1;
 	if (rename(tmp, path) != 0) {
 		store_err_sys(err, errlen, path, "rename");
 		goto fail;
 	}
-	/* rename between two links of one file does nothing: the temporary name is still there */
-	if (linked && lstat(tmp, &ts) == 0)
-		unlink(tmp);
 	(void)store_fsync_dir_of(path);
 	free(buf);
 	return DF_OK;
@@ -205,7 +208,7 @@ static int import_copy(struct store_task *t, int src, const char *path, char *er
 	for (uint32_t n = 0; n < t->npieces; n++) {
 		uint64_t off = (uint64_t)n * t->piece_size;
 		uint32_t plen = store_task_piece_len(t, n);
-		if (copy_range(src, off, t->data_fd, off, plen, &cbuf) != DF_OK) {
+		if (copy_range(src, off, t->data_fd, off, plen, &cbuf, t->store->no_kernel_copy) != DF_OK) {
 			store_err(err, errlen, path, "import: %s",
 				  errno == ENODATA ? "the file shrank while being imported" : strerror(errno));
 			goto out;
@@ -278,7 +281,8 @@ struct store_task *store_import(struct store *s, const char *path, uint32_t piec
 		store_err_sys(err, errlen, s->root, "cannot create a temporary file in tmp/");
 		goto fail;
 	}
-	if (fchmod(t->data_fd, 0666 & ~store_umask()) != 0 || store_task_reserve(t, DF_MAX(t->npieces, 1u)) != DF_OK) {
+	/* mkstemp made it STORE_FILE_MODE (0600) */
+	if (store_task_reserve(t, DF_MAX(t->npieces, 1u)) != DF_OK) {
 		store_err_sys(err, errlen, tmp, "import");
 		goto fail;
 	}
@@ -316,7 +320,7 @@ struct store_task *store_import(struct store *s, const char *path, uint32_t piec
 	}
 	char *slash = strrchr(t->data_path, '/');
 	*slash = 0;
-	int rc = store_mkdir(t->data_path, 0755);
+	int rc = store_mkdir(t->data_path, STORE_DIR_MODE);
 	if (rc != DF_OK)
 		store_err_sys(err, errlen, t->data_path, "mkdir");
 	*slash = '/';

@@ -13,12 +13,17 @@
 
 #define STORE_COMPACT_MIN 1024u /* log records before a snapshot is written, at least */
 #define STORE_IO_CHUNK (256u << 10) /* buffer for verifying, copying, hashing */
+/* What df creates in a store is its owner's alone: private downloads live there. Exports get the
+ * mode any file the user creates gets instead. */
+#define STORE_DIR_MODE 0700
+#define STORE_FILE_MODE 0600
 
 struct store {
 	char *root;
 	struct store_task *tasks;  /* open tasks, each once (handles are counted) */
 	uint32_t compact_min;      /* tests lower it to exercise snapshots */
-	int no_link;               /* tests set it to exercise export's copy path */
+	int no_clone;              /* tests set it to exercise export's copy path (no FICLONE) */
+	int no_kernel_copy;        /* tests set it to exercise the read/write copy (no copy_file_range) */
 };
 
 /* Task flags. */
@@ -73,8 +78,6 @@ int store_fsync_dir_of(const char *path);
 int store_mkdir(const char *path, mode_t mode);
 /* realloc that zeroes the new bytes (new > old); NULL on failure, p untouched. */
 void *store_grow(void *p, size_t old, size_t new);
-/* The process umask (read and restored: df is single-threaded). */
-mode_t store_umask(void);
 /* Touches path's mtime: the store's "last use" clock. Failures are ignored. */
 void store_touch(const char *path);
 

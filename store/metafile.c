@@ -49,7 +49,7 @@ int store_task_snapshot(struct store_task *t, char *err, size_t errlen)
 		store_err(err, errlen, t->meta_path, "header fields out of range");
 		goto fail;
 	}
-	fd = open(t->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	fd = open(t->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, STORE_FILE_MODE);
 	if (fd < 0) {
 		store_err_sys(err, errlen, t->tmp_path, "create");
 		goto fail;

@@ -28,7 +28,7 @@ int store_default_root(char *buf, size_t cap)
 	return DF_OK;
 }
 
-/* mkdir -p: every missing component of path. */
+/* mkdir -p: every missing component of path; the last (the store root) private to its owner. */
 static int mkdir_parents(char *path)
 {
 	for (char *p = path + 1; *p; p++) {
@@ -40,7 +40,7 @@ static int mkdir_parents(char *path)
 		if (rc != DF_OK)
 			return DF_ERR;
 	}
-	return store_mkdir(path, 0755);
+	return store_mkdir(path, STORE_DIR_MODE);
 }
 
 struct store *store_open(const char *root, char *err, size_t errlen)
@@ -75,7 +75,7 @@ struct store *store_open(const char *root, char *err, size_t errlen)
 	const char *sub[] = {"tasks", "tmp"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(sub); i++) {
 		snprintf(path + n, sizeof path - n, "/%s", sub[i]);
-		if (store_mkdir(path, 0755) != DF_OK) {
+		if (store_mkdir(path, STORE_DIR_MODE) != DF_OK) {
 			store_err_sys(err, errlen, path, "cannot create");
 			return NULL;
 		}

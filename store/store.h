@@ -1,5 +1,6 @@
 /* The piece store every df command shares: per task a sparse data file and a crash-safe metadata
- * file under one root; pieces are verified before they count, served by sendfile, exported by link.
+ * file under one root; pieces are verified before they count, served by sendfile, exported by
+ * reflink or copy.
  *
  * How it is used: store_open once per process; store_task_open per file being distributed; pieces
  * arrive through a store_piece_writer (begin / append... / finish) and leave through
@@ -173,10 +174,12 @@ ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int
 
 /* ---- whole files ---- */
 
-/* Writes a complete task to path atomically: a temporary name in path's folder, then rename, so
- * path never holds a partial file. A hard link when on the same filesystem and the data file
- * already has the mode the caller's umask gives (0666 & ~umask) and the caller's owner; else
- * copy_file_range; else read/write. Fails with ENODATA when the task is not complete. */
+/* Writes a complete task to path atomically: a new file under a temporary name in path's folder
+ * (mode 0666 & ~umask, as any file the caller creates), fsynced, then renamed, so path never
+ * holds a partial file. The bytes come by reflink (FICLONE) where the filesystem can, else
+ * copy_file_range, else read/write. Never a hard link: an export shares no inode with the store
+ * or with another export, and df never writes it again. Fails with ENODATA when the task is not
+ * complete. */
 int store_task_export(struct store_task *t, const char *path, char *err, size_t errlen);
 
 /* Imports the regular file at path as a complete task cut in piece_size pieces: copies it into

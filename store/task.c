@@ -340,14 +340,14 @@ static int lock_open(struct store_task *t, int flags, int *created, char *err, s
 		if (fd < 0 && errno == EACCES && !rdonly)
 			fd = open(t->data_path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && (flags & STORE_CREATE)) {
-			fd = open(t->data_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+			fd = open(t->data_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
 			if (fd < 0 && errno == EEXIST)
 				continue;
 			if (fd < 0 && errno == ENOENT && tries < 15) {
 				/* GC removed the emptied folder meanwhile: make it again */
 				char *slash = strrchr(t->data_path, '/');
 				*slash = 0;
-				(void)store_mkdir(t->data_path, 0755);
+				(void)store_mkdir(t->data_path, STORE_DIR_MODE);
 				*slash = '/';
 				continue;
 			}
@@ -483,7 +483,7 @@ struct store_task *store_task_open(struct store *s, const char *id, const struct
 	if (flags & STORE_CREATE) {
 		char *slash = strrchr(t->data_path, '/');
 		*slash = 0;
-		int rc = store_mkdir(t->data_path, 0755);
+		int rc = store_mkdir(t->data_path, STORE_DIR_MODE);
 		if (rc != DF_OK)
 			store_err_sys(err, errlen, t->data_path, "mkdir");
 		*slash = '/';

@@ -110,13 +110,6 @@ void *store_grow(void *p, size_t old, size_t new)
 	return q;
 }
 
-mode_t store_umask(void)
-{
-	mode_t m = umask(022);
-	umask(m);
-	return m;
-}
-
 void store_touch(const char *path)
 {
 	int saved = errno;

@@ -10,7 +10,8 @@
  *                                      LEN -1: an unknown length, growing until the disk is full
  *   store_tool remove ROOT ID          remove a task
  *   store_tool create ROOT ID LEN PS   create a task (prints the error on failure)
- *   store_tool export ROOT ID PATH     export a task
+ *   store_tool export ROOT ID PATH [copy|rw]  export a task (copy: no reflink; rw: no reflink and
+ *                                      no copy_file_range, the fallbacks; for measuring them)
  *   store_tool open ROOT               open the store (prints the error on failure) */
 #include <errno.h>
 #include <fcntl.h>
@@ -390,8 +391,12 @@ int main(int argc, char **argv)
 		store_close(s);
 		return !t;
 	}
-	if (argc == 5 && strcmp(argv[1], "export") == 0) {
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "export") == 0) {
 		struct store *s = store_open(argv[2], err, sizeof err);
+		if (s && argc == 6) {
+			s->no_clone = 1;
+			s->no_kernel_copy = strcmp(argv[5], "rw") == 0;
+		}
 		struct store_task *t = s ? store_task_open(s, argv[3], NULL, 0, err, sizeof err) : NULL;
 		int rc = t ? store_task_export(t, argv[4], err, sizeof err) : DF_ERR;
 		if (rc != DF_OK)

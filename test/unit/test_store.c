@@ -854,20 +854,65 @@ static void export(void)
 	CHECK(has_str(err, "not complete"));
 	for (uint32_t n = 1; n < 5; n++)
 		CHECK_EQ(put(t, n, 5), DF_OK);
-	/* same filesystem, expected mode: a hard link */
+	/* never a link (issue 13 item 4): its own inode, the user's mode, the store's bytes */
 	CHECK_EQ(store_task_export(t, out, err, sizeof err), DF_OK);
 	CHECK_EQ(stat(data, &ds), 0);
 	CHECK_EQ(stat(out, &os), 0);
-	CHECK_EQ(os.st_ino, ds.st_ino);
+	CHECK(os.st_ino != ds.st_ino);
+	CHECK_EQ(os.st_nlink, 1);
+	CHECK_EQ(ds.st_nlink, 1);
 	CHECK_EQ(os.st_mode & 0777, 0644);
+	CHECK_EQ(ds.st_mode & 0777, 0600); /* the store's own files are private (item 14) */
+	const char *priv[] = {"exp", "exp/tasks", "exp/tmp", "exp/tasks/18", "exp/tasks/18/18.meta"};
+	for (size_t i = 0; i < DF_ARRAY_LEN(priv); i++) {
+		struct stat ps;
+		char pp[1024]; /* not path_in: its four buffers hold data, out and out2 */
+		snprintf(pp, sizeof pp, "%s/%s", unit_tmpdir(), priv[i]);
+		CHECK_EQ(stat(pp, &ps), 0);
+		CHECK_EQ(ps.st_mode & 0777, i < 4 ? 0700 : 0600);
+	}
 	CHECK(same_bytes(out, data));
-	/* again onto the same link, and over an existing file */
+	/* again onto the same path, and over an existing file */
 	CHECK_EQ(store_task_export(t, out, err, sizeof err), DF_OK);
 	close(open(out2, O_CREAT | O_WRONLY, 0600));
 	CHECK_EQ(store_task_export(t, out2, err, sizeof err), DF_OK);
 	CHECK(same_bytes(out2, data));
 	CHECK_EQ(leftovers(unit_tmpdir()), 0);
-	/* a stricter umask: a copy with the mode the user asked for */
+	/* two exports: chmod of one changes neither the other nor the store */
+	struct stat o2;
+	CHECK_EQ(stat(out, &os), 0);
+	CHECK_EQ(stat(out2, &o2), 0);
+	CHECK(os.st_ino != o2.st_ino);
+	CHECK_EQ(chmod(out, 0751), 0);
+	CHECK_EQ(stat(out2, &o2), 0);
+	CHECK_EQ(stat(data, &ds), 0);
+	CHECK_EQ(o2.st_mode & 0777, 0644);
+	CHECK_EQ(ds.st_mode & 0777, 0600);
+	/* an edit of one export reaches neither the store nor the other export */
+	int efd = open(out, O_WRONLY);
+	CHECK(efd >= 0);
+	CHECK_EQ(pwrite(efd, "EDITED", 6, 1000), 6);
+	close(efd);
+	CHECK(!same_bytes(out, data));
+	CHECK(same_bytes(out2, data));
+	CHECK(piece_ok(t, 1, 5));
+	uint8_t sha_a[32], sha_b[32];
+	CHECK_EQ(store_task_file_digests(t, NULL, sha_a, err, sizeof err), DF_OK);
+	/* the store reopened (re-verification) leaves the edited export alone */
+	store_task_close(t);
+	t = store_task_open(s, "18", NULL, 0, err, sizeof err);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(store_task_complete(t));
+	CHECK_EQ(store_task_file_digests(t, NULL, sha_b, err, sizeof err), DF_OK);
+	CHECK(memcmp(sha_a, sha_b, 32) == 0);
+	int rfd = open(out, O_RDONLY);
+	char got[6] = {0};
+	CHECK_EQ(pread(rfd, got, 6, 1000), 6);
+	close(rfd);
+	CHECK(memcmp(got, "EDITED", 6) == 0);
+	/* a stricter umask: the mode the user asked for */
 	umask(077);
 	unlink(out2);
 	CHECK_EQ(store_task_export(t, out2, err, sizeof err), DF_OK);
@@ -876,14 +921,18 @@ static void export(void)
 	CHECK_EQ(os.st_mode & 0777, 0600);
 	CHECK(same_bytes(out2, data));
 	umask(022);
-	/* links refused (tests' knob): copy_file_range */
-	s->no_link = 1;
-	unlink(out2);
-	CHECK_EQ(store_task_export(t, out2, err, sizeof err), DF_OK);
-	CHECK_EQ(stat(out2, &os), 0);
-	CHECK(os.st_ino != ds.st_ino);
-	CHECK(same_bytes(out2, data));
-	s->no_link = 0;
+	/* no reflink (tests' knob): copy_file_range; no copy_file_range either: read/write */
+	s->no_clone = 1;
+	for (int k = 0; k < 2; k++) {
+		s->no_kernel_copy = k;
+		unlink(out2);
+		CHECK_EQ(store_task_export(t, out2, err, sizeof err), DF_OK);
+		CHECK_EQ(stat(out2, &os), 0);
+		CHECK(os.st_ino != ds.st_ino);
+		CHECK_EQ(os.st_mode & 0777, 0644);
+		CHECK(same_bytes(out2, data));
+	}
+	s->no_clone = s->no_kernel_copy = 0;
 	/* another filesystem (tmpfs), when there is one: copy, after the link fails */
 	char shm[256];
 	snprintf(shm, sizeof shm, "/dev/shm/dfunit-export-%d", (int)getpid());
@@ -900,10 +949,8 @@ static void export(void)
 	/* a directory in the way: rename fails, the temporary file goes */
 	const char *isdir = path_in("%s", "adir");
 	mkdir(isdir, 0755);
-	s->no_link = 1;
 	CHECK_EQ(store_task_export(t, isdir, err, sizeof err), DF_ERR);
 	CHECK(has_str(err, isdir));
-	s->no_link = 0;
 	CHECK_EQ(leftovers(unit_tmpdir()), 0);
 	umask(old);
 	/* the exported file outlives the task */
