@@ -78,6 +78,7 @@ struct push {
 	char url[512], digest[80], dest[1024], mode[16];
 	double timeout;
 	int json, tty, drawn;
+	int file_server;             /* the source is our own file server (not --preheat URL) */
 	ev_timer tick;
 	/* re-announcing the task while hosts fetch: a supernode restarted mid-push learns it again */
 	ev_timer announce;
@@ -463,8 +464,9 @@ static int preheat(struct push *p, const char *super, const char *url, const cha
 		log_user_error("push", "%s", err);
 		return DF_ERR;
 	}
-	snprintf(body, sizeof body, "task: %s\nurl: %s\n%s%s%sport: 0\n", id, url, digest[0] ? "digest: " : "", digest,
-		 digest[0] ? "\n" : "");
+	/* a pushed FILE is served by our own file server, a cluster listener (token, TLS) */
+	snprintf(body, sizeof body, "task: %s\nurl: %s\n%s%s%s%sport: 0\n", id, url, digest[0] ? "digest: " : "", digest,
+		 digest[0] ? "\n" : "", p->file_server ? "source: cluster\n" : "");
 	snprintf(p->reg, sizeof p->reg, "%s", body); /* for re-announcing */
 	snprintf(p->super, sizeof p->super, "%s", super);
 	if (supernode_call(p, super, "/v1/register", body, &ph) != DF_OK) {
@@ -733,6 +735,7 @@ static int run(struct df *df, struct opt_result *r)
 	if (!p.json)
 		fprintf(stderr, "df: pushing %s (%s, sha256:%.12s…) to %d host%s via supernode %s\n", file, size, fs.hex, p.nhosts,
 			p.nhosts == 1 ? "" : "s", super);
+	p.file_server = 1;
 	if (preheat(&p, super, p.url, p.digest, id) != DF_OK) {
 		http_server_free(srv);
 		goto out;

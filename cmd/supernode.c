@@ -43,7 +43,7 @@ static int run(struct df *df, struct opt_result *r)
 	char err[512];
 	int rc = DF_EXIT_FAIL;
 	struct sn_run run = {0};
-	struct http_client *client = NULL;
+	struct http_client *client = NULL, *cluster_client = NULL;
 	struct supernode *sn = NULL;
 	if (r->nargs) {
 		fprintf(stderr, "df: supernode: unexpected argument '%s'\nTry 'df supernode --help'.\n", r->args[0]);
@@ -85,7 +85,9 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	/* the host's source cap, chained to its download cap */
 	client = daemon_client(df, run.loop, df->rates ? &df->rates->lim[HOSTRATE_SOURCE] : NULL, 0);
-	if (!client)
+	/* df push's file server is a cluster listener: dialled like a peer (TLS identity, token) */
+	cluster_client = tls ? daemon_cluster_client(df, run.loop, NULL, 0) : NULL;
+	if (!client || (tls && !cluster_client))
 		goto out;
 	struct storegc gc;
 	if (storegc_init(&gc, run.loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
@@ -93,7 +95,8 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	}
 	struct supernode_cfg sc = {
-		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .token = c->security_token,
+		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .cluster_client = cluster_client ? cluster_client : client,
+		.token = c->security_token,
 		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
 		.sched = schc, .rates = df->rates, .credential_cache = (double)c->supernode_credential_cache,
 		.task_idle = (double)c->supernode_task_idle,
@@ -120,6 +123,8 @@ out:
 	supernode_free(sn);
 	if (client)
 		http_client_free(client);
+	if (cluster_client)
+		http_client_free(cluster_client);
 	if (run.srv)
 		http_server_free(run.srv);
 	daemon_close(df);

@@ -334,6 +334,10 @@ static const char *register_line(const struct proto_line *l, struct proto_regist
 		if (proto_i64(h, &r->replace) != DF_OK || r->replace < 0 || trim(v.p, v.n).n ||
 		    r->replace_secret.n > PROTO_SECRET_HEX)
 			return "not 'HANDLE SECRET'";
+	} else if (slice_eq(l->key, "source")) {
+		if (!slice_eq(v, "cluster"))
+			return "not 'cluster'";
+		r->cluster_source = 1;
 	}
 	return NULL;
 }

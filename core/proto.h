@@ -76,6 +76,7 @@ struct proto_register {
 	unsigned nheader;
 	int64_t replace;                 /* "replace: HANDLE SECRET": the earlier handle, or -1 */
 	struct slice replace_secret;     /* its secret (may be empty: then nothing is replaced) */
+	int cluster_source;              /* "source: cluster": the source is a df listener (df push) */
 };
 /* DF_OK with out filled, DF_ERR with err naming the line and cause (a line the reader refuses, a
  * value out of bounds, a missing task or url). Unknown keys are skipped. */

@@ -76,6 +76,7 @@ struct sn_task {
 	char id[TASKID_MAX];
 	char *url, *headers;         /* the real URL and the source request lines: memory only */
 	char *shown;                 /* the URL as status, logs and the store show it (redacted) */
+	int cluster_source;          /* the source is a df process of the cluster (df push's file server) */
 	char want_digest[80];        /* the digest registrations named, checked at completion */
 	enum task_state state;
 	char error[384];
@@ -937,7 +938,8 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 {
 	struct supernode *sn = t->sn;
 	struct source_cfg c = {
-		.loop = sn->cfg.loop, .client = sn->cfg.client, .url = t->url, .shown = t->shown, .headers = t->headers,
+		.loop = sn->cfg.loop, .client = t->cluster_source ? sn->cfg.cluster_client : sn->cfg.client, .url = t->url,
+		.shown = t->shown, .headers = t->headers,
 		.piece_size = t->st ? store_task_piece_size(t->st) : sn->cfg.piece_size, .streams = sn->cfg.source_streams,
 		.piece_sha256 = sn->cfg.piece_digest == DIGEST_PIECE_SHA256, .task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
 	};
@@ -1051,6 +1053,29 @@ static int reg_decode(const char *body, size_t len, struct reg *r, char *err, si
 	return 0;
 }
 
+/* "source: cluster": the source is df push's file server, a df listener like any other, so it
+ * is fetched as the supernode dials peers: the cluster's client (TLS identity, cluster CA) and the
+ * cluster token, in place of any header the registrant sent. Only for content-addressed tasks (the
+ * bytes are checked against the digest; no revalidation) and df's file path, so the cluster's
+ * credentials go nowhere but to a df push file server. */
+static int cluster_source_check(struct supernode *sn, struct reg *r, char *err, size_t errlen)
+{
+	const char *path = strstr(r->url, "://");
+	path = path ? strchr(path + 3, '/') : NULL;
+	if (!sn->cfg.cluster_client) {
+		snprintf(err, errlen, "register: this supernode takes no cluster sources");
+		return DF_ERR;
+	}
+	if (!r->p.digest.len || !path || strncmp(path, "/v1/file/", 9) != 0) {
+		snprintf(err, errlen, "register: a cluster source needs a digest and a /v1/file/ url");
+		return DF_ERR;
+	}
+	char tok[1024];
+	if (snprintf(r->headers, sizeof r->headers, "%s", auth_header(sn->cfg.token, tok, sizeof tok)) >= (int)sizeof r->headers)
+		r->headers[0] = 0;
+	return DF_OK;
+}
+
 static void on_register_body(struct http_req *req, const char *body, size_t len, void *ctx)
 {
 	struct supernode *sn = ctx;
@@ -1074,6 +1099,10 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 	}
 	if (!slice_eq(r->p.task, id)) {
 		reply_error(req, 400, "register: the task id does not match the url/digest");
+		goto out;
+	}
+	if (r->p.cluster_source && cluster_source_check(sn, r, err, sizeof err) != DF_OK) {
+		reply_error(req, 400, err);
 		goto out;
 	}
 	/* the peer's piece server: its own word for the address, else where the request came from */
@@ -1105,6 +1134,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			reply_error(req, 503, "supernode: out of memory");
 			goto out;
 		}
+		t->cluster_source = r->p.cluster_source;
 		if (d.len)
 			digest_spec_format(&d, t->want_digest, sizeof t->want_digest);
 		/* a peer may have asked for a piece of it before anyone registered (after a restart) */

@@ -17,6 +17,9 @@ struct supernode_cfg {
 	struct store *store;
 	struct http_server *server;  /* routes are added to it */
 	struct http_client *client;  /* for the sources */
+	struct http_client *cluster_client; /* for a cluster source (df push's file server): the
+				      * cluster's TLS identity and CA (or `client` without cluster TLS);
+				      * NULL: such registrations are refused */
 	const char *token;           /* cluster token ("" open) */
 	uint32_t piece_size;         /* 0: chosen per task from its length (source_piece_size) */
 	int source_streams;
