@@ -466,7 +466,8 @@ static int run(struct df *df, struct opt_result *r)
 			snprintf(dir, sizeof dir, "%s", c->proxy_push_dir);
 		else
 			snprintf(dir, sizeof dir, "%s/push", store_root(df->store));
-		struct pushrecv_cfg prc = {.loop = p->loop, .peer = p->peer, .push_dir = dir, .token = c->security_token};
+		struct pushrecv_cfg prc = {.loop = p->loop, .peer = p->peer, .push_dir = dir, .token = c->security_token,
+					   .special_modes = c->proxy_push_special_modes};
 		if (http_server_listen(p->pieces, c->proxy_push_listen, err, sizeof err) != DF_OK ||
 		    !(p->push = pushrecv_new(&prc, p->pieces, err, sizeof err))) {
 			log_user_error("proxy", "push receiver: %s", err);

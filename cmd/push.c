@@ -624,7 +624,10 @@ static int run(struct df *df, struct opt_result *r)
 			if (add_host(&p, a, strlen(a)) != DF_OK)
 				return usage("bad --host '%s'", a);
 			break;
-		case OPT_DEST: snprintf(p.dest, sizeof p.dest, "%s", a); break;
+		case OPT_DEST:
+			if (snprintf(p.dest, sizeof p.dest, "%s", a) >= (int)sizeof p.dest)
+				return usage("--dest '%.40s...': too long", a);
+			break;
 		case OPT_MODE:
 			if (strspn(a, "01234567") != strlen(a) || strlen(a) > 5 || !a[0])
 				return usage("--mode '%s': expected an octal mode like 0644", a);
@@ -709,6 +712,14 @@ static int run(struct df *df, struct opt_result *r)
 		const char *slash = strrchr(file, '/');
 		snprintf(p.dest, sizeof p.dest, "%s", slash ? slash + 1 : file);
 	}
+	/* the request is lines of text: a newline would cut the path (or add a line), so refuse */
+	for (const char *c = p.dest; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			log_user_error("push", "--dest '%.*s...': a control character (0x%02x) follows; refused", (int)(c - p.dest),
+				       p.dest, (unsigned char)*c);
+			rc = DF_EXIT_USAGE;
+			goto out;
+		}
 	/* serve the file to the supernode (the push's only source), at an address it can reach */
 	struct http_server_cfg sc = {.name = "df/" DF_VERSION};
 	daemon_server_cfg(df, &sc);

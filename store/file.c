@@ -88,6 +88,11 @@ static int export_fill(struct store_task *t, int out, int64_t data_size, uint8_t
 
 int store_task_export(struct store_task *t, const char *path, char *err, size_t errlen)
 {
+	return store_task_export_at(t, AT_FDCWD, path, -1, err, errlen);
+}
+
+int store_task_export_at(struct store_task *t, int dirfd, const char *path, int mode, char *err, size_t errlen)
+{
 	static unsigned counter;
 	char tmp[4096];
 	struct stat ds;
@@ -111,7 +116,7 @@ int store_task_export(struct store_task *t, const char *path, char *err, size_t 
 			errno = ENAMETOOLONG;
 			return store_err(err, errlen, path, "path too long");
 		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST)
 			return store_err_sys(err, errlen, path, "cannot create a temporary file next to it");
 	}
@@ -122,6 +127,11 @@ int store_task_export(struct store_task *t, const char *path, char *err, size_t 
 	if (export_fill(t, fd, ds.st_size, &buf) != DF_OK) {
 		store_err(err, errlen, path, "copy: %s",
 			  errno == ENODATA ? "the data file is shorter than its metadata says" : strerror(errno));
+		goto fail;
+	}
+	/* the mode before the name: the file never appears with another one */
+	if (mode >= 0 && fchmod(fd, (mode_t)mode) != 0) {
+		store_err_sys(err, errlen, path, "chmod");
 		goto fail;
 	}
 	/* the bytes must be on disk before the name is: a power cut never leaves a hollow file */
@@ -135,18 +145,21 @@ int store_task_export(struct store_task *t, const char *path, char *err, size_t 
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0) {
+	if (renameat(dirfd, tmp, dirfd, path) != 0) {
 		store_err_sys(err, errlen, path, "rename");
 		goto fail;
 	}
-	(void)store_fsync_dir_of(path);
+	if (dirfd == AT_FDCWD)
+		(void)store_fsync_dir_of(path);
+	else
+		(void)fsync(dirfd);
 	free(buf);
 	return DF_OK;
 fail: {
 	int saved = errno;
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(dirfd, tmp, 0);
 	free(buf);
 	errno = saved;
 	return DF_ERR;

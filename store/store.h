@@ -181,6 +181,10 @@ ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int
  * or with another export, and df never writes it again. Fails with ENODATA when the task is not
  * complete. */
 int store_task_export(struct store_task *t, const char *path, char *err, size_t errlen);
+/* The same, with path relative to the directory descriptor dirfd (AT_FDCWD: as above), so a caller
+ * that resolved the folder safely writes exactly there; mode >= 0 is set on the new file (fchmod,
+ * before it gets its name) instead of 0666 & ~umask. */
+int store_task_export_at(struct store_task *t, int dirfd, const char *path, int mode, char *err, size_t errlen);
 
 /* Imports the regular file at path as a complete task cut in piece_size pieces: copies it into
  * the store with copy_file_range (read/write where the kernel refuses), hashing the copy as it

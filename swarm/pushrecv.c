@@ -1,6 +1,12 @@
 /* The push receiver: one swarm download per push request, progress streamed as text lines
  * ("progress: HAVE TOTAL", then "ok: PATH" or "error: CAUSE"), the file exported atomically
- * below the push directory with the requested mode. */
+ * below the push directory with the requested mode.
+ *
+ * Where the file goes is decided once, when the request arrives: the destination's folders are
+ * opened one by one from the push directory's descriptor with O_NOFOLLOW (made when missing), and
+ * the last folder's descriptor is kept until the download ends; the file is then created, moded
+ * and renamed relative to it. A folder replaced by a symlink meanwhile changes nothing: the file
+ * lands in the folder that was checked, or the write fails. */
 #include "swarm/pushrecv.h"
 
 #include <errno.h>
@@ -21,6 +27,7 @@
 struct pushrecv {
 	struct pushrecv_cfg cfg;
 	char dir[PATH_MAX];
+	int dirfd;                  /* the push directory: every destination is resolved from it */
 };
 
 /* One push in progress: the request, the download watcher, the lines waiting for the socket. */
@@ -28,7 +35,7 @@ struct push {
 	struct pushrecv *pr;
 	struct http_req *req;
 	struct swarm_dl *w;
-	char path[PATH_MAX];
+	struct push_target tg;
 	unsigned mode;
 	char out[4096];
 	size_t olen;
@@ -36,14 +43,37 @@ struct push {
 	ev_timer tick;
 };
 
-int pushrecv_resolve(const char *push_dir, const char *dest, char *out, size_t cap, char *err, size_t errlen)
+/* A failed walk: removes the folders this request made (made[i]: parts[i] was created in fds[i]),
+ * deepest first, so a refused request leaves nothing behind; closes fds[0..depth). */
+static void walk_undo(int *fds, const int *made, char **parts, int depth)
+{
+	if (made[depth - 1]) /* made, then not opened */
+		unlinkat(fds[depth - 1], parts[depth - 1], AT_REMOVEDIR);
+	for (int i = depth - 1; i >= 1; i--) {
+		close(fds[i]);
+		if (made[i - 1])
+			unlinkat(fds[i - 1], parts[i - 1], AT_REMOVEDIR);
+	}
+	close(fds[0]);
+}
+
+int pushrecv_open_target(int root, const char *push_dir, const char *dest, struct push_target *tg, char *err, size_t errlen)
 {
 	char rel[PATH_MAX];
+	char *parts[PUSH_MAX_DEPTH];
+	int fds[PUSH_MAX_DEPTH + 1], made[PUSH_MAX_DEPTH] = {0};
+	int n = 0, depth = 0;
 	size_t dl = strlen(push_dir);
+	tg->dirfd = -1;
 	if (!dest[0]) {
 		snprintf(err, errlen, "empty destination");
 		return DF_ERR;
 	}
+	for (const char *c = dest; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(err, errlen, "destination has a control character (byte 0x%02x); refused", (unsigned char)*c);
+			return DF_ERR;
+		}
 	if (dest[0] == '/') {
 		if (strncmp(dest, push_dir, dl) != 0 || dest[dl] != '/') {
 			snprintf(err, errlen, "%s is outside the push directory %s", dest, push_dir);
@@ -55,55 +85,99 @@ int pushrecv_resolve(const char *push_dir, const char *dest, char *out, size_t c
 		snprintf(err, errlen, "destination too long");
 		return DF_ERR;
 	}
-	/* walk the components: no "..", no ".", no symlink anywhere below push_dir */
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s", push_dir);
-	char *save = NULL, *next;
-	char *part = strtok_r(rel, "/", &save);
-	if (!part) {
-		snprintf(err, errlen, "%s names no file", dest);
-		return DF_ERR;
-	}
-	for (; part; part = next) {
-		next = strtok_r(NULL, "/", &save);
+	/* every component checked before anything is made: no "..", no "." */
+	char *save = NULL;
+	for (char *part = strtok_r(rel, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
 		if (strcmp(part, "..") == 0 || strcmp(part, ".") == 0) {
 			snprintf(err, errlen, "%s: '%s' components are refused", dest, part);
 			return DF_ERR;
 		}
-		size_t n = strlen(path);
-		if (n + 1 + strlen(part) >= sizeof path) {
-			snprintf(err, errlen, "destination too long");
+		if (n == PUSH_MAX_DEPTH || strlen(part) > NAME_MAX) {
+			snprintf(err, errlen, "%s: %s", dest, n == PUSH_MAX_DEPTH ? "too many folders" : "a name is too long");
 			return DF_ERR;
 		}
-		path[n] = '/';
-		strcpy(path + n + 1, part);
-		struct stat st;
-		if (lstat(path, &st) == 0) {
-			if (S_ISLNK(st.st_mode)) {
-				snprintf(err, errlen, "%s is a symbolic link; refused (it could lead outside %s)", path, push_dir);
-				return DF_ERR;
-			}
-			if (next && !S_ISDIR(st.st_mode)) {
-				snprintf(err, errlen, "%s is not a directory", path);
-				return DF_ERR;
-			}
-			if (!next && S_ISDIR(st.st_mode)) {
-				snprintf(err, errlen, "%s is a directory", path);
-				return DF_ERR;
-			}
-		} else if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return DF_ERR;
-		} else if (next && mkdir(path, 0755) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return DF_ERR;
-		}
+		parts[n++] = part;
 	}
-	if (snprintf(out, cap, "%s", path) >= (int)cap) {
+	if (!n) {
+		snprintf(err, errlen, "%s names no file", dest);
+		return DF_ERR;
+	}
+	int w = snprintf(tg->path, sizeof tg->path, "%s", push_dir);
+	for (int i = 0; i < n && w < (int)sizeof tg->path; i++)
+		w += snprintf(tg->path + w, sizeof tg->path - (size_t)w, "/%s", parts[i]);
+	if (w >= (int)sizeof tg->path) {
 		snprintf(err, errlen, "destination too long");
 		return DF_ERR;
 	}
+	snprintf(tg->name, sizeof tg->name, "%s", parts[n - 1]);
+	/* walk down from the push directory's descriptor, never following a link; the folder that
+	 * receives the file stays open, so replacing a folder by a link later changes nothing */
+	if ((fds[0] = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", push_dir, strerror(errno));
+		return DF_ERR;
+	}
+	depth = 1;
+	for (int i = 0; i + 1 < n; i++) {
+		int fd = openat(fds[i], parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(fds[i], parts[i], 0755) == 0)
+				made[i] = 1;
+			else if (errno != EEXIST)
+				goto fail;
+			fd = openat(fds[i], parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+			/* O_NOFOLLOW | O_DIRECTORY says ENOTDIR for a link too: tell them apart */
+			struct stat ls;
+			errno = fstatat(fds[i], parts[i], &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode) ? ELOOP : ENOTDIR;
+		}
+		if (fd < 0)
+			goto fail; /* depth is i + 1: the failing component is parts[depth - 1] */
+		fds[depth++] = fd;
+	}
+	struct stat st;
+	if (fstatat(fds[depth - 1], tg->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = S_ISLNK(st.st_mode) ? ELOOP : S_ISDIR(st.st_mode) ? EISDIR : 0;
+		if (errno)
+			goto fail;
+	} else if (errno != ENOENT) {
+		goto fail;
+	}
+	tg->dirfd = fds[depth - 1];
+	for (int i = 0; i + 1 < depth; i++)
+		close(fds[i]);
 	return DF_OK;
+fail: {
+	int e = errno;
+	/* the component that failed: the next one below the deepest folder reached */
+	char at[PATH_MAX];
+	int k = depth, aw = snprintf(at, sizeof at, "%s", push_dir);
+	for (int i = 0; i < k && i < n && aw < (int)sizeof at; i++)
+		aw += snprintf(at + aw, sizeof at - (size_t)aw, "/%s", parts[i]);
+	if (e == ELOOP)
+		snprintf(err, errlen, "%s is a symbolic link; refused (it could lead outside %s)", at, push_dir);
+	else if (e == ENOTDIR)
+		snprintf(err, errlen, "%s is not a directory", at);
+	else if (e == EISDIR)
+		snprintf(err, errlen, "%s is a directory", at);
+	else
+		snprintf(err, errlen, "%s: %s", at, strerror(e));
+	walk_undo(fds, made, parts, depth);
+	errno = e;
+	return DF_ERR;
+}
+}
+
+void pushrecv_target_close(struct push_target *tg)
+{
+	if (tg->dirfd >= 0)
+		close(tg->dirfd);
+	tg->dirfd = -1;
+}
+
+int pushrecv_write(const struct push_target *tg, struct store_task *st, unsigned mode, char *err, size_t errlen)
+{
+	return store_task_export_at(st, tg->dirfd, tg->name, (int)mode, err, errlen);
 }
 
 int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request *rq, const char **why)
@@ -157,6 +231,7 @@ static void push_free(struct push *p)
 	ev_timer_stop(p->pr->cfg.loop, &p->tick);
 	if (p->w)
 		swarm_dl_cancel(p->w);
+	pushrecv_target_close(&p->tg);
 	free(p);
 }
 
@@ -215,13 +290,12 @@ static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void 
 	ev_timer_stop(p->pr->cfg.loop, &p->tick);
 	if (rc != DF_OK) {
 		say(p, "error: %s\n", msg);
-	} else if (store_task_export(st, p->path, err, sizeof err) != DF_OK) {
-		say(p, "error: %s\n", err);
-	} else if (chmod(p->path, p->mode) != 0) {
-		say(p, "error: chmod %s: %s\n", p->path, strerror(errno));
+	} else if (pushrecv_write(&p->tg, st, p->mode, err, sizeof err) != DF_OK) {
+		say(p, "error: %s: %s\n", p->tg.path, err);
 	} else {
-		log_info("push: wrote %s (%lld bytes)", p->path, (long long)store_task_length(st));
-		say(p, "progress: %lld %lld\nok: %s\n", (long long)store_task_length(st), (long long)store_task_length(st), p->path);
+		log_info("push: wrote %s (%lld bytes)", p->tg.path, (long long)store_task_length(st));
+		say(p, "progress: %lld %lld\nok: %s\n", (long long)store_task_length(st), (long long)store_task_length(st),
+		    p->tg.path);
 	}
 	p->finished = 1;
 	flush(p);
@@ -257,7 +331,15 @@ static void on_body(struct http_req *req, const char *body, size_t len, void *ct
 	p->pr = pr;
 	p->req = req;
 	p->mode = rq->mode;
-	if (pushrecv_resolve(pr->dir, rq->dest, p->path, sizeof p->path, err, sizeof err) != DF_OK) {
+	p->tg.dirfd = -1;
+	int refused = 0;
+	if (rq->mode & ~0777u && !pr->cfg.special_modes) {
+		snprintf(err, sizeof err,
+			 "mode %04o: setuid, setgid and sticky bits are refused on this host ([proxy] push_special_modes = no)",
+			 rq->mode);
+		refused = 1;
+	}
+	if (refused || pushrecv_open_target(pr->dirfd, pr->dir, rq->dest, &p->tg, err, sizeof err) != DF_OK) {
 		log_warn("push refused: %s", err);
 		char line[PATH_MAX + 160];
 		int n = snprintf(line, sizeof line, "error: %s\n", err);
@@ -270,6 +352,7 @@ static void on_body(struct http_req *req, const char *body, size_t len, void *ct
 	p->w = swarm_dl_start(pr->cfg.peer, &c, err, sizeof err);
 	free(rq); /* swarm_dl_start copied what it keeps */
 	if (!p->w) {
+		pushrecv_target_close(&p->tg);
 		free(p);
 		http_reply(req, 400, NULL, "push: bad url\n", 14);
 		return;
@@ -305,17 +388,24 @@ struct pushrecv *pushrecv_new(const struct pushrecv_cfg *cfg, struct http_server
 			mkdir(tmp, 0755);
 			*s = '/';
 		}
-	if ((mkdir(tmp, 0755) != 0 && errno != EEXIST) || !realpath(tmp, pr->dir)) {
+	if ((mkdir(tmp, 0755) != 0 && errno != EEXIST) || !realpath(tmp, pr->dir) ||
+	    (pr->dirfd = open(pr->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "push directory %s: %s", cfg->push_dir, strerror(errno));
 		free(pr);
 		return NULL;
 	}
 	if (http_server_route(srv, "POST", "/v1/push", on_push, pr) != DF_OK) {
 		snprintf(err, errlen, "out of memory");
+		close(pr->dirfd);
 		free(pr);
 		return NULL;
 	}
 	return pr;
 }
 
-void pushrecv_free(struct pushrecv *pr) { free(pr); }
+void pushrecv_free(struct pushrecv *pr)
+{
+	if (pr)
+		close(pr->dirfd);
+	free(pr);
+}

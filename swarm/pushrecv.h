@@ -18,6 +18,7 @@ struct pushrecv_cfg {
 	struct swarm_peer *peer;
 	const char *push_dir;   /* files land only below this directory (created when missing) */
 	const char *token;      /* cluster token ("" open) */
+	int special_modes;      /* accept modes with setuid, setgid or sticky bits (else refused) */
 };
 
 /* Routes POST /v1/push on srv. NULL with err set (the push directory cannot be made). */
@@ -38,10 +39,26 @@ struct pushrecv_request {
  * the 400 answer names the line and the cause). */
 int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request *rq, const char **why);
 
-/* Resolves dest (relative to push_dir, or absolute inside it) into out, creating the missing
- * folders below push_dir. Refuses ".." components, absolute paths outside push_dir, and any
- * existing component that is a symlink (a link could lead outside). DF_OK, or DF_ERR with the
- * cause in err. Exposed for unit tests. */
-int pushrecv_resolve(const char *push_dir, const char *dest, char *out, size_t cap, char *err, size_t errlen);
+#define PUSH_MAX_DEPTH 64 /* folders in a destination, at most */
+
+/* A destination below the push directory, resolved without following links. */
+struct push_target {
+	int dirfd;                  /* the folder that receives the file (owned; -1 when none) */
+	char name[NAME_MAX + 1];    /* the file's name in it */
+	char path[PATH_MAX];        /* push_dir/dest, for messages */
+};
+
+/* Resolves dest (relative to push_dir, or absolute inside it; push_dirfd is push_dir opened) into
+ * tg: every component is checked first (no "..", ".", control characters), then the folders are
+ * opened one by one from push_dirfd with O_NOFOLLOW, made when missing. Refuses absolute paths
+ * outside push_dir, any existing component that is a symlink (a link could lead outside), a
+ * folder that is a file and a file name that is a folder; a refused request leaves no folder it
+ * made behind. DF_OK (the caller closes with pushrecv_target_close), or DF_ERR with the cause in
+ * err. Exposed for unit tests. */
+int pushrecv_open_target(int push_dirfd, const char *push_dir, const char *dest, struct push_target *tg, char *err,
+			 size_t errlen);
+void pushrecv_target_close(struct push_target *tg);
+/* Writes the complete task st as tg's file with mode (store_task_export_at relative to tg->dirfd). */
+int pushrecv_write(const struct push_target *tg, struct store_task *st, unsigned mode, char *err, size_t errlen);
 
 #endif
