@@ -73,6 +73,14 @@ $(B)/tools/%: $(B)/test/tools/%.o $(B)/libdf.a
 $(B)/tools/%: $(B)/bench/%.o $(B)/libdf.a
 	$(call say,LINK,$@)mkdir -p $(dir $@) && $(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
+# df_rogue: df whose piece server flips bytes (pieceserve.c built with -DDF_TEST_ROGUE, linked
+# before libdf.a), for the tests of bad uploaders; the release binary has no such switch.
+TOOL_BIN += $(B)/tools/df_rogue
+$(B)/test/pieceserve_rogue.o: swarm/pieceserve.c | $(STAMP)
+	$(call say,CC,$@)mkdir -p $(dir $@) && $(CC) $(CPPFLAGS) -DDF_TEST_ROGUE $(CFLAGS) -c $< -o $@
+$(B)/tools/df_rogue: $(B)/main.o $(B)/test/pieceserve_rogue.o $(B)/libdf.a $(STAMP)
+	$(call say,LINK,$@)mkdir -p $(dir $@) && $(CC) $(SANFLAGS) $(LDSTATIC) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
 tools: $(TOOL_BIN)
 
 # Unit tests and fuzz-corpus replays only (what `make asan` runs under the sanitizers).

@@ -170,6 +170,9 @@ static int key_matches(struct http_req *req, const char *key)
 	return got.p && diff == 0;
 }
 
+#ifdef DF_TEST_ROGUE
+/* Only in the test tool df_rogue (built from this file with -DDF_TEST_ROGUE, see the Makefile):
+ * a piece server that flips bytes, for the tests of bad uploaders. Never in df itself. */
 static void serve_corrupt(struct http_req *req, struct store_task *t, uint32_t n, uint32_t len)
 {
 	char *buf = malloc(len ? len : 1);
@@ -183,6 +186,7 @@ static void serve_corrupt(struct http_req *req, struct store_task *t, uint32_t n
 	http_reply(req, 200, "Content-Type: application/octet-stream\r\n", buf, len);
 	free(buf);
 }
+#endif
 
 static void on_piece(struct http_req *req, void *ctx)
 {
@@ -233,10 +237,10 @@ static void on_piece(struct http_req *req, void *ctx)
 	}
 	ps->pieces_served++;
 	ps->bytes_served += len;
-	if (ps->corrupt) {
-		serve_corrupt(req, t, (uint32_t)n, len);
-		return;
-	}
+#ifdef DF_TEST_ROGUE
+	serve_corrupt(req, t, (uint32_t)n, len);
+	return;
+#endif
 	int dup_fd = dup(fd);
 	if (dup_fd < 0) {
 		http_reply(req, 503, NULL, "out of file descriptors\n", 24);
@@ -251,11 +255,10 @@ int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_ser
 	ps->loop = loop;
 	ps->store = store;
 	ps->token = token;
-	const char *c = getenv("DF_TEST_CORRUPT_PIECES");
-	ps->corrupt = c && strcmp(c, "1") == 0;
 	pieceserve_set_max_open(ps, (int)(fd_budget(25, 64) / PS_FDS_PER_TASK));
-	if (ps->corrupt)
-		log_warn("DF_TEST_CORRUPT_PIECES=1: this process serves corrupted pieces (tests only)");
+#ifdef DF_TEST_ROGUE
+	log_warn("df_rogue: this process serves corrupted pieces (a test tool)");
+#endif
 	return http_server_route(srv, "GET", "/v1/piece/", on_piece, ps);
 }
 

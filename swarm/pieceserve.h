@@ -25,7 +25,6 @@ struct pieceserve {
 	const char *token;
 	uint64_t pieces_served, bytes_served, refused;
 	double last_request;  /* ev_now of the last piece request */
-	int corrupt;          /* test-only (DF_TEST_CORRUPT_PIECES=1): serve flipped bytes */
 	/* Tasks kept open while serving, least recently used evicted past max_open (derived from
 	 * RLIMIT_NOFILE at init; a task handle takes two descriptors). Grows as needed. */
 	struct ps_open {

@@ -5,6 +5,8 @@
 # xxh3 peer takes sha256 sums; after a supernode restart the sums are recomputed from its store; a
 # bad value exits 2 naming the key.
 . "$(dirname "$0")/../lib.sh"
+ROGUE=$top/$B/tools/df_rogue   # df whose piece server flips bytes (a test tool: make tools)
+[ -x "$ROGUE" ] || fail "no $ROGUE (make tools)"
 cd "$T"
 command -v curl >/dev/null || skip "curl not installed"
 
@@ -34,8 +36,8 @@ grep -Eq '^assign: [0-9]+ [0-9]+ [0-9a-f]{32} ' <<<"$OUT" && fail "an xxh3 sum i
 # that registration holds no pieces: let it go so the scheduler does not wait on it
 curl -sS -X POST "http://127.0.0.1:$SP/v1/leave?task=$want&peer=$handle&secret=$secret" > /dev/null
 
-# an xxh3 peer (the default) takes sha256 sums; it then seeds forged bytes (test-only switch)
-DF_TEST_CORRUPT_PIECES=1 "$DF" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q \
+# an xxh3 peer (the default) takes sha256 sums; it then seeds forged bytes (df_rogue, a test tool)
+"$ROGUE" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q \
   || fail "an xxh3 peer against a sha256 supernode"
 track_seeder "$T/rogue"
 [ "$(sha rogue.out)" = "$want" ] || fail "the rogue's own copy differs"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A peer that serves corrupted pieces (DF_TEST_CORRUPT_PIECES=1 makes its piece server flip bytes;
-# test-only) is detected by the checksum the supernode issued, the piece is fetched elsewhere, the
-# file is correct, the rogue is no longer used and status says why.
+# A peer that serves corrupted pieces (df_rogue, a test tool: df whose piece server flips bytes) is
+# detected by the checksum the supernode issued, the piece is fetched elsewhere, the file is correct,
+# the rogue is no longer used and status says why.
 . "$(dirname "$0")/../lib.sh"
+ROGUE=$top/$B/tools/df_rogue   # df whose piece server flips bytes (a test tool: make tools)
+[ -x "$ROGUE" ] || fail "no $ROGUE (make tools)"
 cd "$T"
 mkdir -p www
 make_file www/f 24
@@ -10,7 +12,7 @@ NP=$(free_port); start_nginx "$T/www" "$NP"
 SP=$(free_port); start_supernode sn "$SP"
 URL=http://127.0.0.1:$NP/f
 # the rogue gets the file first (honestly: its downloads are checked), then seeds corrupted bytes
-DF_TEST_CORRUPT_PIECES=1 within 120 "$DF" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q || fail "rogue get"
+within 120 "$ROGUE" get "$URL" -O rogue.out --supernode "127.0.0.1:$SP" --data "$T/rogue" --seed-idle 60 -q || fail "rogue get"
 track_seeder "$T/rogue"
 for i in 1 2 3 4; do
   "$DF" get "$URL" -O "out$i" --supernode "127.0.0.1:$SP" --data "$T/p$i" --seed-idle 0 --limit-rate 20M -q > "g$i.log" 2>&1 &
