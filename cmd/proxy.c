@@ -1,6 +1,7 @@
 /* `df proxy`: the per-host daemon. A registry mirror and HTTP proxy on one plain-HTTP port whose
  * blob pulls go P2P, the host's piece server and peer engine, and the unix socket df get hands its
  * downloads to. Also prints the mirror configuration of each container engine. */
+#include <arpa/inet.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,47 @@ static void mirror_addr(const char *listen, char *out, size_t cap)
 		snprintf(out, cap, "[%s]:%u", a.host, a.port);
 	else
 		snprintf(out, cap, "%s:%u", a.host, a.port);
+}
+
+/* 1 when a listen address reaches only this host (127.0.0.0/8, ::1, localhost); a wildcard, another
+ * address or a name that does not parse counts as reachable from elsewhere. */
+static int listen_is_loopback(const char *listen)
+{
+	struct loop_addr a;
+	struct in_addr v4;
+	char err[128];
+	if (loop_addr_parse(listen, &a, err, sizeof err) != DF_OK || !a.host[0])
+		return 0;
+	if (strcmp(a.host, "localhost") == 0 || strcmp(a.host, "::1") == 0)
+		return 1;
+	return !a.ipv6 && inet_pton(AF_INET, a.host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+/* Says what is open to the network: the front is plain HTTP without a token whatever the settings;
+ * the piece server and the push receiver are open to anyone without both cluster TLS and a token
+ * (anyone could fetch pieces, push files below push_dir). */
+static void warn_exposed(struct df_config *c, int tls, int push, unsigned piece_port)
+{
+	char pieces[300];
+	if (c->get_peer_listen[0])
+		snprintf(pieces, sizeof pieces, "%s", c->get_peer_listen);
+	else
+		snprintf(pieces, sizeof pieces, ":%u", piece_port);
+	if (!listen_is_loopback(c->proxy_listen))
+		log_warn("proxy: the registry mirror and HTTP proxy listen on %s, beyond loopback: plain HTTP without a token, "
+			 "anyone who reaches it can use it (keep --listen on 127.0.0.1 or a trusted network)",
+			 c->proxy_listen);
+	if (tls && c->security_token[0])
+		return;
+	const char *miss = !tls && !c->security_token[0] ? "cluster TLS and a token" : !tls ? "cluster TLS" : "a token";
+	if (push && !listen_is_loopback(c->proxy_push_listen))
+		log_warn("proxy: the push receiver listens on %s, beyond loopback, without %s: anyone who reaches it can "
+			 "write files below the push directory (set [security] token and cert/key/ca)",
+			 c->proxy_push_listen, miss);
+	if (!listen_is_loopback(pieces))
+		log_warn("proxy: the piece server listens on %s, beyond loopback, without %s: anyone who reaches it can "
+			 "read the pieces this host holds (set [security] token and cert/key/ca)",
+			 pieces, miss);
 }
 
 static int print_config(struct px *p, const char *engine)
@@ -484,6 +526,7 @@ static int run(struct df *df, struct opt_result *r)
 	p->gc.arg = p->peer;
 	p->gc_on = 1;
 	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
+	warn_exposed(c, tls, p->push != NULL, http_server_port(p->pieces));
 	loop_signals_start(p->loop, &p->sig, on_stop, p);
 	if (daemon_live_start(df, p->loop, on_reload, p) != DF_OK) {
 		log_user_error("proxy", "out of memory");
