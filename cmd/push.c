@@ -31,7 +31,7 @@ static const struct opt_spec opts[] = {
 	{"group", 'g', 1, OPT_GROUP, "FILE", "hosts, one host[:port] of its df proxy per line ('-': stdin; # comments)"},
 	{"host", 0, 1, OPT_HOST, "HOST[:PORT]", "a host to push to (repeatable)"},
 	{"dest", 'd', 1, OPT_DEST, "PATH", "where each host writes the file, below its push directory (default: FILE's name)"},
-	{"mode", 'm', 1, OPT_MODE, "OCTAL", "file mode on the hosts (default 0644)"},
+	{"mode", 'm', 1, OPT_MODE, "OCTAL", "file mode on the hosts (default 0644); setuid, setgid and sticky bits only where the host sets [proxy] push_special_modes"},
 	{"parallel", 'P', 1, OPT_PARALLEL, "N", "hosts told at once (default 64)"},
 	{"digest", 0, 1, OPT_DIGEST, "sha256:HEX", "FILE's sha256 when known (else computed)"},
 	{"json", 0, 0, OPT_JSON, NULL, "print the result as JSON"},
