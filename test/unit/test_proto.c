@@ -202,6 +202,11 @@ static void registrations(void)
 	CHECK(r.nheader == 2 && slice_eq(r.header[0], "A: b") && slice_eq(r.header[1], "C: d"));
 	CHECK(slice_eq(r.port, "8") && slice_eq(r.addr, "10.0.0.1:8") && slice_eq(r.have, "00ff"));
 	CHECK(r.replace == 3 && slice_eq(r.replace_secret, "0011"));
+	CHECK_EQ(r.cluster_source, 0);
+	const char *cs = "task: " SHA "\nurl: http://h/v1/file/x\nsource: cluster\n";
+	CHECK_EQ(proto_parse_register(cs, strlen(cs), &r, &e), DF_OK);
+	CHECK_EQ(r.cluster_source, 1);
+	CHECK_STR(reg_err("source: origin\n"), "register: line 1: source: not 'cluster'");
 	/* every error names the line and the cause, and the reader's own refusals too (issue 13: the
 	 * cause of "a b" was printed from a line the reader never filled) */
 	CHECK_STR(reg_err("a b\n"), "register: line 1: not a 'key: value' line");
