@@ -397,8 +397,10 @@ static int task_secure(struct sn_task *t, const char *filter)
 	br_hmac_key_context kc;
 	br_hmac_context hc;
 	int n = http_url_anonymous(t->url, strlen(t->url), filter && filter[0] ? filter : NULL, probe, sizeof probe);
+	/* a cluster source (df push's file server) asks for the cluster token, which every registrant
+	 * already showed the supernode: nobody is checked against it again */
 	struct access_cfg ac = {.loop = sn->cfg.loop, .client = sn->cfg.client, .cache_seconds = sn->cfg.credential_cache,
-				 .assume_public = sn->cfg.sources_public};
+				 .assume_public = sn->cfg.sources_public || t->cluster_source};
 	if (n < 0 || !(t->filter = strdup(filter ? filter : "")) || !(t->shown = swarm_url_shown_new(t->url, filter)) ||
 	    !(t->acc = access_new(&ac, probe)))
 		return DF_ERR;
@@ -1129,12 +1131,12 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			reply_error(req, 503, "supernode: out of memory");
 			goto out;
 		}
+		t->cluster_source = r->p.cluster_source;
 		if (task_secure(t, r->filter) != DF_OK) {
 			task_remove(sn, t);
 			reply_error(req, 503, "supernode: out of memory");
 			goto out;
 		}
-		t->cluster_source = r->p.cluster_source;
 		if (d.len)
 			digest_spec_format(&d, t->want_digest, sizeof t->want_digest);
 		/* a peer may have asked for a piece of it before anyone registered (after a restart) */

@@ -17,8 +17,14 @@ track_seeder "$T/d"
 pport=$(grep -o 'peer 127.0.0.1:[0-9]* registered' "$T/sn.log" | head -1 | grep -o ':[0-9]*' | tr -d :)
 [ -n "$pport" ] || fail "no peer address in the supernode's log: $(cat "$T/sn.log")"
 grep -q "corrupt" "$T/d/seeder.log" && fail "the seeder says it serves corrupted pieces: $(cat "$T/d/seeder.log")"
+# piece servers serve a task only with its piece key: a registration's answer carries it
+OUT=$(curl -sS --data-binary $'task: '"$want"$'\nurl: http://127.0.0.1:'"$NP"$'/f\ndigest: sha256:'"$want"$'\nport: 9\n' \
+  "http://127.0.0.1:$SP/v1/register")
+key=$(sed -n 's/^piece-key: //p' <<<"$OUT")
+[ -n "$key" ] || fail "no piece key in the registration answer: $OUT"
 for n in 0 3 7; do
-  curl -sS -o "piece$n" "http://127.0.0.1:$pport/v1/piece/$want/$n" || fail "piece $n"
+  code=$(curl -sS -o "piece$n" -w '%{http_code}' -H "X-DF-Piece-Key: $key" "http://127.0.0.1:$pport/v1/piece/$want/$n") || fail "piece $n"
+  [ "$code" = 200 ] || fail "piece $n: the seeder answered $code: $(head -c 200 "piece$n")"
   cmp -s "piece$n" <(tail -c +$(( n * 262144 + 1 )) www/f | head -c 262144) || fail "piece $n served by a seeder with DF_TEST_CORRUPT_PIECES=1 differs from the file"
 done
 pass "release_hooks: df ignores DF_TEST_CORRUPT_PIECES"
