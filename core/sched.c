@@ -329,6 +329,22 @@ static void gain(struct sched *s, int32_t u, uint32_t p)
 	sched_key_fix(s, p);
 }
 
+/* u no longer counts as holding p: a claim that failed. Not for the supernode (it fetched the piece). */
+static void lose(struct sched *s, int32_t u, uint32_t p)
+{
+	struct sched_peer *pe = &s->peers[u];
+	uint64_t *h = sched_have(s, u);
+	if (pe->super || !bm_get(h, p))
+		return;
+	bm_clr(h, p);
+	pe->nhave--;
+	if (sched_usable_holder(pe)) {
+		s->nhold[p]--;
+		col_clr(s, p, u);
+	}
+	sched_key_fix(s, p);
+}
+
 /* u's pieces stop counting as held by a usable uploader (blacklist, removal). */
 static void unhold_all(struct sched *s, int32_t u)
 {
@@ -634,6 +650,9 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 		up->fails++;
 		up->fails_total++;
 		avoid_add(s, d, u);
+		/* it said it had the piece and did not deliver: the claim is not believed again (a peer that
+		 * really holds it gets it counted back when it re-registers) */
+		lose(s, u, piece);
 		char why[96];
 		if (r == SCHED_BAD) {
 			snprintf(why, sizeof why, "sent a bad copy of piece %u (checksum mismatch, reported by peer %d)",
@@ -648,6 +667,16 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 	if (uvalid)
 		wake_for(s, u);
 	return exact ? DF_OK : DF_AGAIN;
+}
+
+int sched_blacklist(struct sched *s, int peer, const char *why)
+{
+	if (!valid(s, peer) || s->peers[peer].super) {
+		errno = EINVAL;
+		return DF_ERR;
+	}
+	blacklist(s, peer, why);
+	return DF_OK;
 }
 
 int sched_forget_stale(struct sched *s, int d, int64_t before)

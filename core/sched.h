@@ -103,8 +103,9 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 		 enum sched_why *why);
 
 /* Reports the end of the transfer of piece from uploader to downloader. OK: the downloader holds
- * the piece. FAILED: the uploader's failure count grows (blacklisted at max_failures in a row) and
- * the downloader will not be sent to it again for its next assignments. BAD: the uploader is
+ * the piece. FAILED: the uploader's failure count grows (blacklisted at max_failures in a row), it no
+ * longer counts as holding the piece (a claim that failed is not believed again; the supernode's
+ * always is) and the downloader will not be sent to it again for its next assignments. BAD: the uploader is
  * blacklisted at once with the reason recorded. Either way the uploader's slot is freed.
  * Returns DF_OK for the transfer in flight; DF_AGAIN for one the scheduler no longer tracks (it
  * was cancelled by a removal, perhaps handed out again from another uploader): an OK still records
@@ -114,6 +115,11 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
  * handles or piece. Counts as hearing from the downloader. */
 int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
 		 int64_t now);
+
+/* Stops using a peer as an uploader, with the reason shown by sched_peer_info (the caller knows
+ * something the reports do not: the host was blacklisted under an earlier handle). It may still
+ * download. DF_ERR (EINVAL) for an unknown handle or the supernode. */
+int sched_blacklist(struct sched *s, int peer, const char *why);
 
 /* Forgets the transfers to downloader d that were handed out before `before` (ms): the downloader
  * says it fetches nothing, so the answers that carried them were lost on the way. Frees their

@@ -143,6 +143,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		.token = df->cfg->security_token, .advertise = df->cfg->get_advertise, .filter = df->cfg->get_filter,
 		.back_to_source = df->cfg->get_back_to_source, .supernode_retry = (double)df->cfg->get_supernode_retry, .piece_size = (uint32_t)df->cfg->supernode_piece_size,
 		.timeout = (double)df->cfg->get_timeout,
+		.min_piece_rate = df->cfg->get_min_piece_rate, .limit_rate = df->cfg->get_limit_rate,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(df->cfg->security_piece_digest),
 	};
 	sp = swarm_peer_new(&pc, err, sizeof err);

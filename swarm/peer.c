@@ -31,6 +31,9 @@
 #define HEARTBEAT 10.0
 #define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
 #define RETRY_MAX 4.0
+#define PIECE_START 5.0    /* seconds a piece transfer may take to start (connect, first byte) */
+#define LATE_MIN 2.0       /* near the end, a piece is late after max(this, LATE_FACTOR x the usual) */
+#define LATE_FACTOR 4.0
 
 enum mode { M_START, M_REGISTER, M_SWARM, M_DIRECT, M_SEEDING, M_FAILED };
 
@@ -44,6 +47,8 @@ struct fetch {
 	struct digest_piece_sum sum; /* the supernode's word for the piece */
 	char addr[96];
 	double t_start, t_first;     /* when asked for, first byte (for debug-level timing lines) */
+	double deadline;             /* seconds after t_start: given up and charged to the uploader */
+	ev_timer timer;              /* the deadline, and the late check near the end */
 	struct store_piece_writer w;
 	br_sha256_context sha;       /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
 };
@@ -90,6 +95,7 @@ struct dl {
 	size_t rlen;
 	struct fetch fetches[MAX_FETCHES];
 	int nactive;
+	double piece_secs;         /* moving average of a piece fetch's duration here (0: none yet) */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
 	int meta_known;
@@ -120,6 +126,7 @@ static void cancel_ctls(struct dl *d);
 static const char *super_of(const struct dl *d) { return d->sp->supers[d->order[d->cur]]; }
 static void start_direct(struct dl *d, const char *why);
 static void maybe_complete(struct dl *d);
+static void fetch_timer_arm(struct fetch *f);
 
 /* ---- events to watchers ---- */
 
@@ -157,18 +164,25 @@ static void send_done(struct dl *d, int rc, int code, const char *msg)
 	}
 }
 
+/* Ends a fetch without a word to anyone: its transfer, its writer, its timer. */
+static void fetch_stop(struct fetch *f)
+{
+	if (f->f)
+		http_fetch_cancel(f->f);
+	f->f = NULL;
+	if (f->writing)
+		store_piece_abort(&f->w);
+	ev_timer_stop(f->d->sp->cfg.loop, &f->timer);
+	if (f->active)
+		f->d->nactive--;
+	f->writing = f->active = 0;
+}
+
 static void stop_fetches(struct dl *d)
 {
-	for (int i = 0; i < MAX_FETCHES; i++) {
-		struct fetch *f = &d->fetches[i];
-		if (f->f)
-			http_fetch_cancel(f->f);
-		f->f = NULL;
-		if (f->writing)
-			store_piece_abort(&f->w);
-		f->writing = f->active = 0;
-	}
-	d->nactive = 0;
+	for (int i = 0; i < MAX_FETCHES; i++)
+		if (d->fetches[i].active)
+			fetch_stop(&d->fetches[i]);
 }
 
 static void fail_dl(struct dl *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -326,9 +340,8 @@ static void report_idle(struct dl *d)
 static void fetch_end(struct fetch *f)
 {
 	struct dl *d = f->d;
-	f->active = 0;
-	f->f = NULL;
-	d->nactive--;
+	f->f = NULL; /* ended by the client (or cancelled by the caller) */
+	fetch_stop(f);
 	if (d->mode != M_SWARM)
 		return;
 	if (store_task_complete(d->st))
@@ -375,10 +388,19 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 		return;
 	}
 	f->writing = 0;
+	char why[128];
+	if (rc == DF_OK && f->w.done != f->size) {
+		/* a well-formed reply that is short (a Content-Length under the piece's size): the uploader's
+		 * failure, not the store's; the piece goes to someone else */
+		snprintf(why, sizeof why, "short reply: %u of %u bytes", f->w.done, f->size);
+		rc = DF_ERR;
+		msg = why;
+	}
 	if (rc != DF_OK) {
 		store_piece_abort(&f->w);
 		report(d, "fail", f->piece, f->uploader, msg ? msg : "transfer failed");
-		log_debug("piece %u from %s failed: %s", f->piece, f->addr, msg);
+		log_info("piece %u of %s from %s failed: %s; asking elsewhere", f->piece, d->url, f->addr,
+			 msg ? msg : "transfer failed");
 	} else if (f->sum.algo == DIGEST_PIECE_SHA256 && !sha_matches(f)) {
 		/* checked before the store marks it present: the bytes written stay unclaimed */
 		store_piece_abort(&f->w);
@@ -389,6 +411,12 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 		report(d, "ok", f->piece, f->uploader, NULL);
 		log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
 			  1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first), d->nactive, ev_now(d->sp->cfg.loop));
+		double took = ev_now(d->sp->cfg.loop) - f->t_start;
+		d->piece_secs = d->piece_secs > 0 ? 0.8 * d->piece_secs + 0.2 * took : took;
+		/* what is usual here just changed: fetches armed before may be late sooner */
+		for (int i = 0; i < MAX_FETCHES; i++)
+			if (d->fetches[i].active && &d->fetches[i] != f)
+				fetch_timer_arm(&d->fetches[i]);
 		if (strcmp(f->addr, "super") == 0)
 			d->stats.from_super += f->size;
 		else
@@ -398,11 +426,87 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere", f->piece, d->shown,
 			 f->addr);
 		report(d, "bad", f->piece, f->uploader, NULL);
+	} else if (errno == EINVAL) {
+		report(d, "fail", f->piece, f->uploader, "wrong length");
 	} else {
 		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return;
 	}
 	fetch_end(f);
+}
+
+/* Seconds a piece of size bytes may take from its request to its last byte: time to start plus its
+ * bytes at the minimum rate ([get] min_piece_rate). Under a download limit (--limit-rate) every
+ * transfer is slowed by it, so the floor is at most the limit's share of a transfer. No minimum
+ * rate: a deadline too far to matter (the end game still applies). */
+static double piece_deadline(const struct swarm_peer *sp, uint32_t size)
+{
+	uint64_t rate = sp->cfg.min_piece_rate;
+	if (!rate)
+		return 1e9;
+	if (sp->cfg.limit_rate && sp->cfg.limit_rate / MAX_FETCHES < rate)
+		rate = DF_MAX(sp->cfg.limit_rate / MAX_FETCHES, 1);
+	return PIECE_START + (double)size / (double)rate;
+}
+
+/* After how long a piece is late near the end of a download (then it is asked elsewhere): a few times
+ * what pieces take here; never before one has arrived. */
+static double piece_late_after(const struct dl *d)
+{
+	return d->piece_secs > 0 ? DF_MAX(LATE_MIN, LATE_FACTOR * d->piece_secs) : 1e9;
+}
+
+/* The end game: every piece still missing is being fetched, so nothing else is waiting for a slot. */
+static int end_game(const struct dl *d)
+{
+	return d->st && store_task_length(d->st) >= 0 &&
+	       store_task_piece_count(d->st) - store_task_present(d->st) <= (uint32_t)d->nactive;
+}
+
+/* Gives a piece up: the uploader is charged (the supernode counts the failure and drops its claim on
+ * the piece), and the next work request gets the piece from someone else. */
+static void fetch_give_up(struct fetch *f, const char *why)
+{
+	struct dl *d = f->d;
+	log_info("piece %u of %s from %s: %s; asking elsewhere", f->piece, d->url, f->addr, why);
+	report(d, "fail", f->piece, f->uploader, why);
+	fetch_stop(f);
+	fetch_end(f);
+}
+
+/* Arms f's timer for its next look: its deadline, or the moment it becomes late if sooner. */
+static void fetch_timer_arm(struct fetch *f)
+{
+	struct ev_loop *loop = f->d->sp->cfg.loop;
+	double took = ev_now(loop) - f->t_start, late = piece_late_after(f->d);
+	double next = took >= late ? DF_MIN(f->deadline - took, 1.0) : DF_MIN(f->deadline, late) - took;
+	ev_timer_stop(loop, &f->timer);
+	ev_timer_set(&f->timer, DF_MAX(next, 0.01), 0);
+	ev_timer_start(loop, &f->timer);
+}
+
+static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	struct fetch *f = DF_CONTAINER_OF(t, struct fetch, timer);
+	struct dl *d = f->d;
+	char why[160];
+	double took = ev_now(loop) - f->t_start, late = piece_late_after(d);
+	uint32_t got = f->writing ? f->w.done : 0;
+	if (took >= f->deadline) {
+		snprintf(why, sizeof why, "too slow: %u of %u bytes in %.0f s (deadline %.0f s)", got, f->size, took,
+			 f->deadline);
+		fetch_give_up(f, why);
+		return;
+	}
+	if (took >= late && end_game(d)) {
+		snprintf(why, sizeof why, "late near the end: %u of %u bytes in %.1f s (pieces take %.1f s here)", got,
+			 f->size, took, d->piece_secs);
+		fetch_give_up(f, why);
+		return;
+	}
+	/* not yet: look again at the deadline, or each second once late (the end game may begin) */
+	fetch_timer_arm(f);
 }
 
 static void start_fetch(struct dl *d, const struct proto_assign *a)
@@ -425,12 +529,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		if (old->active && old->piece == a->piece) {
 			log_debug("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms", a->piece,
 				  (int)a->addr.n, a->addr.p, old->addr, 1000 * (ev_now(sp->cfg.loop) - old->t_start));
-			http_fetch_cancel(old->f);
-			if (old->writing)
-				store_piece_abort(&old->w);
-			old->f = NULL;
-			old->writing = old->active = 0;
-			d->nactive--;
+			fetch_stop(old);
 		}
 	}
 	struct fetch *f = NULL;
@@ -443,6 +542,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	}
 	memset(f, 0, sizeof *f);
 	f->d = d;
+	ev_timer_init(&f->timer, fetch_timer_cb, 0, 0);
 	f->piece = a->piece;
 	f->size = (uint32_t)a->size;
 	f->uploader = a->uploader;
@@ -473,11 +573,12 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	d->nactive++;
 	f->f = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 	if (!f->f) {
-		store_piece_abort(&f->w);
-		f->writing = f->active = 0;
-		d->nactive--;
+		fetch_stop(f);
 		report(d, "fail", a->piece, a->uploader, err);
+		return;
 	}
+	f->deadline = piece_deadline(sp, f->size);
+	fetch_timer_arm(f);
 }
 
 /* ---- control answers ---- */

@@ -42,6 +42,10 @@ struct swarm_peer_cfg {
 	                              * off) after losing them, before the source; 0: to the source at once */
 	uint32_t piece_size;         /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
 	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
+	/* A piece transfer gets 5 s plus its size at this rate (bytes/s; [get] min_piece_rate) before it is
+	 * given up, charged to its uploader and asked elsewhere; 0: no deadline. limit_rate (the download
+	 * limit, 0: none) lowers that floor to the limit's share of a transfer. */
+	uint64_t min_piece_rate, limit_rate;
 	/* The per-piece checksum required ([security] piece_digest): with DIGEST_PIECE_SHA256 a download
 	 * whose supernode hands out xxh3 sums fails rather than trust them; with xxh3 either is accepted. */
 	enum digest_piece_algo piece_digest;

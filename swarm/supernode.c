@@ -38,6 +38,7 @@
 #define MAX_BODY (1 << 20)
 #define MAX_ASSIGN 16
 #define LOST_ANSWER_MS 5000  /* an assignment older than this that an idle peer never started was lost */
+#define MAX_BLACK_ADDRS 32   /* blacklisted piece-server addresses remembered per task (oldest forgotten) */
 
 enum task_state { T_PROBING, T_FETCHING, T_COMPLETE, T_FAILED, T_REVALIDATING };
 static const char *const state_names[] = {"probing", "fetching", "complete", "failed", "revalidating"};
@@ -110,6 +111,15 @@ struct sn_task {
 	int hash_broken;           /* it could not start: one pass in the loop at completion */
 	int awaiting_digest;       /* the source is done; completion waits for the hasher */
 	struct piecesum sums;      /* the per-piece checksums assignments carry */
+	/* piece servers blacklisted in this task, so a new registration from one (a new handle for the
+	 * same address) starts blacklisted; allocated at the first, a ring of MAX_BLACK_ADDRS */
+	struct sn_black *black;
+	int nblack, black_next;
+};
+
+struct sn_black {
+	char addr[LOOP_ADDRSTR_MAX + 16];
+	char why[128];
 };
 
 struct supernode {
@@ -232,6 +242,7 @@ static void task_free(struct sn_task *t)
 		free(t->peers[i]);
 	free(t->peers);
 	piecesum_free(&t->sums);
+	free(t->black);
 	free(t->url);
 	free(t->shown);
 	free(t->headers);
@@ -469,6 +480,31 @@ static void msb_to_lsb(const uint8_t *in, uint8_t *out, size_t nbytes)
 	}
 }
 
+static const struct sn_black *black_find(const struct sn_task *t, const char *addr)
+{
+	for (int i = 0; i < t->nblack; i++)
+		if (strcmp(t->black[i].addr, addr) == 0)
+			return &t->black[i];
+	return NULL;
+}
+
+/* After a report against uploader up: if that blacklisted it, remember its address (and say so once). */
+static void black_note(struct sn_task *t, int up)
+{
+	struct sched_peer_info pi;
+	struct sn_peer *p = t->peers[up];
+	if (up == t->super || sched_peer_info(t->sched, up, &pi) != DF_OK || !pi.blacklisted || black_find(t, p->addr))
+		return;
+	log_warn("task %.12s: peer %s is no longer used as an uploader: %s", t->id, p->addr, pi.why);
+	if (!t->black && !(t->black = calloc(MAX_BLACK_ADDRS, sizeof *t->black)))
+		return;
+	struct sn_black *b = &t->black[t->black_next];
+	t->black_next = (t->black_next + 1) % MAX_BLACK_ADDRS;
+	t->nblack = DF_MIN(t->nblack + 1, MAX_BLACK_ADDRS);
+	snprintf(b->addr, sizeof b->addr, "%s", p->addr);
+	snprintf(b->why, sizeof b->why, "%s", pi.why);
+}
+
 /* A registration: a new handle, or with `same` (the same host again, say a seeder after fork) that
  * handle kept, so uploads it is serving stay assigned; what it was fetching under it is forgotten
  * (the process that fetched is gone) and the pieces it declares are added. */
@@ -508,6 +544,13 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	if (!p) {
 		reply_error(req, 503, "supernode: out of memory");
 		return;
+	}
+	const struct sn_black *bl = same ? NULL : black_find(t, addr);
+	if (bl) {
+		/* a new handle does not wash a blacklisted piece server clean */
+		char why[96];
+		snprintf(why, sizeof why, "registered again after: %.70s", bl->why);
+		sched_blacklist(t->sched, p->handle, why);
 	}
 	t->registrations++;
 	t->sn->registrations++;
@@ -1312,6 +1355,8 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 		int up = (int)r.uploader;
 		if (sched_report(t->sched, p->handle, r.piece, up, res, now) == DF_ERR)
 			continue;
+		if (res != SCHED_OK)
+			black_note(t, up);
 		uint32_t plen = store_task_piece_len(t->st, r.piece);
 		if (res == SCHED_OK) {
 			if (up == t->super)

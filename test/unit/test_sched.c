@@ -10,6 +10,8 @@
 #include "core/sched_impl.h"
 #include "test/unit/unit.h"
 
+static int check_invariants(const struct sched *s);
+
 static struct sched_config cfg(int max_down, int up_slots, int super_slots)
 {
 	struct sched_config c;
@@ -175,44 +177,66 @@ static void blacklist_bad(void)
 	sched_free(s);
 }
 
+/* Fresh downloaders ask until uploader u is chosen (other transfers end OK, so the pieces u holds
+ * become the rarer ones); returns the downloader with that transfer in flight and its piece in
+ * *piece, or -1 when u is never chosen. */
+static int fetch_from(struct sched *s, int u, int64_t now, uint32_t *piece)
+{
+	struct sched_assignment out[1];
+	for (int tries = 0; tries < 200; tries++) {
+		int d = sched_peer_add(s, 0, NULL, now);
+		if (sched_assign(s, d, now, out, 1, NULL) != 1)
+			continue;
+		if (out[0].uploader == u) {
+			*piece = out[0].piece;
+			return d;
+		}
+		sched_report(s, d, out[0].piece, out[0].uploader, SCHED_OK, now);
+	}
+	return -1;
+}
+
 static void blacklist_failures(void)
 {
 	struct sched_config c = cfg(1, 8, 4);
-	struct sched *s = sched_new(&c, 1);
-	int sn = super_with(s, 1);
-	int a = peer_with(s, (uint32_t[]){0}, 1);
+	struct sched *s = sched_new(&c, 8);
+	int sn = super_with(s, 8);
+	int a = peer_with(s, (uint32_t[]){0, 1, 2, 3, 4, 5, 6, 7}, 8);
 	struct sched_assignment out[1];
 	struct sched_peer_info pi;
-	/* A failure sends the same downloader elsewhere next time, without blacklisting yet. */
+	uint32_t p0;
+	/* A failure sends the same downloader elsewhere next time, without blacklisting yet, and the
+	 * claim that failed is dropped: a is no longer a holder of that piece. */
 	int d0 = sched_peer_add(s, 0, NULL, 0);
 	CHECK_EQ(sched_assign(s, d0, 0, out, 1, NULL), 1);
 	CHECK_EQ(out[0].uploader, a);
-	CHECK_EQ(sched_report(s, d0, 0, a, SCHED_FAILED, 1), DF_OK);
+	p0 = out[0].piece;
+	CHECK_EQ(sched_piece_holders(s, p0), 1);
+	CHECK_EQ(sched_report(s, d0, p0, a, SCHED_FAILED, 1), DF_OK);
+	CHECK(!sched_peer_holds(s, a, p0));
+	CHECK_EQ(sched_piece_holders(s, p0), 0);
+	sched_peer_info(s, a, &pi);
+	CHECK_EQ(pi.pieces, 7);
 	CHECK_EQ(sched_assign(s, d0, 1, out, 1, NULL), 1);
 	CHECK_EQ(out[0].uploader, sn);
 	sched_peer_info(s, a, &pi);
 	CHECK(!pi.blacklisted);
 	CHECK_EQ(pi.failures, 1);
+	CHECK_EQ(check_invariants(s), 0);
 	/* A success resets the streak. */
-	int d1 = sched_peer_add(s, 0, NULL, 0);
-	CHECK_EQ(sched_assign(s, d1, 1, out, 1, NULL), 1);
-	CHECK_EQ(out[0].uploader, a);
-	CHECK_EQ(sched_report(s, d1, 0, a, SCHED_OK, 2), DF_OK);
+	uint32_t p;
+	int d1 = fetch_from(s, a, 2, &p);
+	CHECK(d1 >= 0);
+	CHECK(p != p0);
+	CHECK_EQ(sched_report(s, d1, p, a, SCHED_OK, 2), DF_OK);
 	/* Three in a row from three downloaders: blacklisted, with the reason. */
 	for (int i = 0; i < 3; i++) {
-		int d = sched_peer_add(s, 0, NULL, 3);
 		sched_peer_info(s, a, &pi);
 		CHECK(!pi.blacklisted);
-		/* d1 holds piece 0 too now; ask until a is the uploader (random choice among free holders). */
-		int n = sched_assign(s, d, 3, out, 1, NULL);
-		CHECK_EQ(n, 1);
-		while (n == 1 && out[0].uploader != a) {
-			sched_report(s, d, 0, out[0].uploader, SCHED_OK, 3);
-			sched_peer_remove(s, d);
-			d = sched_peer_add(s, 0, NULL, 3);
-			n = sched_assign(s, d, 3, out, 1, NULL);
-		}
-		CHECK_EQ(sched_report(s, d, 0, a, SCHED_FAILED, 4), DF_OK);
+		int d = fetch_from(s, a, 3, &p);
+		CHECK(d >= 0);
+		CHECK_EQ(sched_report(s, d, p, a, SCHED_FAILED, 4), DF_OK);
+		CHECK(!sched_peer_holds(s, a, p));
 	}
 	sched_peer_info(s, a, &pi);
 	CHECK(pi.blacklisted);
@@ -223,6 +247,31 @@ static void blacklist_failures(void)
 		if (sched_assign(s, d, 5, out, 1, NULL) == 1)
 			CHECK(out[0].uploader != a);
 	}
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
+/* The caller blacklists a peer it knows to be bad (a new handle of a blacklisted piece server): no
+ * longer an uploader, still a downloader; never the supernode. */
+static void blacklist_by_caller(void)
+{
+	struct sched_config c = cfg(2, 4, 4);
+	struct sched *s = sched_new(&c, 2);
+	int sn = super_with(s, 2);
+	int a = peer_with(s, (uint32_t[]){0, 1}, 2);
+	CHECK_EQ(sched_blacklist(s, a, "registered again after: bad"), DF_OK);
+	struct sched_peer_info pi;
+	sched_peer_info(s, a, &pi);
+	CHECK(pi.blacklisted);
+	CHECK_STR(pi.why, "registered again after: bad");
+	CHECK_EQ(sched_piece_holders(s, 0), 0);
+	struct sched_assignment out[2];
+	int d = sched_peer_add(s, 0, NULL, 0);
+	CHECK_EQ(sched_assign(s, d, 0, out, 2, NULL), 2);
+	CHECK(out[0].uploader == sn && out[1].uploader == sn);
+	CHECK_EQ(sched_blacklist(s, sn, "no"), DF_ERR);
+	CHECK_EQ(sched_blacklist(s, 99, "no"), DF_ERR);
+	CHECK_EQ(check_invariants(s), 0);
 	sched_free(s);
 }
 
@@ -464,8 +513,10 @@ static int check_invariants(const struct sched *s)
 			for (int k2 = 0; k2 < k; k2++)
 				if (e[k2].piece == e[k].piece)
 					bad |= 16;  /* fetching a piece twice */
-			if (!s->peers[e[k].up].used || !bm_get(sched_have(s, e[k].up), (uint32_t)e[k].piece))
-				bad |= 32;  /* from a holder lacking it */
+			/* from a peer that is gone; it may lack the piece: a failed claim is dropped while other
+			 * transfers of it from that uploader are still under way (their reports end them) */
+			if (!s->peers[e[k].up].used)
+				bad |= 32;
 		}
 		if (nd != p->ndown || nd > s->cfg.max_down)
 			bad |= 64;
@@ -744,6 +795,7 @@ static const struct unit_test tests[] = {
 	{"supernode_last", supernode_last},
 	{"blacklist_bad", blacklist_bad},
 	{"blacklist_failures", blacklist_failures},
+	{"blacklist_by_caller", blacklist_by_caller},
 	{"expiry", expiry},
 	{"resume_bitmap", resume_bitmap},
 	{"growing_count", growing_count},
