@@ -467,6 +467,7 @@ static int run(struct df *df, struct opt_result *r)
 		.token = c->security_token, .advertise = c->get_advertise, .filter = c->get_filter,
 		.back_to_source = c->get_back_to_source, .supernode_retry = (double)c->get_supernode_retry, .piece_size = (uint32_t)c->supernode_piece_size, .timeout = timeout,
 		.min_piece_rate = c->get_min_piece_rate, .limit_rate = c->get_limit_rate,
+		.stall_timeout = (double)c->get_stall_timeout,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
 		.gc = &p->gc,
 	};

@@ -31,7 +31,17 @@ struct get_run {
 	ev_timer tick;
 	struct rate_meter meter;
 	int drew;
+	int signum;                  /* SIGINT/SIGTERM that stopped it, or 0 */
 };
+
+static void on_signal(struct loop_signals *sig, int signum, int count, void *ctx)
+{
+	(void)sig;
+	(void)count;
+	struct get_run *g = ctx;
+	g->signum = signum;
+	ev_break(g->loop, EVBREAK_ALL);
+}
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -130,6 +140,20 @@ static void give_up_leaving(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Tells the supernodes this process leaves every task it registered (at most a second), so nobody
+ * is sent here for pieces and a rerun is not held up by this registration. */
+static void leave_swarm(struct ev_loop *loop, struct swarm_peer *sp)
+{
+	ev_timer stop;
+	struct leaving l = {loop, 0};
+	ev_timer_init(&stop, give_up_leaving, 1.0, 0);
+	if (swarm_peer_leave(sp, left, &l) == DF_OK && !l.done) {
+		ev_timer_start(loop, &stop);
+		ev_run(loop, 0);
+		ev_timer_stop(loop, &stop);
+	}
+}
+
 int swarm_get(struct df *df, struct get_job *job)
 {
 	struct get_run g = {.df = df, .job = job, .loop = df->loop, .rc = DF_EXIT_FAIL, .started = ev_time()};
@@ -144,6 +168,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		.back_to_source = df->cfg->get_back_to_source, .supernode_retry = (double)df->cfg->get_supernode_retry, .piece_size = (uint32_t)df->cfg->supernode_piece_size,
 		.timeout = (double)df->cfg->get_timeout,
 		.min_piece_rate = df->cfg->get_min_piece_rate, .limit_rate = df->cfg->get_limit_rate,
+		.stall_timeout = (double)df->cfg->get_stall_timeout,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(df->cfg->security_piece_digest),
 	};
 	sp = swarm_peer_new(&pc, err, sizeof err);
@@ -164,17 +189,30 @@ int swarm_get(struct df *df, struct get_job *job)
 	}
 	ev_timer_init(&g.tick, tick_cb, 0.2, 0.2);
 	ev_timer_start(g.loop, &g.tick);
+	struct loop_signals sig;
+	loop_signals_start(g.loop, &sig, on_signal, &g);
 	ev_run(g.loop, 0);
+	loop_signals_stop(g.loop, &sig);
 	ev_timer_stop(g.loop, &g.tick);
 	if (g.drew)
 		fprintf(stderr, "\r%-100s\r", "");
 	if (!g.done) {
-		log_user_error("get", "%s: stopped", g.shown);
+		if (g.signum)
+			log_user_error("get", "%s: interrupted (signal %d); run it again to resume", g.shown, g.signum);
+		else
+			log_user_error("get", "%s: stopped", g.shown);
+		rc = g.signum ? 128 + g.signum : DF_EXIT_FAIL;
+		if (g.w) {
+			swarm_dl_cancel(g.w);
+			g.w = NULL;
+		}
+		leave_swarm(g.loop, sp);
 		goto out;
 	}
 	if (g.rc != DF_EXIT_OK) {
 		fprintf(stderr, "df: %s\n", g.msg);
 		rc = g.rc;
+		leave_swarm(g.loop, sp);
 		goto out;
 	}
 	if (strcmp(job->output, "-") == 0) {
@@ -201,14 +239,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		log_warn("cannot start the seeder: %s", strerror(errno));
 	}
 	/* not seeding: tell the supernode, so nobody is sent here for pieces (at most a second) */
-	ev_timer stop;
-	struct leaving l = {g.loop, 0};
-	ev_timer_init(&stop, give_up_leaving, 1.0, 0);
-	if (swarm_peer_leave(sp, left, &l) == DF_OK && !l.done) {
-		ev_timer_start(g.loop, &stop);
-		ev_run(g.loop, 0);
-		ev_timer_stop(g.loop, &stop);
-	}
+	leave_swarm(g.loop, sp);
 out:
 	swarm_peer_free(sp);
 	return rc;

@@ -10,10 +10,13 @@
 #include "swarm/peer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "core/df.h"
 #include "core/config.h"
@@ -34,6 +37,9 @@
 #define PIECE_START 5.0    /* seconds a piece transfer may take to start (connect, first byte) */
 #define LATE_MIN 2.0       /* near the end, a piece is late after max(this, LATE_FACTOR x the usual) */
 #define LATE_FACTOR 4.0
+#define BACKOFF_AFTER 3    /* failed piece fetches in a row before work requests back off */
+#define BACKOFF_MIN 0.05
+#define BACKOFF_MAX 2.0
 
 enum mode { M_START, M_REGISTER, M_SWARM, M_DIRECT, M_SEEDING, M_FAILED };
 
@@ -96,6 +102,12 @@ struct dl {
 	struct fetch fetches[MAX_FETCHES];
 	int nactive;
 	double piece_secs;         /* moving average of a piece fetch's duration here (0: none yet) */
+	int fail_streak;           /* piece fetches failed in a row (work requests back off) */
+	double last_work;          /* when the last work request went out */
+	ev_timer work_backoff;       /* the backed-off work request */
+	double last_progress;      /* the last piece byte (or registration) in swarm mode */
+	ev_timer stall;            /* no progress for [get] stall_timeout: to the source */
+	char last_fail[160];       /* the last failed piece, for the stall message */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
 	int meta_known;
@@ -103,6 +115,7 @@ struct dl {
 	struct swarm_dl *watchers;
 	struct http_fetch *leave_fetch; /* our leave message in flight */
 	char piece_key[PIECE_KEY_HEX + 1]; /* the supernode's key for the task's pieces ("" none) */
+	int leave_counted;         /* swarm_peer_leave waits for it */
 };
 
 struct swarm_peer {
@@ -111,6 +124,7 @@ struct swarm_peer {
 	char supers[MAX_SUPERNODES][CONFIG_SUPERNODE_NAME_MAX];
 	int nsupers;
 	char token_hdr[AUTH_HEADER_MAX];
+	char host_id[33];          /* this store's peer id (DATA/peer-id), "" if it cannot be had */
 	struct pieceserve ps;
 	struct dl *dls;
 	ev_timer beat;
@@ -127,6 +141,7 @@ static const char *super_of(const struct dl *d) { return d->sp->supers[d->order[
 static void start_direct(struct dl *d, const char *why);
 static void maybe_complete(struct dl *d);
 static void fetch_timer_arm(struct fetch *f);
+static int send_leave(struct dl *d);
 
 /* ---- events to watchers ---- */
 
@@ -197,6 +212,8 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 	va_end(ap);
 	d->mode = M_FAILED;
 	ev_timer_stop(d->sp->cfg.loop, &d->retry);
+	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
+	ev_timer_stop(d->sp->cfg.loop, &d->stall);
 	stop_fetches(d);
 	cancel_ctls(d);
 	source_free(d->src);
@@ -321,6 +338,12 @@ static void maybe_complete(struct dl *d)
 
 static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uploader, const char *why)
 {
+	if (strcmp(kind, "ok") == 0)
+		d->fail_streak = 0;
+	else {
+		d->fail_streak++;
+		snprintf(d->last_fail, sizeof d->last_fail, "piece %u: %s", piece, why ? why : "checksum mismatch");
+	}
 	int n = snprintf(d->reports + d->rlen, sizeof d->reports - d->rlen, "%s: %u %u%s%s\n", kind, piece, uploader,
 			 why ? " " : "", why ? why : "");
 	if (n > 0 && (size_t)n < sizeof d->reports - d->rlen)
@@ -359,6 +382,7 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 		return DF_OK;
 	if (!f->t_first)
 		f->t_first = ev_now(f->d->sp->cfg.loop);
+	f->d->last_progress = ev_now(f->d->sp->cfg.loop);
 	if (store_piece_append(&f->w, data, len, err, sizeof err) != DF_OK) {
 		if (errno == EINVAL)
 			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
@@ -399,7 +423,7 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 	if (rc != DF_OK) {
 		store_piece_abort(&f->w);
 		report(d, "fail", f->piece, f->uploader, msg ? msg : "transfer failed");
-		log_info("piece %u of %s from %s failed: %s; asking elsewhere", f->piece, d->url, f->addr,
+		log_info("piece %u of %s from %s failed: %s; asking elsewhere", f->piece, d->shown, f->addr,
 			 msg ? msg : "transfer failed");
 	} else if (f->sum.algo == DIGEST_PIECE_SHA256 && !sha_matches(f)) {
 		/* checked before the store marks it present: the bytes written stay unclaimed */
@@ -468,7 +492,7 @@ static int end_game(const struct dl *d)
 static void fetch_give_up(struct fetch *f, const char *why)
 {
 	struct dl *d = f->d;
-	log_info("piece %u of %s from %s: %s; asking elsewhere", f->piece, d->url, f->addr, why);
+	log_info("piece %u of %s from %s: %s; asking elsewhere", f->piece, d->shown, f->addr, why);
 	report(d, "fail", f->piece, f->uploader, why);
 	fetch_stop(f);
 	fetch_end(f);
@@ -741,7 +765,53 @@ static void next_supernode_or_direct(struct dl *d, const char *why, int retry)
 		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->shown, why);
 		return;
 	}
+	char msg[400];
+	snprintf(msg, sizeof msg, "no supernode answered (%s)", why);
+	start_direct(d, msg);
+}
+
+static void work_backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	send_work(DF_CONTAINER_OF(t, struct dl, work_backoff));
+}
+
+/* No piece byte from the swarm for [get] stall_timeout: whatever the reason (every uploader fails,
+ * the supernode hands out nothing), the source is the way out, or exit 4 with --no-back-to-source. */
+static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	struct dl *d = DF_CONTAINER_OF(t, struct dl, stall);
+	double limit = d->sp->cfg.stall_timeout, idle = ev_now(loop) - d->last_progress;
+	if (d->mode != M_SWARM)
+		return;
+	if (idle < limit) {
+		ev_timer_set(t, limit - idle, 0);
+		ev_timer_start(loop, t);
+		return;
+	}
+	char why[400];
+	snprintf(why, sizeof why, "no piece arrived from the swarm for %.0f s (supernode %s%s%s)", idle, super_of(d),
+		 d->last_fail[0] ? "; last failure: " : "", d->last_fail);
+	if (!d->sp->cfg.back_to_source) {
+		fail_dl(d, DF_EXIT_NOSUPER, "get %s: %s and --no-back-to-source is set", d->shown, why);
+		return;
+	}
+	ev_timer_stop(loop, &d->work_backoff);
 	start_direct(d, why);
+}
+
+/* Starts watching for progress (entering swarm mode). */
+static void stall_arm(struct dl *d)
+{
+	struct ev_loop *loop = d->sp->cfg.loop;
+	d->last_progress = ev_now(loop);
+	ev_timer_stop(loop, &d->stall);
+	if (d->sp->cfg.stall_timeout > 0) {
+		ev_timer_set(&d->stall, d->sp->cfg.stall_timeout, 0);
+		ev_timer_start(loop, &d->stall);
+	}
 }
 
 static void on_registered(struct dl *d, struct answer *a, const char *body, size_t len)
@@ -773,6 +843,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		return;
 	}
 	d->mode = M_SWARM;
+	stall_arm(d);
 	parse_answer(d, body, len, a, 1);
 	if (d->mode != M_SWARM)
 		return;
@@ -961,6 +1032,12 @@ static void send_register(struct dl *d)
 	proto_put(&b, "port", "%u", http_server_port(sp->cfg.server));
 	if (d->handle >= 0)
 		proto_put(&b, "replace", "%d %s", d->handle, d->secret); /* our registration before this one */
+	else if (sp->host_id[0] && (!d->st || store_task_writable(d->st)))
+		/* we hold the store's lock on the task (or it is new here, and we will): a registration
+		 * from this store for it that the supernode still has is from a process that died (kill -9,
+		 * a crash) and is replaced now. A read-only handle (another process of this store writes or
+		 * seeds the task) names no host: it must not replace that live one. */
+		proto_put(&b, "host", "%s", sp->host_id);
 	if (sp->cfg.advertise && sp->cfg.advertise[0])
 		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, http_server_port(sp->cfg.server));
 	if (d->st && store_task_present(d->st)) {
@@ -994,6 +1071,21 @@ static void send_work(struct dl *d)
 		return;
 	if (d->ctl && !d->rlen)
 		return; /* a request is held at the supernode and there is no news */
+	if (d->mode == M_SWARM && d->fail_streak >= BACKOFF_AFTER) {
+		/* every recent piece failed: ask again, but not at once (a swarm whose every uploader fails
+		 * would otherwise be asked in a tight loop); the reports wait in d->reports */
+		double wait = BACKOFF_MIN * (double)(1u << DF_MIN(d->fail_streak - BACKOFF_AFTER, 10));
+		wait = DF_MIN(wait, BACKOFF_MAX) - (ev_now(d->sp->cfg.loop) - d->last_work);
+		if (wait > 0) {
+			if (!ev_is_active(&d->work_backoff)) {
+				ev_timer_set(&d->work_backoff, wait, 0);
+				ev_timer_start(d->sp->cfg.loop, &d->work_backoff);
+			}
+			return;
+		}
+	}
+	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
+	d->last_work = ev_now(d->sp->cfg.loop);
 	if (d->mode == M_SWARM && d->nactive == 0)
 		report_idle(d);
 	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d&secret=%s", d->id, d->handle, d->secret);
@@ -1045,13 +1137,16 @@ static void start_direct(struct dl *d, const char *why)
 	struct swarm_peer *sp = d->sp;
 	char err[512];
 	if (why)
-		log_warn("no supernode answered (%s); fetching %s straight from the source", why, d->shown);
+		log_warn("%s; fetching %s straight from the source", why, d->shown);
+	stop_fetches(d);
 	cancel_ctls(d);
 	ev_timer_stop(sp->cfg.loop, &d->retry);
+	ev_timer_stop(sp->cfg.loop, &d->work_backoff);
 	/* the source takes every missing piece: a fetch from a peer still running would keep its piece
 	 * busy, the source would skip it, and if that fetch then failed nothing would fetch it again
 	 * (the download hung after its supernode died mid-way) */
 	stop_fetches(d);
+	send_leave(d); /* our transfers at the supernode free their uploaders' slots now */
 	d->mode = M_DIRECT;
 	d->stats.via_supernode = 0;
 	struct source_cfg c = {
@@ -1190,6 +1285,8 @@ static void dl_free(struct dl *d)
 {
 	pieceserve_set_key(&d->sp->ps, d->id, NULL);
 	ev_timer_stop(d->sp->cfg.loop, &d->retry);
+	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
+	ev_timer_stop(d->sp->cfg.loop, &d->stall);
 	if (d->leave_fetch)
 		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
@@ -1286,6 +1383,8 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		d->handle = -1;
 		d->length = -1;
 		ev_timer_init(&d->retry, retry_cb, 0, 0);
+		ev_timer_init(&d->work_backoff, work_backoff_cb, 0, 0);
+		ev_timer_init(&d->stall, stall_cb, 0, 0);
 		d->next = sp->dls;
 		sp->dls = d;
 	}
@@ -1312,6 +1411,43 @@ struct store_task *swarm_dl_task(const struct swarm_dl *w) { return w->d->st; }
 
 void swarm_dl_stats(const struct swarm_dl *w, struct swarm_dl_stats *out) { *out = w->d->stats; }
 
+/* The store's peer id: 32 random hex digits in DATA/peer-id, made once (a racing second process
+ * takes the first one's). Best effort: without it, a restarted process's old registration waits
+ * for peer_silence like before. */
+static void load_host_id(struct swarm_peer *sp)
+{
+	char path[4096], tmp[4200], buf[40];
+	snprintf(path, sizeof path, "%s/peer-id", store_root(sp->cfg.store));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, 32);
+			close(fd);
+			if (n == 32 && strspn(buf, "0123456789abcdef") >= 32) {
+				memcpy(sp->host_id, buf, 32);
+				sp->host_id[32] = 0;
+				return;
+			}
+		}
+		uint8_t rnd[16];
+		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			return;
+		digest_hex(rnd, sizeof rnd, buf);
+		snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return;
+		int ok = write(fd, buf, 32) == 32 && fsync(fd) == 0;
+		close(fd);
+		/* link, not rename: a peer-id another process made first wins */
+		if (ok && link(tmp, path) != 0 && errno != EEXIST)
+			ok = 0;
+		unlink(tmp);
+		if (!ok)
+			return;
+	}
+}
+
 struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, size_t errlen)
 {
 	struct swarm_peer *sp = calloc(1, sizeof *sp);
@@ -1331,6 +1467,8 @@ struct swarm_peer *swarm_peer_new(const struct swarm_peer_cfg *cfg, char *err, s
 			s++;
 	}
 	sp->scheme = cfg->cluster_tls ? "https" : "http";
+	if (cfg->store)
+		load_host_id(sp);
 	if (!sp->cfg.cluster)
 		sp->cfg.cluster = cfg->client;
 	char tok[sizeof sp->token_hdr];
@@ -1393,8 +1531,11 @@ static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	struct dl *d = ctx;
 	struct swarm_peer *sp = d->sp;
 	d->leave_fetch = NULL;
-	if (--sp->leave_pending == 0 && sp->leave_done)
-		sp->leave_done(sp->leave_ctx);
+	if (d->leave_counted) {
+		d->leave_counted = 0;
+		if (--sp->leave_pending == 0 && sp->leave_done)
+			sp->leave_done(sp->leave_ctx);
+	}
 }
 
 /* The URL that ends d's registration at its supernode (it carries the registration's secret). */
@@ -1404,22 +1545,38 @@ static void leave_url(const struct dl *d, char *url, size_t cap)
 		 d->secret);
 }
 
+/* Says `leave` for d's registration (forgotten here at once: the handle is not used again). */
+static int send_leave(struct dl *d)
+{
+	struct swarm_peer *sp = d->sp;
+	char url[512], err[256];
+	if (d->handle < 0 || d->leave_fetch)
+		return DF_ERR;
+	leave_url(d, url, sizeof url);
+	struct http_request req = {
+		.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
+		.ctx = d, .connect_timeout = 2, .first_byte_timeout = 2,
+	};
+	d->leave_fetch = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
+	d->handle = -1;
+	return d->leave_fetch ? DF_OK : DF_ERR;
+}
+
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 {
-	char url[512], err[256];
 	sp->leave_done = done;
 	sp->leave_ctx = ctx;
 	sp->leave_pending = 0;
+	/* every registration, whatever became of its download (finished, failed, interrupted, gone to
+	 * the source): a registration left behind holds its slots and claims until peer_silence */
 	for (struct dl *d = sp->dls; d; d = d->next) {
-		if (d->handle < 0 || !d->stats.via_supernode || d->mode == M_FAILED || d->mode == M_DIRECT || d->leave_fetch)
-			continue;
-		leave_url(d, url, sizeof url);
-		struct http_request req = {
-			.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
-			.ctx = d, .connect_timeout = 2, .first_byte_timeout = 2,
-		};
-		if ((d->leave_fetch = http_client_request(sp->cfg.cluster, &req, err, sizeof err)))
+		if (d->leave_fetch) { /* already on its way (start_direct): wait for it too */
+			d->leave_counted = 1;
 			sp->leave_pending++;
+		} else if (send_leave(d) == DF_OK) {
+			d->leave_counted = 1;
+			sp->leave_pending++;
+		}
 	}
 	if (sp->leave_pending == 0)
 		done(ctx);

@@ -46,6 +46,9 @@ struct swarm_peer_cfg {
 	 * given up, charged to its uploader and asked elsewhere; 0: no deadline. limit_rate (the download
 	 * limit, 0: none) lowers that floor to the limit's share of a transfer. */
 	uint64_t min_piece_rate, limit_rate;
+	/* No piece byte from the swarm for this long (seconds; [get] stall_timeout): fall back to the
+	 * source, or fail with DF_EXIT_NOSUPER without back_to_source. 0: never. */
+	double stall_timeout;
 	/* The per-piece checksum required ([security] piece_digest): with DIGEST_PIECE_SHA256 a download
 	 * whose supernode hands out xxh3 sums fails rather than trust them; with xxh3 either is accepted. */
 	enum digest_piece_algo piece_digest;
