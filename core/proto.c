@@ -317,6 +317,10 @@ static const char *register_line(const struct proto_line *l, struct proto_regist
 		if (v.n > 5 || proto_u64(v, &u) != DF_OK || u > 65535)
 			return "not a port number";
 		r->port = v;
+	} else if (slice_eq(l->key, "host")) {
+		if (v.n != PROTO_HOST_HEX || !is_hex(v))
+			return "not a store id (32 hex digits)";
+		r->host = v;
 	} else if (slice_eq(l->key, "have")) {
 		if (v.n % 2 || !is_hex(v))
 			return "not a hex bitmap";

@@ -57,6 +57,7 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 /* A peer's secret: 128 random bits as lower-case hex, given in the register answer and carried by
  * every later request of that registration (docs/PROTOCOL.md). */
 #define PROTO_SECRET_HEX 32
+#define PROTO_HOST_HEX 32   /* a store's peer id ("host" in a registration) */
 
 /* The registration body (POST /v1/register). Values are slices into the body; absent ones are
  * empty. The parser checks every line and the bounds below, so the caller may copy the values into
@@ -74,6 +75,7 @@ struct proto_register {
 	struct slice have;               /* even-length hex (the bitmap; its length is checked later) */
 	struct slice header[PROTO_REG_MAX_HEADERS]; /* "Name: value" lines for the source, no CR */
 	unsigned nheader;
+	struct slice host;               /* the store's peer id: PROTO_HOST_HEX lower-case hex digits, or empty */
 	int64_t replace;                 /* "replace: HANDLE SECRET": the earlier handle, or -1 */
 	struct slice replace_secret;     /* its secret (may be empty: then nothing is replaced) */
 	int cluster_source;              /* "source: cluster": the source is a df listener (df push) */

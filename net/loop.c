@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,4 +319,83 @@ void loop_signals_stop(struct ev_loop *loop, struct loop_signals *s)
 {
 	ev_signal_stop(loop, &s->sigint);
 	ev_signal_stop(loop, &s->sigterm);
+}
+
+/* ---- connect probes ---- */
+
+void loop_probe_stop(struct loop_probe *p)
+{
+	if (!p->active)
+		return;
+	ev_io_stop(p->loop, &p->io);
+	ev_timer_stop(p->loop, &p->timer);
+	close(p->fd);
+	p->fd = -1;
+	p->active = 0;
+}
+
+static void probe_end(struct loop_probe *p, int refused)
+{
+	loop_probe_stop(p);
+	p->done(p, refused, p->ctx);
+}
+
+static void probe_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct loop_probe *p = (struct loop_probe *)((char *)w - offsetof(struct loop_probe, io));
+	int e = 0;
+	socklen_t n = sizeof e;
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &n) != 0)
+		e = errno;
+	probe_end(p, e == ECONNREFUSED);
+}
+
+static void probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct loop_probe *p = (struct loop_probe *)((char *)w - offsetof(struct loop_probe, timer));
+	probe_end(p, p->refused); /* refused at once (delivered from the loop), or no answer in time */
+}
+
+int loop_probe_start(struct ev_loop *loop, struct loop_probe *p, const char *addr, double timeout,
+		     void (*done)(struct loop_probe *p, int refused, void *ctx), void *ctx)
+{
+	struct loop_addr a;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[128];
+	memset(&ss, 0, sizeof ss);
+	if (loop_addr_parse(addr, &a, err, sizeof err) != DF_OK || !a.port)
+		return DF_ERR;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, a.host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(a.port);
+		len = sizeof *v4;
+	} else if (inet_pton(AF_INET6, a.host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(a.port);
+		len = sizeof *v6;
+	} else {
+		return DF_ERR;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return DF_ERR;
+	*p = (struct loop_probe){.loop = loop, .fd = fd, .active = 1, .done = done, .ctx = ctx};
+	ev_io_init(&p->io, probe_io, fd, EV_WRITE);
+	ev_timer_init(&p->timer, probe_timer, timeout, 0);
+	int rc = connect(fd, (struct sockaddr *)&ss, len);
+	if (rc == 0 || errno != EINPROGRESS) {
+		p->refused = rc != 0 && errno == ECONNREFUSED;
+		ev_timer_set(&p->timer, 0, 0); /* the answer is known: deliver it from the loop */
+	} else {
+		ev_io_start(loop, &p->io);
+	}
+	ev_timer_start(loop, &p->timer);
+	return DF_OK;
 }

@@ -81,6 +81,27 @@ static inline void loop_timeout_touch(struct ev_loop *loop, struct loop_timeout 
 }
 void loop_timeout_stop(struct ev_loop *loop, struct loop_timeout *t);
 
+/* --- connect probes ------------------------------------------------------------------------------ */
+
+/* Is anything listening at a numeric "IP:PORT" / "[IPv6]:PORT"? A non-blocking TCP connect, closed
+ * at once whatever the answer; done runs from the loop (never inside loop_probe_start) with refused 1
+ * when the address refused the connection (ECONNREFUSED), 0 when it accepted or did not answer
+ * within timeout (inconclusive). Embed the struct; it must not move while active. */
+struct loop_probe {
+	struct ev_loop *loop;
+	ev_io io;
+	ev_timer timer;
+	int fd, active, refused;
+	void (*done)(struct loop_probe *p, int refused, void *ctx);
+	void *ctx;
+};
+
+/* Starts a probe; DF_ERR (nothing started) for an address that is not numeric or a socket error. */
+int loop_probe_start(struct ev_loop *loop, struct loop_probe *p, const char *addr, double timeout,
+		     void (*done)(struct loop_probe *p, int refused, void *ctx), void *ctx);
+/* Stops a probe without calling done; safe on one that is not active (or zeroed). */
+void loop_probe_stop(struct loop_probe *p);
+
 /* --- signals ---------------------------------------------------------------------------------- */
 
 /* SIGINT and SIGTERM: on_stop is called in the loop (never in signal context) with the signal and how

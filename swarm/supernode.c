@@ -48,11 +48,13 @@ struct sn_task;
 struct sn_peer {
 	int live;
 	char addr[LOOP_ADDRSTR_MAX + 16]; /* piece server "ip:port", or "super" */
+	char host[33];               /* the store it downloads into (its `host` line), "" if not said */
 	struct sn_task *task;
 	int handle;
 	char secret[PROTO_SECRET_HEX + 1]; /* every request of this registration carries it */
 	struct http_req *held;       /* parked work request */
 	ev_timer hold;
+	struct loop_probe probe;     /* is its piece server still there? (a downloader saw it refuse) */
 };
 
 /* A registration parked until the task's length is known or a revalidation answered (task->waits),
@@ -62,6 +64,7 @@ struct sn_wait {
 	struct http_req *req;
 	struct sn_task *task;
 	char addr[LOOP_ADDRSTR_MAX + 16];
+	char host[33];
 	uint8_t *have;               /* bitmap from the peer (store order), or NULL */
 	size_t have_len;
 	char *url, *headers;         /* the registrant's own URL and source header lines (memory only): for
@@ -214,8 +217,10 @@ static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, in
 static void task_free(struct sn_task *t)
 {
 	struct ev_loop *loop = t->sn->cfg.loop;
-	for (int i = 0; i < t->npeers_cap; i++)
+	for (int i = 0; i < t->npeers_cap; i++) {
+		loop_probe_stop(&t->peers[i]->probe);
 		release_held(t->peers[i], 503, "supernode stopping\n");
+	}
 	while (t->waits) {
 		struct sn_wait *w = t->waits;
 		http_reply(wait_take(w), 503, NULL, "supernode stopping\n", 19);
@@ -287,6 +292,7 @@ static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *
 	}
 	digest_hex(rnd, sizeof rnd, secret);
 	ev_timer_stop(t->sn->cfg.loop, &p->hold); /* a reused handle */
+	loop_probe_stop(&p->probe);
 	memset(p, 0, sizeof *p);
 	memcpy(p->secret, secret, sizeof secret);
 	p->live = 1;
@@ -314,6 +320,7 @@ static void peer_drop(struct sn_peer *p)
 {
 	if (!p->live)
 		return;
+	loop_probe_stop(&p->probe);
 	release_held(p, 410, "peer expired; register again\n");
 	p->live = 0;
 	sched_peer_remove(p->task->sched, p->handle);
@@ -357,6 +364,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			if (p->live) {
 				log_info("task %.12s: peer %s went silent, dropped", t->id, p->addr);
 				p->live = 0;
+				loop_probe_stop(&p->probe);
 				release_held(p, 410, "peer expired; register again\n");
 			}
 		}
@@ -505,11 +513,29 @@ static void black_note(struct sn_task *t, int up)
 	snprintf(b->why, sizeof b->why, "%s", pi.why);
 }
 
+/* A new registration from the store `host` (its process holds the store's lock on the task, so any
+ * other registration of that store for the task is from a process that died, perhaps killed -9):
+ * drop those at once, so their download slots and piece claims do not wait for peer_silence. */
+static void drop_host(struct sn_task *t, const char *host, const char *addr)
+{
+	int dropped = 0;
+	for (int h = 0; h < t->npeers_cap; h++) {
+		struct sn_peer *p = t->peers[h];
+		if (!p->live || h == t->super || strcmp(p->host, host) != 0)
+			continue;
+		log_info("task %.12s: peer %s replaced by a new registration from the same store (%s)", t->id, p->addr, addr);
+		peer_drop(p);
+		dropped = 1;
+	}
+	if (dropped)
+		wake_task(t); /* its slots are free for those waiting */
+}
+
 /* A registration: a new handle, or with `same` (the same host again, say a seeder after fork) that
  * handle kept, so uploads it is serving stay assigned; what it was fetching under it is forgotten
  * (the process that fetched is gone) and the pieces it declares are added. */
-static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const uint8_t *have, size_t have_len,
-			    struct sn_peer *same)
+static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const char *host, const uint8_t *have,
+			    size_t have_len, struct sn_peer *same)
 {
 	char mem[16384];
 	struct proto_buf b;
@@ -530,6 +556,8 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 		}
 	}
 	struct sn_peer *p = same;
+	if (!same && host[0])
+		drop_host(t, host, addr);
 	if (p) {
 		int64_t now = swarm_now_ms(t->sn->cfg.loop);
 		sched_forget_stale(t->sched, p->handle, INT64_MAX);
@@ -545,6 +573,7 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 		reply_error(req, 503, "supernode: out of memory");
 		return;
 	}
+	snprintf(p->host, sizeof p->host, "%s", host);
 	const struct sn_black *bl = same ? NULL : black_find(t, addr);
 	if (bl) {
 		/* a new handle does not wash a blacklisted piece server clean */
@@ -602,8 +631,8 @@ static void wait_gone(struct http_req *req, int ok, void *ctx)
 
 /* A registration to park: it owns have (may be NULL) and copies url and headers. NULL when out of
  * memory (nothing taken then). Not on a list yet: wait_link or admit. */
-static struct sn_wait *wait_new(struct sn_task *t, struct http_req *req, const char *addr, uint8_t *have, size_t have_len,
-				const char *url, const char *headers)
+static struct sn_wait *wait_new(struct sn_task *t, struct http_req *req, const char *addr, const char *host, uint8_t *have,
+				size_t have_len, const char *url, const char *headers)
 {
 	struct sn_wait *w = calloc(1, sizeof *w);
 	if (!w || !(w->url = strdup(url)) || !(w->headers = strdup(headers ? headers : ""))) {
@@ -616,6 +645,7 @@ static struct sn_wait *wait_new(struct sn_task *t, struct http_req *req, const c
 	w->task = t;
 	w->replace = -1;
 	snprintf(w->addr, sizeof w->addr, "%s", addr);
+	snprintf(w->host, sizeof w->host, "%s", host);
 	w->have = have;
 	w->have_len = have_len;
 	return w;
@@ -673,7 +703,7 @@ static void admitted(struct sn_task *t, struct sn_wait *w)
 	} else {
 		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
 		 * downloads from it that are under way are not handed to someone else */
-		answer_register(t, w->req, w->addr, w->have, w->have_len, same_peer(t, w));
+		answer_register(t, w->req, w->addr, w->host, w->have, w->have_len, same_peer(t, w));
 	}
 	wait_free(w);
 }
@@ -1060,6 +1090,7 @@ static void on_revalidated(void *ctx, int verdict, const char *msg)
 struct reg {
 	struct proto_register p;
 	char url[PROTO_REG_URL_MAX], filter[PROTO_REG_FILTER_MAX], addr[PROTO_REG_ADDR_MAX], port[8];
+	char host[PROTO_HOST_HEX + 1];
 	char headers[PROTO_REG_HEADERS_MAX];
 	uint8_t *have;
 	size_t have_len;
@@ -1078,6 +1109,7 @@ static int reg_decode(const char *body, size_t len, struct reg *r, char *err, si
 	slice_copy(r->p.filter, r->filter, sizeof r->filter);
 	slice_copy(r->p.addr, r->addr, sizeof r->addr);
 	slice_copy(r->p.port, r->port, sizeof r->port);
+	slice_copy(r->p.host, r->host, sizeof r->host);
 	size_t hl = 0;
 	for (unsigned i = 0; i < r->p.nheader; i++) {
 		memcpy(r->headers + hl, r->p.header[i].p, r->p.header[i].n);
@@ -1203,7 +1235,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		reply_error(req, t->local_failure ? 503 : 502, t->error);
 		goto out;
 	}
-	struct sn_wait *w = wait_new(t, req, addr, r->have, r->have_len, r->url, r->headers);
+	struct sn_wait *w = wait_new(t, req, addr, r->host, r->have, r->have_len, r->url, r->headers);
 	if (!w) {
 		reply_error(req, 503, "supernode: out of memory");
 		goto out;
@@ -1328,6 +1360,30 @@ static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, str
 	return t->peers[h];
 }
 
+static void probed(struct loop_probe *pr, int refused, void *ctx)
+{
+	(void)pr;
+	struct sn_peer *p = ctx;
+	struct sn_task *t = p->task;
+	if (!refused || !p->live)
+		return;
+	log_info("task %.12s: peer %s refuses connections (a downloader said so, and so does a connect from here): dropped",
+		 t->id, p->addr);
+	peer_drop(p);
+	wake_task(t);
+}
+
+/* A downloader says p's piece server refused a connection: the process is gone (killed, crashed),
+ * so its registration is dropped now, not after peer_silence; its download slots and claims with it.
+ * Checked with a connect of our own, so a report alone (a lie, a downloader's own network trouble)
+ * drops nobody. At most one probe per peer at a time. */
+static void probe_peer(struct sn_peer *p)
+{
+	if (!p->live || p->probe.active)
+		return;
+	loop_probe_start(p->task->sn->cfg.loop, &p->probe, p->addr, 2.0, probed, p);
+}
+
 /* Applies a work body proto_next_work already read to its end. */
 static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 {
@@ -1357,6 +1413,8 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 			continue;
 		if (res != SCHED_OK)
 			black_note(t, up);
+		if (res == SCHED_FAILED && up != t->super && memmem(r.why.p, r.why.n, "refused", 7))
+			probe_peer(t->peers[up]);
 		uint32_t plen = store_task_piece_len(t->st, r.piece);
 		if (res == SCHED_OK) {
 			if (up == t->super)
