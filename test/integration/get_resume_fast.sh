@@ -89,5 +89,24 @@ case_other() {
   [ "$(echo "$took < 10" | bc)" = 1 ] || die "other: the get took $took s: held up by the dead registration"
 }
 
-for c in ${RESUME_CASES:-kill9 sigint other}; do "case_$c"; done
+# killed mid-way, then the supernode is gone too: the rerun goes to the source and keeps the pieces it
+# has (the source's validators, etag and date, are the same version as the supernode's etag)
+case_source() {
+  rm -rf "$T/d" out
+  get source-dead
+  mid_way
+  kill -9 $GPID; wait $GPID 2>/dev/null
+  kill "$(cat sn.pid)"
+  local before
+  before=$(nginx_bytes "$NP" /f)
+  get after-source
+  wait $GPID || die "source: the rerun failed"
+  [ "$(sha out)" = "$(sha www/f)" ] || die "source: the output is corrupt"
+  grep -q "another version" g-after-source.log && die "source: the rerun started over"
+  local sent=$(( $(nginx_bytes "$NP" /f) - before ))
+  echo "source: the rerun fetched $sent bytes of 8388608 from the source"
+  [ "$sent" -lt 8388608 ] || die "source: the rerun fetched the whole file again ($sent bytes)"
+}
+
+for c in ${RESUME_CASES:-kill9 sigint other source}; do "case_$c"; done
 pass get_resume_fast
