@@ -86,6 +86,7 @@ static struct sim {
 	uint64_t rng;
 	/* measurements */
 	uint64_t sched_ns, timed_calls, assign_calls, assigned, wakes, poll_timeouts, poll_useful, dups, violations;
+	uint64_t reclaimed; /* assignments of a piece the downloader held but whose claim was dropped */
 	uint64_t expired, reports;
 	double super_bytes;
 	double timer_overhead_ns;
@@ -394,8 +395,15 @@ static void serve(int32_t d)
 	for (int k = 0; k < n; k++) {
 		int32_t u = S.node_of[out[k].uploader];
 		S.assigned++;
-		if (!has(u, out[k].piece) || has(d, out[k].piece))
+		if (!has(u, out[k].piece) && !has(d, out[k].piece))
 			S.violations++;
+		if (has(d, out[k].piece)) {
+			/* a piece it holds whose claim was dropped after an upload of it failed: like df's peer
+			 * (a piece already in the store is checked, not fetched), it reports it held at once */
+			S.reclaimed++;
+			ev_push(S.now + S.P.latency / 2, EV_REQ, d, (int32_t)out[k].piece, u, SCHED_OK);
+			continue;
+		}
 		int32_t xi = x_new(u, d, out[k].piece);
 		nd->outstanding++;
 		S.infl[(size_t)d * S.pw + out[k].piece / 64] |= 1ULL << (out[k].piece % 64);
@@ -886,8 +894,8 @@ static void report(double wall)
 		       "%.1f searches per assignment; %d blacklisted, %llu expired\n",
 		       ns_per, core, (double)ti.searches / (double)(ti.assignments ? ti.assignments : 1), ti.blacklisted,
 		       (unsigned long long)S.expired);
-		printf("checks: %llu duplicate deliveries, %llu bad assignments; sim wall %.2f s\n",
-		       (unsigned long long)S.dups, (unsigned long long)S.violations, wall);
+		printf("checks: %llu duplicate deliveries, %llu bad assignments, %llu pieces re-claimed; sim wall %.2f s\n",
+		       (unsigned long long)S.dups, (unsigned long long)S.violations, (unsigned long long)S.reclaimed, wall);
 	}
 	if (P->verbose) {
 		for (int k = 0; k < 5; k++) {  /* the five slowest good clients */
