@@ -1538,26 +1538,27 @@ static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	}
 }
 
-/* The URL that ends d's registration at its supernode (it carries the registration's secret). */
-static void leave_url(const struct dl *d, char *url, size_t cap)
+/* The `leave` request for d's registration (2 s to connect and to answer); NULL if it cannot start. */
+static struct http_fetch *leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx),
+					void *ctx)
 {
-	snprintf(url, cap, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", d->sp->scheme, super_of(d), d->id, d->handle,
+	struct swarm_peer *sp = d->sp;
+	char url[512], err[256];
+	snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", sp->scheme, super_of(d), d->id, d->handle,
 		 d->secret);
+	struct http_request req = {
+		.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = on_done,
+		.ctx = ctx, .connect_timeout = 2, .first_byte_timeout = 2,
+	};
+	return http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 }
 
 /* Says `leave` for d's registration (forgotten here at once: the handle is not used again). */
 static int send_leave(struct dl *d)
 {
-	struct swarm_peer *sp = d->sp;
-	char url[512], err[256];
 	if (d->handle < 0 || d->leave_fetch)
 		return DF_ERR;
-	leave_url(d, url, sizeof url);
-	struct http_request req = {
-		.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = left_one,
-		.ctx = d, .connect_timeout = 2, .first_byte_timeout = 2,
-	};
-	d->leave_fetch = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
+	d->leave_fetch = leave_request(d, left_one, d);
 	d->handle = -1;
 	return d->leave_fetch ? DF_OK : DF_ERR;
 }
@@ -1605,15 +1606,8 @@ int swarm_peer_release(void *arg, const char *id)
 		if (!finished || d->watchers || d->nactive || d->leave_fetch ||
 		    (last > 0 && ev_now(sp->cfg.loop) - last < RELEASE_AFTER))
 			return 0;
-		if (d->mode == M_SEEDING && d->handle >= 0) { /* tell the supernode (its answer is not awaited) */
-			char url[512], err[256];
-			leave_url(d, url, sizeof url);
-			struct http_request req = {
-				.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode",
-				.on_done = released_left, .connect_timeout = 2, .first_byte_timeout = 2,
-			};
-			http_client_request(sp->cfg.cluster, &req, err, sizeof err);
-		}
+		if (d->mode == M_SEEDING && d->handle >= 0) /* tell the supernode (its answer is not awaited) */
+			leave_request(d, released_left, NULL);
 		for (struct dl **pp = &sp->dls; *pp; pp = &(*pp)->next)
 			if (*pp == d) {
 				*pp = d->next;
