@@ -42,6 +42,7 @@ struct app {
 	const char *file;         /* the task's true bytes, for hang1 */
 	int requests;
 	int handle, claimed;      /* our handle; registered with every piece claimed */
+	char secret[64];          /* our registration's secret (every later request carries it) */
 	uint32_t pieces, piece_size;
 	char *body;
 	size_t blen;
@@ -80,6 +81,8 @@ static void reg_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	while (a->body && proto_next(a->body, a->blen, &pos, &l) == DF_OK) {
 		if (slice_eq(l.key, "peer") && proto_i64(l.val, &v) == DF_OK)
 			a->handle = (int)v;
+		else if (slice_eq(l.key, "secret"))
+			slice_copy(l.val, a->secret, sizeof a->secret);
 		else if (slice_eq(l.key, "pieces") && proto_u64(l.val, &u) == DF_OK)
 			a->pieces = (uint32_t)u;
 		else if (slice_eq(l.key, "piece-size") && proto_u64(l.val, &u) == DF_OK)
@@ -105,7 +108,7 @@ static void do_register(struct app *a, int replace, int claim)
 	proto_put(&b, "url", "%s", a->url);
 	proto_put(&b, "port", "%u", http_server_port(a->srv));
 	if (replace && a->handle >= 0)
-		proto_put(&b, "replace", "%d", a->handle);
+		proto_put(&b, "replace", "%d %s", a->handle, a->secret);
 	if (claim && a->pieces) {
 		char *hex = malloc((size_t)(a->pieces + 7) / 8 * 2 + 1);
 		if (!hex)
@@ -143,7 +146,7 @@ static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	char body[256], url[512], err[256];
 	if (a->handle < 0)
 		return;
-	int n = snprintf(body, sizeof body, "task: %s %d\n", a->id, a->handle);
+	int n = snprintf(body, sizeof body, "task: %s %d %s\n", a->id, a->handle, a->secret);
 	snprintf(url, sizeof url, "http://%s/v1/heartbeat", a->super);
 	struct http_request req = {
 		.method = "POST", .url = url, .headers = a->token_hdr, .body = body, .body_len = (size_t)n,

@@ -194,7 +194,8 @@ static const char *reg_err(const char *b)
 static void registrations(void)
 {
 	const char *b = "task: " SHA "\nurl: http://h/f\ndigest: sha256:" SHA "\nheader: A: b\n\nheader: C: d\n"
-			"port: 8\naddr: 10.0.0.1:8\nhave: 00ff\nreplace: 3 0011\nunknown: x\n";
+			"port: 8\naddr: 10.0.0.1:8\nhave: 00ff\nreplace: 3 0011\nunknown: x\n"
+			"host: 0123456789abcdef0123456789abcdef\n";
 	struct proto_register r;
 	struct proto_err e;
 	CHECK_EQ(proto_parse_register(b, strlen(b), &r, &e), DF_OK);
@@ -202,6 +203,8 @@ static void registrations(void)
 	CHECK(r.nheader == 2 && slice_eq(r.header[0], "A: b") && slice_eq(r.header[1], "C: d"));
 	CHECK(slice_eq(r.port, "8") && slice_eq(r.addr, "10.0.0.1:8") && slice_eq(r.have, "00ff"));
 	CHECK(r.replace == 3 && slice_eq(r.replace_secret, "0011"));
+	CHECK(slice_eq(r.host, "0123456789abcdef0123456789abcdef"));
+	CHECK_STR(reg_err("host: 0123\n"), "register: line 1: host: not a store id (32 hex digits)");
 	CHECK_EQ(r.cluster_source, 0);
 	const char *cs = "task: " SHA "\nurl: http://h/v1/file/x\nsource: cluster\n";
 	CHECK_EQ(proto_parse_register(cs, strlen(cs), &r, &e), DF_OK);
