@@ -41,11 +41,13 @@ within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/ww
 # the right digest: content-addressed
 within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/g.bin")" > "$T/h4" 2>&1 || fail "digest hand-off: $(cat "$T/h4")"
 cmp -s "$T/out/g.bin" "$T/www/g.bin" || fail "the digest hand-off differs"
-# another user: refused by credentials (the socket's mode 0600 already keeps them out; open it to see)
+# another user: refused by credentials (the socket's mode 0600 and the store's 0700 already keep them
+# out; open both to see)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-  chmod 666 "$SOCK"
+  # the store df made is 0700 as well: let the other user through to the socket for this check
+  chmod 666 "$SOCK"; chmod 711 "$(dirname "$SOCK")"
   OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$HANDOFF" "$SOCK" "$URL/g.bin" /tmp/never 2>&1); rc=$?
-  chmod 600 "$SOCK"
+  chmod 600 "$SOCK"; chmod 700 "$(dirname "$SOCK")"
   [ "$rc" -eq 2 ] && [[ $OUT == *"error: 2 refused"* ]] || fail "another user's hand-off: rc $rc, $OUT"
 fi
 # a client that leaves at once: the download still completes in the daemon (and seeds)
