@@ -194,6 +194,19 @@ start_supernode() {
 # sn_alive NAME WHAT: fails unless supernode NAME (start_supernode) still runs after WHAT
 sn_alive() { kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || fail "supernode $1 died after $2; its log: $(tail -n 20 "$T/$1.log")"; }
 
+# sn_token_fixture: (run in $T) nginx serving www/f (2 MiB; its sha256 in $want) at $URL, a supernode
+# "sn" with token T at $SN, and post PATH BODYFILE (sn_post with that token) for the abuse tests
+sn_token_fixture() {
+  mkdir -p www
+  make_file www/f 2
+  want=$(sha www/f)
+  NP=$(free_port); start_nginx "$T/www" "$NP"
+  URL=http://127.0.0.1:$NP/f
+  SP=$(free_port); start_supernode sn "$SP" --token T
+  SN=http://127.0.0.1:$SP
+  post() { sn_post "$SN$1" "$2" T; }
+}
+
 # sn_post URL BODYFILE [TOKEN]: POSTs the file; the status in $code, the answer in $ans (bounded: no
 # answer within 10 s shows as 000)
 sn_post() {

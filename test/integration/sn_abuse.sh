@@ -7,15 +7,7 @@
 cd "$T"
 command -v curl >/dev/null || skip "curl not installed"
 
-mkdir -p www
-make_file www/f 2
-want=$(sha www/f)
-NP=$(free_port); start_nginx "$T/www" "$NP"
-URL=http://127.0.0.1:$NP/f
-SP=$(free_port); start_supernode sn "$SP" --token T
-SN=http://127.0.0.1:$SP
-
-post() { sn_post "$SN$1" "$2" T; }  # post PATH BODYFILE: $code, $ans
+sn_token_fixture  # www/f (2 MiB, sha256 in $want) at $URL, supernode sn at $SN, post PATH BODYFILE
 
 # --- item 1: the bodies from the issue, each a 400 with the cause ---
 printf 'a b\n' > b1

@@ -7,15 +7,7 @@
 cd "$T"
 command -v curl >/dev/null || skip "curl not installed"
 
-mkdir -p www
-make_file www/f 2
-want=$(sha www/f)
-NP=$(free_port); start_nginx "$T/www" "$NP"
-URL=http://127.0.0.1:$NP/f
-SP=$(free_port); start_supernode sn "$SP" --token T
-SN=http://127.0.0.1:$SP
-
-post() { sn_post "$SN$1" "$2" T; }  # post PATH BODYFILE: $code, $ans
+sn_token_fixture  # www/f (2 MiB, sha256 in $want) at $URL, supernode sn at $SN, post PATH BODYFILE
 
 reg() { printf 'task: %s\nurl: %s\ndigest: sha256:%s\nport: %s\n' "$want" "$URL" "$want" "$1" > reg; post /v1/register reg; }
 reg 9; [ "$code" = 200 ] || fail "register A: $code $ans"
