@@ -2,8 +2,6 @@
  * Parses flags into a get_job; swarm/get.c does the work. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "swarm/get.h"
+#include "swarm/hostd_client.h"
 
 enum { OPT_OUT = 1, OPT_HEADER, OPT_MD5, OPT_DIGEST };
 
@@ -51,115 +50,63 @@ static const char *default_output(const char *url, char *buf, size_t cap)
 	return buf;
 }
 
-/* The host's df proxy owns the store and piece server when it runs: hand the job to it over its
- * unix socket (swarm/hostd.h) and follow its progress. Returns an exit code, or -1 when there is no
- * daemon to hand to (or it refused, or it stopped before the end), so the caller runs the engine itself. */
+struct handoff_view {
+	const struct get_job *job;
+	double start;
+	int drew;
+};
+
+static void handoff_progress(int64_t done, int64_t total, void *ctx)
+{
+	struct handoff_view *v = ctx;
+	double el = ev_time() - v->start;
+	struct progress pg = {.done = (uint64_t)done, .total = total > 0 ? (uint64_t)total : 0,
+			      .rate = el > 0 ? (double)done / el : 0};
+	char bar[256];
+	progress_line(&pg, 100, bar, sizeof bar);
+	fprintf(stderr, "\r%-100s", bar);
+	v->drew = 1;
+}
+
+/* The host's df proxy owns the store and piece server when it runs: hand the job to it
+ * (swarm/hostd_client.h) and follow its progress. Returns an exit code, or -1 when the download is
+ * to run here (no daemon, not ours, or it stopped before the end: the engine resumes from the store). */
 static int try_handoff(struct df *df, struct get_job *job)
 {
-	char path[4200], root[4096], out[8192], req[65536];
-	if (strcmp(job->output, "-") == 0)
+	char sock[4200];
+	if (strcmp(job->output, "-") == 0 ||
+	    hostd_socket_path(df->cfg->proxy_socket, df->cfg->common_data, sock, sizeof sock) != DF_OK)
 		return -1;
-	if (df->cfg->proxy_socket[0]) {
-		snprintf(path, sizeof path, "%s", df->cfg->proxy_socket);
-	} else {
-		if (df->cfg->common_data[0])
-			snprintf(root, sizeof root, "%s", df->cfg->common_data);
-		else if (store_default_root(root, sizeof root) != DF_OK)
-			return -1;
-		snprintf(path, sizeof path, "%s/proxy.sock", root);
-	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof sa.sun_path || access(path, F_OK) != 0)
+	struct handoff_view v = {.job = job, .start = ev_time()};
+	struct hostd_handoff h = {
+		.socket = sock, .url = job->url, .output = job->output,
+		.headers = job->headers, .nheaders = job->nheaders, .digest = &job->digest,
+		.on_progress = job->progress ? handoff_progress : NULL, .ctx = &v,
+	};
+	struct hostd_result res;
+	enum hostd_outcome out = hostd_handoff(&h, &res);
+	if (v.drew)
+		fprintf(stderr, "\r%-100s\r", "");
+	switch (out) {
+	case HOSTD_DONE:
+		log_info("saved %s (%lld bytes) in %.1fs through the host's df proxy: peers %lld, supernode %lld, source %lld bytes",
+			 job->output, (long long)res.length, ev_time() - v.start, (long long)res.peers,
+			 (long long)res.super, (long long)res.source);
+		return DF_EXIT_OK;
+	case HOSTD_FAILED:
+		fprintf(stderr, "df: %s\n", res.msg);
+		return res.exit_code;
+	case HOSTD_LOST:
+		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end; downloading here\n",
+			job->url, sock);
 		return -1;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	case HOSTD_NOT_OURS:
+		log_debug("get %s: the host's df proxy: %s; downloading here", job->url, res.msg);
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		close(fd);
-		return -1; /* a socket file left by a proxy that is gone */
-	}
-	/* the daemon writes the file: it needs an absolute path */
-	if (job->output[0] == '/') {
-		snprintf(out, sizeof out, "%s", job->output);
-	} else {
-		char cwd[4096];
-		if (!getcwd(cwd, sizeof cwd)) {
-			close(fd);
-			return -1;
-		}
-		snprintf(out, sizeof out, "%s/%s", cwd, job->output);
-	}
-	size_t n = (size_t)snprintf(req, sizeof req, "url: %s\noutput: %s\n", job->url, out);
-	for (int i = 0; i < job->nheaders && n < sizeof req; i++)
-		n += (size_t)snprintf(req + n, sizeof req - n, "header: %s\n", job->headers[i]);
-	if (job->digest.len && n < sizeof req) {
-		char d[80];
-		digest_spec_format(&job->digest, d, sizeof d);
-		n += (size_t)snprintf(req + n, sizeof req - n, "digest: %s\n", d);
-	}
-	if (n + 2 > sizeof req) {
-		close(fd);
+	case HOSTD_NO_DAEMON:
+	default:
 		return -1;
 	}
-	req[n++] = '\n';
-	for (size_t off = 0; off < n;) { /* a refusal may come before the request is read: EPIPE is fine */
-		ssize_t w = write(fd, req + off, n - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	FILE *f = fdopen(fd, "r");
-	char line[4096];
-	int rc = DF_EXIT_FAIL, ended = 0, drew = 0;
-	double start = ev_time();
-	while (f && fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (strncmp(line, "progress: ", 10) == 0 && job->progress) {
-			unsigned long long a = 0, b = 0;
-			if (sscanf(line + 10, "%llu %llu", &a, &b) == 2) {
-				struct progress pg = {.done = a, .total = b, .rate = ev_time() > start ? (double)a / (ev_time() - start) : 0};
-				char bar[256];
-				progress_line(&pg, 100, bar, sizeof bar);
-				fprintf(stderr, "\r%-100s", bar);
-				drew = 1;
-			}
-		} else if (strncmp(line, "done: ", 6) == 0) {
-			unsigned long long len = 0, peers = 0, super = 0, source = 0, resumed = 0;
-			sscanf(line + 6, "%llu %llu %llu %llu %llu", &len, &peers, &super, &source, &resumed);
-			if (drew)
-				fprintf(stderr, "\r%-100s\r", "");
-			log_info("saved %s (%llu bytes) in %.1fs through the host's df proxy: peers %llu, supernode %llu, source %llu bytes",
-				 job->output, len, ev_time() - start, peers, super, source);
-			rc = DF_EXIT_OK;
-			ended = 1;
-			break;
-		} else if (strncmp(line, "error: ", 7) == 0) {
-			char *msg = NULL;
-			long code = strtol(line + 7, &msg, 10);
-			if (drew)
-				fprintf(stderr, "\r%-100s\r", "");
-			if (code == DF_EXIT_USAGE && strstr(msg, "refused")) {
-				fclose(f);
-				return -1; /* not ours to use (another user's daemon): run the engine here */
-			}
-			fprintf(stderr, "df: %s\n", msg && *msg == ' ' ? msg + 1 : line + 7);
-			rc = code > 0 ? (int)code : DF_EXIT_FAIL;
-			ended = 1;
-			break;
-		}
-	}
-	if (!ended) {
-		/* the daemon died (a crash, kill -9, a restart): what it fetched is in the store, which is
-		 * free now; the engine here resumes from it */
-		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end; downloading here\n", job->url, path);
-		rc = -1;
-	}
-	if (f)
-		fclose(f);
-	else
-		close(fd);
-	return rc;
 }
 
 /* SIGHUP in the detached seeder (the foreground df get keeps the default: a hang-up ends it) */

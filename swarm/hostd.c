@@ -36,7 +36,6 @@ struct hjob {
 	ev_timer reap;            /* closes the job from the loop: never inside an engine callback */
 	int dead;
 	struct swarm_dl *dl;
-	struct store_task *task;  /* our reference, from on_meta */
 	int64_t length;
 	double last_progress;
 	uint64_t last_done;
@@ -110,8 +109,6 @@ static void job_close(struct hjob *j)
 	struct hostd *hd = j->hd;
 	if (j->dl)
 		swarm_dl_cancel(j->dl);
-	if (j->task)
-		store_task_close(j->task);
 	ev_io_stop(hd->cfg.loop, &j->io);
 	ev_timer_stop(hd->cfg.loop, &j->reap);
 	loop_timeout_stop(hd->cfg.loop, &j->to);
@@ -235,22 +232,22 @@ static void job_end(struct hjob *j, int exit_code, const char *msg)
 static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 {
 	struct hjob *j = ctx;
-	struct store_task *t = swarm_dl_task(dl);
+	(void)dl;
 	j->length = length;
-	if (t && !j->task)
-		j->task = store_task_open(j->hd->cfg.store, store_task_id(t), NULL, 0, NULL, 0);
 	job_say(j, 0, "length: %lld\n", (long long)length);
 }
 
 static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 {
-	(void)dl;
 	(void)piece;
 	struct hjob *j = ctx;
+	/* the download's own handle, never one of our own: a second handle would keep the engine from
+	 * dropping a stored copy of another version, and would go on showing that old copy */
+	struct store_task *t = swarm_dl_task(dl);
 	double now = ev_now(j->hd->cfg.loop);
-	if (!j->task || now - j->last_progress < PROGRESS_EVERY)
+	if (!t || now - j->last_progress < PROGRESS_EVERY)
 		return;
-	uint64_t done = store_task_present_bytes(j->task);
+	uint64_t done = store_task_present_bytes(t);
 	if (done == j->last_done)
 		return;
 	j->last_progress = now;
@@ -262,6 +259,7 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 {
 	struct hjob *j = ctx;
 	struct swarm_dl_stats ds = {0};
+	struct store_task *t = swarm_dl_task(dl);
 	char err[512];
 	swarm_dl_stats(dl, &ds);
 	j->dl = NULL;
@@ -271,11 +269,11 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		job_end(j, exit_code ? exit_code : DF_EXIT_FAIL, msg);
 		return;
 	}
-	if (!j->task) {
+	if (!t) {
 		job_end(j, DF_EXIT_FAIL, "the download ended without a task");
 		return;
 	}
-	if (store_task_export(j->task, j->spec.output, err, sizeof err) != DF_OK) {
+	if (store_task_export(t, j->spec.output, err, sizeof err) != DF_OK) {
 		job_end(j, DF_EXIT_FAIL, err);
 		return;
 	}
@@ -283,7 +281,7 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	http_url_redact(j->spec.url, strlen(j->spec.url), NULL, shown, sizeof shown);
 	log_info("handed-off download %s saved to %s", shown, j->spec.output);
 	char line[200];
-	snprintf(line, sizeof line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(j->task),
+	snprintf(line, sizeof line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(t),
 		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super, (unsigned long long)ds.from_source,
 		 (unsigned long long)ds.resumed);
 	job_end(j, DF_EXIT_OK, line);

@@ -14,6 +14,8 @@
  *   progress: DONE TOTAL        bytes present, at most five times a second
  *   done: LENGTH PEERS SUPER SOURCE RESUMED   the file is at output (bytes by origin)
  *   error: EXIT_CODE MESSAGE    it failed (exit codes of enum df_exit)
+ *   error: 2 refused: MESSAGE   this client is not served (another user): it downloads by itself
+ * swarm/hostd_client.h is the client df get uses.
  * Only a client of the daemon's own user (or root) is served (SO_PEERCRED): the daemon writes the
  * output file with its own rights. */
 #ifndef DF_SWARM_HOSTD_H

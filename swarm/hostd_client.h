@@ -1,0 +1,69 @@
+/* The client side of the host daemon's hand-off socket (swarm/hostd.h has the exchange): what
+ * `df get` uses to give its download to the host's running df proxy and follow it to the end. */
+#ifndef DF_SWARM_HOSTD_CLIENT_H
+#define DF_SWARM_HOSTD_CLIENT_H
+
+#include <stdint.h>
+
+#include "core/digest.h"
+#include "core/slice.h"
+
+/* One line the daemon answers, parsed (pure: hostd_parse_answer). */
+enum hostd_answer_kind {
+	HOSTD_ANS_OTHER = 0, /* a line this client does not know (a newer daemon): ignored */
+	HOSTD_ANS_TASK,      /* task: ID */
+	HOSTD_ANS_LENGTH,    /* length: N (-1: unknown) */
+	HOSTD_ANS_PROGRESS,  /* progress: DONE TOTAL */
+	HOSTD_ANS_DONE,      /* done: LENGTH PEERS SUPER SOURCE RESUMED */
+	HOSTD_ANS_ERROR,     /* error: EXIT_CODE MESSAGE */
+	HOSTD_ANS_REFUSED,   /* error: 2 refused: MESSAGE (the daemon does not serve this client) */
+};
+struct hostd_answer {
+	enum hostd_answer_kind kind;
+	int64_t num[5];   /* progress: done, total; done: length, peers, super, source, resumed; length */
+	int exit_code;    /* error, refused: 1..125 */
+	struct slice msg; /* error, refused: the message; task: the id (points into the line) */
+};
+/* Parses one line without its "\n". A line of a known kind with malformed numbers is an error
+ * (DF_ERR, *a untouched); an unknown kind is HOSTD_ANS_OTHER. Pure. */
+int hostd_parse_answer(const char *line, size_t len, struct hostd_answer *a);
+
+/* Where the socket is: socket_path when set, else DATA/proxy.sock under data_root (or the default
+ * store root when data_root is empty). DF_OK, or DF_ERR when no path fits in cap. */
+int hostd_socket_path(const char *socket_path, const char *data_root, char *buf, size_t cap);
+
+struct hostd_handoff {
+	const char *socket;        /* hostd_socket_path */
+	const char *url;
+	const char *output;        /* relative paths are made absolute here: the daemon writes it */
+	const char *const *headers; /* "Name: value" lines for the source */
+	int nheaders;
+	const struct digest_spec *digest; /* NULL or len 0: none */
+	/* called for each progress line; NULL: not asked */
+	void (*on_progress)(int64_t done, int64_t total, void *ctx);
+	void *ctx;
+};
+
+enum hostd_outcome {
+	HOSTD_NO_DAEMON = 0, /* nothing answers on the socket: run the download here */
+	HOSTD_NOT_OURS,      /* the daemon refused this client (another user's): run it here */
+	HOSTD_LOST,          /* the daemon stopped before the end: run it here (it resumes from the store) */
+	HOSTD_DONE,          /* the file is at output; res has the bytes by origin */
+	HOSTD_FAILED,        /* the daemon's download failed: res has the exit code and message */
+};
+struct hostd_result {
+	int64_t length, peers, super, source, resumed;
+	int exit_code;
+	char msg[600];
+};
+/* Connects, sends the request and reads the answer to its end (blocking; the daemon bounds the
+ * job). Never fails on its own: a request that cannot be made is HOSTD_NO_DAEMON with res->msg
+ * saying why, so the caller downloads itself. */
+enum hostd_outcome hostd_handoff(const struct hostd_handoff *h, struct hostd_result *res);
+
+/* The reading half of hostd_handoff: answer lines from fd until one ends the exchange (HOSTD_DONE,
+ * HOSTD_FAILED, HOSTD_NOT_OURS) or fd ends (HOSTD_LOST). Lines it cannot parse, and lines longer
+ * than this protocol sends (4 KiB), are skipped. Fuzzed through test/fuzz/fuzz_handoff_answer.c. */
+enum hostd_outcome hostd_follow(int fd, const struct hostd_handoff *h, struct hostd_result *res);
+
+#endif
