@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/daemon.h"
 #include "core/config.h"
 #include "core/fdlimit.h"
 #include "core/log.h"
@@ -45,7 +46,8 @@ static int run_cmd(const struct cmd_desc *c, int argc, char **argv)
 {
 	struct df_config cfg;
 	struct opt_result r;
-	struct df df = {.cfg = &cfg, .cmd = c->name, .desc = c, .argc = argc, .argv = argv};
+	struct daemon_ctx ctx = {.df = {.cfg = &cfg, .cmd = c->name, .desc = c, .argc = argc, .argv = argv}};
+	struct df *df = &ctx.df;
 	char err[512];
 	int rc;
 	config_init(&cfg);
@@ -58,7 +60,7 @@ static int run_cmd(const struct cmd_desc *c, int argc, char **argv)
 		opt_print_help(stdout, c->name, c->synopsis, c->summary, c->sections, c->opts, c->nopts);
 		rc = DF_EXIT_OK;
 	} else {
-		rc = c->run(&df, &r);
+		rc = c->run(df, &r);
 	}
 	opt_result_free(&r);
 	config_free(&cfg);

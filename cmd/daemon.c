@@ -17,6 +17,11 @@
 #include "store/store.h"
 #include <stdlib.h>
 
+static struct daemon_ctx *ctx_of(struct df *df)
+{
+	return DF_CONTAINER_OF(df, struct daemon_ctx, df);
+}
+
 struct daemon_live {
 	struct df *df;
 	struct ev_loop *loop;
@@ -100,8 +105,8 @@ static struct transport *tls_wrap(void *ctx, int fd, const char *host)
 
 void daemon_close(struct df *df)
 {
-	if (df->live) {
-		struct daemon_live *l = df->live;
+	if (ctx_of(df)->live) {
+		struct daemon_live *l = ctx_of(df)->live;
 		ev_ref(l->loop); /* each was unref'd when started (ev.pod: ref before stopping) */
 		ev_signal_stop(l->loop, &l->hup);
 		if (ev_is_active(&l->tick)) {
@@ -109,7 +114,7 @@ void daemon_close(struct df *df)
 			ev_timer_stop(l->loop, &l->tick);
 		}
 		free(l);
-		df->live = NULL;
+		ctx_of(df)->live = NULL;
 	}
 	if (df->rates) {
 		hostrate_close(df->rates);
@@ -119,27 +124,27 @@ void daemon_close(struct df *df)
 	if (df->store)
 		store_close(df->store);
 	df->store = NULL;
-	if (df->tls) {
-		tls_client_cfg_free(df->tls->cfg);
-		tls_client_cfg_free(df->tls->cluster);
-		tls_server_cfg_free(df->tls->server);
-		free(df->tls);
-		df->tls = NULL;
+	if (ctx_of(df)->tls) {
+		tls_client_cfg_free(ctx_of(df)->tls->cfg);
+		tls_client_cfg_free(ctx_of(df)->tls->cluster);
+		tls_server_cfg_free(ctx_of(df)->tls->server);
+		free(ctx_of(df)->tls);
+		ctx_of(df)->tls = NULL;
 	}
 }
 
 static struct daemon_tls *tls_state(struct df *df)
 {
-	if (!df->tls) {
-		df->tls = calloc(1, sizeof *df->tls);
-		if (df->tls) {
-			df->tls->cafile = df->cfg->common_cacert;
-			df->tls->insecure = df->cfg->common_insecure;
-			if (df->tls->insecure)
+	if (!ctx_of(df)->tls) {
+		ctx_of(df)->tls = calloc(1, sizeof *ctx_of(df)->tls);
+		if (ctx_of(df)->tls) {
+			ctx_of(df)->tls->cafile = df->cfg->common_cacert;
+			ctx_of(df)->tls->insecure = df->cfg->common_insecure;
+			if (ctx_of(df)->tls->insecure)
 				log_warn("--insecure: https certificates are not verified");
 		}
 	}
-	return df->tls;
+	return ctx_of(df)->tls;
 }
 
 int daemon_cluster_tls(struct df *df)
@@ -189,19 +194,19 @@ void daemon_server_cfg(struct df *df, struct http_server_cfg *sc)
 {
 	if (df->rates)
 		sc->tx_limit = &df->rates->lim[HOSTRATE_UP];
-	if (df->tls && df->tls->cluster_on) {
+	if (ctx_of(df)->tls && ctx_of(df)->tls->cluster_on) {
 		sc->tls_accept = tls_accept;
-		sc->tls_ctx = df->tls->server;
+		sc->tls_ctx = ctx_of(df)->tls->server;
 	}
 }
 
 int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!df->tls || !df->tls->cluster_on)
+	if (!ctx_of(df)->tls || !ctx_of(df)->tls->cluster_on)
 		return 0;
 	out->tls_wrap = cluster_wrap;
-	out->tls_ctx = df->tls->cluster;
+	out->tls_ctx = ctx_of(df)->tls->cluster;
 	return 1;
 }
 
@@ -228,7 +233,7 @@ struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ra
 		return NULL;
 	}
 	c.tls_wrap = tls_wrap;
-	c.tls_ctx = df->tls;
+	c.tls_ctx = ctx_of(df)->tls;
 	struct http_client *cl = http_client_new(loop, &c, err, sizeof err);
 	if (!cl)
 		log_user_error(df->cmd, "%s", err);
@@ -336,8 +341,8 @@ int daemon_reload(struct df *df)
 		log_info("reload: %s: nothing changed", nc.file ? nc.file : "no config file, flags only");
 	config_free(&nc);
 	write_caps(df);
-	if (df->live && df->live->on_reload)
-		df->live->on_reload(df, df->live->ctx);
+	if (ctx_of(df)->live && ctx_of(df)->live->on_reload)
+		ctx_of(df)->live->on_reload(df, ctx_of(df)->live->ctx);
 	return DF_OK;
 }
 
@@ -363,7 +368,7 @@ int daemon_live_start(struct df *df, struct ev_loop *loop, void (*on_reload)(str
 	if (!l)
 		return DF_ERR;
 	*l = (struct daemon_live){.df = df, .loop = loop, .on_reload = on_reload, .ctx = ctx};
-	df->live = l;
+	ctx_of(df)->live = l;
 	ev_signal_init(&l->hup, hup_cb, SIGHUP);
 	ev_signal_start(loop, &l->hup);
 	ev_unref(loop); /* neither keeps the loop running */

@@ -8,6 +8,18 @@
 #include "net/http_server.h"
 #include "net/loop.h"
 
+/* A df process's context as the commands hold it: the core context and what this layer keeps beside
+ * it (TLS material loaded on first https use; SIGHUP reload and the rates' sampling timer). main.c
+ * makes one per run; every daemon_* function takes &ctx.df and finds the rest from it, so no other
+ * struct df may be passed to them. */
+struct daemon_tls;
+struct daemon_live;
+struct daemon_ctx {
+	struct df df;
+	struct daemon_tls *tls;
+	struct daemon_live *live;
+};
+
 /* Opens df->store at [common] data (or the default root). Prints "df: CMD: ..." and returns DF_ERR
  * on failure. */
 int daemon_open_store(struct df *df);

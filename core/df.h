@@ -16,7 +16,7 @@
 #define DF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define DF_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Exit codes every command documents (see docs/USAGE.md). */
+/* Exit codes every command documents (`df --help`, README's Use section). */
 enum df_exit {
 	DF_EXIT_OK = 0,
 	DF_EXIT_FAIL = 1,     /* the work failed: network, source, disk */
@@ -28,18 +28,16 @@ enum df_exit {
 struct df_config;
 struct cmd_desc;
 struct hostrate;
-struct daemon_live;
 
 /* The one context of a df process, passed explicitly as the first argument. The loop and the store
- * are opened by the commands that need them. */
+ * are opened by the commands that need them; the command layer keeps its own state beside it
+ * (struct daemon_ctx in cmd/daemon.h embeds this). */
 struct df {
 	struct df_config *cfg;
 	const char *cmd;            /* command name, for messages: "get" */
 	struct ev_loop *loop;       /* NULL until a command starts one */
 	struct store *store;        /* NULL until a command opens one */
-	struct daemon_tls *tls;     /* TLS client settings, loaded on first https use (cmd/daemon.c) */
 	struct hostrate *rates;     /* the host's shared rate caps (STORE/rates), opened with the store */
-	struct daemon_live *live;   /* SIGHUP reload and the rates' sampling timer (cmd/daemon.c) */
 	const struct cmd_desc *desc; /* the command and its arguments, to parse them again on reload */
 	int argc;
 	char **argv;
