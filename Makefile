@@ -91,7 +91,8 @@ unit: $(B)/df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
 test: df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
 	$(Q)B=$(B) bash test/run.sh all
 
-# What CI runs (README's test command): every test, then the unit tests under ASan/UBSan.
+# What CI runs (README's test command): the release build (size budget), every test, then every test
+# again under ASan/UBSan.
 check: release test asan
 
 asan:
