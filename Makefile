@@ -44,7 +44,7 @@ TOOL_SRC  = $(sort $(wildcard test/tools/*.c bench/*.c))
 TOOL_BIN  = $(patsubst %.c,$(B)/tools/%,$(notdir $(TOOL_SRC)))
 RELEASE   = release/out/df-$(DF_VERSION)-x86_64-linux-musl
 
-.PHONY: all check test unit asan asan-all fuzz release bench soak demo clean distclean tools
+.PHONY: all check test unit asan asan-all fuzz release bench soak demo clean distclean tools lint
 all: df
 
 $(STAMP): release/deps.sh release/versions.mk
@@ -121,6 +121,11 @@ $(FZ)/libdf-fuzz.a: $(FZ_OBJ)
 $(FZ)/fuzz_%: test/fuzz/fuzz_%.c $(FZ)/libdf-fuzz.a $(STAMP)
 	$(call say,FUZZ,$@)clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) $< $(FZ)/libdf-fuzz.a \
 	  $(DEPS)/lib/libdfdeps-host.a $(DEPS)/lib/libbearssl-host.a -lpthread -lm -o $@
+
+# The shipped C in .clang-format's style and free of banned calls (test/lint.sh says which and why).
+# LINT_FORMAT=0 checks the calls only.
+lint:
+	$(Q)bash test/lint.sh
 
 release: $(B)/df
 	$(Q)mkdir -p release/out

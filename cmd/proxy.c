@@ -119,7 +119,8 @@ static int regexes_from_config(struct regexes *l, const char *list, const char *
 		return usage("[proxy] %s is longer than 4095 bytes", key);
 	snprintf(l->buf, sizeof l->buf, "%s", list);
 	int rc = DF_EXIT_OK;
-	for (char *s = strtok(l->buf, " \t"); s && rc == DF_EXIT_OK; s = strtok(NULL, " \t"))
+	char *save = NULL;
+	for (char *s = strtok_r(l->buf, " \t", &save); s && rc == DF_EXIT_OK; s = strtok_r(NULL, " \t", &save))
 		rc = regex_add(l, s, flag);
 	return rc;
 }

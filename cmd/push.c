@@ -167,8 +167,9 @@ static void draw(struct push *p)
 		char rate[32] = "";
 		int pct = h->total ? (int)(h->have * 100 / h->total) : 0;
 		if (h->state == H_RUN) {
-			progress_size((uint64_t)h->meter.rate, rate, sizeof rate);
-			strcat(rate, "/s");
+			char sz[24];
+			progress_size((uint64_t)h->meter.rate, sz, sizeof sz);
+			snprintf(rate, sizeof rate, "%s/s", sz);
 		}
 		printf("\033[2K%-28s %-8s %3d%% %12s  %.60s\n", h->name, hstate_names[h->state], h->state == H_OK ? 100 : pct, rate,
 		       h->state == H_FAIL ? h->why : "");
@@ -634,7 +635,7 @@ static int run(struct df *df, struct opt_result *r)
 			snprintf(p.mode, sizeof p.mode, "%s", a);
 			break;
 		case OPT_PARALLEL:
-			p.parallel = atoi(a);
+			p.parallel = strspn(a, "0123456789") == strlen(a) && strlen(a) <= 5 ? (int)strtol(a, NULL, 10) : 0;
 			if (p.parallel < 1 || p.parallel > 10000)
 				return usage("--parallel '%s': expected 1 to 10000", a);
 			break;

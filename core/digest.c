@@ -98,7 +98,7 @@ int digest_spec_parse(const char *s, size_t n, struct digest_spec *out)
 	} else {
 		return DF_ERR;
 	}
-	strcpy(out->algo, out->len == DIGEST_SHA256_LEN ? "sha256" : "md5");
+	snprintf(out->algo, sizeof out->algo, "%s", out->len == DIGEST_SHA256_LEN ? "sha256" : "md5");
 	return digest_unhex(hex, hexlen, out->bytes, out->len);
 }
 

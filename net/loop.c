@@ -64,9 +64,10 @@ int loop_addr_parse(const char *s, struct loop_addr *a, char *err, size_t errlen
 	size_t pl = strlen(port);
 	if (!pl)
 		return addr_fail(err, errlen, s, "missing port");
-	if (pl > 5 || strspn(port, "0123456789") != pl || atol(port) > 65535)
+	long v = pl <= 5 && strspn(port, "0123456789") == pl ? strtol(port, NULL, 10) : -1;
+	if (v < 0 || v > 65535)
 		return addr_fail(err, errlen, s, "bad port");
-	a->port = (uint16_t)atol(port);
+	a->port = (uint16_t)v;
 	return DF_OK;
 }
 

@@ -309,8 +309,9 @@ int access_admit(struct access *a, const char *url, const char *headers, int64_t
 		snprintf(why, whylen, "supernode: out of memory");
 		return DF_ERR;
 	}
-	strcpy(w->headers, headers ? headers : "");
-	strcat(w->headers, cond);
+	size_t hl = strlen(headers ? headers : "");
+	memcpy(w->headers, headers ? headers : "", hl);
+	memcpy(w->headers + hl, cond, strlen(cond) + 1);
 	w->a = a;
 	w->length = length;
 	w->may_check = may_check;
