@@ -7,7 +7,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-build/musl}
 DF=${DF:-$top/$B/df}
 [ -x "$DF" ] || DF=$top/df
-T=$(mktemp -d /tmp/dftest.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/dftest.XXXXXX")   # TMPDIR: a folder of your own, away from anything that clears /tmp/dftest.*
 chmod 755 "$T"   # nginx workers run as nobody and must read files under $T
 PIDS=$T/pids
 : > "$PIDS"
