@@ -12,6 +12,9 @@ it_dir=${RUN_IT_DIR:-test/integration}      # where the integration scripts are 
 corpus_dir=${RUN_CORPUS_DIR:-test/fuzz/corpus}
 passed=0 failed=0 skipped=0 failures=()
 logdir=$B/testlogs; mkdir -p "$logdir"
+t_all=$EPOCHREALTIME
+: > "$logdir/durations"   # "SECONDS NAME" per test; the slowest are listed at the end
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 record() { # name rc log
   if [ "$2" -eq 0 ]; then passed=$((passed+1)); echo "ok    $1"
@@ -24,7 +27,9 @@ for t in "$B"/test/test_*; do
   [ -x "$t" ] || continue
   n=$(basename "$t"); [ -n "$only" ] && [[ $n != *$only* ]] && continue
   log=$logdir/$n.log
+  t0=$EPOCHREALTIME
   "$t" >"$log" 2>&1; rc=$?
+  echo "$(since "$t0") unit/$n" >> "$logdir/durations"
   sum=$(grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n1)
   [ -z "$sum" ] && { [ $rc -eq 0 ] || [ $rc -eq 77 ]; } && rc=1   # a unit binary that printed no summary ran nothing
   record "unit/$n${sum:+ — ${sum#*: }}" $rc "$log"
@@ -40,7 +45,9 @@ for t in "$B"/replay/fuzz_*; do
   n=$(basename "$t"); [ -n "$only" ] && [[ $n != *$only* ]] && continue
   corpus=$corpus_dir/${n#fuzz_}
   log=$logdir/$n.log
+  t0=$EPOCHREALTIME
   "$t" "$corpus" >"$log" 2>&1; rc=$?   # the replay's status, taken before anything else runs
+  echo "$(since "$t0") replay/$n" >> "$logdir/durations"
   record "replay/$n ($(tail -n1 "$log"))" $rc "$log"
 done
 if [ "$mode" = all ]; then
@@ -48,12 +55,16 @@ if [ "$mode" = all ]; then
     [ -f "$t" ] || continue
     n=$(basename "$t" .sh); [ -n "$only" ] && [[ $n != *$only* ]] && continue
     log=$logdir/it_$n.log
-    start=$(date +%s)
+    t0=$EPOCHREALTIME
     B=$B timeout 300 bash "$t" >"$log" 2>&1; rc=$?
-    record "integration/$n ($(( $(date +%s) - start ))s)" $rc "$log"
+    d=$(since "$t0"); echo "$d integration/$n" >> "$logdir/durations"
+    record "integration/$n (${d%.*}s)" $rc "$log"
   done
 fi
 echo
+echo "slowest (of $(wc -l < "$logdir/durations"); all in $logdir/durations):"
+sort -rn "$logdir/durations" | head -n "${SLOWEST:-10}" | awk '{ printf "  %6.1f s  %s\n", $1, $2 }'
+echo "total $(since "$t_all") s"
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
