@@ -50,15 +50,42 @@ for t in "$B"/replay/fuzz_*; do
   echo "$(since "$t0") replay/$n" >> "$logdir/durations"
   record "replay/$n ($(tail -n1 "$log"))" $rc "$log"
 done
+# Integration tests run JOBS at a time (default 2): each has its own scratch directory and reserves
+# its ports (test/lib.sh free_port), and most of their time is spent waiting on loopback transfers,
+# timers and sleeps, not on the CPU. A test whose assertions measure time or load (a duration bound,
+# a CPU or RSS series) says "# run.sh: alone" in its header: those run afterwards, one at a time,
+# with nothing else of the suite beside them. JOBS=1 runs everything one by one.
+#
+# The ASan pass (make asan: B=build/asan) runs every test. Three pure-load tests run shorter there,
+# where each repeat walks the same code again at the sanitizer's 2-3x cost, and the first rounds
+# already show any memory error on their paths: sn_tasks (fewer tasks; descriptors asserted, RSS is
+# the allocator's quarantine under ASan), soak_short (fewer files) and the musl pass's req_fuzz is
+# the shorter of the two (the ASan pass keeps its 20 s of fuzzed requests: memory errors are what
+# request fuzzing finds). Each script says what it does under ASan.
+it_start() { # SCRIPT: runs it in the background; its pid in $!
+  local n; n=$(basename "$1" .sh)
+  B=$B timeout 300 bash "$1" >"$logdir/it_$n.log" 2>&1 &
+}
+it_done() { # PID RC: the record of the test that pid ran
+  local n=${it_name[$1]} d; d=$(since "${it_t0[$1]}")
+  echo "$d integration/$n" >> "$logdir/durations"
+  record "integration/$n (${d%.*}s)" "$2" "$logdir/it_$n.log"
+  unset "it_name[$1]" "it_t0[$1]"
+}
 if [ "$mode" = all ]; then
+  declare -A it_name=() it_t0=()
+  alone=()
   for t in "$it_dir"/*.sh; do
     [ -f "$t" ] || continue
     n=$(basename "$t" .sh); [ -n "$only" ] && [[ $n != *$only* ]] && continue
-    log=$logdir/it_$n.log
-    t0=$EPOCHREALTIME
-    B=$B timeout 300 bash "$t" >"$log" 2>&1; rc=$?
-    d=$(since "$t0"); echo "$d integration/$n" >> "$logdir/durations"
-    record "integration/$n (${d%.*}s)" $rc "$log"
+    if grep -q '^# run.sh: alone' "$t"; then alone+=("$t"); continue; fi
+    while [ "${#it_name[@]}" -ge "${JOBS:-2}" ]; do wait -n -p pid; rc=$?; it_done "$pid" $rc; done
+    t0=$EPOCHREALTIME; it_start "$t"; it_name[$!]=$n; it_t0[$!]=$t0
+  done
+  while [ "${#it_name[@]}" -gt 0 ]; do wait -n -p pid; rc=$?; it_done "$pid" $rc; done
+  for t in "${alone[@]+"${alone[@]}"}"; do
+    t0=$EPOCHREALTIME; it_start "$t"; pid=$!; it_name[$pid]=$(basename "$t" .sh); it_t0[$pid]=$t0
+    wait "$pid"; rc=$?; it_done "$pid" $rc
   done
 fi
 echo
