@@ -35,6 +35,7 @@ struct store_task {
 	struct store_task *next;
 	int refs;
 	int writer;                /* holds the writer lock: may change data and metadata */
+	int detached;              /* store_task_detach let go of its files: a description in memory */
 	int data_fd, meta_fd;
 	char *data_path, *meta_path, *tmp_path; /* one allocation */
 	char id[STORE_MAX_ID + 1];

@@ -77,6 +77,16 @@ struct store_task *store_task_open(struct store *s, const char *id, const struct
 /* Drops one reference; the last close writes a clean snapshot (writer) and releases the locks. */
 void store_task_close(struct store_task *t);
 
+/* Lets go of a complete task's files and keeps its description: the handle stays valid for what
+ * the task is (info, length, pieces, every piece's checksum through store_task_sum) but holds no
+ * descriptor, lock or piece (store_task_has is 0, reads fail with ENOENT, writes with EBUSY), and
+ * store_task_open no longer returns it, so GC may evict the files (a supernode whose peers hold the
+ * task between them). Only the last reference in this process (else EBUSY) of a complete task (else
+ * EINVAL). DF_OK (also for a handle already detached) or DF_ERR. Close it with store_task_close. */
+int store_task_detach(struct store_task *t, char *err, size_t errlen);
+/* 1 for a handle store_task_detach let go of its files, else 0. */
+int store_task_detached(const struct store_task *t);
+
 /* Deletes task id's files. Fails with EBUSY when any process has it open. */
 int store_task_remove(struct store *s, const char *id, char *err, size_t errlen);
 
@@ -111,6 +121,9 @@ int store_task_complete(const struct store_task *t);
 int store_task_expect(struct store_task *t, uint32_t n, const uint8_t sum[STORE_SUM_LEN], char *err, size_t errlen);
 /* The checksum of present piece n into sum: DF_OK, or DF_ERR (ENOENT) when absent. */
 int store_task_checksum(const struct store_task *t, uint32_t n, uint8_t sum[STORE_SUM_LEN]);
+/* The checksum piece n has (present) or must have (expected: store_task_expect, or every piece of a
+ * detached task) into sum: DF_OK, or DF_ERR (ENOENT) when neither is known. */
+int store_task_sum(const struct store_task *t, uint32_t n, uint8_t sum[STORE_SUM_LEN]);
 
 /* Fixes the length of a task created with length -1 (pieces of piece_size so far; the last may be
  * short). Fails with EINVAL when a present piece does not fit. Writes a snapshot. */

@@ -541,6 +541,10 @@ void store_task_close(struct store_task *t)
 {
 	if (!t || --t->refs > 0)
 		return;
+	if (t->detached) { /* no files, no locks, on no list */
+		store_task_free(t);
+		return;
+	}
 	struct store_task **pp = &t->store->tasks;
 	while (*pp && *pp != t)
 		pp = &(*pp)->next;
@@ -556,6 +560,51 @@ void store_task_close(struct store_task *t)
 	store_touch(t->meta_path);
 	store_task_free(t);
 }
+
+int store_task_detach(struct store_task *t, char *err, size_t errlen)
+{
+	if (t->detached)
+		return DF_OK;
+	if (t->refs != 1 || t->nbusy) {
+		errno = EBUSY;
+		return store_err(err, errlen, t->meta_path, "cannot let go of the files: %s",
+				 t->nbusy ? "pieces are being written" : "other handles in this process hold it");
+	}
+	if (!store_task_complete(t)) {
+		errno = EINVAL;
+		return store_err(err, errlen, t->meta_path, "cannot let go of the files of an incomplete task");
+	}
+	/* what the last close does (a clean snapshot, the last-use time, the locks released), minus the free */
+	struct store_task **pp = &t->store->tasks;
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	t->next = NULL;
+	if (t->writer && (t->log_records || t->meta_torn)) {
+		char e[512];
+		if (store_task_snapshot(t, e, sizeof e) != DF_OK)
+			log_warn("%s (the log keeps the state)", e);
+	}
+	store_touch(t->meta_path);
+	if (t->data_fd >= 0)
+		close(t->data_fd);
+	if (t->meta_fd >= 0)
+		close(t->meta_fd);
+	t->data_fd = t->meta_fd = -1;
+	t->writer = 0;
+	/* the checksums stay, as those the pieces must have */
+	size_t nb = store_meta_bitmap_bytes(t->npieces);
+	for (size_t i = 0; i < nb; i++) {
+		t->expected[i] |= t->present[i];
+		t->present[i] = 0;
+	}
+	t->npresent = 0;
+	t->detached = 1;
+	return DF_OK;
+}
+
+int store_task_detached(const struct store_task *t) { return t->detached; }
 
 /* ---- state ---- */
 
@@ -618,6 +667,14 @@ int store_task_expect(struct store_task *t, uint32_t n, const uint8_t sum[STORE_
 int store_task_checksum(const struct store_task *t, uint32_t n, uint8_t sum[STORE_SUM_LEN])
 {
 	if (!store_task_has(t, n))
+		return (errno = ENOENT), DF_ERR;
+	memcpy(sum, t->sums + (size_t)n * STORE_META_SUM, STORE_META_SUM);
+	return DF_OK;
+}
+
+int store_task_sum(const struct store_task *t, uint32_t n, uint8_t sum[STORE_SUM_LEN])
+{
+	if (n >= t->npieces || !(store_bit_get(t->present, n) || store_bit_get(t->expected, n)))
 		return (errno = ENOENT), DF_ERR;
 	memcpy(sum, t->sums + (size_t)n * STORE_META_SUM, STORE_META_SUM);
 	return DF_OK;

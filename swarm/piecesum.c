@@ -80,21 +80,37 @@ int piecesum_get(struct piecesum *ps, struct store_task *st, uint32_t n, struct 
 {
 	memset(out, 0, sizeof *out);
 	out->algo = ps->algo;
-	if (!store_task_has(st, n)) {
-		errno = ENOENT;
-		if (errlen)
-			err[0] = 0;
-		return DF_ERR;
-	}
+	/* a detached task (its files evicted while peers hold it) still has every checksum: xxh3 in the
+	 * store's description, SHA-256 here (piecesum_all_known was asked before it let go) */
+	int detached = store_task_detached(st);
+	if (!store_task_has(st, n) && !detached)
+		goto absent;
 	if (ps->algo == DIGEST_PIECE_XXH3)
-		return store_task_checksum(st, n, out->bytes);
+		return store_task_sum(st, n, out->bytes) == DF_OK ? DF_OK : DF_ERR;
 	if (n < ps->cap && (ps->known[n / 8] >> (n % 8) & 1)) {
 		memcpy(out->bytes, ps->sha[n], DIGEST_SHA256_LEN);
 		return DF_OK;
 	}
+	if (detached)
+		goto absent;
 	if (piecesum_hash_stored(st, n, out->bytes, err, errlen) != DF_OK)
 		return DF_ERR;
 	ps->rehashed++;
 	piecesum_put(ps, n, out->bytes); /* out of memory: hashed again next time, still correct */
 	return DF_OK;
+absent:
+	errno = ENOENT;
+	if (errlen)
+		err[0] = 0;
+	return DF_ERR;
+}
+
+int piecesum_all_known(const struct piecesum *ps, uint32_t npieces)
+{
+	if (ps->algo == DIGEST_PIECE_XXH3)
+		return 1;
+	for (uint32_t n = 0; n < npieces; n++)
+		if (n >= ps->cap || !(ps->known[n / 8] >> (n % 8) & 1))
+			return 0;
+	return 1;
 }

@@ -25,11 +25,16 @@ void piecesum_free(struct piecesum *ps);
 /* Records piece n's SHA-256 (ignored with xxh3). DF_OK, or DF_ERR (ENOMEM): the piece is then
  * hashed from the store when asked for. */
 int piecesum_put(struct piecesum *ps, uint32_t n, const uint8_t sha[DIGEST_SHA256_LEN]);
-/* The checksum of present piece n of st into out, in ps's algorithm. DF_OK, or DF_ERR with errno
- * ENOENT when the store lacks the piece (the supernode cannot vouch for it) or a read error with
+/* The checksum of present piece n of st (any piece of a detached st) into out, in ps's algorithm.
+ * DF_OK, or DF_ERR with errno ENOENT when the store lacks the piece (the supernode cannot vouch for it) or a read error with
  * the cause in err. May read the piece from the store (up to its size in CPU, once per piece). */
 int piecesum_get(struct piecesum *ps, struct store_task *st, uint32_t n, struct digest_piece_sum *out, char *err,
 		 size_t errlen);
+
+/* 1 when every piece of [0, npieces) has its checksum without reading the store (always with xxh3,
+ * whose sums the store task keeps; with SHA-256 only when each is in memory), so the store's copy
+ * may go (store_task_detach) while piecesum_get still vouches for the pieces; else 0. */
+int piecesum_all_known(const struct piecesum *ps, uint32_t npieces);
 
 /* SHA-256 of present piece n of st, read back from the store. DF_OK, or DF_ERR with err set. */
 int piecesum_hash_stored(struct store_task *st, uint32_t n, uint8_t out[DIGEST_SHA256_LEN], char *err, size_t errlen);

@@ -104,7 +104,9 @@ struct sn_task {
 	char *filter;                /* the registrations' --filter: parameters the id ignores */
 	char piece_key[PIECE_KEY_HEX + 1]; /* handed to admitted registrants; piece servers require it */
 	uint64_t bytes_source, bytes_super, bytes_p2p, registrations;
+	uint64_t bytes_source_before; /* what earlier fetches of the task brought (a revalidation, a refetch) */
 	ev_timer expire;
+	ev_timer kick;             /* after an eviction: wake peers, fetch again if a download needs it */
 	/* whole-file SHA-256 (+ MD5 for md5 tasks), computed by a worker thread over the contiguous
 	 * prefix as pieces land: in the loop it cost 3.4 CPU s per GB and capped a cold fetch */
 	struct hasher *hasher;
@@ -144,17 +146,25 @@ static void wait_free(struct sn_wait *w);
 static void release_held(struct sn_peer *p, int status, const char *body);
 static void hash_reset(struct sn_task *t);
 static void on_hashed(void *ctx);
+static int task_detached(const struct sn_task *t);
 
 /* ---- tasks ---- */
 
-static struct sn_task *find_task(struct supernode *sn, const char *id)
+static struct sn_task *lookup_task(struct supernode *sn, const char *id)
 {
 	for (int i = 0; i < sn->ntasks; i++)
-		if (strcmp(sn->tasks[i]->id, id) == 0) {
-			sn->tasks[i]->last_used = ev_now(sn->cfg.loop);
+		if (strcmp(sn->tasks[i]->id, id) == 0)
 			return sn->tasks[i];
-		}
 	return NULL;
+}
+
+/* The task a request names; a request is a use (task_idle counts from the last). */
+static struct sn_task *find_task(struct supernode *sn, const char *id)
+{
+	struct sn_task *t = lookup_task(sn, id);
+	if (t)
+		t->last_used = ev_now(sn->cfg.loop);
+	return t;
 }
 
 static const char *version_of(struct sn_task *t, char *buf, size_t cap)
@@ -211,6 +221,9 @@ static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, in
 		proto_put(b, "assign", "%u %u %s %d %s", a[i].piece, store_task_piece_len(t->st, a[i].piece), text, a[i].uploader,
 			  up->addr);
 	}
+	/* an evicted task whose live peers lack a piece: see whether the supernode must fetch it again */
+	if (n == 0 && why == SCHED_WAIT_PIECES && task_detached(t) && !ev_is_active(&t->kick))
+		ev_timer_start(t->sn->cfg.loop, &t->kick);
 	return n > 0 ? SCHED_ASSIGNED : why;
 }
 
@@ -236,6 +249,7 @@ static void task_free(struct sn_task *t)
 	access_free(t->acc);
 	pieceserve_set_key(&t->sn->ps, t->id, NULL);
 	ev_timer_stop(loop, &t->expire);
+	ev_timer_stop(loop, &t->kick);
 	hasher_free(t->hasher);
 	source_free(t->src);
 	if (t->reval)
@@ -324,6 +338,8 @@ static void peer_drop(struct sn_peer *p)
 	release_held(p, 410, "peer expired; register again\n");
 	p->live = 0;
 	sched_peer_remove(p->task->sched, p->handle);
+	if (task_detached(p->task) && !ev_is_active(&p->task->kick)) /* was it the last holder of a piece? */
+		ev_timer_start(p->task->sn->cfg.loop, &p->task->kick);
 }
 
 static void task_remove(struct supernode *sn, struct sn_task *t);
@@ -352,13 +368,16 @@ static void task_forget(struct supernode *sn, struct sn_task *t)
 	task_remove(sn, t);
 }
 
+static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
 static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
 	struct sn_task *t = DF_CONTAINER_OF(w, struct sn_task, expire);
-	int gone[64], n;
+	int gone[64], n, dropped = 0;
 	do {
 		n = sched_expire(t->sched, swarm_now_ms(loop), gone, 64);
+		dropped += n;
 		for (int i = 0; i < n; i++) {
 			struct sn_peer *p = t->peers[gone[i]];
 			if (p->live) {
@@ -372,13 +391,16 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	/* [supernode] task_idle: nobody named the task (register, work, heartbeat) for that long */
 	double idle = ev_now(loop) - t->last_used;
 	if (t->sn->cfg.task_idle > 0 && idle >= t->sn->cfg.task_idle && task_unused(t)) {
-		log_info("task %.12s: %s and unused for %.0f s; forgotten (the store keeps its pieces)", t->id,
-			 state_names[t->state], idle);
+		log_info("task %.12s: %s and unused for %.0f s; forgotten (the store keeps its pieces%s)", t->id,
+			 state_names[t->state], idle, task_detached(t) ? ", if any" : "");
 		t->sn->forgotten++;
 		task_forget(t->sn, t); /* frees t and stops this timer */
 		return;
 	}
-	wake_task(t);
+	if (dropped && task_detached(t)) /* holders gone: an evicted task may need the source again */
+		kick_cb(loop, &t->kick, 0);
+	else
+		wake_task(t);
 }
 
 static struct sn_task *task_new(struct supernode *sn, const char *id, const char *url, const char *headers)
@@ -402,6 +424,7 @@ static struct sn_task *task_new(struct supernode *sn, const char *id, const char
 	t->created_at = t->last_used = ev_now(sn->cfg.loop);
 	piecesum_init(&t->sums, sn->cfg.piece_digest);
 	ev_timer_init(&t->expire, expire_cb, 5, 5);
+	ev_timer_init(&t->kick, kick_cb, 0, 0);
 	sn->tasks[sn->ntasks++] = t;
 	return t;
 }
@@ -542,14 +565,16 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	uint8_t *lsb = NULL;
 	uint32_t np = store_task_piece_count(t->st);
 	if (have && np && have_len == (np + 7) / 8) {
-		/* only pieces the supernode can vouch for count; the rest the peer re-checks when assigned */
+		/* only pieces the supernode can vouch for count (those it holds; every piece of an evicted
+		 * task, whose checksums it kept); the rest the peer re-checks when assigned */
 		const uint8_t *mine = store_task_bitmap(t->st, &(size_t){0});
+		int all = task_detached(t);
 		lsb = malloc(have_len);
 		if (lsb) {
 			uint8_t *both = malloc(have_len);
 			if (both) {
 				for (size_t i = 0; i < have_len; i++)
-					both[i] = have[i] & mine[i];
+					both[i] = all ? have[i] : have[i] & mine[i];
 				msb_to_lsb(both, lsb, have_len);
 				free(both);
 			}
@@ -971,7 +996,8 @@ static void finish_digests(struct sn_task *t)
 	store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
 	t->state = T_COMPLETE;
 	t->revalidated_at = ev_now(t->sn->cfg.loop);
-	log_info("task %.12s: complete from the source (%llu bytes fetched)", t->id, (unsigned long long)t->bytes_source);
+	log_info("task %.12s: complete from the source (%llu bytes fetched)", t->id,
+		 (unsigned long long)(t->bytes_source - t->bytes_source_before));
 	wake_task(t);
 }
 
@@ -986,7 +1012,7 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 {
 	struct sn_task *t = ctx;
 	if (t->src) {
-		t->bytes_source = source_bytes(t->src);
+		t->bytes_source = t->bytes_source_before + source_bytes(t->src);
 	}
 	if (rc != DF_OK) {
 		int e = t->store_errno ? t->store_errno : t->src ? source_errno(t->src) : 0;
@@ -1019,6 +1045,7 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 		.piece_sha256 = sn->cfg.piece_digest == DIGEST_PIECE_SHA256, .task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
 	};
 	t->state = t->st ? T_FETCHING : T_PROBING;
+	t->bytes_source_before = t->bytes_source;
 	hash_reset(t);
 	t->src = source_start(&c, err, errlen);
 	return t->src ? DF_OK : DF_ERR;
@@ -1027,6 +1054,7 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 /* ---- revalidation of a complete, URL-keyed task ---- */
 
 static void on_revalidated(void *ctx, int verdict, const char *msg);
+static int task_attach(struct sn_task *t);
 
 /* Asks the source whether complete task t is still current, with the header lines of the
  * registration it is for (w, or NULL); registrations wait meanwhile. */
@@ -1078,6 +1106,8 @@ static void on_revalidated(void *ctx, int verdict, const char *msg)
 		return;
 	}
 	log_info("task %.12s: the source changed; fetching the new version", t->id);
+	if (task_detached(t) && task_attach(t) != DF_OK)
+		return;
 	source_free(t->src);
 	t->src = NULL;
 	if (start_source(t, err, sizeof err) != DF_OK)
@@ -1565,6 +1595,122 @@ static void on_heartbeat(struct http_req *req, void *ctx)
 	swarm_read_body(req, MAX_BODY, on_heartbeat_body, sn);
 }
 
+/* ---- eviction of a task the peers hold ---- */
+
+static int task_detached(const struct sn_task *t) { return t->st && store_task_detached(t->st); }
+
+/* GC wants the files of complete task t, which live peers still use. When those peers hold every
+ * piece between them, the supernode's copy is not needed: the store lets go of the files (GC
+ * deletes them once the piece server's replies in flight end; their dup'd descriptors keep the
+ * lock) and keeps the description, so the supernode goes on scheduling the peers among
+ * themselves, vouching for each piece with the checksum it kept, and stops being an uploader. A
+ * download that then needs a piece no live peer holds makes it fetch the task again (kick_cb).
+ * Kept (0): while the supernode itself works on the task (source, revalidation, digest, parked
+ * registrations), while some piece exists only here, or when its SHA-256 piece sums are not all
+ * in memory (they would have to be read from the files). */
+static int task_evict(struct sn_task *t)
+{
+	char err[512];
+	if (t->state != T_COMPLETE || !t->st || !t->sched || t->reval || t->waits || t->hasher || t->awaiting_digest)
+		return 0;
+	uint32_t n = store_task_piece_count(t->st);
+	for (uint32_t i = 0; i < n; i++)
+		if (sched_piece_holders(t->sched, i) == 0)
+			return 0;
+	if (!piecesum_all_known(&t->sums, n))
+		return 0;
+	pieceserve_forget(&t->sn->ps, t->id);
+	if (store_task_detach(t->st, err, sizeof err) != DF_OK) {
+		log_warn("task %.12s: kept in the store: %s", t->id, err);
+		return 0;
+	}
+	struct sched_task_info si;
+	sched_task_info(t->sched, &si);
+	if (t->super >= 0) {
+		peer_drop(t->peers[t->super]); /* its uploads in flight go back to their downloaders */
+		t->super = -1;
+	}
+	log_info("task %.12s: its files leave the store while %d peer%s hold every piece, scheduled among themselves", t->id,
+		 si.peers - 1, si.peers == 2 ? "" : "s");
+	ev_timer_start(t->sn->cfg.loop, &t->kick); /* not from inside GC: the answers wait for the loop */
+	return 1;
+}
+
+/* Evicted task t is needed here again: its store task opened (its files may have outlived the
+ * eviction) or created anew from the kept description, the supernode its uploader again for what
+ * the store has. DF_OK, or DF_ERR with the task failed locally (peers go to the source). */
+static int task_attach(struct sn_task *t)
+{
+	struct supernode *sn = t->sn;
+	char err[512];
+	const struct store_task_info *old = store_task_info(t->st);
+	struct store_task_info info = {
+		.length = old->length, .piece_size = old->piece_size, .url = t->shown, .etag = old->etag,
+		.last_modified = old->last_modified, /* digests are recorded once verified (on_source_done) */
+	};
+	enum task_state was = t->state;
+	t->state = T_FETCHING; /* GC (storegc_reserve) leaves it alone meanwhile */
+	if (sn->cfg.gc)
+		storegc_reserve(sn->cfg.gc, info.length > 0 ? (uint64_t)info.length : 0);
+	pieceserve_drop_readonly(&sn->ps, t->id);
+	struct store_task *st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
+	if (!st && errno == ESTALE && store_task_remove(sn->cfg.store, t->id, NULL, 0) == DF_OK)
+		st = store_task_open(sn->cfg.store, t->id, &info, STORE_CREATE, err, sizeof err);
+	if (st && !store_task_writable(st)) {
+		store_task_close(st);
+		st = NULL;
+		snprintf(err, sizeof err, "store: task %s is being written by another process", t->id);
+	}
+	struct sn_peer *sp = st ? peer_add(t, 1, NULL, "super") : NULL;
+	if (!sp) {
+		if (st)
+			store_task_close(st);
+		t->state = was;
+		t->local_failure = 1;
+		fail_task(t, "supernode cannot store the task again (%s): fetch from the source", st ? "out of memory" : err);
+		return DF_ERR;
+	}
+	store_task_close(t->st);
+	t->st = st;
+	t->super = sp->handle;
+	uint32_t n = store_task_piece_count(st);
+	for (uint32_t i = 0; i < n; i++)
+		if (store_task_has(st, i))
+			sched_peer_has(t->sched, t->super, i);
+	t->state = was;
+	return DF_OK;
+}
+
+/* After an eviction, and when a download of an evicted task waits for a piece: if a piece is held
+ * by no usable live peer while some peer still lacks pieces, the supernode fetches the task again
+ * from the source (the registrations' URL and header lines); then the waiting peers are answered. */
+static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct sn_task *t = DF_CONTAINER_OF(w, struct sn_task, kick);
+	struct sched_task_info si;
+	char err[512];
+	if (task_detached(t) && t->state == T_COMPLETE && t->sched) {
+		sched_task_info(t->sched, &si);
+		if (si.available < si.npieces && si.peers > si.done) {
+			log_info("task %.12s: its files were evicted and %u of %u pieces are at no live peer: fetching it again",
+				 t->id, si.npieces - si.available, si.npieces);
+			if (task_attach(t) != DF_OK)
+				return;
+			if (!store_task_complete(t->st)) {
+				source_free(t->src);
+				t->src = NULL;
+				if (start_source(t, err, sizeof err) != DF_OK) {
+					fail_task(t, "%s", err);
+					return;
+				}
+			}
+		}
+	}
+	wake_task(t);
+}
+
 /* ---- status ---- */
 
 static void status_json(struct supernode *sn, struct jsonw *w)
@@ -1618,6 +1764,7 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 		jsonw_i64(w, "length", t->st ? store_task_length(t->st) : -1);
 		jsonw_u64(w, "pieces", t->st ? store_task_piece_count(t->st) : 0);
 		jsonw_u64(w, "pieces_at_supernode", t->st ? store_task_present(t->st) : 0);
+		jsonw_bool(w, "evicted", task_detached(t)); /* peers hold it; the store no longer does */
 		jsonw_u64(w, "bytes_from_source", t->bytes_source);
 		jsonw_u64(w, "bytes_from_supernode", t->bytes_super);
 		jsonw_u64(w, "bytes_peer_to_peer", t->bytes_p2p);
@@ -1742,9 +1889,10 @@ static void on_metrics(struct http_req *req, void *ctx)
 		return;
 	}
 	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p;
-	int peers = 0;
+	int peers = 0, evicted = 0;
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
+		evicted += task_detached(t);
 		src += t->bytes_source;
 		sup += t->bytes_super;
 		p2p += t->bytes_p2p;
@@ -1758,13 +1906,15 @@ static void on_metrics(struct http_req *req, void *ctx)
 		   "# HELP df_bytes_peer_to_peer_total Piece bytes peers fetched from other peers.\n"
 		   "# TYPE df_bytes_peer_to_peer_total counter\ndf_bytes_peer_to_peer_total %llu\n"
 		   "# HELP df_tasks Tasks the supernode knows.\n# TYPE df_tasks gauge\ndf_tasks %d\n"
+		   "# HELP df_tasks_evicted Tasks the supernode schedules whose files left its store (their peers hold them).\n"
+		   "# TYPE df_tasks_evicted gauge\ndf_tasks_evicted %d\n"
 		   "# HELP df_tasks_forgotten_total Idle tasks dropped from memory (their pieces stay in the store).\n"
 		   "# TYPE df_tasks_forgotten_total counter\ndf_tasks_forgotten_total %llu\n"
 		   "# HELP df_peers Live peer registrations.\n# TYPE df_peers gauge\ndf_peers %d\n"
 		   "# HELP df_registrations_total Peer registrations.\n# TYPE df_registrations_total counter\n"
 		   "df_registrations_total %llu\n"
 		   "# HELP df_uptime_seconds Seconds since start.\n# TYPE df_uptime_seconds gauge\ndf_uptime_seconds %.0f\n",
-		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks,
+		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, evicted,
 		(unsigned long long)sn->forgotten, peers,
 		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
 	if (sn->cfg.gc)
@@ -1776,17 +1926,20 @@ static void on_metrics(struct http_req *req, void *ctx)
 
 /* GC asks before evicting a task this process holds: a complete (or failed) task nobody fetches
  * (no source, no revalidation, no waiting or live peer) is let go, scheduler state and all; a
- * later registration finds it in the store, or fetches it again once evicted. */
+ * later registration finds it in the store, or fetches it again once evicted. A complete task that
+ * live peers hold between them is let go too, its scheduling kept (task_evict). Asking is no use
+ * of the task (lookup_task: its task_idle clock runs on). */
 static int gc_release(void *arg, const char *id)
 {
 	struct supernode *sn = arg;
-	struct sn_task *t = find_task(sn, id);
-	if (t && !task_unused(t))
-		return 0;
-	if (t)
+	struct sn_task *t = lookup_task(sn, id);
+	if (t && task_unused(t)) {
 		task_forget(sn, t);
-	else
-		pieceserve_forget(&sn->ps, id);
+		return 1;
+	}
+	if (t && !task_detached(t))
+		return task_evict(t);
+	pieceserve_forget(&sn->ps, id); /* only the piece server had it open (again) */
 	return 1;
 }
 

@@ -7,7 +7,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-build/musl}
 DF=${DF:-$top/$B/df}
 [ -x "$DF" ] || DF=$top/df
-T=$(mktemp -d /tmp/dftest.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/dftest.XXXXXX")   # TMPDIR: a folder of your own, away from anything that clears /tmp/dftest.*
 chmod 755 "$T"   # nginx workers run as nobody and must read files under $T
 PIDS=$T/pids
 : > "$PIDS"
@@ -37,6 +37,7 @@ cleanup() {
   sleep 0.2
   while read -r p; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done < "$PIDS"
   for c in "${CLEANUPS[@]+"${CLEANUPS[@]}"}"; do eval "$c" 2>/dev/null; done
+  [ -f "$T/.ports" ] && while read -r p; do rmdir "$PORT_DIR/$p" 2>/dev/null; done < "$T/.ports"
   [ -n "${KEEP:-}" ] || rm -rf "$T"
   exit $rc
 }
@@ -62,14 +63,23 @@ pass() { echo "pass: $*"; }
 track() { echo "$1" >> "$PIDS"; }
 
 # free_port: a TCP port no socket uses now (checked with ss), random from 20000 up to the kernel's
-# ephemeral range, where the outgoing connections of concurrent tests would make bind fail
+# ephemeral range, where the outgoing connections of concurrent tests would make bind fail. The port
+# is also reserved (a directory in PORT_DIR, removed when the test exits) so that tests running at
+# the same time (test/run.sh JOBS) never pick the same one between the check and the bind.
+PORT_DIR=${DF_PORT_DIR:-${TMPDIR:-/tmp}/dfports}
 free_port() {
   local p lo span
+  mkdir -p "$PORT_DIR" 2>/dev/null
   lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 60000)
   span=$(( lo > 25000 ? lo - 20000 : 40000 ))
   for _ in $(seq 200); do
     p=$(( 20000 + (RANDOM * 32768 + RANDOM) % span ))
-    if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+    ss -Htan "sport = :$p" | grep -q . && continue
+    if ! mkdir "$PORT_DIR/$p" 2>/dev/null; then
+      # held by a test that died without its cleanup (no test runs for half an hour): take it over
+      [ -n "$(find "$PORT_DIR/$p" -maxdepth 0 -mmin +30 2>/dev/null)" ] && rmdir "$PORT_DIR/$p" 2>/dev/null && mkdir "$PORT_DIR/$p" 2>/dev/null || continue
+    fi
+    echo "$p" >> "$T/.ports"; echo "$p"; return 0
   done
   fail "no free port"
 }

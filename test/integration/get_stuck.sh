@@ -3,7 +3,9 @@
 # supernode's own copy is truncated on disk, so each of its piece replies is cut short; it is never
 # blacklisted, being the supernode). The get must back off instead of spinning (~0 CPU over 20 s),
 # then after [get] stall_timeout without progress exit 4 with --no-back-to-source, or fall back to
-# the source saying why.
+# the source saying why. The stuck get's stall_timeout is 26 s, a little past the CPU sample (2 s + 20 s):
+# the default 30 s only made the test wait longer.
+# run.sh: alone (CPU seconds and a duration bound)
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www
@@ -30,7 +32,7 @@ HZ=$(getconf CLK_TCK)
 
 t0=$(date +%s)
 "$DF" get "$URL" -O out-stuck --supernode "127.0.0.1:$SP" --data "$T/d-stuck" --seed-idle 0 --no-back-to-source \
-  --log-level info > g-stuck.log 2>&1 &
+  --stall-timeout 26 --log-level info > g-stuck.log 2>&1 &
 pid=$!; track $pid
 sleep 2
 kill -0 $pid 2>/dev/null || die "the get ended within 2 s: $(cat g-stuck.log)"

@@ -3,6 +3,7 @@
 # start-up failures (busy port, a second daemon on the same store), a TLS ClientHello on the plain
 # port (skopeo and podman probe TLS first), /v1/status, the hand-off socket's refusals, and a
 # graceful stop on SIGTERM.
+# run.sh: alone (the TLS ClientHello answer is bounded at 2 s)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../proxy/lib.sh"
 HANDOFF=$top/$B/tools/handoff

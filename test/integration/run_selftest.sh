@@ -23,10 +23,15 @@ mk "$fb/replay/fuzz_ok" 'echo "replayed 1 corpus files"'
 mk "$fb/replay/fuzz_abort" 'echo "replayed 0 corpus files"; kill -ABRT $$'   # like an assert() in a target
 mk "$fb/replay/fuzz_fail" 'echo "replayed 0 corpus files"; exit 1'
 printf 'exit 0\n' > "$T/it/good.sh"
+# run two at a time (JOBS=2): a slow one and a quick one end out of order; an "alone" test runs after
+# all the others, with none beside it (it finds no other test's mark)
+printf 'sleep 1; touch "%s/slow.done"; exit 1\n' "$T" > "$T/it/slow.sh"
+printf 'touch "%s/quick.running"; sleep 0.2; rm "%s/quick.running"\n' "$T" "$T" > "$T/it/quick.sh"
+printf '# run.sh: alone (a timing test)\n[ -e "%s/slow.done" ] && [ ! -e "%s/quick.running" ] || exit 1\n' "$T" "$T" > "$T/it/aa_alone.sh"
 printf 'echo "FAIL: broken on purpose" >&2; exit 1\n' > "$T/it/bad.sh"
 printf 'echo "skip: nothing to test with"; exit 77\n' > "$T/it/skipped.sh"
 
-B=$fb RUN_IT_DIR=$T/it RUN_CORPUS_DIR=$T/corpus bash "$top/test/run.sh" all > "$T/out" 2>&1; rc=$?
+TESTS= JOBS=2 B=$fb RUN_IT_DIR=$T/it RUN_CORPUS_DIR=$T/corpus bash "$top/test/run.sh" all > "$T/out" 2>&1; rc=$?
 cat "$T/out"
 [ "$rc" -ne 0 ] || fail "run.sh exited 0 over failing tests"
 line() { grep -qE "$1" "$T/out" || fail "run.sh printed no line matching '$1'"; }
@@ -44,14 +49,21 @@ line '^FAIL  replay/fuzz_fail'
 line '^ok    integration/good'
 line '^FAIL  integration/bad'
 line '^skip  integration/skipped'
+line '^ok    integration/quick'
+line '^FAIL  integration/slow'
+line '^ok    integration/aa_alone'
+[ "$(grep -n '^ok    integration/aa_alone' "$T/out" | cut -d: -f1)" -gt "$(grep -n '^FAIL  integration/slow' "$T/out" | cut -d: -f1)" ] ||
+  fail "the alone test was not run last"
+grep -q "^ *[0-9.]* s  integration/slow" "$T/out" || fail "run.sh lists no duration for the slow test"
 noline '^ok    (unit/test_(allskip|bad|crash|silent)|replay/fuzz_(abort|fail)|integration/(bad|skipped))'
 line '^FAIL  replay/fuzz_abort .*killed by signal 6'
-# passed: test_good, test_part, fuzz_ok, good; skipped: part.b, allskip, skipped
-line '^4 passed, 6 failed, 3 skipped$'
+# passed: test_good, test_part, fuzz_ok, good, quick, aa_alone; skipped: part.b, allskip, skipped
+line '^6 passed, 7 failed, 3 skipped$'
 
 # and a clean tree passes
-rm "$fb/test/test_bad" "$fb/test/test_silent" "$fb/test/test_crash" "$fb/replay/fuzz_abort" "$fb/replay/fuzz_fail" "$T/it/bad.sh"
-B=$fb RUN_IT_DIR=$T/it RUN_CORPUS_DIR=$T/corpus bash "$top/test/run.sh" all > "$T/out2" 2>&1 ||
+rm "$fb/test/test_bad" "$fb/test/test_silent" "$fb/test/test_crash" "$fb/replay/fuzz_abort" "$fb/replay/fuzz_fail" "$T/it/bad.sh" \
+  "$T/it/slow.sh" "$T/it/aa_alone.sh"
+TESTS= B=$fb RUN_IT_DIR=$T/it RUN_CORPUS_DIR=$T/corpus bash "$top/test/run.sh" all > "$T/out2" 2>&1 ||
   { cat "$T/out2"; fail "run.sh failed over passing and skipped tests only"; }
-grep -q '^4 passed, 0 failed, 3 skipped$' "$T/out2" || { cat "$T/out2"; fail "wrong summary for the clean tree"; }
+grep -q '^5 passed, 0 failed, 3 skipped$' "$T/out2" || { cat "$T/out2"; fail "wrong summary for the clean tree"; }
 pass "run.sh records FAIL, SKIP and ok by each test's own exit status"

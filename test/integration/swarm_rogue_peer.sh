@@ -4,6 +4,7 @@
 # short (200, half the piece), trickles (1 byte every 20 s), never answers, or says 404. Each time the
 # download must finish, correct, in bounded time, and `df status` must show the rogue blacklisted.
 # Then a rogue that re-registers under new handles is still blacklisted and no longer asked.
+# run.sh: alone (duration bounds)
 . "$(dirname "$0")/../lib.sh"
 ROGUE=$top/$B/tools/roguepeer
 [ -x "$ROGUE" ] || fail "$ROGUE missing (make tools)"

@@ -1152,6 +1152,72 @@ static void gc_release_dry_run(void)
 	store_close(s);
 }
 
+/* A detached handle describes the task (info, checksums) without its files: GC evicts them even
+ * though the handle is still open, and a new open creates the task afresh. */
+static int detach_release_cb(void *arg, const char *id)
+{
+	struct store_task *t = arg;
+	return strcmp(store_task_id(t), id) == 0 && store_task_detach(t, err, sizeof err) == DF_OK;
+}
+
+static void detach(void)
+{
+	struct store *s = store_at("detach");
+	uint8_t want[16], got[16];
+	struct store_task *t = create(s, "d1", 10000, 4096);
+	if (!t)
+		return;
+	CHECK_EQ(put(t, 0, 3), DF_OK);
+	CHECK_EQ(put(t, 1, 3), DF_OK);
+	CHECK_EQ(store_task_detach(t, err, sizeof err), DF_ERR); /* incomplete */
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(put(t, 2, 3), DF_OK);
+	struct store_task *again = store_task_open(s, "d1", NULL, 0, err, sizeof err);
+	CHECK(again == t);
+	CHECK_EQ(store_task_detach(t, err, sizeof err), DF_ERR); /* a second reference */
+	CHECK_EQ(errno, EBUSY);
+	store_task_close(again);
+	CHECK_EQ(store_task_sum(t, 3, got), DF_ERR); /* past the end */
+	/* GC asks the holder, which lets go of the files: they go while the handle lives on */
+	struct store_gc_result r;
+	struct store_gc_policy p = {.quota_bytes = 1, .release = detach_release_cb, .arg = t};
+	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
+	CHECK_EQ(r.evicted, 1);
+	CHECK(store_task_detached(t));
+	CHECK(!exists(path_in("%s", "detach/tasks/d1/d1.meta")) && !exists(path_in("%s", "detach/tasks/d1/d1.data")));
+	CHECK_EQ(store_task_detach(t, err, sizeof err), DF_OK); /* again: nothing to do */
+	/* what it is stays: length, pieces, validators, every checksum; no piece is here */
+	CHECK_EQ(store_task_length(t), 10000);
+	CHECK_EQ(store_task_piece_count(t), 3);
+	CHECK_EQ(store_task_piece_len(t, 2), 10000 - 2 * 4096);
+	CHECK(strcmp(store_task_info(t)->etag, "\"e1\"") == 0);
+	CHECK_EQ(store_task_present(t), 0);
+	CHECK(!store_task_complete(t));
+	for (uint32_t n = 0; n < 3; n++) {
+		sum_of(t, n, 3, want);
+		CHECK(!store_task_has(t, n));
+		CHECK_EQ(store_task_checksum(t, n, got), DF_ERR);
+		CHECK_EQ(store_task_sum(t, n, got), DF_OK);
+		CHECK(memcmp(got, want, 16) == 0);
+	}
+	uint8_t buf[16];
+	CHECK_EQ(store_piece_read(t, 0, 0, buf, sizeof buf, err, sizeof err), DF_ERR);
+	CHECK_EQ(errno, ENOENT);
+	CHECK_EQ(store_piece_write(t, 0, buf, sizeof buf, NULL, err, sizeof err), DF_ERR);
+	/* a new open is a new task (the detached handle is on no list), written anew */
+	struct store_task *fresh = create(s, "d1", 10000, 4096);
+	CHECK(fresh != NULL && fresh != t);
+	if (fresh) {
+		CHECK(store_task_writable(fresh));
+		CHECK_EQ(store_task_present(fresh), 0);
+		CHECK_EQ(put(fresh, 1, 3), DF_OK);
+		store_task_close(fresh);
+	}
+	store_task_close(t);
+	CHECK(exists(path_in("%s", "detach/tasks/d1/d1.meta"))); /* closing the detached handle touched nothing */
+	store_close(s);
+}
+
 static void gc(void)
 {
 	struct store *s = store_at("gc");
@@ -1317,6 +1383,7 @@ static const struct unit_test tests[] = {
 	{"digests", digests},
 	{"gc", gc},
 	{"gc_release_dry_run", gc_release_dry_run},
+	{"detach", detach},
 	{"file_too_large", file_too_large},
 	{"close_store_with_open_tasks", close_store_with_open_tasks},
 };

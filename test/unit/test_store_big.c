@@ -1,6 +1,8 @@
 /* The memory promise of the store: a 30 GiB task (sparse on disk) costs a few MB of RSS to open,
- * recover after a crash, resume, serve by pread and sendfile, export, list and GC. Measured as the peak
- * RSS (VmHWM, reset through /proc/self/clear_refs) above the RSS before the work. */
+ * recover after a crash, resume, serve by pread and sendfile, list and GC, and exporting a 1 GiB one
+ * as much (an export copies every byte, holes included: 30 GiB took minutes of disk writes, and the
+ * copy buffer is the same for any size). Measured as the peak RSS (VmHWM, reset through
+ * /proc/self/clear_refs) above the RSS before the work. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,8 +79,29 @@ static void write_piece(struct store_task *t, uint32_t n)
 
 static int count_cb(void *arg, const struct store_task_stat *st)
 {
-	*(uint64_t *)arg = st->length;
+	if (strcmp(st->id, "b16") == 0)
+		*(uint64_t *)arg = st->length;
 	return 0;
+}
+
+/* A complete task of len bytes on disk with every piece a hole but `real` (written for real). */
+static struct store_task *sparse_task(struct store *s, const char *id, uint64_t len, uint32_t real)
+{
+	uint8_t zs[16];
+	struct store_task_info info = {.length = (int64_t)len, .piece_size = PIECE, .url = "http://big/file"};
+	struct store_task *t = store_task_open(s, id, &info, STORE_CREATE, err, sizeof err);
+	CHECK(t != NULL);
+	if (!t) {
+		fprintf(stderr, "    %s\n", err);
+		return NULL;
+	}
+	zero_sum(zs);
+	for (uint32_t n = 0; n < store_task_piece_count(t); n++)
+		if (n != real)
+			store_task_mark(t, n, zs);
+	CHECK_EQ(store_task_snapshot(t, err, sizeof err), DF_OK);
+	write_piece(t, real);
+	return t;
 }
 
 static void thirty_gib(void)
@@ -90,6 +113,7 @@ static void thirty_gib(void)
 	const uint64_t len = 30 * GIB;
 	const uint32_t count = (uint32_t)(len / PIECE);
 	const uint32_t late[] = {5, 4000, count - 1}; /* written after the snapshot, then a crash */
+	const uint64_t export_len = GIB;
 
 	/* a complete 30 GiB task on disk: holes everywhere but three pieces written for real */
 	struct store *s = store_open(root, err, sizeof err);
@@ -118,6 +142,11 @@ static void thirty_gib(void)
 	store_close(s);
 	struct stat st;
 	CHECK_EQ(stat(root, &st), 0);
+	s = store_open(root, err, sizeof err);
+	struct store_task *e = s ? sparse_task(s, "e1", export_len, 100) : NULL;
+	if (e)
+		store_task_close(e);
+	store_close(s);
 
 	/* now measure: resume, serve, export, list, GC */
 	long before = status_kb("VmRSS:");
@@ -155,11 +184,16 @@ static void thirty_gib(void)
 	}
 	close(null);
 	CHECK_EQ(sent, 12ull * PIECE);
-	CHECK_EQ(store_task_export(t, out, err, sizeof err), DF_OK);
+	store_task_close(t);
+	e = store_task_open(s, "e1", NULL, 0, err, sizeof err);
+	CHECK(e && store_task_complete(e));
+	if (e) {
+		CHECK_EQ(store_task_export(e, out, err, sizeof err), DF_OK);
+		store_task_close(e);
+	}
 	struct stat os;
 	CHECK_EQ(stat(out, &os), 0);
-	CHECK_EQ((uint64_t)os.st_size, len);
-	store_task_close(t);
+	CHECK_EQ((uint64_t)os.st_size, export_len);
 	uint64_t listed = 0;
 	CHECK_EQ(store_list(s, count_cb, &listed, err, sizeof err), DF_OK);
 	CHECK_EQ(listed, len);
@@ -170,8 +204,8 @@ static void thirty_gib(void)
 	store_task_close(t);
 	store_close(s);
 	long peak = status_kb("VmHWM:");
-	printf("  30 GiB task: RSS %ld kB before, peak %ld kB (+%ld kB; budget %d kB)\n", before, peak, peak - before,
-	       RSS_BUDGET_KB);
+	printf("  30 GiB task (1 GiB export): RSS %ld kB before, peak %ld kB (+%ld kB; budget %d kB)\n", before, peak,
+	       peak - before, RSS_BUDGET_KB);
 	CHECK(peak - before < RSS_BUDGET_KB);
 	unlink(out);
 }
