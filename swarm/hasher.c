@@ -71,7 +71,7 @@ static void *work(void *arg)
 			finish(h, DF_ERR);
 			return NULL;
 		}
-		br_sha256_update(&h->dc.sha256, h->buf, (size_t)r);
+		digest_sha256_update(&h->dc.sha256, h->buf, (size_t)r);
 		if (h->md5)
 			br_md5_update(&h->dc.md5, h->buf, (size_t)r);
 		h->pos += (uint64_t)r;

@@ -390,7 +390,7 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 		return DF_ERR;
 	}
 	if (f->sum.algo == DIGEST_PIECE_SHA256)
-		br_sha256_update(&f->sha, data, len);
+		digest_sha256_update(&f->sha, data, len);
 	return DF_OK;
 }
 
