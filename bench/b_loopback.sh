@@ -156,7 +156,7 @@ for proto in $PROTOS; do
   echo
 done
 if [ -x "$HASHSPEED" ]; then
-  read -r xxh md5 sha both <<<"$("$HASHSPEED" --row --seconds 0.3)"
+  read -r xxh md5 sha both _ <<<"$("$HASHSPEED" --row --seconds 0.3)"
   gb=$(awk -v b="$bytes" 'BEGIN { print b / 1e9 }')
   echo "Digest speed on this machine (tools/hashspeed, one core): xxh3-128 $xxh MB/s, MD5 $md5 MB/s," \
     "SHA-256 $sha MB/s, MD5+SHA-256 $both MB/s. A SHA-256 pass over this file costs" \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/df.h"
+#include "core/digest_shani.h"
 
 static void canon128(XXH128_hash_t h, uint8_t out[16])
 {
@@ -31,6 +32,55 @@ void digest_xxh128_final(struct digest_xxh128_ctx *c, uint8_t out[DIGEST_XXH128_
 	canon128(XXH3_128bits_digest(&c->st), out);
 }
 
+/* -1 until the first look at the CPU; then 1 (SHA-NI blocks) or 0 (BearSSL). Threads may race to
+ * set it: they all store the same answer. */
+static int sha_accel = -1;
+
+static int sha256_accel(void)
+{
+	int a = __atomic_load_n(&sha_accel, __ATOMIC_RELAXED);
+	if (a < 0) {
+		a = digest_shani_available();
+		__atomic_store_n(&sha_accel, a, __ATOMIC_RELAXED);
+	}
+	return a;
+}
+
+int digest_sha256_set_accel(int on)
+{
+	int was = sha256_accel();
+	__atomic_store_n(&sha_accel, on && digest_shani_available(), __ATOMIC_RELAXED);
+	return was;
+}
+
+/* BearSSL's context, advanced the way br_sha256_update does (count bytes, a partial block in buf,
+ * H0..H7 in val), so br_sha256_out finishes either path's state. */
+void digest_sha256_update(br_sha256_context *c, const void *data, size_t len)
+{
+	if (!sha256_accel()) {
+		br_sha256_update(c, data, len);
+		return;
+	}
+	const uint8_t *p = data;
+	size_t used = (size_t)c->count & 63;
+	c->count += len;
+	if (used) {
+		size_t k = DF_MIN(64 - used, len);
+		memcpy(c->buf + used, p, k);
+		p += k;
+		len -= k;
+		if (used + k < 64)
+			return;
+		digest_shani_blocks(c->val, c->buf, 1);
+	}
+	if (len >= 64) {
+		digest_shani_blocks(c->val, p, len / 64);
+		p += len / 64 * 64;
+		len %= 64;
+	}
+	memcpy(c->buf, p, len);
+}
+
 void digest_file_init(struct digest_file_ctx *c)
 {
 	br_md5_init(&c->md5);
@@ -40,7 +90,7 @@ void digest_file_init(struct digest_file_ctx *c)
 void digest_file_update(struct digest_file_ctx *c, const void *buf, size_t len)
 {
 	br_md5_update(&c->md5, buf, len);
-	br_sha256_update(&c->sha256, buf, len);
+	digest_sha256_update(&c->sha256, buf, len);
 }
 
 void digest_file_final(const struct digest_file_ctx *c, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN])

@@ -193,7 +193,7 @@ int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], u
 		if (md5)
 			br_md5_update(&c.md5, buf, k);
 		if (sha256)
-			br_sha256_update(&c.sha256, buf, k);
+			digest_sha256_update(&c.sha256, buf, k);
 	}
 	free(buf);
 	digest_file_final(&c, m, h);

@@ -1,4 +1,4 @@
-/* The supernode's whole-file digest worker: one thread per file being fetched, reading the present
+/* The whole-file digest worker of the supernode and of peers given a digest: one thread per file being fetched, reading the present
  * prefix through its own descriptor and handing the result back to the loop with an ev_async. */
 #include "swarm/hasher.h"
 
@@ -29,7 +29,7 @@ struct hasher {
 	int final, stop, state;    /* state: DF_AGAIN running, DF_OK done, DF_ERR failed */
 	char err[160];
 	/* the worker's alone until state leaves DF_AGAIN */
-	int fd, md5;
+	int fd, md5, nice;
 	uint64_t pos;
 	struct digest_file_ctx dc;
 	uint8_t md5_out[16], sha_out[32];
@@ -47,9 +47,10 @@ static void finish(struct hasher *h, int state)
 static void *work(void *arg)
 {
 	struct hasher *h = arg;
-	/* Below the loops that move bytes (ours, the peers', the source's on this host): the digest is
-	 * not on anyone's critical path, the bytes are. Linux applies nice per thread. */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	/* Linux applies nice per thread: the supernode's digest is on no one's critical path and goes
+	 * below the loops that move bytes (hasher_start); a peer's gates its watchers' last byte */
+	if (h->nice)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), h->nice);
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
 		while (!h->stop && h->pos == h->avail && !h->final)
@@ -71,7 +72,7 @@ static void *work(void *arg)
 			finish(h, DF_ERR);
 			return NULL;
 		}
-		br_sha256_update(&h->dc.sha256, h->buf, (size_t)r);
+		digest_sha256_update(&h->dc.sha256, h->buf, (size_t)r);
 		if (h->md5)
 			br_md5_update(&h->dc.md5, h->buf, (size_t)r);
 		h->pos += (uint64_t)r;
@@ -91,6 +92,11 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 
 struct hasher *hasher_start(struct ev_loop *loop, int fd, int md5, void (*done)(void *ctx), void *ctx)
 {
+	return hasher_start_nice(loop, fd, md5, 10, done, ctx);
+}
+
+struct hasher *hasher_start_nice(struct ev_loop *loop, int fd, int md5, int nice, void (*done)(void *ctx), void *ctx)
+{
 	struct hasher *h = calloc(1, sizeof *h);
 	if (!h) {
 		close(fd);
@@ -100,6 +106,7 @@ struct hasher *hasher_start(struct ev_loop *loop, int fd, int md5, void (*done)(
 	h->done = done;
 	h->ctx = ctx;
 	h->md5 = md5;
+	h->nice = nice;
 	h->state = DF_AGAIN;
 	digest_file_init(&h->dc);
 	h->fd = fd;

@@ -1,5 +1,6 @@
 /* Whole-file digests (SHA-256, MD5 on request) computed by a worker thread while a file arrives, so
- * the supernode's event loop only moves bytes: on one core SHA-256 runs at ~300 MB/s, slower than loopback.
+ * the event loop (the supernode's, or a peer's checking a digest it was given) only moves bytes, and
+ * the digest is ready moments after the last piece instead of a whole pass later.
  *
  * How it is used: the loop owns the hasher. hasher_feed says how many bytes from the start of the
  * file are present (they are never written again), and whether that is the whole file; the worker
@@ -19,6 +20,9 @@ struct hasher;
  * compute MD5. done(ctx) runs on loop once the result is ready (never inside a hasher_* call).
  * Returns NULL with errno set when the thread or the memory cannot be had. */
 struct hasher *hasher_start(struct ev_loop *loop, int fd, int md5, void (*done)(void *ctx), void *ctx);
+/* The same with the worker at the given nice (hasher_start: 10, below the loops that move bytes; 0
+ * for a digest that someone waits for). */
+struct hasher *hasher_start_nice(struct ev_loop *loop, int fd, int md5, int nice, void (*done)(void *ctx), void *ctx);
 
 /* Bytes [0, avail) are present; final: that is the whole file. avail never goes down. */
 void hasher_feed(struct hasher *h, uint64_t avail, int final);

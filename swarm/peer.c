@@ -24,6 +24,7 @@
 #include "core/proto.h"
 #include "swarm/auth.h"
 #include "swarm/common.h"
+#include "swarm/hasher.h"
 #include "swarm/pieceserve.h"
 #include "swarm/piecesum.h"
 #include "swarm/source.h"
@@ -110,6 +111,13 @@ struct dl {
 	char last_fail[160];       /* the last failed piece, for the stall message */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
+	/* The digest given (d->digest), computed by a worker as the prefix from byte 0 lands, so the
+	 * check at the end waits for the last pieces' bytes only, and the loop keeps serving meanwhile */
+	struct hasher *hasher;
+	uint32_t hashed;           /* pieces [0, hashed) handed to it */
+	uint64_t hashed_bytes;
+	int hash_broken;           /* it could not start: one pass at the end instead */
+	int awaiting_digest;       /* every piece is here; completion waits for the hasher */
 	int meta_known;
 	int64_t length;
 	struct swarm_dl *watchers;
@@ -135,6 +143,7 @@ struct swarm_peer {
 
 static void send_work(struct dl *d);
 static void cancel_ctls(struct dl *d);
+static void hash_reset(struct dl *d);
 
 /* The supernode this download talks to now. */
 static const char *super_of(const struct dl *d) { return d->sp->supers[d->order[d->cur]]; }
@@ -156,8 +165,11 @@ static void send_meta(struct dl *d)
 		}
 }
 
+static void hash_prefix(struct dl *d, int final);
+
 static void send_piece(struct dl *d, uint32_t piece)
 {
+	hash_prefix(d, 0);
 	for (struct swarm_dl *w = d->watchers; w; w = w->next)
 		if (w->cfg.on_piece)
 			w->cfg.on_piece(w, piece, w->cfg.ctx);
@@ -200,6 +212,62 @@ static void stop_fetches(struct dl *d)
 			fetch_stop(&d->fetches[i]);
 }
 
+/* ---- the whole-file digest, as the pieces land ---- */
+
+static void hash_reset(struct dl *d)
+{
+	hasher_free(d->hasher);
+	d->hasher = NULL;
+	d->hashed = 0;
+	d->hashed_bytes = 0;
+	d->hash_broken = d->awaiting_digest = 0;
+}
+
+static void maybe_complete(struct dl *d);
+
+static void on_hashed(void *ctx)
+{
+	struct dl *d = ctx;
+	if (d->awaiting_digest) {
+		d->awaiting_digest = 0;
+		maybe_complete(d);
+	}
+}
+
+/* Hands the pieces now contiguous from byte 0 to the hasher (started at the first), when a digest
+ * was given and the length is known (the pieces' lengths are then final). */
+static void hash_prefix(struct dl *d, int final)
+{
+	uint32_t n = d->st ? store_task_piece_count(d->st) : 0;
+	if (!d->digest.len || !n || d->hash_broken)
+		return;
+	while (d->hashed < n && store_task_has(d->st, d->hashed))
+		d->hashed_bytes += store_task_piece_len(d->st, d->hashed++);
+	if (!d->hasher && d->hashed > 0) {
+		int fd = store_task_open_data(d->st);
+		/* nice 0: someone waits for this digest (df proxy holds the blob's last byte for it) */
+		if (fd < 0 || !(d->hasher = hasher_start_nice(d->sp->cfg.loop, fd, d->digest.len == 16, 0, on_hashed, d))) {
+			log_warn("%s: cannot start the digest thread (%s); hashing at the end", d->shown, strerror(errno));
+			d->hash_broken = 1;
+			return;
+		}
+	}
+	if (d->hasher)
+		hasher_feed(d->hasher, d->hashed_bytes, final && d->hashed == n);
+}
+
+/* 1 while the hasher still works on the complete file (on_hashed runs maybe_complete again). */
+static int digest_pending(struct dl *d)
+{
+	if (!d->hasher)
+		return 0;
+	hash_prefix(d, 1);
+	if (hasher_result(d->hasher, NULL, NULL, NULL, 0) != DF_AGAIN)
+		return 0;
+	d->awaiting_digest = 1;
+	return 1;
+}
+
 static void fail_dl(struct dl *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 {
@@ -211,6 +279,7 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	d->mode = M_FAILED;
+	hash_reset(d);
 	ev_timer_stop(d->sp->cfg.loop, &d->retry);
 	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
 	ev_timer_stop(d->sp->cfg.loop, &d->stall);
@@ -252,6 +321,7 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 		    (length < 0 || o->length < 0 || o->length == length))
 			return DF_OK;
 		log_info("the stored copy of %s is another version; starting over", d->shown);
+		hash_reset(d);
 		pieceserve_forget(&sp->ps, d->id);
 		store_task_close(d->st);
 		d->st = NULL;
@@ -297,7 +367,12 @@ static int check_digest(struct dl *d)
 	if (want.len == 32 ? strcmp(i->digest, have) == 0 : strcmp(i->md5, want_hex) == 0)
 		return DF_OK; /* verified when it completed (only verified digests are recorded) */
 	uint8_t md5[16], sha[32];
-	if (store_task_file_digests(d->st, want.len == 16 ? md5 : NULL, want.len == 32 ? sha : NULL, err, sizeof err) != DF_OK) {
+	int r = d->hasher ? hasher_result(d->hasher, md5, sha, err, sizeof err) : DF_ERR;
+	if (r == DF_ERR && d->hasher)
+		log_warn("%s: digest thread: %s; one pass instead", d->shown, err);
+	hash_reset(d);
+	if (r != DF_OK &&
+	    store_task_file_digests(d->st, want.len == 16 ? md5 : NULL, want.len == 32 ? sha : NULL, err, sizeof err) != DF_OK) {
 		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return DF_ERR;
 	}
@@ -318,14 +393,18 @@ static int check_digest(struct dl *d)
 	return DF_ERR;
 }
 
-/* Every piece is here and written: check, tell the watchers, keep seeding. */
+/* Every piece is here and written: check (once the hasher has the digest), tell the watchers, keep
+ * seeding. A direct download (M_DIRECT) comes here once its source is done. */
 static void maybe_complete(struct dl *d)
 {
-	if (d->mode == M_SEEDING || d->mode == M_FAILED || !d->st || d->nactive || !store_task_complete(d->st))
+	if ((d->mode != M_SWARM && d->mode != M_DIRECT) || d->src || !d->st || d->nactive || !store_task_complete(d->st))
+		return;
+	if (digest_pending(d))
 		return;
 	int swarm = d->mode == M_SWARM;
 	if (check_digest(d) != DF_OK)
 		return;
+	hash_reset(d);
 	d->mode = swarm ? M_SEEDING : M_DIRECT;
 	if (swarm && d->rlen)
 		send_work(d); /* the supernode must learn we hold the last pieces */
@@ -390,7 +469,7 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 		return DF_ERR;
 	}
 	if (f->sum.algo == DIGEST_PIECE_SHA256)
-		br_sha256_update(&f->sha, data, len);
+		digest_sha256_update(&f->sha, data, len);
 	return DF_OK;
 }
 
@@ -784,7 +863,7 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	struct dl *d = DF_CONTAINER_OF(t, struct dl, stall);
 	double limit = d->sp->cfg.stall_timeout, idle = ev_now(loop) - d->last_progress;
-	if (d->mode != M_SWARM)
+	if (d->mode != M_SWARM || d->awaiting_digest)
 		return;
 	if (idle < limit) {
 		ev_timer_set(t, limit - idle, 0);
@@ -1126,10 +1205,7 @@ static void direct_done(void *ctx, int rc, const char *msg)
 		send_meta(d);
 	source_free(d->src);
 	d->src = NULL;
-	d->mode = M_SWARM; /* let maybe_complete run its checks; it leaves M_DIRECT set */
-	maybe_complete(d);
-	if (d->mode == M_SEEDING)
-		d->mode = M_DIRECT; /* nobody knows about us: nothing to seed */
+	maybe_complete(d); /* in M_DIRECT it stays there: nobody knows about us, nothing to seed */
 }
 
 static void start_direct(struct dl *d, const char *why)
@@ -1238,7 +1314,8 @@ static void kick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		w->meta_sent = 1;
 		w->cfg.on_meta(w, d->length, w->cfg.ctx);
 	}
-	if (d->mode == M_SEEDING || (d->mode == M_DIRECT && !d->src && d->st && store_task_complete(d->st))) {
+	if (d->mode == M_SEEDING ||
+	    (d->mode == M_DIRECT && !d->src && d->st && store_task_complete(d->st) && !d->awaiting_digest)) {
 		/* complete already: this watcher alone is done */
 		for (struct swarm_dl **pp = &d->watchers; *pp; pp = &(*pp)->next)
 			if (*pp == w) {
@@ -1292,6 +1369,7 @@ static void dl_free(struct dl *d)
 	stop_fetches(d);
 	cancel_ctls(d);
 	source_free(d->src);
+	hash_reset(d);
 	while (d->watchers) {
 		struct swarm_dl *w = d->watchers;
 		d->watchers = w->next;

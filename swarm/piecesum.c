@@ -69,7 +69,7 @@ int piecesum_hash_stored(struct store_task *st, uint32_t n, uint8_t out[DIGEST_S
 		uint32_t k = DF_MIN(len - off, (uint32_t)sizeof buf);
 		if (store_piece_read(st, n, off, buf, k, err, errlen) != DF_OK)
 			return DF_ERR;
-		br_sha256_update(&c, buf, k);
+		digest_sha256_update(&c, buf, k);
 	}
 	br_sha256_out(&c, out);
 	return DF_OK;

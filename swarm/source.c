@@ -287,7 +287,7 @@ static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx
 			return DF_ERR;
 		}
 		if (st->writing && s->cfg.piece_sha256)
-			br_sha256_update(&st->sha, data, take);
+			digest_sha256_update(&st->sha, data, take);
 		st->off += take;
 		data += take;
 		len -= take;
