@@ -58,3 +58,37 @@ variant "30 misbehaving clients" -n 1000 --fail 30
 variant "source fetched in order" -n 1000 --streams 1
 variant "supernode 1 Gbit/s, 40 slots" -n 1000 --super-up 1000 --super-slots 40
 variant "30 GB, 4 MB pieces, N=100" -n 100 -s 30G --piece 4M
+
+echo
+echo "### Upload-constrained, uneven and churning swarms (issue 16)"
+echo
+echo "The same file and supernode; clients as said. others' ratio: the clients that are not slow, against"
+echo "their own bound (every uplink serving them; S/D of their own links); slow ratio: the slow clients"
+echo "against the bound of all (their own S/D). Churn: clients leave once at a random moment of the"
+echo "download (their uploads are reset, the supernode drops them on the first refused connection)"
+echo "and come back 1-3 s later with the pieces they kept; the bound adds each one's time away."
+echo "supernode busy: its upload over its capacity until the last client that is not slow was done."
+echo "end-game copies: second uploaders given for a piece already on its way (the loser is cancelled);"
+echo "wasted: bytes of cancelled copies and of transfers cut by departures, in file sizes."
+echo
+xvariant() { # label, sim flags...
+  local label=$1
+  shift
+  printf '| %s ' "$label"
+  "$sim" "$@" --xrow
+}
+printf '| variation '
+"$sim" --xheader | sed -n 1p
+printf '|---'
+"$sim" --xheader | sed -n 2p
+xvariant "uplinks 20 Mbit/s, N=30" -n 30 --up 20
+xvariant "uplinks 20 Mbit/s, N=1000" -n 1000 --up 20
+xvariant "10% slow (10 Mbit/s), N=30" -n 30 --slow 3
+xvariant "10% slow (10 Mbit/s), N=1000" -n 1000 --slow 100
+xvariant "uplinks 20, 10% slow (2/10 Mbit/s), N=30" -n 30 --up 20 --slow 3
+xvariant "10% churn, N=30" -n 30 --churn 3
+xvariant "10% churn, N=1000" -n 1000 --churn 100
+xvariant "uplinks 20, 10% churn, N=30" -n 30 --up 20 --churn 3
+xvariant "joining over 10 s, N=30" -n 30 --join-spread 10
+xvariant "joining over 10 s, N=1000" -n 1000 --join-spread 10
+xvariant "uplinks 20, joining over 10 s, N=30" -n 30 --up 20 --join-spread 10

@@ -25,14 +25,14 @@
 #include "core/sched.h"
 
 enum kind { K_NORMAL, K_SLOW, K_BAD, K_FLAKY, K_VANISH };
-enum ev_type { EV_JOIN, EV_SRC, EV_REQ, EV_START, EV_POLL, EV_STALL, EV_VANISH, EV_TICK };
+enum ev_type { EV_JOIN, EV_SRC, EV_REQ, EV_START, EV_POLL, EV_STALL, EV_VANISH, EV_TICK, EV_LEAVE, EV_BACK, EV_PROBE };
 enum xstate { X_FREE, X_PENDING, X_ACTIVE };
 
 struct xfer {
 	int32_t u, d;
 	uint32_t piece;
-	uint8_t state, outcome;
-	double size, left, rate, t_last, t_end;
+	uint8_t state, outcome, copy;  /* copy: an end-game duplicate of a piece already on its way */
+	double size, left, rate, t_last, t_end, t_act;
 	int32_t heap;
 	int32_t uprev, unext, dprev, dnext, next_free;
 };
@@ -43,6 +43,8 @@ struct node {
 	int32_t uhead, dhead;
 	int32_t handle;
 	uint8_t kind, vanished, parked, done, joined;
+	uint8_t churn, gone;  /* churn: leaves once mid-download and comes back; gone: away right now */
+	double leave, back;   /* churn: when it leaves, when it is back */
 	uint32_t poll_gen, npieces;
 	int outstanding;  /* assignments received and not finished (the client's own view) */
 	uint32_t nfail, nbad, nstall;  /* what this client met as downloader */
@@ -54,12 +56,14 @@ struct ev {
 	uint64_t seq;
 	int type;
 	int32_t a, b, c, e;
+	double v;  /* EV_REQ with a report: the transfer's body time in seconds (0: none) */
 };
 
 struct params {
 	int n;
 	double size, piece, up, down, src, super_up, latency, spread, slow_factor, poll, stall;
-	int streams, slow, fail, row, header, verbose;
+	int streams, slow, fail, churn, row, header, xrow, xheader, verbose;
+	double churn_down;
 	uint64_t seed;
 	struct sched_config cfg;
 };
@@ -70,6 +74,7 @@ static struct sim {
 	int nodes;
 	struct node *nd;
 	uint64_t *have, *infl;  /* per node: pieces held, pieces assigned and not done */
+	uint8_t *copies;        /* per node and piece: transfers of it to that node under way (end game: 2) */
 	uint32_t pw;
 	struct xfer *x;
 	int32_t xcap, xfree;
@@ -83,12 +88,15 @@ static struct sim {
 	int32_t node_of_cap;
 	double now;
 	int remaining;  /* good clients not done yet */
+	int remaining_fast;  /* good clients that are not slow, not done yet */
+	double super_bytes_fast;  /* the supernode's bytes when the last of those was done */
 	uint64_t rng;
 	/* measurements */
 	uint64_t sched_ns, timed_calls, assign_calls, assigned, wakes, poll_timeouts, poll_useful, dups, violations;
 	uint64_t reclaimed; /* assignments of a piece the downloader held but whose claim was dropped */
 	uint64_t expired, reports;
-	double super_bytes;
+	uint64_t endgame, cancelled, left_nodes;  /* duplicate assignments, losers cancelled, departures */
+	double super_bytes, wasted_bytes;
 	double timer_overhead_ns;
 } S;
 
@@ -149,7 +157,7 @@ static int64_t now_ms(void) { return (int64_t)(S.now * 1000.0); }
 
 static int ev_less(const struct ev *a, const struct ev *b) { return a->t < b->t || (a->t == b->t && a->seq < b->seq); }
 
-static void ev_push(double t, int type, int32_t a, int32_t b, int32_t c, int32_t e)
+static void ev_push_v(double t, int type, int32_t a, int32_t b, int32_t c, int32_t e, double v)
 {
 	if (S.evn == S.evcap) {
 		S.evcap = S.evcap ? S.evcap * 2 : 1024;
@@ -160,12 +168,17 @@ static void ev_push(double t, int type, int32_t a, int32_t b, int32_t c, int32_t
 		}
 	}
 	size_t i = S.evn++;
-	struct ev v = {t, S.seq++, type, a, b, c, e};
-	while (i > 0 && ev_less(&v, &S.ev[(i - 1) / 2])) {
+	struct ev x = {t, S.seq++, type, a, b, c, e, v};
+	while (i > 0 && ev_less(&x, &S.ev[(i - 1) / 2])) {
 		S.ev[i] = S.ev[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	S.ev[i] = v;
+	S.ev[i] = x;
+}
+
+static void ev_push(double t, int type, int32_t a, int32_t b, int32_t c, int32_t e)
+{
+	ev_push_v(t, type, a, b, c, e, 0);
 }
 
 static struct ev ev_pop(void)
@@ -265,7 +278,9 @@ static int32_t x_new(int32_t u, int32_t d, uint32_t piece)
 static void x_free(int32_t i)
 {
 	S.nd[S.x[i].d].outstanding--;
-	S.infl[(size_t)S.x[i].d * S.pw + S.x[i].piece / 64] &= ~(1ULL << (S.x[i].piece % 64));
+	uint8_t *c = &S.copies[(size_t)S.x[i].d * S.npieces + S.x[i].piece];
+	if (*c && !--*c)
+		S.infl[(size_t)S.x[i].d * S.pw + S.x[i].piece / 64] &= ~(1ULL << (S.x[i].piece % 64));
 	S.x[i].state = X_FREE;
 	S.x[i].next_free = S.xfree;
 	S.xfree = i;
@@ -308,7 +323,7 @@ static void x_activate(int32_t xi)
 	struct xfer *x = &S.x[xi];
 	struct node *u = &S.nd[x->u], *d = &S.nd[x->d];
 	x->state = X_ACTIVE;
-	x->t_last = S.now;
+	x->t_last = x->t_act = S.now;
 	x->rate = 0;
 	x->uprev = -1, x->unext = u->uhead;
 	if (u->uhead >= 0)
@@ -406,6 +421,10 @@ static void serve(int32_t d)
 		}
 		int32_t xi = x_new(u, d, out[k].piece);
 		nd->outstanding++;
+		if (S.copies[(size_t)d * S.npieces + out[k].piece]++) {
+			S.x[xi].copy = 1;  /* the end game: a second uploader for a piece already on its way */
+			S.endgame++;
+		}
 		S.infl[(size_t)d * S.pw + out[k].piece / 64] |= 1ULL << (out[k].piece % 64);
 		ev_push(S.now + S.P.latency / 2 + S.P.latency, EV_START, xi, 0, 0, 0);
 	}
@@ -419,15 +438,16 @@ static void serve(int32_t d)
 }
 
 /* A request from client d reaches the supernode: register, report, ask. */
-static void on_request(int32_t d, int32_t piece, int32_t u, int result)
+static void on_request(int32_t d, int32_t piece, int32_t u, int result, int64_t body_us)
 {
 	struct node *nd = &S.nd[d];
-	if (nd->vanished)
+	if (nd->vanished || nd->gone)
 		return;
 	if (nd->handle < 0) {
-		if (nd->joined)
-			return;  /* expired: a real peer would register again; ours are silent only if vanished */
-		int h = TIMED(sched_peer_add(S.s, 0, NULL, now_ms()));
+		/* the first registration, or one after a departure (the pieces it kept are declared, as a
+		 * rerun of df get resumes from its store); only vanished clients are ever silent */
+		const uint8_t *held = S.npieces ? (const uint8_t *)&S.have[(size_t)d * S.pw] : NULL;
+		int h = TIMED(sched_peer_add(S.s, 0, held, now_ms()));
 		if (h < 0 || h >= S.node_of_cap) {
 			fprintf(stderr, "sim: sched_peer_add failed\n");
 			exit(1);
@@ -440,8 +460,13 @@ static void on_request(int32_t d, int32_t piece, int32_t u, int result)
 		nd->parked = 2;  /* asking again after a poll timeout: serve() notes whether work was waiting */
 	if (piece >= 0) {
 		int32_t uh = S.nd[u].handle;
-		TIMED(sched_report(S.s, nd->handle, (uint32_t)piece, uh, (enum sched_result)result, now_ms()));
+		TIMED(sched_report_timed(S.s, nd->handle, (uint32_t)piece, uh, (enum sched_result)result, now_ms(),
+					 result == SCHED_OK ? body_us : -1));
 		S.reports++;
+		/* the uploader's process is gone (its connections were reset): the supernode connects to it,
+		 * is refused and drops the registration, as df's does */
+		if (result == SCHED_FAILED && S.nd[u].gone && uh >= 0)
+			ev_push(S.now + S.P.latency, EV_PROBE, u, uh, 0, 0);
 		/* Peers that were waiting get the slot just freed before the reporter asks again. */
 		drain_wakeables();
 	}
@@ -464,6 +489,23 @@ static void finish_piece(int32_t d, uint32_t p)
 		nd->finish = S.now;
 		if (nd->kind == K_NORMAL || nd->kind == K_SLOW)
 			S.remaining--;
+		if (nd->kind == K_NORMAL && !--S.remaining_fast)
+			S.super_bytes_fast = S.super_bytes;
+	}
+}
+
+/* The end game's loser: another copy of a piece the downloader just got. Cancelled without a report
+ * (the winner's report ends every transfer of it to that downloader at the scheduler). */
+static void cancel_copies(int32_t d, uint32_t p)
+{
+	for (int32_t xi = S.nd[d].dhead, next; xi >= 0; xi = next) {
+		next = S.x[xi].dnext;
+		if (S.x[xi].piece != p)
+			continue;
+		x_deactivate(xi);
+		S.wasted_bytes += S.x[xi].size - S.x[xi].left;
+		S.cancelled++;
+		x_free(xi);
 	}
 }
 
@@ -474,24 +516,39 @@ static void on_xfer_done(int32_t xi)
 	int32_t d = x->d, u = x->u;
 	uint32_t p = x->piece;
 	int outcome = x->outcome;
+	double body = S.now - x->t_act;
 	x_free(xi);
-	if (outcome == SCHED_OK)
+	if (outcome == SCHED_OK) {
 		finish_piece(d, p);
-	else if (outcome == SCHED_BAD)
+		cancel_copies(d, p);
+	} else if (outcome == SCHED_BAD) {
 		S.nd[d].nbad++;
-	else
+	} else {
 		S.nd[d].nfail++;
-	ev_push(S.now + S.P.latency / 2, EV_REQ, d, (int32_t)p, u, outcome);
+	}
+	ev_push_v(S.now + S.P.latency / 2, EV_REQ, d, (int32_t)p, u, outcome, DF_MAX(body, 1e-6));
 }
 
 static void on_start(int32_t xi)
 {
 	struct xfer *x = &S.x[xi];
-	if (S.nd[x->d].vanished) {
+	if (S.nd[x->d].vanished || S.nd[x->d].gone) {
+		x_free(xi);
+		return;
+	}
+	if (has(x->d, x->piece)) {  /* an end-game copy whose piece arrived before it started */
+		S.cancelled++;
 		x_free(xi);
 		return;
 	}
 	const struct node *u = &S.nd[x->u];
+	if (u->gone) {  /* its piece server is gone: the connection is refused at once */
+		int32_t d = x->d, uu = x->u;
+		uint32_t p = x->piece;
+		x_free(xi);
+		ev_push(S.now + S.P.latency / 2, EV_REQ, d, (int32_t)p, uu, SCHED_FAILED);
+		return;
+	}
 	if (u->vanished) {  /* nobody answers: the downloader gives up after its stall timeout */
 		ev_push(S.now + S.P.stall, EV_STALL, xi, 0, 0, 0);
 		return;
@@ -520,6 +577,48 @@ static void on_vanish(int32_t v)
 		x_deactivate(xi);
 		x_free(xi);
 	}
+}
+
+/* A churning client leaves (its process ends): the connections of its uploads are reset, so each
+ * downloader reports a failure at once; its own downloads end with it. The supernode keeps its
+ * registration (and the transfers it counts to it) until a refused connection or its return drops it. */
+static void on_leave(int32_t v)
+{
+	struct node *nd = &S.nd[v];
+	nd->gone = 1;
+	nd->parked = 0;
+	nd->poll_gen++;
+	S.left_nodes++;
+	while (nd->uhead >= 0) {
+		int32_t xi = nd->uhead, d = S.x[xi].d;
+		uint32_t p = S.x[xi].piece;
+		x_deactivate(xi);
+		S.wasted_bytes += S.x[xi].size - S.x[xi].left;
+		x_free(xi);
+		S.nd[d].nfail++;
+		ev_push(S.now + S.P.latency / 2, EV_REQ, d, (int32_t)p, v, SCHED_FAILED);
+	}
+	while (nd->dhead >= 0) {
+		int32_t xi = nd->dhead;
+		x_deactivate(xi);
+		S.wasted_bytes += S.x[xi].size - S.x[xi].left;
+		x_free(xi);
+	}
+	ev_push(nd->back, EV_BACK, v, 0, 0, 0);
+}
+
+/* ...and comes back: a rerun replaces the dead registration at once and declares what it kept. */
+static void on_back(int32_t v)
+{
+	struct node *nd = &S.nd[v];
+	nd->gone = 0;
+	if (nd->handle >= 0) {
+		TIMED(sched_peer_remove(S.s, nd->handle));
+		S.node_of[nd->handle] = -1;
+		nd->handle = -1;
+		drain_wakeables();
+	}
+	ev_push(S.now + S.P.latency / 2, EV_REQ, v, -1, 0, 0);  /* a seeder registers again too */
 }
 
 /* -v: one line per tick on how busy the links are, and a check of the wakeups: "servable" counts
@@ -574,7 +673,7 @@ static void on_tick(void)
 	if (S.P.verbose)
 		timeline();
 	for (int32_t i = 1; i < S.nodes; i++)
-		if (S.nd[i].handle >= 0 && !S.nd[i].vanished)
+		if (S.nd[i].handle >= 0 && !S.nd[i].vanished && !S.nd[i].gone)
 			TIMED(sched_touch(S.s, S.nd[i].handle, now_ms()));
 	int dropped[256];
 	int n;
@@ -607,7 +706,7 @@ static void dispatch(const struct ev *e)
 		drain_wakeables();
 		break;
 	case EV_REQ:
-		on_request(e->a, e->b, e->c, e->e);
+		on_request(e->a, e->b, e->c, e->e, e->v > 0 ? (int64_t)(e->v * 1e6) : -1);
 		break;
 	case EV_START:
 		on_start(e->a);
@@ -638,6 +737,22 @@ static void dispatch(const struct ev *e)
 	case EV_TICK:
 		on_tick();
 		break;
+	case EV_LEAVE:
+		on_leave(e->a);
+		break;
+	case EV_BACK:
+		on_back(e->a);
+		break;
+	case EV_PROBE: {  /* the supernode's connect to a piece server a downloader said was gone */
+		struct node *nd = &S.nd[e->a];
+		if (nd->gone && nd->handle == e->b) {
+			TIMED(sched_peer_remove(S.s, nd->handle));
+			S.node_of[nd->handle] = -1;
+			nd->handle = -1;
+			drain_wakeables();
+		}
+		break;
+	}
 	}
 }
 
@@ -675,12 +790,17 @@ static void usage(FILE *f)
 		"  --join-spread S   clients join uniformly over S seconds (default 0: together)\n"
 		"  --slow K          K clients with 1/--slow-factor of the rates (default factor 10)\n"
 		"  --fail K          K clients misbehave: bad data, failing uploads, vanishing (in turn)\n"
+		"  --churn K         K clients leave once at a random moment of their download (their process\n"
+		"                    ends: uploads reset) and come back after about --churn-down ms, resuming\n"
+		"  --churn-down MS   mean time away (default 2000; each 0.5-1.5x of it)\n"
 		"  --poll-ms MS      long-poll timeout of a parked request (default 2000)\n"
 		"  --stall-ms MS     a downloader's give-up time on a silent uploader (default 1000)\n"
 		"  --max-down K --up-slots K --super-slots K --silence-ms MS --max-failures K\n"
 		"                    scheduler settings (defaults: sched_config_default)\n"
 		"  --seed X          random seed (default 1)\n"
 		"  --row / --header  print one markdown table row / the table header (for b_sim.sh)\n"
+		"  --xrow / --xheader  the same for the table of uneven swarms: slow clients' and the others'\n"
+		"                    ratios apart, supernode busy, end-game copies (b_sim.sh)\n"
 		"  -v                link use every 250 ms and the five slowest clients, on stderr\n");
 }
 
@@ -689,10 +809,11 @@ static void parse(int argc, char **argv)
 	struct params *P = &S.P;
 	*P = (struct params){.n = 100, .size = 64 << 20, .piece = 256 << 10, .up = mbit("100"), .down = mbit("100"),
 			     .src = mbit("200"), .super_up = -1, .latency = 0.001, .slow_factor = 10, .poll = 2.0,
-			     .stall = 1.0, .streams = 4, .seed = 1};
+			     .stall = 1.0, .streams = 4, .seed = 1, .churn_down = 2.0};
 	sched_config_default(&P->cfg);
 	enum { O_PIECE = 256, O_UP, O_DOWN, O_SRC, O_SUPER, O_STREAMS, O_LAT, O_SPREAD, O_SLOW, O_SLOWF, O_FAIL,
-	       O_POLL, O_STALL, O_MAXDOWN, O_UPSLOTS, O_SUPERSLOTS, O_SILENCE, O_MAXFAIL, O_SEED, O_ROW, O_HEADER };
+	       O_POLL, O_STALL, O_MAXDOWN, O_UPSLOTS, O_SUPERSLOTS, O_SILENCE, O_MAXFAIL, O_SEED, O_ROW, O_HEADER,
+	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER };
 	static const struct option lo[] = {
 		{"piece", 1, 0, O_PIECE}, {"up", 1, 0, O_UP}, {"down", 1, 0, O_DOWN}, {"src", 1, 0, O_SRC},
 		{"super-up", 1, 0, O_SUPER}, {"streams", 1, 0, O_STREAMS}, {"latency", 1, 0, O_LAT},
@@ -700,7 +821,9 @@ static void parse(int argc, char **argv)
 		{"fail", 1, 0, O_FAIL}, {"poll-ms", 1, 0, O_POLL}, {"stall-ms", 1, 0, O_STALL},
 		{"max-down", 1, 0, O_MAXDOWN}, {"up-slots", 1, 0, O_UPSLOTS}, {"super-slots", 1, 0, O_SUPERSLOTS},
 		{"silence-ms", 1, 0, O_SILENCE}, {"max-failures", 1, 0, O_MAXFAIL}, {"seed", 1, 0, O_SEED},
-		{"row", 0, 0, O_ROW}, {"header", 0, 0, O_HEADER}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"row", 0, 0, O_ROW}, {"header", 0, 0, O_HEADER}, {"churn", 1, 0, O_CHURN},
+		{"churn-down", 1, 0, O_CHURNDOWN}, {"xrow", 0, 0, O_XROW}, {"xheader", 0, 0, O_XHEADER},
+		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "n:s:hv", lo, NULL)) != -1) {
 		switch (c) {
@@ -728,6 +851,10 @@ static void parse(int argc, char **argv)
 		case O_SEED: P->seed = strtoull(optarg, NULL, 0); break;
 		case O_ROW: P->row = 1; break;
 		case O_HEADER: P->header = 1; break;
+		case O_CHURN: P->churn = atoi(optarg); break;
+		case O_CHURNDOWN: P->churn_down = atof(optarg) / 1000; break;
+		case O_XROW: P->xrow = 1; break;
+		case O_XHEADER: P->xheader = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -735,7 +862,8 @@ static void parse(int argc, char **argv)
 	if (P->super_up < 0)
 		P->super_up = P->src;
 	if (P->n < 1 || P->size < 1 || P->piece < 1 || P->up <= 0 || P->down <= 0 || P->src <= 0 || P->super_up <= 0 ||
-	    P->streams < 1 || P->slow + P->fail > P->n || P->latency < 0 || P->slow_factor < 1) {
+	    P->streams < 1 || P->slow + P->fail + P->churn > P->n || P->latency < 0 || P->slow_factor < 1 ||
+	    P->churn < 0 || P->churn_down < 0) {
 		fprintf(stderr, "sim: bad parameters (see --help)\n");
 		exit(2);
 	}
@@ -759,6 +887,7 @@ static void setup(void)
 	S.nd = xalloc((size_t)S.nodes * sizeof *S.nd);
 	S.have = xalloc((size_t)S.nodes * S.pw * 8);
 	S.infl = xalloc((size_t)S.nodes * S.pw * 8);
+	S.copies = xalloc((size_t)S.nodes * S.npieces);
 	S.node_of_cap = 2 * S.nodes + 256;
 	S.node_of = xalloc((size_t)S.node_of_cap * sizeof *S.node_of);
 	for (int i = 0; i < S.node_of_cap; i++)
@@ -790,14 +919,27 @@ static void setup(void)
 		S.nd[perm[i]].up /= P->slow_factor;
 		S.nd[perm[i]].down /= P->slow_factor;
 	}
+	for (int i = P->fail + P->slow; i < P->fail + P->slow + P->churn; i++)
+		S.nd[perm[i]].churn = 1;
 	free(perm);
+	/* how long a download takes at best (the bound without joins): churners leave within it */
+	double usum = P->super_up;
+	for (int i = 1; i < S.nodes; i++)
+		usum += S.nd[i].up;
+	double span = DF_MAX(P->size / P->down, P->n * P->size / usum);
 	for (int i = 1; i < S.nodes; i++) {
 		double t = P->spread > 0 ? rnd01() * P->spread : 0;
 		ev_push(t, EV_JOIN, i, 0, 0, 0);
+		if (S.nd[i].churn) {
+			S.nd[i].leave = t + rnd01() * span * 0.9;
+			S.nd[i].back = S.nd[i].leave + P->churn_down * (0.5 + rnd01());
+			ev_push(S.nd[i].leave, EV_LEAVE, i, 0, 0, 0);
+		}
 		if (S.nd[i].kind == K_VANISH)
 			ev_push(t + rnd01() * (P->size / P->down) / 2, EV_VANISH, i, 0, 0, 0);
 		if (S.nd[i].kind == K_NORMAL || S.nd[i].kind == K_SLOW)
 			S.remaining++;
+		S.remaining_fast += S.nd[i].kind == K_NORMAL;
 	}
 	/* The source download: K streams, each fetching its share of pieces in order at src/K. */
 	double rate = P->src / P->streams;
@@ -833,11 +975,53 @@ static void run(void)
 	}
 }
 
+static void print_xheader(void)
+{
+	printf("| N | makespan s | bound s | ratio | others' ratio | slow ratio | median s | p99 s | supernode xS |"
+	       " supernode busy %% | end-game copies | wasted xS | ns/assign |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
 static void print_header(void)
 {
 	printf("| N | pieces | makespan s | bound s | ratio | median s | p99 s | source xS | supernode xS |"
 	       " ns/assign | sched core %% | sim wall s |\n");
 	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
+static int cmp_step(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* When joins are spread (or clients are away), the uplinks are not all there from the start: the
+ * earliest time by which the uplinks present could have sent `need` bytes. */
+static double upload_bound(double need)
+{
+	double(*st)[2] = xalloc((size_t)S.nodes * 3 * sizeof *st);
+	int n = 0;
+	for (int i = 1; i < S.nodes; i++) {
+		const struct node *nd = &S.nd[i];
+		if (nd->kind != K_NORMAL && nd->kind != K_SLOW)
+			continue;
+		st[n][0] = nd->join, st[n++][1] = nd->up;
+		if (nd->churn) {
+			st[n][0] = nd->leave, st[n++][1] = -nd->up;
+			st[n][0] = nd->back, st[n++][1] = nd->up;
+		}
+	}
+	qsort(st, (size_t)n, sizeof *st, cmp_step);
+	double t = 0, rate = S.P.super_up, sent = 0;
+	for (int k = 0; k < n; k++) {
+		if (sent + rate * (st[k][0] - t) >= need)
+			break;
+		sent += rate * (st[k][0] - t);
+		t = st[k][0];
+		rate += st[k][1];
+	}
+	free(st);
+	return t + (need - sent) / rate;
 }
 
 static void report(double wall)
@@ -846,21 +1030,40 @@ static void report(double wall)
 	int good = 0;
 	double *times = xalloc((size_t)P->n * sizeof(double));
 	double makespan = 0, bound_join = 0, dmin = INFINITY, usum = P->super_up;
+	/* the clients that are not slow, apart: the bound of their own set (all upload capacity for them) */
+	double mk_fast = 0, bj_fast = 0, dmin_fast = INFINITY, mk_slow = 0;
+	int nfast = 0;
 	for (int i = 1; i < S.nodes; i++) {
 		const struct node *nd = &S.nd[i];
 		if (nd->kind != K_NORMAL && nd->kind != K_SLOW)
 			continue;
 		usum += nd->up;
 		dmin = DF_MIN(dmin, nd->down);
-		bound_join = DF_MAX(bound_join, nd->join + P->size / nd->down);
+		/* a client away mid-download cannot be done before its time away has passed too */
+		double away = nd->churn && !(nd->done && nd->finish <= nd->leave) ? nd->back - nd->leave : 0;
+		double own = nd->join + away + P->size / nd->down;
+		bound_join = DF_MAX(bound_join, own);
+		if (nd->kind == K_NORMAL) {
+			nfast++;
+			dmin_fast = DF_MIN(dmin_fast, nd->down);
+			bj_fast = DF_MAX(bj_fast, own);
+		}
 		if (nd->done) {
 			times[good++] = nd->finish - nd->join;
 			makespan = DF_MAX(makespan, nd->finish);
+			if (nd->kind == K_NORMAL)
+				mk_fast = DF_MAX(mk_fast, nd->finish);
+			else
+				mk_slow = DF_MAX(mk_slow, nd->finish);
 		}
 	}
 	int ngood = P->n - P->fail;
-	double bound = DF_MAX(DF_MAX(P->size / P->src, P->size / dmin), ngood * P->size / usum);
+	double bound = DF_MAX(DF_MAX(P->size / P->src, P->size / dmin), upload_bound(ngood * P->size));
 	bound = DF_MAX(bound, bound_join);
+	double bound_fast = DF_MAX(DF_MAX(P->size / P->src, P->size / dmin_fast), upload_bound(nfast * P->size));
+	bound_fast = DF_MAX(bound_fast, bj_fast);
+	(void)usum;
+	double busy = mk_fast > 0 ? 100 * S.super_bytes_fast / (P->super_up * mk_fast) : 0;
 	qsort(times, (size_t)good, sizeof *times, cmp_double);
 	double med = good ? times[good / 2] : NAN, p99 = good ? times[DF_MIN(good - 1, (int)ceil(good * 0.99) - 1)] : NAN;
 	double sched_ns = (double)S.sched_ns - S.timer_overhead_ns * (double)S.timed_calls;
@@ -868,7 +1071,14 @@ static void report(double wall)
 		sched_ns = 0;
 	double ns_per = S.assigned ? sched_ns / (double)S.assigned : 0;
 	double core = makespan > 0 ? sched_ns / 1e9 / makespan * 100 : 0;
-	if (P->row) {
+	if (P->xrow) {
+		char slow[32] = "-";
+		if (P->slow)
+			snprintf(slow, sizeof slow, "%.2f", mk_slow / bound);
+		printf("| %d | %.2f | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %.2f | %.0f | %llu | %.2f | %.0f |%s\n", P->n, makespan,
+		       bound, makespan / bound, nfast ? mk_fast / bound_fast : NAN, slow, med, p99, S.super_bytes / P->size,
+		       busy, (unsigned long long)S.endgame, S.wasted_bytes / P->size, ns_per, good < ngood ? " INCOMPLETE" : "");
+	} else if (P->row) {
 		printf("| %d | %u | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.1f |%s\n", P->n,
 		       S.npieces, makespan, bound, makespan / bound, med, p99, 1.0, S.super_bytes / P->size, ns_per, core,
 		       wall, good < ngood ? " INCOMPLETE" : "");
@@ -881,6 +1091,13 @@ static void report(double wall)
 		       P->cfg.up_slots, P->cfg.super_slots, (long long)P->cfg.silence_ms, P->cfg.max_failures);
 		printf("done %d/%d  makespan %.3f s  bound %.3f s  ratio %.3f\n", good, ngood, makespan, bound,
 		       makespan / bound);
+		if (P->slow && nfast)
+			printf("not slow: %d done by %.3f s, their bound %.3f s, ratio %.3f; slow: done by %.3f s, ratio %.3f\n",
+			       nfast, mk_fast, bound_fast, mk_fast / bound_fast, mk_slow, mk_slow / bound);
+		printf("supernode busy %.0f%% until the last client that is not slow was done; end game: %llu copies, %llu "
+		       "cancelled, %.2f S of bytes wasted (cancelled or cut by departures: %llu)\n",
+		       busy, (unsigned long long)S.endgame, (unsigned long long)S.cancelled, S.wasted_bytes / P->size,
+		       (unsigned long long)S.left_nodes);
 		printf("client time: median %.3f s  p99 %.3f s  (S/D %.3f s)\n", med, p99, P->size / P->down);
 		printf("egress: source %.2f S  supernode %.2f S\n", 1.0, S.super_bytes / P->size);
 		printf("scheduler: %llu assignments in %llu sched_assign calls, %llu reports, %llu wakeups, "
@@ -918,8 +1135,8 @@ static void report(double wall)
 int main(int argc, char **argv)
 {
 	parse(argc, argv);
-	if (S.P.header) {
-		print_header();
+	if (S.P.header || S.P.xheader) {
+		S.P.header ? print_header() : print_xheader();
 		return 0;
 	}
 	calibrate();
@@ -930,6 +1147,6 @@ int main(int argc, char **argv)
 	report(wall);
 	int bad = S.violations > 0 || S.remaining > 0;
 	sched_free(S.s);
-	free(S.nd), free(S.have), free(S.infl), free(S.node_of), free(S.x), free(S.xheap), free(S.ev);
+	free(S.nd), free(S.have), free(S.infl), free(S.copies), free(S.node_of), free(S.x), free(S.xheap), free(S.ev);
 	return bad ? 1 : 0;
 }

@@ -612,6 +612,12 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 
 int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now)
 {
+	return sched_report_timed(s, d, piece, u, r, now, -1);
+}
+
+int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now, int64_t body_us)
+{
+	(void)body_us;
 	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) ||
 	    u == d) {
 		errno = EINVAL;

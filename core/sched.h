@@ -115,6 +115,10 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
  * handles or piece. Counts as hearing from the downloader. */
 int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
 		 int64_t now);
+/* sched_report with what the downloader measured: body_us, the microseconds from the transfer's first
+ * byte to its last (-1: not known). The measured rates size each peer's share of transfers. */
+int sched_report_timed(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
+		       int64_t now, int64_t body_us);
 
 /* Stops using a peer as an uploader, with the reason shown by sched_peer_info (the caller knows
  * something the reports do not: the host was blacklisted under an earlier handle). It may still
