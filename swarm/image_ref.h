@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "core/df.h"
+
 struct image_ref {
 	char registry[256]; /* host[:port] as images are named, lower case: "docker.io", "127.0.0.1:5000" */
 	char api[256];      /* host[:port] the registry API answers at: registry-1.docker.io for docker.io */
