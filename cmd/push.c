@@ -721,9 +721,9 @@ static int push_image(struct push *p, const char *super, const struct image_args
 	if (!ic.client)
 		return DF_EXIT_FAIL;
 	int rc = image_resolve(&ic, &plan, err, sizeof err);
-	http_client_free(ic.client);
 	if (rc != DF_OK) {
 		log_user_error("push", "%s", err);
+		http_client_free(ic.client);
 		return DF_EXIT_FAIL;
 	}
 	p->image = &plan;
@@ -743,6 +743,14 @@ static int push_image(struct push *p, const char *super, const struct image_args
 		if (wait_complete(p, super, ids[i]) != DF_OK)
 			rc = DF_EXIT_FAIL;
 	free(ids);
+	/* the hosts register with the registry's authorization too: a token as fresh as can be, since
+	 * tokens expire (Docker Hub's in 300 s) and the preheat may have taken longer */
+	if (rc == DF_EXIT_OK && p->nhosts && strncmp(plan.auth, "Authorization: Bearer ", 22) == 0 &&
+	    image_reauth(&ic, &plan, err, sizeof err) != DF_OK) {
+		log_user_error("push", "%s", err);
+		rc = DF_EXIT_FAIL;
+	}
+	http_client_free(ic.client);
 	if (rc != DF_EXIT_OK || !p->nhosts) {
 		if (rc == DF_EXIT_OK && p->json)
 			print_json(p);

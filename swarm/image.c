@@ -294,6 +294,30 @@ int image_resolve(const struct image_cfg *cfg, struct image_plan *out, char *err
 	return rc_;
 }
 
+int image_reauth(const struct image_cfg *cfg, struct image_plan *plan, char *err, size_t errlen)
+{
+	char creds[2048], from[512], path[700];
+	if (find_creds(cfg, &plan->ref, creds, sizeof creds, from, sizeof from, err, errlen) != DF_OK)
+		return DF_ERR;
+	struct regclient_cfg rcfg = {
+		.loop = cfg->loop, .client = cfg->client, .api = plan->ref.api, .repo = plan->ref.repo, .creds = creds,
+		.plain_http = cfg->plain_http, .timeout = cfg->timeout,
+	};
+	struct regclient *rc = regclient_new(&rcfg);
+	explicit_bzero(creds, sizeof creds);
+	struct regclient_resp resp;
+	snprintf(path, sizeof path, "/v2/%s/manifests/%s", plan->ref.repo, plan->digest);
+	int r = rc ? regclient_get(rc, path, IMAGE_ACCEPT, MANIFEST_MAX, &resp, err, errlen) : DF_ERR;
+	if (!rc)
+		snprintf(err, errlen, "out of memory");
+	if (r == DF_OK) {
+		free(resp.body);
+		snprintf(plan->auth, sizeof plan->auth, "%s", regclient_auth(rc));
+	}
+	regclient_free(rc);
+	return r;
+}
+
 void image_plan_free(struct image_plan *p)
 {
 	free(p->blobs);

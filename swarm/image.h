@@ -50,4 +50,9 @@ struct image_plan {
 int image_resolve(const struct image_cfg *cfg, struct image_plan *out, char *err, size_t errlen);
 void image_plan_free(struct image_plan *p);
 
+/* Authorizes again as image_resolve did (the same credentials; a Bearer token is fetched anew:
+ * tokens expire, Docker Hub's after 300 s), reading the manifest plan->digest names. DF_OK with
+ * plan->auth replaced, or DF_ERR with err. */
+int image_reauth(const struct image_cfg *cfg, struct image_plan *plan, char *err, size_t errlen);
+
 #endif
