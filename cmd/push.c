@@ -841,6 +841,9 @@ static int run(struct df *df, struct opt_result *r)
 		return usage("%s", "--image takes no FILE and no --preheat URL");
 	if (!ia.ref && (ia.platform || ia.all_platforms || ia.creds || ia.auth_file || ia.plain_http))
 		return usage("%s", "--platform, --all-platforms, --creds, --auth-file and --plain-http go with --image");
+	if (ia.creds)
+		log_warn("--creds on the command line is visible to every local user (ps, /proc/PID/cmdline): "
+			 "prefer --auth-file or $REGISTRY_AUTH_FILE");
 	if (ia.platform && ia.all_platforms)
 		return usage("%s", "--platform or --all-platforms, not both");
 	if (ia.ref && (p.dest[0] || digest_arg))

@@ -259,31 +259,44 @@ fail:
 	return DF_ERR;
 }
 
+/* A registry client for r with the credentials cfg leads to (their source named in from). NULL
+ * with err. */
+static struct regclient *client_for(const struct image_cfg *cfg, const struct image_ref *r, char *from, size_t fromcap,
+				    char *err, size_t errlen)
+{
+	char creds[2048];
+	if (find_creds(cfg, r, creds, sizeof creds, from, fromcap, err, errlen) != DF_OK)
+		return NULL;
+	struct regclient_cfg rcfg = {
+		.loop = cfg->loop, .client = cfg->client, .api = r->api, .repo = r->repo, .creds = creds,
+		.plain_http = cfg->plain_http, .timeout = cfg->timeout,
+	};
+	struct regclient *rc = regclient_new(&rcfg);
+	explicit_bzero(creds, sizeof creds);
+	if (!rc)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
 int image_resolve(const struct image_cfg *cfg, struct image_plan *out, char *err, size_t errlen)
 {
 	const char *why;
-	char creds[2048];
 	memset(out, 0, sizeof *out);
 	if (image_ref_parse(cfg->ref, strlen(cfg->ref), &out->ref, &why) != DF_OK) {
 		snprintf(err, errlen, "image %s: %s", cfg->ref, why);
 		return DF_ERR;
 	}
-	if (find_creds(cfg, &out->ref, creds, sizeof creds, out->creds_from, sizeof out->creds_from, err, errlen) != DF_OK)
+	struct regclient *rc = client_for(cfg, &out->ref, out->creds_from, sizeof out->creds_from, err, errlen);
+	if (!rc)
 		return DF_ERR;
-	struct regclient_cfg rcfg = {
-		.loop = cfg->loop, .client = cfg->client, .api = out->ref.api, .repo = out->ref.repo, .creds = creds,
-		.plain_http = cfg->plain_http, .timeout = cfg->timeout,
-	};
-	struct regclient *rc = regclient_new(&rcfg);
-	explicit_bzero(creds, sizeof creds);
 	struct json_tok *toks = malloc(MAX_TOKS * sizeof *toks);
 	struct image_desc *top = malloc(MAX_DESC * sizeof *top), *sub = malloc(MAX_DESC * sizeof *sub);
-	int rc_ = DF_ERR;
-	if (!rc || !toks || !top || !sub)
+	int r = DF_ERR;
+	if (!toks || !top || !sub)
 		snprintf(err, errlen, "out of memory");
 	else
-		rc_ = resolve(cfg, rc, toks, top, sub, out, err, errlen);
-	if (rc_ == DF_OK)
+		r = resolve(cfg, rc, toks, top, sub, out, err, errlen);
+	if (r == DF_OK)
 		snprintf(out->auth, sizeof out->auth, "%s", regclient_auth(rc));
 	else
 		image_plan_free(out);
@@ -291,25 +304,18 @@ int image_resolve(const struct image_cfg *cfg, struct image_plan *out, char *err
 	free(toks);
 	free(top);
 	free(sub);
-	return rc_;
+	return r;
 }
 
 int image_reauth(const struct image_cfg *cfg, struct image_plan *plan, char *err, size_t errlen)
 {
-	char creds[2048], from[512], path[700];
-	if (find_creds(cfg, &plan->ref, creds, sizeof creds, from, sizeof from, err, errlen) != DF_OK)
-		return DF_ERR;
-	struct regclient_cfg rcfg = {
-		.loop = cfg->loop, .client = cfg->client, .api = plan->ref.api, .repo = plan->ref.repo, .creds = creds,
-		.plain_http = cfg->plain_http, .timeout = cfg->timeout,
-	};
-	struct regclient *rc = regclient_new(&rcfg);
-	explicit_bzero(creds, sizeof creds);
+	char from[512], path[700];
 	struct regclient_resp resp;
-	snprintf(path, sizeof path, "/v2/%s/manifests/%s", plan->ref.repo, plan->digest);
-	int r = rc ? regclient_get(rc, path, IMAGE_ACCEPT, MANIFEST_MAX, &resp, err, errlen) : DF_ERR;
+	struct regclient *rc = client_for(cfg, &plan->ref, from, sizeof from, err, errlen);
 	if (!rc)
-		snprintf(err, errlen, "out of memory");
+		return DF_ERR;
+	snprintf(path, sizeof path, "/v2/%s/manifests/%s", plan->ref.repo, plan->digest);
+	int r = regclient_get(rc, path, IMAGE_ACCEPT, MANIFEST_MAX, &resp, err, errlen);
 	if (r == DF_OK) {
 		free(resp.body);
 		snprintf(plan->auth, sizeof plan->auth, "%s", regclient_auth(rc));
