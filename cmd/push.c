@@ -1,6 +1,8 @@
 /* `df push FILE --group hosts.txt`: put a file on every host of a group through the swarm. The pusher
  * serves FILE once to the supernode (preheat), then tells each host's df proxy to fetch it P2P and
- * write it to --dest, showing live per-host progress. `df push --preheat URL` only warms the supernode. */
+ * write it to --dest, showing live per-host progress. `df push --preheat URL` only warms the supernode.
+ * `df push --image REF` preheats an image's blobs (resolved by swarm/image.c) and, with hosts, has
+ * each host's df proxy fetch them into its store for its registry mirror. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -24,8 +26,12 @@
 #include "net/http_server.h"
 #include "swarm/auth.h"
 #include "swarm/common.h"
+#include "swarm/image.h"
 
-enum { OPT_GROUP = 1, OPT_HOST, OPT_DEST, OPT_MODE, OPT_PARALLEL, OPT_DIGEST, OPT_JSON, OPT_PREHEAT, OPT_PTIMEOUT };
+enum {
+	OPT_GROUP = 1, OPT_HOST, OPT_DEST, OPT_MODE, OPT_PARALLEL, OPT_DIGEST, OPT_JSON, OPT_PREHEAT, OPT_PTIMEOUT, OPT_IMAGE,
+	OPT_PLATFORM, OPT_ALL_PLATFORMS, OPT_CREDS, OPT_AUTH_FILE, OPT_PLAIN_HTTP,
+};
 
 static const struct opt_spec opts[] = {
 	{"group", 'g', 1, OPT_GROUP, "FILE", "hosts, one host[:port] of its df proxy per line ('-': stdin; # comments)"},
@@ -37,6 +43,12 @@ static const struct opt_spec opts[] = {
 	{"json", 0, 0, OPT_JSON, NULL, "print the result as JSON"},
 	{"preheat", 0, 1, OPT_PREHEAT, "URL", "only make the supernode fetch URL (no hosts)"},
 	{"push-timeout", 0, 1, OPT_PTIMEOUT, "SECONDS", "give up on a host after this long (default 3600)"},
+	{"image", 0, 1, OPT_IMAGE, "REF", "an image ([REGISTRY/]REPO[:TAG][@sha256:HEX]): preheat its config and layers, and put them in each host's store for its df proxy"},
+	{"platform", 0, 1, OPT_PLATFORM, "OS/ARCH[/VARIANT]", "--image: the manifest of a multi-platform image to take (default: this machine's)"},
+	{"all-platforms", 0, 0, OPT_ALL_PLATFORMS, NULL, "--image: every platform's manifest"},
+	{"creds", 0, 1, OPT_CREDS, "USER:PASSWORD", "--image: registry credentials (else --auth-file, $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json; else none)"},
+	{"auth-file", 0, 1, OPT_AUTH_FILE, "FILE", "--image: registry credentials from this docker config.json / containers auth.json"},
+	{"plain-http", 0, 0, OPT_PLAIN_HTTP, NULL, "--image: reach the registry over http when https is not answered (always so on loopback)"},
 };
 static const char *const sections[] = {"get", "security", NULL};
 
@@ -79,10 +91,13 @@ struct push {
 	double timeout;
 	int json, tty, drawn;
 	int file_server;             /* the source is our own file server (not --preheat URL) */
+	const char *path;            /* what hosts are POSTed: /v1/push, or /v1/blobs with body */
+	char *body;                  /* a blob push's request (one for every host), or NULL */
+	const struct image_plan *image;
 	ev_timer tick;
 	/* re-announcing the task while hosts fetch: a supernode restarted mid-push learns it again */
 	ev_timer announce;
-	char super[256], reg[2048];
+	char super[256], reg[16384];
 	struct sn_answer ann;
 	int ainflight;
 	uint64_t announced;
@@ -285,9 +300,10 @@ static void start_host(struct push *p, struct host *h)
 	proto_put(&b, "digest", "%s", p->digest);
 	proto_put(&b, "dest", "%s", p->dest);
 	proto_put(&b, "mode", "%s", p->mode);
-	snprintf(url, sizeof url, "%s://%s/v1/push", p->scheme, h->name);
+	snprintf(url, sizeof url, "%s://%s%s", p->scheme, h->name, p->path);
 	struct http_request req = {
-		.method = "POST", .url = url, .headers = p->tok, .body = b.p, .body_len = b.len, .what = "host",
+		.method = "POST", .url = url, .headers = p->tok, .body = p->body ? p->body : b.p,
+		.body_len = p->body ? strlen(p->body) : b.len, .what = "host",
 		.on_response = host_response, .on_body = host_body, .on_done = host_done, .ctx = h, .connect_timeout = 5,
 		.first_byte_timeout = 30, .idle_timeout = p->timeout,
 	};
@@ -452,22 +468,47 @@ static int leave_path(const struct sn_answer *a, char *path, size_t cap)
 	return DF_OK;
 }
 
-/* Registers url (digest optional) with the supernode, then leaves at once: the supernode keeps
- * fetching from the source. Returns the task id in id. */
-static int preheat(struct push *p, const char *super, const char *url, const char *digest, char id[TASKID_MAX])
+/* Appends a "header: Name: value" line to b for each of headers' CRLF-ended lines (NULL: none). */
+static void put_headers(struct proto_buf *b, const char *headers)
+{
+	for (const char *h = headers; h && *h;) {
+		size_t n = strcspn(h, "\r\n");
+		if (n)
+			proto_put(b, "header", "%.*s", (int)n, h);
+		h += n;
+		h += strspn(h, "\r\n");
+	}
+}
+
+/* Registers url (digest optional; headers: lines the source wants, or NULL) with the supernode,
+ * then leaves at once: the supernode keeps fetching from the source. Returns the task id in id. */
+static int preheat(struct push *p, const char *super, const char *url, const char *digest, const char *headers,
+		   char id[TASKID_MAX])
 {
 	struct preheat ph;
-	char body[2048], path[256], err[256];
+	char body[sizeof p->reg], path[256], err[256];
 	struct digest_spec d = {0};
+	struct proto_buf b;
 	if (digest[0])
 		digest_spec_parse(digest, strlen(digest), &d);
 	if (swarm_task_id(url, p->df->cfg->get_filter, &d, id, err, sizeof err) != DF_OK) {
 		log_user_error("push", "%s", err);
 		return DF_ERR;
 	}
+	proto_buf_init(&b, body, sizeof body);
+	proto_put(&b, "task", "%s", id);
+	proto_put(&b, "url", "%s", url);
+	if (digest[0])
+		proto_put(&b, "digest", "%s", digest);
 	/* a pushed FILE is served by our own file server, a cluster listener (token, TLS) */
-	snprintf(body, sizeof body, "task: %s\nurl: %s\n%s%s%s%sport: 0\n", id, url, digest[0] ? "digest: " : "", digest,
-		 digest[0] ? "\n" : "", p->file_server ? "source: cluster\n" : "");
+	if (p->file_server)
+		proto_put(&b, "source", "cluster");
+	put_headers(&b, headers); /* the source's credentials: the supernode keeps them in memory only */
+	proto_put(&b, "port", "0");
+	if (b.overflow) {
+		log_user_error("push", "preheat %s: the registration does not fit (headers too long)", url);
+		return DF_ERR;
+	}
 	snprintf(p->reg, sizeof p->reg, "%s", body); /* for re-announcing */
 	snprintf(p->super, sizeof p->super, "%s", super);
 	if (supernode_call(p, super, "/v1/register", body, &ph) != DF_OK) {
@@ -482,15 +523,17 @@ static int preheat(struct push *p, const char *super, const char *url, const cha
 /* Waits until the supernode has the whole task (its status JSON says so). */
 static int wait_complete(struct push *p, const char *super, const char *id)
 {
-	char needle[128];
+	char needle[128], path[128];
 	snprintf(needle, sizeof needle, "\"id\":\"%s\"", id);
+	snprintf(path, sizeof path, "/v1/status?format=json&task=%s", id);
 	for (int i = 0; i < 36000; i++) {
 		struct preheat ph;
-		if (supernode_call(p, super, "/v1/status?format=json", NULL, &ph) != DF_OK) {
+		if (supernode_call(p, super, path, NULL, &ph) != DF_OK) {
 			log_user_error("push", "supernode %s: %s", super, ph.msg);
 			return DF_ERR;
 		}
-		/* the status may be cut at 4 KB here: enough for the first tasks; search what came */
+		/* the status of that one task (&task=) fits in the 4 KB kept of the answer, whatever else
+		 * the supernode holds; a 1000-peer task is cut, but its state comes first */
 		char *t = strstr(ph.a.body, needle);
 		if (t) {
 			char *st = strstr(t, "\"state\":\"");
@@ -582,8 +625,28 @@ static void print_json(struct push *p)
 	int ok = 0;
 	jsonw_init(&w, 16u << 20);
 	jsonw_obj_open(&w, NULL);
-	jsonw_str(&w, "url", p->url);
-	jsonw_str(&w, "digest", p->digest);
+	if (p->image) {
+		const struct image_plan *im = p->image;
+		char ref[800];
+		snprintf(ref, sizeof ref, "%s/%s%s%s%s%s", im->ref.registry, im->ref.repo, im->ref.tag[0] ? ":" : "", im->ref.tag,
+			 im->ref.digest[0] ? "@" : "", im->ref.digest);
+		jsonw_str(&w, "image", ref);
+		jsonw_str(&w, "digest", im->digest);
+		jsonw_str(&w, "platforms", im->platforms);
+		jsonw_arr_open(&w, "blobs");
+		for (int i = 0; i < im->nblobs; i++) {
+			jsonw_obj_open(&w, NULL);
+			jsonw_str(&w, "digest", im->blobs[i].digest);
+			jsonw_u64(&w, "size", im->blobs[i].size);
+			jsonw_str(&w, "kind", im->blobs[i].config ? "config" : "layer");
+			jsonw_obj_close(&w);
+		}
+		jsonw_arr_close(&w);
+		jsonw_u64(&w, "bytes", im->bytes);
+	} else {
+		jsonw_str(&w, "url", p->url);
+		jsonw_str(&w, "digest", p->digest);
+	}
 	jsonw_arr_open(&w, "hosts");
 	for (int i = 0; i < p->nhosts; i++) {
 		struct host *h = &p->hosts[i];
@@ -594,7 +657,7 @@ static void print_json(struct push *p)
 		jsonw_u64(&w, "bytes", h->have);
 		jsonw_f64(&w, "seconds", h->ended > h->started ? h->ended - h->started : 0);
 		if (h->state == H_OK)
-			jsonw_str(&w, "path", h->path);
+			jsonw_str(&w, p->image ? "result" : "path", h->path);
 		else
 			jsonw_str(&w, "error", h->why);
 		jsonw_obj_close(&w);
@@ -607,10 +670,134 @@ static void print_json(struct push *p)
 	jsonw_free(&w);
 }
 
+/* Tells every host (at most --parallel at once) with the live table; returns how many ended ok. */
+static int run_hosts(struct push *p, int announce)
+{
+	p->tty = isatty(1) && !p->json;
+	ev_timer_init(&p->tick, tick_cb, 0.5, 0.5);
+	ev_timer_start(p->loop, &p->tick);
+	if (announce) {
+		ev_timer_init(&p->announce, announce_cb, ANNOUNCE_EVERY, ANNOUNCE_EVERY);
+		ev_timer_start(p->loop, &p->announce);
+	}
+	start_next(p);
+	if (p->done < p->nhosts)
+		ev_run(p->loop, 0);
+	ev_timer_stop(p->loop, &p->tick);
+	if (announce)
+		ev_timer_stop(p->loop, &p->announce);
+	draw(p);
+	int ok = 0;
+	for (int i = 0; i < p->nhosts; i++)
+		ok += p->hosts[i].state == H_OK;
+	return ok;
+}
+
+static void print_failed(const struct push *p)
+{
+	for (int i = 0; i < p->nhosts; i++)
+		if (p->hosts[i].state != H_OK)
+			printf("  failed: %s: %s\n", p->hosts[i].name, p->hosts[i].why[0] ? p->hosts[i].why : "not started");
+}
+
+/* The flags of --image. */
+struct image_args {
+	const char *ref, *platform, *creds, *auth_file;
+	int all_platforms, plain_http;
+};
+
+/* df push --image REF: resolve, preheat every blob at the supernode, then (with hosts) have each
+ * host fetch them into its store. */
+static int push_image(struct push *p, const char *super, const struct image_args *ia)
+{
+	char err[1024], size[32];
+	struct image_plan plan;
+	struct image_cfg ic = {
+		.loop = p->loop, .client = NULL, .ref = ia->ref, .creds = ia->creds, .auth_file = ia->auth_file,
+		.platform = ia->platform, .all_platforms = ia->all_platforms, .plain_http = ia->plain_http,
+		.timeout = p->df->cfg->get_timeout > 0 ? p->df->cfg->get_timeout : 60,
+	};
+	/* the registry is a source: [common] cacert and insecure, not the cluster's TLS */
+	ic.client = daemon_client(p->df, p->loop, NULL, 0);
+	if (!ic.client)
+		return DF_EXIT_FAIL;
+	int rc = image_resolve(&ic, &plan, err, sizeof err);
+	if (rc != DF_OK) {
+		log_user_error("push", "%s", err);
+		http_client_free(ic.client);
+		return DF_EXIT_FAIL;
+	}
+	p->image = &plan;
+	progress_size(plan.bytes, size, sizeof size);
+	if (!p->json)
+		fprintf(stderr, "df: image %s/%s@%s%s%s: %d blob%s (%s)%s%s%s, via supernode %s\n", plan.ref.registry, plan.ref.repo,
+			plan.digest, plan.platforms[0] ? " for " : "", plan.platforms, plan.nblobs, plan.nblobs == 1 ? "" : "s", size,
+			plan.creds_from[0] ? "; credentials from " : "", plan.creds_from,
+			plan.skipped ? "; foreign layers left out" : "", super);
+	/* every blob registered first, so the supernode fetches them all at once; then waited for */
+	char (*ids)[TASKID_MAX] = calloc((size_t)plan.nblobs + 1, sizeof *ids);
+	rc = ids ? DF_EXIT_OK : DF_EXIT_FAIL;
+	for (int i = 0; rc == DF_EXIT_OK && i < plan.nblobs; i++)
+		if (preheat(p, super, plan.blobs[i].url, plan.blobs[i].digest, plan.auth, ids[i]) != DF_OK)
+			rc = DF_EXIT_FAIL;
+	for (int i = 0; rc == DF_EXIT_OK && i < plan.nblobs; i++)
+		if (wait_complete(p, super, ids[i]) != DF_OK)
+			rc = DF_EXIT_FAIL;
+	free(ids);
+	/* the hosts register with the registry's authorization too: a token as fresh as can be, since
+	 * tokens expire (Docker Hub's in 300 s) and the preheat may have taken longer */
+	if (rc == DF_EXIT_OK && p->nhosts && strncmp(plan.auth, "Authorization: Bearer ", 22) == 0 &&
+	    image_reauth(&ic, &plan, err, sizeof err) != DF_OK) {
+		log_user_error("push", "%s", err);
+		rc = DF_EXIT_FAIL;
+	}
+	http_client_free(ic.client);
+	if (rc != DF_EXIT_OK || !p->nhosts) {
+		if (rc == DF_EXIT_OK && p->json)
+			print_json(p);
+		else if (rc == DF_EXIT_OK)
+			printf("preheated %s/%s@%s at %s: %d blob%s, %s\n", plan.ref.registry, plan.ref.repo, plan.digest, super,
+			       plan.nblobs, plan.nblobs == 1 ? "" : "s", size);
+		image_plan_free(&plan);
+		p->image = NULL;
+		return rc;
+	}
+	/* one request for every host: the blobs, and the lines the registry wants (memory only) */
+	size_t cap = 4096 + sizeof plan.auth + (size_t)plan.nblobs * (sizeof plan.blobs[0].url + 128);
+	p->body = malloc(cap);
+	if (!p->body) {
+		image_plan_free(&plan);
+		p->image = NULL;
+		return DF_EXIT_FAIL;
+	}
+	struct proto_buf b;
+	proto_buf_init(&b, p->body, cap);
+	proto_put(&b, "image", "%s/%s@%s", plan.ref.registry, plan.ref.repo, plan.digest);
+	put_headers(&b, plan.auth);
+	for (int i = 0; i < plan.nblobs; i++)
+		proto_put(&b, "blob", "%s %llu %s", plan.blobs[i].digest, (unsigned long long)plan.blobs[i].size, plan.blobs[i].url);
+	p->path = "/v1/blobs";
+	int ok = run_hosts(p, 0);
+	if (p->json) {
+		print_json(p);
+	} else {
+		printf("%d/%d ok, %d failed; %d blob%s (%s) of %s/%s in each host's store\n", ok, p->nhosts, p->nhosts - ok,
+		       plan.nblobs, plan.nblobs == 1 ? "" : "s", size, plan.ref.registry, plan.ref.repo);
+		print_failed(p);
+	}
+	explicit_bzero(p->body, strlen(p->body));
+	free(p->body);
+	p->body = NULL;
+	image_plan_free(&plan);
+	p->image = NULL;
+	return ok == p->nhosts ? DF_EXIT_OK : DF_EXIT_FAIL;
+}
+
 static int run(struct df *df, struct opt_result *r)
 {
-	struct push p = {.df = df, .parallel = 64, .timeout = 3600};
+	struct push p = {.df = df, .parallel = 64, .timeout = 3600, .path = "/v1/push"};
 	const char *file = NULL, *preheat_url = NULL, *digest_arg = NULL;
+	struct image_args ia = {0};
 	char err[512];
 	int rc = DF_EXIT_FAIL;
 	snprintf(p.mode, sizeof p.mode, "0644");
@@ -643,13 +830,30 @@ static int run(struct df *df, struct opt_result *r)
 		case OPT_JSON: p.json = 1; break;
 		case OPT_PREHEAT: preheat_url = a; break;
 		case OPT_PTIMEOUT: p.timeout = atof(a); break;
+		case OPT_IMAGE: ia.ref = a; break;
+		case OPT_PLATFORM: ia.platform = a; break;
+		case OPT_ALL_PLATFORMS: ia.all_platforms = 1; break;
+		case OPT_CREDS: ia.creds = a; break;
+		case OPT_AUTH_FILE: ia.auth_file = a; break;
+		case OPT_PLAIN_HTTP: ia.plain_http = 1; break;
 		}
 	}
+	if (ia.ref && (preheat_url || r->nargs))
+		return usage("%s", "--image takes no FILE and no --preheat URL");
+	if (!ia.ref && (ia.platform || ia.all_platforms || ia.creds || ia.auth_file || ia.plain_http))
+		return usage("%s", "--platform, --all-platforms, --creds, --auth-file and --plain-http go with --image");
+	if (ia.creds)
+		log_warn("--creds on the command line is visible to every local user (ps, /proc/PID/cmdline): "
+			 "prefer --auth-file or $REGISTRY_AUTH_FILE");
+	if (ia.platform && ia.all_platforms)
+		return usage("%s", "--platform or --all-platforms, not both");
+	if (ia.ref && (p.dest[0] || digest_arg))
+		return usage("%s", "--image puts blobs in each host's store: no --dest, no --digest");
 	if (preheat_url && r->nargs)
 		return usage("--preheat takes a URL, not a FILE ('%s')", r->args[0]);
-	if (!preheat_url) {
+	if (!preheat_url && !ia.ref) {
 		if (r->nargs != 1)
-			return usage("%s", r->nargs ? "takes one FILE" : "missing FILE (or --preheat URL)");
+			return usage("%s", r->nargs ? "takes one FILE" : "missing FILE (or --preheat URL, or --image REF)");
 		file = r->args[0];
 		if (!p.nhosts)
 			return usage("%s", "no hosts: give --group FILE or --host HOST");
@@ -671,8 +875,12 @@ static int run(struct df *df, struct opt_result *r)
 	if (!p.client)
 		goto out;
 	char id[TASKID_MAX];
+	if (ia.ref) {
+		rc = push_image(&p, super, &ia);
+		goto out;
+	}
 	if (preheat_url) {
-		if (preheat(&p, super, preheat_url, digest_arg ? digest_arg : "", id) == DF_OK && wait_complete(&p, super, id) == DF_OK) {
+		if (preheat(&p, super, preheat_url, digest_arg ? digest_arg : "", NULL, id) == DF_OK && wait_complete(&p, super, id) == DF_OK) {
 			if (!p.json)
 				printf("preheated %s at %s (task %s)\n", preheat_url, super, id);
 			rc = DF_EXIT_OK;
@@ -748,35 +956,20 @@ static int run(struct df *df, struct opt_result *r)
 		fprintf(stderr, "df: pushing %s (%s, sha256:%.12s…) to %d host%s via supernode %s\n", file, size, fs.hex, p.nhosts,
 			p.nhosts == 1 ? "" : "s", super);
 	p.file_server = 1;
-	if (preheat(&p, super, p.url, p.digest, id) != DF_OK) {
+	if (preheat(&p, super, p.url, p.digest, NULL, id) != DF_OK) {
 		http_server_free(srv);
 		goto out;
 	}
-	p.tty = isatty(1) && !p.json;
-	ev_timer_init(&p.tick, tick_cb, 0.5, 0.5);
-	ev_timer_start(p.loop, &p.tick);
-	ev_timer_init(&p.announce, announce_cb, ANNOUNCE_EVERY, ANNOUNCE_EVERY);
-	ev_timer_start(p.loop, &p.announce);
-	start_next(&p);
-	if (p.done < p.nhosts)
-		ev_run(p.loop, 0);
-	ev_timer_stop(p.loop, &p.tick);
-	ev_timer_stop(p.loop, &p.announce);
-	draw(&p);
+	int ok = run_hosts(&p, 1);
 	struct http_server_stats ss;
 	http_server_get_stats(srv, &ss);
-	int ok = 0;
-	for (int i = 0; i < p.nhosts; i++)
-		ok += p.hosts[i].state == H_OK;
 	if (p.json) {
 		print_json(&p);
 	} else {
 		char sent[32];
 		progress_size(ss.bytes_out, sent, sizeof sent);
 		printf("%d/%d ok, %d failed; this machine sent %s for a %s file\n", ok, p.nhosts, p.nhosts - ok, sent, size);
-		for (int i = 0; i < p.nhosts; i++)
-			if (p.hosts[i].state != H_OK)
-				printf("  failed: %s: %s\n", p.hosts[i].name, p.hosts[i].why[0] ? p.hosts[i].why : "not started");
+		print_failed(&p);
 	}
 	rc = ok == p.nhosts ? DF_EXIT_OK : DF_EXIT_FAIL;
 	http_server_free(srv);
@@ -790,8 +983,8 @@ out:
 
 const struct cmd_desc cmd_push = {
 	.name = "push",
-	.summary = "put a file on every host of a group through the swarm (or --preheat a URL)",
-	.synopsis = "FILE (--group HOSTS | --host H...) [--dest PATH] [OPTIONS] | --preheat URL",
+	.summary = "put a file or an image's blobs on every host of a group through the swarm (or --preheat a URL)",
+	.synopsis = "FILE (--group HOSTS | --host H...) [--dest PATH] [OPTIONS] | --image REF [--group HOSTS | --host H...] | --preheat URL",
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/base64.h"
 #include "core/log.h"
 #include "net/http_client.h"
 #include "net/resolve.h"
@@ -103,20 +104,6 @@ static void fdrive(struct http_fetch *f);
 static void fetch_start(struct http_fetch *f);
 
 /* --- small helpers ------------------------------------------------------------------------------ */
-
-static void b64(const unsigned char *in, size_t n, char *out)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-		out[o++] = t[v >> 18 & 63];
-		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? t[v & 63] : '=';
-	}
-	out[o] = 0;
-}
 
 static void fkick(struct http_fetch *f, double after)
 {
@@ -476,7 +463,7 @@ static int build_head(struct http_fetch *f)
 	char auth[600] = "";
 	if (u->userinfo.n && u->userinfo.n < 400 && !has_header_line(f->hdrs, "authorization")) {
 		char enc[560];
-		b64((const unsigned char *)u->userinfo.p, u->userinfo.n, enc);
+		base64_encode(u->userinfo.p, u->userinfo.n, enc, sizeof enc);
 		snprintf(auth, sizeof auth, "Authorization: Basic %s\r\n", enc);
 	}
 	char range[80] = "";
@@ -1176,7 +1163,7 @@ static int parse_proxy(const char *s, struct proxy *px, char *err, size_t errlen
 	px->port = u.port_explicit ? u.port : 1080;
 	if (u.userinfo.n && u.userinfo.n < 400) {
 		char enc[560];
-		b64((const unsigned char *)u.userinfo.p, u.userinfo.n, enc);
+		base64_encode(u.userinfo.p, u.userinfo.n, enc, sizeof enc);
 		snprintf(px->auth, sizeof px->auth, "Proxy-Authorization: Basic %s\r\n", enc);
 	}
 	px->set = 1;

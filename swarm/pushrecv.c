@@ -30,13 +30,26 @@ struct pushrecv {
 	int dirfd;                  /* the push directory: every destination is resolved from it */
 };
 
-/* One push in progress: the request, the download watcher, the lines waiting for the socket. */
+/* One blob of a blob push: its download watcher until it ends. */
+struct push_blob {
+	struct push *p;
+	struct swarm_dl *w;
+	uint64_t size;
+	char digest[72];
+	int done;
+};
+
+/* One push in progress: the request, the download watcher (a file) or watchers (blobs), the lines
+ * waiting for the socket. */
 struct push {
 	struct pushrecv *pr;
 	struct http_req *req;
 	struct swarm_dl *w;
 	struct push_target tg;
 	unsigned mode;
+	struct push_blob *blobs;    /* a blob push: nblobs downloads kept in the store */
+	int nblobs, nblobs_done;
+	uint64_t blob_bytes;        /* their sizes as the pusher gave them */
 	char out[4096];
 	size_t olen;
 	int ended, finished;
@@ -226,11 +239,100 @@ int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request
 	return DF_OK;
 }
 
+/* "Name: value" with a token for a name: a header line that cannot smuggle another one. */
+static int header_line_ok(struct slice v)
+{
+	const char *colon = memchr(v.p, ':', v.n);
+	if (!colon || colon == v.p)
+		return 0;
+	for (const char *c = v.p; c < colon; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c)))
+			return 0;
+	return 1;
+}
+
+/* "sha256:HEX SIZE URL" */
+static int blob_line(struct slice v, struct pushrecv_blob *b)
+{
+	const char *sp1 = memchr(v.p, ' ', v.n);
+	if (!sp1 || digest_spec_parse(v.p, (size_t)(sp1 - v.p), &b->digest) != DF_OK || strcmp(b->digest.algo, "sha256") != 0)
+		return DF_ERR;
+	const char *s = sp1 + 1, *end = v.p + v.n;
+	uint64_t size = 0;
+	int digits = 0;
+	for (; s < end && *s >= '0' && *s <= '9' && digits < 19; s++, digits++)
+		size = size * 10 + (uint64_t)(*s - '0');
+	if (!digits || s >= end || *s != ' ')
+		return DF_ERR;
+	b->size = size;
+	b->url = (struct slice){s + 1, (size_t)(end - s - 1)};
+	struct http_url u;
+	const char *why;
+	if (b->url.n >= 4096 || http_url_parse(b->url.p, b->url.n, &u, &why) != DF_OK)
+		return DF_ERR;
+	return DF_OK;
+}
+
+int pushrecv_parse_blobs(const char *body, size_t len, struct pushrecv_blobs *rq, const char **why)
+{
+	size_t pos = 0, hl = 0;
+	struct proto_line l;
+	int rc;
+	rq->image = (struct slice){"", 0};
+	rq->headers[0] = 0;
+	rq->n = 0;
+	while ((rc = proto_next(body, len, &pos, &l)) == DF_OK) {
+		for (size_t i = 0; i < l.val.n; i++)
+			if ((unsigned char)l.val.p[i] < 0x20 || l.val.p[i] == 0x7f) {
+				*why = "a control character inside a value";
+				return DF_ERR;
+			}
+		if (slice_eq(l.key, "image")) {
+			rq->image = l.val;
+		} else if (slice_eq(l.key, "header")) {
+			if (!header_line_ok(l.val)) {
+				*why = "header: expected 'Name: value'";
+				return DF_ERR;
+			}
+			if (hl + l.val.n + 3 > sizeof rq->headers) {
+				*why = "the header lines are too long";
+				return DF_ERR;
+			}
+			memcpy(rq->headers + hl, l.val.p, l.val.n);
+			memcpy(rq->headers + hl + l.val.n, "\r\n", 3);
+			hl += l.val.n + 2;
+		} else if (slice_eq(l.key, "blob")) {
+			if (rq->n == PUSH_MAX_BLOBS) {
+				*why = "too many blob lines";
+				return DF_ERR;
+			}
+			if (blob_line(l.val, &rq->blob[rq->n]) != DF_OK) {
+				*why = "blob: expected 'sha256:HEX SIZE URL' with an http(s) URL";
+				return DF_ERR;
+			}
+			rq->n++;
+		}
+	}
+	if (rc == DF_ERR) {
+		*why = "a malformed line (not 'key: value', a NUL byte, or over 8 KiB)";
+		return DF_ERR;
+	}
+	if (!rq->n) {
+		*why = "no blob line";
+		return DF_ERR;
+	}
+	return DF_OK;
+}
+
 static void push_free(struct push *p)
 {
 	ev_timer_stop(p->pr->cfg.loop, &p->tick);
 	if (p->w)
 		swarm_dl_cancel(p->w);
+	for (int i = 0; i < p->nblobs; i++)
+		if (p->blobs[i].w)
+			swarm_dl_cancel(p->blobs[i].w);
+	free(p->blobs);
 	pushrecv_target_close(&p->tg);
 	free(p);
 }
@@ -275,6 +377,16 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	struct push *p = DF_CONTAINER_OF(t, struct push, tick);
+	if (p->nblobs) {
+		uint64_t have = 0;
+		for (int i = 0; i < p->nblobs; i++) {
+			struct push_blob *b = &p->blobs[i];
+			struct store_task *st = b->w ? swarm_dl_task(b->w) : NULL;
+			have += b->done ? b->size : st ? store_task_present_bytes(st) : 0;
+		}
+		say(p, "progress: %llu %llu\n", (unsigned long long)have, (unsigned long long)p->blob_bytes);
+		return;
+	}
 	struct store_task *st = p->w ? swarm_dl_task(p->w) : NULL;
 	if (st)
 		say(p, "progress: %llu %lld\n", (unsigned long long)store_task_present_bytes(st), (long long)store_task_length(st));
@@ -363,6 +475,98 @@ static void on_body(struct http_req *req, const char *body, size_t len, void *ct
 	http_reply_start(req, 200, "Content-Type: text/plain\r\n", -1, writable, p);
 }
 
+/* ---- blob pushes (df push --image): downloads into the store, nothing written outside it ---- */
+
+static void blob_done(struct swarm_dl *w, int rc, int code, const char *msg, void *ctx)
+{
+	(void)w;
+	(void)code;
+	struct push_blob *b = ctx;
+	struct push *p = b->p;
+	b->w = NULL;
+	b->done = 1;
+	if (p->finished)
+		return; /* another blob failed: the answer is given */
+	if (rc != DF_OK) {
+		/* the watchers of the other blobs end with the request; their downloads go on for the swarm */
+		say(p, "error: %s: %s\n", b->digest, msg);
+	} else if (++p->nblobs_done < p->nblobs) {
+		return;
+	} else {
+		log_info("push: %d blob%s (%llu bytes) in the store", p->nblobs, p->nblobs == 1 ? "" : "s",
+			 (unsigned long long)p->blob_bytes);
+		say(p, "progress: %llu %llu\nok: %d blob%s in the store\n", (unsigned long long)p->blob_bytes,
+		    (unsigned long long)p->blob_bytes, p->nblobs, p->nblobs == 1 ? "" : "s");
+	}
+	ev_timer_stop(p->pr->cfg.loop, &p->tick);
+	p->finished = 1;
+	flush(p);
+}
+
+static void on_blobs_body(struct http_req *req, const char *body, size_t len, void *ctx)
+{
+	struct pushrecv *pr = ctx;
+	const char *why;
+	char err[512];
+	struct pushrecv_blobs *rq = malloc(sizeof *rq);
+	struct push *p = calloc(1, sizeof *p);
+	if (!p || !rq || pushrecv_parse_blobs(body, len, rq, &why) != DF_OK) {
+		int n = snprintf(err, sizeof err, "push: %s\n", p && rq ? why : "out of memory");
+		http_reply(req, p && rq ? 400 : 503, "Content-Type: text/plain\r\n", err, (size_t)DF_MIN(n, (int)sizeof err - 1));
+		free(p);
+		free(rq);
+		return;
+	}
+	p->pr = pr;
+	p->req = req;
+	p->tg.dirfd = -1;
+	p->blobs = calloc((size_t)rq->n, sizeof *p->blobs);
+	if (!p->blobs) {
+		explicit_bzero(rq->headers, sizeof rq->headers);
+		free(rq);
+		free(p);
+		http_reply(req, 503, NULL, "out of memory\n", 14);
+		return;
+	}
+	p->nblobs = rq->n;
+	ev_timer_init(&p->tick, tick_cb, 0.5, 0.5);
+	for (int i = 0; i < rq->n; i++) {
+		struct push_blob *b = &p->blobs[i];
+		char url[4096];
+		b->p = p;
+		b->size = rq->blob[i].size;
+		p->blob_bytes += b->size;
+		digest_spec_format(&rq->blob[i].digest, b->digest, sizeof b->digest);
+		slice_copy(rq->blob[i].url, url, sizeof url); /* the parser bounds it */
+		struct swarm_dl_cfg c = {.url = url, .headers = rq->headers[0] ? rq->headers : NULL, .digest = rq->blob[i].digest,
+					 .on_done = blob_done, .ctx = b};
+		b->w = swarm_dl_start(pr->cfg.peer, &c, err, sizeof err);
+		if (!b->w) {
+			log_warn("push refused: %s: %s", b->digest, err);
+			explicit_bzero(rq->headers, sizeof rq->headers);
+			free(rq);
+			push_free(p);
+			http_reply(req, 400, NULL, "push: a blob's url cannot be fetched\n", 37);
+			return;
+		}
+	}
+	log_info("push: fetching %d blob%s of %.*s into the store", rq->n, rq->n == 1 ? "" : "s", (int)DF_MIN(rq->image.n, 300),
+		 rq->image.n ? rq->image.p : "an image");
+	explicit_bzero(rq->headers, sizeof rq->headers); /* swarm_dl_start copied what it keeps */
+	free(rq);
+	ev_timer_start(pr->cfg.loop, &p->tick);
+	http_req_on_done(req, gone, p);
+	http_reply_start(req, 200, "Content-Type: text/plain\r\n", -1, writable, p);
+}
+
+static void on_blobs(struct http_req *req, void *ctx)
+{
+	struct pushrecv *pr = ctx;
+	if (!auth_check(req, pr->cfg.token))
+		return;
+	swarm_read_body(req, 1u << 20, on_blobs_body, pr);
+}
+
 static void on_push(struct http_req *req, void *ctx)
 {
 	struct pushrecv *pr = ctx;
@@ -394,7 +598,8 @@ struct pushrecv *pushrecv_new(const struct pushrecv_cfg *cfg, struct http_server
 		free(pr);
 		return NULL;
 	}
-	if (http_server_route(srv, "POST", "/v1/push", on_push, pr) != DF_OK) {
+	if (http_server_route(srv, "POST", "/v1/push", on_push, pr) != DF_OK ||
+	    http_server_route(srv, "POST", "/v1/blobs", on_blobs, pr) != DF_OK) {
 		snprintf(err, errlen, "out of memory");
 		close(pr->dirfd);
 		free(pr);

@@ -1,6 +1,8 @@
 /* The receiving end of `df push` in the host daemon: POST /v1/push {url, digest, dest, mode} fetches
  * the file through the swarm and writes it under the configured push directory, streaming progress
- * lines back to the pusher. Paths that would leave the push directory are refused. */
+ * lines back to the pusher. Paths that would leave the push directory are refused. POST /v1/blobs
+ * (df push --image) fetches image blobs by digest into the host's store only, where df proxy's
+ * registry mirror finds them (after its usual authorization check at the registry). */
 #ifndef DF_SWARM_PUSHRECV_H
 #define DF_SWARM_PUSHRECV_H
 
@@ -21,7 +23,7 @@ struct pushrecv_cfg {
 	int special_modes;      /* accept modes with setuid, setgid or sticky bits (else refused) */
 };
 
-/* Routes POST /v1/push on srv. NULL with err set (the push directory cannot be made). */
+/* Routes POST /v1/push and POST /v1/blobs on srv. NULL with err set (the push directory cannot be made). */
 struct pushrecv *pushrecv_new(const struct pushrecv_cfg *cfg, struct http_server *srv, char *err, size_t errlen);
 void pushrecv_free(struct pushrecv *pr);
 
@@ -38,6 +40,28 @@ struct pushrecv_request {
  * swarm; pure (fuzzed through test/fuzz/fuzz_push_body.c). DF_OK, or DF_ERR with *why (static text:
  * the 400 answer names the line and the cause). */
 int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request *rq, const char **why);
+
+/* A blob push (POST /v1/blobs) as POSTed: "key: value" lines
+ *   image: REF                      what the blobs belong to (for logs; optional)
+ *   header: Name: value             a header line for the source (repeatable; never logged)
+ *   blob: sha256:HEX SIZE URL       a blob by digest, its size and where the source serves it
+ *                                   (repeatable, 1 to PUSH_MAX_BLOBS)
+ * Unknown keys are ignored; a value with a control character is refused. */
+#define PUSH_MAX_BLOBS 1024
+struct pushrecv_blob {
+	struct digest_spec digest; /* sha256 */
+	uint64_t size;
+	struct slice url;          /* an http(s) URL, a slice of the body */
+};
+struct pushrecv_blobs {
+	struct slice image;
+	char headers[16384];       /* the header lines as "Name: value\r\n"... */
+	int n;
+	struct pushrecv_blob blob[PUSH_MAX_BLOBS];
+};
+/* Parses and checks a blob push body as the handler does before it starts anything; pure (fuzzed
+ * through test/fuzz/fuzz_push_blobs.c). DF_OK, or DF_ERR with *why (static text). */
+int pushrecv_parse_blobs(const char *body, size_t len, struct pushrecv_blobs *rq, const char **why);
 
 #define PUSH_MAX_DEPTH 64 /* folders in a destination, at most */
 

@@ -13,7 +13,7 @@ static int lower_alnum(char c)
 
 /* A repository name (distribution spec): components of [a-z0-9]+ joined by '.', '_', '__' or runs
  * of '-', separated by '/'; at most 255 bytes. */
-static int valid_name(struct slice s)
+int registry_name_valid(struct slice s)
 {
 	if (s.n == 0 || s.n > 255)
 		return 0;
@@ -48,7 +48,7 @@ static int valid_name(struct slice s)
 }
 
 /* A tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}. */
-static int valid_tag(struct slice s)
+int registry_tag_valid(struct slice s)
 {
 	if (s.n == 0 || s.n > 128)
 		return 0;
@@ -86,7 +86,7 @@ static int valid_digest(struct slice s)
 	return 1;
 }
 
-static int is_sha256(struct slice s)
+int registry_digest_sha256(struct slice s)
 {
 	if (s.n != 7 + 64 || memcmp(s.p, "sha256:", 7) != 0)
 		return 0;
@@ -127,14 +127,14 @@ enum registry_kind registry_parse_path(struct slice path, struct registry_path *
 		return REG_OTHER;
 	if (k == REG_BLOB && slice_eq(ref, "uploads"))
 		return REG_OTHER; /* "/v2/NAME/blobs/uploads/" is a push */
-	if (!valid_name(name) || !(k == REG_BLOB ? valid_digest(ref) : valid_tag(ref) || valid_digest(ref))) {
+	if (!registry_name_valid(name) || !(k == REG_BLOB ? valid_digest(ref) : registry_tag_valid(ref) || valid_digest(ref))) {
 		out->kind = REG_NONE;
 		return REG_NONE;
 	}
 	out->kind = k;
 	out->name = name;
 	out->ref = ref;
-	out->sha256 = k == REG_BLOB && is_sha256(ref);
+	out->sha256 = k == REG_BLOB && registry_digest_sha256(ref);
 	return k;
 }
 

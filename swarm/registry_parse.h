@@ -29,6 +29,13 @@ struct registry_path {
  * reference is REG_NONE: it is never forwarded. Always returns the kind (also in out->kind). */
 enum registry_kind registry_parse_path(struct slice path, struct registry_path *out);
 
+/* The distribution spec's grammar: a repository name (components of [a-z0-9]+ joined by '.', '_',
+ * '__' or runs of '-', separated by '/'; at most 255 bytes), a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}),
+ * and a sha256 digest ("sha256:" and 64 lower-case hex digits). 1 when s is one, else 0. */
+int registry_name_valid(struct slice s);
+int registry_tag_valid(struct slice s);
+int registry_digest_sha256(struct slice s);
+
 /* Containerd's upstream hint: the percent-decoded value of the "ns" query parameter into out
  * (NUL-terminated). DF_OK, DF_AGAIN when there is none, DF_ERR when it is malformed or too long. */
 int registry_query_ns(struct slice query, char *out, size_t cap);

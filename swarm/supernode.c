@@ -1713,7 +1713,8 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- status ---- */
 
-static void status_json(struct supernode *sn, struct jsonw *w)
+/* only: a task id, or NULL for every task */
+static void status_json(struct supernode *sn, struct jsonw *w, const char *only)
 {
 	struct http_server_stats hs;
 	http_server_get_stats(sn->cfg.server, &hs);
@@ -1752,6 +1753,8 @@ static void status_json(struct supernode *sn, struct jsonw *w)
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
 		struct sched_task_info si = {0};
+		if (only && strcmp(t->id, only) != 0)
+			continue;
 		if (t->sched)
 			sched_task_info(t->sched, &si);
 		jsonw_obj_open(w, NULL);
@@ -1869,8 +1872,22 @@ static void on_status(struct http_req *req, void *ctx)
 		free(buf);
 		return;
 	}
+	/* "&task=ID": that task alone (df push waits for its preheats with it, whatever else runs) */
+	char only[TASKID_MAX] = "";
+	const char *tq = memmem(h->query.p, h->query.n, "&task=", 6);
+	if (tq) {
+		size_t n = 0, left = (size_t)(h->query.p + h->query.n - tq - 6);
+		while (n < left && tq[6 + n] != '&')
+			n++;
+		if (!taskid_valid(tq + 6, n)) {
+			http_reply(req, 400, NULL, "status: task= is no task id\n", 28);
+			return;
+		}
+		memcpy(only, tq + 6, n);
+		only[n] = 0;
+	}
 	jsonw_init(&w, 64u << 20);
-	status_json(sn, &w);
+	status_json(sn, &w, only[0] ? only : NULL);
 	if (w.overflow)
 		http_reply(req, 500, NULL, "status too large\n", 17);
 	else

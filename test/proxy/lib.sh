@@ -36,3 +36,19 @@ sent_once() {
     [ "$n" -eq "$size" ] || fail "$(basename "$(dirname "$log")") sent $n bytes of $d ($size bytes) in $(blob_served "$log" "$d") GETs"
   done
 }
+
+# start_mirror_hosts N FLAGS...: N df proxy hosts (start_proxy h1..hN with FLAGS and a push receiver
+# each), their push addresses in $T/hosts.txt (for df push --group) and their mirror addresses in
+# the array MIRRORS (MIRRORS[0] is h1's).
+start_mirror_hosts() {
+  local n=$1 i port; shift
+  : > "$T/hosts.txt"
+  MIRRORS=()
+  for i in $(seq "$n"); do
+    port=$(free_port)
+    start_proxy "h$i" "$@" --push-listen "127.0.0.1:$port"
+    wait_port "$port"
+    echo "127.0.0.1:$port" >> "$T/hosts.txt"
+    MIRRORS+=("$M")
+  done
+}

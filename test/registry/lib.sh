@@ -114,6 +114,42 @@ JSON
   done > "$dir.env"
 }
 
+# add_index_tag DIR TAG: adds to make_test_image's layout DIR a multi-platform image under tag TAG:
+# an OCI index of the linux/amd64 manifest (IMG_MANIFEST) and a linux/arm64 one with its own config
+# and one small layer of its own. Sets IMG_INDEX (the index's digest), IMG_ARM_MANIFEST,
+# IMG_ARM_CONFIG, IMG_ARM_LAYER. Push it with push_image DIR NAME:TAG PORT "" --all.
+add_index_tag() {
+  local dir=$1 tag=$2 amd_size arm_size
+  amd_size=$(stat -c %s "$dir/blobs/sha256/${IMG_MANIFEST#sha256:}")
+  mkdir -p "$dir/src/arm/df"
+  echo "arm64 only $(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$dir/src/arm/df/arm.txt"
+  _reg_layer "$dir/src/arm" "$dir"; local layer=$_DESC; IMG_ARM_LAYER=$_DIGEST
+  rm -rf "$dir/src"
+  cat > "$dir/config.tmp" <<JSON
+{"architecture": "arm64", "os": "linux", "created": "1970-01-01T00:00:00Z", "config": {"Cmd": ["/df/arm.txt"]},
+ "rootfs": {"type": "layers", "diff_ids": ["$_DIFFID"]}}
+JSON
+  _reg_blob "$dir/config.tmp" application/vnd.oci.image.config.v1+json "$dir"; local config=$_DESC; IMG_ARM_CONFIG=$_DIGEST
+  cat > "$dir/manifest.tmp" <<JSON
+{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": $config, "layers": [$layer]}
+JSON
+  _reg_blob "$dir/manifest.tmp" application/vnd.oci.image.manifest.v1+json "$dir"
+  IMG_ARM_MANIFEST=$_DIGEST; arm_size=$_SIZE
+  cat > "$dir/index.tmp" <<JSON
+{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+ "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "$IMG_MANIFEST", "size": $amd_size,
+                "platform": {"architecture": "amd64", "os": "linux"}},
+               {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "$IMG_ARM_MANIFEST", "size": $arm_size,
+                "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}}]}
+JSON
+  _reg_blob "$dir/index.tmp" application/vnd.oci.image.index.v1+json "$dir"
+  IMG_INDEX=$_DIGEST
+  # index.json gets the tag next to make_test_image's own
+  local entry="{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": \"$IMG_INDEX\", \"size\": $_SIZE, \"annotations\": {\"org.opencontainers.image.ref.name\": \"$tag\"}}"
+  jq -c --argjson e "$entry" '.manifests += [$e]' "$dir/index.json" > "$dir/index.json.tmp" && mv "$dir/index.json.tmp" "$dir/index.json" \
+    || fail "add_index_tag: jq failed"
+}
+
 # registry_dir PORT: the folder of the registry started on PORT (config.yml, storage/, logs)
 registry_dir() { echo "$T/registry-$1"; }
 
@@ -198,13 +234,14 @@ wait_count() {
   echo "$n"
 }
 
-# push_image OCI_DIR NAME:TAG PORT [CREDS]: skopeo copies tag TAG of OCI_DIR to
-# 127.0.0.1:PORT/NAME:TAG over plain http, digests preserved. Output in $OUT; returns skopeo's code.
+# push_image OCI_DIR NAME:TAG PORT [CREDS] [--all]: skopeo copies tag TAG of OCI_DIR to
+# 127.0.0.1:PORT/NAME:TAG over plain http, digests preserved (--all: an index with every platform's
+# image, as add_index_tag makes). Output in $OUT; returns skopeo's code.
 push_image() {
-  local dir=$1 ref=$2 port=$3 creds=${4:-}
+  local dir=$1 ref=$2 port=$3 creds=${4:-} all=${5:-}
   command -v skopeo >/dev/null || skip "skopeo not installed (bash .ci/install)"
   reg_authfile
-  OUT=$(reg_skopeo --policy "$REG_CT/policy.json" copy --preserve-digests --dest-tls-verify=false --dest-authfile "$REG_AUTHFILE" \
+  OUT=$(reg_skopeo --policy "$REG_CT/policy.json" copy $all --preserve-digests --dest-tls-verify=false --dest-authfile "$REG_AUTHFILE" \
         ${creds:+--dest-creds "$creds"} "oci:$dir:${ref##*:}" "docker://127.0.0.1:$port/$ref" 2>&1)
 }
 
