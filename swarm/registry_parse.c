@@ -302,6 +302,19 @@ int registry_upstream_parse(const char *spec, size_t n, struct registry_upstream
 	return DF_OK;
 }
 
+void registry_upstream_image_host(const struct registry_upstream *u, char *out, size_t cap)
+{
+	const char *h = u->name;
+	if (!strchr(h, '.') && !strchr(h, ':') && strcmp(h, "localhost") != 0) {
+		const char *hp = strstr(u->url, "://");
+		h = hp ? hp + 3 : u->url;
+		if (strcmp(h, "registry-1.docker.io") == 0)
+			h = "docker.io";
+	}
+	if (cap)
+		snprintf(out, cap, "%s", h);
+}
+
 int registry_upstream_match(const struct registry_upstream *u, const char *ns)
 {
 	if (strcasecmp(u->name, ns) == 0)

@@ -46,6 +46,13 @@ struct registry_upstream {
 /* Parses the n bytes of spec. DF_ERR with *err set ("not an http(s) URL", "has a path"). */
 int registry_upstream_parse(const char *spec, size_t n, struct registry_upstream *u, const char **err);
 
+/* The registry host images from u are named after ("HOST[:PORT]/repo:tag"): what containerd's
+ * certs.d/ directory, its ?ns= and a registries.conf location must say. NAME when it is a host
+ * name (it holds a '.' or a ':', or is "localhost": the engines' rule for an image name's first
+ * component), else the URL's host[:port]; docker.io for Docker Hub's registry-1.docker.io. Into
+ * out (NUL-terminated, cut to cap). */
+void registry_upstream_image_host(const struct registry_upstream *u, char *out, size_t cap);
+
 /* Whether ns names upstream u (its name, or the host[:port] of its URL; case-insensitive). */
 int registry_upstream_match(const struct registry_upstream *u, const char *ns);
 

@@ -118,6 +118,23 @@ static void test_upstreams(void)
 	CHECK_STR(u.name, "quay");
 	CHECK_STR(u.url, "https://quay.io");
 	CHECK(registry_upstream_match(&u, "quay.io"));
+	char ih[300];
+	registry_upstream_image_host(&u, ih, sizeof ih); /* a label: images are named after the URL's host */
+	CHECK_STR(ih, "quay.io");
+	CHECK_EQ(UP("hub=https://registry-1.docker.io"), DF_OK);
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "docker.io");
+	CHECK_EQ(UP("docker.io=https://mirror.gcr.io"), DF_OK); /* a host name: the images' host */
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "docker.io");
+	CHECK_EQ(UP("localhost=http://127.0.0.1:5000"), DF_OK);
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "localhost");
+	CHECK_EQ(UP("http://127.0.0.1:5000"), DF_OK);
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "127.0.0.1:5000");
+	registry_upstream_image_host(&u, ih, 4);
+	CHECK_STR(ih, "127");
 	CHECK_EQ(UP("http://[::1]:5000"), DF_OK);
 	CHECK_STR(u.name, "[::1]:5000");
 	CHECK_STR(u.url, "http://[::1]:5000");
