@@ -452,12 +452,13 @@ enum registry_action registry_plan_request(const struct registry_upstream *ups, 
 				  ql > 0 ? q : "");
 	if (n < 0 || (size_t)n >= sizeof p->url)
 		return plan_error(p, 414, "UNSUPPORTED", "request target too long");
-	if (rp.kind == REG_BLOB && rp.sha256 && is_get && digest_spec_parse(rp.ref.p, rp.ref.n, &p->digest) == DF_OK) {
-		p->act = REG_ACT_P2P;
+	if (rp.kind == REG_BLOB && rp.sha256 && digest_spec_parse(rp.ref.p, rp.ref.n, &p->digest) == DF_OK) {
+		/* a blob HEAD too: a client told to go to storage by the upstream's 307 would fetch there */
+		p->act = is_get ? REG_ACT_P2P : REG_ACT_HEAD;
 		return p->act;
 	}
-	/* a HEAD that the upstream answers with a redirect goes back as it is: presigned storage URLs are
-	 * signed for GET, so following with HEAD would fail where the client's own GET works */
+	/* any other HEAD that the upstream answers with a redirect goes back as it is: presigned storage
+	 * URLs are signed for GET, so following with HEAD would fail where the client's own GET works */
 	p->follow_redirects = is_get;
 	p->act = REG_ACT_RELAY;
 	return p->act;

@@ -74,6 +74,8 @@ enum registry_action {
 	REG_ACT_ERROR, /* answer status with the distribution API error code and df's own message */
 	REG_ACT_P2P,   /* a sha256 blob GET: authorize at url, then serve from the swarm (digest) */
 	REG_ACT_RELAY, /* pass through to url (follow_redirects for GET, not for HEAD) */
+	REG_ACT_HEAD,  /* a sha256 blob HEAD: authorized at url like REG_ACT_P2P, answered with the headers
+			* that blob's GET gets from df (never the upstream's redirect to storage) */
 };
 struct registry_plan {
 	enum registry_action act;
@@ -81,7 +83,7 @@ struct registry_plan {
 	const char *code, *msg;           /* REG_ACT_ERROR: static strings, never request data */
 	enum registry_kind kind;          /* of the path (counters) */
 	int follow_redirects;             /* REG_ACT_RELAY */
-	struct digest_spec digest;        /* REG_ACT_P2P */
+	struct digest_spec digest;        /* REG_ACT_P2P, REG_ACT_HEAD */
 	const struct registry_upstream *up;
 	char url[2048];                   /* the upstream URL: the upstream's, the path, the query without ns */
 };

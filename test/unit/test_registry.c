@@ -265,7 +265,7 @@ static void test_plan(void)
 	CHECK_EQ(PLAN("GET /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_P2P);
 	CHECK_EQ(p.digest.len, 32);
 	CHECK_STR(p.url, "https://registry-1.docker.io/v2/a/blobs/sha256:" HEX64);
-	CHECK_EQ(PLAN("HEAD /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_RELAY);
+	CHECK_EQ(PLAN("HEAD /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_HEAD);
 	CHECK_EQ(PLAN("GET /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", &ups[1], 2), REG_ACT_P2P);
 	CHECK(p.up == &ups[1]);
 	CHECK_EQ(PLAN("POST /v2/a/blobs/uploads/ HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_ERROR);
