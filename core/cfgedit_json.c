@@ -3,6 +3,7 @@
 #include "core/cfgedit.h"
 #include "core/cfgedit_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/df.h"
@@ -386,7 +387,12 @@ int cfgedit_json_mirrors(const char *in, size_t n, const char *url, int remove, 
 		return CFGEDIT_ERR;
 	}
 	if (scan(&p, &d, url) < 0) {
-		*why = p.why;
+		static char err[96];
+		int line = 1;
+		for (size_t k = 0; k < p.i && k < n; k++)
+			line += in[k] == '\n';
+		snprintf(err, sizeof err, "line %d: %s", line, p.why);
+		*why = err;
 		return CFGEDIT_ERR;
 	}
 	if (remove) {

@@ -89,7 +89,9 @@ static void json_refused(void)
 	memset(deep, '[', sizeof deep);
 	memcpy(deep, "{\"a\":", 5);
 	CHECK_EQ(cfgedit_json_mirrors(deep, sizeof deep, URL, 0, out, sizeof out, &olen, &why), CFGEDIT_ERR);
-	CHECK_STR(why, "nested more than 64 deep");
+	CHECK_STR(why, "line 1: nested more than 64 deep");
+	CHECK_EQ(cfgedit_json_mirrors("{\n\"a\": 1,\n}", 11, URL, 0, out, sizeof out, &olen, &why), CFGEDIT_ERR);
+	CHECK_STR(why, "line 3: expected a string");
 	CHECK_EQ(cfgedit_json_mirrors("{}", 2, "a\"b", 0, out, sizeof out, &olen, &why), CFGEDIT_ERR);
 }
 
