@@ -55,6 +55,7 @@ struct px {
 	struct df *df;
 	struct ev_loop *loop;
 	struct http_server *front, *pieces;
+	struct http_server *metrics; /* [proxy] metrics_listen: only /metrics, or NULL */
 	struct http_client *client, *cluster; /* sources and upstreams; supernodes and peers (cluster TLS) */
 	struct ratelimit rx;
 	struct swarm_peer *peer;
@@ -486,6 +487,15 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("proxy", "out of memory");
 		goto out;
 	}
+	if (c->proxy_metrics_listen[0]) {
+		struct http_server_cfg mcfg = {.name = "df/" DF_VERSION};
+		p->metrics = http_server_new(p->loop, &mcfg);
+		if (!p->metrics || http_server_listen(p->metrics, c->proxy_metrics_listen, err, sizeof err) != DF_OK ||
+		    http_server_route(p->metrics, "GET", "/metrics", on_metrics, p) != DF_OK) {
+			log_user_error("proxy", "metrics listener: %s", p->metrics ? err : "out of memory");
+			goto out;
+		}
+	}
 	char sock[4096];
 	if (c->proxy_socket[0])
 		snprintf(sock, sizeof sock, "%s", c->proxy_socket);
@@ -535,6 +545,8 @@ out:
 	/* the servers first: ending their exchanges frees what the mirror and the proxy hold */
 	if (p->front)
 		http_server_free(p->front);
+	if (p->metrics)
+		http_server_free(p->metrics);
 	hostd_free(p->hd);
 	httpproxy_free(p->hp);
 	registry_free(p->reg);

@@ -1851,6 +1851,11 @@ fresh:
 	return DF_OK;
 }
 
+int supernode_route_metrics(struct supernode *sn, struct http_server *srv)
+{
+	return http_server_route(srv, "GET", "/metrics", on_metrics, sn);
+}
+
 struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen)
 {
 	struct supernode *sn = calloc(1, sizeof *sn);

@@ -63,7 +63,14 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 # a running proxy
-start_proxy px
+MP=$(free_port)
+start_proxy px --metrics-listen "127.0.0.1:$MP"
+# [proxy] metrics_listen: /metrics on a port of its own, nothing else there
+curl -sf "http://127.0.0.1:$MP/metrics" | grep -q '^df_proxy_requests ' || fail "no /metrics on the metrics listener"
+for path in /v1/status /v2/; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP$path")
+  [ "$code" = 404 ] || fail "the metrics listener answered $path with $code"
+done
 [ -S "$T/px/proxy.sock" ] || fail "no hand-off socket in the data dir"
 [ "$(stat -c %a "$T/px/proxy.sock")" = 600 ] || fail "hand-off socket mode $(stat -c %a "$T/px/proxy.sock")"
 
