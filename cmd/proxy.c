@@ -1,6 +1,7 @@
 /* `df proxy`: the per-host daemon. A registry mirror and HTTP proxy on one plain-HTTP port whose
  * blob pulls go P2P, the host's piece server and peer engine, and the unix socket df get hands its
- * downloads to. Also prints the mirror configuration of each container engine. */
+ * downloads to. Also prints or installs the mirror configuration of each container engine
+ * (cmd/proxy_engines.c, cmd/proxy_install.c). */
 #include <arpa/inet.h>
 #include <regex.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 
 #include "cmd/cmd.h"
 #include "cmd/daemon.h"
+#include "cmd/proxy_engines.h"
+#include "cmd/proxy_install.h"
 #include "core/config.h"
 #include "core/hostrate.h"
 #include "core/log.h"
@@ -34,13 +37,17 @@ struct regexes {
 	char buf[4096];
 };
 
-enum { OPT_REGISTRY = 1, OPT_RULE, OPT_MITM, OPT_PRINT };
+enum { OPT_REGISTRY = 1, OPT_RULE, OPT_MITM, OPT_PRINT, OPT_INSTALL, OPT_UNINSTALL, OPT_DRY_RUN, OPT_ROOT };
 
 static const struct opt_spec opts[] = {
 	{"registry", 0, 1, OPT_REGISTRY, "[NAME=]URL", "upstream registry (repeatable; replaces [proxy] registries; the first is the default)"},
 	{"proxy-rule", 0, 1, OPT_RULE, "REGEX", "http URLs (https ones of --mitm-host hosts too) matching it go P2P (repeatable; replaces [proxy] rules)"},
 	{"mitm-host", 0, 1, OPT_MITM, "REGEX", "intercept https CONNECTs to matching hosts with certificates from --ca-cert/--ca-key (repeatable; replaces [proxy] mitm_host)"},
 	{"print-config", 0, 1, OPT_PRINT, "ENGINE", "print the mirror configuration for containerd, docker or podman, then exit"},
+	{"install", 0, 1, OPT_INSTALL, "ENGINE", "write that configuration where containerd, docker or podman (CRI-O) reads it, keeping a backup; says what to restart, then exits"},
+	{"uninstall", 0, 0, OPT_UNINSTALL, NULL, "with --install: take df's configuration out again (the backup goes when the file is back to it)"},
+	{"dry-run", 0, 0, OPT_DRY_RUN, NULL, "with --install: only print what would change"},
+	{"root", 0, 1, OPT_ROOT, "DIR", "with --install: the files below DIR, which stands for / (a node's root mounted in a container)"},
 };
 static const char *const sections[] = {"proxy", "get", "store", "security", NULL};
 
@@ -48,6 +55,7 @@ struct px {
 	struct df *df;
 	struct ev_loop *loop;
 	struct http_server *front, *pieces;
+	struct http_server *metrics; /* [proxy] metrics_listen: only /metrics, or NULL */
 	struct http_client *client, *cluster; /* sources and upstreams; supernodes and peers (cluster TLS) */
 	struct ratelimit rx;
 	struct swarm_peer *peer;
@@ -125,23 +133,6 @@ static int regexes_from_config(struct regexes *l, const char *list, const char *
 	return rc;
 }
 
-/* The address clients dial: the listen address, with a wildcard host made loopback. */
-static void mirror_addr(const char *listen, char *out, size_t cap)
-{
-	struct loop_addr a;
-	char err[128];
-	if (loop_addr_parse(listen, &a, err, sizeof err) != DF_OK) {
-		snprintf(out, cap, "%s", listen);
-		return;
-	}
-	if (!a.host[0] || strcmp(a.host, "0.0.0.0") == 0 || strcmp(a.host, "::") == 0)
-		snprintf(out, cap, "127.0.0.1:%u", a.port);
-	else if (a.ipv6)
-		snprintf(out, cap, "[%s]:%u", a.host, a.port);
-	else
-		snprintf(out, cap, "%s:%u", a.host, a.port);
-}
-
 /* 1 when a listen address reaches only this host (127.0.0.0/8, ::1, localhost); a wildcard, another
  * address or a name that does not parse counts as reachable from elsewhere. */
 static int listen_is_loopback(const char *listen)
@@ -183,47 +174,28 @@ static void warn_exposed(struct df_config *c, int tls, int push, unsigned piece_
 			 pieces, miss);
 }
 
-static int print_config(struct px *p, const char *engine)
+/* --print-config and --install: the configured upstreams (Docker Hub when none), then the engine's
+ * configuration printed or written. */
+static int engine_config(struct px *p, const char *print, const char *install, const char *root, int uninstall,
+			 int dry_run)
 {
-	char mirror[300];
-	struct registry_upstream hub;
-	mirror_addr(p->df->cfg->proxy_listen, mirror, sizeof mirror);
+	struct engines e;
+	enum engines_kind kind;
+	const char *name = print ? print : install;
+	if (!print && (root || uninstall || dry_run) && !install)
+		return usage("%s needs --install ENGINE", root ? "--root" : uninstall ? "--uninstall" : "--dry-run");
+	if (print && install)
+		return usage("%s", "--print-config and --install are two different things: one at a time");
+	if (engines_parse(name, &kind) != DF_OK)
+		return usage(print ? "--print-config '%s': expected containerd, docker or podman"
+				   : "--install '%s': expected containerd, docker or podman",
+			     name);
 	if (!p->nups) {
 		const char *why;
-		registry_upstream_parse("https://registry-1.docker.io", 28, &hub, &why);
-		p->ups[p->nups++] = hub;
+		registry_upstream_parse("https://registry-1.docker.io", 28, &p->ups[p->nups++], &why);
 	}
-	if (strcmp(engine, "containerd") == 0) {
-		printf("# containerd: one hosts.toml per upstream registry, in the folder named by\n"
-		       "#   [plugins.\"io.containerd.grpc.v1.cri\".registry] config_path = \"/etc/containerd/certs.d\"\n"
-		       "# (ctr: --hosts-dir /etc/containerd/certs.d). containerd tries df proxy first and falls back\n"
-		       "# to `server` whenever df proxy refuses, fails or is down.\n");
-		for (int i = 0; i < p->nups; i++)
-			printf("\n# /etc/containerd/certs.d/%s/hosts.toml\nserver = \"%s\"\n\n[host.\"http://%s\"]\n"
-			       "  capabilities = [\"pull\", \"resolve\"]\n",
-			       p->ups[i].name, p->ups[i].url, mirror);
-		return DF_EXIT_OK;
-	}
-	if (strcmp(engine, "docker") == 0) {
-		fprintf(stderr, "# /etc/docker/daemon.json (then restart dockerd). Docker mirrors Docker Hub only, so the\n"
-				"# first --registry must be https://registry-1.docker.io; dockerd falls back to Docker Hub\n"
-				"# whenever the mirror fails or is down. 127.0.0.0/8 may be plain http.\n");
-		printf("{\n  \"registry-mirrors\": [\"http://%s\"]\n}\n", mirror);
-		return DF_EXIT_OK;
-	}
-	if (strcmp(engine, "podman") == 0 || strcmp(engine, "skopeo") == 0 || strcmp(engine, "cri-o") == 0 ||
-	    strcmp(engine, "crio") == 0) {
-		printf("# /etc/containers/registries.conf (podman, skopeo, buildah, CRI-O). The mirror is tried\n"
-		       "# first for every pull; on any failure (or df proxy down) the registry itself is used.\n"
-		       "# These clients send no ?ns=, so df proxy serves them its first --registry only;\n"
-		       "# credentials for an authenticated upstream go in the auth file under \"%s\" too.\n"
-		       "unqualified-search-registries = [\"%s\"]\n\n[[registry]]\nlocation = \"%s\"\n%s\n"
-		       "[[registry.mirror]]\nlocation = \"%s\"\ninsecure = true\n",
-		       mirror, p->ups[0].name, p->ups[0].name,
-		       strncmp(p->ups[0].url, "http://", 7) == 0 ? "insecure = true\n" : "", mirror);
-		return DF_EXIT_OK;
-	}
-	return usage("--print-config '%s': expected containerd, docker or podman", engine);
+	engines_init(&e, p->df->cfg, p->ups, p->nups);
+	return print ? engines_print(&e, kind) : proxy_install(&e, kind, root, uninstall, dry_run);
 }
 
 /* The proxy's counters as "key: value" lines into b (for /v1/status and /metrics). */
@@ -250,6 +222,10 @@ static void status_lines(struct px *p, struct proto_buf *b_)
 	proto_put(&b, "blob-bytes-p2p", "%llu", (unsigned long long)rs.blob_bytes);
 	proto_put(&b, "blobs-direct", "%llu", (unsigned long long)rs.blobs_direct);
 	proto_put(&b, "blobs-denied", "%llu", (unsigned long long)rs.denied);
+	proto_put(&b, "blob-heads", "%llu", (unsigned long long)rs.heads);
+	proto_put(&b, "blobs-supernode-failed", "%llu", (unsigned long long)rs.super_failed);
+	if (rs.super_failure[0]) /* text: /metrics leaves it out */
+		proto_put(&b, "last-supernode-failure", "%s", rs.super_failure);
 	proto_put(&b, "blobs-aborted", "%llu", (unsigned long long)rs.aborted);
 	proto_put(&b, "relayed", "%llu", (unsigned long long)(rs.relay.started + hs.relay.started));
 	proto_put(&b, "relay-failed", "%llu", (unsigned long long)(rs.relay.failed + hs.relay.failed));
@@ -363,7 +339,8 @@ static int run(struct df *df, struct opt_result *r)
 	char err[512];
 	int rc = DF_EXIT_FAIL;
 	struct px *p = calloc(1, sizeof *p);
-	const char *engine = NULL;
+	const char *print = NULL, *install = NULL, *root = NULL;
+	int uninstall = 0, dry_run = 0;
 	if (!p) {
 		log_user_error("proxy", "out of memory");
 		return DF_EXIT_FAIL;
@@ -393,7 +370,19 @@ static int run(struct df *df, struct opt_result *r)
 				goto out;
 			break;
 		case OPT_PRINT:
-			engine = a;
+			print = a;
+			break;
+		case OPT_INSTALL:
+			install = a;
+			break;
+		case OPT_UNINSTALL:
+			uninstall = 1;
+			break;
+		case OPT_DRY_RUN:
+			dry_run = 1;
+			break;
+		case OPT_ROOT:
+			root = a;
 			break;
 		}
 	}
@@ -403,8 +392,8 @@ static int run(struct df *df, struct opt_result *r)
 		goto out;
 	if (!cli_mitm && (rc = regexes_from_config(&p->mitm, c->proxy_mitm_host, "mitm_host", "--mitm-host")) != DF_EXIT_OK)
 		goto out;
-	if (engine) {
-		rc = print_config(p, engine);
+	if (print || install || root || uninstall || dry_run) {
+		rc = engine_config(p, print, install, root, uninstall, dry_run);
 		goto out;
 	}
 	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0])) {
@@ -499,6 +488,15 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("proxy", "out of memory");
 		goto out;
 	}
+	if (c->proxy_metrics_listen[0]) {
+		struct http_server_cfg mcfg = {.name = "df/" DF_VERSION};
+		p->metrics = http_server_new(p->loop, &mcfg);
+		if (!p->metrics || http_server_listen(p->metrics, c->proxy_metrics_listen, err, sizeof err) != DF_OK ||
+		    http_server_route(p->metrics, "GET", "/metrics", on_metrics, p) != DF_OK) {
+			log_user_error("proxy", "metrics listener: %s", p->metrics ? err : "out of memory");
+			goto out;
+		}
+	}
 	char sock[4096];
 	if (c->proxy_socket[0])
 		snprintf(sock, sizeof sock, "%s", c->proxy_socket);
@@ -535,8 +533,6 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("proxy", "out of memory");
 		goto out;
 	}
-	char mirror[300];
-	mirror_addr(c->proxy_listen, mirror, sizeof mirror);
 	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
 		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
 		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
@@ -550,6 +546,8 @@ out:
 	/* the servers first: ending their exchanges frees what the mirror and the proxy hold */
 	if (p->front)
 		http_server_free(p->front);
+	if (p->metrics)
+		http_server_free(p->metrics);
 	hostd_free(p->hd);
 	httpproxy_free(p->hp);
 	registry_free(p->reg);
@@ -570,7 +568,8 @@ out:
 const struct cmd_desc cmd_proxy = {
 	.name = "proxy",
 	.summary = "run the host daemon: registry mirror and HTTP proxy whose pulls go P2P, piece server",
-	.synopsis = "[--listen [ADDR]:PORT] [--registry URL]... [--supernode HOST:PORT] [OPTIONS]",
+	.synopsis = "[--listen [ADDR]:PORT] [--registry URL]... [--supernode HOST:PORT] [OPTIONS]\n"
+		    "       df proxy --print-config ENGINE | --install ENGINE [--uninstall] [--dry-run] [--root DIR] [OPTIONS]",
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),

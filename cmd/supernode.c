@@ -16,6 +16,7 @@ static const char *const sections[] = {"supernode", "store", "security", NULL};
 struct sn_run {
 	struct ev_loop *loop;
 	struct http_server *srv;
+	struct http_server *metrics; /* [supernode] metrics_listen, or NULL */
 	struct loop_signals sig;
 };
 
@@ -107,6 +108,15 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("supernode", "%s", err);
 		goto out;
 	}
+	if (c->supernode_metrics_listen[0]) {
+		struct http_server_cfg mcfg = {.name = "df/" DF_VERSION};
+		run.metrics = http_server_new(run.loop, &mcfg);
+		if (!run.metrics || http_server_listen(run.metrics, c->supernode_metrics_listen, err, sizeof err) != DF_OK ||
+		    supernode_route_metrics(sn, run.metrics) != DF_OK) {
+			log_user_error("supernode", "metrics listener: %s", run.metrics ? err : "out of memory");
+			goto out;
+		}
+	}
 	storegc_start(&gc, storegc_interval(gc.max_idle));
 	loop_signals_start(run.loop, &run.sig, on_stop, &run);
 	if (daemon_live_start(df, run.loop, NULL, NULL) != DF_OK) {
@@ -120,6 +130,8 @@ static int run(struct df *df, struct opt_result *r)
 	storegc_stop(&gc);
 	loop_signals_stop(run.loop, &run.sig);
 out:
+	if (run.metrics)
+		http_server_free(run.metrics);
 	supernode_free(sn);
 	if (client)
 		http_client_free(client);

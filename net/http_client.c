@@ -93,6 +93,7 @@ struct http_fetch {
 	struct http_framing fr;
 	struct http_chunked ch;
 	uint64_t body_left, received;
+	int final_status;      /* the status of the final response (not a followed redirect), or 0 */
 	int paused, rate_paused, retried, redirects, got_byte;
 	struct loop_timeout to;
 	int phase;
@@ -903,6 +904,7 @@ static void st_head(struct http_fetch *f)
 					handle_redirect(f, loc, hl);
 					return;
 				}
+				f->final_status = st;
 				if (f->rq.fail_status && st / 100 != 2) {
 					struct slice reason = f->rh.reason.n ? f->rh.reason : slice_of(http_reason(st));
 					failf(f, "%s answered %d %.*s", what(f), st, (int)reason.n, reason.p);
@@ -1311,6 +1313,11 @@ void http_fetch_resume(struct http_fetch *f)
 uint64_t http_fetch_received(const struct http_fetch *f)
 {
 	return f->received;
+}
+
+int http_fetch_status(const struct http_fetch *f)
+{
+	return f->final_status;
 }
 
 void http_client_get_stats(const struct http_client *cl, struct http_client_stats *out)

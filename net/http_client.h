@@ -96,6 +96,10 @@ void http_fetch_resume(struct http_fetch *f);
 /* Body bytes received so far (after the head). */
 uint64_t http_fetch_received(const struct http_fetch *f);
 
+/* The status of the final response (redirects followed), 0 before it came: also in on_done after
+ * fail_status ended the fetch on it. */
+int http_fetch_status(const struct http_fetch *f);
+
 struct http_client_stats {
 	uint64_t connects; /* TCP connections opened */
 	uint64_t reused;   /* requests sent on a pooled connection */

@@ -109,6 +109,7 @@ struct dl {
 	double last_progress;      /* the last piece byte (or registration) in swarm mode */
 	ev_timer stall;            /* no progress for [get] stall_timeout: to the source */
 	char last_fail[160];       /* the last failed piece, for the stall message */
+	char super_failed[320];    /* the supernode failed the task: its reason ("" otherwise) */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
 	/* The digest given (d->digest), computed by a worker as the prefix from byte 0 lands, so the
@@ -144,6 +145,11 @@ struct swarm_peer {
 static void send_work(struct dl *d);
 static void cancel_ctls(struct dl *d);
 static void hash_reset(struct dl *d);
+
+const char *swarm_dl_super_failure(const struct swarm_dl *w)
+{
+	return w->d->super_failed[0] ? w->d->super_failed : NULL;
+}
 
 /* The supernode this download talks to now. */
 static const char *super_of(const struct dl *d) { return d->sp->supers[d->order[d->cur]]; }
@@ -981,6 +987,10 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		if (nl)
 			*nl = 0;
 		const char *why = c->body ? c->body : "supernode refused";
+		snprintf(d->super_failed, sizeof d->super_failed, "supernode %s: %s", super_of(d), why);
+		for (char *q = d->super_failed; *q; q++)
+			if ((unsigned char)*q < ' ' || *q == 0x7f)
+				*q = ' '; /* one line, for logs and status */
 		fail_dl(d, strncmp(why, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown, why);
 		goto out;
 	}

@@ -90,6 +90,9 @@ struct swarm_dl_cfg {
 struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg *cfg, char *err, size_t errlen);
 /* Stops watching: no more callbacks. The download itself goes on while others watch it or it seeds. */
 void swarm_dl_cancel(struct swarm_dl *dl);
+/* Inside on_done: when the download failed because its supernode failed the task (the source
+ * refused it, its certificate did not verify...), "supernode HOST: REASON"; else NULL. */
+const char *swarm_dl_super_failure(const struct swarm_dl *dl);
 
 /* For df get's detached seeder: the loop time of the last piece request served; a fresh HTTP
  * client to use after fork (the parent's resolver threads do not survive it); and telling the

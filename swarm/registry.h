@@ -65,7 +65,10 @@ struct registry_stats {
 	uint64_t blobs_p2p;     /* blob GETs served from the swarm engine */
 	uint64_t blobs_direct;  /* blob requests relayed straight from the upstream */
 	uint64_t blob_bytes;    /* body bytes of blob GETs served from the swarm engine */
-	uint64_t denied;        /* blob GETs the upstream did not authorize */
+	uint64_t denied;        /* blob GETs (and HEADs) the upstream did not authorize */
+	uint64_t heads;         /* blob HEADs answered by df once the upstream authorized them */
+	uint64_t super_failed;  /* blobs relayed because the supernode failed their task */
+	char super_failure[320]; /* the last such failure: "supernode HOST: REASON", or "" */
 	uint64_t aborted;       /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
 	struct relay_stats relay;
 };

@@ -94,12 +94,29 @@ static void fallback_later(struct reg_stream *s)
 	ev_timer_start(s->b->reg->cfg.loop, &s->later);
 }
 
+int registry_blob_headers(const struct reg_blob *b, char *out, size_t cap)
+{
+	char dg[80];
+	int n;
+	if (b->digest.len) {
+		digest_spec_format(&b->digest, dg, sizeof dg);
+		n = snprintf(out, cap,
+			     "Content-Type: %s\r\nDocker-Content-Digest: %s\r\nEtag: \"%s\"\r\nAccept-Ranges: bytes\r\n"
+			     "Docker-Distribution-Api-Version: registry/2.0\r\n",
+			     b->ctype[0] ? b->ctype : "application/octet-stream", dg, dg);
+	} else {
+		n = snprintf(out, cap, "Content-Type: %s\r\nAccept-Ranges: bytes\r\n",
+			     b->ctype[0] ? b->ctype : "application/octet-stream");
+	}
+	return n < 0 ? 0 : (int)DF_MIN((size_t)n, cap - 1);
+}
+
 static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 {
 	struct reg_stream *s = ctx;
 	struct reg_blob *b = s->b;
 	struct registry *reg = b->reg;
-	char err[256], extra[1024], dg[80];
+	char err[256], extra[1024];
 	struct store_task *t = swarm_dl_task(dl);
 	if (length < 0 || !t) {
 		/* a registry always says how long a blob is; without it no Content-Length: relay instead */
@@ -114,17 +131,7 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 		return;
 	}
 	s->length = length;
-	int n;
-	if (b->digest.len) {
-		digest_spec_format(&b->digest, dg, sizeof dg);
-		n = snprintf(extra, sizeof extra,
-			     "Content-Type: %s\r\nDocker-Content-Digest: %s\r\nEtag: \"%s\"\r\nAccept-Ranges: bytes\r\n"
-			     "Docker-Distribution-Api-Version: registry/2.0\r\n",
-			     b->ctype[0] ? b->ctype : "application/octet-stream", dg, dg);
-	} else {
-		n = snprintf(extra, sizeof extra, "Content-Type: %s\r\nAccept-Ranges: bytes\r\n",
-			     b->ctype[0] ? b->ctype : "application/octet-stream");
-	}
+	int n = registry_blob_headers(b, extra, sizeof extra);
 	int status = 200;
 	s->first = 0;
 	s->last = (uint64_t)length - 1; /* wraps to "empty" for a 0-byte blob */
@@ -168,8 +175,6 @@ static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 
 static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg, void *ctx)
 {
-	(void)dl;
-	(void)exit_code;
 	struct reg_stream *s = ctx;
 	struct reg_blob *b = s->b;
 	s->dl = NULL;
@@ -189,6 +194,18 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		static const char body[] = "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":"
 					   "\"df proxy: the upstream's blob does not match its digest\"}]}\n";
 		http_reply(b->req, 502, "Content-Type: application/json\r\n", body, sizeof body - 1);
+		return;
+	}
+	const char *sup = swarm_dl_super_failure(dl);
+	if (!s->replied && sup) {
+		/* not a passing trouble: every blob will miss the swarm until the supernode is fixed */
+		log_warn("registry: %s: the supernode failed the task, so the blob comes from the upstream without P2P: %s",
+			 b->shown, sup);
+		struct registry_stats *st = &b->reg->st;
+		st->super_failed++;
+		snprintf(st->super_failure, sizeof st->super_failure, "%s", sup);
+		registry_blob_stream_stop(b);
+		registry_blob_relay(b);
 		return;
 	}
 	if (!s->replied) {

@@ -21,6 +21,8 @@ struct reg_blob {
 	struct http_fetch *check;     /* the authorizing HEAD at the upstream (then the GET following its redirect) */
 	int check_status;
 	int followed;                 /* the check is the GET that follows the HEAD's redirect */
+	int head;                     /* the client's request is a HEAD: answered once authorized */
+	int64_t total;                /* the blob's length as the check's answer gives it, or -1 */
 	char ctype[128];              /* the origin's Content-Type from a HEAD answered 2xx, or "" */
 	struct digest_spec digest;
 	char url[2048];               /* the blob at the upstream */
@@ -28,6 +30,10 @@ struct reg_blob {
 	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
 	struct reg_stream *stream;    /* the swarm side, once authorized */
 };
+
+/* The header lines of a blob reply from df (Content-Type, Docker-Content-Digest...) into out.
+ * Returns their length. */
+int registry_blob_headers(const struct reg_blob *b, char *out, size_t cap);
 
 /* Serves b from the swarm engine (b->reg->cfg.peer is set; the upstream authorized the client).
  * Either answers b->req (and arranges b's end) or falls back to relay_blob. */

@@ -302,6 +302,19 @@ int registry_upstream_parse(const char *spec, size_t n, struct registry_upstream
 	return DF_OK;
 }
 
+void registry_upstream_image_host(const struct registry_upstream *u, char *out, size_t cap)
+{
+	const char *h = u->name;
+	if (!strchr(h, '.') && !strchr(h, ':') && strcmp(h, "localhost") != 0) {
+		const char *hp = strstr(u->url, "://");
+		h = hp ? hp + 3 : u->url;
+		if (strcmp(h, "registry-1.docker.io") == 0)
+			h = "docker.io";
+	}
+	if (cap)
+		snprintf(out, cap, "%s", h);
+}
+
 int registry_upstream_match(const struct registry_upstream *u, const char *ns)
 {
 	if (strcasecmp(u->name, ns) == 0)
@@ -439,12 +452,13 @@ enum registry_action registry_plan_request(const struct registry_upstream *ups, 
 				  ql > 0 ? q : "");
 	if (n < 0 || (size_t)n >= sizeof p->url)
 		return plan_error(p, 414, "UNSUPPORTED", "request target too long");
-	if (rp.kind == REG_BLOB && rp.sha256 && is_get && digest_spec_parse(rp.ref.p, rp.ref.n, &p->digest) == DF_OK) {
-		p->act = REG_ACT_P2P;
+	if (rp.kind == REG_BLOB && rp.sha256 && digest_spec_parse(rp.ref.p, rp.ref.n, &p->digest) == DF_OK) {
+		/* a blob HEAD too: a client told to go to storage by the upstream's 307 would fetch there */
+		p->act = is_get ? REG_ACT_P2P : REG_ACT_HEAD;
 		return p->act;
 	}
-	/* a HEAD that the upstream answers with a redirect goes back as it is: presigned storage URLs are
-	 * signed for GET, so following with HEAD would fail where the client's own GET works */
+	/* any other HEAD that the upstream answers with a redirect goes back as it is: presigned storage
+	 * URLs are signed for GET, so following with HEAD would fail where the client's own GET works */
 	p->follow_redirects = is_get;
 	p->act = REG_ACT_RELAY;
 	return p->act;

@@ -53,6 +53,13 @@ struct registry_upstream {
 /* Parses the n bytes of spec. DF_ERR with *err set ("not an http(s) URL", "has a path"). */
 int registry_upstream_parse(const char *spec, size_t n, struct registry_upstream *u, const char **err);
 
+/* The registry host images from u are named after ("HOST[:PORT]/repo:tag"): what containerd's
+ * certs.d/ directory, its ?ns= and a registries.conf location must say. NAME when it is a host
+ * name (it holds a '.' or a ':', or is "localhost": the engines' rule for an image name's first
+ * component), else the URL's host[:port]; docker.io for Docker Hub's registry-1.docker.io. Into
+ * out (NUL-terminated, cut to cap). */
+void registry_upstream_image_host(const struct registry_upstream *u, char *out, size_t cap);
+
 /* Whether ns names upstream u (its name, or the host[:port] of its URL; case-insensitive). */
 int registry_upstream_match(const struct registry_upstream *u, const char *ns);
 
@@ -74,6 +81,8 @@ enum registry_action {
 	REG_ACT_ERROR, /* answer status with the distribution API error code and df's own message */
 	REG_ACT_P2P,   /* a sha256 blob GET: authorize at url, then serve from the swarm (digest) */
 	REG_ACT_RELAY, /* pass through to url (follow_redirects for GET, not for HEAD) */
+	REG_ACT_HEAD,  /* a sha256 blob HEAD: authorized at url like REG_ACT_P2P, answered with the headers
+			* that blob's GET gets from df (never the upstream's redirect to storage) */
 };
 struct registry_plan {
 	enum registry_action act;
@@ -81,7 +90,7 @@ struct registry_plan {
 	const char *code, *msg;           /* REG_ACT_ERROR: static strings, never request data */
 	enum registry_kind kind;          /* of the path (counters) */
 	int follow_redirects;             /* REG_ACT_RELAY */
-	struct digest_spec digest;        /* REG_ACT_P2P */
+	struct digest_spec digest;        /* REG_ACT_P2P, REG_ACT_HEAD */
 	const struct registry_upstream *up;
 	char url[2048];                   /* the upstream URL: the upstream's, the path, the query without ns */
 };

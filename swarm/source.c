@@ -57,6 +57,7 @@ struct source {
 	int64_t length;
 	int ranges, meta_done, failed, finished;
 	int err_no;        /* errno when it failed (a store write's ENOSPC...), else 0 */
+	int status;        /* the HTTP status of the answer that failed it, else 0 */
 	char etag[256], lm[128];
 	uint32_t ps;       /* piece size; 0 until the first answer when chosen from the length */
 	uint8_t *claimed;  /* 1 bit per piece: some stream has it in its range */
@@ -72,6 +73,7 @@ static void stream_next(struct stream *s);
 
 uint64_t source_bytes(const struct source *s) { return s->bytes; }
 int source_errno(const struct source *s) { return s->err_no; }
+int source_status(const struct source *s) { return s->status; }
 
 static uint32_t npieces(const struct source *s)
 {
@@ -173,6 +175,7 @@ static int on_meta(struct stream *st, const struct http_resp *r)
 		st->off = 0;
 		st->end = UINT32_MAX;
 	} else {
+		s->status = r->status;
 		fail(s, "source answered %d %.*s", r->status, (int)r->reason.n, r->reason.p);
 		return DF_ERR;
 	}
@@ -311,12 +314,13 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
-	(void)f;
 	struct stream *st = ctx;
 	struct source *s = st->src;
 	st->fetch = NULL;
 	if (s->finished)
 		return;
+	if (rc != DF_OK && http_fetch_status(f) / 100 != 2)
+		s->status = http_fetch_status(f); /* fail_status ended it on that answer (or 0: no answer) */
 	if (rc == DF_OK) {
 		if (s->length < 0) {
 			/* the body's end is the file's end: a short last piece fixes the length in the store */

@@ -63,6 +63,10 @@ uint64_t source_bytes(const struct source *s);
  * once on_done reported an error. */
 int source_errno(const struct source *s);
 
+/* The HTTP status of the source's answer that ended it (404, 403...), or 0 when it failed otherwise
+ * (connect, TLS, a store write); meaningful once on_done reported an error. */
+int source_status(const struct source *s);
+
 /* What a revalidation found (source_revalidate's callback). */
 enum source_verdict {
 	SOURCE_REFUSED = -2,     /* the source answered something else (412, 401, 503, 404...): msg says what */

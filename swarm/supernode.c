@@ -491,6 +491,7 @@ static int task_sched_start(struct sn_task *t)
 /* ---- replies to waiting peers ---- */
 
 static void fail_task(struct sn_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_task_answered(struct sn_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void reply_error(struct http_req *req, int status, const char *msg)
 {
@@ -811,13 +812,10 @@ static void answer_waits(struct sn_task *t)
 	}
 }
 
-static void fail_task(struct sn_task *t, const char *fmt, ...)
+__attribute__((format(printf, 3, 0))) static void fail_task_at(struct sn_task *t, enum log_level lvl, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(t->error, sizeof t->error, fmt, ap);
-	va_end(ap);
-	log_error("task %.12s (%s): %s", t->id, t->shown, t->error);
+	log_msg(lvl, "task %.12s (%s): %s", t->id, t->shown, t->error);
 	hash_reset(t);
 	t->state = T_FAILED;
 	t->failed_at = ev_now(t->sn->cfg.loop);
@@ -825,6 +823,24 @@ static void fail_task(struct sn_task *t, const char *fmt, ...)
 	for (int i = 0; i < t->npeers_cap; i++)
 		if (t->peers[i]->live && t->peers[i]->held)
 			answer_work(t->peers[i], 1);
+}
+
+static void fail_task(struct sn_task *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_task_at(t, LOG_ERROR, fmt, ap);
+	va_end(ap);
+}
+
+/* The source answered the task's request with a 4xx (an unknown blob's 404, a refusal): a normal
+ * answer the registrants get, not the supernode's trouble. */
+static void fail_task_answered(struct sn_task *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_task_at(t, LOG_INFO, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- the source ---- */
@@ -1016,8 +1032,11 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 	}
 	if (rc != DF_OK) {
 		int e = t->store_errno ? t->store_errno : t->src ? source_errno(t->src) : 0;
+		int st = t->src ? source_status(t->src) : 0;
 		if (disk_full(e))
 			store_full(t, msg);
+		else if (st >= 400 && st <= 499)
+			fail_task_answered(t, "%s", msg);
 		else
 			fail_task(t, "%s", msg);
 		return;
@@ -2000,6 +2019,11 @@ fresh:
 	}
 	close(fd);
 	return DF_OK;
+}
+
+int supernode_route_metrics(struct supernode *sn, struct http_server *srv)
+{
+	return http_server_route(srv, "GET", "/metrics", on_metrics, sn);
 }
 
 struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen)

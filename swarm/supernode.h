@@ -41,5 +41,8 @@ struct supernode;
 struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size_t errlen);
 /* Answers held requests, stops sources, closes tasks, frees. */
 void supernode_free(struct supernode *sn);
+/* Routes GET /metrics of sn on another server too (a plain-HTTP metrics listener). DF_OK or DF_ERR
+ * (out of memory). */
+int supernode_route_metrics(struct supernode *sn, struct http_server *srv);
 
 #endif

@@ -34,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!u.name[0] || strncmp(u.url, "http", 4) != 0)
 			abort();
 		registry_upstream_match(&u, u.name);
+		char ih[300];
+		registry_upstream_image_host(&u, ih, sizeof ih);
+		if (!ih[0])
+			abort();
 	} else if (!why) {
 		abort();
 	}

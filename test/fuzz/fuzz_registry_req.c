@@ -3,7 +3,7 @@
  * HTTP proxy's registry_serve, for one given upstream) carries out, then the header lines that go
  * upstream are built. An error answer is one of the mirror's own; a relay or P2P target is the
  * chosen configured upstream's URL followed by the client's path (never another host, never a
- * line break), P2P only for sha256 blob GETs. */
+ * line break), P2P only for sha256 blob GETs (and their HEADs). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,10 @@ static void check(const struct http_head *h, const struct registry_upstream *giv
 		return;
 	case REG_ACT_P2P:
 		if (!slice_eq(h->method, "GET") || p->kind != REG_BLOB || p->digest.len != 32)
+			abort();
+		break;
+	case REG_ACT_HEAD:
+		if (!slice_eq(h->method, "HEAD") || p->kind != REG_BLOB || p->digest.len != 32)
 			abort();
 		break;
 	case REG_ACT_RELAY:

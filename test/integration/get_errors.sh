@@ -20,6 +20,9 @@ expect_rc 2 "$DF" get http://x/y --digest sha1:00 -O o; expect_in "digest"
 expect_rc 1 "$DF" get "http://127.0.0.1:$NP/missing" -O o1 --supernode "127.0.0.1:$SP" --data d1 --seed-idle 0
 expect_in "404 Not Found"; [ ! -e o1 ] || fail "o1 exists after a 404"
 [ "$(printf '%s\n' "$OUT" | grep -c .)" -le 2 ] || fail "404 error is not short: $OUT"
+# at the supernode a source's 404 is a normal answer: logged INFO, not ERROR
+grep -q 'INFO .*/missing.*404 Not Found' sn.log || fail "the supernode did not log the 404 as INFO: $(cat sn.log)"
+grep -q '^[^ ]* *ERROR' sn.log && fail "the supernode logged an ERROR for a 404: $(grep ERROR sn.log)"
 expect_rc 1 "$DF" get "http://127.0.0.1:$NP/missing" -O o2 --data d2 --seed-idle 0
 expect_in "404 Not Found"; [ ! -e o2 ] || fail "o2 exists after a 404"
 

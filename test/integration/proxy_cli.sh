@@ -31,12 +31,25 @@ expect_in 'server = "https://registry-1.docker.io"'
 expect_rc 0 "$DF" proxy --print-config podman --registry http://127.0.0.1:5000
 expect_in '[[registry.mirror]]'; expect_in 'location = "127.0.0.1:65001"'; expect_in 'insecure = true'
 expect_in 'location = "127.0.0.1:5000"'
+# a drop-in that only adds the mirror: the system's search list stays
+[[ $OUT != *unqualified-search-registries\ =* ]] || fail "the podman snippet sets unqualified-search-registries: $OUT"
+expect_in '/etc/containers/registries.conf.d/50-df-proxy.conf'
 OUT=$("$DF" proxy --print-config docker 2>/dev/null) || fail "print-config docker"
 [ "$(printf '%s' "$OUT" | tr -d ' \n')" = '{"registry-mirrors":["http://127.0.0.1:65001"]}' ] || fail "docker snippet: $OUT"
 # the config file's [proxy] registries, and a flag replacing it
 printf '[proxy]\nregistries = quay=https://quay.io, http://10.0.0.1:5000\nlisten = 127.0.0.1:7001\n' > "$T/df.conf"
 expect_rc 0 "$DF" proxy --config "$T/df.conf" --print-config containerd
-expect_in 'certs.d/quay/hosts.toml'; expect_in 'certs.d/10.0.0.1:5000/hosts.toml'; expect_in 'http://127.0.0.1:7001'
+# NAME=URL: the directory is the host the images are named after (quay.io/...), not the label
+expect_in 'certs.d/quay.io/hosts.toml'; expect_in 'certs.d/10.0.0.1:5000/hosts.toml'; expect_in 'http://127.0.0.1:7001'
+[[ $OUT != *certs.d/quay/* ]] || fail "print-config named the directory after the label: $OUT"
+expect_rc 0 "$DF" proxy --print-config containerd --registry docker.io=https://mirror.gcr.io --registry hub=https://registry-1.docker.io
+expect_in 'certs.d/docker.io/hosts.toml'; expect_in 'server = "https://mirror.gcr.io"'
+# an https upstream and --cacert: ca = the CA's absolute path (containerd's fallback verifies with it)
+(cd "$T" && printf x > ca.pem && "$DF" proxy --print-config containerd --registry https://r.example --cacert ca.pem) > "$T/ca.out" \
+  || fail "print-config with --cacert"
+grep -qx "ca = \"$T/ca.pem\"" "$T/ca.out" || fail "no absolute ca line: $(cat "$T/ca.out")"
+expect_rc 0 "$DF" proxy --print-config containerd --registry http://r.example:5000 --cacert "$T/ca.pem"
+[[ $OUT != *'ca = '* ]] || fail "a ca line for an http upstream: $OUT"
 expect_rc 0 "$DF" proxy --config "$T/df.conf" --print-config containerd --registry http://10.9.9.9
 [[ $OUT != *quay* ]] || fail "--registry did not replace [proxy] registries: $OUT"
 
@@ -51,7 +64,14 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 # a running proxy
-start_proxy px
+MP=$(free_port)
+start_proxy px --metrics-listen "127.0.0.1:$MP"
+# [proxy] metrics_listen: /metrics on a port of its own, nothing else there
+curl -sf "http://127.0.0.1:$MP/metrics" | grep -q '^df_proxy_requests ' || fail "no /metrics on the metrics listener"
+for path in /v1/status /v2/; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP$path")
+  [ "$code" = 404 ] || fail "the metrics listener answered $path with $code"
+done
 [ -S "$T/px/proxy.sock" ] || fail "no hand-off socket in the data dir"
 [ "$(stat -c %a "$T/px/proxy.sock")" = 600 ] || fail "hand-off socket mode $(stat -c %a "$T/px/proxy.sock")"
 

@@ -5,7 +5,7 @@
 # HTML page that answers 200). Only a 2xx authorizes: a redirect is followed (with a one-byte GET, as
 # a presigned storage URL is signed for GET) and must end at the blob, not at a page. A client with
 # credentials gets the layer through the swarm; one without never gets the layer's bytes, even once
-# the layer is in the host's store (any 3xx used to authorize).
+# the layer is in the host's store (any 3xx used to authorize). A blob HEAD is answered like its GET.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../registry/lib.sh"
 . "$(dirname "$0")/../proxy/lib.sh"
@@ -39,6 +39,18 @@ grep -q "please log in" "$T/anon0" || { logs; fail "a client without credentials
 curl -sf -u someone:secret -o "$T/blob" "http://$M/v2/df/login/blobs/$BIG" || { logs; fail "blob with credentials"; }
 cmp -s "$T/blob" "$BLOB" || fail "blob bytes differ"
 [ "$(proxy_stat "$PP" blobs-p2p)" -ge 1 ] || { logs; fail "the authorized blob did not go through the swarm: $(curl -s "http://$M/v1/status")"; }
+
+# a HEAD of the blob: answered by df like its GET (200, the length, the digest), never the origin's
+# 307 to storage (a client doing HEAD would then go to the storage itself)
+curl -s -I -u someone:secret "http://$M/v2/df/login/blobs/$BIG" | tr -d '\r' > "$T/head"
+head -n1 "$T/head" | grep -q ' 200' || { logs; fail "blob HEAD answered $(cat "$T/head")"; }
+grep -qi "^content-length: $(stat -c %s "$BLOB")$" "$T/head" || fail "blob HEAD length: $(cat "$T/head")"
+grep -qi "^docker-content-digest: $BIG$" "$T/head" || fail "blob HEAD digest: $(cat "$T/head")"
+grep -qi '^location:' "$T/head" && fail "blob HEAD carried a Location: $(cat "$T/head")"
+[ "$(proxy_stat "$PP" blob-heads)" -eq 1 ] || fail "blob-heads: $(curl -s "http://$M/v1/status")"
+# without credentials: the origin's own answer (its redirect to the login page), never the length
+code=$(curl -s -I -o "$T/head0" -w '%{http_code}' "http://$M/v2/df/login/blobs/$BIG")
+[ "$code" = 302 ] || fail "a blob HEAD without credentials answered $code: $(cat "$T/head0")"
 
 # the layer is in the host's store now: still the login page without credentials
 denied=$(proxy_stat "$PP" blobs-denied)

@@ -4,7 +4,8 @@
 # local user); a token file every local user may write is refused, one they may read is warned
 # about; a token longer than CONFIG_TOKEN_MAX (512 bytes) is refused when the configuration is read
 # (exit 2), from every source, instead of being cut in a fixed header buffer; 512 bytes work end to
-# end. /metrics is the one supernode endpoint served without the token (docs/SECURITY.md).
+# end. /metrics is the one supernode endpoint served without the token (docs/SECURITY.md), also
+# alone on [supernode] metrics_listen.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www
@@ -25,7 +26,7 @@ no_file() { local n; n=$(cat "$T/n"); [ ! -e "out$n" ] || fail "out$n written wi
 
 # --- the token file: private is quiet, readable warns, writable is refused ---
 printf '%s\n' "$tok512" > tokfile; chmod 600 tokfile
-SP=$(free_port); start_supernode sn "$SP" --token-file "$T/tokfile"
+SP=$(free_port); MP=$(free_port); start_supernode sn "$SP" --token-file "$T/tokfile" --metrics-listen "127.0.0.1:$MP"
 grep -q "every local user" "$T/sn.log" && fail "a 0600 token file was warned about: $(cat "$T/sn.log")"
 grep -q "open mode" "$T/sn.log" && fail "supernode with a token claims open mode"
 
@@ -85,6 +86,12 @@ code=$(curl -s -o "$T/metrics" -w '%{http_code}' "http://127.0.0.1:$SP/metrics")
 grep -q '^df_tasks ' "$T/metrics" || fail "/metrics has no df_tasks: $(cat "$T/metrics")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SP/v1/status")
 [ "$code" = 401 ] || fail "/v1/status answered $code without a token"
+# [supernode] metrics_listen: the same counters on a port of their own, and nothing else there
+curl -sf "http://127.0.0.1:$MP/metrics" | grep -q '^df_tasks ' || fail "no /metrics on the metrics listener"
+for path in /v1/status /v1/register /pieces/x; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP$path")
+  [ "$code" = 404 ] || fail "the metrics listener answered $path with $code"
+done
 
 kill -0 "$(cat "$T/sn.pid")" || fail "supernode died: $(cat "$T/sn.log")"
 pass "token from DF_TOKEN and --token-file, argv warned, bad files and long tokens refused"

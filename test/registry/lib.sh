@@ -402,6 +402,9 @@ containerd_hosts_dir() {
 # fetch or the check failed.
 ctr_fetch() { _ctr_get "content fetch" "$@"; }
 
+# (With CTR_HOSTS_DIR set, ctr_fetch and ctr_pull use that hosts dir instead of writing one: a test
+# of the files df proxy --print-config/--install writes.)
+
 # ctr_pull REGISTRY NAME:TAG [MIRROR] [CREDS]: as ctr_fetch, with ctr images pull: the layers are
 # also unpacked into containerd's native snapshotter (plain directories, no overlayfs needed)
 ctr_pull() { _ctr_get "images pull --snapshotter native" "$@"; }
@@ -413,7 +416,7 @@ ctr_cmd() { ctr --address "$(containerd_sock)" --namespace dftest "$@"; }
 _ctr_get() {
   local how=$1 reg=$2 ref=$3 mirror=${4:-} creds=${5:-}
   local hosts d got
-  hosts=$(containerd_hosts_dir "$reg" "$mirror")
+  hosts=${CTR_HOSTS_DIR:-$(containerd_hosts_dir "$reg" "$mirror")}
   # the store is content-addressed: the same blobs under another name would not be fetched again
   local old; old=$(ctr_cmd images ls -q)
   [ -z "$old" ] || ctr_cmd images rm --sync $old >/dev/null 2>&1

@@ -118,6 +118,23 @@ static void test_upstreams(void)
 	CHECK_STR(u.name, "quay");
 	CHECK_STR(u.url, "https://quay.io");
 	CHECK(registry_upstream_match(&u, "quay.io"));
+	char ih[300];
+	registry_upstream_image_host(&u, ih, sizeof ih); /* a label: images are named after the URL's host */
+	CHECK_STR(ih, "quay.io");
+	CHECK_EQ(UP("hub=https://registry-1.docker.io"), DF_OK);
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "docker.io");
+	CHECK_EQ(UP("docker.io=https://mirror.gcr.io"), DF_OK); /* a host name: the images' host */
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "docker.io");
+	CHECK_EQ(UP("localhost=http://127.0.0.1:5000"), DF_OK);
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "localhost");
+	CHECK_EQ(UP("http://127.0.0.1:5000"), DF_OK);
+	registry_upstream_image_host(&u, ih, sizeof ih);
+	CHECK_STR(ih, "127.0.0.1:5000");
+	registry_upstream_image_host(&u, ih, 4);
+	CHECK_STR(ih, "127");
 	CHECK_EQ(UP("http://[::1]:5000"), DF_OK);
 	CHECK_STR(u.name, "[::1]:5000");
 	CHECK_STR(u.url, "http://[::1]:5000");
@@ -248,7 +265,7 @@ static void test_plan(void)
 	CHECK_EQ(PLAN("GET /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_P2P);
 	CHECK_EQ(p.digest.len, 32);
 	CHECK_STR(p.url, "https://registry-1.docker.io/v2/a/blobs/sha256:" HEX64);
-	CHECK_EQ(PLAN("HEAD /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_RELAY);
+	CHECK_EQ(PLAN("HEAD /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_HEAD);
 	CHECK_EQ(PLAN("GET /v2/a/blobs/sha256:" HEX64 " HTTP/1.1\r\n\r\n", &ups[1], 2), REG_ACT_P2P);
 	CHECK(p.up == &ups[1]);
 	CHECK_EQ(PLAN("POST /v2/a/blobs/uploads/ HTTP/1.1\r\n\r\n", NULL, 2), REG_ACT_ERROR);
