@@ -42,6 +42,18 @@ expect_in "parent site through 127.0.0.1:$PA"
 curl -s "http://127.0.0.1:$PB/metrics" | grep -q "^df_bytes_from_parent_total $(stat -c %s www/f1)$" ||
   fail "B's /metrics lacks df_bytes_from_parent_total: $(curl -s "http://127.0.0.1:$PB/metrics")"
 grep -q "registered" snA.log && grep -q "left" snA.log || fail "B did not register at A and leave when done: $(cat snA.log)"
+# a child site's supernode (a registration with `via`) holding every piece is never named as an
+# uploader: what it has crossed the link between sites, and must not cross it back
+ID=$(printf 'url:%s' "$U/f1" | sha256sum | cut -c1-48)
+printf 'task: %s\nurl: %s\nport: 1\nhave: ff\nvia: 0123456789abcdef\n' "$ID" "$U/f1" > reg.child
+printf 'task: %s\nurl: %s\nport: 2\n' "$ID" "$U/f1" > reg.peer
+sn_post "http://127.0.0.1:$PA/v1/register" reg.child
+[ "$code" = 200 ] || fail "a child's registration answered $code: $ans"
+sn_post "http://127.0.0.1:$PA/v1/register" reg.peer
+[ "$code" = 200 ] && grep -q '^assign: .* super$' <<<"$ans" || fail "a peer's registration answered $code: $ans"
+! grep -q '127.0.0.1:1$' <<<"$ans" || fail "A hands out pieces from a child site: $ans"
+OUT=$("$DF" status --supernode "127.0.0.1:$PA")
+expect_in "child site"
 
 # --- a private source: the parent checks the child's registrant's credentials, the child its own ---
 get p1 "$PB" "$U/private/blob" -H 'Authorization: Bearer good' || fail "p1 with credentials: $(cat p1.log)"
@@ -82,11 +94,26 @@ get x1 "$PX" "$U/f5" || fail "x1 in a loop: $(cat x1.log)"
 same x1 f5
 grep -q "a loop of sites" snX.log || fail "X did not refuse the loop: $(cat snX.log)"
 grep -q "not through the parent site: .*loop" snY.log || fail "Y does not say why it went to the source: $(cat snY.log)"
-# both miss at once: neither waits for the other (each sees itself below and refuses)
-get x2 "$PX" "$U/f6" & x2=$!
-get y2 "$PY" "$U/f6" & y2=$!
-await_ok $x2 30 "x2 (a loop, both at once)"; await_ok $y2 30 "y2 (a loop, both at once)"
-same x2 f6; same y2 f6
+# both miss at once: each has made the task and asked the other before it hears of the other's
+# request. Played here with P frozen while Q (P's child) registers its task there, then a registration
+# reaching Q that came through P's site: Q asks P again with that site below it, and P sees itself
+# on the path and refuses, so Q goes to the source instead of waiting for P (which waited for Q:
+# until the 30 s timeout when both miss at once)
+PP=$(free_port); start_supernode snP "$PP"
+PQ=$(free_port); start_supernode snQ "$PQ" --parent "127.0.0.1:$PP"
+siteP=$("$DF" status --supernode "127.0.0.1:$PP" | sed -n 's/^site \([0-9a-f]*\).*/\1/p')
+[ ${#siteP} = 16 ] || fail "no site id in P's status"
+kill -STOP "$(cat snP.pid)"
+get q1 "$PQ" "$U/f6" & q1=$!
+sleep 0.5
+printf 'task: %s\nurl: %s\nport: 1\nvia: %s\n' "$(printf 'url:%s' "$U/f6" | sha256sum | cut -c1-48)" "$U/f6" "$siteP" > reg.via
+sn_post "http://127.0.0.1:$PQ/v1/register" reg.via & reg=$!
+sleep 0.5
+kill -CONT "$(cat snP.pid)"
+await_ok $q1 20 "q1"; await_ok $reg 20 "a registration through P's site"
+same q1 f6
+grep -q "a loop of sites" snP.log || fail "P did not refuse Q's registration naming P below Q: $(cat snP.log)"
+grep -q "not through the parent site: .*loop" snQ.log || fail "Q does not say why it went to the source: $(cat snQ.log)"
 sn_alive snX "the loop"; sn_alive snY "the loop"
 
 # --- token and mutual TLS on the link to the parent; sha256 piece checksums ---
