@@ -15,17 +15,10 @@ NB=${NB:-5}
 NC=${NC:-3}
 TIMEOUT=${TIMEOUT:-240}
 [ -x "$DF" ] || fail "no df binary at $DF (make)"
-command -v ip >/dev/null && command -v tc >/dev/null || skip "ip or tc (iproute2) not installed"
-command -v nginx >/dev/null || skip "nginx not installed"
 SUBNET_PREFIX=10.204
 NS_PREFIX=dfbench-ms-$$-
-# shellcheck source=bench/lib.sh
-. "$top/bench/lib.sh"
 # shellcheck source=bench/sites.sh
-. "$top/bench/sites.sh"
-ip netns add "${NS_PREFIX}probe" 2>/dev/null || skip "ip netns unavailable here (needs root and network namespaces)"
-ip netns del "${NS_PREFIX}probe"
-CLEANUPS+=("net_destroy")
+. "$top/bench/sites.sh"   # skips without root, namespaces, tc or nginx; deletes its namespaces on exit
 cd "$T"
 mkdir -p www
 head -c "$(to_bytes "$SIZE")" /dev/urandom > www/f || fail "cannot write a $SIZE file"

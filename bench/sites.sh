@@ -1,5 +1,7 @@
-# Sites joined by capped "WAN" links, for the multi-site test and bench (sourced after bench/lib.sh,
-# never run): test/integration/multisite_netns.sh and bench/b_multisite.sh.
+# Sites joined by capped "WAN" links, for the multi-site test and bench (test/integration/
+# multisite_netns.sh, bench/b_multisite.sh): sourced after test/lib.sh with SUBNET_PREFIX and
+# NS_PREFIX set, never run. It skips (exit 77) without ip, tc, nginx or network namespaces, brings
+# in bench/lib.sh, and deletes every namespace of the run on exit.
 #
 # How the network looks: each site is a namespace "${NS_PREFIX}site-NAME" holding a bridge br0 (the
 # site's LAN); a host is a namespace "${NS_PREFIX}HOST" with one veth eth0 on its site's bridge,
@@ -9,6 +11,13 @@
 # neighbour entry for every other, and IPv6 is off everywhere, so the only frames on a WAN link are
 # the hosts' own IPv4 traffic (no ARP, neighbour discovery or router solicitations).
 # shellcheck shell=bash disable=SC2034
+command -v ip >/dev/null && command -v tc >/dev/null || skip "ip or tc (iproute2) not installed"
+command -v nginx >/dev/null || skip "nginx not installed"
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+ip netns add "${NS_PREFIX}probe" 2>/dev/null || skip "ip netns unavailable here (needs root and network namespaces)"
+ip netns del "${NS_PREFIX}probe"
+CLEANUPS+=("net_destroy")
 declare -A SITE_HOST_IP=()
 
 # site_ns NAME: the namespace of site NAME's bridge
@@ -77,20 +86,7 @@ wan_bytes() {
 
 # site_nginx HOST PORT ROOT DIR: nginx inside HOST on port PORT serving ROOT (config, logs in DIR)
 site_nginx() {
-	local host=$1 port=$2 root=$3 d=$4
-	mkdir -p "$d"
-	cat >"$d/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-  access_log $d/access.log combined;
-  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
-  sendfile on;
-  server { listen ${SITE_HOST_IP[$host]}:$port; root $root; }
-}
-NGX
-	nsx "$host" nginx -c "$d/nginx.conf" -p "$d" 2>"$d/stderr" &
+	mkdir -p "$4"
+	nginx_conf "$4" "${SITE_HOST_IP[$1]}:$2" "$3" > "$4/nginx.conf"
+	nsx "$1" nginx -c "$4/nginx.conf" -p "$4" 2>"$4/stderr" &
 }

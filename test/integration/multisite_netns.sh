@@ -8,17 +8,10 @@
 # Then A's supernode is stopped: B's next miss falls back to the source, saying why.
 # Root namespace untouched: namespaces, veths and bridges of this run only, deleted on exit.
 . "$(dirname "$0")/../lib.sh"
-command -v ip >/dev/null && command -v tc >/dev/null || skip "ip or tc (iproute2) not installed"
-command -v nginx >/dev/null || skip "nginx not installed"
 SUBNET_PREFIX=10.203            # distinct from the bench's 10.201/16 and push_netns's 10.202/16
 NS_PREFIX=dftest-ms-$$-
-# shellcheck source=../../bench/lib.sh
-. "$top/bench/lib.sh"
 # shellcheck source=../../bench/sites.sh
-. "$top/bench/sites.sh"
-ip netns add "${NS_PREFIX}probe" 2>/dev/null || skip "ip netns unavailable here (needs root and network namespaces)"
-ip netns del "${NS_PREFIX}probe"
-CLEANUPS+=("net_destroy")
+. "$top/bench/sites.sh"   # skips without root, namespaces, tc or nginx; deletes its namespaces on exit
 cd "$T"
 
 WAN=40
