@@ -44,7 +44,7 @@ static int run(struct df *df, struct opt_result *r)
 	char err[512];
 	int rc = DF_EXIT_FAIL;
 	struct sn_run run = {0};
-	struct http_client *client = NULL, *cluster_client = NULL;
+	struct http_client *client = NULL, *cluster_client = NULL, *parent_client = NULL;
 	struct supernode *sn = NULL;
 	if (r->nargs) {
 		fprintf(stderr, "df: supernode: unexpected argument '%s'\nTry 'df supernode --help'.\n", r->args[0]);
@@ -88,7 +88,12 @@ static int run(struct df *df, struct opt_result *r)
 	client = daemon_client(df, run.loop, df->rates ? &df->rates->lim[HOSTRATE_SOURCE] : NULL, 0);
 	/* df push's file server is a cluster listener: dialled like a peer (TLS identity, token) */
 	cluster_client = tls ? daemon_cluster_client(df, run.loop, NULL, 0) : NULL;
-	if (!client || (tls && !cluster_client))
+	/* the parent site is dialled as a peer dials its supernode; its bytes count as downloads, not
+	 * as the source's */
+	if (c->supernode_parent[0])
+		parent_client = tls ? daemon_cluster_client(df, run.loop, daemon_rx(df, NULL), 0)
+				    : daemon_client(df, run.loop, daemon_rx(df, NULL), 0);
+	if (!client || (tls && !cluster_client) || (c->supernode_parent[0] && !parent_client))
 		goto out;
 	struct storegc gc;
 	if (storegc_init(&gc, run.loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
@@ -102,6 +107,8 @@ static int run(struct df *df, struct opt_result *r)
 		.sched = schc, .rates = df->rates, .credential_cache = (double)c->supernode_credential_cache,
 		.task_idle = (double)c->supernode_task_idle,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest), .gc = &gc,
+		.parents = c->supernode_parent, .parent_client = parent_client, .cluster_tls = tls,
+		.parent_retry = (double)c->supernode_parent_retry,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
 	if (!sn) {
@@ -123,8 +130,9 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("supernode", "out of memory");
 		goto out;
 	}
-	log_info("supernode listening on %s (port %u%s, %s piece checksums), store %s", c->supernode_listen,
-		 http_server_port(run.srv), tls ? ", TLS" : "", c->security_piece_digest, store_root(df->store));
+	log_info("supernode listening on %s (port %u%s, %s piece checksums), store %s%s%s", c->supernode_listen,
+		 http_server_port(run.srv), tls ? ", TLS" : "", c->security_piece_digest, store_root(df->store),
+		 c->supernode_parent[0] ? ", parent site through " : "", c->supernode_parent);
 	ev_run(run.loop, 0);
 	rc = DF_EXIT_OK;
 	storegc_stop(&gc);
@@ -137,6 +145,8 @@ out:
 		http_client_free(client);
 	if (cluster_client)
 		http_client_free(cluster_client);
+	if (parent_client)
+		http_client_free(parent_client);
 	if (run.srv)
 		http_server_free(run.srv);
 	daemon_close(df);

@@ -111,7 +111,7 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 		snprintf(err, errlen, "'%s' is neither a size (200G) nor a share of the filesystem (1%% to 100%%)", value);
 		return DF_ERR;
 	}
-	if (k->offset == offsetof(struct df_config, get_supernode)) {
+	if (k->offset == offsetof(struct df_config, get_supernode) || k->offset == offsetof(struct df_config, supernode_parent)) {
 		int n = 0;
 		for (const char *v = value; *v;) {
 			size_t len = strcspn(v, ", ");

@@ -289,6 +289,24 @@ static int is_hex(struct slice s)
 	return 1;
 }
 
+/* The number of sites in a via list ("SITE,SITE...", each PROTO_SITE_HEX lower-case hex digits),
+ * or 0 when it is not one or names more than PROTO_VIA_MAX. */
+static unsigned via_sites(struct slice v)
+{
+	unsigned n = 0;
+	for (size_t i = 0;; i += PROTO_SITE_HEX + 1) {
+		if (i + PROTO_SITE_HEX > v.n || ++n > PROTO_VIA_MAX)
+			return 0;
+		for (size_t k = i; k < i + PROTO_SITE_HEX; k++)
+			if (!((v.p[k] >= '0' && v.p[k] <= '9') || (v.p[k] >= 'a' && v.p[k] <= 'f')))
+				return 0;
+		if (i + PROTO_SITE_HEX == v.n)
+			return n;
+		if (v.p[i + PROTO_SITE_HEX] != ',')
+			return 0;
+	}
+}
+
 /* One registration line into r; NULL when fine, else why not. */
 static const char *register_line(const struct proto_line *l, struct proto_register *r, size_t *headers_len)
 {
@@ -342,8 +360,23 @@ static const char *register_line(const struct proto_line *l, struct proto_regist
 		if (!slice_eq(v, "cluster"))
 			return "not 'cluster'";
 		r->cluster_source = 1;
+	} else if (slice_eq(l->key, "via")) {
+		unsigned n = via_sites(v);
+		if (!n)
+			return "not 'SITE[,SITE...]' (up to 8 sites of 16 lower-case hex digits)";
+		r->via = v;
+		r->nvia = n;
 	}
 	return NULL;
+}
+
+int proto_via_has(struct slice via, const char *site)
+{
+	size_t n = strlen(site);
+	for (size_t i = 0; i + n <= via.n; i += PROTO_SITE_HEX + 1)
+		if (memcmp(via.p + i, site, n) == 0 && (i + n == via.n || via.p[i + n] == ','))
+			return 1;
+	return 0;
 }
 
 int proto_parse_register(const char *buf, size_t len, struct proto_register *out, struct proto_err *err)

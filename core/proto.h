@@ -67,6 +67,11 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 #define PROTO_REG_ADDR_MAX 64
 #define PROTO_REG_HEADERS_MAX 8192 /* the header lines joined with CRLF, plus the NUL */
 #define PROTO_REG_MAX_HEADERS 64
+/* A supernode's site id (16 lower-case hex digits, random per process) and the longest chain of
+ * sites a registration may have come through: a tree of sites deeper than this is refused. */
+#define PROTO_SITE_HEX 16
+#define PROTO_VIA_MAX 8
+#define PROTO_VIA_CAP (PROTO_VIA_MAX * (PROTO_SITE_HEX + 1)) /* a via list's text with its NUL */
 struct proto_register {
 	struct slice task;               /* a valid task id (taskid_valid) */
 	struct slice url;                /* non-empty */
@@ -79,10 +84,16 @@ struct proto_register {
 	int64_t replace;                 /* "replace: HANDLE SECRET": the earlier handle, or -1 */
 	struct slice replace_secret;     /* its secret (may be empty: then nothing is replaced) */
 	int cluster_source;              /* "source: cluster": the source is a df listener (df push) */
+	struct slice via;                /* "via: SITE[,SITE...]": a child site's supernode registering, after
+	                                  * the sites the request came through (docs/PROTOCOL.md); empty: a peer */
+	unsigned nvia;                   /* sites in via (1..PROTO_VIA_MAX), 0 without */
 };
 /* DF_OK with out filled, DF_ERR with err naming the line and cause (a line the reader refuses, a
  * value out of bounds, a missing task or url). Unknown keys are skipped. */
 int proto_parse_register(const char *buf, size_t len, struct proto_register *out, struct proto_err *err);
+
+/* Whether the via list (as proto_parse_register checked it) names site. Pure. */
+int proto_via_has(struct slice via, const char *site);
 
 /* The reports of a work body (POST /v1/work): "idle", "ok|fail|bad: PIECE UPLOADER [WHY]". */
 enum proto_work_kind { PROTO_WORK_IDLE, PROTO_WORK_OK, PROTO_WORK_FAIL, PROTO_WORK_BAD };

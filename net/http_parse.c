@@ -364,6 +364,7 @@ const char *http_reason(int status)
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
 	case 507: return "Insufficient Storage";
+	case 508: return "Loop Detected";
 	default: return "Unknown";
 	}
 }

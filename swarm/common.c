@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/proto.h"
+#include "store/store.h"
 
 int swarm_task_id(const char *url, const char *filter, const struct digest_spec *d, char out[TASKID_MAX], char *err,
 		  size_t errlen)
@@ -112,4 +113,14 @@ void swarm_reply_lines(struct http_req *req, const struct proto_buf *b)
 		return;
 	}
 	http_reply(req, 200, "Content-Type: text/plain\r\n", b->p, b->len);
+}
+
+int swarm_same_version(const struct store_task_info *o, const char *etag, const char *lm)
+{
+	const char *oe = o->etag ? o->etag : "", *ol = o->last_modified ? o->last_modified : "";
+	if (oe[0] && etag[0])
+		return strcmp(oe, etag) == 0;
+	if (ol[0] && lm[0])
+		return strcmp(ol, lm) == 0;
+	return !oe[0] && !ol[0] && !etag[0] && !lm[0];
 }

@@ -19,6 +19,13 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
  * when out of memory. The real URL stays in memory only, for fetching. */
 char *swarm_url_shown_new(const char *url, const char *filter);
 
+/* Whether stored validators name the version given. A supernode names a version by one validator
+ * (its ETag, else its Last-Modified) while a source answers with both: the strongest one both sides
+ * have decides, so going from the swarm to the source (or back, or to a parent site) keeps the
+ * pieces. Pure. */
+struct store_task_info;
+int swarm_same_version(const struct store_task_info *o, const char *etag, const char *lm);
+
 /* Milliseconds of the loop's clock, for the scheduler. */
 int64_t swarm_now_ms(struct ev_loop *loop);
 

@@ -86,6 +86,10 @@ struct dl {
 	char id[TASKID_MAX];
 	char *url, *headers;       /* the real URL and the source request lines: memory only */
 	char *shown;               /* the URL as messages and the store show it (redacted) */
+	char *filter;              /* the query parameters its id leaves out */
+	char via[PROTO_VIA_CAP];   /* its registration's `via` line ("" none) */
+	int digest_elsewhere;      /* the watcher checks the whole file (swarm_dl_cfg) */
+	int leave_after;           /* no_seed: leave once the last reports are answered */
 	struct digest_spec digest;
 	int cur, handle;           /* position in order[], our handle at that supernode */
 	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
@@ -157,6 +161,7 @@ static void start_direct(struct dl *d, const char *why);
 static void maybe_complete(struct dl *d);
 static void fetch_timer_arm(struct fetch *f);
 static int send_leave(struct dl *d);
+static void leave_now(struct dl *d);
 
 /* ---- events to watchers ---- */
 
@@ -298,19 +303,6 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 
 /* ---- the store task ---- */
 
-/* Whether stored validators name the version given. The supernode names a version by one validator
- * (its ETag, else its Last-Modified) while a source answers with both: the strongest one both sides
- * have decides, so falling back from the swarm to the source (or back) keeps the pieces. */
-static int same_version(const struct store_task_info *o, const char *etag, const char *lm)
-{
-	const char *oe = o->etag ? o->etag : "", *ol = o->last_modified ? o->last_modified : "";
-	if (oe[0] && etag[0])
-		return strcmp(oe, etag) == 0;
-	if (ol[0] && lm[0])
-		return strcmp(ol, lm) == 0;
-	return !oe[0] && !ol[0] && !etag[0] && !lm[0];
-}
-
 /* Opens or creates the task for what the supernode or the source said; a stored task of another
  * version is dropped (never a mix of two versions). */
 static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm)
@@ -323,7 +315,7 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	};
 	if (d->st) {
 		const struct store_task_info *o = store_task_info(d->st);
-		if (o->piece_size == piece_size && same_version(o, etag, lm) &&
+		if (o->piece_size == piece_size && swarm_same_version(o, etag, lm) &&
 		    (length < 0 || o->length < 0 || o->length == length))
 			return DF_OK;
 		log_info("the stored copy of %s is another version; starting over", d->shown);
@@ -364,7 +356,7 @@ static int check_digest(struct dl *d)
 	 * is the supernode's copy, and re-hashing it against the supernode's own digest would add a
 	 * CPU-bound pass per host (the bench saw 3-9 s of tail) and no protection. */
 	struct digest_spec want = d->digest;
-	if (!want.len)
+	if (!want.len || d->digest_elsewhere)
 		return DF_OK;
 	const struct store_task_info *i = store_task_info(d->st);
 	char have[80];
@@ -414,6 +406,13 @@ static void maybe_complete(struct dl *d)
 	d->mode = swarm ? M_SEEDING : M_DIRECT;
 	if (swarm && d->rlen)
 		send_work(d); /* the supernode must learn we hold the last pieces */
+	if (swarm && d->sp->cfg.no_seed) {
+		/* a downloader only: it leaves once those reports are answered (so they count) */
+		d->mode = M_DIRECT;
+		d->leave_after = 1;
+		if (!d->ctls)
+			leave_now(d);
+	}
 	if (!d->meta_known)
 		send_meta(d);
 	send_done(d, DF_OK, DF_EXIT_OK, NULL);
@@ -969,6 +968,8 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	if (mine)
 		d->ctl = NULL;
 	const char *body = c->body ? c->body : "";
+	if (d->leave_after && !d->ctls)
+		leave_now(d);
 	if (d->mode == M_FAILED || d->mode == M_DIRECT)
 		goto out;
 	if (rc != DF_OK) {
@@ -1103,6 +1104,7 @@ static void send_register(struct dl *d)
 	char mem[65536];
 	struct proto_buf b;
 	proto_buf_init(&b, mem, sizeof mem);
+	unsigned port = sp->cfg.server ? http_server_port(sp->cfg.server) : 0;
 	proto_put(&b, "task", "%s", d->id);
 	proto_put(&b, "url", "%s", d->url);
 	for (const char *h = d->headers; h && *h;) {
@@ -1116,9 +1118,11 @@ static void send_register(struct dl *d)
 		digest_spec_format(&d->digest, dg, sizeof dg);
 		proto_put(&b, "digest", "%s", dg);
 	}
-	if (sp->cfg.filter && sp->cfg.filter[0])
-		proto_put(&b, "filter", "%s", sp->cfg.filter);
-	proto_put(&b, "port", "%u", http_server_port(sp->cfg.server));
+	if (d->filter[0])
+		proto_put(&b, "filter", "%s", d->filter);
+	proto_put(&b, "port", "%u", port);
+	if (d->via[0])
+		proto_put(&b, "via", "%s", d->via);
 	if (d->handle >= 0)
 		proto_put(&b, "replace", "%d %s", d->handle, d->secret); /* our registration before this one */
 	else if (sp->host_id[0] && (!d->st || store_task_writable(d->st)))
@@ -1128,7 +1132,7 @@ static void send_register(struct dl *d)
 		 * seeds the task) names no host: it must not replace that live one. */
 		proto_put(&b, "host", "%s", sp->host_id);
 	if (sp->cfg.advertise && sp->cfg.advertise[0])
-		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, http_server_port(sp->cfg.server));
+		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, port);
 	if (d->st && store_task_present(d->st)) {
 		size_t n;
 		const uint8_t *bits = store_task_bitmap(d->st, &n);
@@ -1391,6 +1395,7 @@ static void dl_free(struct dl *d)
 	free(d->url);
 	free(d->shown);
 	free(d->headers);
+	free(d->filter);
 	free(d);
 }
 
@@ -1432,7 +1437,8 @@ static void dl_begin(struct dl *d)
 struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg *cfg, char *err, size_t errlen)
 {
 	char id[TASKID_MAX];
-	if (swarm_task_id(cfg->url, sp->cfg.filter, &cfg->digest, id, err, errlen) != DF_OK)
+	const char *filter = cfg->filter ? cfg->filter : sp->cfg.filter ? sp->cfg.filter : "";
+	if (swarm_task_id(cfg->url, filter, &cfg->digest, id, err, errlen) != DF_OK)
 		return NULL;
 	struct swarm_dl *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -1454,10 +1460,11 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 	if (!d) { /* a fresh download begins from the first watcher's kick, in the loop */
 		d = calloc(1, sizeof *d);
 		if (!d || !(d->url = strdup(cfg->url)) || !(d->headers = strdup(cfg->headers ? cfg->headers : "")) ||
-		    !(d->shown = swarm_url_shown_new(cfg->url, sp->cfg.filter))) {
+		    !(d->filter = strdup(filter)) || !(d->shown = swarm_url_shown_new(cfg->url, filter))) {
 			if (d) {
 				free(d->url);
 				free(d->headers);
+				free(d->filter);
 				free(d);
 			}
 			free(w);
@@ -1468,6 +1475,8 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		snprintf(d->id, sizeof d->id, "%s", id);
 		rendezvous_order(sp, id, d->order);
 		d->digest = cfg->digest;
+		d->digest_elsewhere = cfg->digest_elsewhere;
+		snprintf(d->via, sizeof d->via, "%s", cfg->via ? cfg->via : "");
 		d->handle = -1;
 		d->length = -1;
 		ev_timer_init(&d->retry, retry_cb, 0, 0);
@@ -1496,6 +1505,18 @@ void swarm_dl_cancel(struct swarm_dl *w)
 }
 
 struct store_task *swarm_dl_task(const struct swarm_dl *w) { return w->d->st; }
+
+void swarm_dl_set_via(struct swarm_dl *w, const char *via)
+{
+	struct dl *d = w->d;
+	snprintf(d->via, sizeof d->via, "%s", via ? via : "");
+	if (d->mode == M_REGISTER && d->ctl)
+		send_work(d); /* the registration in flight is cancelled and sent again */
+}
+
+const char *swarm_dl_supernode(const struct swarm_dl *w) { return w->d->sp->nsupers ? super_of(w->d) : ""; }
+
+const char *swarm_dl_super_digest(const struct swarm_dl *w) { return w->d->sup_sha256; }
 
 void swarm_dl_stats(const struct swarm_dl *w, struct swarm_dl_stats *out) { *out = w->d->stats; }
 
@@ -1651,6 +1672,13 @@ static int send_leave(struct dl *d)
 	return d->leave_fetch ? DF_OK : DF_ERR;
 }
 
+/* A downloader only (no_seed) that has everything leaves its supernode. */
+static void leave_now(struct dl *d)
+{
+	d->leave_after = 0;
+	send_leave(d);
+}
+
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 {
 	sp->leave_done = done;
@@ -1682,6 +1710,19 @@ static void released_left(struct http_fetch *f, int rc, const char *msg, void *c
 
 #define RELEASE_AFTER 30.0 /* seconds without a piece request before GC may stop a seeding */
 
+/* Unlists and frees d; with leave, its registration is told it leaves (the answer is not awaited). */
+static void dl_drop(struct swarm_peer *sp, struct dl *d, int leave)
+{
+	if (leave && d->handle >= 0)
+		leave_request(d, released_left, NULL);
+	for (struct dl **pp = &sp->dls; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	dl_free(d);
+}
+
 int swarm_peer_release(void *arg, const char *id)
 {
 	struct swarm_peer *sp = arg;
@@ -1694,16 +1735,17 @@ int swarm_peer_release(void *arg, const char *id)
 		if (!finished || d->watchers || d->nactive || d->leave_fetch ||
 		    (last > 0 && ev_now(sp->cfg.loop) - last < RELEASE_AFTER))
 			return 0;
-		if (d->mode == M_SEEDING && d->handle >= 0) /* tell the supernode (its answer is not awaited) */
-			leave_request(d, released_left, NULL);
-		for (struct dl **pp = &sp->dls; *pp; pp = &(*pp)->next)
-			if (*pp == d) {
-				*pp = d->next;
-				break;
-			}
-		log_info("task %.12s: stopped seeding %s (store GC evicts it)", d->id, d->url);
-		dl_free(d);
+		log_info("task %.12s: stopped seeding %s (store GC evicts it)", d->id, d->shown);
+		dl_drop(sp, d, d->mode == M_SEEDING);
 	}
 	pieceserve_forget(&sp->ps, id);
 	return 1;
+}
+
+void swarm_peer_stop(struct swarm_peer *sp, const char *id)
+{
+	struct dl *d = find_dl(sp, id);
+	if (d)
+		dl_drop(sp, d, !d->leave_fetch);
+	pieceserve_forget(&sp->ps, id);
 }

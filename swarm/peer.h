@@ -30,7 +30,8 @@ struct swarm_peer_cfg {
 	struct http_client *client;  /* for sources (TLS for https sources) */
 	struct http_client *cluster; /* for supernodes and peers (cluster TLS); NULL: client */
 	int cluster_tls;             /* dial supernodes and peers with https */
-	struct http_server *server;  /* this host's piece server: the engine routes /v1/piece/ on it */
+	struct http_server *server;  /* this host's piece server: the engine routes /v1/piece/ on it; NULL:
+	                              * none (registrations say port 0: a downloader only) */
 	struct store *store;
 	const char *supernodes;      /* "host:port[,host:port...]": each task goes to the first of them in
 	                              * rendezvous-hash order of its id, then the next on failure; "" or NULL: none */
@@ -53,6 +54,9 @@ struct swarm_peer_cfg {
 	 * whose supernode hands out xxh3 sums fails rather than trust them; with xxh3 either is accepted. */
 	enum digest_piece_algo piece_digest;
 	struct storegc *gc;          /* the store's GC, run before a new task is created; NULL: none */
+	/* A download that completes leaves its supernode instead of seeding (a child site's supernode
+	 * fetching through its parent site, swarm/parent.h: its own piece server serves its own site). */
+	int no_seed;
 };
 
 /* A new engine (cfg copied; strings and objects must outlive it). NULL with err set. */
@@ -82,6 +86,11 @@ struct swarm_dl_cfg {
 	 * DF_EXIT_NOSUPER) and a one-line cause naming the URL. The watcher handle is gone after it. */
 	void (*on_done)(struct swarm_dl *dl, int rc, int exit_code, const char *msg, void *ctx);
 	void *ctx;
+	const char *filter;           /* the query parameters the task id leaves out; NULL: the engine's filter */
+	const char *via;              /* the registration's `via` line (a child supernode: the sites its task
+	                               * came through, itself last; docs/PROTOCOL.md); NULL or "": none */
+	int digest_elsewhere;         /* the watcher checks the whole file itself (a supernode's digest
+	                               * thread): the engine skips its own pass over the file */
 };
 
 /* Starts (or joins) the download of cfg->url. Returns a watcher handle, or NULL with err set for a
@@ -104,6 +113,17 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx);
  * server's handle on task id (and ending its seeding, when finished, unwatched and not asked for
  * a piece for 30 s: the supernode is told it leaves), 0 while it downloads or serves it. */
 int swarm_peer_release(void *arg, const char *id);
+
+/* Replaces the `via` line of the download's registration (copied); a registration still unanswered
+ * is sent again with it (a child supernode learned of more sites below it: see swarm/parent.h). */
+void swarm_dl_set_via(struct swarm_dl *dl, const char *via);
+/* The supernode the download talks to now ("HOST:PORT"), and the whole-file digest it named
+ * ("sha256:HEX", "" while unknown). Strings valid until the next call into the engine. */
+const char *swarm_dl_supernode(const struct swarm_dl *dl);
+const char *swarm_dl_super_digest(const struct swarm_dl *dl);
+/* Ends the download of task id whatever its state, without a callback (its watchers are dropped):
+ * its supernode is told it leaves, the piece server's handle is closed. Nothing to do: fine. */
+void swarm_peer_stop(struct swarm_peer *sp, const char *id);
 
 /* The task being filled (NULL before on_meta). Read pieces from it; do not write. */
 struct store_task *swarm_dl_task(const struct swarm_dl *dl);

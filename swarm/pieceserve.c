@@ -259,7 +259,7 @@ int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_ser
 #ifdef DF_TEST_ROGUE
 	log_warn("df_rogue: this process serves corrupted pieces (a test tool)");
 #endif
-	return http_server_route(srv, "GET", "/v1/piece/", on_piece, ps);
+	return srv ? http_server_route(srv, "GET", "/v1/piece/", on_piece, ps) : DF_OK;
 }
 
 void pieceserve_forget(struct pieceserve *ps, const char *id)

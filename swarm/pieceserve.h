@@ -46,7 +46,8 @@ struct pieceserve_key {
 	char key[PIECE_KEY_HEX + 1];
 };
 
-/* Routes GET /v1/piece/ on srv to ps (which the caller owns and keeps alive). DF_OK or DF_ERR. */
+/* Routes GET /v1/piece/ on srv to ps (which the caller owns and keeps alive; srv NULL: no route, the
+ * handles and keys only). DF_OK or DF_ERR. */
 int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_server *srv, struct store *store, const char *token);
 /* Lets the server use an already-open task handle (a download in progress writes into it). */
 void pieceserve_add_task(struct pieceserve *ps, struct store_task *t);

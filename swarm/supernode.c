@@ -30,6 +30,7 @@
 #include "swarm/auth.h"
 #include "swarm/common.h"
 #include "swarm/hasher.h"
+#include "swarm/parent.h"
 #include "swarm/pieceserve.h"
 #include "swarm/piecesum.h"
 #include "swarm/source.h"
@@ -55,6 +56,7 @@ struct sn_peer {
 	struct http_req *held;       /* parked work request */
 	ev_timer hold;
 	struct loop_probe probe;     /* is its piece server still there? (a downloader saw it refuse) */
+	int child;                   /* a child site's supernode (its registration had `via`): downloads only */
 };
 
 /* A registration parked until the task's length is known or a revalidation answered (task->waits),
@@ -72,6 +74,7 @@ struct sn_wait {
 	int64_t replace;             /* the handle it registered under before, or -1 */
 	char replace_secret[PROTO_SECRET_HEX + 1]; /* that handle's secret, as the registrant gave it */
 	struct access_wait *check;   /* gates: the check in flight */
+	char via[PROTO_VIA_CAP];     /* a child site's supernode: the sites it came through ("" a peer) */
 	struct sn_wait *next;
 };
 
@@ -120,6 +123,12 @@ struct sn_task {
 	 * same address) starts blacklisted; allocated at the first, a ring of MAX_BLACK_ADDRS */
 	struct sn_black *black;
 	int nblack, black_next;
+	/* through the parent site (swarm/parent.h): the fetch, the sites below this one the task came
+	 * through (from the registration that made it), and why the source had to do it instead */
+	struct parent_fetch *pf;
+	char via[PROTO_VIA_CAP];
+	uint64_t bytes_parent;
+	char fallback[512];
 };
 
 struct sn_black {
@@ -136,7 +145,9 @@ struct supernode {
 	uint64_t registrations, work_requests;
 	uint8_t key_secret[32];      /* piece keys are HMAC(key_secret, task id): random, kept in the store */
 	/* what the tasks forgotten for idleness had counted, so the totals in status do not go down */
-	uint64_t forgotten, gone_source, gone_super, gone_p2p;
+	uint64_t forgotten, gone_source, gone_super, gone_p2p, gone_parent;
+	struct parent *parent;       /* the parent site, or NULL */
+	char site[PROTO_SITE_HEX + 1]; /* this supernode's site id in `via` lines (random per process) */
 };
 
 static void wake_task(struct sn_task *t);
@@ -251,6 +262,7 @@ static void task_free(struct sn_task *t)
 	ev_timer_stop(loop, &t->expire);
 	ev_timer_stop(loop, &t->kick);
 	hasher_free(t->hasher);
+	parent_fetch_free(t->pf);
 	source_free(t->src);
 	if (t->reval)
 		http_fetch_cancel(t->reval);
@@ -364,6 +376,7 @@ static void task_forget(struct supernode *sn, struct sn_task *t)
 	sn->gone_source += t->bytes_source;
 	sn->gone_super += t->bytes_super;
 	sn->gone_p2p += t->bytes_p2p;
+	sn->gone_parent += t->bytes_parent;
 	pieceserve_forget(&sn->ps, t->id);
 	task_remove(sn, t);
 }
@@ -559,7 +572,7 @@ static void drop_host(struct sn_task *t, const char *host, const char *addr)
  * handle kept, so uploads it is serving stay assigned; what it was fetching under it is forgotten
  * (the process that fetched is gone) and the pieces it declares are added. */
 static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const char *host, const uint8_t *have,
-			    size_t have_len, struct sn_peer *same)
+			    size_t have_len, struct sn_peer *same, int child)
 {
 	char mem[16384];
 	struct proto_buf b;
@@ -606,6 +619,12 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 		char why[96];
 		snprintf(why, sizeof why, "registered again after: %.70s", bl->why);
 		sched_blacklist(t->sched, p->handle, why);
+	}
+	if (child && !p->child) {
+		/* a child site's supernode: what it gets crosses the link between sites once, and it serves
+		 * its own site; never an uploader here (that would send the bytes back over that link) */
+		sched_blacklist(t->sched, p->handle, "a child site's supernode: downloads only");
+		p->child = 1;
 	}
 	t->registrations++;
 	t->sn->registrations++;
@@ -729,7 +748,7 @@ static void admitted(struct sn_task *t, struct sn_wait *w)
 	} else {
 		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
 		 * downloads from it that are under way are not handed to someone else */
-		answer_register(t, w->req, w->addr, w->host, w->have, w->have_len, same_peer(t, w));
+		answer_register(t, w->req, w->addr, w->host, w->have, w->have_len, same_peer(t, w), w->via[0] != 0);
 	}
 	wait_free(w);
 }
@@ -856,6 +875,8 @@ static void store_full(struct sn_task *t, const char *msg)
 	int64_t len = t->st ? store_task_length(t->st) : -1;
 	if (sn->cfg.gc)
 		storegc_emergency(sn->cfg.gc, (len > 0 ? (uint64_t)len : 0) + (1u << 20));
+	parent_fetch_free(t->pf); /* its handle on the task too */
+	t->pf = NULL;
 	if (t->st) {
 		store_task_close(t->st);
 		t->st = NULL;
@@ -869,6 +890,31 @@ static void store_full(struct sn_task *t, const char *msg)
 	fail_task(t, "supernode store full (%s): fetch from the source", msg);
 }
 
+/* A new version of the task: its peers (held requests get 410: they register again), schedule,
+ * store handle and data go, and a fetch through the parent site of the old one. DF_OK, or DF_ERR with
+ * the store's cause in msg. */
+static int drop_version(struct sn_task *t, char *msg, size_t msglen)
+{
+	struct supernode *sn = t->sn;
+	for (int i = 0; i < t->npeers_cap; i++)
+		peer_drop(t->peers[i]);
+	ev_timer_stop(sn->cfg.loop, &t->expire); /* no schedule to expire until the next one starts */
+	sched_free(t->sched);
+	t->sched = NULL;
+	t->super = -1;
+	for (int i = 0; i < t->npeers_cap; i++)
+		free(t->peers[i]);
+	free(t->peers);
+	t->peers = NULL;
+	t->npeers_cap = 0;
+	parent_fetch_free(t->pf);
+	t->pf = NULL;
+	store_task_close(t->st);
+	t->st = NULL;
+	pieceserve_forget(&sn->ps, t->id);
+	return store_task_remove(sn->cfg.store, t->id, msg, msglen);
+}
+
 static struct store_task *on_source_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
 {
 	struct sn_task *t = ctx;
@@ -880,30 +926,16 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	};
 	if (t->st) {
 		const struct store_task_info *old = store_task_info(t->st);
-		int same = strcmp(old->etag ? old->etag : "", m->etag) == 0 &&
-			   strcmp(old->last_modified ? old->last_modified : "", m->last_modified) == 0 &&
+		/* the strongest validator both have decides (a parent site names one of them) */
+		int same = swarm_same_version(old, m->etag, m->last_modified) &&
 			   (m->length < 0 || old->length < 0 || old->length == m->length);
 		if (same) {
 			answer_waits(t); /* registrations held by a revalidation that thought otherwise */
 			return t->st;
 		}
 		log_info("task %.12s: the source changed; starting over", t->id);
-		for (int i = 0; i < t->npeers_cap; i++)
-			peer_drop(t->peers[i]); /* held requests get 410: their peers register again */
-		sched_free(t->sched);
-		t->sched = NULL;
-		for (int i = 0; i < t->npeers_cap; i++)
-			free(t->peers[i]);
-		free(t->peers);
-		t->peers = NULL;
-		t->npeers_cap = 0;
-		store_task_close(t->st);
-		t->st = NULL;
-		pieceserve_forget(&sn->ps, t->id);
-		if (store_task_remove(sn->cfg.store, t->id, err, sizeof err) != DF_OK) {
-			snprintf(msg, msglen, "%s", err);
+		if (drop_version(t, msg, msglen) != DF_OK)
 			return NULL;
-		}
 	}
 	hash_reset(t); /* a new version: the digests start over */
 	piecesum_free(&t->sums);
@@ -968,15 +1000,21 @@ static void hash_prefix(struct sn_task *t, int final)
 		hasher_feed(t->hasher, t->hashed_bytes, final && n && t->hashed == n);
 }
 
+/* Piece n is in the supernode's store (from the source or the parent site): its peers may have it. */
+static void piece_landed(struct sn_task *t, uint32_t piece)
+{
+	sched_peer_has(t->sched, t->super, piece);
+	wake_task(t);
+	hash_prefix(t, 0);
+}
+
 static void on_source_piece(void *ctx, uint32_t piece, uint32_t len, const uint8_t *sha256)
 {
 	struct sn_task *t = ctx;
 	t->bytes_source += len;
 	if (sha256)
 		piecesum_put(&t->sums, piece, sha256); /* out of memory: hashed from the store when assigned */
-	sched_peer_has(t->sched, t->super, piece);
-	wake_task(t);
-	hash_prefix(t, 0);
+	piece_landed(t, piece);
 }
 
 /* The whole file is here and its digests known (from the hasher, else one pass now): check them
@@ -996,25 +1034,37 @@ static void finish_digests(struct sn_task *t)
 		}
 	}
 	hash_reset(t);
-	if (t->want_digest[0]) {
-		struct digest_spec d;
-		if (digest_spec_parse(t->want_digest, strlen(t->want_digest), &d) == DF_OK &&
-		    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
-			fail_task(t, "digest mismatch: the source's file does not match %s", t->want_digest);
-			store_task_close(t->st);
-			t->st = NULL;
-			piecesum_free(&t->sums);
-			pieceserve_forget(&t->sn->ps, t->id);
-			store_task_remove(t->sn->cfg.store, t->id, NULL, 0);
-			return;
-		}
+	struct digest_spec d;
+	char hex[2 * DIGEST_SHA256_LEN + 1];
+	const char *pd = t->pf ? parent_fetch_digest(t->pf) : "";
+	digest_hex(sha, DIGEST_SHA256_LEN, hex);
+	if (t->want_digest[0] && digest_spec_parse(t->want_digest, strlen(t->want_digest), &d) == DF_OK &&
+	    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
+		fail_task(t, "digest mismatch: the %s file does not match %s", t->bytes_parent ? "parent site's" : "source's",
+			  t->want_digest);
+	} else if (strncmp(pd, "sha256:", 7) == 0 && strcmp(pd + 7, hex) != 0) {
+		/* every piece matched the parent's checksums, yet the file is not the one the parent hashed */
+		fail_task(t, "digest mismatch: the parent site's file is sha256:%s, not the %s it named", hex, pd);
+	} else {
+		store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
+		t->state = T_COMPLETE;
+		t->revalidated_at = ev_now(t->sn->cfg.loop);
+		if (t->bytes_parent)
+			log_info("task %.12s: complete: %llu bytes from the parent site, %llu from the source", t->id,
+				 (unsigned long long)t->bytes_parent, (unsigned long long)t->bytes_source);
+		else
+			log_info("task %.12s: complete from the source (%llu bytes fetched)", t->id,
+				 (unsigned long long)(t->bytes_source - t->bytes_source_before));
+		wake_task(t);
+		return;
 	}
-	store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
-	t->state = T_COMPLETE;
-	t->revalidated_at = ev_now(t->sn->cfg.loop);
-	log_info("task %.12s: complete from the source (%llu bytes fetched)", t->id,
-		 (unsigned long long)(t->bytes_source - t->bytes_source_before));
-	wake_task(t);
+	store_task_close(t->st); /* never served again */
+	t->st = NULL;
+	piecesum_free(&t->sums);
+	pieceserve_forget(&t->sn->ps, t->id);
+	parent_fetch_free(t->pf);
+	t->pf = NULL;
+	store_task_remove(t->sn->cfg.store, t->id, NULL, 0);
 }
 
 static void on_hashed(void *ctx)
@@ -1023,6 +1073,8 @@ static void on_hashed(void *ctx)
 	if (t->awaiting_digest && hasher_result(t->hasher, NULL, NULL, NULL, 0) != DF_AGAIN)
 		finish_digests(t);
 }
+
+static void task_fetched(struct sn_task *t);
 
 static void on_source_done(void *ctx, int rc, const char *msg)
 {
@@ -1041,6 +1093,12 @@ static void on_source_done(void *ctx, int rc, const char *msg)
 			fail_task(t, "%s", msg);
 		return;
 	}
+	task_fetched(t);
+}
+
+/* Every piece is in the store: the digests, then complete. */
+static void task_fetched(struct sn_task *t)
+{
 	if (store_task_length(t->st) >= 0)
 		sched_set_length(t->sched, (uint64_t)store_task_length(t->st));
 	hash_prefix(t, 1);
@@ -1068,6 +1126,76 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 	hash_reset(t);
 	t->src = source_start(&c, err, errlen);
 	return t->src ? DF_OK : DF_ERR;
+}
+
+/* ---- through the parent site (swarm/parent.h) ---- */
+
+static void on_parent_meta(void *ctx, int64_t length)
+{
+	struct sn_task *t = ctx;
+	char err[512];
+	if (!t->st) {
+		/* the fetch created the task: the store hands us the same handle */
+		t->st = store_task_open(t->sn->cfg.store, t->id, NULL, 0, err, sizeof err);
+		if (!t->st || !store_task_writable(t->st) || task_sched_start(t) != DF_OK) {
+			fail_task(t, "%s", t->st ? "supernode: out of memory" : err);
+			return;
+		}
+	}
+	t->state = T_FETCHING;
+	log_info("task %.12s: %s is %lld bytes, %u pieces of %u, through the parent site (%s)", t->id, t->shown,
+		 (long long)length, store_task_piece_count(t->st), store_task_piece_size(t->st), parent_fetch_parent(t->pf));
+	answer_waits(t);
+}
+
+static void on_parent_piece(void *ctx, uint32_t piece)
+{
+	struct sn_task *t = ctx;
+	uint32_t len = store_task_piece_len(t->st, piece);
+	t->bytes_parent += len ? len : store_task_piece_size(t->st); /* length unknown: a whole piece */
+	piece_landed(t, piece);
+}
+
+static void on_parent_done(void *ctx, int rc, const char *why)
+{
+	struct sn_task *t = ctx;
+	char err[512];
+	if (rc == DF_OK) {
+		task_fetched(t);
+		return;
+	}
+	/* the source takes over what is missing; the pieces the parent site brought stay */
+	snprintf(t->fallback, sizeof t->fallback, "%s", why);
+	log_warn("task %.12s: not through the parent site: %s; fetching from the source", t->id, why);
+	if (start_source(t, err, sizeof err) != DF_OK)
+		fail_task(t, "%s", err);
+}
+
+/* Fetches what t lacks: through the parent site when there is one (a cluster source, df push's file
+ * server, is dialled directly), else, or when that cannot start, from the source. */
+static int start_fetch(struct sn_task *t, char *err, size_t errlen)
+{
+	struct supernode *sn = t->sn;
+	char why[512];
+	if (!sn->parent || t->cluster_source)
+		return start_source(t, err, errlen);
+	struct parent_fetch_cfg c = {
+		.url = t->url, .headers = t->headers, .filter = t->filter, .below = t->via, .on_meta = on_parent_meta,
+		.on_piece = on_parent_piece, .on_done = on_parent_done, .ctx = t,
+	};
+	if (t->want_digest[0])
+		digest_spec_parse(t->want_digest, strlen(t->want_digest), &c.digest);
+	parent_fetch_free(t->pf);
+	t->fallback[0] = 0;
+	hash_reset(t);
+	t->pf = parent_fetch_start(sn->parent, &c, why, sizeof why);
+	if (!t->pf) {
+		snprintf(t->fallback, sizeof t->fallback, "%s", why);
+		log_warn("task %.12s: not through the parent site: %s; fetching from the source", t->id, why);
+		return start_source(t, err, errlen);
+	}
+	t->state = t->st ? T_FETCHING : T_PROBING;
+	return DF_OK;
 }
 
 /* ---- revalidation of a complete, URL-keyed task ---- */
@@ -1129,7 +1257,11 @@ static void on_revalidated(void *ctx, int verdict, const char *msg)
 		return;
 	source_free(t->src);
 	t->src = NULL;
-	if (start_source(t, err, sizeof err) != DF_OK)
+	/* through the parent site, the old version goes first (the source's own fetch compares
+	 * validators and does it itself) */
+	if (t->sn->parent && !t->cluster_source && drop_version(t, err, sizeof err) != DF_OK)
+		fail_task(t, "%s", err);
+	else if (start_fetch(t, err, sizeof err) != DF_OK)
 		fail_task(t, "%s", err);
 }
 
@@ -1231,6 +1363,14 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		reply_error(req, 400, err);
 		goto out;
 	}
+	if (r->p.nvia && proto_via_has(r->p.via, sn->site)) {
+		/* a child site's supernode whose task came through this one: the sites' parents form a loop */
+		snprintf(err, sizeof err, "register: a loop of sites: this supernode (site %s) is on the path already (via %.*s)",
+			 sn->site, (int)r->p.via.n, r->p.via.p);
+		log_warn("task %.12s: %s", id, err);
+		reply_error(req, 508, err);
+		goto out;
+	}
 	/* the peer's piece server: its own word for the address, else where the request came from */
 	char addr[LOOP_ADDRSTR_MAX + 8];
 	if (r->addr[0]) {
@@ -1256,6 +1396,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			goto out;
 		}
 		t->cluster_source = r->p.cluster_source;
+		slice_copy(r->p.via, t->via, sizeof t->via); /* the sites below this one */
 		if (task_secure(t, r->filter) != DF_OK) {
 			task_remove(sn, t);
 			reply_error(req, 503, "supernode: out of memory");
@@ -1276,9 +1417,11 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 			t->state = T_COMPLETE;
 			t->revalidated_at = d.len ? now : 0; /* content-addressed tasks never need revalidating */
 			log_info("task %.12s: complete in the store", id);
-		} else if (start_source(t, err, sizeof err) != DF_OK) {
+		} else if (start_fetch(t, err, sizeof err) != DF_OK) {
 			fail_task(t, "%s", err);
 		}
+	} else if (r->p.nvia && t->pf) {
+		parent_fetch_add_via(t->pf, r->p.via); /* a loop shows when the parent sees itself below */
 	}
 	if (t->state == T_FAILED) {
 		reply_error(req, t->local_failure ? 503 : 502, t->error);
@@ -1290,6 +1433,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		goto out;
 	}
 	r->have = NULL; /* the wait's now */
+	slice_copy(r->p.via, w->via, sizeof w->via);
 	w->replace = r->p.replace;
 	slice_copy(r->p.replace_secret, w->replace_secret, sizeof w->replace_secret);
 	if (t->state == T_PROBING)
@@ -1741,18 +1885,22 @@ static void status_json(struct supernode *sn, struct jsonw *w, const char *only)
 	jsonw_str(w, "role", "supernode");
 	jsonw_str(w, "version", DF_VERSION);
 	jsonw_str(w, "piece_digest", digest_piece_algo_name(sn->cfg.piece_digest));
+	jsonw_str(w, "site", sn->site);
+	jsonw_str(w, "parents", sn->parent ? sn->cfg.parents : "");
 	jsonw_f64(w, "uptime_seconds", ev_now(sn->cfg.loop) - sn->started);
 	jsonw_u64(w, "registrations", sn->registrations);
 	jsonw_u64(w, "work_requests", sn->work_requests);
 	jsonw_u64(w, "tasks_forgotten", sn->forgotten);
 	jsonw_u64(w, "connections", (uint64_t)hs.conns);
-	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p;
+	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p, par = sn->gone_parent;
 	for (int i = 0; i < sn->ntasks; i++) {
 		src += sn->tasks[i]->bytes_source;
 		sup += sn->tasks[i]->bytes_super;
 		p2p += sn->tasks[i]->bytes_p2p;
+		par += sn->tasks[i]->bytes_parent;
 	}
 	jsonw_u64(w, "bytes_from_source", src);
+	jsonw_u64(w, "bytes_from_parent", par);
 	jsonw_u64(w, "bytes_from_supernode", sup);
 	jsonw_u64(w, "bytes_peer_to_peer", p2p);
 	if (sn->cfg.gc)
@@ -1788,6 +1936,9 @@ static void status_json(struct supernode *sn, struct jsonw *w, const char *only)
 		jsonw_u64(w, "pieces_at_supernode", t->st ? store_task_present(t->st) : 0);
 		jsonw_bool(w, "evicted", task_detached(t)); /* peers hold it; the store no longer does */
 		jsonw_u64(w, "bytes_from_source", t->bytes_source);
+		jsonw_u64(w, "bytes_from_parent", t->bytes_parent);
+		jsonw_str(w, "parent", t->pf ? parent_fetch_parent(t->pf) : "");
+		jsonw_str(w, "parent_fallback", t->fallback);
 		jsonw_u64(w, "bytes_from_supernode", t->bytes_super);
 		jsonw_u64(w, "bytes_peer_to_peer", t->bytes_p2p);
 		jsonw_u64(w, "registrations", t->registrations);
@@ -1805,8 +1956,9 @@ static void status_json(struct supernode *sn, struct jsonw *w, const char *only)
 			jsonw_u64(w, "bytes_up", pi.bytes_up);
 			jsonw_u64(w, "bytes_down", pi.bytes_down);
 			jsonw_u64(w, "failures", pi.failures);
-			jsonw_bool(w, "blacklisted", pi.blacklisted);
-			if (pi.blacklisted)
+			jsonw_bool(w, "child_site", p->child);
+			jsonw_bool(w, "blacklisted", pi.blacklisted && !p->child);
+			if (pi.blacklisted && !p->child)
 				jsonw_str(w, "why", pi.why);
 			jsonw_obj_close(w);
 		}
@@ -1823,6 +1975,7 @@ static void status_text(struct supernode *sn, FILE *f)
 	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations, %s piece checksums\n", DF_VERSION,
 		ev_now(sn->cfg.loop) - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s", (unsigned long long)sn->registrations,
 		digest_piece_algo_name(sn->cfg.piece_digest));
+	fprintf(f, "site %s%s%s\n", sn->site, sn->parent ? ", parent site through " : "", sn->parent ? sn->cfg.parents : "");
 	if (sn->cfg.gc) {
 		const struct storegc *gc = sn->cfg.gc;
 		progress_size(gc->used_bytes + gc->pending, a, sizeof a);
@@ -1854,6 +2007,13 @@ static void status_text(struct supernode *sn, FILE *f)
 		progress_size(t->bytes_super, c, sizeof c);
 		progress_size(t->bytes_p2p, d, sizeof d);
 		fprintf(f, "  from source %s, served by the supernode %s, peer to peer %s\n", b, c, d);
+		if (t->pf || t->bytes_parent || t->fallback[0]) {
+			progress_size(t->bytes_parent, b, sizeof b);
+			fprintf(f, "  from the parent site %s%s%s%s\n", b, t->pf ? " (parent " : "", t->pf ? parent_fetch_parent(t->pf) : "",
+				t->pf ? ")" : "");
+		}
+		if (t->fallback[0])
+			fprintf(f, "  the source instead of the parent site: %s\n", t->fallback);
 		if (!t->sched)
 			continue;
 		fprintf(f, "  %-24s %8s %10s %10s %8s  %s\n", "peer", "pieces", "up", "down", "failures", "state");
@@ -1865,7 +2025,8 @@ static void status_text(struct supernode *sn, FILE *f)
 			progress_size(pi.bytes_up, b, sizeof b);
 			progress_size(pi.bytes_down, c, sizeof c);
 			fprintf(f, "  %-24s %8u %10s %10s %8u  %s%s\n", p->addr, pi.pieces, b, c, pi.failures,
-				pi.blacklisted ? "blacklisted: " : "ok", pi.blacklisted ? pi.why : "");
+				p->child ? "child site" : pi.blacklisted ? "blacklisted: " : "ok",
+				pi.blacklisted && !p->child ? pi.why : "");
 		}
 	}
 }
@@ -1924,12 +2085,13 @@ static void on_metrics(struct http_req *req, void *ctx)
 		http_reply(req, 503, NULL, "out of memory\n", 14);
 		return;
 	}
-	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p;
+	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p, par = sn->gone_parent;
 	int peers = 0, evicted = 0;
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
 		evicted += task_detached(t);
 		src += t->bytes_source;
+		par += t->bytes_parent;
 		sup += t->bytes_super;
 		p2p += t->bytes_p2p;
 		for (int h = 0; h < t->npeers_cap; h++)
@@ -1953,6 +2115,9 @@ static void on_metrics(struct http_req *req, void *ctx)
 		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, evicted,
 		(unsigned long long)sn->forgotten, peers,
 		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
+	fprintf(f, "# HELP df_bytes_from_parent_total Bytes the supernode fetched through its parent site (supernode --parent).\n"
+		   "# TYPE df_bytes_from_parent_total counter\ndf_bytes_from_parent_total %llu\n",
+		(unsigned long long)par);
 	if (sn->cfg.gc)
 		storegc_metrics(sn->cfg.gc, f);
 	fclose(f);
@@ -2041,6 +2206,24 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 	if (sn->cfg.revalidate_after <= 0)
 		sn->cfg.revalidate_after = 5;
 	sn->started = ev_now(cfg->loop);
+	uint8_t site[PROTO_SITE_HEX / 2];
+	if (getrandom(site, sizeof site, 0) != (ssize_t)sizeof site) {
+		snprintf(err, errlen, "no randomness for the site id: %s", strerror(errno));
+		free(sn);
+		return NULL;
+	}
+	digest_hex(site, sizeof site, sn->site);
+	if (cfg->parents && cfg->parents[0]) {
+		struct parent_cfg pc = {
+			.loop = cfg->loop, .client = cfg->parent_client ? cfg->parent_client : cfg->cluster_client,
+			.cluster_tls = cfg->cluster_tls, .store = cfg->store, .parents = cfg->parents, .token = cfg->token,
+			.site = sn->site, .piece_digest = cfg->piece_digest, .retry = cfg->parent_retry, .gc = cfg->gc,
+		};
+		if (!(sn->parent = parent_new(&pc, err, errlen))) {
+			free(sn);
+			return NULL;
+		}
+	}
 	if (pieceserve_init(&sn->ps, cfg->loop, cfg->server, cfg->store, cfg->token) != DF_OK ||
 	    http_server_route(cfg->server, "POST", "/v1/register", on_register, sn) != DF_OK ||
 	    http_server_route(cfg->server, "POST", "/v1/work", on_work, sn) != DF_OK ||
@@ -2049,6 +2232,7 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 	    http_server_route(cfg->server, "GET", "/v1/status", on_status, sn) != DF_OK ||
 	    http_server_route(cfg->server, "GET", "/metrics", on_metrics, sn) != DF_OK) {
 		snprintf(err, errlen, "out of memory");
+		parent_free(sn->parent);
 		free(sn);
 		return NULL;
 	}
@@ -2068,6 +2252,7 @@ void supernode_free(struct supernode *sn)
 	for (int i = 0; i < sn->ntasks; i++)
 		task_free(sn->tasks[i]);
 	free(sn->tasks);
+	parent_free(sn->parent);
 	pieceserve_close(&sn->ps);
 	free(sn);
 }

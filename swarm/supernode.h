@@ -33,6 +33,12 @@ struct supernode_cfg {
 	struct sched_config sched;   /* per-task scheduler settings (piece_size is set per task) */
 	struct storegc *gc;          /* disk GC of the store (NULL: none); the supernode answers its
 	                              * release questions and runs it before new tasks and on a full disk */
+	/* The parent site (swarm/parent.h): a miss is fetched through these supernodes' swarm, the
+	 * source only when none delivers. NULL or "": straight from the source. */
+	const char *parents;         /* "HOST:PORT[,...]" */
+	struct http_client *parent_client; /* dials them (cluster TLS when on); NULL: cluster_client */
+	int cluster_tls;             /* dial them with https */
+	double parent_retry;         /* seconds a fetch keeps asking lost parents before the source */
 };
 
 struct supernode;

@@ -141,25 +141,31 @@ expect_rc() {
 # expect_in NEEDLE: $OUT contains NEEDLE
 expect_in() { [[ $OUT == *"$1"* ]] || fail "output lacks '$1': $OUT"; }
 
+# nginx_conf DIR LISTEN ROOT [extra conf lines]: the configuration of a test nginx (pid, logs and
+# temporary files in DIR; access log DIR/access.log) listening on LISTEN and serving ROOT
+nginx_conf() {
+  cat <<NGX
+daemon off;
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { worker_connections 1024; }
+http {
+  access_log $1/access.log combined;
+  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1; uwsgi_temp_path $1; scgi_temp_path $1;
+  sendfile on;
+  server { listen $2; root $3; ${4:-} }
+}
+NGX
+}
+
 # start_nginx ROOT PORT [extra conf lines]: a real nginx serving ROOT on 127.0.0.1:PORT, access log in $T/nginx-PORT/access.log
 # (listen_opts, when the caller sets it, goes on the listen line: start_nginx_tls does)
 start_nginx() {
   local root=$1 port=$2 extra=${3:-}
   command -v nginx >/dev/null || skip "nginx not installed"
   local d=$T/nginx-$port; mkdir -p "$d"
-  cat > "$d/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-  access_log $d/access.log combined;
-  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
-  sendfile on;
-  server { listen 127.0.0.1:$port ${listen_opts:-}; root $root; $extra }
-}
-NGX
+  nginx_conf "$d" "127.0.0.1:$port ${listen_opts:-}" "$root" "$extra" > "$d/nginx.conf"
   nginx -c "$d/nginx.conf" -p "$d" 2>"$d/stderr" &
   track $!
   wait_port "$port"

@@ -78,6 +78,11 @@ static void supernode_lists(void)
 	long_name[sizeof long_name - 1] = 0;
 	CHECK(config_set(&c, k, long_name, err, sizeof err) == DF_ERR && strstr(err, "longer than 127"));
 	CHECK(config_set(&c, k, ",, ,", err, sizeof err) == DF_OK);
+	/* [supernode] parent is the same kind of list (the peer engine takes it as its supernodes) */
+	k = config_find("supernode", "parent");
+	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR && strstr(err, "at most 8"));
+	CHECK(config_set(&c, k, long_name, err, sizeof err) == DF_ERR && strstr(err, "longer than 127"));
+	CHECK(config_set(&c, k, "p1:8002,p2:8002", err, sizeof err) == DF_OK && strcmp(c.supernode_parent, "p1:8002,p2:8002") == 0);
 	config_free(&c);
 }
 

@@ -210,6 +210,25 @@ static void registrations(void)
 	CHECK_EQ(proto_parse_register(cs, strlen(cs), &r, &e), DF_OK);
 	CHECK_EQ(r.cluster_source, 1);
 	CHECK_STR(reg_err("source: origin\n"), "register: line 1: source: not 'cluster'");
+	/* via: the sites a child supernode's registration came through (issue 17) */
+	CHECK_EQ(r.nvia, 0);
+	const char *vb = "task: " SHA "\nurl: http://h/f\nvia: 0123456789abcdef,fedcba9876543210\n";
+	CHECK_EQ(proto_parse_register(vb, strlen(vb), &r, &e), DF_OK);
+	CHECK(r.nvia == 2 && slice_eq(r.via, "0123456789abcdef,fedcba9876543210"));
+	CHECK(proto_via_has(r.via, "fedcba9876543210") && proto_via_has(r.via, "0123456789abcdef"));
+	CHECK(!proto_via_has(r.via, "0123456789abcdee") && !proto_via_has(r.via, "23456789abcdef,f"));
+	const char *why = "register: line 1: via: not 'SITE[,SITE...]' (up to 8 sites of 16 lower-case hex digits)";
+	CHECK_STR(reg_err("via: 0123456789ABCDEF\n"), why);
+	CHECK_STR(reg_err("via: 0123456789abcdef,\n"), why);
+	CHECK_STR(reg_err("via: 0123456789abcde\n"), why);
+	CHECK_STR(reg_err("via: 0123456789abcdef 0123456789abcdef\n"), why);
+	CHECK_STR(reg_err("via:\n"), why);
+	char deep[256] = "via: ";
+	for (int i = 0; i < PROTO_VIA_MAX; i++)
+		strcat(deep, i ? ",0123456789abcdef" : "0123456789abcdef");
+	CHECK_STR(reg_err(deep), "register: needs task and url"); /* 8 sites: fine */
+	strcat(deep, ",0123456789abcdef");
+	CHECK_STR(reg_err(deep), why);
 	/* every error names the line and the cause, and the reader's own refusals too (issue 13: the
 	 * cause of "a b" was printed from a line the reader never filled) */
 	CHECK_STR(reg_err("a b\n"), "register: line 1: not a 'key: value' line");
