@@ -916,6 +916,7 @@ static void st_head(struct http_fetch *f)
 					.headers = f->rhdrs,
 					.nheaders = f->rh.nheaders,
 					.content_length = f->fr.chunked || f->fr.until_close ? -1 : f->fr.content_length,
+					.stated_length = f->fr.content_length,
 					.url = f->url,
 					.redirects = f->redirects,
 				};

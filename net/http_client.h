@@ -50,7 +50,8 @@ struct http_resp {
 	struct slice reason;
 	const struct http_header *headers;
 	size_t nheaders;
-	int64_t content_length; /* -1 when unknown (chunked, until close) */
+	int64_t content_length; /* the body's length: -1 when unknown (chunked, until close), 0 for a HEAD */
+	int64_t stated_length;  /* the Content-Length header as sent (a HEAD's is the GET's length); -1 if none */
 	int has_range;          /* a Content-Range was parsed into range */
 	struct http_content_range range;
 	const char *url;        /* the URL that answered (after redirects) */

@@ -91,16 +91,8 @@ static int on_response(struct http_fetch *f, const struct http_resp *resp, void 
 	char extra[3072];
 	registry_response_headers(resp->headers, resp->nheaders, extra, sizeof extra);
 	int64_t len = resp->content_length;
-	if (http_req_is_head(r->req)) {
-		/* a HEAD's answer carries the length of what a GET would send: pass it on unchanged */
-		struct slice cl = http_header_get(resp->headers, resp->nheaders, "content-length");
-		uint64_t v;
-		char tmp[32];
-		len = -1;
-		if (cl.p && slice_copy(cl, tmp, sizeof tmp) == 0 && tmp[0] >= '0' && tmp[0] <= '9' &&
-		    sscanf(tmp, "%llu", (unsigned long long *)&v) == 1)
-			len = (int64_t)v;
-	}
+	if (http_req_is_head(r->req))
+		len = resp->stated_length; /* a HEAD's answer carries the length of what a GET would send */
 	r->replied = 1;
 	if (resp->status < 200 || resp->status == 204 || resp->status == 304)
 		return http_reply(r->req, resp->status, extra, NULL, 0) == DF_OK ? DF_OK : DF_ERR;

@@ -114,7 +114,7 @@ static int check_response(struct http_fetch *f, const struct http_resp *r, void 
 	b->check_status = r->status;
 	/* the blob's length: a HEAD's Content-Length, the total of the one-byte GET's Content-Range */
 	if (!b->followed)
-		b->total = r->status >= 200 && r->status <= 299 ? r->content_length : -1;
+		b->total = r->status >= 200 && r->status <= 299 ? r->stated_length : -1;
 	else
 		b->total = r->has_range ? r->range.total : r->status == 200 ? r->content_length : -1;
 	struct slice ct = http_header_get(r->headers, r->nheaders, "content-type");

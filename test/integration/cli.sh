@@ -14,7 +14,7 @@ expect_rc 0 "$DF" help config;   expect_in "Usage: df config"
 # unknown command / flag: one line naming it, a hint, exit 2
 # every flag is listed once in each command's help (a command option shadows the config key's flag)
 for c in get supernode push status proxy config; do
-  dup=$("$DF" "$c" --help | awk '{ for (i = 1; i <= 2; i++) if ($i ~ /^--/) print $i }' | sort | uniq -d)
+  dup=$("$DF" "$c" --help | awk '$1 ~ /^--/ { print $1 } $1 ~ /^-.,$/ && $2 ~ /^--/ { print $2 }' | sort | uniq -d)
   [ -z "$dup" ] || fail "df $c --help lists $dup twice"
 done
 expect_rc 2 "$DF" frobnicate;  expect_in "unknown command 'frobnicate'"; expect_in "df help"

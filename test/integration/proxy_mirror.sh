@@ -83,6 +83,7 @@ OUT=$(curl -s -o /dev/null -w '%{http_code}' -H "Range: bytes=$SIZE-" "http://$M
 [ "$OUT" = 416 ] || fail "a range past the end answered $OUT"
 sent_once "$ALOG" "$T/img" "$IMG_BIG"   # the ranged requests were served from the store
 # HEAD of a blob: passed through (length and digest from the registry)
-curl -sfI "http://$M/v2/df/test/blobs/$IMG_BIG" | tr -d '\r' | grep -qi "^content-length: $SIZE$" || fail "blob HEAD"
+curl -sSI "http://$M/v2/df/test/blobs/$IMG_BIG" 2>&1 | tr -d '\r' > "$T/hh" || true
+grep -qi "^content-length: $SIZE$" "$T/hh" || fail "blob HEAD: $(cat "$T/hh")"
 
 pass "proxy mirror"
