@@ -373,7 +373,7 @@ int cfgedit_containerd_config_path(const char *in, size_t n, char *out, size_t c
 	static const char *const paths[] = {
 		"plugins\x1fio.containerd.grpc.v1.cri\x1fregistry",
 		"plugins\x1fio.containerd.cri.v1.images\x1fregistry",
-		"plugins\x1f" "cri\x1fregistry",
+		"plugins\037cri\037registry", /* octal: "\x1fc" would read the c as hex */
 	};
 	struct tscan t = {.s = in, .n = n};
 	struct tline l;
