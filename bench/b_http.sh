@@ -3,6 +3,7 @@
 # serving a file to curl against nginx serving it; df's client (httpget) fetching it from nginx
 # against curl fetching it. Best of N runs each. Numbers only: nothing here passes or fails.
 #   SIZE=1G RUNS=3 bash bench/b_http.sh
+TEST_DEADLINE=${TEST_DEADLINE:-7200}   # a benchmark bounds its own waits; not the 285 s of a test
 . "$(dirname "$0")/../test/lib.sh"
 SIZE=${SIZE:-1G}
 RUNS=${RUNS:-3}
