@@ -47,7 +47,7 @@ static void refs(void)
 		CHECK_STR(r.tag, ok[i].tag);
 		CHECK_STR(r.digest, ok[i].digest);
 	}
-	const char *bad[] = {"", "Alpine", "alpine:", "alpine:-x", "alpine@sha256:12", "alpine@md5:" HEX64, "a b", "reg.io/",
+	const char *bad[] = {"", "Alpine", "alpine:", "alpine:-x", "alpine@sha256:12", ("alpine@md5:" HEX64), "a b", "reg.io/",
 			     "reg.io//x", "reg.io/x/", "-reg.io/x", "reg-.io/x", "reg.io:99999/x", "reg.io:/x", "x:y:z", "reg.io/X",
 			     "a\nb", "[zz]:1/x", "/x", "docker.io/a/../b"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
