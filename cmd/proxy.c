@@ -73,24 +73,15 @@ struct px {
 	double started;
 };
 
-static int usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "df: proxy: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'df proxy --help'.\n");
-	return DF_EXIT_USAGE;
-}
-
 static int add_upstream(struct px *p, const char *spec, size_t n)
 {
 	const char *why;
 	char tmp[512];
 	snprintf(tmp, sizeof tmp, "%.*s", (int)DF_MIN(n, sizeof tmp - 1), spec);
 	if (p->nups == MAX_UPSTREAMS)
-		return usage("more than %s upstream registries", "16");
+		return cmd_usage("proxy", "more than %s upstream registries", "16");
 	if (registry_upstream_parse(spec, n, &p->ups[p->nups], &why) != DF_OK) {
-		fprintf(stderr, "df: proxy: registry '%s': %s\nTry 'df proxy --help'.\n", tmp, why);
-		return DF_EXIT_USAGE;
+		return cmd_usage("proxy", "registry '%s': %s", tmp, why);
 	}
 	p->nups++;
 	return DF_EXIT_OK;
@@ -116,7 +107,7 @@ static int upstreams_from_config(struct px *p, const char *list)
 static int regex_add(struct regexes *l, const char *re, const char *flag)
 {
 	if (l->n == MAX_RULES)
-		return usage("more than 32 %s regexes", flag);
+		return cmd_usage("proxy", "more than 32 %s regexes", flag);
 	l->v[l->n++] = re;
 	return DF_EXIT_OK;
 }
@@ -124,7 +115,7 @@ static int regex_add(struct regexes *l, const char *re, const char *flag)
 static int regexes_from_config(struct regexes *l, const char *list, const char *key, const char *flag)
 {
 	if (strlen(list) >= sizeof l->buf)
-		return usage("[proxy] %s is longer than 4095 bytes", key);
+		return cmd_usage("proxy", "[proxy] %s is longer than 4095 bytes", key);
 	snprintf(l->buf, sizeof l->buf, "%s", list);
 	int rc = DF_EXIT_OK;
 	char *save = NULL;
@@ -183,11 +174,11 @@ static int engine_config(struct px *p, const char *print, const char *install, c
 	enum engines_kind kind;
 	const char *name = print ? print : install;
 	if (!print && (root || uninstall || dry_run) && !install)
-		return usage("%s needs --install ENGINE", root ? "--root" : uninstall ? "--uninstall" : "--dry-run");
+		return cmd_usage("proxy", "%s needs --install ENGINE", root ? "--root" : uninstall ? "--uninstall" : "--dry-run");
 	if (print && install)
-		return usage("%s", "--print-config and --install are two different things: one at a time");
+		return cmd_usage("proxy", "%s", "--print-config and --install are two different things: one at a time");
 	if (engines_parse(name, &kind) != DF_OK)
-		return usage(print ? "--print-config '%s': expected containerd, docker or podman"
+		return cmd_usage("proxy", print ? "--print-config '%s': expected containerd, docker or podman"
 				   : "--install '%s': expected containerd, docker or podman",
 			     name);
 	if (!p->nups) {
@@ -333,98 +324,76 @@ static void on_reload(struct df *df, void *ctx)
 	ratelimit_set(&p->rx, df->cfg->get_limit_rate, 0, ev_now(p->loop));
 }
 
-static int run(struct df *df, struct opt_result *r)
+/* --print-config, --install and its companions. */
+struct engine_flags {
+	const char *print, *install, *root;
+	int uninstall, dry_run;
+};
+
+/* The flags into p and *ef; the config's registries, rules and intercepted hosts where no flag
+ * replaced them. DF_EXIT_OK or the usage error's code. */
+static int parse_flags(struct px *p, const struct opt_result *r, struct engine_flags *ef)
 {
-	struct df_config *c = df->cfg;
-	char err[512];
-	int rc = DF_EXIT_FAIL;
-	struct px *p = calloc(1, sizeof *p);
-	const char *print = NULL, *install = NULL, *root = NULL;
-	int uninstall = 0, dry_run = 0;
-	if (!p) {
-		log_user_error("proxy", "out of memory");
-		return DF_EXIT_FAIL;
-	}
-	p->df = df;
-	if (r->nargs) {
-		free(p);
-		return usage("unexpected argument '%s'", r->args[0]);
-	}
-	int cli_ups = 0, cli_rules = 0, cli_mitm = 0;
-	for (int i = 0; i < r->nvals; i++) {
+	const struct df_config *c = p->df->cfg;
+	int rc = DF_EXIT_OK, cli_ups = 0, cli_rules = 0, cli_mitm = 0;
+	for (int i = 0; rc == DF_EXIT_OK && i < r->nvals; i++) {
 		const char *a = r->vals[i].arg;
 		switch (r->vals[i].id) {
 		case OPT_REGISTRY:
 			cli_ups = 1;
-			if ((rc = add_upstream(p, a, strlen(a))) != DF_EXIT_OK)
-				goto out;
+			rc = add_upstream(p, a, strlen(a));
 			break;
 		case OPT_RULE:
 			cli_rules = 1;
-			if ((rc = regex_add(&p->rules, a, "--proxy-rule")) != DF_EXIT_OK)
-				goto out;
+			rc = regex_add(&p->rules, a, "--proxy-rule");
 			break;
 		case OPT_MITM:
 			cli_mitm = 1;
-			if ((rc = regex_add(&p->mitm, a, "--mitm-host")) != DF_EXIT_OK)
-				goto out;
+			rc = regex_add(&p->mitm, a, "--mitm-host");
 			break;
-		case OPT_PRINT:
-			print = a;
-			break;
-		case OPT_INSTALL:
-			install = a;
-			break;
-		case OPT_UNINSTALL:
-			uninstall = 1;
-			break;
-		case OPT_DRY_RUN:
-			dry_run = 1;
-			break;
-		case OPT_ROOT:
-			root = a;
-			break;
+		case OPT_PRINT: ef->print = a; break;
+		case OPT_INSTALL: ef->install = a; break;
+		case OPT_UNINSTALL: ef->uninstall = 1; break;
+		case OPT_DRY_RUN: ef->dry_run = 1; break;
+		case OPT_ROOT: ef->root = a; break;
 		}
 	}
-	if (!cli_ups && (rc = upstreams_from_config(p, c->proxy_registries)) != DF_EXIT_OK)
-		goto out;
-	if (!cli_rules && (rc = regexes_from_config(&p->rules, c->proxy_rules, "rules", "--proxy-rule")) != DF_EXIT_OK)
-		goto out;
-	if (!cli_mitm && (rc = regexes_from_config(&p->mitm, c->proxy_mitm_host, "mitm_host", "--mitm-host")) != DF_EXIT_OK)
-		goto out;
-	if (print || install || root || uninstall || dry_run) {
-		rc = engine_config(p, print, install, root, uninstall, dry_run);
-		goto out;
-	}
-	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0])) {
-		rc = usage("--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
-			   c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
-		goto out;
-	}
+	if (rc == DF_EXIT_OK && !cli_ups)
+		rc = upstreams_from_config(p, c->proxy_registries);
+	if (rc == DF_EXIT_OK && !cli_rules)
+		rc = regexes_from_config(&p->rules, c->proxy_rules, "rules", "--proxy-rule");
+	if (rc == DF_EXIT_OK && !cli_mitm)
+		rc = regexes_from_config(&p->mitm, c->proxy_mitm_host, "mitm_host", "--mitm-host");
+	return rc;
+}
+
+/* What must hold before anything starts: interception's CA, rules that compile. */
+static int check_flags(const struct px *p)
+{
+	const struct df_config *c = p->df->cfg;
+	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0]))
+		return cmd_usage("proxy",
+				 "--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
+				 c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
 	for (int i = 0; i < p->rules.n; i++) {
-		/* a bad rule is a usage error, found before anything starts */
 		regex_t rx;
 		int e = regcomp(&rx, p->rules.v[i], REG_EXTENDED | REG_NOSUB);
 		if (e != 0) {
 			char why[256];
 			regerror(e, &rx, why, sizeof why);
-			fprintf(stderr, "df: proxy: --proxy-rule '%s': %s\nTry 'df proxy --help'.\n", p->rules.v[i], why);
-			rc = DF_EXIT_USAGE;
-			goto out;
+			return cmd_usage("proxy", "--proxy-rule '%s': %s", p->rules.v[i], why);
 		}
 		regfree(&rx);
 	}
-	rc = DF_EXIT_FAIL;
-	log_set_daemon(1);
-	int tls = daemon_token(df, 1) == DF_OK ? daemon_cluster_tls(df) : DF_ERR;
-	if (tls < 0) {
-		rc = DF_EXIT_USAGE;
-		goto out;
-	}
-	if (daemon_open_store(df) != DF_OK)
-		goto out;
-	p->loop = df->loop = ev_default_loop(0);
-	p->started = ev_now(p->loop);
+	return DF_EXIT_OK;
+}
+
+/* The listeners (front, piece server), the HTTP clients and the store's collector. */
+static int start_io(struct px *p, int tls, double timeout)
+{
+	struct df *df = p->df;
+	const struct df_config *c = df->cfg;
+	char err[512];
 	/* the front is plain HTTP for container engines; the piece server speaks cluster TLS when set */
 	struct http_server_cfg fcfg = {.name = "df/" DF_VERSION}, pcfg = {.name = "df/" DF_VERSION};
 	daemon_server_cfg(df, &pcfg);
@@ -432,25 +401,35 @@ static int run(struct df *df, struct opt_result *r)
 	p->pieces = http_server_new(p->loop, &pcfg);
 	if (!p->front || !p->pieces) {
 		log_user_error("proxy", "out of memory");
-		goto out;
+		return DF_ERR;
 	}
 	if (http_server_listen(p->front, c->proxy_listen, err, sizeof err) != DF_OK ||
 	    daemon_listen_peer(df, p->pieces, NULL, err, sizeof err) != DF_OK) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_ERR;
 	}
-	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
 	ratelimit_init(&p->rx, c->get_limit_rate, 0, ev_now(p->loop));
 	/* its own --limit-rate (set always, so a reload can turn it on) and the host's download cap */
 	p->client = daemon_client(df, p->loop, daemon_rx(df, &p->rx), timeout);
 	if (!p->client)
-		goto out;
+		return DF_ERR;
 	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, daemon_rx(df, &p->rx), timeout)))
-		goto out;
-	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
+		return DF_ERR;
+	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) !=
+	    DF_OK) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_ERR;
 	}
+	return DF_OK;
+}
+
+/* The peer engine, the registry mirror and the HTTP proxy, routed on the front (and /metrics on
+ * its own listener when set). DF_EXIT_OK or an exit code. */
+static int start_engines(struct px *p, int tls, double timeout)
+{
+	struct df *df = p->df;
+	const struct df_config *c = df->cfg;
+	char err[512];
 	struct swarm_peer_cfg sc = {
 		.loop = p->loop, .client = p->client, .cluster = p->cluster, .cluster_tls = tls, .server = p->pieces,
 		.store = df->store, .supernodes = c->get_supernode,
@@ -464,7 +443,7 @@ static int run(struct df *df, struct opt_result *r)
 	p->peer = swarm_peer_new(&sc, err, sizeof err);
 	if (!p->peer) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_EXIT_FAIL;
 	}
 	struct registry_cfg rcfg = {
 		.loop = p->loop, .client = p->client, .peer = p->peer, .store = df->store, .upstreams = p->ups,
@@ -479,14 +458,13 @@ static int run(struct df *df, struct opt_result *r)
 	p->hp = p->reg ? httpproxy_new(&hcfg, err, sizeof err) : NULL;
 	if (!p->reg || !p->hp) {
 		log_user_error("proxy", "%s", err);
-		rc = p->reg ? DF_EXIT_USAGE : DF_EXIT_FAIL;
-		goto out;
+		return p->reg ? DF_EXIT_USAGE : DF_EXIT_FAIL;
 	}
 	if (registry_route(p->reg, p->front) != DF_OK || httpproxy_route(p->hp, p->front) != DF_OK ||
 	    http_server_route(p->front, "GET", "/v1/status", on_status, p) != DF_OK ||
 	    http_server_route(p->front, "GET", "/metrics", on_metrics, p) != DF_OK) {
 		log_user_error("proxy", "out of memory");
-		goto out;
+		return DF_EXIT_FAIL;
 	}
 	if (c->proxy_metrics_listen[0]) {
 		struct http_server_cfg mcfg = {.name = "df/" DF_VERSION};
@@ -494,10 +472,18 @@ static int run(struct df *df, struct opt_result *r)
 		if (!p->metrics || http_server_listen(p->metrics, c->proxy_metrics_listen, err, sizeof err) != DF_OK ||
 		    http_server_route(p->metrics, "GET", "/metrics", on_metrics, p) != DF_OK) {
 			log_user_error("proxy", "metrics listener: %s", p->metrics ? err : "out of memory");
-			goto out;
+			return DF_EXIT_FAIL;
 		}
 	}
-	char sock[4096];
+	return DF_EXIT_OK;
+}
+
+/* df push's receiver (when [proxy] push_listen is set) and the unix socket df get hands off to. */
+static int start_receivers(struct px *p)
+{
+	struct df *df = p->df;
+	const struct df_config *c = df->cfg;
+	char err[512], sock[4096];
 	if (c->proxy_socket[0])
 		snprintf(sock, sizeof sock, "%s", c->proxy_socket);
 	else
@@ -514,33 +500,20 @@ static int run(struct df *df, struct opt_result *r)
 		if (http_server_listen(p->pieces, c->proxy_push_listen, err, sizeof err) != DF_OK ||
 		    !(p->push = pushrecv_new(&prc, p->pieces, err, sizeof err))) {
 			log_user_error("proxy", "push receiver: %s", err);
-			goto out;
+			return DF_ERR;
 		}
 	}
 	struct hostd_cfg dcfg = {.loop = p->loop, .peer = p->peer, .store = df->store, .path = sock};
 	p->hd = hostd_new(&dcfg, err, sizeof err);
 	if (!p->hd) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_ERR;
 	}
-	p->gc.release = swarm_peer_release;
-	p->gc.arg = p->peer;
-	p->gc_on = 1;
-	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
-	warn_exposed(c, tls, p->push != NULL, http_server_port(p->pieces));
-	loop_signals_start(p->loop, &p->sig, on_stop, p);
-	if (daemon_live_start(df, p->loop, on_reload, p) != DF_OK) {
-		log_user_error("proxy", "out of memory");
-		goto out;
-	}
-	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
-		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
-		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
-		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
-	ev_run(p->loop, 0);
-	loop_signals_stop(p->loop, &p->sig);
-	rc = DF_EXIT_OK;
-out:
+	return DF_OK;
+}
+
+static void px_free(struct px *p)
+{
 	if (p->gc_on)
 		storegc_stop(&p->gc);
 	/* the servers first: ending their exchanges frees what the mirror and the proxy hold */
@@ -560,8 +533,65 @@ out:
 		http_client_free(p->cluster);
 	if (p->client)
 		http_client_free(p->client);
-	daemon_close(df);
 	free(p);
+}
+
+/* Starts everything, runs the loop until a signal stops it. */
+static int serve(struct px *p)
+{
+	struct df *df = p->df;
+	struct df_config *c = df->cfg;
+	log_set_daemon(1);
+	int tls = daemon_token(df, 1) == DF_OK ? daemon_cluster_tls(df) : DF_ERR;
+	if (tls < 0)
+		return DF_EXIT_USAGE;
+	if (daemon_open_store(df) != DF_OK)
+		return DF_EXIT_FAIL;
+	p->loop = df->loop = ev_default_loop(0);
+	p->started = ev_now(p->loop);
+	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
+	if (start_io(p, tls, timeout) != DF_OK)
+		return DF_EXIT_FAIL;
+	int rc = start_engines(p, tls, timeout);
+	if (rc != DF_EXIT_OK)
+		return rc;
+	if (start_receivers(p) != DF_OK)
+		return DF_EXIT_FAIL;
+	p->gc.release = swarm_peer_release;
+	p->gc.arg = p->peer;
+	p->gc_on = 1;
+	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
+	warn_exposed(c, tls, p->push != NULL, http_server_port(p->pieces));
+	loop_signals_start(p->loop, &p->sig, on_stop, p);
+	if (daemon_live_start(df, p->loop, on_reload, p) != DF_OK) {
+		log_user_error("proxy", "out of memory");
+		return DF_EXIT_FAIL;
+	}
+	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
+		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
+		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
+		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
+	ev_run(p->loop, 0);
+	loop_signals_stop(p->loop, &p->sig);
+	return DF_EXIT_OK;
+}
+
+static int run(struct df *df, struct opt_result *r)
+{
+	struct engine_flags ef = {0};
+	struct px *p = calloc(1, sizeof *p);
+	if (!p) {
+		log_user_error("proxy", "out of memory");
+		return DF_EXIT_FAIL;
+	}
+	p->df = df;
+	int rc = parse_flags(p, r, &ef);
+	if (rc == DF_EXIT_OK && (ef.print || ef.install || ef.root || ef.uninstall || ef.dry_run))
+		rc = engine_config(p, ef.print, ef.install, ef.root, ef.uninstall, ef.dry_run);
+	else if (rc == DF_EXIT_OK && (rc = check_flags(p)) == DF_EXIT_OK)
+		rc = serve(p);
+	px_free(p);
+	daemon_close(df);
 	return rc;
 }
 
@@ -573,5 +603,7 @@ const struct cmd_desc cmd_proxy = {
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 0,
+	.max_args = 0,
 	.run = run,
 };

@@ -117,14 +117,6 @@ static void draw(struct pusher *ps)
 
 /* ---- the command ---- */
 
-static int usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "df: push: ");
-	fprintf(stderr, msg, arg);
-	fprintf(stderr, "\nTry 'df push --help'.\n");
-	return DF_EXIT_USAGE;
-}
-
 static void print_json(struct push *p)
 {
 	struct pusher *ps = &p->p;
@@ -368,26 +360,26 @@ static int parse_flags(struct push *p, const struct opt_result *r, struct image_
 		switch (r->vals[i].id) {
 		case OPT_GROUP:
 			if (pusher_read_group(ps, a, err, sizeof err) != DF_OK)
-				return usage("%s", err);
+				return cmd_usage("push", "%s", err);
 			break;
 		case OPT_HOST:
 			if (pusher_add_host(ps, a, strlen(a)) != DF_OK)
-				return usage("bad --host '%s'", a);
+				return cmd_usage("push", "bad --host '%s'", a);
 			break;
 		case OPT_DEST:
 			if (snprintf(ps->dest, sizeof ps->dest, "%s", a) >= (int)sizeof ps->dest)
-				return usage("--dest '%.40s...': too long", a);
+				return cmd_usage("push", "--dest '%.40s...': too long", a);
 			break;
 		case OPT_MODE:
 			if (strspn(a, "01234567") != strlen(a) || strlen(a) > 5 || !a[0])
-				return usage("--mode '%s': expected an octal mode like 0644", a);
+				return cmd_usage("push", "--mode '%s': expected an octal mode like 0644", a);
 			snprintf(ps->mode, sizeof ps->mode, "%s", a);
 			break;
 		case OPT_PARALLEL:
 			ps->parallel =
 			        strspn(a, "0123456789") == strlen(a) && strlen(a) <= 5 ? (int)strtol(a, NULL, 10) : 0;
 			if (ps->parallel < 1 || ps->parallel > 10000)
-				return usage("--parallel '%s': expected 1 to 10000", a);
+				return cmd_usage("push", "--parallel '%s': expected 1 to 10000", a);
 			break;
 		case OPT_DIGEST: *digest = a; break;
 		case OPT_JSON: p->json = 1; break;
@@ -409,28 +401,27 @@ static int check_flags(const struct push *p, const struct opt_result *r, const s
                        const char *preheat_url, const char *digest)
 {
 	if (ia->ref && (preheat_url || r->nargs))
-		return usage("%s", "--image takes no FILE and no --preheat URL");
+		return cmd_usage("push", "%s", "--image takes no FILE and no --preheat URL");
 	if (!ia->ref && (ia->platform || ia->all_platforms || ia->creds || ia->auth_file || ia->plain_http))
-		return usage("%s",
-		             "--platform, --all-platforms, --creds, --auth-file and --plain-http go with --image");
+		return cmd_usage("push", "%s",
+		                 "--platform, --all-platforms, --creds, --auth-file and --plain-http go with --image");
 	if (ia->creds)
 		log_warn("--creds on the command line is visible to every local user (ps, /proc/PID/cmdline): "
 		         "prefer --auth-file or $REGISTRY_AUTH_FILE");
 	if (ia->platform && ia->all_platforms)
-		return usage("%s", "--platform or --all-platforms, not both");
+		return cmd_usage("push", "%s", "--platform or --all-platforms, not both");
 	if (ia->ref && (p->p.dest[0] || digest))
-		return usage("%s", "--image puts blobs in each host's store: no --dest, no --digest");
+		return cmd_usage("push", "%s", "--image puts blobs in each host's store: no --dest, no --digest");
 	if (preheat_url && r->nargs)
-		return usage("--preheat takes a URL, not a FILE ('%s')", r->args[0]);
+		return cmd_usage("push", "--preheat takes a URL, not a FILE ('%s')", r->args[0]);
 	if (!preheat_url && !ia->ref) {
-		if (r->nargs != 1)
-			return usage("%s",
-			             r->nargs ? "takes one FILE" : "missing FILE (or --preheat URL, or --image REF)");
+		if (!r->nargs)
+			return cmd_usage("push", "%s", "missing FILE (or --preheat URL, or --image REF)");
 		if (!p->p.nhosts)
-			return usage("%s", "no hosts: give --group FILE or --host HOST");
+			return cmd_usage("push", "%s", "no hosts: give --group FILE or --host HOST");
 	}
 	if (!p->df->cfg->get_supernode[0])
-		return usage("%s", "needs a supernode: --supernode HOST:PORT (or [get] supernode)");
+		return cmd_usage("push", "%s", "needs a supernode: --supernode HOST:PORT (or [get] supernode)");
 	return DF_EXIT_OK;
 }
 
@@ -488,5 +479,8 @@ const struct cmd_desc cmd_push = {
         .sections = sections,
         .opts = opts,
         .nopts = (int)DF_ARRAY_LEN(opts),
+        .min_args = 0,
+        .max_args = 1,
+        .arg_name = "FILE",
         .run = run,
 };
