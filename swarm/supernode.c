@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bearssl_hmac.h"
+#include "core/bitmap.h"
 #include "core/hostrate.h"
 #include "core/jsonw.h"
 #include "core/log.h"
@@ -513,18 +514,6 @@ static void reply_error(struct http_req *req, int status, const char *msg)
 	http_reply(req, status, "Content-Type: text/plain\r\n", body, (size_t)DF_MIN(n, (int)sizeof body - 1));
 }
 
-/* Converts the wire bitmap (store order: MSB first) into the scheduler's (LSB first). */
-static void msb_to_lsb(const uint8_t *in, uint8_t *out, size_t nbytes)
-{
-	for (size_t i = 0; i < nbytes; i++) {
-		uint8_t b = in[i], r = 0;
-		for (int k = 0; k < 8; k++)
-			if (b & (0x80 >> k))
-				r |= (uint8_t)(1u << k);
-		out[i] = r;
-	}
-}
-
 static const struct sn_black *black_find(const struct sn_task *t, const char *addr)
 {
 	for (int i = 0; i < t->nblack; i++)
@@ -576,23 +565,16 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 {
 	char mem[16384];
 	struct proto_buf b;
-	uint8_t *lsb = NULL;
+	uint8_t *both = NULL; /* the wire's bitmap, the store's and the scheduler's share one order */
 	uint32_t np = store_task_piece_count(t->st);
 	if (have && np && have_len == (np + 7) / 8) {
 		/* only pieces the supernode can vouch for count (those it holds; every piece of an evicted
 		 * task, whose checksums it kept); the rest the peer re-checks when assigned */
 		const uint8_t *mine = store_task_bitmap(t->st, &(size_t){0});
 		int all = task_detached(t);
-		lsb = malloc(have_len);
-		if (lsb) {
-			uint8_t *both = malloc(have_len);
-			if (both) {
-				for (size_t i = 0; i < have_len; i++)
-					both[i] = all ? have[i] : have[i] & mine[i];
-				msb_to_lsb(both, lsb, have_len);
-				free(both);
-			}
-		}
+		both = malloc(have_len);
+		for (size_t i = 0; both && i < have_len; i++)
+			both[i] = all ? have[i] : have[i] & mine[i];
 	}
 	struct sn_peer *p = same;
 	if (!same && host[0])
@@ -601,13 +583,13 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 		int64_t now = swarm_now_ms(t->sn->cfg.loop);
 		sched_forget_stale(t->sched, p->handle, INT64_MAX);
 		sched_touch(t->sched, p->handle, now);
-		for (uint32_t i = 0; lsb && i < np; i++)
-			if ((lsb[i / 8] >> (i % 8) & 1) && !sched_peer_holds(t->sched, p->handle, i))
+		for (uint32_t i = 0; both && i < np; i++)
+			if (bitmap_get(both, i) && !sched_peer_holds(t->sched, p->handle, i))
 				sched_peer_has(t->sched, p->handle, i);
 	} else {
-		p = peer_add(t, 0, lsb, addr);
+		p = peer_add(t, 0, both, addr);
 	}
-	free(lsb);
+	free(both);
 	if (!p) {
 		reply_error(req, 503, "supernode: out of memory");
 		return;
