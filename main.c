@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 	/* long-lived tables of open files size themselves from the limit (core/fdlimit.h) */
 	fd_limit_raise();
 
-	if (strncmp(self, "df", 2) == 0 && self[2]) {
+	if (strncmp(self, DF_LIT("df")) == 0 && self[2]) {
 		const struct cmd_desc *c = find_cmd(self + 2);
 		if (c)
 			return run_cmd(c, argc, argv);

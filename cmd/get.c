@@ -112,7 +112,7 @@ static int run(struct df *df, struct opt_result *r)
 	struct get_job job = {0};
 	char name[256];
 	job.url = r->args[0];
-	if (strncmp(job.url, "http://", 7) != 0 && strncmp(job.url, "https://", 8) != 0)
+	if (strncmp(job.url, DF_LIT("http://")) != 0 && strncmp(job.url, DF_LIT("https://")) != 0)
 		return cmd_usage("get", "'%s': only http:// and https:// URLs are supported", job.url);
 	for (int i = 0; i < r->nvals; i++) {
 		const char *a = r->vals[i].arg;

@@ -183,7 +183,7 @@ static int engine_config(struct px *p, const char *print, const char *install, c
 			     name);
 	if (!p->nups) {
 		const char *why;
-		registry_upstream_parse("https://registry-1.docker.io", 28, &p->ups[p->nups++], &why);
+		registry_upstream_parse(DF_LIT("https://registry-1.docker.io"), &p->ups[p->nups++], &why);
 	}
 	engines_init(&e, p->df->cfg, p->ups, p->nups);
 	return print ? engines_print(&e, kind) : proxy_install(&e, kind, root, uninstall, dry_run);
@@ -269,7 +269,7 @@ static int is_gauge(const char *name)
 {
 	size_t n = strlen(name);
 	return strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ||
-	       (strncmp(name, "store_", 6) == 0 && strcmp(name, "store_evictions") != 0 && strcmp(name, "store_evicted_bytes") != 0) ||
+	       (strncmp(name, DF_LIT("store_")) == 0 && strcmp(name, "store_evictions") != 0 && strcmp(name, "store_evicted_bytes") != 0) ||
 	       (n > 4 && strcmp(name + n - 4, "_cap") == 0) || (n > 5 && strcmp(name + n - 5, "_rate") == 0);
 }
 

@@ -259,7 +259,7 @@ static void running_containerd_config(char *out, size_t cap, long *pid)
 			const char *a = cmd + i, *next = i + strlen(a) + 1 < n ? a + strlen(a) + 1 : NULL;
 			if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && next && next[0] == '/')
 				snprintf(out, cap, "%s", next);
-			else if (strncmp(a, "--config=", 9) == 0 && a[9] == '/')
+			else if (strncmp(a, DF_LIT("--config=")) == 0 && a[9] == '/')
 				snprintf(out, cap, "%s", a + 9);
 		}
 		if (!out[0])
@@ -341,7 +341,7 @@ static void containerd_install_one(struct inst *in, const char *dir, int i, cons
 		failed(in, "cannot read %s: %s", path, strerror(errno));
 		return;
 	}
-	int tls_ca = strncmp(e->ups[i].url, "https://", 8) == 0 && e->cacert[0] && !e->insecure;
+	int tls_ca = strncmp(e->ups[i].url, DF_LIT("https://")) == 0 && e->cacert[0] && !e->insecure;
 	/* df's own file (absent, or only what df writes): written whole, with server and ca */
 	int own = r == 0;
 	int rr = r == 1 ? cfgedit_toml_remove(in->a, n, in->b, BUF, &m, &why) : CFGEDIT_ERR;

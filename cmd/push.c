@@ -263,7 +263,7 @@ static int push_image(struct push *p, const struct image_args *ia)
 	rc = preheat_blobs(p, &plan) == DF_OK ? DF_EXIT_OK : DF_EXIT_FAIL;
 	/* the hosts register with the registry's authorization too: a token as fresh as can be, since
 	 * tokens expire (Docker Hub's in 300 s) and the preheat may have taken longer */
-	if (rc == DF_EXIT_OK && p->p.nhosts && strncmp(plan.auth, "Authorization: Bearer ", 22) == 0 &&
+	if (rc == DF_EXIT_OK && p->p.nhosts && strncmp(plan.auth, DF_LIT("Authorization: Bearer ")) == 0 &&
 	    image_reauth(&ic, &plan, err, sizeof err) != DF_OK) {
 		log_user_error("push", "%s", err);
 		rc = DF_EXIT_FAIL;

@@ -233,12 +233,12 @@ static void on_file(struct http_req *req, void *ctx)
 		return;
 	const struct http_head *h = http_req_head(req);
 	if (h->path.n != 9 + 64 || memcmp(h->path.p + 9, fs->hex, 64) != 0) {
-		http_reply(req, 404, NULL, "not pushed here\n", 16);
+		http_reply(req, 404, NULL, DF_LIT("not pushed here\n"));
 		return;
 	}
 	int fd = open(fs->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		http_reply(req, 410, NULL, "the file is gone\n", 17);
+		http_reply(req, 410, NULL, DF_LIT("the file is gone\n"));
 		return;
 	}
 	http_reply_file_range(req, "Content-Type: application/octet-stream\r\nETag: \"df-push\"\r\n", fd, fs->size);
@@ -502,9 +502,9 @@ int pusher_wait_complete(struct pusher *p, const char *id, char *err, size_t err
 		char *t = strstr(c.a.body, needle);
 		if (t) {
 			char *st = strstr(t, "\"state\":\"");
-			if (st && strncmp(st + 9, "complete", 8) == 0)
+			if (st && strncmp(st + 9, DF_LIT("complete")) == 0)
 				return DF_OK;
-			if (st && strncmp(st + 9, "failed", 6) == 0) {
+			if (st && strncmp(st + 9, DF_LIT("failed")) == 0) {
 				char *e = strstr(t, "\"error\":\"");
 				snprintf(err, errlen, "preheat failed at the supernode: %.*s",
 				         e ? (int)strcspn(e + 9, "\"") : 7, e ? e + 9 : "unknown");

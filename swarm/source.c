@@ -385,7 +385,7 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 	if (s->length >= 0 && req.range_end >= s->length)
 		req.range_end = s->length - 1;
 	/* If-Range takes a strong ETag or a date; a weak ETag there would always fail */
-	const char *validator = s->etag[0] && strncmp(s->etag, "W/", 2) != 0 ? s->etag : s->lm;
+	const char *validator = s->etag[0] && strncmp(s->etag, DF_LIT("W/")) != 0 ? s->etag : s->lm;
 	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", s->headers ? s->headers : "", validator[0] ? "If-Range: " : "", validator,
 		 validator[0] ? "\r\n" : "");
 	req.headers = hdrs;

@@ -248,14 +248,14 @@ static void task_free(struct sn_task *t)
 	}
 	while (t->waits) {
 		struct sn_wait *w = t->waits;
-		http_reply(wait_take(w), 503, NULL, "supernode stopping\n", 19);
+		http_reply(wait_take(w), 503, NULL, DF_LIT("supernode stopping\n"));
 		wait_free(w);
 	}
 	while (t->gates) {
 		struct sn_wait *w = t->gates;
 		t->gates = w->next;
 		http_req_on_done(w->req, NULL, NULL);
-		http_reply(w->req, 503, NULL, "supernode stopping\n", 19);
+		http_reply(w->req, 503, NULL, DF_LIT("supernode stopping\n"));
 		wait_free(w);
 	}
 	access_free(t->acc);
@@ -972,7 +972,7 @@ static void hash_prefix(struct sn_task *t, int final)
 	}
 	if (!t->hasher && !t->hash_broken && t->hashed > 0) {
 		int fd = store_task_open_data(t->st);
-		t->hash_md5 = strncmp(t->want_digest, "md5:", 4) == 0;
+		t->hash_md5 = strncmp(t->want_digest, DF_LIT("md5:")) == 0;
 		if (fd < 0 || !(t->hasher = hasher_start(t->sn->cfg.loop, fd, t->hash_md5, on_hashed, t))) {
 			log_warn("task %.12s: cannot start the digest thread (%s); hashing at completion", t->id, strerror(errno));
 			t->hash_broken = 1;
@@ -1005,7 +1005,7 @@ static void finish_digests(struct sn_task *t)
 {
 	char err[512];
 	uint8_t md5[16], sha[32];
-	int want_md5 = strncmp(t->want_digest, "md5:", 4) == 0;
+	int want_md5 = strncmp(t->want_digest, DF_LIT("md5:")) == 0;
 	int r = t->hasher ? hasher_result(t->hasher, md5, sha, err, sizeof err) : DF_ERR;
 	if (r == DF_ERR && t->hasher)
 		log_warn("task %.12s: digest thread: %s; one pass instead", t->id, err);
@@ -1024,7 +1024,7 @@ static void finish_digests(struct sn_task *t)
 	    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
 		fail_task(t, "digest mismatch: the %s file does not match %s", t->bytes_parent ? "parent site's" : "source's",
 			  t->want_digest);
-	} else if (strncmp(pd, "sha256:", 7) == 0 && strcmp(pd + 7, hex) != 0) {
+	} else if (strncmp(pd, DF_LIT("sha256:")) == 0 && strcmp(pd + 7, hex) != 0) {
 		/* every piece matched the parent's checksums, yet the file is not the one the parent hashed */
 		fail_task(t, "digest mismatch: the parent site's file is sha256:%s, not the %s it named", hex, pd);
 	} else {
@@ -1306,7 +1306,7 @@ static int cluster_source_check(struct supernode *sn, struct reg *r, char *err, 
 		snprintf(err, errlen, "register: this supernode takes no cluster sources");
 		return DF_ERR;
 	}
-	if (!r->p.digest.len || !path || strncmp(path, "/v1/file/", 9) != 0) {
+	if (!r->p.digest.len || !path || strncmp(path, DF_LIT("/v1/file/")) != 0) {
 		snprintf(err, errlen, "register: a cluster source needs a digest and a /v1/file/ url");
 		return DF_ERR;
 	}
@@ -1588,7 +1588,7 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 			continue;
 		if (res != SCHED_OK)
 			black_note(t, up);
-		if (res == SCHED_FAILED && up != t->super && memmem(r.why.p, r.why.n, "refused", 7))
+		if (res == SCHED_FAILED && up != t->super && memmem(r.why.p, r.why.n, DF_LIT("refused")))
 			probe_peer(t->peers[up]);
 		uint32_t plen = store_task_piece_len(t->st, r.piece);
 		if (res == SCHED_OK) {
@@ -1701,7 +1701,7 @@ static void on_leave(struct http_req *req, void *ctx)
 		peer_drop(p);
 		wake_task(t);
 	}
-	http_reply(req, 200, NULL, "bye\n", 4);
+	http_reply(req, 200, NULL, DF_LIT("bye\n"));
 }
 
 /* "task: ID PEER SECRET" lines: each registration named with its secret is kept alive; the others are
@@ -2020,12 +2020,12 @@ static void on_status(struct http_req *req, void *ctx)
 	if (!auth_check(req, sn->cfg.token))
 		return;
 	const struct http_head *h = http_req_head(req);
-	if (!(h->query.n >= 11 && memcmp(h->query.p, "format=json", 11) == 0)) {
+	if (!(h->query.n >= 11 && memcmp(h->query.p, DF_LIT("format=json")) == 0)) {
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 		if (!f) {
-			http_reply(req, 503, NULL, "out of memory\n", 14);
+			http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
 			return;
 		}
 		status_text(sn, f);
@@ -2036,13 +2036,13 @@ static void on_status(struct http_req *req, void *ctx)
 	}
 	/* "&task=ID": that task alone (df push waits for its preheats with it, whatever else runs) */
 	char only[TASKID_MAX] = "";
-	const char *tq = memmem(h->query.p, h->query.n, "&task=", 6);
+	const char *tq = memmem(h->query.p, h->query.n, DF_LIT("&task="));
 	if (tq) {
 		size_t n = 0, left = (size_t)(h->query.p + h->query.n - tq - 6);
 		while (n < left && tq[6 + n] != '&')
 			n++;
 		if (!taskid_valid(tq + 6, n)) {
-			http_reply(req, 400, NULL, "status: task= is no task id\n", 28);
+			http_reply(req, 400, NULL, DF_LIT("status: task= is no task id\n"));
 			return;
 		}
 		memcpy(only, tq + 6, n);
@@ -2051,7 +2051,7 @@ static void on_status(struct http_req *req, void *ctx)
 	jsonw_init(&w, 64u << 20);
 	status_json(sn, &w, only[0] ? only : NULL);
 	if (w.overflow)
-		http_reply(req, 500, NULL, "status too large\n", 17);
+		http_reply(req, 500, NULL, DF_LIT("status too large\n"));
 	else
 		http_reply(req, 200, "Content-Type: application/json\r\n", w.p, w.len);
 	jsonw_free(&w);
@@ -2064,7 +2064,7 @@ static void on_metrics(struct http_req *req, void *ctx)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f) {
-		http_reply(req, 503, NULL, "out of memory\n", 14);
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
 		return;
 	}
 	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p, par = sn->gone_parent;
