@@ -330,17 +330,26 @@ static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *
 	return p;
 }
 
-/* Answers p's held work request now, if it has one, and forgets it. */
-static void release_held(struct sn_peer *p, int status, const char *body)
+/* Takes p's held work request off p, the one way a hold ends: its timer stops and, unless the
+ * request already ended (ended: called from its on_done), its end is no longer reported to p, which
+ * may be freed before the loop would report it. Returns the request to answer, or NULL. */
+static struct http_req *unhold(struct sn_peer *p, int ended)
 {
 	struct http_req *r = p->held;
 	if (p->task)
 		ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
-	if (!r)
-		return;
 	p->held = NULL;
-	http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
-	http_reply(r, status, status == 200 ? "Content-Type: text/plain\r\n" : NULL, body, strlen(body));
+	if (r && !ended)
+		http_req_on_done(r, NULL, NULL);
+	return r;
+}
+
+/* Answers p's held work request now, if it has one, and forgets it. */
+static void release_held(struct sn_peer *p, int status, const char *body)
+{
+	struct http_req *r = unhold(p, 0);
+	if (r)
+		http_reply(r, status, status == 200 ? "Content-Type: text/plain\r\n" : NULL, body, strlen(body));
 }
 
 static void peer_drop(struct sn_peer *p)
@@ -1441,10 +1450,8 @@ static void held_gone(struct http_req *req, int ok, void *ctx)
 {
 	(void)ok;
 	struct sn_peer *p = ctx;
-	if (p->held == req) {
-		p->held = NULL;
-		ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
-	}
+	if (p->held == req)
+		unhold(p, 1);
 }
 
 /* Answers p's held request if there is something to say, or always with force. */
@@ -1476,10 +1483,7 @@ static void answer_work(struct sn_peer *p, int force)
 		else if (why != SCHED_ASSIGNED)
 			proto_put(&b, "wait", NULL);
 	}
-	p->held = NULL;
-	ev_timer_stop(t->sn->cfg.loop, &p->hold);
-	http_req_on_done(req, NULL, NULL);
-	swarm_reply_lines(req, &b);
+	swarm_reply_lines(unhold(p, 0), &b);
 }
 
 static void hold_timeout(struct ev_loop *loop, ev_timer *w, int revents)
