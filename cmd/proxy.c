@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/hostrate.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/proto.h"
 #include "store/store.h"
 #include "swarm/common.h"
@@ -189,112 +190,129 @@ static int engine_config(struct px *p, const char *print, const char *install, c
 	return print ? engines_print(&e, kind) : proxy_install(&e, kind, root, uninstall, dry_run);
 }
 
-/* The proxy's counters as "key: value" lines into b (for /v1/status and /metrics). */
-static void status_lines(struct px *p, struct proto_buf *b_)
+/* One number of the proxy's status, the one table /v1/status ("key: value") and /metrics
+ * (df_proxy_KEY, dashes as underscores, of its type) are both written from. */
+struct px_stat {
+	char key[40];
+	enum metric_type type;
+	uint64_t v;
+};
+#define PX_STATS_MAX 64
+
+static void stat_add(struct px_stat *s, int *n, const char *key, enum metric_type type, uint64_t v)
 {
-	struct proto_buf b = *b_;
+	if (*n == PX_STATS_MAX)
+		return;
+	snprintf(s[*n].key, sizeof s[*n].key, "%s", key);
+	s[*n].type = type;
+	s[*n].v = v;
+	(*n)++;
+}
+
+/* The proxy's numbers into s (PX_STATS_MAX rows); returns how many. */
+static int px_stats(struct px *p, struct px_stat *s)
+{
 	struct registry_stats rs;
 	struct httpproxy_stats hs;
 	struct http_server_stats ss;
+	int n = 0;
 	registry_get_stats(p->reg, &rs);
 	httpproxy_get_stats(p->hp, &hs);
 	http_server_get_stats(p->front, &ss);
-	proto_put(&b, "role", "proxy");
-	proto_put(&b, "version", "%s", DF_VERSION);
-	proto_put(&b, "uptime", "%.0f", ev_now(p->loop) - p->started);
-	proto_put(&b, "piece-port", "%u", http_server_port(p->pieces));
-	for (int i = 0; i < p->nups; i++)
-		proto_put(&b, "upstream", "%s %s", p->ups[i].name, p->ups[i].url);
-	proto_put(&b, "connections", "%d", ss.conns);
-	proto_put(&b, "requests", "%llu", (unsigned long long)ss.requests);
-	proto_put(&b, "registry-requests", "%llu", (unsigned long long)rs.requests);
-	proto_put(&b, "manifests", "%llu", (unsigned long long)rs.manifests);
-	proto_put(&b, "blobs-p2p", "%llu", (unsigned long long)rs.blobs_p2p);
-	proto_put(&b, "blob-bytes-p2p", "%llu", (unsigned long long)rs.blob_bytes);
-	proto_put(&b, "blobs-direct", "%llu", (unsigned long long)rs.blobs_direct);
-	proto_put(&b, "blobs-denied", "%llu", (unsigned long long)rs.denied);
-	proto_put(&b, "blob-heads", "%llu", (unsigned long long)rs.heads);
-	proto_put(&b, "blobs-supernode-failed", "%llu", (unsigned long long)rs.super_failed);
-	if (rs.super_failure[0]) /* text: /metrics leaves it out */
-		proto_put(&b, "last-supernode-failure", "%s", rs.super_failure);
-	proto_put(&b, "blobs-aborted", "%llu", (unsigned long long)rs.aborted);
-	proto_put(&b, "relayed", "%llu", (unsigned long long)(rs.relay.started + hs.relay.started));
-	proto_put(&b, "relay-failed", "%llu", (unsigned long long)(rs.relay.failed + hs.relay.failed));
-	proto_put(&b, "relay-bytes", "%llu", (unsigned long long)(rs.relay.bytes + hs.relay.bytes));
-	proto_put(&b, "proxy-requests", "%llu", (unsigned long long)hs.requests);
-	proto_put(&b, "proxy-p2p", "%llu", (unsigned long long)hs.p2p);
-	proto_put(&b, "tunnels", "%llu", (unsigned long long)hs.tunnels);
-	proto_put(&b, "tunnel-failed", "%llu", (unsigned long long)hs.tunnel_failed);
-	proto_put(&b, "tunnel-bytes", "%llu", (unsigned long long)hs.tunnel_bytes);
-	proto_put(&b, "mitm-tunnels", "%llu", (unsigned long long)hs.mitm_tunnels);
-	proto_put(&b, "mitm-failed", "%llu", (unsigned long long)hs.mitm_failed);
-	proto_put(&b, "mitm-minted", "%llu", (unsigned long long)hs.mitm_minted);
-	proto_put(&b, "mitm-requests", "%llu", (unsigned long long)hs.mitm_requests);
-	if (p->df->rates) { /* the host's caps (0: none) and current rates, all its df processes together */
-		for (int k = 0; k < HOSTRATE_N; k++) {
-			char key[32];
-			snprintf(key, sizeof key, "%s-cap", hostrate_names[k]);
-			proto_put(&b, key, "%llu", (unsigned long long)hostrate_cap(p->df->rates, k));
-			snprintf(key, sizeof key, "%s-rate", hostrate_names[k]);
-			proto_put(&b, key, "%.0f", p->df->rates->rate[k]);
-		}
+	double up = ev_now(p->loop) - p->started;
+	const struct px_stat rows[] = {
+		{"uptime", METRIC_GAUGE, (uint64_t)(up > 0 ? up + 0.5 : 0)},
+		{"piece-port", METRIC_GAUGE, http_server_port(p->pieces)},
+		{"connections", METRIC_GAUGE, (uint64_t)ss.conns},
+		{"requests", METRIC_COUNTER, ss.requests},
+		{"registry-requests", METRIC_COUNTER, rs.requests},
+		{"manifests", METRIC_COUNTER, rs.manifests},
+		{"blobs-p2p", METRIC_COUNTER, rs.blobs_p2p},
+		{"blob-bytes-p2p", METRIC_COUNTER, rs.blob_bytes},
+		{"blobs-direct", METRIC_COUNTER, rs.blobs_direct},
+		{"blobs-denied", METRIC_COUNTER, rs.denied},
+		{"blob-heads", METRIC_COUNTER, rs.heads},
+		{"blobs-supernode-failed", METRIC_COUNTER, rs.super_failed},
+		{"blobs-aborted", METRIC_COUNTER, rs.aborted},
+		{"relayed", METRIC_COUNTER, rs.relay.started + hs.relay.started},
+		{"relay-failed", METRIC_COUNTER, rs.relay.failed + hs.relay.failed},
+		{"relay-bytes", METRIC_COUNTER, rs.relay.bytes + hs.relay.bytes},
+		{"proxy-requests", METRIC_COUNTER, hs.requests},
+		{"proxy-p2p", METRIC_COUNTER, hs.p2p},
+		{"tunnels", METRIC_COUNTER, hs.tunnels},
+		{"tunnel-failed", METRIC_COUNTER, hs.tunnel_failed},
+		{"tunnel-bytes", METRIC_COUNTER, hs.tunnel_bytes},
+		{"mitm-tunnels", METRIC_COUNTER, hs.mitm_tunnels},
+		{"mitm-failed", METRIC_COUNTER, hs.mitm_failed},
+		{"mitm-minted", METRIC_COUNTER, hs.mitm_minted},
+		{"mitm-requests", METRIC_COUNTER, hs.mitm_requests},
+	};
+	for (size_t i = 0; i < DF_ARRAY_LEN(rows); i++)
+		s[n++] = rows[i];
+	for (int k = 0; p->df->rates && k < HOSTRATE_N; k++) {
+		/* the host's caps (0: none) and current rates, all its df processes together */
+		char key[32];
+		snprintf(key, sizeof key, "%s-cap", hostrate_names[k]);
+		stat_add(s, &n, key, METRIC_GAUGE, hostrate_cap(p->df->rates, k));
+		snprintf(key, sizeof key, "%s-rate", hostrate_names[k]);
+		stat_add(s, &n, key, METRIC_GAUGE, (uint64_t)(p->df->rates->rate[k] + 0.5));
 	}
 	if (p->hd) {
 		struct hostd_stats ds;
 		hostd_get_stats(p->hd, &ds);
-		proto_put(&b, "handoffs", "%llu", (unsigned long long)ds.jobs);
-		proto_put(&b, "handoffs-failed", "%llu", (unsigned long long)ds.failed);
+		stat_add(s, &n, "handoffs", METRIC_COUNTER, ds.jobs);
+		stat_add(s, &n, "handoffs-failed", METRIC_COUNTER, ds.failed);
 	}
 	if (p->gc_on) {
-		proto_put(&b, "store-bytes", "%llu", (unsigned long long)(p->gc.used_bytes + p->gc.pending));
-		proto_put(&b, "store-quota", "%llu", (unsigned long long)p->gc.quota);
-		proto_put(&b, "store-evictions", "%llu", (unsigned long long)p->gc.evictions);
-		proto_put(&b, "store-evicted-bytes", "%llu", (unsigned long long)p->gc.freed_bytes);
-		proto_put(&b, "store-last-gc", "%.0f", p->gc.last_run);
+		stat_add(s, &n, "store-bytes", METRIC_GAUGE, p->gc.used_bytes + p->gc.pending);
+		stat_add(s, &n, "store-quota", METRIC_GAUGE, p->gc.quota);
+		stat_add(s, &n, "store-evictions", METRIC_COUNTER, p->gc.evictions);
+		stat_add(s, &n, "store-evicted-bytes", METRIC_COUNTER, p->gc.freed_bytes);
+		stat_add(s, &n, "store-last-gc", METRIC_GAUGE, (uint64_t)(p->gc.last_run + 0.5));
 	}
-	*b_ = b;
+	return n;
 }
 
-/* GET /v1/status on the proxy port: counters as "key: value" lines. */
+/* GET /v1/status on the proxy port: what it is, then its numbers, as "key: value" lines. */
 static void on_status(struct http_req *req, void *ctx)
 {
+	struct px *p = ctx;
 	char mem[4096];
 	struct proto_buf b;
+	struct px_stat s[PX_STATS_MAX];
+	struct registry_stats rs;
+	int n = px_stats(p, s);
+	registry_get_stats(p->reg, &rs);
 	proto_buf_init(&b, mem, sizeof mem);
-	status_lines(ctx, &b);
+	proto_put(&b, "role", "proxy");
+	proto_put(&b, "version", "%s", DF_VERSION);
+	for (int i = 0; i < p->nups; i++)
+		proto_put(&b, "upstream", "%s %s", p->ups[i].name, p->ups[i].url);
+	for (int i = 0; i < n; i++)
+		proto_put(&b, s[i].key, "%llu", (unsigned long long)s[i].v);
+	if (rs.super_failure[0]) /* text: /metrics leaves it out */
+		proto_put(&b, "last-supernode-failure", "%s", rs.super_failure);
 	swarm_reply_lines(req, &b);
 }
 
-static int is_gauge(const char *name)
+static void render_metrics(FILE *f, void *ctx)
 {
-	size_t n = strlen(name);
-	return strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ||
-	       (strncmp(name, DF_LIT("store_")) == 0 && strcmp(name, "store_evictions") != 0 && strcmp(name, "store_evicted_bytes") != 0) ||
-	       (n > 4 && strcmp(name + n - 4, "_cap") == 0) || (n > 5 && strcmp(name + n - 5, "_rate") == 0);
-}
-
-/* GET /metrics: the numeric counters in Prometheus text format (df_proxy_NAME). */
-static void on_metrics(struct http_req *req, void *ctx)
-{
-	char mem[4096], out[8192];
-	struct proto_buf b;
-	struct proto_line l;
-	size_t pos = 0, n = 0;
-	proto_buf_init(&b, mem, sizeof mem);
-	status_lines(ctx, &b);
-	while (proto_next(b.p, b.len, &pos, &l) == DF_OK && n < sizeof out - 128) {
-		uint64_t v;
+	struct px_stat s[PX_STATS_MAX];
+	int n = px_stats(ctx, s);
+	for (int i = 0; i < n; i++) {
 		char name[64];
-		if (proto_u64(l.val, &v) != DF_OK || slice_copy(l.key, name, sizeof name) != 0)
-			continue;
+		snprintf(name, sizeof name, "df_proxy_%.39s", s[i].key);
 		for (char *c = name; *c; c++)
 			if (*c == '-')
 				*c = '_';
-		n += (size_t)snprintf(out + n, sizeof out - n, "# TYPE df_proxy_%s %s\ndf_proxy_%s %llu\n", name,
-				      is_gauge(name) ? "gauge" : "counter", name,
-				      (unsigned long long)v);
+		metrics_put(f, &(struct metric){name, s[i].type, NULL, s[i].v});
 	}
-	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", out, n);
+}
+
+/* GET /metrics: the proxy's numbers in Prometheus text format (df_proxy_NAME). */
+static void on_metrics(struct http_req *req, void *ctx)
+{
+	swarm_reply_metrics(req, render_metrics, ctx);
 }
 
 static void stopped(struct http_server *s, void *ctx)

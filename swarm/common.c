@@ -106,6 +106,25 @@ void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_
 	http_req_read_body(req, body_data, body_end, b);
 }
 
+void swarm_reply_metrics(struct http_req *req, void (*render)(FILE *f, void *ctx), void *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
+		return;
+	}
+	render(f, ctx);
+	if (fclose(f) != 0) {
+		free(buf);
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
+		return;
+	}
+	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", buf, len);
+	free(buf);
+}
+
 void swarm_reply_lines(struct http_req *req, const struct proto_buf *b)
 {
 	if (b->overflow) {

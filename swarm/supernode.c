@@ -24,6 +24,7 @@
 #include "core/hostrate.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/progress.h"
 #include "core/proto.h"
 #include "core/sched.h"
@@ -2061,21 +2062,14 @@ static void on_status(struct http_req *req, void *ctx)
 	jsonw_free(&w);
 }
 
-static void on_metrics(struct http_req *req, void *ctx)
+static void render_metrics(FILE *f, void *ctx)
 {
 	struct supernode *sn = ctx;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f) {
-		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
-		return;
-	}
 	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p, par = sn->gone_parent;
-	int peers = 0, evicted = 0;
+	uint64_t peers = 0, evicted = 0;
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
-		evicted += task_detached(t);
+		evicted += (uint64_t)task_detached(t);
 		src += t->bytes_source;
 		par += t->bytes_parent;
 		sup += t->bytes_super;
@@ -2083,32 +2077,30 @@ static void on_metrics(struct http_req *req, void *ctx)
 		for (int h = 0; h < t->npeers_cap; h++)
 			peers += t->peers[h]->live && h != t->super;
 	}
-	fprintf(f, "# HELP df_bytes_from_source_total Bytes the supernode fetched from sources.\n"
-		   "# TYPE df_bytes_from_source_total counter\ndf_bytes_from_source_total %llu\n"
-		   "# HELP df_bytes_from_supernode_total Piece bytes peers fetched from the supernode.\n"
-		   "# TYPE df_bytes_from_supernode_total counter\ndf_bytes_from_supernode_total %llu\n"
-		   "# HELP df_bytes_peer_to_peer_total Piece bytes peers fetched from other peers.\n"
-		   "# TYPE df_bytes_peer_to_peer_total counter\ndf_bytes_peer_to_peer_total %llu\n"
-		   "# HELP df_tasks Tasks the supernode knows.\n# TYPE df_tasks gauge\ndf_tasks %d\n"
-		   "# HELP df_tasks_evicted Tasks the supernode schedules whose files left its store (their peers hold them).\n"
-		   "# TYPE df_tasks_evicted gauge\ndf_tasks_evicted %d\n"
-		   "# HELP df_tasks_forgotten_total Idle tasks dropped from memory (their pieces stay in the store).\n"
-		   "# TYPE df_tasks_forgotten_total counter\ndf_tasks_forgotten_total %llu\n"
-		   "# HELP df_peers Live peer registrations.\n# TYPE df_peers gauge\ndf_peers %d\n"
-		   "# HELP df_registrations_total Peer registrations.\n# TYPE df_registrations_total counter\n"
-		   "df_registrations_total %llu\n"
-		   "# HELP df_uptime_seconds Seconds since start.\n# TYPE df_uptime_seconds gauge\ndf_uptime_seconds %.0f\n",
-		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, evicted,
-		(unsigned long long)sn->forgotten, peers,
-		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
-	fprintf(f, "# HELP df_bytes_from_parent_total Bytes the supernode fetched through its parent site (supernode --parent).\n"
-		   "# TYPE df_bytes_from_parent_total counter\ndf_bytes_from_parent_total %llu\n",
-		(unsigned long long)par);
+	double up = ev_now(sn->cfg.loop) - sn->started;
+	const struct metric m[] = {
+		{"df_bytes_from_source_total", METRIC_COUNTER, "Bytes the supernode fetched from sources.", src},
+		{"df_bytes_from_supernode_total", METRIC_COUNTER, "Piece bytes peers fetched from the supernode.", sup},
+		{"df_bytes_peer_to_peer_total", METRIC_COUNTER, "Piece bytes peers fetched from other peers.", p2p},
+		{"df_tasks", METRIC_GAUGE, "Tasks the supernode knows.", (uint64_t)sn->ntasks},
+		{"df_tasks_evicted", METRIC_GAUGE,
+		 "Tasks the supernode schedules whose files left its store (their peers hold them).", evicted},
+		{"df_tasks_forgotten_total", METRIC_COUNTER,
+		 "Idle tasks dropped from memory (their pieces stay in the store).", sn->forgotten},
+		{"df_peers", METRIC_GAUGE, "Live peer registrations.", peers},
+		{"df_registrations_total", METRIC_COUNTER, "Peer registrations.", sn->registrations},
+		{"df_uptime_seconds", METRIC_GAUGE, "Seconds since start.", (uint64_t)(up > 0 ? up + 0.5 : 0)},
+		{"df_bytes_from_parent_total", METRIC_COUNTER,
+		 "Bytes the supernode fetched through its parent site (supernode --parent).", par},
+	};
+	metrics_put_all(f, m, (int)DF_ARRAY_LEN(m));
 	if (sn->cfg.gc)
 		storegc_metrics(sn->cfg.gc, f);
-	fclose(f);
-	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", buf, len);
-	free(buf);
+}
+
+static void on_metrics(struct http_req *req, void *ctx)
+{
+	swarm_reply_metrics(req, render_metrics, ctx);
 }
 
 /* GC asks before evicting a task this process holds: a complete (or failed) task nobody fetches
