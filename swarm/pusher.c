@@ -232,7 +232,8 @@ static void on_file(struct http_req *req, void *ctx)
 	if (!auth_check(req, fs->token))
 		return;
 	const struct http_head *h = http_req_head(req);
-	if (h->path.n != 9 + 64 || memcmp(h->path.p + 9, fs->hex, 64) != 0) {
+	static const char prefix[] = "/v1/file/";
+	if (h->path.n != sizeof prefix - 1 + 64 || memcmp(h->path.p + sizeof prefix - 1, fs->hex, 64) != 0) {
 		http_reply(req, 404, NULL, DF_LIT("not pushed here\n"));
 		return;
 	}
@@ -486,6 +487,13 @@ int pusher_preheat(struct pusher *p, const char *url, const char *digest, const 
 	return DF_OK;
 }
 
+/* The string value after key (a quoted key with its colon and opening quote) in s, or NULL. */
+static const char *json_str_after(const char *s, const char *key)
+{
+	const char *k = s ? strstr(s, key) : NULL;
+	return k ? k + strlen(key) : NULL;
+}
+
 int pusher_wait_complete(struct pusher *p, const char *id, char *err, size_t errlen)
 {
 	char needle[128], path[128];
@@ -499,17 +507,14 @@ int pusher_wait_complete(struct pusher *p, const char *id, char *err, size_t err
 		}
 		/* the status of that one task (&task=) fits in the 4 KB kept of the answer, whatever else
 		 * the supernode holds; a 1000-peer task is cut, but its state comes first */
-		char *t = strstr(c.a.body, needle);
-		if (t) {
-			char *st = strstr(t, "\"state\":\"");
-			if (st && strncmp(st + 9, DF_LIT("complete")) == 0)
-				return DF_OK;
-			if (st && strncmp(st + 9, DF_LIT("failed")) == 0) {
-				char *e = strstr(t, "\"error\":\"");
-				snprintf(err, errlen, "preheat failed at the supernode: %.*s",
-				         e ? (int)strcspn(e + 9, "\"") : 7, e ? e + 9 : "unknown");
-				return DF_ERR;
-			}
+		const char *t = strstr(c.a.body, needle);
+		const char *st = json_str_after(t, "\"state\":\""), *e = json_str_after(t, "\"error\":\"");
+		if (st && strncmp(st, DF_LIT("complete\"")) == 0)
+			return DF_OK;
+		if (st && strncmp(st, DF_LIT("failed\"")) == 0) {
+			snprintf(err, errlen, "preheat failed at the supernode: %.*s", e ? (int)strcspn(e, "\"") : 7,
+			         e ? e : "unknown");
+			return DF_ERR;
 		}
 		usleep(100000);
 	}
