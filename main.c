@@ -52,15 +52,16 @@ static int run_cmd(const struct cmd_desc *c, int argc, char **argv)
 	int rc;
 	config_init(&cfg);
 	if (opt_parse(argc, argv, c->sections, c->opts, c->nopts, &cfg, &r, err, sizeof err) != DF_OK) {
-		fprintf(stderr, "df: %s: %s\nTry 'df %s --help'.\n", c->name, err, c->name);
 		config_free(&cfg);
-		return DF_EXIT_USAGE;
+		return cmd_usage(c->name, "%s", err);
 	}
 	if (r.help) {
 		opt_print_help(stdout, c->name, c->synopsis, c->summary, c->sections, c->opts, c->nopts);
 		rc = DF_EXIT_OK;
 	} else {
-		rc = c->run(df, &r);
+		rc = cmd_check_args(c, &r);
+		if (rc == DF_EXIT_OK)
+			rc = c->run(df, &r);
 	}
 	opt_result_free(&r);
 	config_free(&cfg);
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
 	/* long-lived tables of open files size themselves from the limit (core/fdlimit.h) */
 	fd_limit_raise();
 
-	if (strncmp(self, "df", 2) == 0 && self[2]) {
+	if (strncmp(self, DF_LIT("df")) == 0 && self[2]) {
 		const struct cmd_desc *c = find_cmd(self + 2);
 		if (c)
 			return run_cmd(c, argc, argv);

@@ -15,10 +15,6 @@ static const char *const sections[] = {"security", NULL};
 
 static int run(struct df *df, struct opt_result *r)
 {
-	if (r->nargs) {
-		fprintf(stderr, "df: config: unexpected argument '%s'\nTry 'df config --help'.\n", r->args[0]);
-		return DF_EXIT_USAGE;
-	}
 	for (int i = 0; i < r->nvals; i++)
 		if (r->vals[i].id == OPT_DOC) {
 			config_print_doc(stdout);
@@ -35,5 +31,7 @@ const struct cmd_desc cmd_config = {
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 0,
+	.max_args = 0,
 	.run = run,
 };

@@ -22,10 +22,6 @@ static int run(struct df *df, struct opt_result *r)
 {
 	char err[512], used[32], quota[32], freed[32];
 	int dry = 0;
-	if (r->nargs) {
-		fprintf(stderr, "df: gc: unexpected argument '%s'\nTry 'df gc --help'.\n", r->args[0]);
-		return DF_EXIT_USAGE;
-	}
 	for (int i = 0; i < r->nvals; i++)
 		if (r->vals[i].id == OPT_DRY_RUN)
 			dry = 1;
@@ -64,5 +60,7 @@ const struct cmd_desc cmd_gc = {
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 0,
+	.max_args = 0,
 	.run = run,
 };

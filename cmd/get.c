@@ -24,14 +24,6 @@ static const struct opt_spec opts[] = {
 };
 static const char *const sections[] = {"get", "store", "security", NULL};
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "df: get: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'df get --help'.\n");
-	return DF_EXIT_USAGE;
-}
-
 /* The URL's last path segment without query, or "index.html" like wget when there is none. */
 static const char *default_output(const char *url, char *buf, size_t cap)
 {
@@ -119,34 +111,30 @@ static int run(struct df *df, struct opt_result *r)
 {
 	struct get_job job = {0};
 	char name[256];
-	if (r->nargs == 0)
-		return usage_error("%s", "missing URL");
-	if (r->nargs > 1)
-		return usage_error("takes one URL, got also '%s'", r->args[1]);
 	job.url = r->args[0];
-	if (strncmp(job.url, "http://", 7) != 0 && strncmp(job.url, "https://", 8) != 0)
-		return usage_error("'%s': only http:// and https:// URLs are supported", job.url);
+	if (strncmp(job.url, DF_LIT("http://")) != 0 && strncmp(job.url, DF_LIT("https://")) != 0)
+		return cmd_usage("get", "'%s': only http:// and https:// URLs are supported", job.url);
 	for (int i = 0; i < r->nvals; i++) {
 		const char *a = r->vals[i].arg;
 		switch (r->vals[i].id) {
 		case OPT_OUT: job.output = a; break;
 		case OPT_HEADER:
 			if (!strchr(a, ':') || a[0] == ':' || strpbrk(a, "\r\n"))
-				return usage_error("--header '%s': expected 'Name: value'", a);
+				return cmd_usage("get", "--header '%s': expected 'Name: value'", a);
 			if (job.nheaders == GET_MAX_HEADERS)
-				return usage_error("%s", "too many --header options");
+				return cmd_usage("get", "%s", "too many --header options");
 			job.headers[job.nheaders++] = a;
 			break;
 		case OPT_MD5: {
 			char spec[80];
 			snprintf(spec, sizeof spec, "md5:%s", a);
 			if (digest_spec_parse(spec, strlen(spec), &job.digest) != DF_OK)
-				return usage_error("--md5 '%s': expected 32 hex digits", a);
+				return cmd_usage("get", "--md5 '%s': expected 32 hex digits", a);
 			break;
 		}
 		case OPT_DIGEST:
 			if (digest_spec_parse(a, strlen(a), &job.digest) != DF_OK)
-				return usage_error("--digest '%s': expected sha256:HEX (64 digits) or md5:HEX (32)", a);
+				return cmd_usage("get", "--digest '%s': expected sha256:HEX (64 digits) or md5:HEX (32)", a);
 			break;
 		}
 	}
@@ -204,5 +192,8 @@ const struct cmd_desc cmd_get = {
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 1,
+	.max_args = 1,
+	.arg_name = "URL",
 	.run = run,
 };

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/hostrate.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/proto.h"
 #include "store/store.h"
 #include "swarm/common.h"
@@ -73,24 +74,15 @@ struct px {
 	double started;
 };
 
-static int usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "df: proxy: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'df proxy --help'.\n");
-	return DF_EXIT_USAGE;
-}
-
 static int add_upstream(struct px *p, const char *spec, size_t n)
 {
 	const char *why;
 	char tmp[512];
 	snprintf(tmp, sizeof tmp, "%.*s", (int)DF_MIN(n, sizeof tmp - 1), spec);
 	if (p->nups == MAX_UPSTREAMS)
-		return usage("more than %s upstream registries", "16");
+		return cmd_usage("proxy", "more than %s upstream registries", "16");
 	if (registry_upstream_parse(spec, n, &p->ups[p->nups], &why) != DF_OK) {
-		fprintf(stderr, "df: proxy: registry '%s': %s\nTry 'df proxy --help'.\n", tmp, why);
-		return DF_EXIT_USAGE;
+		return cmd_usage("proxy", "registry '%s': %s", tmp, why);
 	}
 	p->nups++;
 	return DF_EXIT_OK;
@@ -116,7 +108,7 @@ static int upstreams_from_config(struct px *p, const char *list)
 static int regex_add(struct regexes *l, const char *re, const char *flag)
 {
 	if (l->n == MAX_RULES)
-		return usage("more than 32 %s regexes", flag);
+		return cmd_usage("proxy", "more than 32 %s regexes", flag);
 	l->v[l->n++] = re;
 	return DF_EXIT_OK;
 }
@@ -124,7 +116,7 @@ static int regex_add(struct regexes *l, const char *re, const char *flag)
 static int regexes_from_config(struct regexes *l, const char *list, const char *key, const char *flag)
 {
 	if (strlen(list) >= sizeof l->buf)
-		return usage("[proxy] %s is longer than 4095 bytes", key);
+		return cmd_usage("proxy", "[proxy] %s is longer than 4095 bytes", key);
 	snprintf(l->buf, sizeof l->buf, "%s", list);
 	int rc = DF_EXIT_OK;
 	char *save = NULL;
@@ -183,127 +175,144 @@ static int engine_config(struct px *p, const char *print, const char *install, c
 	enum engines_kind kind;
 	const char *name = print ? print : install;
 	if (!print && (root || uninstall || dry_run) && !install)
-		return usage("%s needs --install ENGINE", root ? "--root" : uninstall ? "--uninstall" : "--dry-run");
+		return cmd_usage("proxy", "%s needs --install ENGINE", root ? "--root" : uninstall ? "--uninstall" : "--dry-run");
 	if (print && install)
-		return usage("%s", "--print-config and --install are two different things: one at a time");
+		return cmd_usage("proxy", "%s", "--print-config and --install are two different things: one at a time");
 	if (engines_parse(name, &kind) != DF_OK)
-		return usage(print ? "--print-config '%s': expected containerd, docker or podman"
+		return cmd_usage("proxy", print ? "--print-config '%s': expected containerd, docker or podman"
 				   : "--install '%s': expected containerd, docker or podman",
 			     name);
 	if (!p->nups) {
 		const char *why;
-		registry_upstream_parse("https://registry-1.docker.io", 28, &p->ups[p->nups++], &why);
+		registry_upstream_parse(DF_LIT("https://registry-1.docker.io"), &p->ups[p->nups++], &why);
 	}
 	engines_init(&e, p->df->cfg, p->ups, p->nups);
 	return print ? engines_print(&e, kind) : proxy_install(&e, kind, root, uninstall, dry_run);
 }
 
-/* The proxy's counters as "key: value" lines into b (for /v1/status and /metrics). */
-static void status_lines(struct px *p, struct proto_buf *b_)
+/* One number of the proxy's status, the one table /v1/status ("key: value") and /metrics
+ * (df_proxy_KEY, dashes as underscores, of its type) are both written from. */
+struct px_stat {
+	char key[40];
+	enum metric_type type;
+	uint64_t v;
+};
+#define PX_STATS_MAX 64
+
+static void stat_add(struct px_stat *s, int *n, const char *key, enum metric_type type, uint64_t v)
 {
-	struct proto_buf b = *b_;
+	if (*n == PX_STATS_MAX)
+		return;
+	snprintf(s[*n].key, sizeof s[*n].key, "%s", key);
+	s[*n].type = type;
+	s[*n].v = v;
+	(*n)++;
+}
+
+/* The proxy's numbers into s (PX_STATS_MAX rows); returns how many. */
+static int px_stats(struct px *p, struct px_stat *s)
+{
 	struct registry_stats rs;
 	struct httpproxy_stats hs;
 	struct http_server_stats ss;
+	int n = 0;
 	registry_get_stats(p->reg, &rs);
 	httpproxy_get_stats(p->hp, &hs);
 	http_server_get_stats(p->front, &ss);
-	proto_put(&b, "role", "proxy");
-	proto_put(&b, "version", "%s", DF_VERSION);
-	proto_put(&b, "uptime", "%.0f", ev_now(p->loop) - p->started);
-	proto_put(&b, "piece-port", "%u", http_server_port(p->pieces));
-	for (int i = 0; i < p->nups; i++)
-		proto_put(&b, "upstream", "%s %s", p->ups[i].name, p->ups[i].url);
-	proto_put(&b, "connections", "%d", ss.conns);
-	proto_put(&b, "requests", "%llu", (unsigned long long)ss.requests);
-	proto_put(&b, "registry-requests", "%llu", (unsigned long long)rs.requests);
-	proto_put(&b, "manifests", "%llu", (unsigned long long)rs.manifests);
-	proto_put(&b, "blobs-p2p", "%llu", (unsigned long long)rs.blobs_p2p);
-	proto_put(&b, "blob-bytes-p2p", "%llu", (unsigned long long)rs.blob_bytes);
-	proto_put(&b, "blobs-direct", "%llu", (unsigned long long)rs.blobs_direct);
-	proto_put(&b, "blobs-denied", "%llu", (unsigned long long)rs.denied);
-	proto_put(&b, "blob-heads", "%llu", (unsigned long long)rs.heads);
-	proto_put(&b, "blobs-supernode-failed", "%llu", (unsigned long long)rs.super_failed);
-	if (rs.super_failure[0]) /* text: /metrics leaves it out */
-		proto_put(&b, "last-supernode-failure", "%s", rs.super_failure);
-	proto_put(&b, "blobs-aborted", "%llu", (unsigned long long)rs.aborted);
-	proto_put(&b, "relayed", "%llu", (unsigned long long)(rs.relay.started + hs.relay.started));
-	proto_put(&b, "relay-failed", "%llu", (unsigned long long)(rs.relay.failed + hs.relay.failed));
-	proto_put(&b, "relay-bytes", "%llu", (unsigned long long)(rs.relay.bytes + hs.relay.bytes));
-	proto_put(&b, "proxy-requests", "%llu", (unsigned long long)hs.requests);
-	proto_put(&b, "proxy-p2p", "%llu", (unsigned long long)hs.p2p);
-	proto_put(&b, "tunnels", "%llu", (unsigned long long)hs.tunnels);
-	proto_put(&b, "tunnel-failed", "%llu", (unsigned long long)hs.tunnel_failed);
-	proto_put(&b, "tunnel-bytes", "%llu", (unsigned long long)hs.tunnel_bytes);
-	proto_put(&b, "mitm-tunnels", "%llu", (unsigned long long)hs.mitm_tunnels);
-	proto_put(&b, "mitm-failed", "%llu", (unsigned long long)hs.mitm_failed);
-	proto_put(&b, "mitm-minted", "%llu", (unsigned long long)hs.mitm_minted);
-	proto_put(&b, "mitm-requests", "%llu", (unsigned long long)hs.mitm_requests);
-	if (p->df->rates) { /* the host's caps (0: none) and current rates, all its df processes together */
-		for (int k = 0; k < HOSTRATE_N; k++) {
-			char key[32];
-			snprintf(key, sizeof key, "%s-cap", hostrate_names[k]);
-			proto_put(&b, key, "%llu", (unsigned long long)hostrate_cap(p->df->rates, k));
-			snprintf(key, sizeof key, "%s-rate", hostrate_names[k]);
-			proto_put(&b, key, "%.0f", p->df->rates->rate[k]);
-		}
+	double up = ev_now(p->loop) - p->started;
+	const struct px_stat rows[] = {
+		{"uptime", METRIC_GAUGE, (uint64_t)(up > 0 ? up + 0.5 : 0)},
+		{"piece-port", METRIC_GAUGE, http_server_port(p->pieces)},
+		{"connections", METRIC_GAUGE, (uint64_t)ss.conns},
+		{"requests", METRIC_COUNTER, ss.requests},
+		{"registry-requests", METRIC_COUNTER, rs.requests},
+		{"manifests", METRIC_COUNTER, rs.manifests},
+		{"blobs-p2p", METRIC_COUNTER, rs.blobs_p2p},
+		{"blob-bytes-p2p", METRIC_COUNTER, rs.blob_bytes},
+		{"blobs-direct", METRIC_COUNTER, rs.blobs_direct},
+		{"blobs-denied", METRIC_COUNTER, rs.denied},
+		{"blob-heads", METRIC_COUNTER, rs.heads},
+		{"blobs-supernode-failed", METRIC_COUNTER, rs.super_failed},
+		{"blobs-aborted", METRIC_COUNTER, rs.aborted},
+		{"relayed", METRIC_COUNTER, rs.relay.started + hs.relay.started},
+		{"relay-failed", METRIC_COUNTER, rs.relay.failed + hs.relay.failed},
+		{"relay-bytes", METRIC_COUNTER, rs.relay.bytes + hs.relay.bytes},
+		{"proxy-requests", METRIC_COUNTER, hs.requests},
+		{"proxy-p2p", METRIC_COUNTER, hs.p2p},
+		{"tunnels", METRIC_COUNTER, hs.tunnels},
+		{"tunnel-failed", METRIC_COUNTER, hs.tunnel_failed},
+		{"tunnel-bytes", METRIC_COUNTER, hs.tunnel_bytes},
+		{"mitm-tunnels", METRIC_COUNTER, hs.mitm_tunnels},
+		{"mitm-failed", METRIC_COUNTER, hs.mitm_failed},
+		{"mitm-minted", METRIC_COUNTER, hs.mitm_minted},
+		{"mitm-requests", METRIC_COUNTER, hs.mitm_requests},
+	};
+	for (size_t i = 0; i < DF_ARRAY_LEN(rows); i++)
+		s[n++] = rows[i];
+	for (int k = 0; p->df->rates && k < HOSTRATE_N; k++) {
+		/* the host's caps (0: none) and current rates, all its df processes together */
+		char key[32];
+		snprintf(key, sizeof key, "%s-cap", hostrate_names[k]);
+		stat_add(s, &n, key, METRIC_GAUGE, hostrate_cap(p->df->rates, k));
+		snprintf(key, sizeof key, "%s-rate", hostrate_names[k]);
+		stat_add(s, &n, key, METRIC_GAUGE, (uint64_t)(p->df->rates->rate[k] + 0.5));
 	}
 	if (p->hd) {
 		struct hostd_stats ds;
 		hostd_get_stats(p->hd, &ds);
-		proto_put(&b, "handoffs", "%llu", (unsigned long long)ds.jobs);
-		proto_put(&b, "handoffs-failed", "%llu", (unsigned long long)ds.failed);
+		stat_add(s, &n, "handoffs", METRIC_COUNTER, ds.jobs);
+		stat_add(s, &n, "handoffs-failed", METRIC_COUNTER, ds.failed);
 	}
 	if (p->gc_on) {
-		proto_put(&b, "store-bytes", "%llu", (unsigned long long)(p->gc.used_bytes + p->gc.pending));
-		proto_put(&b, "store-quota", "%llu", (unsigned long long)p->gc.quota);
-		proto_put(&b, "store-evictions", "%llu", (unsigned long long)p->gc.evictions);
-		proto_put(&b, "store-evicted-bytes", "%llu", (unsigned long long)p->gc.freed_bytes);
-		proto_put(&b, "store-last-gc", "%.0f", p->gc.last_run);
+		stat_add(s, &n, "store-bytes", METRIC_GAUGE, p->gc.used_bytes + p->gc.pending);
+		stat_add(s, &n, "store-quota", METRIC_GAUGE, p->gc.quota);
+		stat_add(s, &n, "store-evictions", METRIC_COUNTER, p->gc.evictions);
+		stat_add(s, &n, "store-evicted-bytes", METRIC_COUNTER, p->gc.freed_bytes);
+		stat_add(s, &n, "store-last-gc", METRIC_GAUGE, (uint64_t)(p->gc.last_run + 0.5));
 	}
-	*b_ = b;
+	return n;
 }
 
-/* GET /v1/status on the proxy port: counters as "key: value" lines. */
+/* GET /v1/status on the proxy port: what it is, then its numbers, as "key: value" lines. */
 static void on_status(struct http_req *req, void *ctx)
 {
+	struct px *p = ctx;
 	char mem[4096];
 	struct proto_buf b;
+	struct px_stat s[PX_STATS_MAX];
+	struct registry_stats rs;
+	int n = px_stats(p, s);
+	registry_get_stats(p->reg, &rs);
 	proto_buf_init(&b, mem, sizeof mem);
-	status_lines(ctx, &b);
+	proto_put(&b, "role", "proxy");
+	proto_put(&b, "version", "%s", DF_VERSION);
+	for (int i = 0; i < p->nups; i++)
+		proto_put(&b, "upstream", "%s %s", p->ups[i].name, p->ups[i].url);
+	for (int i = 0; i < n; i++)
+		proto_put(&b, s[i].key, "%llu", (unsigned long long)s[i].v);
+	if (rs.super_failure[0]) /* text: /metrics leaves it out */
+		proto_put(&b, "last-supernode-failure", "%s", rs.super_failure);
 	swarm_reply_lines(req, &b);
 }
 
-static int is_gauge(const char *name)
+static void render_metrics(FILE *f, void *ctx)
 {
-	size_t n = strlen(name);
-	return strcmp(name, "connections") == 0 || strcmp(name, "uptime") == 0 ||
-	       (strncmp(name, "store_", 6) == 0 && strcmp(name, "store_evictions") != 0 && strcmp(name, "store_evicted_bytes") != 0) ||
-	       (n > 4 && strcmp(name + n - 4, "_cap") == 0) || (n > 5 && strcmp(name + n - 5, "_rate") == 0);
-}
-
-/* GET /metrics: the numeric counters in Prometheus text format (df_proxy_NAME). */
-static void on_metrics(struct http_req *req, void *ctx)
-{
-	char mem[4096], out[8192];
-	struct proto_buf b;
-	struct proto_line l;
-	size_t pos = 0, n = 0;
-	proto_buf_init(&b, mem, sizeof mem);
-	status_lines(ctx, &b);
-	while (proto_next(b.p, b.len, &pos, &l) == DF_OK && n < sizeof out - 128) {
-		uint64_t v;
+	struct px_stat s[PX_STATS_MAX];
+	int n = px_stats(ctx, s);
+	for (int i = 0; i < n; i++) {
 		char name[64];
-		if (proto_u64(l.val, &v) != DF_OK || slice_copy(l.key, name, sizeof name) != 0)
-			continue;
+		snprintf(name, sizeof name, "df_proxy_%.39s", s[i].key);
 		for (char *c = name; *c; c++)
 			if (*c == '-')
 				*c = '_';
-		n += (size_t)snprintf(out + n, sizeof out - n, "# TYPE df_proxy_%s %s\ndf_proxy_%s %llu\n", name,
-				      is_gauge(name) ? "gauge" : "counter", name,
-				      (unsigned long long)v);
+		metrics_put(f, &(struct metric){name, s[i].type, NULL, s[i].v});
 	}
-	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", out, n);
+}
+
+/* GET /metrics: the proxy's numbers in Prometheus text format (df_proxy_NAME). */
+static void on_metrics(struct http_req *req, void *ctx)
+{
+	swarm_reply_metrics(req, render_metrics, ctx);
 }
 
 static void stopped(struct http_server *s, void *ctx)
@@ -333,98 +342,76 @@ static void on_reload(struct df *df, void *ctx)
 	ratelimit_set(&p->rx, df->cfg->get_limit_rate, 0, ev_now(p->loop));
 }
 
-static int run(struct df *df, struct opt_result *r)
+/* --print-config, --install and its companions. */
+struct engine_flags {
+	const char *print, *install, *root;
+	int uninstall, dry_run;
+};
+
+/* The flags into p and *ef; the config's registries, rules and intercepted hosts where no flag
+ * replaced them. DF_EXIT_OK or the usage error's code. */
+static int parse_flags(struct px *p, const struct opt_result *r, struct engine_flags *ef)
 {
-	struct df_config *c = df->cfg;
-	char err[512];
-	int rc = DF_EXIT_FAIL;
-	struct px *p = calloc(1, sizeof *p);
-	const char *print = NULL, *install = NULL, *root = NULL;
-	int uninstall = 0, dry_run = 0;
-	if (!p) {
-		log_user_error("proxy", "out of memory");
-		return DF_EXIT_FAIL;
-	}
-	p->df = df;
-	if (r->nargs) {
-		free(p);
-		return usage("unexpected argument '%s'", r->args[0]);
-	}
-	int cli_ups = 0, cli_rules = 0, cli_mitm = 0;
-	for (int i = 0; i < r->nvals; i++) {
+	const struct df_config *c = p->df->cfg;
+	int rc = DF_EXIT_OK, cli_ups = 0, cli_rules = 0, cli_mitm = 0;
+	for (int i = 0; rc == DF_EXIT_OK && i < r->nvals; i++) {
 		const char *a = r->vals[i].arg;
 		switch (r->vals[i].id) {
 		case OPT_REGISTRY:
 			cli_ups = 1;
-			if ((rc = add_upstream(p, a, strlen(a))) != DF_EXIT_OK)
-				goto out;
+			rc = add_upstream(p, a, strlen(a));
 			break;
 		case OPT_RULE:
 			cli_rules = 1;
-			if ((rc = regex_add(&p->rules, a, "--proxy-rule")) != DF_EXIT_OK)
-				goto out;
+			rc = regex_add(&p->rules, a, "--proxy-rule");
 			break;
 		case OPT_MITM:
 			cli_mitm = 1;
-			if ((rc = regex_add(&p->mitm, a, "--mitm-host")) != DF_EXIT_OK)
-				goto out;
+			rc = regex_add(&p->mitm, a, "--mitm-host");
 			break;
-		case OPT_PRINT:
-			print = a;
-			break;
-		case OPT_INSTALL:
-			install = a;
-			break;
-		case OPT_UNINSTALL:
-			uninstall = 1;
-			break;
-		case OPT_DRY_RUN:
-			dry_run = 1;
-			break;
-		case OPT_ROOT:
-			root = a;
-			break;
+		case OPT_PRINT: ef->print = a; break;
+		case OPT_INSTALL: ef->install = a; break;
+		case OPT_UNINSTALL: ef->uninstall = 1; break;
+		case OPT_DRY_RUN: ef->dry_run = 1; break;
+		case OPT_ROOT: ef->root = a; break;
 		}
 	}
-	if (!cli_ups && (rc = upstreams_from_config(p, c->proxy_registries)) != DF_EXIT_OK)
-		goto out;
-	if (!cli_rules && (rc = regexes_from_config(&p->rules, c->proxy_rules, "rules", "--proxy-rule")) != DF_EXIT_OK)
-		goto out;
-	if (!cli_mitm && (rc = regexes_from_config(&p->mitm, c->proxy_mitm_host, "mitm_host", "--mitm-host")) != DF_EXIT_OK)
-		goto out;
-	if (print || install || root || uninstall || dry_run) {
-		rc = engine_config(p, print, install, root, uninstall, dry_run);
-		goto out;
-	}
-	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0])) {
-		rc = usage("--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
-			   c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
-		goto out;
-	}
+	if (rc == DF_EXIT_OK && !cli_ups)
+		rc = upstreams_from_config(p, c->proxy_registries);
+	if (rc == DF_EXIT_OK && !cli_rules)
+		rc = regexes_from_config(&p->rules, c->proxy_rules, "rules", "--proxy-rule");
+	if (rc == DF_EXIT_OK && !cli_mitm)
+		rc = regexes_from_config(&p->mitm, c->proxy_mitm_host, "mitm_host", "--mitm-host");
+	return rc;
+}
+
+/* What must hold before anything starts: interception's CA, rules that compile. */
+static int check_flags(const struct px *p)
+{
+	const struct df_config *c = p->df->cfg;
+	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0]))
+		return cmd_usage("proxy",
+				 "--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
+				 c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
 	for (int i = 0; i < p->rules.n; i++) {
-		/* a bad rule is a usage error, found before anything starts */
 		regex_t rx;
 		int e = regcomp(&rx, p->rules.v[i], REG_EXTENDED | REG_NOSUB);
 		if (e != 0) {
 			char why[256];
 			regerror(e, &rx, why, sizeof why);
-			fprintf(stderr, "df: proxy: --proxy-rule '%s': %s\nTry 'df proxy --help'.\n", p->rules.v[i], why);
-			rc = DF_EXIT_USAGE;
-			goto out;
+			return cmd_usage("proxy", "--proxy-rule '%s': %s", p->rules.v[i], why);
 		}
 		regfree(&rx);
 	}
-	rc = DF_EXIT_FAIL;
-	log_set_daemon(1);
-	int tls = daemon_token(df, 1) == DF_OK ? daemon_cluster_tls(df) : DF_ERR;
-	if (tls < 0) {
-		rc = DF_EXIT_USAGE;
-		goto out;
-	}
-	if (daemon_open_store(df) != DF_OK)
-		goto out;
-	p->loop = df->loop = ev_default_loop(0);
-	p->started = ev_now(p->loop);
+	return DF_EXIT_OK;
+}
+
+/* The listeners (front, piece server), the HTTP clients and the store's collector. */
+static int start_io(struct px *p, int tls, double timeout)
+{
+	struct df *df = p->df;
+	const struct df_config *c = df->cfg;
+	char err[512];
 	/* the front is plain HTTP for container engines; the piece server speaks cluster TLS when set */
 	struct http_server_cfg fcfg = {.name = "df/" DF_VERSION}, pcfg = {.name = "df/" DF_VERSION};
 	daemon_server_cfg(df, &pcfg);
@@ -432,25 +419,35 @@ static int run(struct df *df, struct opt_result *r)
 	p->pieces = http_server_new(p->loop, &pcfg);
 	if (!p->front || !p->pieces) {
 		log_user_error("proxy", "out of memory");
-		goto out;
+		return DF_ERR;
 	}
 	if (http_server_listen(p->front, c->proxy_listen, err, sizeof err) != DF_OK ||
 	    daemon_listen_peer(df, p->pieces, NULL, err, sizeof err) != DF_OK) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_ERR;
 	}
-	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
 	ratelimit_init(&p->rx, c->get_limit_rate, 0, ev_now(p->loop));
 	/* its own --limit-rate (set always, so a reload can turn it on) and the host's download cap */
 	p->client = daemon_client(df, p->loop, daemon_rx(df, &p->rx), timeout);
 	if (!p->client)
-		goto out;
+		return DF_ERR;
 	if (tls && !(p->cluster = daemon_cluster_client(df, p->loop, daemon_rx(df, &p->rx), timeout)))
-		goto out;
-	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
+		return DF_ERR;
+	if (storegc_init(&p->gc, p->loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) !=
+	    DF_OK) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_ERR;
 	}
+	return DF_OK;
+}
+
+/* The peer engine, the registry mirror and the HTTP proxy, routed on the front (and /metrics on
+ * its own listener when set). DF_EXIT_OK or an exit code. */
+static int start_engines(struct px *p, int tls, double timeout)
+{
+	struct df *df = p->df;
+	const struct df_config *c = df->cfg;
+	char err[512];
 	struct swarm_peer_cfg sc = {
 		.loop = p->loop, .client = p->client, .cluster = p->cluster, .cluster_tls = tls, .server = p->pieces,
 		.store = df->store, .supernodes = c->get_supernode,
@@ -464,7 +461,7 @@ static int run(struct df *df, struct opt_result *r)
 	p->peer = swarm_peer_new(&sc, err, sizeof err);
 	if (!p->peer) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_EXIT_FAIL;
 	}
 	struct registry_cfg rcfg = {
 		.loop = p->loop, .client = p->client, .peer = p->peer, .store = df->store, .upstreams = p->ups,
@@ -479,14 +476,13 @@ static int run(struct df *df, struct opt_result *r)
 	p->hp = p->reg ? httpproxy_new(&hcfg, err, sizeof err) : NULL;
 	if (!p->reg || !p->hp) {
 		log_user_error("proxy", "%s", err);
-		rc = p->reg ? DF_EXIT_USAGE : DF_EXIT_FAIL;
-		goto out;
+		return p->reg ? DF_EXIT_USAGE : DF_EXIT_FAIL;
 	}
 	if (registry_route(p->reg, p->front) != DF_OK || httpproxy_route(p->hp, p->front) != DF_OK ||
 	    http_server_route(p->front, "GET", "/v1/status", on_status, p) != DF_OK ||
 	    http_server_route(p->front, "GET", "/metrics", on_metrics, p) != DF_OK) {
 		log_user_error("proxy", "out of memory");
-		goto out;
+		return DF_EXIT_FAIL;
 	}
 	if (c->proxy_metrics_listen[0]) {
 		struct http_server_cfg mcfg = {.name = "df/" DF_VERSION};
@@ -494,10 +490,18 @@ static int run(struct df *df, struct opt_result *r)
 		if (!p->metrics || http_server_listen(p->metrics, c->proxy_metrics_listen, err, sizeof err) != DF_OK ||
 		    http_server_route(p->metrics, "GET", "/metrics", on_metrics, p) != DF_OK) {
 			log_user_error("proxy", "metrics listener: %s", p->metrics ? err : "out of memory");
-			goto out;
+			return DF_EXIT_FAIL;
 		}
 	}
-	char sock[4096];
+	return DF_EXIT_OK;
+}
+
+/* df push's receiver (when [proxy] push_listen is set) and the unix socket df get hands off to. */
+static int start_receivers(struct px *p)
+{
+	struct df *df = p->df;
+	const struct df_config *c = df->cfg;
+	char err[512], sock[4096];
 	if (c->proxy_socket[0])
 		snprintf(sock, sizeof sock, "%s", c->proxy_socket);
 	else
@@ -514,33 +518,20 @@ static int run(struct df *df, struct opt_result *r)
 		if (http_server_listen(p->pieces, c->proxy_push_listen, err, sizeof err) != DF_OK ||
 		    !(p->push = pushrecv_new(&prc, p->pieces, err, sizeof err))) {
 			log_user_error("proxy", "push receiver: %s", err);
-			goto out;
+			return DF_ERR;
 		}
 	}
 	struct hostd_cfg dcfg = {.loop = p->loop, .peer = p->peer, .store = df->store, .path = sock};
 	p->hd = hostd_new(&dcfg, err, sizeof err);
 	if (!p->hd) {
 		log_user_error("proxy", "%s", err);
-		goto out;
+		return DF_ERR;
 	}
-	p->gc.release = swarm_peer_release;
-	p->gc.arg = p->peer;
-	p->gc_on = 1;
-	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
-	warn_exposed(c, tls, p->push != NULL, http_server_port(p->pieces));
-	loop_signals_start(p->loop, &p->sig, on_stop, p);
-	if (daemon_live_start(df, p->loop, on_reload, p) != DF_OK) {
-		log_user_error("proxy", "out of memory");
-		goto out;
-	}
-	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
-		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
-		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
-		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
-	ev_run(p->loop, 0);
-	loop_signals_stop(p->loop, &p->sig);
-	rc = DF_EXIT_OK;
-out:
+	return DF_OK;
+}
+
+static void px_free(struct px *p)
+{
 	if (p->gc_on)
 		storegc_stop(&p->gc);
 	/* the servers first: ending their exchanges frees what the mirror and the proxy hold */
@@ -560,8 +551,65 @@ out:
 		http_client_free(p->cluster);
 	if (p->client)
 		http_client_free(p->client);
-	daemon_close(df);
 	free(p);
+}
+
+/* Starts everything, runs the loop until a signal stops it. */
+static int serve(struct px *p)
+{
+	struct df *df = p->df;
+	struct df_config *c = df->cfg;
+	log_set_daemon(1);
+	int tls = daemon_token(df, 1) == DF_OK ? daemon_cluster_tls(df) : DF_ERR;
+	if (tls < 0)
+		return DF_EXIT_USAGE;
+	if (daemon_open_store(df) != DF_OK)
+		return DF_EXIT_FAIL;
+	p->loop = df->loop = ev_default_loop(0);
+	p->started = ev_now(p->loop);
+	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
+	if (start_io(p, tls, timeout) != DF_OK)
+		return DF_EXIT_FAIL;
+	int rc = start_engines(p, tls, timeout);
+	if (rc != DF_EXIT_OK)
+		return rc;
+	if (start_receivers(p) != DF_OK)
+		return DF_EXIT_FAIL;
+	p->gc.release = swarm_peer_release;
+	p->gc.arg = p->peer;
+	p->gc_on = 1;
+	storegc_start(&p->gc, storegc_interval(p->gc.max_idle));
+	warn_exposed(c, tls, p->push != NULL, http_server_port(p->pieces));
+	loop_signals_start(p->loop, &p->sig, on_stop, p);
+	if (daemon_live_start(df, p->loop, on_reload, p) != DF_OK) {
+		log_user_error("proxy", "out of memory");
+		return DF_EXIT_FAIL;
+	}
+	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
+		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
+		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
+		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
+	ev_run(p->loop, 0);
+	loop_signals_stop(p->loop, &p->sig);
+	return DF_EXIT_OK;
+}
+
+static int run(struct df *df, struct opt_result *r)
+{
+	struct engine_flags ef = {0};
+	struct px *p = calloc(1, sizeof *p);
+	if (!p) {
+		log_user_error("proxy", "out of memory");
+		return DF_EXIT_FAIL;
+	}
+	p->df = df;
+	int rc = parse_flags(p, r, &ef);
+	if (rc == DF_EXIT_OK && (ef.print || ef.install || ef.root || ef.uninstall || ef.dry_run))
+		rc = engine_config(p, ef.print, ef.install, ef.root, ef.uninstall, ef.dry_run);
+	else if (rc == DF_EXIT_OK && (rc = check_flags(p)) == DF_EXIT_OK)
+		rc = serve(p);
+	px_free(p);
+	daemon_close(df);
 	return rc;
 }
 
@@ -573,5 +621,7 @@ const struct cmd_desc cmd_proxy = {
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 0,
+	.max_args = 0,
 	.run = run,
 };

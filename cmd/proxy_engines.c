@@ -74,7 +74,7 @@ int engines_hosts_block(const struct engines *e, char *out, size_t cap)
 int engines_hosts_top(const struct engines *e, int i, const char *ca, char *out, size_t cap)
 {
 	const struct registry_upstream *u = &e->ups[i];
-	int tls = strncmp(u->url, "https://", 8) == 0;
+	int tls = strncmp(u->url, DF_LIT("https://")) == 0;
 	char extra[4200] = "";
 	if (tls && e->insecure)
 		snprintf(extra, sizeof extra, "skip_verify = true\n");
@@ -120,7 +120,7 @@ int engines_podman_dropin(const struct engines *e, char *out, size_t cap)
 			     "# skopeo, buildah, CRI-O). From df proxy --print-config/--install podman. Only this registry's\n"
 			     "# table: unqualified-search-registries and the other registries stay as the system sets them.\n"
 			     "[[registry]]\nlocation = \"%s\"\n%s\n[[registry.mirror]]\nlocation = \"%s\"\ninsecure = true\n",
-			     host, host, strncmp(u->url, "http://", 7) == 0 ? "insecure = true\n" : "", e->mirror),
+			     host, host, strncmp(u->url, DF_LIT("http://")) == 0 ? "insecure = true\n" : "", e->mirror),
 		    cap);
 }
 

@@ -7,6 +7,7 @@
  * old file or the new one. The first change of a file df did not create keeps FILE.df-backup (never
  * overwritten). Running it twice changes nothing; --uninstall takes out exactly what it added and
  * drops the backup when the file is back to it. */
+#include "cmd/cmd.h"
 #include "cmd/proxy_install.h"
 
 #include <dirent.h>
@@ -258,7 +259,7 @@ static void running_containerd_config(char *out, size_t cap, long *pid)
 			const char *a = cmd + i, *next = i + strlen(a) + 1 < n ? a + strlen(a) + 1 : NULL;
 			if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && next && next[0] == '/')
 				snprintf(out, cap, "%s", next);
-			else if (strncmp(a, "--config=", 9) == 0 && a[9] == '/')
+			else if (strncmp(a, DF_LIT("--config=")) == 0 && a[9] == '/')
 				snprintf(out, cap, "%s", a + 9);
 		}
 		if (!out[0])
@@ -340,7 +341,7 @@ static void containerd_install_one(struct inst *in, const char *dir, int i, cons
 		failed(in, "cannot read %s: %s", path, strerror(errno));
 		return;
 	}
-	int tls_ca = strncmp(e->ups[i].url, "https://", 8) == 0 && e->cacert[0] && !e->insecure;
+	int tls_ca = strncmp(e->ups[i].url, DF_LIT("https://")) == 0 && e->cacert[0] && !e->insecure;
 	/* df's own file (absent, or only what df writes): written whole, with server and ca */
 	int own = r == 0;
 	int rr = r == 1 ? cfgedit_toml_remove(in->a, n, in->b, BUF, &m, &why) : CFGEDIT_ERR;
@@ -569,18 +570,16 @@ int proxy_install(const struct engines *e, enum engines_kind kind, const char *r
 	if (kind == ENGINES_DOCKER && !uninstall) {
 		registry_upstream_image_host(&e->ups[0], host, sizeof host);
 		if (strcmp(host, "docker.io") != 0) {
-			fprintf(stderr, "df: proxy: --install docker: docker mirrors Docker Hub only, and df proxy serves docker "
-					"its first upstream, %s: make https://registry-1.docker.io the first --registry\n"
-					"Try 'df proxy --help'.\n",
-				e->ups[0].url);
-			return DF_EXIT_USAGE;
+			return cmd_usage("proxy",
+					 "--install docker: docker mirrors Docker Hub only, and df proxy serves docker "
+					 "its first upstream, %s: make https://registry-1.docker.io the first --registry",
+					 e->ups[0].url);
 		}
 	}
 	struct inst in = {.e = e, .uninstall = uninstall, .dry = dry_run, .rc = DF_EXIT_OK};
 	if (root && root[0]) {
 		if (root[0] != '/' && !realpath(root, in.root)) {
-			fprintf(stderr, "df: proxy: --root %s: %s\nTry 'df proxy --help'.\n", root, strerror(errno));
-			return DF_EXIT_USAGE;
+			return cmd_usage("proxy", "--root %s: %s", root, strerror(errno));
 		}
 		if (root[0] == '/')
 			snprintf(in.root, sizeof in.root, "%s", root);

@@ -106,18 +106,14 @@ static int run(struct df *df, struct opt_result *r)
 			char *end;
 			watch = strtod(r->vals[i].arg, &end);
 			if (*end || watch < 0.2 || watch > 86400) {
-				fprintf(stderr, "df: status: --watch '%s': expected seconds from 0.2 to 86400\nTry 'df status --help'.\n", r->vals[i].arg);
-				return DF_EXIT_USAGE;
+				return cmd_usage("status", "--watch '%s': expected seconds from 0.2 to 86400",
+						 r->vals[i].arg);
 			}
 		}
 		if (r->vals[i].id == OPT_PROXY) {
 			target = r->vals[i].arg;
 			proxy = 1;
 		}
-	}
-	if (r->nargs) {
-		fprintf(stderr, "df: status: unexpected argument '%s'\nTry 'df status --help'.\n", r->args[0]);
-		return DF_EXIT_USAGE;
 	}
 	if (!target) {
 		size_t n = strcspn(df->cfg->get_supernode, ", ");
@@ -188,5 +184,7 @@ const struct cmd_desc cmd_status = {
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 0,
+	.max_args = 0,
 	.run = run,
 };

@@ -38,6 +38,30 @@ static void on_stop(struct loop_signals *s, int signum, int count, void *ctx)
 		http_server_shutdown(r->srv, 5.0, stopped, r);
 }
 
+/* The settings no single config key can check; the scheduler's into *schc. DF_ERR after saying why. */
+static int check_config(const struct df_config *c, struct sched_config *schc)
+{
+	char err[512];
+	if (c->supernode_piece_size && (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20))) {
+		log_user_error("supernode", "--piece-size %llu: must be 0 (auto) or between 16k and 256M",
+			       (unsigned long long)c->supernode_piece_size);
+		return DF_ERR;
+	}
+	if (c->supernode_source_streams < 1 || c->supernode_source_streams > 16) {
+		log_user_error("supernode", "--source-streams %lld: must be 1 to 16", c->supernode_source_streams);
+		return DF_ERR;
+	}
+	if (c->supernode_task_idle < 0) {
+		log_user_error("supernode", "--task-idle %lld: must be 0 (never) or more seconds", c->supernode_task_idle);
+		return DF_ERR;
+	}
+	if (sched_config_from(schc, c, err, sizeof err) != DF_OK) {
+		log_user_error("supernode", "%s", err);
+		return DF_ERR;
+	}
+	return DF_OK;
+}
+
 static int run(struct df *df, struct opt_result *r)
 {
 	struct df_config *c = df->cfg;
@@ -46,28 +70,10 @@ static int run(struct df *df, struct opt_result *r)
 	struct sn_run run = {0};
 	struct http_client *client = NULL, *cluster_client = NULL, *parent_client = NULL;
 	struct supernode *sn = NULL;
-	if (r->nargs) {
-		fprintf(stderr, "df: supernode: unexpected argument '%s'\nTry 'df supernode --help'.\n", r->args[0]);
-		return DF_EXIT_USAGE;
-	}
-	if (c->supernode_piece_size && (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20))) {
-		log_user_error("supernode", "--piece-size %llu: must be 0 (auto) or between 16k and 256M",
-			       (unsigned long long)c->supernode_piece_size);
-		return DF_EXIT_USAGE;
-	}
-	if (c->supernode_source_streams < 1 || c->supernode_source_streams > 16) {
-		log_user_error("supernode", "--source-streams %lld: must be 1 to 16", c->supernode_source_streams);
-		return DF_EXIT_USAGE;
-	}
-	if (c->supernode_task_idle < 0) {
-		log_user_error("supernode", "--task-idle %lld: must be 0 (never) or more seconds", c->supernode_task_idle);
-		return DF_EXIT_USAGE;
-	}
 	struct sched_config schc;
-	if (sched_config_from(&schc, c, err, sizeof err) != DF_OK) {
-		log_user_error("supernode", "%s", err);
+	(void)r; /* no arguments (cmd_supernode.max_args) and no flags of its own */
+	if (check_config(c, &schc) != DF_OK)
 		return DF_EXIT_USAGE;
-	}
 	log_set_daemon(1);
 	if (daemon_token(df, 1) != DF_OK)
 		return DF_EXIT_USAGE;
@@ -158,5 +164,7 @@ const struct cmd_desc cmd_supernode = {
 	.summary = "run a supernode: back-to-source once, seed pieces, schedule peers",
 	.synopsis = "[--listen [ADDR]:PORT] [--data DIR] [OPTIONS]",
 	.sections = sections,
+	.min_args = 0,
+	.max_args = 0,
 	.run = run,
 };

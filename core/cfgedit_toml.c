@@ -326,14 +326,14 @@ int cfgedit_toml_put(const char *in, size_t n, const char *block, const char *mi
 	if (y.has_host) { /* before the first host: tried first */
 		put(&o, in, y.hpos);
 		put(&o, block, bn);
-		put(&o, "\n", 1);
+		put(&o, DF_LIT("\n"));
 		put(&o, in + y.hpos, n - y.hpos);
 	} else {
 		put(&o, in, n);
 		if (n && in[n - 1] != '\n')
-			put(&o, "\n", 1);
+			put(&o, DF_LIT("\n"));
 		if (n)
-			put(&o, "\n", 1);
+			put(&o, DF_LIT("\n"));
 		put(&o, block, bn);
 	}
 	return cfgedit_done(&o, outlen, why);

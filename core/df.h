@@ -14,6 +14,11 @@
 #define DF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define DF_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define DF_MIN(a, b) ((a) < (b) ? (a) : (b))
+/* A string literal as the two arguments (pointer, length without the NUL) of a call such as
+ * memcmp(p, DF_LIT("HTTP/")) or http_reply(req, 404, NULL, DF_LIT("no such task\n")), so no length
+ * is counted by hand. The "" on both sides refuse anything but a literal. Only for functions: a
+ * function-like macro would see one argument. */
+#define DF_LIT(s) ("" s ""), (sizeof(s) - 1)
 #define DF_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Exit codes every command documents (`df --help`, README's Use section). */

@@ -138,8 +138,8 @@ int digest_spec_parse(const char *s, size_t n, struct digest_spec *out)
 	memset(out, 0, sizeof *out);
 	if (colon) {
 		size_t al = (size_t)(colon - s);
-		if (al == 6 && strncmp(s, "sha256", 6) == 0) out->len = DIGEST_SHA256_LEN;
-		else if (al == 3 && strncmp(s, "md5", 3) == 0) out->len = DIGEST_MD5_LEN;
+		if (al == 6 && strncmp(s, DF_LIT("sha256")) == 0) out->len = DIGEST_SHA256_LEN;
+		else if (al == 3 && strncmp(s, DF_LIT("md5")) == 0) out->len = DIGEST_MD5_LEN;
 		else return DF_ERR;
 	} else if (hexlen == 2 * DIGEST_SHA256_LEN) {
 		out->len = DIGEST_SHA256_LEN;
@@ -162,7 +162,7 @@ void digest_spec_format(const struct digest_spec *d, char *out, size_t cap)
 int digest_piece_parse(const char *s, size_t n, struct digest_piece_sum *out)
 {
 	memset(out, 0, sizeof *out);
-	if (n == 7 + 2 * DIGEST_SHA256_LEN && memcmp(s, "sha256:", 7) == 0) {
+	if (n == 7 + 2 * DIGEST_SHA256_LEN && memcmp(s, DF_LIT("sha256:")) == 0) {
 		out->algo = DIGEST_PIECE_SHA256;
 		return digest_unhex(s + 7, n - 7, out->bytes, DIGEST_SHA256_LEN);
 	}
@@ -173,7 +173,7 @@ int digest_piece_parse(const char *s, size_t n, struct digest_piece_sum *out)
 void digest_piece_format(const struct digest_piece_sum *sum, char *out)
 {
 	if (sum->algo == DIGEST_PIECE_SHA256) {
-		memcpy(out, "sha256:", 7);
+		memcpy(out, DF_LIT("sha256:"));
 		digest_hex(sum->bytes, DIGEST_SHA256_LEN, out + 7);
 	} else {
 		digest_hex(sum->bytes, DIGEST_XXH128_LEN, out);

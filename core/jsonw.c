@@ -1,5 +1,6 @@
 /* The JSON writer: appends tokens with commas and string escaping, growing a buffer up to a cap.
  * Past the cap it sets overflow and drops output, so a huge status can never exhaust memory. */
+#include "core/df.h"
 #include "core/jsonw.h"
 
 #include <stdio.h>
@@ -45,7 +46,7 @@ static void puts_(struct jsonw *w, const char *s) { put(w, s, strlen(s)); }
 
 static void quoted(struct jsonw *w, const char *s, size_t n)
 {
-	put(w, "\"", 1);
+	put(w, DF_LIT("\""));
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -64,19 +65,19 @@ static void quoted(struct jsonw *w, const char *s, size_t n)
 		}
 	}
 	put(w, s + run, n - run);
-	put(w, "\"", 1);
+	put(w, DF_LIT("\""));
 }
 
 static void key(struct jsonw *w, const char *k)
 {
 	if (w->depth > 0 && w->depth < 32) {
 		if (w->need_comma[w->depth])
-			put(w, ",", 1);
+			put(w, DF_LIT(","));
 		w->need_comma[w->depth] = 1;
 	}
 	if (k) {
 		quoted(w, k, strlen(k));
-		put(w, ":", 1);
+		put(w, DF_LIT(":"));
 	}
 }
 

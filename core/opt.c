@@ -67,7 +67,7 @@ static const char *find_config_flag(int argc, char **argv)
 			break;
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			return argv[i + 1];
-		if (strncmp(argv[i], "--config=", 9) == 0)
+		if (strncmp(argv[i], DF_LIT("--config=")) == 0)
 			return argv[i] + 9;
 	}
 	return NULL;
@@ -141,9 +141,9 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 			if (i + 1 >= argc) { snprintf(err, errlen, "option --%.*s needs an argument (%s)", (int)n, name, what); goto fail; } \
 			val = argv[++i]; \
 		} } while (0)
-		if (n == 4 && strncmp(name, "help", 4) == 0) { out->help = 1; continue; }
-		if (n == 6 && strncmp(name, "config", 6) == 0) { NEED_VAL("FILE"); continue; }
-		if (n == 5 && strncmp(name, "quiet", 5) == 0) { quiet = 1; continue; }
+		if (n == 4 && strncmp(name, DF_LIT("help")) == 0) { out->help = 1; continue; }
+		if (n == 6 && strncmp(name, DF_LIT("config")) == 0) { NEED_VAL("FILE"); continue; }
+		if (n == 5 && strncmp(name, DF_LIT("quiet")) == 0) { quiet = 1; continue; }
 		const struct opt_spec *s = find_long(specs, nspecs, name, n);
 		if (s) {
 			struct opt_value *v = &out->vals[out->nvals++];
@@ -158,7 +158,7 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 			continue;
 		}
 		const struct config_key *k = find_flag_key(sections, name, n);
-		if (!k && n > 3 && strncmp(name, "no-", 3) == 0) {
+		if (!k && n > 3 && strncmp(name, DF_LIT("no-")) == 0) {
 			k = find_flag_key(sections, name + 3, n - 3);
 			if (k && k->type == CFG_BOOL && !val) {
 				config_set(cfg, k, "no", why, sizeof why);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/bitmap.h"
 #include "core/df.h"
 #include "core/digest.h"
 #include "core/taskid.h"
@@ -217,7 +218,7 @@ int proto_parse_bitmap(struct slice hex, uint8_t *bits, uint32_t nbits)
 	size_t nbytes = (nbits + 7) / 8;
 	if (digest_unhex(hex.p, hex.n, bits, nbytes) != DF_OK)
 		return DF_ERR;
-	if (nbits % 8 && (uint8_t)(bits[nbytes - 1] << (nbits % 8)))
+	if (!bitmap_tail_clear(bits, nbits))
 		return DF_ERR; /* bits past the last piece */
 	return DF_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitmap.h"
 #include "core/sched_impl.h"
 
 void sched_config_default(struct sched_config *c)
@@ -512,7 +513,7 @@ int sched_peer_add(struct sched *s, int is_supernode, const uint8_t *have, int64
 	freeup_update(s, u);
 	if (have) {
 		for (uint32_t i = 0; i < s->npieces; i++)
-			if ((have[i >> 3] >> (i & 7)) & 1)
+			if (bitmap_get(have, i))
 				gain(s, u, i);
 		wake_for(s, u);
 	}

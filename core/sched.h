@@ -77,8 +77,8 @@ int sched_grow(struct sched *s, uint32_t npieces);
 int sched_set_length(struct sched *s, uint64_t total_bytes);
 
 /* Adds a peer and returns its handle (>= 0), or DF_ERR (errno ENOMEM; EINVAL for a second
- * supernode). have, if not NULL, is the peer's bitmap of pieces already held (resume): bit n is
- * byte n/8, bit n%8 (LSB first), covering the current piece count. A supernode (is_supernode)
+ * supernode). have, if not NULL, is the peer's bitmap of pieces already held (resume), in
+ * core/bitmap.h's order (the wire's and the store's), covering the current piece count. A supernode (is_supernode)
  * holds pieces as sched_peer_has announces them, is used as uploader last, never expires and is
  * never blacklisted. Handles of removed peers are reused, the longest-free first. */
 int sched_peer_add(struct sched *s, int is_supernode, const uint8_t *have, int64_t now);

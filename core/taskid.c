@@ -1,5 +1,6 @@
 /* Task identity: digest-based or URL-hash-based ids, and validation of ids read from the wire
  * (ids become file names in the store, so validation is a security check, not a nicety). */
+#include "core/df.h"
 #include "core/taskid.h"
 
 #include <string.h>
@@ -14,7 +15,7 @@ void taskid_from_url(const char *normalized_url, size_t len, char out[TASKID_MAX
 	br_sha256_context c;
 	uint8_t h[DIGEST_SHA256_LEN];
 	br_sha256_init(&c);
-	br_sha256_update(&c, "url:", 4);
+	br_sha256_update(&c, DF_LIT("url:"));
 	br_sha256_update(&c, normalized_url, len);
 	br_sha256_out(&c, h);
 	digest_hex(h, TASKID_URL_HEX / 2, out);

@@ -42,7 +42,7 @@ static int fail(struct http_head *h, const char *why, int status)
 /* "HTTP/1.x" -> minor; DF_ERR with a 505 for other versions, 400 for garbage. */
 static int parse_version(struct slice v, struct http_head *h)
 {
-	if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.' || v.p[5] < '0' || v.p[5] > '9' ||
+	if (v.n != 8 || memcmp(v.p, DF_LIT("HTTP/")) != 0 || v.p[6] != '.' || v.p[5] < '0' || v.p[5] > '9' ||
 	    v.p[7] < '0' || v.p[7] > '9')
 		return fail(h, "malformed HTTP version", 400);
 	if (v.p[5] != '1')

@@ -1466,7 +1466,7 @@ int http_reply_end(struct http_req *req)
 		return DF_ERR;
 	}
 	if (x->chunked && !x->is_head)
-		frame_append(c, "0\r\n\r\n", 5);
+		frame_append(c, DF_LIT("0\r\n\r\n"));
 	if (x->slen < 0 && !x->chunked)
 		x->keep_alive = 0;
 	kick(c, 0);

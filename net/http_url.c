@@ -47,7 +47,7 @@ int http_url_parse(const char *s, size_t n, struct http_url *u, const char **err
 	if (hash)
 		n = (size_t)(hash - s);
 	size_t sl = scheme_len(s, n);
-	if (!sl || n - sl < 3 || memcmp(s + sl, "://", 3) != 0)
+	if (!sl || n - sl < 3 || memcmp(s + sl, DF_LIT("://")) != 0)
 		return url_fail(err, "not an absolute URL");
 	u->scheme = (struct slice){s, sl};
 	if (slice_caseeq(u->scheme, "https"))
@@ -147,15 +147,15 @@ static void put_origin(struct sb *b, const struct http_url *u, int lower, int ke
 		sb_lower(b, u->scheme);
 	else
 		sb_put(b, u->scheme.p, u->scheme.n);
-	sb_put(b, "://", 3);
+	sb_put(b, DF_LIT("://"));
 	if (u->ipv6)
-		sb_put(b, "[", 1);
+		sb_put(b, DF_LIT("["));
 	if (lower)
 		sb_lower(b, u->host);
 	else
 		sb_put(b, u->host.p, u->host.n);
 	if (u->ipv6)
-		sb_put(b, "]", 1);
+		sb_put(b, DF_LIT("]"));
 	if (u->port_explicit && (keep_default_port || u->port != (u->tls ? 443 : 80))) {
 		char port[8];
 		size_t k = sizeof port;
@@ -182,7 +182,7 @@ int http_url_resolve(const char *base, struct slice loc, char *out, size_t cap)
 		sb_put(&b, loc.p, loc.n);
 	} else if (loc.n >= 2 && loc.p[0] == '/' && loc.p[1] == '/') {
 		sb_put(&b, u.scheme.p, u.scheme.n);
-		sb_put(&b, ":", 1);
+		sb_put(&b, DF_LIT(":"));
 		sb_put(&b, loc.p, loc.n);
 	} else {
 		put_origin(&b, &u, 0, 1);
@@ -199,7 +199,7 @@ int http_url_resolve(const char *base, struct slice loc, char *out, size_t cap)
 			if (dir)
 				sb_put(&b, u.path.p, dir);
 			else
-				sb_put(&b, "/", 1);
+				sb_put(&b, DF_LIT("/"));
 			sb_put(&b, loc.p, loc.n);
 		}
 	}
@@ -286,9 +286,9 @@ static int normalize(const char *url, size_t n, const char *drop, int secrets, c
 	if (u.path.n)
 		sb_put(&b, u.path.p, u.path.n);
 	else
-		sb_put(&b, "/", 1);
+		sb_put(&b, DF_LIT("/"));
 	for (size_t k = 0; k < np; k++) {
-		sb_put(&b, k ? "&" : "?", 1);
+		sb_put(&b, k ? "&" : DF_LIT("?"));
 		sb_put(&b, params[k].p, params[k].n);
 	}
 	return b.over ? DF_ERR : (int)b.n;
@@ -331,7 +331,7 @@ int http_url_redact(const char *url, size_t n, const char *drop, char *out, size
 			i++;
 		struct slice prm = {u.query.p + st, i - st};
 		if (st)
-			sb_put(&b, "&", 1);
+			sb_put(&b, DF_LIT("&"));
 		if (prm.n && (name_dropped(prm, drop) || secret_param(prm))) {
 			const char *eq = memchr(prm.p, '=', prm.n);
 			sb_put(&b, prm.p, eq ? (size_t)(eq - prm.p) + 1 : prm.n);

@@ -326,7 +326,7 @@ static void sweep_tmp(struct store *s)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, "import-", 7) != 0 && strncmp(e->d_name, ".probe-", 7) != 0)
+		if (strncmp(e->d_name, DF_LIT("import-")) != 0 && strncmp(e->d_name, DF_LIT(".probe-")) != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > ORPHAN_AGE && unlink(path) == 0)

@@ -248,7 +248,7 @@ int store_meta_format_header(const struct store_meta_hdr *h, uint8_t *buf, size_
 
 uint64_t store_meta_snapshot_size(uint32_t n)
 {
-	return store_meta_bitmap_bytes(n) + (uint64_t)n * STORE_META_SUM + STORE_META_CHECK;
+	return bitmap_bytes(n) + (uint64_t)n * STORE_META_SUM + STORE_META_CHECK;
 }
 
 void store_meta_snapshot_check(const uint8_t *bitmap, const uint8_t *sums, uint32_t n, uint8_t out[STORE_META_CHECK])
@@ -256,7 +256,7 @@ void store_meta_snapshot_check(const uint8_t *bitmap, const uint8_t *sums, uint3
 	struct digest_xxh128_ctx c;
 	uint8_t h[DIGEST_XXH128_LEN];
 	digest_xxh128_init(&c);
-	digest_xxh128_update(&c, bitmap, store_meta_bitmap_bytes(n));
+	digest_xxh128_update(&c, bitmap, bitmap_bytes(n));
 	digest_xxh128_update(&c, sums, (size_t)n * STORE_META_SUM);
 	digest_xxh128_final(&c, h);
 	memcpy(out, h, STORE_META_CHECK);
@@ -271,12 +271,12 @@ int store_meta_snapshot_valid(const uint8_t *bitmap, const uint8_t *sums, uint32
 		*why = "piece table checksum mismatch";
 		return DF_ERR;
 	}
-	if (n % 8 && (bitmap[n / 8] & (0xffu >> (n % 8)))) {
+	if (!bitmap_tail_clear(bitmap, n)) {
 		*why = "piece bitmap has bits past the last piece";
 		return DF_ERR;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		if (!store_bit_get(bitmap, i) && !all_zero(sums + (size_t)i * STORE_META_SUM, STORE_META_SUM)) {
+		if (!bitmap_get(bitmap, i) && !all_zero(sums + (size_t)i * STORE_META_SUM, STORE_META_SUM)) {
 			*why = "checksum stored for an absent piece";
 			return DF_ERR;
 		}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bitmap.h" /* the snapshot's bitmap is in its order, as on the wire */
 #include "core/slice.h"
 
 #define STORE_META_MAGIC "DFMETA\0\n"
@@ -92,7 +93,6 @@ int store_meta_format_header(const struct store_meta_hdr *h, uint8_t *buf, size_
 
 /* Bytes of the snapshot of n pieces: bitmap + checksums + check. */
 uint64_t store_meta_snapshot_size(uint32_t n);
-static inline size_t store_meta_bitmap_bytes(uint32_t n) { return ((size_t)n + 7) / 8; }
 
 /* The check of a snapshot: bitmap (bitmap_bytes(n) bytes) then sums (16 n bytes). */
 void store_meta_snapshot_check(const uint8_t *bitmap, const uint8_t *sums, uint32_t n, uint8_t out[STORE_META_CHECK]);
@@ -109,10 +109,5 @@ int store_meta_parse_record(const uint8_t *buf, size_t len, uint32_t limit, stru
 
 /* Encodes r into 32 bytes. */
 void store_meta_format_record(const struct store_meta_rec *r, uint8_t out[STORE_META_RECORD]);
-
-/* Bitmap helpers (most significant bit first: piece 0 is 0x80 of byte 0). */
-static inline int store_bit_get(const uint8_t *b, uint32_t n) { return (b[n >> 3] >> (7 - (n & 7))) & 1; }
-static inline void store_bit_set(uint8_t *b, uint32_t n) { b[n >> 3] |= (uint8_t)(0x80u >> (n & 7)); }
-static inline void store_bit_clear(uint8_t *b, uint32_t n) { b[n >> 3] &= (uint8_t) ~(0x80u >> (n & 7)); }
 
 #endif

@@ -55,7 +55,7 @@ int store_task_snapshot(struct store_task *t, char *err, size_t errlen)
 		goto fail;
 	}
 	uint64_t off = 0;
-	size_t bb = store_meta_bitmap_bytes(t->npieces);
+	size_t bb = bitmap_bytes(t->npieces);
 	if (store_pwrite_full(fd, buf, (size_t)n, off) != DF_OK || store_pwrite_full(fd, t->present, bb, off + (size_t)n) != DF_OK)
 		goto fail_write;
 	off += (size_t)n + bb;
@@ -67,7 +67,7 @@ int store_task_snapshot(struct store_task *t, char *err, size_t errlen)
 		uint32_t k = DF_MIN(per, t->npieces - i);
 		memcpy(buf, t->sums + (size_t)i * STORE_META_SUM, (size_t)k * STORE_META_SUM);
 		for (uint32_t j = 0; j < k; j++)
-			if (!store_bit_get(t->present, i + j))
+			if (!bitmap_get(t->present, i + j))
 				memset(buf + (size_t)j * STORE_META_SUM, 0, STORE_META_SUM);
 		if (store_pwrite_full(fd, buf, (size_t)k * STORE_META_SUM, off) != DF_OK)
 			goto fail_write;
@@ -208,7 +208,7 @@ int store_task_load(struct store_task *t, int fd, const char *path, uint8_t **lo
 	}
 	t->npieces = h.npieces;
 	uint64_t off = h.hdr_len;
-	size_t bb = store_meta_bitmap_bytes(h.npieces), sb = (size_t)h.npieces * STORE_META_SUM;
+	size_t bb = bitmap_bytes(h.npieces), sb = (size_t)h.npieces * STORE_META_SUM;
 	if (store_pread_full(fd, t->present, bb, off) != (ssize_t)bb ||
 	    store_pread_full(fd, t->sums, sb, off + bb) != (ssize_t)sb ||
 	    store_pread_full(fd, check, sizeof check, off + bb + sb) != (ssize_t)sizeof check) {
@@ -223,7 +223,7 @@ int store_task_load(struct store_task *t, int fd, const char *path, uint8_t **lo
 	}
 	t->npresent = 0;
 	for (uint32_t i = 0; i < h.npieces; i++)
-		t->npresent += (uint32_t)store_bit_get(t->present, i);
+		t->npresent += (uint32_t)bitmap_get(t->present, i);
 	off += store_meta_snapshot_size(h.npieces);
 
 	/* replay the log up to its first bad record */
@@ -254,18 +254,18 @@ int store_task_load(struct store_task *t, int fd, const char *path, uint8_t **lo
 				goto fail;
 			}
 			if (r.type == STORE_REC_DROP) {
-				if (store_bit_get(t->present, r.piece)) {
-					store_bit_clear(t->present, r.piece);
+				if (bitmap_get(t->present, r.piece)) {
+					bitmap_clear(t->present, r.piece);
 					memset(t->sums + (size_t)r.piece * STORE_META_SUM, 0, STORE_META_SUM);
 					t->npresent--;
 				}
 				if ((size_t)r.piece / 8 < lg_bytes)
-					store_bit_clear(lg, r.piece);
+					bitmap_clear(lg, r.piece);
 				continue;
 			}
 			store_task_mark(t, r.piece, r.sum);
 			if ((size_t)r.piece / 8 >= lg_bytes) {
-				size_t nb = store_meta_bitmap_bytes(t->cap);
+				size_t nb = bitmap_bytes(t->cap);
 				uint8_t *p = store_grow(lg, lg_bytes, nb);
 				if (!p) {
 					errno = ENOMEM;
@@ -275,11 +275,11 @@ int store_task_load(struct store_task *t, int fd, const char *path, uint8_t **lo
 				lg = p;
 				lg_bytes = nb;
 			}
-			store_bit_set(lg, r.piece);
+			bitmap_set(lg, r.piece);
 		}
 	}
 	if (t->length < 0)
-		while (t->npieces > 0 && !store_bit_get(t->present, t->npieces - 1))
+		while (t->npieces > 0 && !bitmap_get(t->present, t->npieces - 1))
 			t->npieces--;
 	t->meta_end = off;
 	t->meta_torn = (uint64_t)st.st_size > off;

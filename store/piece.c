@@ -14,7 +14,7 @@ static void writer_end(struct store_piece_writer *w)
 	struct store_task *t = w->task;
 	if (!t)
 		return;
-	store_bit_clear(t->busy, w->piece);
+	bitmap_clear(t->busy, w->piece);
 	t->nbusy--;
 	w->task = NULL;
 }
@@ -37,14 +37,14 @@ int store_piece_begin(struct store_piece_writer *w, struct store_task *t, uint32
 		errno = EEXIST;
 		return store_err(err, errlen, t->data_path, "piece %u is already present", n);
 	}
-	if (store_bit_get(t->busy, n)) {
+	if (bitmap_get(t->busy, n)) {
 		errno = EBUSY;
 		return store_err(err, errlen, t->data_path, "piece %u is already being written", n);
 	}
 	/* before the data file changes, the log must say it may (see recover() in task.c) */
 	if (store_task_session(t, err, errlen) != DF_OK)
 		return DF_ERR;
-	store_bit_set(t->busy, n);
+	bitmap_set(t->busy, n);
 	t->nbusy++;
 	w->task = t;
 	w->piece = n;
@@ -92,7 +92,7 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 			       store_task_piece_len(t, n));
 		goto refused;
 	}
-	const uint8_t *want = expected ? expected : store_bit_get(t->expected, n) ? t->sums + (size_t)n * STORE_META_SUM : NULL;
+	const uint8_t *want = expected ? expected : bitmap_get(t->expected, n) ? t->sums + (size_t)n * STORE_META_SUM : NULL;
 	if (want && memcmp(want, sum, sizeof sum) != 0) {
 		char got_hex[2 * STORE_SUM_LEN + 1], want_hex[2 * STORE_SUM_LEN + 1];
 		digest_hex(sum, sizeof sum, got_hex);

@@ -66,7 +66,7 @@ int store_task_reserve(struct store_task *t, uint32_t n)
 	uint32_t cap = t->cap ? t->cap : 64;
 	while (cap < n)
 		cap = cap > STORE_MAX_PIECES / 2 ? STORE_MAX_PIECES : cap * 2;
-	size_t ob = store_meta_bitmap_bytes(t->cap), nb = store_meta_bitmap_bytes(cap);
+	size_t ob = bitmap_bytes(t->cap), nb = bitmap_bytes(cap);
 	uint8_t *a = store_grow(t->present, ob, nb);
 	if (a)
 		t->present = a;
@@ -121,7 +121,7 @@ static int length_fits(const struct store_task *t, int64_t length, char *err, si
 	if (t->npieces > count)
 		return (errno = EINVAL), store_err(err, errlen, t->meta_path, "piece %u is present past the new length %lld",
 						   t->npieces - 1, (long long)length);
-	if (count && t->npieces == count && store_bit_get(t->present, (uint32_t)count - 1) &&
+	if (count && t->npieces == count && bitmap_get(t->present, (uint32_t)count - 1) &&
 	    (uint64_t)length != count * t->piece_size)
 		return (errno = EINVAL), store_err(err, errlen, t->meta_path,
 						   "the last piece is present as a full piece but length %lld makes it short",
@@ -229,21 +229,21 @@ static int check_info(const struct store_task *t, const struct store_task_info *
 
 void store_task_mark(struct store_task *t, uint32_t n, const uint8_t *sum)
 {
-	if (!store_bit_get(t->present, n)) {
-		store_bit_set(t->present, n);
+	if (!bitmap_get(t->present, n)) {
+		bitmap_set(t->present, n);
 		t->npresent++;
 	}
 	memcpy(t->sums + (size_t)n * STORE_META_SUM, sum, STORE_META_SUM);
-	store_bit_clear(t->expected, n);
+	bitmap_clear(t->expected, n);
 	if (t->length < 0 && n >= t->npieces)
 		t->npieces = n + 1;
 }
 
 void store_task_drop(struct store_task *t, uint32_t n, const char *why)
 {
-	if (n >= t->npieces || !store_bit_get(t->present, n))
+	if (n >= t->npieces || !bitmap_get(t->present, n))
 		return;
-	store_bit_clear(t->present, n);
+	bitmap_clear(t->present, n);
 	memset(t->sums + (size_t)n * STORE_META_SUM, 0, STORE_META_SUM);
 	t->npresent--;
 	if (why)
@@ -254,7 +254,7 @@ void store_task_drop(struct store_task *t, uint32_t n, const char *why)
 			log_warn("%s", e);
 	}
 	if (t->length < 0)
-		while (t->npieces > 0 && !store_bit_get(t->present, t->npieces - 1))
+		while (t->npieces > 0 && !bitmap_get(t->present, t->npieces - 1))
 			t->npieces--;
 }
 
@@ -267,7 +267,7 @@ int store_task_verify(struct store_task *t, const uint8_t *which)
 	if (!buf)
 		return (errno = ENOMEM), DF_ERR;
 	for (uint32_t n = 0; n < t->npieces; n++) {
-		if (!store_bit_get(t->present, n) || (which && !store_bit_get(which, n)))
+		if (!bitmap_get(t->present, n) || (which && !bitmap_get(which, n)))
 			continue;
 		uint32_t len = store_task_piece_len(t, n);
 		const char *why = NULL;
@@ -313,7 +313,7 @@ int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, c
 	if (store_task_snapshot(t, err, errlen) != DF_OK) {
 		int saved = errno;
 		if (last != UINT32_MAX) {
-			store_bit_clear(t->present, last);
+			bitmap_clear(t->present, last);
 			memset(t->sums + (size_t)last * STORE_META_SUM, 0, STORE_META_SUM);
 			t->npresent--;
 		}
@@ -409,7 +409,7 @@ static int recover(struct store_task *t, const uint8_t *logged, char *err, size_
 		return store_err_sys(err, errlen, t->data_path, "fstat");
 	uint32_t beyond = 0;
 	for (uint32_t n = 0; n < t->npieces; n++) {
-		if (store_bit_get(t->present, n) &&
+		if (bitmap_get(t->present, n) &&
 		    (uint64_t)n * t->piece_size + store_task_piece_len(t, n) > (uint64_t)st.st_size) {
 			store_task_drop(t, n, NULL);
 			beyond++;
@@ -594,7 +594,7 @@ int store_task_detach(struct store_task *t, char *err, size_t errlen)
 	t->data_fd = t->meta_fd = -1;
 	t->writer = 0;
 	/* the checksums stay, as those the pieces must have */
-	size_t nb = store_meta_bitmap_bytes(t->npieces);
+	size_t nb = bitmap_bytes(t->npieces);
 	for (size_t i = 0; i < nb; i++) {
 		t->expected[i] |= t->present[i];
 		t->present[i] = 0;
@@ -627,18 +627,18 @@ uint32_t store_task_piece_len(const struct store_task *t, uint32_t n)
 	return (uint32_t)((uint64_t)t->length - (uint64_t)n * t->piece_size);
 }
 
-int store_task_has(const struct store_task *t, uint32_t n) { return n < t->npieces && store_bit_get(t->present, n); }
+int store_task_has(const struct store_task *t, uint32_t n) { return n < t->npieces && bitmap_get(t->present, n); }
 
 const uint8_t *store_task_bitmap(const struct store_task *t, size_t *nbytes)
 {
-	*nbytes = store_meta_bitmap_bytes(t->npieces);
+	*nbytes = bitmap_bytes(t->npieces);
 	return t->present;
 }
 
 uint64_t store_task_present_bytes(const struct store_task *t)
 {
 	uint64_t b = (uint64_t)t->npresent * t->piece_size;
-	if (t->length >= 0 && t->npieces && store_bit_get(t->present, t->npieces - 1))
+	if (t->length >= 0 && t->npieces && bitmap_get(t->present, t->npieces - 1))
 		b -= t->piece_size - store_task_piece_len(t, t->npieces - 1);
 	return b;
 }
@@ -660,7 +660,7 @@ int store_task_expect(struct store_task *t, uint32_t n, const uint8_t sum[STORE_
 	if (store_task_reserve(t, n + 1) != DF_OK)
 		return store_err_sys(err, errlen, t->meta_path, "expect");
 	memcpy(t->sums + (size_t)n * STORE_META_SUM, sum, STORE_META_SUM);
-	store_bit_set(t->expected, n);
+	bitmap_set(t->expected, n);
 	return DF_OK;
 }
 
@@ -674,7 +674,7 @@ int store_task_checksum(const struct store_task *t, uint32_t n, uint8_t sum[STOR
 
 int store_task_sum(const struct store_task *t, uint32_t n, uint8_t sum[STORE_SUM_LEN])
 {
-	if (n >= t->npieces || !(store_bit_get(t->present, n) || store_bit_get(t->expected, n)))
+	if (n >= t->npieces || !(bitmap_get(t->present, n) || bitmap_get(t->expected, n)))
 		return (errno = ENOENT), DF_ERR;
 	memcpy(sum, t->sums + (size_t)n * STORE_META_SUM, STORE_META_SUM);
 	return DF_OK;

@@ -74,7 +74,7 @@ static void body_end(struct http_req *req, void *ctx)
 	struct body *b = ctx;
 	http_req_on_done(req, no_done, NULL); /* b is freed here, not by body_aborted */
 	if (b->too_big)
-		http_reply(req, 413, NULL, "request body too large\n", 23);
+		http_reply(req, 413, NULL, DF_LIT("request body too large\n"));
 	else
 		b->done(req, b->p ? b->p : "", b->len, b->ctx);
 	free(b->p);
@@ -96,7 +96,7 @@ void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_
 {
 	struct body *b = calloc(1, sizeof *b);
 	if (!b) {
-		http_reply(req, 503, NULL, "out of memory\n", 14);
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
 		return;
 	}
 	b->max = max;
@@ -106,10 +106,29 @@ void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_
 	http_req_read_body(req, body_data, body_end, b);
 }
 
+void swarm_reply_metrics(struct http_req *req, void (*render)(FILE *f, void *ctx), void *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
+		return;
+	}
+	render(f, ctx);
+	if (fclose(f) != 0) {
+		free(buf);
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
+		return;
+	}
+	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", buf, len);
+	free(buf);
+}
+
 void swarm_reply_lines(struct http_req *req, const struct proto_buf *b)
 {
 	if (b->overflow) {
-		http_reply(req, 500, NULL, "answer too large\n", 17);
+		http_reply(req, 500, NULL, DF_LIT("answer too large\n"));
 		return;
 	}
 	http_reply(req, 200, "Content-Type: text/plain\r\n", b->p, b->len);

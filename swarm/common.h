@@ -4,6 +4,7 @@
 #define DF_SWARM_COMMON_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/digest.h"
 #include "core/taskid.h"
@@ -33,6 +34,10 @@ int64_t swarm_now_ms(struct ev_loop *loop);
  * max bytes gets 413. The body is freed after done returns. */
 void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_req *req, const char *body, size_t len, void *ctx),
 		     void *ctx);
+
+/* Replies 200 with the Prometheus text render(f, ctx) writes (core/metrics.h), or 503 when out of
+ * memory: the one /metrics answer of the supernode and df proxy. */
+void swarm_reply_metrics(struct http_req *req, void (*render)(FILE *f, void *ctx), void *ctx);
 
 /* Replies 200 text/plain with the proto buffer, or 500 when it overflowed. */
 struct proto_buf;

@@ -90,8 +90,8 @@ int hostd_parse_request(const char *buf, size_t len, struct hostd_request *rq, c
 		*why = "a malformed line";
 		return DF_ERR;
 	}
-	if (!(rq->url.n > 7 && strncmp(rq->url.p, "http://", 7) == 0) &&
-	    !(rq->url.n > 8 && strncmp(rq->url.p, "https://", 8) == 0)) {
+	if (!(rq->url.n > 7 && strncmp(rq->url.p, DF_LIT("http://")) == 0) &&
+	    !(rq->url.n > 8 && strncmp(rq->url.p, DF_LIT("https://")) == 0)) {
 		*why = "no http(s) url";
 		return DF_ERR;
 	}

@@ -77,7 +77,7 @@ int hostd_parse_answer(const char *line, size_t len, struct hostd_answer *a)
 		t.exit_code = (int)code;
 		t.msg = v;
 		t.kind = HOSTD_ANS_ERROR;
-		if (code == DF_EXIT_USAGE && v.n >= 8 && memcmp(v.p, "refused:", 8) == 0)
+		if (code == DF_EXIT_USAGE && v.n >= 8 && memcmp(v.p, DF_LIT("refused:")) == 0)
 			t.kind = HOSTD_ANS_REFUSED;
 	} else {
 		t.kind = HOSTD_ANS_OTHER;

@@ -138,7 +138,7 @@ void httpproxy_forward(struct httpproxy *hp, struct http_req *req)
 	if (hp->cfg.registry && (get || head)) {
 		const struct registry_upstream *up = registry_find_upstream(hp->cfg.registry, url);
 		struct slice path = u.path.n ? u.path : SLICE_LIT("/");
-		if (up && path.n >= 3 && memcmp(path.p, "/v2", 3) == 0 && (path.n == 3 || path.p[3] == '/')) {
+		if (up && path.n >= 3 && memcmp(path.p, DF_LIT("/v2")) == 0 && (path.n == 3 || path.p[3] == '/')) {
 			hp->st.p2p++;
 			registry_serve(hp->cfg.registry, req, up, path, u.query);
 			return;
@@ -166,7 +166,7 @@ static void handle(struct http_req *req, void *ctx)
 		return;
 	}
 	struct slice t = h->target;
-	if ((t.n > 7 && strncasecmp(t.p, "http://", 7) == 0) || (t.n > 8 && strncasecmp(t.p, "https://", 8) == 0)) {
+	if ((t.n > 7 && strncasecmp(t.p, DF_LIT("http://")) == 0) || (t.n > 8 && strncasecmp(t.p, DF_LIT("https://")) == 0)) {
 		httpproxy_forward(hp, req);
 		return;
 	}

@@ -127,7 +127,7 @@ int httpproxy_mitm_start(struct httpproxy_mitm *m, struct http_req *req, const c
 	struct mitm_conn *mc = malloc(sizeof *mc);
 	if (!mc) {
 		m->hp->st.mitm_failed++;
-		http_reply(req, 503, NULL, "df proxy: out of memory\n", 24);
+		http_reply(req, 503, NULL, DF_LIT("df proxy: out of memory\n"));
 		return DF_OK;
 	}
 	if (port == 443)
@@ -143,7 +143,7 @@ int httpproxy_mitm_start(struct httpproxy_mitm *m, struct http_req *req, const c
 	if (http_req_detach(req, &fd, (char *)early, sizeof early, &got) != DF_OK) {
 		free(mc);
 		m->hp->st.mitm_failed++;
-		http_reply(req, 400, "Content-Type: text/plain\r\n", "df proxy: CONNECT cannot be intercepted here\n", 45);
+		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT cannot be intercepted here\n"));
 		return DF_OK;
 	}
 	/* The 200 goes out before the TLS session starts. A fresh connection's socket buffer takes these

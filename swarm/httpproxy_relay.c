@@ -173,7 +173,7 @@ int relay_start(struct http_req *req, const struct relay_cfg *cfg)
 	char err[512];
 	struct relay *r = calloc(1, sizeof *r);
 	if (!r) {
-		http_reply(req, 503, NULL, "df proxy: out of memory\n", 24);
+		http_reply(req, 503, NULL, DF_LIT("df proxy: out of memory\n"));
 		return DF_ERR;
 	}
 	r->req = req;

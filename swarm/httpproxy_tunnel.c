@@ -263,21 +263,21 @@ void httpproxy_tunnel_start(struct httpproxy *hp, struct http_req *req)
 	char target[300], why[256];
 	if (slice_copy(h->target, target, sizeof target) != 0 ||
 	    loop_addr_parse(target, &a, why, sizeof why) != DF_OK || !a.host[0] || a.port == 0) {
-		http_reply(req, 400, "Content-Type: text/plain\r\n", "df proxy: CONNECT needs HOST:PORT\n", 34);
+		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT needs HOST:PORT\n"));
 		return;
 	}
 	if (httpproxy_mitm_match(hp->mitm, a.host) && httpproxy_mitm_start(hp->mitm, req, a.host, a.ipv6, a.port) == DF_OK)
 		return;
 	struct tunnel *t = calloc(1, sizeof *t);
 	if (!t) {
-		http_reply(req, 503, NULL, "df proxy: out of memory\n", 24);
+		http_reply(req, 503, NULL, DF_LIT("df proxy: out of memory\n"));
 		return;
 	}
 	size_t got = 0;
 	int fd;
 	if (http_req_detach(req, &fd, t->up.buf, sizeof t->up.buf, &got) != DF_OK) {
 		free(t);
-		http_reply(req, 400, "Content-Type: text/plain\r\n", "df proxy: CONNECT cannot be tunneled here\n", 42);
+		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT cannot be tunneled here\n"));
 		return;
 	}
 	t->hp = hp;

@@ -144,7 +144,7 @@ static int fetch_doc(struct regclient *rc, const struct image_ref *r, const char
 	digest_hex(sum, 32, hex);
 	snprintf(got, 72, "sha256:%s", hex);
 	/* by digest, the bytes must be those; by tag, the registry's own word must agree with them */
-	const char *expect = want && want[0] ? want : resp.digest[0] && strncmp(resp.digest, "sha256:", 7) == 0 ? resp.digest : NULL;
+	const char *expect = want && want[0] ? want : resp.digest[0] && strncmp(resp.digest, DF_LIT("sha256:")) == 0 ? resp.digest : NULL;
 	if (expect && strcmp(expect, got) != 0) {
 		snprintf(err, errlen, "%s/%s@%s: the registry's manifest has digest %s, not %s", r->registry, r->repo, target, got, expect);
 		return DF_ERR;

@@ -152,15 +152,15 @@ int image_host_loopback(const char *hp)
 	size_t hl = strlen(hp);
 	if (hp[0] == '[') {
 		const char *rb = strchr(hp, ']');
-		return rb && rb - hp == 4 && strncmp(hp, "[::1]", 5) == 0;
+		return rb && rb - hp == 4 && strncmp(hp, DF_LIT("[::1]")) == 0;
 	}
 	const char *colon = strchr(hp, ':');
 	if (colon)
 		hl = (size_t)(colon - hp);
-	if (hl == 9 && strncmp(hp, "localhost", 9) == 0)
+	if (hl == 9 && strncmp(hp, DF_LIT("localhost")) == 0)
 		return 1;
 	/* 127.a.b.c, each part 0-255 */
-	if (hl < 9 || strncmp(hp, "127.", 4) != 0)
+	if (hl < 9 || strncmp(hp, DF_LIT("127.")) != 0)
 		return 0;
 	int parts = 1;
 	unsigned v = 0;
@@ -250,7 +250,7 @@ void image_platform_of_machine(const char *machine, struct image_platform *out)
 {
 	char arch[32], variant[32] = "";
 	snprintf(arch, sizeof arch, "%s", machine);
-	if (strncmp(arch, "armv", 4) == 0 && arch[4] >= '5' && arch[4] <= '8') { /* armv7l, armv6l, armv8l (32-bit) */
+	if (strncmp(arch, DF_LIT("armv")) == 0 && arch[4] >= '5' && arch[4] <= '8') { /* armv7l, armv6l, armv8l (32-bit) */
 		snprintf(variant, sizeof variant, "v%c", arch[4]);
 		snprintf(arch, sizeof arch, "arm");
 	}

@@ -68,12 +68,12 @@ static void reason_of(const struct parent_fetch *f, const char *msg, char *out, 
 {
 	static const char nob[] = " and --no-back-to-source is set";
 	size_t sl = strlen(f->shown);
-	if (strncmp(msg, "get ", 4) == 0 && strncmp(msg + 4, f->shown, sl) == 0 && strncmp(msg + 4 + sl, ": ", 2) == 0)
+	if (strncmp(msg, DF_LIT("get ")) == 0 && strncmp(msg + 4, f->shown, sl) == 0 && strncmp(msg + 4 + sl, DF_LIT(": ")) == 0)
 		msg += 4 + sl + 2;
 	size_t n = strlen(msg);
 	if (n >= sizeof nob - 1 && strcmp(msg + n - (sizeof nob - 1), nob) == 0)
 		n -= sizeof nob - 1;
-	if (strncmp(msg, "no supernode answered", 21) == 0)
+	if (strncmp(msg, DF_LIT("no supernode answered")) == 0)
 		snprintf(out, cap, "no parent answered%.*s", (int)(n - 21), msg + 21);
 	else
 		snprintf(out, cap, "%.*s", (int)n, msg);

@@ -439,7 +439,7 @@ static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uplo
 static void report_idle(struct dl *d)
 {
 	if (d->rlen + 5 < sizeof d->reports) {
-		memcpy(d->reports + d->rlen, "idle\n", 5);
+		memcpy(d->reports + d->rlen, DF_LIT("idle\n"));
 		d->rlen += 5;
 	}
 }
@@ -713,9 +713,9 @@ static void copy_capped(char *dst, size_t cap, const char *src)
 static void version_parts(const char *v, char *etag, size_t ecap, char *lm, size_t lcap)
 {
 	etag[0] = lm[0] = 0;
-	if (strncmp(v, "etag ", 5) == 0)
+	if (strncmp(v, DF_LIT("etag ")) == 0)
 		copy_capped(etag, ecap, v + 5);
-	else if (strncmp(v, "lm ", 3) == 0)
+	else if (strncmp(v, DF_LIT("lm ")) == 0)
 		copy_capped(lm, lcap, v + 3);
 }
 
@@ -992,7 +992,7 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		for (char *q = d->super_failed; *q; q++)
 			if ((unsigned char)*q < ' ' || *q == 0x7f)
 				*q = ' '; /* one line, for logs and status */
-		fail_dl(d, strncmp(why, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown, why);
+		fail_dl(d, strncmp(why, DF_LIT("digest mismatch")) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown, why);
 		goto out;
 	}
 	if (c->status == 401) {
@@ -1052,7 +1052,7 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	if (d->mode != M_SWARM)
 		goto out;
 	if (a.error[0]) {
-		fail_dl(d, strncmp(a.error, "digest mismatch", 15) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown,
+		fail_dl(d, strncmp(a.error, DF_LIT("digest mismatch")) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown,
 			a.error);
 		goto out;
 	}
@@ -1351,7 +1351,7 @@ static void rendezvous_order(const struct swarm_peer *sp, const char *id, int or
 		XXH3_state_t st;
 		XXH3_64bits_reset(&st);
 		XXH3_64bits_update(&st, id, strlen(id));
-		XXH3_64bits_update(&st, "|", 1);
+		XXH3_64bits_update(&st, DF_LIT("|"));
 		XXH3_64bits_update(&st, sp->supers[i], strlen(sp->supers[i]));
 		score[i] = XXH3_64bits_digest(&st);
 		order[i] = i;

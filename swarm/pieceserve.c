@@ -178,7 +178,7 @@ static void serve_corrupt(struct http_req *req, struct store_task *t, uint32_t n
 	char *buf = malloc(len ? len : 1);
 	if (!buf || store_piece_read(t, n, 0, buf, len, NULL, 0) != DF_OK) {
 		free(buf);
-		http_reply(req, 500, NULL, "read failed\n", 12);
+		http_reply(req, 500, NULL, DF_LIT("read failed\n"));
 		return;
 	}
 	for (uint32_t i = 0; i < len; i += 4096)
@@ -205,13 +205,13 @@ static void on_piece(struct http_req *req, void *ctx)
 	if (!slash || slice_copy((struct slice){rest.p, (size_t)(slash - rest.p)}, id, sizeof id) != 0 ||
 	    !taskid_valid(id, strlen(id)) ||
 	    proto_u64((struct slice){slash + 1, rest.n - (size_t)(slash + 1 - rest.p)}, &n) != DF_OK || n > UINT32_MAX) {
-		http_reply(req, 400, NULL, "expected /v1/piece/TASK/PIECE\n", 30);
+		http_reply(req, 400, NULL, DF_LIT("expected /v1/piece/TASK/PIECE\n"));
 		return;
 	}
 	/* a task this process was given no key for is not served at all: a task id is no secret */
 	const struct pieceserve_key *k = find_key(ps, id);
 	if (!k) {
-		http_reply(req, 404, NULL, "piece not here\n", 15);
+		http_reply(req, 404, NULL, DF_LIT("piece not here\n"));
 		return;
 	}
 	if (!key_matches(req, k->key)) {
@@ -220,7 +220,7 @@ static void on_piece(struct http_req *req, void *ctx)
 		log_warn("refused piece %llu of task %.12s from %s: %s piece key", (unsigned long long)n, id,
 			 loop_sockaddr_str(http_req_peer(req), who, sizeof who),
 			 http_req_header(req, "X-DF-Piece-Key").p ? "wrong" : "no");
-		http_reply(req, 403, NULL, "missing or wrong piece key: register for the task\n", 50);
+		http_reply(req, 403, NULL, DF_LIT("missing or wrong piece key: register for the task\n"));
 		return;
 	}
 	struct store_task *t = find_task(ps, id);
@@ -228,11 +228,11 @@ static void on_piece(struct http_req *req, void *ctx)
 	uint64_t off;
 	uint32_t len;
 	if (!t && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
-		http_reply(req, 503, NULL, "out of file descriptors\n", 24);
+		http_reply(req, 503, NULL, DF_LIT("out of file descriptors\n"));
 		return;
 	}
 	if (!t || store_piece_span(t, (uint32_t)n, &fd, &off, &len) != DF_OK) {
-		http_reply(req, 404, NULL, "piece not here\n", 15);
+		http_reply(req, 404, NULL, DF_LIT("piece not here\n"));
 		return;
 	}
 	ps->pieces_served++;
@@ -243,7 +243,7 @@ static void on_piece(struct http_req *req, void *ctx)
 #endif
 	int dup_fd = dup(fd);
 	if (dup_fd < 0) {
-		http_reply(req, 503, NULL, "out of file descriptors\n", 24);
+		http_reply(req, 503, NULL, DF_LIT("out of file descriptors\n"));
 		return;
 	}
 	http_reply_file(req, 200, "Content-Type: application/octet-stream\r\n", dup_fd, (off_t)off, len);

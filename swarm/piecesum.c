@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitmap.h"
 #include "core/df.h"
 
 void piecesum_init(struct piecesum *ps, enum digest_piece_algo algo)
@@ -53,7 +54,7 @@ int piecesum_put(struct piecesum *ps, uint32_t n, const uint8_t sha[DIGEST_SHA25
 		return DF_ERR;
 	}
 	memcpy(ps->sha[n], sha, DIGEST_SHA256_LEN);
-	ps->known[n / 8] |= (uint8_t)(1u << (n % 8));
+	bitmap_set(ps->known, n);
 	return DF_OK;
 }
 
@@ -87,7 +88,7 @@ int piecesum_get(struct piecesum *ps, struct store_task *st, uint32_t n, struct 
 		goto absent;
 	if (ps->algo == DIGEST_PIECE_XXH3)
 		return store_task_sum(st, n, out->bytes) == DF_OK ? DF_OK : DF_ERR;
-	if (n < ps->cap && (ps->known[n / 8] >> (n % 8) & 1)) {
+	if (n < ps->cap && bitmap_get(ps->known, n)) {
 		memcpy(out->bytes, ps->sha[n], DIGEST_SHA256_LEN);
 		return DF_OK;
 	}
@@ -110,7 +111,7 @@ int piecesum_all_known(const struct piecesum *ps, uint32_t npieces)
 	if (ps->algo == DIGEST_PIECE_XXH3)
 		return 1;
 	for (uint32_t n = 0; n < npieces; n++)
-		if (n >= ps->cap || !(ps->known[n / 8] >> (n % 8) & 1))
+		if (n >= ps->cap || !bitmap_get(ps->known, n))
 			return 0;
 	return 1;
 }

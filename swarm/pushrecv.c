@@ -430,7 +430,7 @@ static void on_body(struct http_req *req, const char *body, size_t len, void *ct
 	if (!p || !rq) {
 		free(p);
 		free(rq);
-		http_reply(req, 503, NULL, "out of memory\n", 14);
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
 		return;
 	}
 	if (pushrecv_parse_request(body, len, rq, &why) != DF_OK) {
@@ -466,7 +466,7 @@ static void on_body(struct http_req *req, const char *body, size_t len, void *ct
 	if (!p->w) {
 		pushrecv_target_close(&p->tg);
 		free(p);
-		http_reply(req, 400, NULL, "push: bad url\n", 14);
+		http_reply(req, 400, NULL, DF_LIT("push: bad url\n"));
 		return;
 	}
 	ev_timer_init(&p->tick, tick_cb, 0.5, 0.5);
@@ -525,7 +525,7 @@ static void on_blobs_body(struct http_req *req, const char *body, size_t len, vo
 		explicit_bzero(rq->headers, sizeof rq->headers);
 		free(rq);
 		free(p);
-		http_reply(req, 503, NULL, "out of memory\n", 14);
+		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
 		return;
 	}
 	p->nblobs = rq->n;
@@ -546,7 +546,7 @@ static void on_blobs_body(struct http_req *req, const char *body, size_t len, vo
 			explicit_bzero(rq->headers, sizeof rq->headers);
 			free(rq);
 			push_free(p);
-			http_reply(req, 400, NULL, "push: a blob's url cannot be fetched\n", 37);
+			http_reply(req, 400, NULL, DF_LIT("push: a blob's url cannot be fetched\n"));
 			return;
 		}
 	}

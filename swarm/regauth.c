@@ -177,11 +177,11 @@ static int hub(const char *h, size_t n)
  * length of what it matched (longer is more specific). */
 static int key_match(const char *key, size_t kn, const char *registry, const char *repo)
 {
-	if (kn >= 8 && strncasecmp(key, "https://", 8) == 0) {
+	if (kn >= 8 && strncasecmp(key, DF_LIT("https://")) == 0) {
 		key += 8;
 		kn -= 8;
 		kn = strcspn(key, "/") < kn ? strcspn(key, "/") : kn; /* docker's "https://index.docker.io/v1/" */
-	} else if (kn >= 7 && strncasecmp(key, "http://", 7) == 0) {
+	} else if (kn >= 7 && strncasecmp(key, DF_LIT("http://")) == 0) {
 		key += 7;
 		kn -= 7;
 		kn = strcspn(key, "/") < kn ? strcspn(key, "/") : kn;

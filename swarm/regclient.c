@@ -193,7 +193,7 @@ static int authenticate(struct regclient *rc, const struct regauth_challenge *ch
 		return DF_OK;
 	}
 	/* Bearer: a token for the scope the registry named, else pulling this repository */
-	if (strncmp(ch->realm, "https://", 8) != 0 && strncmp(ch->realm, "http://", 7) != 0) {
+	if (strncmp(ch->realm, DF_LIT("https://")) != 0 && strncmp(ch->realm, DF_LIT("http://")) != 0) {
 		snprintf(err, errlen, "%s names a token realm that is not an http(s) URL", rc->api);
 		return DF_ERR;
 	}

@@ -163,7 +163,7 @@ static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		return;
 	}
 	/* a login page the redirect ended at answers 2xx too; blob storage never sends a web page */
-	int page = b->followed && strncasecmp(b->ctype, "text/html", 9) == 0;
+	int page = b->followed && strncasecmp(b->ctype, DF_LIT("text/html")) == 0;
 	if (st < 200 || st > 299 || page) {
 		b->reg->st.denied++;
 		if (b->followed)

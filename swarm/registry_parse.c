@@ -88,7 +88,7 @@ static int valid_digest(struct slice s)
 
 int registry_digest_sha256(struct slice s)
 {
-	if (s.n != 7 + 64 || memcmp(s.p, "sha256:", 7) != 0)
+	if (s.n != 7 + 64 || memcmp(s.p, DF_LIT("sha256:")) != 0)
 		return 0;
 	for (size_t i = 7; i < s.n; i++)
 		if (!((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'a' && s.p[i] <= 'f')))
@@ -100,7 +100,7 @@ enum registry_kind registry_parse_path(struct slice path, struct registry_path *
 {
 	memset(out, 0, sizeof *out);
 	out->kind = REG_NONE;
-	if (path.n < 3 || memcmp(path.p, "/v2", 3) != 0)
+	if (path.n < 3 || memcmp(path.p, DF_LIT("/v2")) != 0)
 		return REG_NONE;
 	if (path.n == 3 || (path.n == 4 && path.p[3] == '/')) {
 		out->kind = REG_BASE;
@@ -354,11 +354,11 @@ static int put_line(char *out, size_t cap, size_t *len, const struct http_header
 		return DF_ERR;
 	memcpy(out + *len, h->name.p, h->name.n);
 	*len += h->name.n;
-	memcpy(out + *len, ": ", 2);
+	memcpy(out + *len, DF_LIT(": "));
 	*len += 2;
 	memcpy(out + *len, h->value.p, h->value.n);
 	*len += h->value.n;
-	memcpy(out + *len, "\r\n", 2);
+	memcpy(out + *len, DF_LIT("\r\n"));
 	*len += 2;
 	out[*len] = 0;
 	return DF_OK;

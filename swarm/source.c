@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitmap.h"
 #include "core/log.h"
 
 #define SOURCE_BATCH 4        /* pieces per range request after the probe */
@@ -82,13 +83,13 @@ static uint32_t npieces(const struct source *s)
 
 static int claimed(const struct source *s, uint32_t n)
 {
-	return n < s->claimed_bits && (s->claimed[n / 8] >> (n % 8) & 1);
+	return n < s->claimed_bits && bitmap_get(s->claimed, n);
 }
 
 static void claim(struct source *s, uint32_t n)
 {
 	if (n < s->claimed_bits)
-		s->claimed[n / 8] |= (uint8_t)(1u << (n % 8));
+		bitmap_set(s->claimed, n);
 }
 
 static void stop_all(struct source *s)
@@ -384,7 +385,7 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 	if (s->length >= 0 && req.range_end >= s->length)
 		req.range_end = s->length - 1;
 	/* If-Range takes a strong ETag or a date; a weak ETag there would always fail */
-	const char *validator = s->etag[0] && strncmp(s->etag, "W/", 2) != 0 ? s->etag : s->lm;
+	const char *validator = s->etag[0] && strncmp(s->etag, DF_LIT("W/")) != 0 ? s->etag : s->lm;
 	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", s->headers ? s->headers : "", validator[0] ? "If-Range: " : "", validator,
 		 validator[0] ? "\r\n" : "");
 	req.headers = hdrs;

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #define RESERVE_SLACK (1u << 20) /* metadata, and a margin for writes under way */
 
@@ -159,19 +160,15 @@ void storegc_json(const struct storegc *gc, struct jsonw *w)
 
 void storegc_metrics(const struct storegc *gc, FILE *f)
 {
-	fprintf(f, "# HELP df_store_bytes Bytes df's store takes on disk (at the last GC, plus tasks created since).\n"
-		   "# TYPE df_store_bytes gauge\ndf_store_bytes %llu\n"
-		   "# HELP df_store_quota_bytes The store's quota ([store] quota); 0 means none.\n"
-		   "# TYPE df_store_quota_bytes gauge\ndf_store_quota_bytes %llu\n"
-		   "# HELP df_store_evictions_total Tasks GC evicted.\n"
-		   "# TYPE df_store_evictions_total counter\ndf_store_evictions_total %llu\n"
-		   "# HELP df_store_evicted_bytes_total Bytes GC freed.\n"
-		   "# TYPE df_store_evicted_bytes_total counter\ndf_store_evicted_bytes_total %llu\n"
-		   "# HELP df_store_disk_full_total Writes that met a full disk.\n"
-		   "# TYPE df_store_disk_full_total counter\ndf_store_disk_full_total %llu\n"
-		   "# HELP df_store_last_gc_seconds Unix time of the last GC run; 0 means never.\n"
-		   "# TYPE df_store_last_gc_seconds gauge\ndf_store_last_gc_seconds %.0f\n",
-		(unsigned long long)(gc->used_bytes + gc->pending), (unsigned long long)gc->quota,
-		(unsigned long long)gc->evictions, (unsigned long long)gc->freed_bytes, (unsigned long long)gc->emergencies,
-		gc->last_run);
+	const struct metric m[] = {
+		{"df_store_bytes", METRIC_GAUGE, "Bytes df's store takes on disk (at the last GC, plus tasks created since).",
+		 gc->used_bytes + gc->pending},
+		{"df_store_quota_bytes", METRIC_GAUGE, "The store's quota ([store] quota); 0 means none.", gc->quota},
+		{"df_store_evictions_total", METRIC_COUNTER, "Tasks GC evicted.", gc->evictions},
+		{"df_store_evicted_bytes_total", METRIC_COUNTER, "Bytes GC freed.", gc->freed_bytes},
+		{"df_store_disk_full_total", METRIC_COUNTER, "Writes that met a full disk.", gc->emergencies},
+		{"df_store_last_gc_seconds", METRIC_GAUGE, "Unix time of the last GC run; 0 means never.",
+		 (uint64_t)(gc->last_run + 0.5)},
+	};
+	metrics_put_all(f, m, (int)DF_ARRAY_LEN(m));
 }

@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "bearssl_hmac.h"
+#include "core/bitmap.h"
 #include "core/hostrate.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/progress.h"
 #include "core/proto.h"
 #include "core/sched.h"
@@ -247,14 +249,14 @@ static void task_free(struct sn_task *t)
 	}
 	while (t->waits) {
 		struct sn_wait *w = t->waits;
-		http_reply(wait_take(w), 503, NULL, "supernode stopping\n", 19);
+		http_reply(wait_take(w), 503, NULL, DF_LIT("supernode stopping\n"));
 		wait_free(w);
 	}
 	while (t->gates) {
 		struct sn_wait *w = t->gates;
 		t->gates = w->next;
 		http_req_on_done(w->req, NULL, NULL);
-		http_reply(w->req, 503, NULL, "supernode stopping\n", 19);
+		http_reply(w->req, 503, NULL, DF_LIT("supernode stopping\n"));
 		wait_free(w);
 	}
 	access_free(t->acc);
@@ -329,17 +331,26 @@ static struct sn_peer *peer_add(struct sn_task *t, int is_super, const uint8_t *
 	return p;
 }
 
-/* Answers p's held work request now, if it has one, and forgets it. */
-static void release_held(struct sn_peer *p, int status, const char *body)
+/* Takes p's held work request off p, the one way a hold ends: its timer stops and, unless the
+ * request already ended (ended: called from its on_done), its end is no longer reported to p, which
+ * may be freed before the loop would report it. Returns the request to answer, or NULL. */
+static struct http_req *unhold(struct sn_peer *p, int ended)
 {
 	struct http_req *r = p->held;
 	if (p->task)
 		ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
-	if (!r)
-		return;
 	p->held = NULL;
-	http_req_on_done(r, NULL, NULL); /* the peer may be freed before the loop reports the end */
-	http_reply(r, status, status == 200 ? "Content-Type: text/plain\r\n" : NULL, body, strlen(body));
+	if (r && !ended)
+		http_req_on_done(r, NULL, NULL);
+	return r;
+}
+
+/* Answers p's held work request now, if it has one, and forgets it. */
+static void release_held(struct sn_peer *p, int status, const char *body)
+{
+	struct http_req *r = unhold(p, 0);
+	if (r)
+		http_reply(r, status, status == 200 ? "Content-Type: text/plain\r\n" : NULL, body, strlen(body));
 }
 
 static void peer_drop(struct sn_peer *p)
@@ -513,18 +524,6 @@ static void reply_error(struct http_req *req, int status, const char *msg)
 	http_reply(req, status, "Content-Type: text/plain\r\n", body, (size_t)DF_MIN(n, (int)sizeof body - 1));
 }
 
-/* Converts the wire bitmap (store order: MSB first) into the scheduler's (LSB first). */
-static void msb_to_lsb(const uint8_t *in, uint8_t *out, size_t nbytes)
-{
-	for (size_t i = 0; i < nbytes; i++) {
-		uint8_t b = in[i], r = 0;
-		for (int k = 0; k < 8; k++)
-			if (b & (0x80 >> k))
-				r |= (uint8_t)(1u << k);
-		out[i] = r;
-	}
-}
-
 static const struct sn_black *black_find(const struct sn_task *t, const char *addr)
 {
 	for (int i = 0; i < t->nblack; i++)
@@ -576,23 +575,16 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 {
 	char mem[16384];
 	struct proto_buf b;
-	uint8_t *lsb = NULL;
+	uint8_t *both = NULL; /* the wire's bitmap, the store's and the scheduler's share one order */
 	uint32_t np = store_task_piece_count(t->st);
 	if (have && np && have_len == (np + 7) / 8) {
 		/* only pieces the supernode can vouch for count (those it holds; every piece of an evicted
 		 * task, whose checksums it kept); the rest the peer re-checks when assigned */
 		const uint8_t *mine = store_task_bitmap(t->st, &(size_t){0});
 		int all = task_detached(t);
-		lsb = malloc(have_len);
-		if (lsb) {
-			uint8_t *both = malloc(have_len);
-			if (both) {
-				for (size_t i = 0; i < have_len; i++)
-					both[i] = all ? have[i] : have[i] & mine[i];
-				msb_to_lsb(both, lsb, have_len);
-				free(both);
-			}
-		}
+		both = malloc(have_len);
+		for (size_t i = 0; both && i < have_len; i++)
+			both[i] = all ? have[i] : have[i] & mine[i];
 	}
 	struct sn_peer *p = same;
 	if (!same && host[0])
@@ -601,13 +593,13 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 		int64_t now = swarm_now_ms(t->sn->cfg.loop);
 		sched_forget_stale(t->sched, p->handle, INT64_MAX);
 		sched_touch(t->sched, p->handle, now);
-		for (uint32_t i = 0; lsb && i < np; i++)
-			if ((lsb[i / 8] >> (i % 8) & 1) && !sched_peer_holds(t->sched, p->handle, i))
+		for (uint32_t i = 0; both && i < np; i++)
+			if (bitmap_get(both, i) && !sched_peer_holds(t->sched, p->handle, i))
 				sched_peer_has(t->sched, p->handle, i);
 	} else {
-		p = peer_add(t, 0, lsb, addr);
+		p = peer_add(t, 0, both, addr);
 	}
-	free(lsb);
+	free(both);
 	if (!p) {
 		reply_error(req, 503, "supernode: out of memory");
 		return;
@@ -990,7 +982,7 @@ static void hash_prefix(struct sn_task *t, int final)
 	}
 	if (!t->hasher && !t->hash_broken && t->hashed > 0) {
 		int fd = store_task_open_data(t->st);
-		t->hash_md5 = strncmp(t->want_digest, "md5:", 4) == 0;
+		t->hash_md5 = strncmp(t->want_digest, DF_LIT("md5:")) == 0;
 		if (fd < 0 || !(t->hasher = hasher_start(t->sn->cfg.loop, fd, t->hash_md5, on_hashed, t))) {
 			log_warn("task %.12s: cannot start the digest thread (%s); hashing at completion", t->id, strerror(errno));
 			t->hash_broken = 1;
@@ -1023,7 +1015,7 @@ static void finish_digests(struct sn_task *t)
 {
 	char err[512];
 	uint8_t md5[16], sha[32];
-	int want_md5 = strncmp(t->want_digest, "md5:", 4) == 0;
+	int want_md5 = strncmp(t->want_digest, DF_LIT("md5:")) == 0;
 	int r = t->hasher ? hasher_result(t->hasher, md5, sha, err, sizeof err) : DF_ERR;
 	if (r == DF_ERR && t->hasher)
 		log_warn("task %.12s: digest thread: %s; one pass instead", t->id, err);
@@ -1042,7 +1034,7 @@ static void finish_digests(struct sn_task *t)
 	    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
 		fail_task(t, "digest mismatch: the %s file does not match %s", t->bytes_parent ? "parent site's" : "source's",
 			  t->want_digest);
-	} else if (strncmp(pd, "sha256:", 7) == 0 && strcmp(pd + 7, hex) != 0) {
+	} else if (strncmp(pd, DF_LIT("sha256:")) == 0 && strcmp(pd + 7, hex) != 0) {
 		/* every piece matched the parent's checksums, yet the file is not the one the parent hashed */
 		fail_task(t, "digest mismatch: the parent site's file is sha256:%s, not the %s it named", hex, pd);
 	} else {
@@ -1324,7 +1316,7 @@ static int cluster_source_check(struct supernode *sn, struct reg *r, char *err, 
 		snprintf(err, errlen, "register: this supernode takes no cluster sources");
 		return DF_ERR;
 	}
-	if (!r->p.digest.len || !path || strncmp(path, "/v1/file/", 9) != 0) {
+	if (!r->p.digest.len || !path || strncmp(path, DF_LIT("/v1/file/")) != 0) {
 		snprintf(err, errlen, "register: a cluster source needs a digest and a /v1/file/ url");
 		return DF_ERR;
 	}
@@ -1459,10 +1451,8 @@ static void held_gone(struct http_req *req, int ok, void *ctx)
 {
 	(void)ok;
 	struct sn_peer *p = ctx;
-	if (p->held == req) {
-		p->held = NULL;
-		ev_timer_stop(p->task->sn->cfg.loop, &p->hold);
-	}
+	if (p->held == req)
+		unhold(p, 1);
 }
 
 /* Answers p's held request if there is something to say, or always with force. */
@@ -1494,10 +1484,7 @@ static void answer_work(struct sn_peer *p, int force)
 		else if (why != SCHED_ASSIGNED)
 			proto_put(&b, "wait", NULL);
 	}
-	p->held = NULL;
-	ev_timer_stop(t->sn->cfg.loop, &p->hold);
-	http_req_on_done(req, NULL, NULL);
-	swarm_reply_lines(req, &b);
+	swarm_reply_lines(unhold(p, 0), &b);
 }
 
 static void hold_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1606,7 +1593,7 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 			continue;
 		if (res != SCHED_OK)
 			black_note(t, up);
-		if (res == SCHED_FAILED && up != t->super && memmem(r.why.p, r.why.n, "refused", 7))
+		if (res == SCHED_FAILED && up != t->super && memmem(r.why.p, r.why.n, DF_LIT("refused")))
 			probe_peer(t->peers[up]);
 		uint32_t plen = store_task_piece_len(t->st, r.piece);
 		if (res == SCHED_OK) {
@@ -1719,7 +1706,7 @@ static void on_leave(struct http_req *req, void *ctx)
 		peer_drop(p);
 		wake_task(t);
 	}
-	http_reply(req, 200, NULL, "bye\n", 4);
+	http_reply(req, 200, NULL, DF_LIT("bye\n"));
 }
 
 /* "task: ID PEER SECRET" lines: each registration named with its secret is kept alive; the others are
@@ -2038,12 +2025,12 @@ static void on_status(struct http_req *req, void *ctx)
 	if (!auth_check(req, sn->cfg.token))
 		return;
 	const struct http_head *h = http_req_head(req);
-	if (!(h->query.n >= 11 && memcmp(h->query.p, "format=json", 11) == 0)) {
+	if (!(h->query.n >= 11 && memcmp(h->query.p, DF_LIT("format=json")) == 0)) {
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 		if (!f) {
-			http_reply(req, 503, NULL, "out of memory\n", 14);
+			http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
 			return;
 		}
 		status_text(sn, f);
@@ -2054,13 +2041,13 @@ static void on_status(struct http_req *req, void *ctx)
 	}
 	/* "&task=ID": that task alone (df push waits for its preheats with it, whatever else runs) */
 	char only[TASKID_MAX] = "";
-	const char *tq = memmem(h->query.p, h->query.n, "&task=", 6);
+	const char *tq = memmem(h->query.p, h->query.n, DF_LIT("&task="));
 	if (tq) {
 		size_t n = 0, left = (size_t)(h->query.p + h->query.n - tq - 6);
 		while (n < left && tq[6 + n] != '&')
 			n++;
 		if (!taskid_valid(tq + 6, n)) {
-			http_reply(req, 400, NULL, "status: task= is no task id\n", 28);
+			http_reply(req, 400, NULL, DF_LIT("status: task= is no task id\n"));
 			return;
 		}
 		memcpy(only, tq + 6, n);
@@ -2069,27 +2056,20 @@ static void on_status(struct http_req *req, void *ctx)
 	jsonw_init(&w, 64u << 20);
 	status_json(sn, &w, only[0] ? only : NULL);
 	if (w.overflow)
-		http_reply(req, 500, NULL, "status too large\n", 17);
+		http_reply(req, 500, NULL, DF_LIT("status too large\n"));
 	else
 		http_reply(req, 200, "Content-Type: application/json\r\n", w.p, w.len);
 	jsonw_free(&w);
 }
 
-static void on_metrics(struct http_req *req, void *ctx)
+static void render_metrics(FILE *f, void *ctx)
 {
 	struct supernode *sn = ctx;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f) {
-		http_reply(req, 503, NULL, "out of memory\n", 14);
-		return;
-	}
 	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p, par = sn->gone_parent;
-	int peers = 0, evicted = 0;
+	uint64_t peers = 0, evicted = 0;
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
-		evicted += task_detached(t);
+		evicted += (uint64_t)task_detached(t);
 		src += t->bytes_source;
 		par += t->bytes_parent;
 		sup += t->bytes_super;
@@ -2097,32 +2077,30 @@ static void on_metrics(struct http_req *req, void *ctx)
 		for (int h = 0; h < t->npeers_cap; h++)
 			peers += t->peers[h]->live && h != t->super;
 	}
-	fprintf(f, "# HELP df_bytes_from_source_total Bytes the supernode fetched from sources.\n"
-		   "# TYPE df_bytes_from_source_total counter\ndf_bytes_from_source_total %llu\n"
-		   "# HELP df_bytes_from_supernode_total Piece bytes peers fetched from the supernode.\n"
-		   "# TYPE df_bytes_from_supernode_total counter\ndf_bytes_from_supernode_total %llu\n"
-		   "# HELP df_bytes_peer_to_peer_total Piece bytes peers fetched from other peers.\n"
-		   "# TYPE df_bytes_peer_to_peer_total counter\ndf_bytes_peer_to_peer_total %llu\n"
-		   "# HELP df_tasks Tasks the supernode knows.\n# TYPE df_tasks gauge\ndf_tasks %d\n"
-		   "# HELP df_tasks_evicted Tasks the supernode schedules whose files left its store (their peers hold them).\n"
-		   "# TYPE df_tasks_evicted gauge\ndf_tasks_evicted %d\n"
-		   "# HELP df_tasks_forgotten_total Idle tasks dropped from memory (their pieces stay in the store).\n"
-		   "# TYPE df_tasks_forgotten_total counter\ndf_tasks_forgotten_total %llu\n"
-		   "# HELP df_peers Live peer registrations.\n# TYPE df_peers gauge\ndf_peers %d\n"
-		   "# HELP df_registrations_total Peer registrations.\n# TYPE df_registrations_total counter\n"
-		   "df_registrations_total %llu\n"
-		   "# HELP df_uptime_seconds Seconds since start.\n# TYPE df_uptime_seconds gauge\ndf_uptime_seconds %.0f\n",
-		(unsigned long long)src, (unsigned long long)sup, (unsigned long long)p2p, sn->ntasks, evicted,
-		(unsigned long long)sn->forgotten, peers,
-		(unsigned long long)sn->registrations, ev_now(sn->cfg.loop) - sn->started);
-	fprintf(f, "# HELP df_bytes_from_parent_total Bytes the supernode fetched through its parent site (supernode --parent).\n"
-		   "# TYPE df_bytes_from_parent_total counter\ndf_bytes_from_parent_total %llu\n",
-		(unsigned long long)par);
+	double up = ev_now(sn->cfg.loop) - sn->started;
+	const struct metric m[] = {
+		{"df_bytes_from_source_total", METRIC_COUNTER, "Bytes the supernode fetched from sources.", src},
+		{"df_bytes_from_supernode_total", METRIC_COUNTER, "Piece bytes peers fetched from the supernode.", sup},
+		{"df_bytes_peer_to_peer_total", METRIC_COUNTER, "Piece bytes peers fetched from other peers.", p2p},
+		{"df_tasks", METRIC_GAUGE, "Tasks the supernode knows.", (uint64_t)sn->ntasks},
+		{"df_tasks_evicted", METRIC_GAUGE,
+		 "Tasks the supernode schedules whose files left its store (their peers hold them).", evicted},
+		{"df_tasks_forgotten_total", METRIC_COUNTER,
+		 "Idle tasks dropped from memory (their pieces stay in the store).", sn->forgotten},
+		{"df_peers", METRIC_GAUGE, "Live peer registrations.", peers},
+		{"df_registrations_total", METRIC_COUNTER, "Peer registrations.", sn->registrations},
+		{"df_uptime_seconds", METRIC_GAUGE, "Seconds since start.", (uint64_t)(up > 0 ? up + 0.5 : 0)},
+		{"df_bytes_from_parent_total", METRIC_COUNTER,
+		 "Bytes the supernode fetched through its parent site (supernode --parent).", par},
+	};
+	metrics_put_all(f, m, (int)DF_ARRAY_LEN(m));
 	if (sn->cfg.gc)
 		storegc_metrics(sn->cfg.gc, f);
-	fclose(f);
-	http_reply(req, 200, "Content-Type: text/plain; version=0.0.4\r\n", buf, len);
-	free(buf);
+}
+
+static void on_metrics(struct http_req *req, void *ctx)
+{
+	swarm_reply_metrics(req, render_metrics, ctx);
 }
 
 /* GC asks before evicting a task this process holds: a complete (or failed) task nobody fetches

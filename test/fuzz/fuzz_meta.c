@@ -51,10 +51,10 @@ static void load(const uint8_t *data, size_t size, const struct store_meta_hdr *
 		uint32_t count = 0;
 		must(t->npieces <= t->cap && t->npieces <= STORE_MAX_PIECES);
 		for (uint32_t i = 0; i < t->npieces; i++)
-			count += (uint32_t)store_bit_get(t->present, i);
+			count += (uint32_t)bitmap_get(t->present, i);
 		must(count == t->npresent);
 		for (uint32_t i = t->npieces; i < DF_MIN(t->cap & ~7u, t->npieces + 64); i++)
-			must(!store_bit_get(t->present, i));
+			must(!bitmap_get(t->present, i));
 		must(t->meta_end <= size);
 		if (t->length >= 0)
 			must(t->npieces == store_meta_piece_count(t->length, t->piece_size));
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = (size_t)n;
 	uint64_t snap = store_meta_snapshot_size(h.npieces);
 	if (snap <= size - off) {
-		size_t bb = store_meta_bitmap_bytes(h.npieces);
+		size_t bb = bitmap_bytes(h.npieces);
 		store_meta_snapshot_valid(data + off, data + off + bb, h.npieces, data + off + bb + (size_t)h.npieces * 16, &why);
 		off += (size_t)snap;
 		uint32_t limit = h.length >= 0 ? h.npieces : STORE_MAX_PIECES;

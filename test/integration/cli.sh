@@ -19,6 +19,12 @@ for c in get supernode push status proxy config; do
 done
 expect_rc 2 "$DF" frobnicate;  expect_in "unknown command 'frobnicate'"; expect_in "df help"
 expect_rc 2 "$DF" config --frob; expect_in "unknown option --frob"; expect_in "df config --help"
+# positional arguments are counted by the command descriptor (cmd_check_args) before run()
+expect_rc 2 "$DF" get;           expect_in "df: get: missing URL"; expect_in "df get --help"
+expect_rc 2 "$DF" get a b;       expect_in "takes one URL, got also 'b'"
+expect_rc 2 "$DF" push a b;      expect_in "takes one FILE, got also 'b'"
+expect_rc 2 "$DF" gc extra;      expect_in "df: gc: unexpected argument 'extra'"
+expect_rc 2 "$DF" supernode x;   expect_in "df: supernode: unexpected argument 'x'"
 expect_rc 2 "$DF" config -Z;  expect_in "unknown option -Z"
 expect_rc 2 "$DF" help nope;  expect_in "unknown command 'nope'"
 

@@ -194,7 +194,7 @@ static int check(const char *root, const char *acks_path)
 			if (kind == 'R')
 				memset(acked[i], 0, sizeof acked[i]);
 			else if (kind == 'A')
-				store_bit_set(acked[i], n);
+				bitmap_set(acked[i], n);
 		}
 	}
 	if (f)
@@ -228,7 +228,7 @@ static int check(const char *root, const char *acks_path)
 		t = store_task_open(s, sp->id, NULL, 0, err, sizeof err);
 		if (!t) {
 			for (uint32_t p = 0; p < MAXP; p++)
-				if (store_bit_get(acked[i], p)) {
+				if (bitmap_get(acked[i], p)) {
 					fprintf(stderr, "check: %s: acknowledged piece %u but the task is gone: %s\n", sp->id, p, err);
 					bad = 1;
 					break;
@@ -252,7 +252,7 @@ static int check(const char *root, const char *acks_path)
 		}
 		for (uint32_t p = 0; p < MAXP; p++) {
 			if (!store_task_has(t, p)) {
-				if (store_bit_get(acked[i], p)) {
+				if (bitmap_get(acked[i], p)) {
 					fprintf(stderr, "check: %s: acknowledged piece %u is not present\n", sp->id, p);
 					bad = 1;
 				}

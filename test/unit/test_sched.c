@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/bitmap.h"
 #include "core/df.h"
 #include "core/sched.h"
 #include "core/sched_impl.h"
@@ -38,7 +39,7 @@ static int peer_with(struct sched *s, const uint32_t *pieces, int n)
 {
 	uint8_t bm[64] = {0};
 	for (int i = 0; i < n; i++)
-		bm[pieces[i] / 8] |= (uint8_t)(1u << (pieces[i] % 8));
+		bitmap_set(bm, pieces[i]);
 	return sched_peer_add(s, 0, bm, 0);
 }
 
@@ -320,7 +321,7 @@ static void resume_bitmap(void)
 	struct sched_config c = cfg(8, 4, 4);
 	struct sched *s = sched_new(&c, 12);
 	super_with(s, 12);
-	uint8_t bm[2] = {0x05, 0x08};  /* pieces 0, 2, 11 */
+	uint8_t bm[2] = {0xa0, 0x10}; /* pieces 0, 2, 11: most significant bit first */
 	int a = sched_peer_add(s, 0, bm, 0);
 	CHECK(sched_peer_holds(s, a, 0));
 	CHECK(!sched_peer_holds(s, a, 1));
@@ -573,7 +574,7 @@ static void randomized(void)
 					uint8_t bm[32] = {0};
 					for (uint32_t q = 0; q < s->npieces && q < 256; q++)
 						if ((x >> (q % 13)) % 5 == 0)
-							bm[q / 8] |= (uint8_t)(1u << (q % 8));
+							bitmap_set(bm, q);
 					int h = sched_peer_add(s, 0, x % 2 ? bm : NULL, now);
 					if (h >= 0)
 						live[nlive++] = h;
@@ -661,7 +662,7 @@ static void gather_path(void)
 	/* the pieces d lacks are held by two more peers, so they are less rare than d's own */
 	memset(bm, 0, sizeof bm);
 	for (uint32_t q = 896; q < 1000; q++)
-		bm[q / 8] |= (uint8_t)(1u << (q % 8));
+		bitmap_set(bm, q);
 	sched_peer_add(s, 0, bm, 0);
 	sched_peer_add(s, 0, bm, 0);
 	struct sched_assignment out[4];
@@ -687,7 +688,7 @@ static void many_peers(void)
 		uint8_t bm[13] = {0};
 		for (uint32_t q = 0; q < 100; q++)
 			if ((q * 7 + (uint32_t)i * 13) % 5 == 0)
-				bm[q / 8] |= (uint8_t)(1u << (q % 8));
+				bitmap_set(bm, q);
 		h[i] = sched_peer_add(s, 0, i % 3 ? bm : NULL, 0);
 		CHECK(h[i] >= 0);
 		sched_assign(s, h[i], 0, out, 4, NULL);

@@ -148,8 +148,8 @@ static void snapshot(void)
 {
 	uint8_t bitmap[2] = {0}, sums[10 * 16] = {0}, check[8];
 	const char *why = "";
-	store_bit_set(bitmap, 0);
-	store_bit_set(bitmap, 9);
+	bitmap_set(bitmap, 0);
+	bitmap_set(bitmap, 9);
 	CHECK_EQ(bitmap[0], 0x80);
 	CHECK_EQ(bitmap[1], 0x40);
 	memset(sums, 0x11, 16);
