@@ -2,6 +2,7 @@
 # deploy/k8s/*.yaml: each file parses as Kubernetes objects (kubectl create --dry-run=client, with a
 # kubeconfig pointing nowhere and the API discovery answered from a local cache, so no cluster is
 # asked and nothing leaves the machine); the proxies' supernode list names the StatefulSet's pods;
+# the install step writes into the node's directory it mounts (config_path in /etc/containerd);
 # and every container's command line is one the df binary accepts: the install init step is run
 # with --dry-run and then for real under a temporary --root, every other one is parsed with --help
 # appended (an unknown or renamed flag, or a bad value, fails). kubectl (Debian's kubernetes-client)
@@ -62,17 +63,26 @@ for c in "$T"/cmds/*.name; do
   [ "${argv[0]}" = /usr/local/bin/df ] || fail "$where runs ${argv[0]}, not /usr/local/bin/df"
   args=("${argv[@]:1}")
   if printf '%s\n' "${args[@]}" | grep -q '^--install'; then
+    # a node whose containerd 1 has its CRI read certs.d (kubeadm's and most node images' setting)
     R=$T/root$n; mkdir -p "$R/etc/containerd"
+    printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n' \
+      > "$R/etc/containerd/config.toml"
     a=(); for x in "${args[@]}"; do case $x in --root=*) a+=("--root=$R") ;; *) a+=("$x") ;; esac; done
     printf '%s\n' "${args[@]}" | grep -q '^--root=/host$' || fail "$where: the install step does not write below --root=/host"
     OUT=$("$DF" "${a[@]}" --dry-run 2>&1) || fail "$where: df ${a[*]} --dry-run: $OUT"
-    [ -z "$(find "$R" -type f)" ] || fail "$where: --dry-run wrote $(find "$R" -type f)"
+    [ -z "$(find "$R" -type f ! -name config.toml)" ] || fail "$where: --dry-run wrote $(find "$R" -type f ! -name config.toml)"
     OUT=$("$DF" "${a[@]}" 2>&1) || fail "$where: df ${a[*]}: $OUT"
     ht=$(find "$R/etc/containerd/certs.d" -name hosts.toml 2>/dev/null | head -n 1)
     [ -n "$ht" ] || fail "$where: no hosts.toml under $R/etc/containerd/certs.d: $OUT"
     L=$(printf '%s\n' "${args[@]}" | sed -n 's/^--listen=//p')
     grep -qF "[host.\"http://${L:-127.0.0.1:65001}\"]" "$ht" || fail "$where: hosts.toml names no mirror at ${L:-127.0.0.1:65001}: $(cat "$ht")"
+    grep -q 'config_path /etc/containerd/certs.d' <<<"$OUT" || fail "$where: the install did not read the node's config_path: $OUT"
+    # written below the root where the container mounts the node's directory, not into its own file system
+    node=${ht#"$R"}; under=
+    while read -r m; do case $m in /host/*) [[ $node == "${m#/host}"* ]] && under=$m ;; esac; done < "$f.mounts"
+    [ -n "$under" ] || fail "$where: wrote $node (as /host$node), under none of its volume mounts: $(tr '\n' ' ' < "$f.mounts")"
     OUT=$("$DF" "${a[@]}" 2>&1) || fail "$where: second install: $OUT"
+    grep -q '^nothing to change' <<<"$OUT" || fail "$where: a second install changed something: $OUT"
     pass "$where: df ${args[*]} writes ${ht#"$R"}"
   else
     OUT=$("$DF" "${args[@]}" --help 2>&1 >/dev/null) || fail "$where: df ${args[*]} is refused: $OUT"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Reads Kubernetes manifests and writes each container's command + args to OUTDIR/N (NUL-separated,
-# first line of OUTDIR/N.name says where it came from), after checking what kubectl cannot: the
+# OUTDIR/N.name says where it came from, OUTDIR/N.mounts lists its volume mounts, one a line), after checking what kubectl cannot: the
 # supernode list of every df proxy names the StatefulSet's pods by their headless-Service DNS names,
 # and every file a flag names lies under one of that container's volume mounts.
 # Usage: k8s_commands.py OUTDIR MANIFEST...
@@ -79,6 +79,8 @@ def main():
                 f.write(b"\0".join(a.encode() for a in argv) + b"\0")
             with open(os.path.join(out, "%d.name" % n), "w") as f:
                 f.write("%s container %s\n" % (where, c["name"]))
+            with open(os.path.join(out, "%d.mounts" % n), "w") as f:
+                f.write("".join(m + "\n" for m in mounts))
             n += 1
     if n == 0:
         die("no container in " + " ".join(sys.argv[2:]))
