@@ -5,7 +5,7 @@
 # the install step writes into the node's directory it mounts (config_path in /etc/containerd);
 # and every container's command line is one the df binary accepts: the install init step is run
 # with --dry-run and then for real under a temporary --root, every other one is parsed with --help
-# appended (an unknown or renamed flag, or a bad value, fails). kubectl (Debian's kubernetes-client)
+# appended (an unknown or renamed flag, or a bad number or size, fails). kubectl (Debian's kubernetes-client)
 # and python3-yaml are required: .ci/install installs them; without them this test fails.
 . "$(dirname "$0")/../lib.sh"
 command -v kubectl >/dev/null || fail "kubectl not installed (Debian package kubernetes-client; .ci/install)"
