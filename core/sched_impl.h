@@ -22,6 +22,7 @@
 #define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
 #define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
 #define SCHED_MORE_PROBES 16   /* last-phase probes for a peer that has transfers in flight */
+#define SCHED_CHOICES 8        /* free holders of a piece compared before one is picked */
 
 struct sched_link {
 	int32_t prev, next;
@@ -57,6 +58,7 @@ struct sched_peer {
 	uint32_t fails_total;
 	int64_t last_seen;
 	uint64_t bytes_up, bytes_down;
+	double cap;              /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads); 0: none yet */
 	struct sched_link link[2];
 	int32_t up_head;         /* first entry it uploads, or SCHED_NIL */
 	int32_t hint;            /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
@@ -85,6 +87,8 @@ struct sched {
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
 	uint64_t assignments, searches;
+	double cap_max;                    /* the highest measured peer upload rate (not the supernode's) */
+	uint64_t sum_have;                 /* pieces held, summed over peers that are not the supernode */
 };
 
 static inline int bm_get(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
@@ -108,6 +112,16 @@ static inline uint64_t sched_rand(struct sched *s)
 }
 
 static inline int sched_usable_holder(const struct sched_peer *p) { return p->used && !p->super && !p->black; }
+
+/* Upload slots of peer p: up_slots for a peer; for the supernode super_slots while it fetches from
+ * the source (each new piece goes out fast), twice that once it holds every piece (then it serves
+ * the peers that lag, and each of its transfers shares the downloader's link with the others). */
+static inline int sched_slots(const struct sched *s, const struct sched_peer *p)
+{
+	if (!p->super)
+		return s->cfg.up_slots;
+	return s->cfg.super_slots * (s->final && p->nhave == s->npieces ? 2 : 1);
+}
 
 /* sched.c: takes a free upload slot of u for piece p to downloader d (all checked by the caller). */
 void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now);

@@ -137,6 +137,35 @@ static void supernode_last(void)
 	sched_free(s);
 }
 
+/* Once the supernode holds every piece and its measured rate per transfer beats the free peer's,
+ * a downloader at or behind the average gets it from the supernode (issue 16: the supernode idled
+ * while slow peer uplinks were the limit). Only with measurements: unmeasured, the peer comes first. */
+static void supernode_first_when_faster(void)
+{
+	struct sched_config c = cfg(1, 4, 4);
+	struct sched *s = sched_new(&c, 4);
+	int sn = super_with(s, 4);
+	int a = peer_with(s, (uint32_t[]){0, 1, 2, 3}, 4);
+	int b = sched_peer_add(s, 0, NULL, 0), e = sched_peer_add(s, 0, NULL, 0);
+	struct sched_assignment out[1];
+	CHECK_EQ(sched_assign(s, b, 0, out, 1, NULL), 1);
+	CHECK_EQ(out[0].uploader, a);  /* nothing measured yet: peers before the supernode */
+	/* a sends 100 bytes in 100 ms (1 byte/ms) */
+	CHECK_EQ(sched_report_timed(s, b, out[0].piece, a, SCHED_OK, 100, 100000), DF_OK);
+	/* a out of the way, so e gets one from the supernode and its rate is measured too */
+	sched_blacklist(s, a, "test: out of the way");
+	CHECK_EQ(sched_assign(s, e, 100, out, 1, NULL), 1);
+	CHECK_EQ(out[0].uploader, sn);
+	/* the supernode sends 100 bytes in 1 ms (100 bytes/ms) */
+	CHECK_EQ(sched_report_timed(s, e, out[0].piece, sn, SCHED_OK, 101, 1000), DF_OK);
+	int f = peer_with(s, (uint32_t[]){0, 1, 2, 3}, 4), g = sched_peer_add(s, 0, NULL, 101);
+	(void)f;
+	CHECK_EQ(sched_assign(s, g, 102, out, 1, NULL), 1);
+	CHECK_EQ(out[0].uploader, sn);  /* measured faster, g behind the average: the supernode */
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
 static void blacklist_bad(void)
 {
 	struct sched_config c = cfg(2, 4, 4);
@@ -525,7 +554,7 @@ static int check_invariants(const struct sched *s)
 		const struct sched_peer *p = &s->peers[i];
 		if (!p->used)
 			continue;
-		int slots = p->super ? s->cfg.super_slots : s->cfg.up_slots;
+		int slots = sched_slots(s, p);
 		if (nup[i] != p->nup || p->nup > slots)
 			bad |= 128;
 		int fr = sched_usable_holder(p) && p->nup < slots;
@@ -793,6 +822,7 @@ static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
 	{"supernode_last", supernode_last},
+	{"supernode_first_when_faster", supernode_first_when_faster},
 	{"blacklist_bad", blacklist_bad},
 	{"blacklist_failures", blacklist_failures},
 	{"blacklist_by_caller", blacklist_by_caller},
