@@ -18,6 +18,7 @@ void sched_config_default(struct sched_config *c)
 	c->max_failures = 3;
 	c->piece_size = 4u << 20;
 	c->seed = 0x9e3779b97f4a7c15ULL;
+	c->endgame = 0;
 }
 
 /* ---- intrusive lists of peer handles ---- */
@@ -609,11 +610,18 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 		return 0;
 	}
 	int room = DF_MIN(max, s->cfg.max_down - p->ndown);
+	int n = 0;
+	if (room > 0 && p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces && s->final && s->cfg.endgame)
+		n = sched_endgame(s, peer, now, out, room);
+	if (n > 0) {
+		*why = SCHED_ASSIGNED;
+		return n;
+	}
 	if (room <= 0 || (p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces)) {
 		*why = SCHED_FULL;  /* its own transfers bring it back */
 		return 0;
 	}
-	int n = sched_pick(s, peer, now, out, room, why);
+	n = sched_pick(s, peer, now, out, room, why);
 	if (n > 0) {
 		*why = SCHED_ASSIGNED;
 	} else {
@@ -654,6 +662,13 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 			other = e[k].up;
 			release(s, idx);
 		}
+		/* the end game's other copy of this piece, if any: the loser, cancelled by the downloader */
+		for (int j = 0; j < s->cfg.max_down; j++)
+			if (e[j].piece == (int32_t)piece) {
+				int32_t lu = e[j].up;
+				release(s, (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)j));
+				wake_for(s, lu);
+			}
 		gain(s, d, piece);
 		if (exact) {
 			uint32_t bytes = s->final && piece == s->npieces - 1 ? s->last_bytes : s->cfg.piece_size;

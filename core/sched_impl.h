@@ -127,6 +127,8 @@ static inline int sched_slots(const struct sched *s, const struct sched_peer *p)
 void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now);
 /* sched_pick.c: moves piece p to the key its counters say, keeping order[] and availbm right. */
 void sched_key_fix(struct sched *s, uint32_t p);
+/* sched_pick.c: the end game: second uploaders for d's pieces in flight, up to room; returns how many. */
+int sched_endgame(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room);
 /* sched_pick.c: chooses up to room transfers for d; returns how many, *why set when 0. */
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room,
 	       enum sched_why *why);

@@ -295,6 +295,47 @@ static int by_uploader(struct sched *s, int32_t d, int64_t now, struct sched_ass
 	return n;
 }
 
+int sched_endgame(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room)
+{
+	const struct sched_entry *e = sched_ents(s, d);
+	int n = 0, md = s->cfg.max_down;
+	uint64_t tried_mask = 0;
+	/* oldest first: those most likely stuck behind a slow or departed uploader */
+	while (n < room) {
+		int best = -1;
+		for (int k = 0; k < md; k++) {
+			if (e[k].piece < 0 || (best >= 0 && e[k].since >= e[best].since))
+				continue;
+			int copies = 0;
+			for (int j = 0; j < md; j++)
+				copies += e[j].piece == e[k].piece;
+			int tried = 0;
+			for (int j = 0; j < n; j++)
+				tried |= out[j].piece == (uint32_t)e[k].piece;
+			if (copies == 1 && !tried && !(tried_mask >> k & 1))
+				best = k;
+		}
+		if (best < 0)
+			break;
+		tried_mask |= 1ULL << best;
+		uint32_t p = (uint32_t)e[best].piece;
+		int32_t cur = e[best].up;
+		s->searches++;
+		/* another uploader than the current one: hide its free slot from the search for a moment */
+		int was_free = cur != s->super && bm_get(s->freeup, (uint32_t)cur);
+		if (was_free)
+			bm_clr(s->freeup, (uint32_t)cur);
+		int32_t u = holder(s, p, d);
+		if (was_free)
+			bm_set(s->freeup, (uint32_t)cur);
+		if (u == SCHED_NIL || u == cur)
+			continue;
+		sched_start(s, d, p, u, now);
+		out[n++] = (struct sched_assignment){p, u};
+	}
+	return n;
+}
+
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room, enum sched_why *why)
 {
 	struct walk w = {.i = (int64_t)s->cnt_ge[1] - 1, .budget = 64 + 16 * (uint32_t)room};

@@ -166,6 +166,49 @@ static void supernode_first_when_faster(void)
 	sched_free(s);
 }
 
+/* The end game: once all a downloader lacks is in flight, a second uploader is named for its oldest
+ * piece; the first copy's ok ends the other transfer (its uploader's slot is free again). Off by
+ * default: the same situation without it answers "full". */
+static void endgame(void)
+{
+	for (int on = 0; on <= 1; on++) {
+		struct sched_config c = cfg(2, 2, 2);
+		c.endgame = on;
+		struct sched *s = sched_new(&c, 2);
+		sched_set_length(s, 200);
+		int sn = super_with(s, 2);
+		int a = peer_with(s, (uint32_t[]){0, 1}, 2);
+		int b = sched_peer_add(s, 0, NULL, 0);
+		struct sched_assignment out[2];
+		CHECK_EQ(sched_assign(s, b, 0, out, 1, NULL), 1);
+		CHECK_EQ(out[0].uploader, a);
+		uint32_t p0 = out[0].piece;
+		CHECK_EQ(sched_assign(s, b, 1, out, 1, NULL), 1);
+		uint32_t p1 = out[0].piece;
+		CHECK_EQ(sched_report(s, b, p1, out[0].uploader, SCHED_OK, 2), DF_OK);
+		enum sched_why why;
+		int n = sched_assign(s, b, 3, out, 2, &why);
+		if (!on) {
+			CHECK_EQ(n, 0);
+			CHECK_EQ(why, SCHED_FULL);
+			sched_free(s);
+			continue;
+		}
+		CHECK_EQ(n, 1);
+		CHECK(out[0].piece == p0 && out[0].uploader == sn);  /* the second copy, not from a */
+		CHECK_EQ(check_invariants(s), 0);
+		CHECK_EQ(sched_report(s, b, p0, sn, SCHED_OK, 4), DF_OK);  /* the supernode's copy wins */
+		struct sched_peer_info pi;
+		sched_peer_info(s, a, &pi);
+		CHECK_EQ(pi.up_inflight, 0);  /* a's transfer, the loser, is over */
+		sched_peer_info(s, b, &pi);
+		CHECK(pi.down_inflight == 0 && pi.pieces == 2);
+		CHECK_EQ(sched_report(s, b, p0, a, SCHED_OK, 5), DF_AGAIN);  /* a late report of the loser */
+		CHECK_EQ(check_invariants(s), 0);
+		sched_free(s);
+	}
+}
+
 static void blacklist_bad(void)
 {
 	struct sched_config c = cfg(2, 4, 4);
@@ -540,8 +583,8 @@ static int check_invariants(const struct sched *s)
 			if (bm_get(h, (uint32_t)e[k].piece))
 				bad |= 8;  /* fetching a piece it has */
 			for (int k2 = 0; k2 < k; k2++)
-				if (e[k2].piece == e[k].piece)
-					bad |= 16;  /* fetching a piece twice */
+				if (e[k2].piece == e[k].piece && (!s->cfg.endgame || e[k2].up == e[k].up))
+					bad |= 16;  /* fetching a piece twice (the end game: from two uploaders) */
 			/* from a peer that is gone; it may lack the piece: a failed claim is dropped while other
 			 * transfers of it from that uploader are still under way (their reports end them) */
 			if (!s->peers[e[k].up].used)
@@ -823,6 +866,7 @@ static const struct unit_test tests[] = {
 	{"upload_slots", upload_slots},
 	{"supernode_last", supernode_last},
 	{"supernode_first_when_faster", supernode_first_when_faster},
+	{"endgame", endgame},
 	{"blacklist_bad", blacklist_bad},
 	{"blacklist_failures", blacklist_failures},
 	{"blacklist_by_caller", blacklist_by_caller},
