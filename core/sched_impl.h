@@ -22,6 +22,7 @@
 #define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
 #define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
 #define SCHED_MORE_PROBES 16   /* last-phase probes for a peer that has transfers in flight */
+#define SCHED_SUPER_MORE 1.5   /* supernode vs fastest peer, rate per transfer, for its second set of slots */
 #define SCHED_CHOICES 8        /* free holders of a piece compared before one is picked */
 
 struct sched_link {
@@ -113,14 +114,17 @@ static inline uint64_t sched_rand(struct sched *s)
 
 static inline int sched_usable_holder(const struct sched_peer *p) { return p->used && !p->super && !p->black; }
 
-/* Upload slots of peer p: up_slots for a peer; for the supernode super_slots while it fetches from
- * the source (each new piece goes out fast), twice that once it holds every piece (then it serves
- * the peers that lag, and each of its transfers shares the downloader's link with the others). */
+/* Upload slots of peer p: up_slots for a peer; for the supernode super_slots, twice that once it
+ * holds every piece (its link is no longer needed for pieces no peer has) if its measured rate per
+ * transfer is several times the fastest peer's: peers' uplinks are the limit, and each of its
+ * transfers shares the downloader's link with the others, so it needs more to keep its own busy. */
 static inline int sched_slots(const struct sched *s, const struct sched_peer *p)
 {
 	if (!p->super)
 		return s->cfg.up_slots;
-	return s->cfg.super_slots * (s->final && p->nhave == s->npieces ? 2 : 1);
+	int more = s->final && p->nhave == s->npieces && p->cap > 0 && s->cap_max > 0 &&
+		   p->cap * s->cfg.up_slots > SCHED_SUPER_MORE * s->cap_max * s->cfg.super_slots;
+	return s->cfg.super_slots * (more ? 2 : 1);
 }
 
 /* sched.c: takes a free upload slot of u for piece p to downloader d (all checked by the caller). */
