@@ -117,8 +117,8 @@ static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 /* Who uploads p to d: the free peer holder that would send fastest, else the supernode if it has p
  * and a free slot. The supernode comes first once it holds every piece (its link is no longer
  * needed for pieces no peer has), for a downloader at or behind the average, when its measured
- * rate per transfer beats the best free peer's: where peers' uplinks are the limit it then uploads
- * at its full rate, to those who would otherwise finish last. */
+ * rate per transfer beats the best free peer's (both measured): where peers' uplinks are the
+ * limit it then uploads at its full rate, to those who would otherwise finish last. */
 static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 {
 	int32_t u = SCHED_NIL, sn = s->super;
@@ -130,7 +130,7 @@ static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 		return sn_free ? sn : SCHED_NIL;
 	if (sn_free && s->final && s->peers[sn].nhave == s->npieces && s->npeers > 1 &&
 	    (uint64_t)s->peers[d].nhave * (uint64_t)(s->npeers - 1) <= s->sum_have && s->peers[sn].cap > 0 &&
-	    faster(s, sn, u))
+	    s->peers[u].cap > 0 && faster(s, sn, u))
 		return sn;
 	return u;
 }
