@@ -70,6 +70,8 @@ echo "and come back 1-3 s later with the pieces they kept; the bound adds each o
 echo "supernode busy: its upload over its capacity until the last client that is not slow was done."
 echo "end-game copies: second uploaders given for a piece already on its way (the loser is cancelled);"
 echo "wasted: bytes of cancelled copies and of transfers cut by departures, in file sizes."
+echo "end game rows: the scheduler's endgame setting on (off by default: df's peer does not yet run two"
+echo "fetches of one piece; see docs/SCHEDULER.md)."
 echo
 xvariant() { # label, sim flags...
   local label=$1
@@ -92,3 +94,8 @@ xvariant "uplinks 20, 10% churn, N=30" -n 30 --up 20 --churn 3
 xvariant "joining over 10 s, N=30" -n 30 --join-spread 10
 xvariant "joining over 10 s, N=1000" -n 1000 --join-spread 10
 xvariant "uplinks 20, joining over 10 s, N=30" -n 30 --up 20 --join-spread 10
+xvariant "end game: uplinks 20 Mbit/s, N=30" -n 30 --up 20 --endgame 1
+xvariant "end game: 10% slow, N=30" -n 30 --slow 3 --endgame 1
+xvariant "end game: 10% slow, N=1000" -n 1000 --slow 100 --endgame 1
+xvariant "end game: 10% churn, N=1000" -n 1000 --churn 100 --endgame 1
+xvariant "end game: defaults, N=1000" -n 1000 --endgame 1

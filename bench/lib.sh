@@ -91,9 +91,10 @@ net_create() {
 # every host's neighbour table can be filled without asking (static_neighbours)
 host_mac() { host_ip "$1" | awk -F. '{ printf "02:df:%02x:%02x:%02x:%02x\n", $1, $2, $3, $4 }'; }
 
-# host_add NAME RATE_MBIT DELAY_MS: a host namespace on the bridge, capped at RATE both ways
+# host_add NAME RATE_MBIT DELAY_MS [DOWN_MBIT]: a host namespace on the bridge, its upload capped at
+# RATE and its download at DOWN (default RATE)
 host_add() {
-	local name=$1 rate=$2 delay=$3 h b ip
+	local name=$1 rate=$2 delay=$3 down=${4:-$2} h b ip
 	h=$(ns "$name") b=$(ns net) ip=$(host_ip "$name")
 	must ip netns add "$h"
 	must ip -n "$h" link set lo up
@@ -110,7 +111,7 @@ host_add() {
 				"'$(cat /proc/sys/net/ipv4/tcp_available_congestion_control)'"
 	fi
 	shape "$h" eth0 "$rate" "$delay"    # the host's upload
-	shape "$b" "v-$name" "$rate" 0      # the host's download (latency once per direction is enough)
+	shape "$b" "v-$name" "$down" 0      # the host's download (latency once per direction is enough)
 }
 
 # static_neighbours NAME...: every host gets a permanent neighbour entry (IP -> MAC) for every other.

@@ -795,7 +795,7 @@ static void usage(FILE *f)
 		"  --churn-down MS   mean time away (default 2000; each 0.5-1.5x of it)\n"
 		"  --poll-ms MS      long-poll timeout of a parked request (default 2000)\n"
 		"  --stall-ms MS     a downloader's give-up time on a silent uploader (default 1000)\n"
-		"  --max-down K --up-slots K --super-slots K --silence-ms MS --max-failures K\n"
+		"  --max-down K --up-slots K --super-slots K --silence-ms MS --max-failures K --endgame 0|1\n"
 		"                    scheduler settings (defaults: sched_config_default)\n"
 		"  --seed X          random seed (default 1)\n"
 		"  --row / --header  print one markdown table row / the table header (for b_sim.sh)\n"
@@ -813,7 +813,7 @@ static void parse(int argc, char **argv)
 	sched_config_default(&P->cfg);
 	enum { O_PIECE = 256, O_UP, O_DOWN, O_SRC, O_SUPER, O_STREAMS, O_LAT, O_SPREAD, O_SLOW, O_SLOWF, O_FAIL,
 	       O_POLL, O_STALL, O_MAXDOWN, O_UPSLOTS, O_SUPERSLOTS, O_SILENCE, O_MAXFAIL, O_SEED, O_ROW, O_HEADER,
-	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER };
+	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER, O_ENDGAME };
 	static const struct option lo[] = {
 		{"piece", 1, 0, O_PIECE}, {"up", 1, 0, O_UP}, {"down", 1, 0, O_DOWN}, {"src", 1, 0, O_SRC},
 		{"super-up", 1, 0, O_SUPER}, {"streams", 1, 0, O_STREAMS}, {"latency", 1, 0, O_LAT},
@@ -823,6 +823,7 @@ static void parse(int argc, char **argv)
 		{"silence-ms", 1, 0, O_SILENCE}, {"max-failures", 1, 0, O_MAXFAIL}, {"seed", 1, 0, O_SEED},
 		{"row", 0, 0, O_ROW}, {"header", 0, 0, O_HEADER}, {"churn", 1, 0, O_CHURN},
 		{"churn-down", 1, 0, O_CHURNDOWN}, {"xrow", 0, 0, O_XROW}, {"xheader", 0, 0, O_XHEADER},
+		{"endgame", 1, 0, O_ENDGAME},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "n:s:hv", lo, NULL)) != -1) {
@@ -844,6 +845,7 @@ static void parse(int argc, char **argv)
 		case O_POLL: P->poll = atof(optarg) / 1000; break;
 		case O_STALL: P->stall = atof(optarg) / 1000; break;
 		case O_MAXDOWN: P->cfg.max_down = atoi(optarg); break;
+		case O_ENDGAME: P->cfg.endgame = atoi(optarg); break;
 		case O_UPSLOTS: P->cfg.up_slots = atoi(optarg); break;
 		case O_SUPERSLOTS: P->cfg.super_slots = atoi(optarg); break;
 		case O_SILENCE: P->cfg.silence_ms = atoll(optarg); break;

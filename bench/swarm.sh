@@ -22,6 +22,8 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   -n N                 clients (default $N)
   -s, --size SIZE      file size, k/M/G suffixes (default $SIZE)
   --client-rate MBIT   every client's link, each direction, in Mbit/s (default $CRATE)
+  --client-up MBIT     every client's upload only, in Mbit/s (default: --client-rate): an
+                       upload-constrained swarm, e.g. --client-rate 100 --client-up 20
   --source-rate MBIT   the source host's link (default $SRATE)
   --sn-rate MBIT       the supernode host's link (default: the source rate)
   --latency MS         one-way delay added on every host's uplink with netem (default 0)
@@ -41,7 +43,7 @@ instead of build/bench/results-DATE.md).
 EOF
 }
 
-N=20 SIZE=64M CRATE=100 SRATE=200 SNRATE='' LAT=0 CC=cubic ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP='' TRACE=''
+N=20 SIZE=64M CRATE=100 CUP='' SRATE=200 SNRATE='' LAT=0 CC=cubic ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP='' TRACE=''
 DF=${DF:-$top/df}
 ARGS="$*"
 
@@ -76,6 +78,7 @@ while [ $# -gt 0 ]; do
 	-n) N=${2:-}; shift 2 || break ;;
 	-s | --size) SIZE=${2:-}; shift 2 || break ;;
 	--client-rate) CRATE=${2:-}; shift 2 || break ;;
+	--client-up) CUP=${2:-}; shift 2 || break ;;
 	--source-rate) SRATE=${2:-}; shift 2 || break ;;
 	--sn-rate) SNRATE=${2:-}; shift 2 || break ;;
 	--latency) LAT=${2:-}; shift 2 || break ;;
@@ -99,7 +102,8 @@ isnum() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 
 S=$(to_bytes "$SIZE") && [ "$S" -gt 0 ] || bad "--size: want a size like 64M, got '$SIZE'"
 PS=$(to_bytes "$PIECE") && [ "$PS" -ge 32768 ] && [ $((PS & (PS - 1))) -eq 0 ] ||
 	bad "--piece-size: want a power of two >= 32k, got '$PIECE'"
-for r in "$CRATE" "$SRATE" "$SNRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
+CUP=${CUP:-$CRATE}
+for r in "$CRATE" "$CUP" "$SRATE" "$SNRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
 [[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || bad "--latency: want milliseconds, got '$LAT'"
 grep -qw -- "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null || bad "--cc: this kernel offers $(cat /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null), not '$CC'"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || bad "--timeout: want seconds, got '$TIMEOUT'"
@@ -147,7 +151,7 @@ net_create
 host_add src "$SRATE" "$LAT"
 host_add sn "$SNRATE" "$LAT"
 HOSTS=(src sn)
-for i in $(seq "$N"); do host_add "$(cname "$i")" "$CRATE" "$LAT"; HOSTS+=("$(cname "$i")"); done
+for i in $(seq "$N"); do host_add "$(cname "$i")" "$CUP" "$LAT" "$CRATE"; HOSTS+=("$(cname "$i")"); done
 static_neighbours "${HOSTS[@]}"
 
 note "making a $(human "$S") file of random bytes and its torrent"
@@ -266,12 +270,12 @@ cal_ring() {
 	tb=$EPOCHREALTIME b=$(clients_up_bytes) c1=$(cpu_snapshot)
 	wait
 	rm -f "$RUN/www/ring"
-	want=$(awk -v n="$N" -v c="$CRATE" 'BEGIN { print n * c }')
+	want=$(awk -v n="$N" -v c="$CUP" 'BEGIN { print n * c }')
 	got=$(awk -v a="$a" -v b="$b" -v ta="$ta" -v tb="$tb" 'BEGIN { printf "%.0f", (b - a) * 8 / (tb - ta) / 1e6 }')
 	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
 	busy=$(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " ");
 		printf "%d", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
-	CAL+="; ring of $N: $got Mbit/s of $N×$CRATE ($pct%, CPU busy $busy%)"
+	CAL+="; ring of $N: $got Mbit/s of $N×$CUP ($pct%, CPU busy $busy%)"
 	if [ "$pct" -lt 85 ]; then
 		note "WARNING: all $N clients at once moved only $pct% of $want Mbit/s (CPU busy $busy%): this machine," \
 			"not the links, limits a contender that keeps every client busy"
@@ -287,7 +291,7 @@ calibrate() {
 	cal_from src "$(awk -v a="$SRATE" -v b="$CRATE" 'BEGIN { print a < b ? a : b }')" "$(cname 1)"
 	if [ "$N" -ge 2 ]; then
 		start_nginx "$(cname 1)" || die "$WHY"
-		cal_from "$(cname 1)" "$CRATE" "$(cname 2)"
+		cal_from "$(cname 1)" "$CUP" "$(cname 2)"
 	fi
 	k=$(awk -v s="$SRATE" -v c="$CRATE" -v n="$N" 'BEGIN { k = int(s / c) + 1; print k < n ? k : n }')
 	if [ "$k" -ge 2 ] && awk -v k="$k" -v s="$SRATE" -v c="$CRATE" 'BEGIN { exit !(k * c > s) }'; then
@@ -305,8 +309,8 @@ note "calibration: $CAL"
 # ---- the lower bound -----------------------------------------------------------------------------
 # Every byte leaves the source at least once (S/U_src), each client takes in S (S/D_cli), and N·S
 # bytes must be uploaded by someone: the source, the supernode host and the clients together.
-BOUND_TERMS=$(awk -v s="$S" -v n="$N" -v us="$SRATE" -v usn="$SNRATE" -v uc="$CRATE" 'BEGIN {
-	b = s * 8 / 1e6; printf "%.2f %.2f %.2f", b / us, b / uc, n * b / (us + usn + n * uc) }')
+BOUND_TERMS=$(awk -v s="$S" -v n="$N" -v us="$SRATE" -v usn="$SNRATE" -v dc="$CRATE" -v uc="$CUP" 'BEGIN {
+	b = s * 8 / 1e6; printf "%.2f %.2f %.2f", b / us, b / dc, n * b / (us + usn + n * uc) }')
 BOUND=$(echo "$BOUND_TERMS" | tr ' ' '\n' | maxof)
 
 # ---- the contenders ------------------------------------------------------------------------------
@@ -532,7 +536,7 @@ make_row() {
 		"${LABEL[$name]}" "$mk" "$med" "$srcx" "$ratio" "$(median <<<"$cpus")" "$(maxof <<<"$cpus")" \
 		"$(median <<<"$rss" | awk '{ print $1 / 1024 }')" "$(maxof <<<"$rss" | awk '{ print $1 / 1024 }')" \
 		"$srv_cpu" "$N" "$N" "$busy")
-	[ -n "$TRACE" ] && TRACES[$name]=$(trace_report "$RUN/trace.$name" "$T0" "$mk" "$N" "$CRATE" "$SNRATE")
+	[ -n "$TRACE" ] && TRACES[$name]=$(trace_report "$RUN/trace.$name" "$T0" "$mk" "$N" "$CUP" "$SNRATE")
 	note "$name: done: makespan ${mk}s, median ${med}s, source sent ${srcx}×S, machine CPU busy $busy%"
 }
 
@@ -549,7 +553,7 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	echo "Command: \`bench/swarm.sh${ARGS:+ $ARGS}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Linux $(uname -r))"
 	echo
 	echo "Links (tc htb, each direction): source $SRATE Mbit/s, supernode host $SNRATE Mbit/s," \
-		"clients $CRATE Mbit/s; added one-way latency ${LAT} ms; TCP congestion control $CC. BitTorrent piece size $(human "$PS")."
+		"clients $CRATE Mbit/s down, $CUP up; added one-way latency ${LAT} ms; TCP congestion control $CC. BitTorrent piece size $(human "$PS")."
 	echo "Calibration (payload rates; tc also counts the headers, so ~96% is a full link): $CAL."
 	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+N·U_cli)) = max($b1, $b2, $b3) = $BOUND s."
 	echo

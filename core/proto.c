@@ -166,6 +166,7 @@ int proto_parse_report(struct slice val, struct proto_report *out)
 	if (piece_no(word(&val), &out->uploader) != DF_OK)
 		return DF_ERR;
 	out->why = trim(val.p, val.n);
+	out->body_us = -1;
 	return DF_OK;
 }
 
@@ -401,6 +402,21 @@ int proto_parse_register(const char *buf, size_t len, struct proto_register *out
 	return DF_OK;
 }
 
+/* The body time an ok report may carry after its uploader (peers before it sent nothing there, and a
+ * supernode before it ignores it): decimal microseconds, -1 when absent or not a number. */
+static int64_t body_us(struct slice v)
+{
+	if (!v.n || v.n > 15)
+		return -1;
+	int64_t n = 0;
+	for (size_t i = 0; i < v.n; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return -1;
+		n = n * 10 + (v.p[i] - '0');
+	}
+	return n;
+}
+
 int proto_next_work(const char *buf, size_t len, size_t *pos, struct proto_work_line *out, struct proto_err *err)
 {
 	size_t at;
@@ -422,6 +438,8 @@ int proto_next_work(const char *buf, size_t len, size_t *pos, struct proto_work_
 			continue;
 		if (proto_parse_report(l.val, &out->r) != DF_OK)
 			return refuse(err, buf, at, &l, "not 'PIECE UPLOADER [WHY]'");
+		if (out->kind == PROTO_WORK_OK)
+			out->r.body_us = body_us(out->r.why);
 		return DF_OK;
 	}
 	return rc;

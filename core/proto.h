@@ -36,11 +36,12 @@ struct proto_assign {
 };
 int proto_parse_assign(struct slice val, struct proto_assign *out);
 
-/* "ok: PIECE UPLOADER", "bad: PIECE UPLOADER", "fail: PIECE UPLOADER WHY..." */
+/* "ok: PIECE UPLOADER [BODY_US]", "bad: PIECE UPLOADER", "fail: PIECE UPLOADER WHY..." */
 struct proto_report {
 	uint32_t piece;
 	uint32_t uploader;
 	struct slice why; /* fail only */
+	int64_t body_us;  /* ok only: microseconds from the piece's first byte to its last; -1 if not said */
 };
 int proto_parse_report(struct slice val, struct proto_report *out);
 

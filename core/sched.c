@@ -19,6 +19,7 @@ void sched_config_default(struct sched_config *c)
 	c->max_failures = 3;
 	c->piece_size = 4u << 20;
 	c->seed = 0x9e3779b97f4a7c15ULL;
+	c->endgame = 0;
 }
 
 /* ---- intrusive lists of peer handles ---- */
@@ -290,7 +291,7 @@ static void freeup_update(struct sched *s, int32_t u)
 {
 	const struct sched_peer *p = &s->peers[u];
 	uint32_t w = (uint32_t)u >> 6;
-	if (sched_usable_holder(p) && p->nup < s->cfg.up_slots) {
+	if (sched_usable_holder(p) && p->nup < sched_slots(s, p)) {
 		bm_set(s->freeup, (uint32_t)u);
 		bm_set(s->freesum, w);
 	} else {
@@ -323,6 +324,8 @@ static void gain(struct sched *s, int32_t u, uint32_t p)
 		return;
 	bm_set(h, p);
 	pe->nhave++;
+	if (!pe->super)
+		s->sum_have++;
 	if (sched_usable_holder(pe)) {
 		s->nhold[p]++;
 		col_set(s, p, u);
@@ -339,6 +342,7 @@ static void lose(struct sched *s, int32_t u, uint32_t p)
 		return;
 	bm_clr(h, p);
 	pe->nhave--;
+	s->sum_have--;
 	if (sched_usable_holder(pe)) {
 		s->nhold[p]--;
 		col_clr(s, p, u);
@@ -404,10 +408,6 @@ static void release(struct sched *s, int32_t idx)
 	*e = (struct sched_entry){.piece = -1, .up = SCHED_NIL, .up_prev = SCHED_NIL, .up_next = SCHED_NIL};
 }
 
-static int up_slots(const struct sched *s, const struct sched_peer *p)
-{
-	return p->super ? s->cfg.super_slots : s->cfg.up_slots;
-}
 
 /* Does w lack some piece u holds? */
 static int needs_from(const struct sched *s, int32_t w, int32_t u)
@@ -427,7 +427,7 @@ static void wake_for(struct sched *s, int32_t u)
 	const struct sched_peer *up = &s->peers[u];
 	if (!up->used || up->black || !up->nhave)
 		return;
-	int free_slots = up_slots(s, up) - up->nup;
+	int free_slots = sched_slots(s, up) - up->nup;
 	int scan = DF_MIN(SCHED_WAKE_SCAN, s->park.len);
 	for (int looked = 0; free_slots > 0 && looked < scan; looked++) {
 		int32_t w = s->park.head;
@@ -463,6 +463,18 @@ static void avoid_add(struct sched *s, int32_t d, int32_t u)
 	struct sched_peer *p = &s->peers[d];
 	p->avoid[p->avoid_next] = (struct sched_avoid){u, s->peers[u].gen};
 	p->avoid_next = (uint8_t)((p->avoid_next + 1) % SCHED_AVOID);
+}
+
+/* A transfer of bytes from u took body_us: its rate times u's uploads in flight (this one included)
+ * samples u's upload rate (low when the downloader's link was the limit: only used to compare
+ * uploaders). The EWMA smooths the fluctuations of shared links. */
+static void measure(struct sched *s, int32_t u, uint32_t bytes, int64_t body_us)
+{
+	struct sched_peer *p = &s->peers[u];
+	double up = (double)bytes * 1000.0 / (double)body_us * (p->nup + 1);  /* its slot is already free */
+	p->cap = p->cap > 0 ? 0.75 * p->cap + 0.25 * up : up;
+	if (!p->super && p->cap > s->cap_max)
+		s->cap_max = p->cap;
 }
 
 /* ---- public entry points ---- */
@@ -552,6 +564,8 @@ int sched_peer_remove(struct sched *s, int peer)
 	else
 		s->nblack--;
 	memset(sched_have(s, peer), 0, (size_t)s->pw * 8);
+	if (!p->super)
+		s->sum_have -= p->nhave;
 	p->used = 0;
 	p->nhave = 0;
 	freeup_update(s, peer);
@@ -597,11 +611,18 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 		return 0;
 	}
 	int room = DF_MIN(max, s->cfg.max_down - p->ndown);
+	int n = 0;
+	if (room > 0 && p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces && s->final && s->cfg.endgame)
+		n = sched_endgame(s, peer, now, out, room);
+	if (n > 0) {
+		*why = SCHED_ASSIGNED;
+		return n;
+	}
 	if (room <= 0 || (p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces)) {
 		*why = SCHED_FULL;  /* its own transfers bring it back */
 		return 0;
 	}
-	int n = sched_pick(s, peer, now, out, room, why);
+	n = sched_pick(s, peer, now, out, room, why);
 	if (n > 0) {
 		*why = SCHED_ASSIGNED;
 	} else {
@@ -618,7 +639,6 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 
 int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now, int64_t body_us)
 {
-	(void)body_us;
 	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) ||
 	    u == d) {
 		errno = EINVAL;
@@ -628,6 +648,9 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 	int k = 0;
 	while (k < s->cfg.max_down && e[k].piece != (int32_t)piece)
 		k++;
+	for (int j = k + 1; j < s->cfg.max_down && k < s->cfg.max_down && e[k].up != u; j++)
+		if (e[j].piece == (int32_t)piece && e[j].up == u)
+			k = j;  /* the end game: two uploaders of one piece; this report is about the one named */
 	int32_t idx = k < s->cfg.max_down ? (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k) : SCHED_NIL;
 	/* The transfer the scheduler knows, or a stale one (cancelled by a removal, then perhaps
 	 * handed out again from another uploader). */
@@ -640,12 +663,21 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 			other = e[k].up;
 			release(s, idx);
 		}
+		/* the end game's other copy of this piece, if any: the loser, cancelled by the downloader */
+		for (int j = 0; j < s->cfg.max_down; j++)
+			if (e[j].piece == (int32_t)piece) {
+				int32_t lu = e[j].up;
+				release(s, (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)j));
+				wake_for(s, lu);
+			}
 		gain(s, d, piece);
 		if (exact) {
 			uint32_t bytes = s->final && piece == s->npieces - 1 ? s->last_bytes : s->cfg.piece_size;
 			s->peers[d].bytes_down += bytes;
 			s->peers[u].bytes_up += bytes;
 			s->peers[u].fails = 0;
+			if (body_us > 0)
+				measure(s, u, bytes, body_us);
 		}
 		wake_for(s, d);
 		if (other != SCHED_NIL && other != u)

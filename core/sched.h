@@ -28,6 +28,8 @@ struct sched_config {
 	int max_failures;      /* consecutive failed uploads before a peer is no longer used as uploader */
 	uint32_t piece_size;   /* bytes per piece, only for the byte counters of the status */
 	uint64_t seed;         /* seeds the tie-breaking random choices (runs are reproducible) */
+	int endgame;           /* 1: once all a downloader lacks is in flight, its pieces get a second
+				* uploader (the first copy to arrive wins; the winner's ok ends the other) */
 };
 
 void sched_config_default(struct sched_config *c);

@@ -22,6 +22,8 @@
 #define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
 #define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
 #define SCHED_MORE_PROBES 16   /* last-phase probes for a peer that has transfers in flight */
+#define SCHED_SUPER_MORE 1.5   /* supernode vs fastest peer, rate per transfer, for its second set of slots */
+#define SCHED_CHOICES 8        /* free holders of a piece compared before one is picked */
 
 struct sched_link {
 	int32_t prev, next;
@@ -57,6 +59,7 @@ struct sched_peer {
 	uint32_t fails_total;
 	int64_t last_seen;
 	uint64_t bytes_up, bytes_down;
+	double cap;              /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads); 0: none yet */
 	struct sched_link link[2];
 	int32_t up_head;         /* first entry it uploads, or SCHED_NIL */
 	int32_t hint;            /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
@@ -85,6 +88,8 @@ struct sched {
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
 	uint64_t assignments, searches;
+	double cap_max;                    /* the highest measured peer upload rate (not the supernode's) */
+	uint64_t sum_have;                 /* pieces held, summed over peers that are not the supernode */
 };
 
 static inline int bm_get(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
@@ -109,10 +114,25 @@ static inline uint64_t sched_rand(struct sched *s)
 
 static inline int sched_usable_holder(const struct sched_peer *p) { return p->used && !p->super && !p->black; }
 
+/* Upload slots of peer p: up_slots for a peer; for the supernode super_slots, twice that once it
+ * holds every piece (its link is no longer needed for pieces no peer has) if its measured rate per
+ * transfer is several times the fastest peer's: peers' uplinks are the limit, and each of its
+ * transfers shares the downloader's link with the others, so it needs more to keep its own busy. */
+static inline int sched_slots(const struct sched *s, const struct sched_peer *p)
+{
+	if (!p->super)
+		return s->cfg.up_slots;
+	int more = s->final && p->nhave == s->npieces && p->cap > 0 && s->cap_max > 0 &&
+		   p->cap * s->cfg.up_slots > SCHED_SUPER_MORE * s->cap_max * s->cfg.super_slots;
+	return s->cfg.super_slots * (more ? 2 : 1);
+}
+
 /* sched.c: takes a free upload slot of u for piece p to downloader d (all checked by the caller). */
 void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now);
 /* sched_pick.c: moves piece p to the key its counters say, keeping order[] and availbm right. */
 void sched_key_fix(struct sched *s, uint32_t p);
+/* sched_pick.c: the end game: second uploaders for d's pieces in flight, up to room; returns how many. */
+int sched_endgame(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room);
 /* sched_pick.c: chooses up to room transfers for d; returns how many, *why set when 0. */
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room,
 	       enum sched_why *why);

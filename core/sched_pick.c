@@ -67,8 +67,19 @@ static int avoided(const struct sched *s, int32_t d, int32_t u)
 	return 0;
 }
 
-/* A peer (not the supernode) holding p with a free upload slot, not avoided by d: the first one at
- * or after a random position, so load spreads; SCHED_NIL if none. */
+/* Is a new transfer from a likely faster than one from b? Its expected rate is the uploader's
+ * measured rate shared by one more upload; peers not measured yet count as the fastest known. */
+static int faster(const struct sched *s, int32_t a, int32_t b)
+{
+	const struct sched_peer *pa = &s->peers[a], *pb = &s->peers[b];
+	double ca = pa->cap > 0 ? pa->cap : s->cap_max > 0 ? s->cap_max : 1;
+	double cb = pb->cap > 0 ? pb->cap : s->cap_max > 0 ? s->cap_max : 1;
+	return ca * (pb->nup + 1) > cb * (pa->nup + 1);
+}
+
+/* A peer (not the supernode) holding p with a free upload slot, not avoided by d: of the first
+ * SCHED_CHOICES at or after a random position (so load spreads), the one that would send fastest;
+ * SCHED_NIL if none. */
 static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 {
 	const uint64_t *c = s->col + (size_t)p * s->qw, *cs = s->colsum + (size_t)p * s->qs;
@@ -78,6 +89,8 @@ static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 	if (!any)
 		return SCHED_NIL;  /* the common miss: no word has both a holder and a free peer */
 	uint32_t r = (uint32_t)(((sched_rand(s) >> 32) * s->qw) >> 32), rs = r / 64, rb = r % 64;
+	int32_t best = SCHED_NIL;
+	int seen = 0;
 	for (uint32_t k = 0; k <= s->qs; k++) {
 		uint32_t si = (rs + k) % s->qs;
 		uint64_t m = cs[si] & s->freesum[si];
@@ -89,27 +102,37 @@ static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 			uint32_t wi = si * 64 + (uint32_t)__builtin_ctzll(m);
 			for (uint64_t b = c[wi] & s->freeup[wi]; b; b &= b - 1) {
 				int32_t u = (int32_t)(wi * 64 + (uint32_t)__builtin_ctzll(b));
-				if (!avoided(s, d, u))
-					return u;
+				if (avoided(s, d, u))
+					continue;
+				if (best == SCHED_NIL || faster(s, u, best))
+					best = u;
+				if (++seen >= SCHED_CHOICES)
+					return best;
 			}
 		}
 	}
-	return SCHED_NIL;
+	return best;
 }
 
-/* Who uploads p to d: a free peer holder, else the supernode if it has p and a free slot. */
+/* Who uploads p to d: the free peer holder that would send fastest, else the supernode if it has p
+ * and a free slot. The supernode comes first once it holds every piece (its link is no longer
+ * needed for pieces no peer has), for a downloader at or behind the average, when its measured
+ * rate per transfer beats the best free peer's (both measured): where peers' uplinks are the
+ * limit it then uploads at its full rate, to those who would otherwise finish last. */
 static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 {
+	int32_t u = SCHED_NIL, sn = s->super;
 	/* Every slot of every peer holder is taken by p alone: no need to look. */
-	if (s->nhold[p] && s->ninfl[p] < s->nhold[p] * (uint32_t)s->cfg.up_slots) {
-		int32_t u = find_peer(s, p, d);
-		if (u != SCHED_NIL)
-			return u;
-	}
-	int32_t sn = s->super;
-	if (sn != SCHED_NIL && s->peers[sn].nup < s->cfg.super_slots && bm_get(sched_have(s, sn), p))
+	if (s->nhold[p] && s->ninfl[p] < s->nhold[p] * (uint32_t)s->cfg.up_slots)
+		u = find_peer(s, p, d);
+	int sn_free = sn != SCHED_NIL && s->peers[sn].nup < sched_slots(s, &s->peers[sn]) && bm_get(sched_have(s, sn), p);
+	if (u == SCHED_NIL)
+		return sn_free ? sn : SCHED_NIL;
+	if (sn_free && s->final && s->peers[sn].nhave == s->npieces && s->npeers > 1 &&
+	    (uint64_t)s->peers[d].nhave * (uint64_t)(s->npeers - 1) <= s->sum_have && s->peers[sn].cap > 0 &&
+	    s->peers[u].cap > 0 && faster(s, sn, u))
 		return sn;
-	return SCHED_NIL;
+	return u;
 }
 
 static int in_flight(const struct sched *s, int32_t d, uint32_t p)
@@ -272,6 +295,47 @@ static int by_uploader(struct sched *s, int32_t d, int64_t now, struct sched_ass
 	return n;
 }
 
+int sched_endgame(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room)
+{
+	const struct sched_entry *e = sched_ents(s, d);
+	int n = 0, md = s->cfg.max_down;
+	uint64_t tried_mask = 0;
+	/* oldest first: those most likely stuck behind a slow or departed uploader */
+	while (n < room) {
+		int best = -1;
+		for (int k = 0; k < md; k++) {
+			if (e[k].piece < 0 || (best >= 0 && e[k].since >= e[best].since))
+				continue;
+			int copies = 0;
+			for (int j = 0; j < md; j++)
+				copies += e[j].piece == e[k].piece;
+			int tried = 0;
+			for (int j = 0; j < n; j++)
+				tried |= out[j].piece == (uint32_t)e[k].piece;
+			if (copies == 1 && !tried && !(tried_mask >> k & 1))
+				best = k;
+		}
+		if (best < 0)
+			break;
+		tried_mask |= 1ULL << best;
+		uint32_t p = (uint32_t)e[best].piece;
+		int32_t cur = e[best].up;
+		s->searches++;
+		/* another uploader than the current one: hide its free slot from the search for a moment */
+		int was_free = cur != s->super && bm_get(s->freeup, (uint32_t)cur);
+		if (was_free)
+			bm_clr(s->freeup, (uint32_t)cur);
+		int32_t u = holder(s, p, d);
+		if (was_free)
+			bm_set(s->freeup, (uint32_t)cur);
+		if (u == SCHED_NIL || u == cur)
+			continue;
+		sched_start(s, d, p, u, now);
+		out[n++] = (struct sched_assignment){p, u};
+	}
+	return n;
+}
+
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room, enum sched_why *why)
 {
 	struct walk w = {.i = (int64_t)s->cnt_ge[1] - 1, .budget = 64 + 16 * (uint32_t)room};
@@ -281,7 +345,7 @@ int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment 
 	for (uint32_t k = 0; k < s->qs; k++)
 		any |= s->freesum[k];
 	int32_t sn = s->super;
-	if (!any && (sn == SCHED_NIL || s->peers[sn].nup >= s->cfg.super_slots)) {
+	if (!any && (sn == SCHED_NIL || s->peers[sn].nup >= sched_slots(s, &s->peers[sn]))) {
 		const struct sched_peer *p = &s->peers[d];
 		*why = s->cnt_ge[1] > p->nhave + (uint32_t)p->ndown ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
 		return 0;

@@ -516,7 +516,9 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 			 f->addr);
 		report(d, "bad", f->piece, f->uploader, NULL);
 	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) == DF_OK) {
-		report(d, "ok", f->piece, f->uploader, NULL);
+		char us[24];  /* the body time: the supernode measures uploaders by it (docs/PROTOCOL.md) */
+		snprintf(us, sizeof us, "%lld", (long long)(1e6 * (ev_now(d->sp->cfg.loop) - f->t_first)));
+		report(d, "ok", f->piece, f->uploader, us);
 		log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
 			  1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first), d->nactive, ev_now(d->sp->cfg.loop));
 		double took = ev_now(d->sp->cfg.loop) - f->t_start;

@@ -1589,7 +1589,7 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 		if (r.uploader >= (uint32_t)t->npeers_cap)
 			continue;
 		int up = (int)r.uploader;
-		if (sched_report(t->sched, p->handle, r.piece, up, res, now) == DF_ERR)
+		if (sched_report_timed(t->sched, p->handle, r.piece, up, res, now, r.body_us) == DF_ERR)
 			continue;
 		if (res != SCHED_OK)
 			black_note(t, up);

@@ -258,16 +258,20 @@ static void registrations(void)
 
 static void work_bodies(void)
 {
-	const char *b = "idle\nok: 1 0\nwhat: ever\nfail: 2 7 connection reset\nbad: 3 9\n";
+	const char *b = "idle\nok: 1 0\nwhat: ever\nok: 4 2 81234\nok: 5 2 later\nfail: 2 7 connection reset\nbad: 3 9\n";
 	size_t pos = 0;
 	struct proto_work_line w;
 	struct proto_err e;
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
 	CHECK_EQ(w.kind, PROTO_WORK_IDLE);
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
-	CHECK(w.kind == PROTO_WORK_OK && w.r.piece == 1 && w.r.uploader == 0);
+	CHECK(w.kind == PROTO_WORK_OK && w.r.piece == 1 && w.r.uploader == 0 && w.r.body_us == -1);
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
-	CHECK(w.kind == PROTO_WORK_FAIL && w.r.piece == 2 && slice_eq(w.r.why, "connection reset"));
+	CHECK(w.kind == PROTO_WORK_OK && w.r.piece == 4 && w.r.uploader == 2 && w.r.body_us == 81234);
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
+	CHECK(w.kind == PROTO_WORK_OK && w.r.piece == 5 && w.r.body_us == -1);  /* not a number: ignored */
+	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
+	CHECK(w.kind == PROTO_WORK_FAIL && w.r.piece == 2 && slice_eq(w.r.why, "connection reset") && w.r.body_us == -1);
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
 	CHECK(w.kind == PROTO_WORK_BAD && w.r.uploader == 9);
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_AGAIN);

@@ -138,6 +138,75 @@ static void supernode_last(void)
 	sched_free(s);
 }
 
+/* Once the supernode holds every piece and its measured rate per transfer beats the free peer's,
+ * a downloader at or behind the average gets it from the supernode (issue 16: the supernode idled
+ * while slow peer uplinks were the limit). Only with measurements: unmeasured, the peer comes first. */
+static void supernode_first_when_faster(void)
+{
+	struct sched_config c = cfg(1, 1, 4);
+	struct sched *s = sched_new(&c, 4);
+	int sn = super_with(s, 4);
+	int a = peer_with(s, (uint32_t[]){0, 1, 2, 3}, 4);
+	int b = sched_peer_add(s, 0, NULL, 0), e = sched_peer_add(s, 0, NULL, 0);
+	struct sched_assignment out[1];
+	CHECK_EQ(sched_assign(s, b, 0, out, 1, NULL), 1);
+	CHECK_EQ(out[0].uploader, a);  /* nothing measured yet: peers before the supernode */
+	uint32_t pb = out[0].piece;
+	CHECK_EQ(sched_assign(s, e, 0, out, 1, NULL), 1);
+	CHECK_EQ(out[0].uploader, sn);  /* a's one slot is taken */
+	/* a sends 100 bytes in 100 ms (1 byte/ms), the supernode 100 bytes in 1 ms */
+	CHECK_EQ(sched_report_timed(s, b, pb, a, SCHED_OK, 100, 100000), DF_OK);
+	CHECK_EQ(sched_report_timed(s, e, out[0].piece, sn, SCHED_OK, 100, 1000), DF_OK);
+	int g = sched_peer_add(s, 0, NULL, 101);
+	CHECK_EQ(sched_assign(s, g, 102, out, 1, NULL), 1);
+	CHECK_EQ(out[0].uploader, sn);  /* both measured, the supernode faster, g behind: the supernode */
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
+/* The end game: once all a downloader lacks is in flight, a second uploader is named for its oldest
+ * piece; the first copy's ok ends the other transfer (its uploader's slot is free again). Off by
+ * default: the same situation without it answers "full". */
+static void endgame(void)
+{
+	for (int on = 0; on <= 1; on++) {
+		struct sched_config c = cfg(2, 2, 2);
+		c.endgame = on;
+		struct sched *s = sched_new(&c, 2);
+		sched_set_length(s, 200);
+		int sn = super_with(s, 2);
+		int a = peer_with(s, (uint32_t[]){0, 1}, 2);
+		int b = sched_peer_add(s, 0, NULL, 0);
+		struct sched_assignment out[2];
+		CHECK_EQ(sched_assign(s, b, 0, out, 1, NULL), 1);
+		CHECK_EQ(out[0].uploader, a);
+		uint32_t p0 = out[0].piece;
+		CHECK_EQ(sched_assign(s, b, 1, out, 1, NULL), 1);
+		uint32_t p1 = out[0].piece;
+		CHECK_EQ(sched_report(s, b, p1, out[0].uploader, SCHED_OK, 2), DF_OK);
+		enum sched_why why;
+		int n = sched_assign(s, b, 3, out, 2, &why);
+		if (!on) {
+			CHECK_EQ(n, 0);
+			CHECK_EQ(why, SCHED_FULL);
+			sched_free(s);
+			continue;
+		}
+		CHECK_EQ(n, 1);
+		CHECK(out[0].piece == p0 && out[0].uploader == sn);  /* the second copy, not from a */
+		CHECK_EQ(check_invariants(s), 0);
+		CHECK_EQ(sched_report(s, b, p0, sn, SCHED_OK, 4), DF_OK);  /* the supernode's copy wins */
+		struct sched_peer_info pi;
+		sched_peer_info(s, a, &pi);
+		CHECK_EQ(pi.up_inflight, 0);  /* a's transfer, the loser, is over */
+		sched_peer_info(s, b, &pi);
+		CHECK(pi.down_inflight == 0 && pi.pieces == 2);
+		CHECK_EQ(sched_report(s, b, p0, a, SCHED_OK, 5), DF_AGAIN);  /* a late report of the loser */
+		CHECK_EQ(check_invariants(s), 0);
+		sched_free(s);
+	}
+}
+
 static void blacklist_bad(void)
 {
 	struct sched_config c = cfg(2, 4, 4);
@@ -512,8 +581,8 @@ static int check_invariants(const struct sched *s)
 			if (bm_get(h, (uint32_t)e[k].piece))
 				bad |= 8;  /* fetching a piece it has */
 			for (int k2 = 0; k2 < k; k2++)
-				if (e[k2].piece == e[k].piece)
-					bad |= 16;  /* fetching a piece twice */
+				if (e[k2].piece == e[k].piece && (!s->cfg.endgame || e[k2].up == e[k].up))
+					bad |= 16;  /* fetching a piece twice (the end game: from two uploaders) */
 			/* from a peer that is gone; it may lack the piece: a failed claim is dropped while other
 			 * transfers of it from that uploader are still under way (their reports end them) */
 			if (!s->peers[e[k].up].used)
@@ -526,7 +595,7 @@ static int check_invariants(const struct sched *s)
 		const struct sched_peer *p = &s->peers[i];
 		if (!p->used)
 			continue;
-		int slots = p->super ? s->cfg.super_slots : s->cfg.up_slots;
+		int slots = sched_slots(s, p);
 		if (nup[i] != p->nup || p->nup > slots)
 			bad |= 128;
 		int fr = sched_usable_holder(p) && p->nup < slots;
@@ -794,6 +863,8 @@ static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
 	{"supernode_last", supernode_last},
+	{"supernode_first_when_faster", supernode_first_when_faster},
+	{"endgame", endgame},
 	{"blacklist_bad", blacklist_bad},
 	{"blacklist_failures", blacklist_failures},
 	{"blacklist_by_caller", blacklist_by_caller},
