@@ -434,6 +434,8 @@ int proto_next_work(const char *buf, size_t len, size_t *pos, struct proto_work_
 			out->kind = PROTO_WORK_FAIL;
 		else if (slice_eq(l.key, "bad"))
 			out->kind = PROTO_WORK_BAD;
+		else if (slice_eq(l.key, "busy"))
+			out->kind = PROTO_WORK_BUSY;
 		else
 			continue;
 		if (proto_parse_report(l.val, &out->r) != DF_OK)

@@ -96,8 +96,9 @@ int proto_parse_register(const char *buf, size_t len, struct proto_register *out
 /* Whether the via list (as proto_parse_register checked it) names site. Pure. */
 int proto_via_has(struct slice via, const char *site);
 
-/* The reports of a work body (POST /v1/work): "idle", "ok|fail|bad: PIECE UPLOADER [WHY]". */
-enum proto_work_kind { PROTO_WORK_IDLE, PROTO_WORK_OK, PROTO_WORK_FAIL, PROTO_WORK_BAD };
+/* The reports of a work body (POST /v1/work): "idle", "ok|fail|bad|busy: PIECE UPLOADER [WHY]".
+ * busy: the downloader could not start the assignment (no fetch slot): nobody is charged. */
+enum proto_work_kind { PROTO_WORK_IDLE, PROTO_WORK_OK, PROTO_WORK_FAIL, PROTO_WORK_BAD, PROTO_WORK_BUSY };
 struct proto_work_line {
 	enum proto_work_kind kind;
 	struct proto_report r; /* not for idle */

@@ -708,6 +708,23 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 	return exact ? DF_OK : DF_AGAIN;
 }
 
+int sched_cancel(struct sched *s, int d, uint32_t piece, int u, int64_t now)
+{
+	if (!valid(s, d) || piece >= s->npieces || !valid(s, u) || u == d) {
+		errno = EINVAL;
+		return DF_ERR;
+	}
+	sched_touch(s, d, now);
+	struct sched_entry *e = sched_ents(s, d);
+	for (int k = 0; k < s->cfg.max_down; k++)
+		if (e[k].piece == (int32_t)piece && e[k].up == u) {
+			release(s, (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k));
+			wake_for(s, u);
+			return DF_OK;
+		}
+	return DF_AGAIN;
+}
+
 int sched_blacklist(struct sched *s, int peer, const char *why)
 {
 	if (!valid(s, peer) || s->peers[peer].super) {

@@ -122,6 +122,12 @@ int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, 
 int sched_report_timed(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
 		       int64_t now, int64_t body_us);
 
+/* Ends the transfer of piece from uploader to downloader d without a verdict: the downloader could
+ * not start it (it had no fetch slot free), so nobody is charged; the uploader's slot and d's
+ * in-flight place are freed and the piece is handed out again. DF_OK for the transfer in flight,
+ * DF_AGAIN for one the scheduler no longer tracks, DF_ERR (EINVAL) for bad handles or piece. */
+int sched_cancel(struct sched *s, int downloader, uint32_t piece, int uploader, int64_t now);
+
 /* Stops using a peer as an uploader, with the reason shown by sched_peer_info (the caller knows
  * something the reports do not: the host was blacklisted under an earlier handle). It may still
  * download. DF_ERR (EINVAL) for an unknown handle or the supernode. */

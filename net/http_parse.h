@@ -158,7 +158,9 @@ int http_url_resolve(const char *base, struct slice location, char *out, size_t 
  * in lower case, default port and userinfo and fragment dropped, an empty path as "/", and the query
  * parameters sorted, with empty ones and those named in `drop` (comma-separated names, NULL for none)
  * removed. Returns the length written (NUL-terminated), or DF_ERR when the URL is bad, has more than
- * 256 query parameters, or the result does not fit in cap. */
+ * HTTP_URL_MAX_PARAMS query parameters (errno E2BIG; otherwise EINVAL), or the result does not fit in
+ * cap. */
+#define HTTP_URL_MAX_PARAMS 256
 int http_url_normalize(const char *url, size_t n, const char *drop, char *out, size_t cap);
 
 /* The normalized form (as http_url_normalize) without anything that may be a credential: userinfo,

@@ -1,5 +1,6 @@
 /* URLs for the client and the swarm: parse an absolute http(s) URL, resolve a redirect's Location
  * against it, normalize it for task ids (sorted query, named parameters dropped), match no_proxy. */
+#include <errno.h>
 #include <string.h>
 
 #include "net/http_parse.h"
@@ -206,7 +207,7 @@ int http_url_resolve(const char *base, struct slice loc, char *out, size_t cap)
 	return b.over ? DF_ERR : (int)b.n;
 }
 
-#define MAX_QUERY_PARAMS 256
+#define MAX_QUERY_PARAMS HTTP_URL_MAX_PARAMS
 
 static int name_dropped(struct slice param, const char *drop)
 {
@@ -258,6 +259,7 @@ static int secret_param(struct slice param)
 static int normalize(const char *url, size_t n, const char *drop, int secrets, char *out, size_t cap)
 {
 	struct http_url u;
+	errno = EINVAL;
 	if (!cap || http_url_parse(url, n, &u, NULL) != DF_OK)
 		return DF_ERR;
 	struct slice params[MAX_QUERY_PARAMS];
@@ -270,8 +272,10 @@ static int normalize(const char *url, size_t n, const char *drop, int secrets, c
 		i++;
 		if (!p.n || name_dropped(p, drop) || (secrets && secret_param(p)))
 			continue;
-		if (np == MAX_QUERY_PARAMS)
+		if (np == MAX_QUERY_PARAMS) {
+			errno = E2BIG;
 			return DF_ERR;
+		}
 		/* insertion sort: small n, and stable so equal parameters keep their order */
 		size_t k = np++;
 		while (k && slice_cmp(params[k - 1], p) > 0) {

@@ -67,6 +67,18 @@ static void push_done_locked(struct resolver *r, struct resolve_query *q)
 	ev_async_send(r->loop, &r->async);
 }
 
+void resolve_take(const struct addrinfo *list, struct resolve_result *out)
+{
+	out->n = 0;
+	for (const struct addrinfo *ai = list; ai && out->n < RESOLVE_MAX_ADDRS; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(struct sockaddr_storage))
+			continue;
+		memcpy(&out->addr[out->n], ai->ai_addr, ai->ai_addrlen);
+		out->len[out->n] = ai->ai_addrlen;
+		out->n++;
+	}
+}
+
 static void lookup(struct resolve_query *q)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -74,14 +86,7 @@ static void lookup(struct resolve_query *q)
 	char port[8];
 	snprintf(port, sizeof port, "%u", q->port);
 	q->gai = getaddrinfo(q->host, port, &hints, &res);
-	q->res.n = 0;
-	for (struct addrinfo *ai = res; ai && q->res.n < RESOLVE_MAX_ADDRS; ai = ai->ai_next) {
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(struct sockaddr_storage))
-			continue;
-		memcpy(&q->res.addr[q->res.n], ai->ai_addr, ai->ai_addrlen);
-		q->res.len[q->res.n] = ai->ai_addrlen;
-		q->res.n++;
-	}
+	resolve_take(res, &q->res);
 	if (res)
 		freeaddrinfo(res);
 	if (!q->gai && !q->res.n)

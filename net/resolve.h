@@ -20,6 +20,11 @@ struct resolve_result {
 
 struct resolver;
 struct resolve_query;
+struct addrinfo;
+
+/* The TCP addresses of a getaddrinfo list, in its order: IPv4 and IPv6 only, the first
+ * RESOLVE_MAX_ADDRS of them (a name with more is tried at those). Pure. */
+void resolve_take(const struct addrinfo *list, struct resolve_result *out);
 
 /* The answer, on the loop thread. rc is DF_OK with res filled (n >= 1), or DF_ERR with err naming the
  * cause ("Name does not resolve"). res is valid only during the call. The query is freed after it. */

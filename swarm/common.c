@@ -2,6 +2,7 @@
  * Kept apart so neither engine includes the other. */
 #include "swarm/common.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,13 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 	}
 	int n = http_url_normalize(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
 	if (n < 0) {
+		int many = errno == E2BIG; /* said first: the URL is long, and the message may be cut */
 		http_url_redact(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
-		snprintf(err, errlen, "'%s' is not a URL df can fetch", norm);
+		if (many)
+			snprintf(err, errlen, "more than %d query parameters (the most a task id takes): '%s'", HTTP_URL_MAX_PARAMS,
+				 norm);
+		else
+			snprintf(err, errlen, "'%s' is not a URL df can fetch", norm);
 		return DF_ERR;
 	}
 	taskid_from_url(norm, (size_t)n, out);

@@ -29,7 +29,9 @@
 #include "swarm/piecesum.h"
 #include "swarm/source.h"
 
-#define MAX_FETCHES 16
+/* Piece fetches in flight per download: the top of [supernode] max_down's range, so a supernode that
+ * keeps to max_down never hands out more than fit (more, e.g. after it forgot some: "busy") */
+#define MAX_FETCHES 64
 #define MAX_SUPERNODES CONFIG_MAX_SUPERNODES /* config_set refuses longer lists */
 #define CTL_TIMEOUT 30.0
 #define HEARTBEAT 10.0
@@ -424,7 +426,7 @@ static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uplo
 {
 	if (strcmp(kind, "ok") == 0)
 		d->fail_streak = 0;
-	else {
+	else if (strcmp(kind, "busy") != 0) {
 		d->fail_streak++;
 		snprintf(d->last_fail, sizeof d->last_fail, "piece %u: %s", piece, why ? why : "checksum mismatch");
 	}
@@ -647,7 +649,10 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		if (!d->fetches[i].active)
 			f = &d->fetches[i];
 	if (!f) {
-		report(d, "fail", a->piece, a->uploader, "downloader busy");
+		/* our own limit, not the uploader's failure: the supernode hands the piece out again and
+		 * charges nobody (an old supernode skips the line and frees it when we say idle) */
+		log_info("piece %u of %s: all %d fetch slots busy; handing it back", a->piece, d->shown, MAX_FETCHES);
+		report(d, "busy", a->piece, a->uploader, NULL);
 		return;
 	}
 	memset(f, 0, sizeof *f);

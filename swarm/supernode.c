@@ -1585,10 +1585,17 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 			continue;
 		}
 		struct proto_report r = w.r;
-		enum sched_result res = result[w.kind];
 		if (r.uploader >= (uint32_t)t->npeers_cap)
 			continue;
 		int up = (int)r.uploader;
+		if (w.kind == PROTO_WORK_BUSY) {
+			/* the downloader's own limit: the uploader did nothing wrong */
+			if (sched_cancel(t->sched, p->handle, r.piece, up, now) == DF_OK)
+				log_debug("task %.12s: peer %s had no fetch slot for piece %u; handed out again", t->id,
+					  p->addr, r.piece);
+			continue;
+		}
+		enum sched_result res = result[w.kind];
 		if (sched_report_timed(t->sched, p->handle, r.piece, up, res, now, r.body_us) == DF_ERR)
 			continue;
 		if (res != SCHED_OK)

@@ -446,6 +446,34 @@ static void odd_answers(void)
 	http_client_free(cl);
 }
 
+/* At and past MAX_RESP_HEADERS (100 header lines, docs/LIMITS.md): 100 are read, a response with 101
+ * fails with a parse error naming the source. */
+static void resp_header_limit(void)
+{
+	struct http_client *cl = client(NULL);
+	static char resp[2][4096];
+	for (int v = 0; v < 2; v++) {
+		int nh = 100 + v, n = snprintf(resp[v], sizeof resp[v], "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+		for (int i = 1; i < nh; i++)
+			n += snprintf(resp[v] + n, sizeof resp[v] - (size_t)n, "X-H%d: %d\r\n", i, i);
+		snprintf(resp[v] + n, sizeof resp[v] - (size_t)n, "\r\nok");
+	}
+	struct canned k;
+	struct got g;
+	char url[128];
+	canned_start(&k, resp[0], 1);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/", k.port);
+	CHECK_EQ(get(cl, url, &g), DF_OK);
+	CHECK(g.status == 200 && !strcmp(g.body, "ok"));
+	canned_stop(&k);
+	canned_start(&k, resp[1], 1);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/", k.port);
+	CHECK_EQ(get(cl, url, &g), DF_ERR);
+	CHECK(strstr(g.msg, "bad response from 127.0.0.1:") && strstr(g.msg, "too many header fields"));
+	canned_stop(&k);
+	http_client_free(cl);
+}
+
 static void stale_pooled(void)
 {
 	/* the server closes after each answer without saying so: the pooled connection is dead, and the
@@ -736,6 +764,7 @@ static const struct unit_test tests[] = {
 	{"download_rate_limit", download_rate_limit},
 	{"errors", errors},
 	{"odd_answers", odd_answers},
+	{"resp_header_limit", resp_header_limit},
 	{"stale_pooled", stale_pooled},
 	{"timeouts", timeouts},
 	{"pool_idle_close", pool_idle_close},

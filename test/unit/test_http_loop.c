@@ -2,6 +2,7 @@
  * on port 0, the self-rearming inactivity timeout, stop signals, and the threaded resolver
  * (numeric, names, failures, cancel, free with queries in flight). */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -254,6 +255,35 @@ static void resolver(void)
 	usleep(200000);
 }
 
+/* At and past RESOLVE_MAX_ADDRS (8, docs/LIMITS.md): a name with 10 addresses (and one of another
+ * family in between) is tried at its first 8 TCP addresses, in order. */
+static void resolve_max_addrs(void)
+{
+	static struct addrinfo ai[11];
+	static struct sockaddr_in sa[11];
+	for (int i = 0; i < 11; i++) {
+		sa[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(0x0a000001u + (uint32_t)i)};
+		ai[i] = (struct addrinfo){.ai_family = i == 2 ? AF_UNIX : AF_INET, .ai_socktype = SOCK_STREAM,
+					  .ai_addrlen = sizeof sa[i], .ai_addr = (struct sockaddr *)&sa[i],
+					  .ai_next = i < 10 ? &ai[i + 1] : NULL};
+	}
+	struct resolve_result r;
+	resolve_take(&ai[0], &r);
+	CHECK_EQ(r.n, RESOLVE_MAX_ADDRS);
+	CHECK_EQ(RESOLVE_MAX_ADDRS, 8);
+	for (int k = 0; k < r.n; k++) {
+		const struct sockaddr_in *got = (const struct sockaddr_in *)&r.addr[k];
+		int from = k < 2 ? k : k + 1; /* the AF_UNIX entry is skipped */
+		CHECK_EQ(ntohl(got->sin_addr.s_addr), 0x0a000001u + (uint32_t)from);
+		CHECK_EQ(r.len[k], (socklen_t)sizeof(struct sockaddr_in));
+	}
+	ai[6].ai_next = NULL; /* 7 entries, one skipped: 6, all taken */
+	resolve_take(&ai[0], &r);
+	CHECK_EQ(r.n, 6);
+	resolve_take(NULL, &r);
+	CHECK_EQ(r.n, 0);
+}
+
 static const struct unit_test tests[] = {
 	{"addr_parse", addr_parse},
 	{"sockaddr_str", sockaddr_str},
@@ -261,5 +291,6 @@ static const struct unit_test tests[] = {
 	{"timeout", timeout},
 	{"signals", signals},
 	{"resolver", resolver},
+	{"resolve_max_addrs", resolve_max_addrs},
 };
 UNIT_MAIN("http_loop", tests)

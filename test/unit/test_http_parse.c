@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/http_parse.h"
+#include "swarm/common.h"
 #include "test/unit/unit.h"
 
 static struct http_header hdrs[16];
@@ -486,6 +487,27 @@ static void normalize(void)
 	CHECK_EQ(http_url_normalize(many, strlen(many), NULL, out, sizeof out), DF_ERR);
 }
 
+/* At and past MAX_QUERY_PARAMS (256, docs/LIMITS.md): 256 parameters make a task id, the 257th is
+ * refused with an error that names the URL (never cut silently: two URLs that differ only past the
+ * 256th parameter would share a task). */
+static void query_params_limit(void)
+{
+	static char url[4096], out[4096];
+	size_t n = (size_t)snprintf(url, sizeof url, "http://h/f?");
+	for (int i = 0; i < 256; i++)
+		n += (size_t)snprintf(url + n, sizeof url - n, "p%d&", i);
+	CHECK(n < sizeof url - 8);
+	CHECK(http_url_normalize(url, n, NULL, out, sizeof out) > 0);
+	char id[TASKID_MAX], err[256];
+	CHECK_EQ(swarm_task_id(url, NULL, NULL, id, err, sizeof err), DF_OK);
+	/* dropped parameters do not count */
+	n += (size_t)snprintf(url + n, sizeof url - n, "sig=1");
+	CHECK(http_url_normalize(url, n, "sig", out, sizeof out) > 0);
+	CHECK_EQ(http_url_normalize(url, n, NULL, out, sizeof out), DF_ERR);
+	CHECK_EQ(swarm_task_id(url, NULL, NULL, id, err, sizeof err), DF_ERR);
+	CHECK(strncmp(err, "more than 256 query parameters (the most a task id takes): 'http://h/f?", 71) == 0);
+}
+
 static void no_proxy(void)
 {
 	const char *l = "localhost, .example.com,10.0.0.1:8080 [::1] internal.";
@@ -522,6 +544,7 @@ static const struct unit_test tests[] = {
 	{"urls", urls},
 	{"url_resolve", url_resolve},
 	{"normalize", normalize},
+	{"query_params_limit", query_params_limit},
 	{"redact", redact},
 	{"no_proxy", no_proxy},
 };

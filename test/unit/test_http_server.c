@@ -608,6 +608,23 @@ static void max_conns(void)
 	http_server_free(s);
 }
 
+/* At and past MAX_LISTENERS (8, docs/LIMITS.md): eight listening addresses are taken, the ninth is a
+ * start-up error naming the address and the cause, and the eight still serve. */
+static void max_listeners(void)
+{
+	uint16_t port;
+	struct http_server *s = std_server(NULL, &port); /* its first listener */
+	char err[256];
+	for (int i = 1; i < 8; i++)
+		CHECK_EQ(http_server_listen(s, "127.0.0.1:0", err, sizeof err), DF_OK);
+	CHECK_EQ(http_server_listen(s, "127.0.0.1:0", err, sizeof err), DF_ERR);
+	CHECK_STR(err, "listen 127.0.0.1:0: too many listeners");
+	static struct raw r;
+	const char *out = raw_exchange(&r, port, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n", 5);
+	CHECK(strstr(out, "hello\n") != NULL);
+	http_server_free(s);
+}
+
 static int answered(void *arg)
 {
 	return strstr(((struct raw *)arg)->buf, "hello\n") != NULL;
@@ -697,6 +714,7 @@ static const struct unit_test tests[] = {
 	{"file_ranges", file_ranges},
 	{"many_connections", many_connections},
 	{"max_conns", max_conns},
+	{"max_listeners", max_listeners},
 	{"graceful_stop", graceful_stop},
 	{"upload_rate_limit", upload_rate_limit},
 };

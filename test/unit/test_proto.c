@@ -275,6 +275,11 @@ static void work_bodies(void)
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_OK);
 	CHECK(w.kind == PROTO_WORK_BAD && w.r.uploader == 9);
 	CHECK_EQ(proto_next_work(b, strlen(b), &pos, &w, &e), DF_AGAIN);
+	/* a downloader handing an assignment back (no fetch slot): not a failure of the uploader */
+	const char *busy = "busy: 4 2\n";
+	pos = 0;
+	CHECK_EQ(proto_next_work(busy, strlen(busy), &pos, &w, &e), DF_OK);
+	CHECK(w.kind == PROTO_WORK_BUSY && w.r.piece == 4 && w.r.uploader == 2);
 	const char *bad = "ok: 1 0\n\nbad: x 1\n";
 	pos = 0;
 	CHECK_EQ(proto_next_work(bad, strlen(bad), &pos, &w, &e), DF_OK);

@@ -137,7 +137,7 @@ static void bodies(void)
 	struct proto_work_line wl;
 	while (w && (rc = proto_next_work(w, strlen(w), &pos, &wl, &e)) == DF_OK)
 		n++;
-	CHECK(w && rc == DF_AGAIN && n == 4);
+	CHECK(w && rc == DF_AGAIN && n == 5);
 	free(w);
 	char *h = block("heartbeat", 0);
 	CHECK(h != NULL);

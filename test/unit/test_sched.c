@@ -859,6 +859,36 @@ static void forget_stale(void)
 	sched_free(s);
 }
 
+/* A downloader with no fetch slot free hands an assignment back ("busy"): the uploader is not
+ * charged (issue 14: "downloader busy" used to be a failure of the uploader), its slot and the
+ * downloader's place are freed, and the piece is handed out again. */
+static void cancel_busy(void)
+{
+	struct sched_config c = cfg(2, 1, 1);
+	c.max_failures = 1;
+	struct sched *s = sched_new(&c, 3);
+	int sn = super_with(s, 3);
+	int d = sched_peer_add(s, 0, NULL, 0);
+	struct sched_assignment out[4];
+	enum sched_why why;
+	CHECK_EQ(sched_assign(s, d, 1000, out, 1, &why), 1);
+	uint32_t busy = out[0].piece;
+	CHECK_EQ(out[0].uploader, sn);
+	CHECK_EQ(sched_assign(s, d, 1000, out, 1, &why), 0); /* the supernode's one slot is taken */
+	CHECK_EQ(sched_cancel(s, d, busy, sn, 1001), DF_OK);
+	CHECK_EQ(sched_cancel(s, d, busy, sn, 1001), DF_AGAIN); /* already handed back */
+	struct sched_peer_info pi;
+	CHECK_EQ(sched_peer_info(s, sn, &pi), DF_OK);
+	CHECK_EQ(pi.failures, 0);
+	CHECK(!pi.blacklisted);
+	CHECK_EQ(sched_assign(s, d, 1002, out, 1, &why), 1); /* free again, from the same uploader */
+	CHECK_EQ(out[0].uploader, sn);
+	CHECK_EQ(sched_cancel(s, 99, busy, sn, 1003), DF_ERR);
+	CHECK_EQ(sched_cancel(s, d, 99, sn, 1003), DF_ERR);
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
@@ -878,6 +908,7 @@ static const struct unit_test tests[] = {
 	{"many_peers", many_peers},
 	{"from_config", from_config},
 	{"forget_stale", forget_stale},
+	{"cancel_busy", cancel_busy},
 };
 
 UNIT_MAIN("sched", tests)
