@@ -466,9 +466,12 @@ static int run(struct df *df, struct opt_result *r)
 		log_user_error("proxy", "%s", err);
 		goto out;
 	}
+	char authmem[4200];
+	snprintf(authmem, sizeof authmem, "%s/proxy-authmem", store_root(df->store));
 	struct registry_cfg rcfg = {
 		.loop = p->loop, .client = p->client, .peer = p->peer, .store = df->store, .upstreams = p->ups,
-		.nupstreams = p->nups, .timeout = timeout,
+		.nupstreams = p->nups, .timeout = timeout, .offline_serve = c->proxy_offline_serve,
+		.offline_remember = c->proxy_offline_remember, .authmem_path = authmem,
 	};
 	p->reg = registry_new(&rcfg, err, sizeof err);
 	struct httpproxy_cfg hcfg = {
