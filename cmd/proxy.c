@@ -226,6 +226,8 @@ static void status_lines(struct px *p, struct proto_buf *b_)
 	proto_put(&b, "blobs-supernode-failed", "%llu", (unsigned long long)rs.super_failed);
 	if (rs.super_failure[0]) /* text: /metrics leaves it out */
 		proto_put(&b, "last-supernode-failure", "%s", rs.super_failure);
+	proto_put(&b, "blobs-offline", "%llu", (unsigned long long)rs.offline);
+	proto_put(&b, "blobs-offline-refused", "%llu", (unsigned long long)rs.offline_refused);
 	proto_put(&b, "blobs-aborted", "%llu", (unsigned long long)rs.aborted);
 	proto_put(&b, "relayed", "%llu", (unsigned long long)(rs.relay.started + hs.relay.started));
 	proto_put(&b, "relay-failed", "%llu", (unsigned long long)(rs.relay.failed + hs.relay.failed));

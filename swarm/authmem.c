@@ -1,5 +1,5 @@
 /* Remembered authorization decisions for offline serving (authmem.h): a bounded table of
- * SHA-256(credential, host, repository) -> time accepted, kept in a text file under the store. */
+ * SHA-256(credential, host, repository, blob) -> time accepted, kept in a text file under the store. */
 #include "swarm/authmem.h"
 
 #include <errno.h>
@@ -67,14 +67,14 @@ int authmem_parse(const char *buf, size_t n, int (*cb)(void *arg, const struct a
 }
 
 void authmem_key(const char *creds, size_t cn, const char *host, size_t hn, const char *repo, size_t rn,
-		 uint8_t out[32])
+		 const char *digest, size_t dn, uint8_t out[32])
 {
 	br_sha256_context c;
-	const char *parts[3] = {creds, host, repo};
-	size_t lens[3] = {cn, hn, rn};
+	const char *parts[4] = {creds, host, repo, digest};
+	size_t lens[4] = {cn, hn, rn, dn};
 	br_sha256_init(&c);
 	br_sha256_update(&c, "df-authmem", 10);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		uint8_t len[8];
 		for (int j = 0; j < 8; j++)
 			len[j] = (uint8_t)((uint64_t)lens[i] >> (8 * j));

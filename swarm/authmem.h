@@ -1,6 +1,6 @@
 /* Remembered authorization decisions for df proxy's offline serving ([proxy] offline_serve): which
  * (credential, registry host, repository) an upstream registry accepted, and when. Only a SHA-256 of
- * the three is kept, never a credential, in a small text file under the store (survives restarts).
+ * them is kept, never a credential, in a small text file under the store (survives restarts).
  *
  * File format (pure parser authmem_parse, fuzzed by test/fuzz/fuzz_authmem.c):
  *   "df-authmem 1\n" then one line per decision: 64 lower-case hex digits, one space, the Unix time
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AUTHMEM_MAGIC "df-authmem 1\n"
-#define AUTHMEM_DEFAULT_MAX 4096
+#define AUTHMEM_DEFAULT_MAX 16384 /* about 1.3 MB on disk; one entry per (credential, repository, blob) */
 
 struct authmem_entry {
 	uint8_t key[32];
@@ -25,9 +25,11 @@ struct authmem_entry {
 int authmem_parse(const char *buf, size_t n, int (*cb)(void *arg, const struct authmem_entry *e), void *arg);
 
 /* The key of a decision: SHA-256 over creds (the client's Authorization/Cookie lines, "" for none),
- * the registry's host[:port] and the repository, each length-prefixed so that no two triples meet. */
+ * the registry's host:port, the repository and the blob's digest, each length-prefixed so that no
+ * two sets of parts meet. The digest is part of it: a yes for one blob of a repository says nothing
+ * about another blob this host holds (a registry answers 404 for a blob not in the repository). */
 void authmem_key(const char *creds, size_t cn, const char *host, size_t hn, const char *repo, size_t rn,
-		 uint8_t out[32]);
+		 const char *digest, size_t dn, uint8_t out[32]);
 
 struct authmem;
 /* Loads path (missing: empty; unreadable or a bad header: empty, with a warning), keeping at most max

@@ -151,8 +151,8 @@ static void reply_head(struct reg_blob *b)
 }
 
 /* The upstream cannot be reached (offline_serve): the blob is served from the store or the swarm
- * only to credentials the upstream accepted for this repository within offline_remember, or to
- * anyone when it served the repository without credentials. Credentials it never accepted here may
+ * only to credentials the upstream accepted for this blob of this repository within
+ * offline_remember, or to anyone when it served that blob there without credentials. Credentials it never accepted here may
  * still get a blob this host does not hold from the swarm: the supernode hands it only when its
  * task is public (its source served it without credentials) or it accepted them itself. */
 static void serve_offline(struct reg_blob *b, const char *why)
@@ -264,7 +264,8 @@ static int start_check(struct reg_blob *b, int follow, char *err, size_t errlen)
 }
 
 /* With offline_serve, the authmem keys of a registry blob URL (upstream/v2/NAME/blobs/sha256:HEX):
- * the client's credentials and none, each with the upstream's host:port and the repository. */
+ * the client's credentials and none, each with the upstream's host:port, the repository and the
+ * blob (a yes for one blob says nothing about another blob the store holds). */
 static void blob_keys(struct reg_blob *b)
 {
 	struct http_url u;
@@ -277,8 +278,8 @@ static void blob_keys(struct reg_blob *b)
 	int hn = snprintf(host, sizeof host, "%.*s:%u", (int)u.host.n, u.host.p, (unsigned)u.port);
 	if (hn < 0 || (size_t)hn >= sizeof host)
 		return;
-	authmem_key(b->creds, strlen(b->creds), host, (size_t)hn, rp.name.p, rp.name.n, b->key);
-	authmem_key("", 0, host, (size_t)hn, rp.name.p, rp.name.n, b->anon_key);
+	authmem_key(b->creds, strlen(b->creds), host, (size_t)hn, rp.name.p, rp.name.n, rp.ref.p, rp.ref.n, b->key);
+	authmem_key("", 0, host, (size_t)hn, rp.name.p, rp.name.n, rp.ref.p, rp.ref.n, b->anon_key);
 	b->has_keys = 1;
 }
 

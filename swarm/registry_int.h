@@ -31,7 +31,7 @@ struct reg_blob {
 	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
 	struct reg_stream *stream;    /* the swarm side, once authorized */
 	int has_keys;                 /* a registry blob URL: the keys below are set (offline_serve) */
-	uint8_t key[32];              /* authmem key of (creds, upstream host, repository) */
+	uint8_t key[32];              /* authmem key of (creds, upstream host, repository, blob) */
 	uint8_t anon_key[32];         /* ... of no credentials: the repository was served to anyone */
 };
 

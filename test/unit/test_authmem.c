@@ -1,5 +1,5 @@
 /* Unit tests of swarm/authmem: the file parser (header, malformed and cut lines), keys that keep
- * their parts apart, validity windows, eviction of the oldest when full, and reload from disk. */
+ * their parts (and blobs) apart, validity windows, eviction of the oldest when full, and reload from disk. */
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +35,14 @@ static void parse(void)
 static void keys(void)
 {
 	uint8_t a[32], b[32], c[32];
-	authmem_key("Authorization: x", 16, "reg:5000", 8, "private/app", 11, a);
-	authmem_key("Authorization: x", 16, "reg:5000", 8, "public/app", 10, b);
+	authmem_key("Authorization: x", 16, "reg:5000", 8, "private/app", 11, "sha256:1", 8, a);
+	authmem_key("Authorization: x", 16, "reg:5000", 8, "public/app", 10, "sha256:1", 8, b);
 	CHECK(memcmp(a, b, 32) != 0);
+	authmem_key("Authorization: x", 16, "reg:5000", 8, "private/app", 11, "sha256:2", 8, b);
+	CHECK(memcmp(a, b, 32) != 0); /* another blob of the same repository */
 	/* moving bytes between parts changes the key */
-	authmem_key("ab", 2, "c", 1, "d", 1, b);
-	authmem_key("a", 1, "bc", 2, "d", 1, c);
+	authmem_key("ab", 2, "c", 1, "d", 1, "e", 1, b);
+	authmem_key("a", 1, "bc", 2, "d", 1, "e", 1, c);
 	CHECK(memcmp(b, c, 32) != 0);
 }
 
@@ -52,7 +54,7 @@ static void remember(void)
 	for (int i = 0; i < 5; i++) {
 		char r[8];
 		snprintf(r, sizeof r, "r%d", i);
-		authmem_key("", 0, "h", 1, r, strlen(r), k[i]);
+		authmem_key("", 0, "h", 1, r, strlen(r), "d", 1, k[i]);
 	}
 	struct authmem *m = authmem_open(path, 3);
 	CHECK(m != NULL);
