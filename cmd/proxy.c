@@ -233,6 +233,8 @@ static int px_stats(struct px *p, struct px_stat *s)
 		{"blobs-denied", METRIC_COUNTER, rs.denied},
 		{"blob-heads", METRIC_COUNTER, rs.heads},
 		{"blobs-supernode-failed", METRIC_COUNTER, rs.super_failed},
+		{"blobs-offline", METRIC_COUNTER, rs.offline},
+		{"blobs-offline-refused", METRIC_COUNTER, rs.offline_refused},
 		{"blobs-aborted", METRIC_COUNTER, rs.aborted},
 		{"relayed", METRIC_COUNTER, rs.relay.started + hs.relay.started},
 		{"relay-failed", METRIC_COUNTER, rs.relay.failed + hs.relay.failed},
@@ -463,9 +465,12 @@ static int start_engines(struct px *p, int tls, double timeout)
 		log_user_error("proxy", "%s", err);
 		return DF_EXIT_FAIL;
 	}
+	char authmem[4200];
+	snprintf(authmem, sizeof authmem, "%s/proxy-authmem", store_root(df->store));
 	struct registry_cfg rcfg = {
 		.loop = p->loop, .client = p->client, .peer = p->peer, .store = df->store, .upstreams = p->ups,
-		.nupstreams = p->nups, .timeout = timeout,
+		.nupstreams = p->nups, .timeout = timeout, .offline_serve = c->proxy_offline_serve,
+		.offline_remember = c->proxy_offline_remember, .authmem_path = authmem,
 	};
 	p->reg = registry_new(&rcfg, err, sizeof err);
 	struct httpproxy_cfg hcfg = {

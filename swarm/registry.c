@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/log.h"
+#include "core/taskid.h"
+#include "swarm/authmem.h"
 #include "swarm/registry_int.h"
 
 struct registry *registry_new(const struct registry_cfg *cfg, char *err, size_t errlen)
@@ -25,6 +28,12 @@ struct registry *registry_new(const struct registry_cfg *cfg, char *err, size_t 
 	if (cfg->nupstreams > 0)
 		memcpy(reg->ups, cfg->upstreams, (size_t)cfg->nupstreams * sizeof *reg->ups);
 	reg->cfg.upstreams = reg->ups;
+	reg->cfg.authmem_path = NULL; /* not kept: the caller's string */
+	if (cfg->offline_serve && cfg->authmem_path && !(reg->mem = authmem_open(cfg->authmem_path, 0))) {
+		registry_free(reg);
+		snprintf(err, errlen, "registry mirror: out of memory");
+		return NULL;
+	}
 	return reg;
 }
 
@@ -38,6 +47,7 @@ void registry_free(struct registry *reg)
 		http_reply_abort(b->req);
 		registry_blob_free(b);
 	}
+	authmem_free(reg->mem);
 	free(reg->ups);
 	free(reg);
 }
@@ -140,6 +150,46 @@ static void reply_head(struct reg_blob *b)
 		http_reply_abort(b->req);
 }
 
+/* The upstream cannot be reached (offline_serve): the blob is served from the store or the swarm
+ * only to credentials the upstream accepted for this blob of this repository within
+ * offline_remember, or to anyone when it served that blob there without credentials. Credentials it never accepted here may
+ * still get a blob this host does not hold from the swarm: the supernode hands it only when its
+ * task is public (its source served it without credentials) or it accepted them itself. */
+static void serve_offline(struct reg_blob *b, const char *why)
+{
+	struct registry *reg = b->reg;
+	int64_t now = (int64_t)time(NULL), win = reg->cfg.offline_remember;
+	int remembered = authmem_valid(reg->mem, b->key, now, win) || authmem_valid(reg->mem, b->anon_key, now, win);
+	char id[TASKID_MAX];
+	taskid_from_digest(&b->digest, id);
+	struct store_task *t = store_task_open(reg->cfg.store, id, NULL, 0, NULL, 0);
+	int local = t && store_task_complete(t);
+	int64_t len = t ? store_task_length(t) : -1;
+	if (t)
+		store_task_close(t);
+	if ((!remembered && local) || !reg->cfg.peer || (b->head && !local)) {
+		log_info("registry: %s: the upstream cannot be reached (%s) and %s", b->shown, why,
+			 !remembered ? "it never accepted these credentials for this repository (offline_remember)"
+				     : "the swarm cannot serve it here");
+		reg->st.offline_refused++;
+		http_req_on_done(b->req, NULL, NULL);
+		reply_error(b->req, 503, "UNAVAILABLE",
+			    "the upstream registry cannot be reached and did not recently accept these credentials "
+			    "for this repository");
+		registry_blob_free(b);
+		return;
+	}
+	log_info("registry: %s: the upstream cannot be reached (%s); serving from the %s (offline_serve, %s)", b->shown,
+		 why, local ? "store" : "swarm", remembered ? "remembered authorization" : "the supernode decides");
+	reg->st.offline++;
+	if (b->head) {
+		b->total = len;
+		reply_head(b);
+		return;
+	}
+	registry_blob_p2p(b);
+}
+
 static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;
@@ -147,10 +197,21 @@ static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	struct reg_blob *b = ctx;
 	int st = b->check_status;
 	b->check = NULL;
-	if (!st) {
-		log_info("registry: cannot check %s at the upstream: %s", b->shown, msg ? msg : "failed");
-		registry_blob_relay(b);
-		return;
+	if (!st || st >= 500) {
+		char why[300];
+		if (st)
+			snprintf(why, sizeof why, "it answered %d", st);
+		else
+			snprintf(why, sizeof why, "%s", msg ? msg : "failed");
+		if (b->reg->mem && b->has_keys) {
+			serve_offline(b, why);
+			return;
+		}
+		if (!st) {
+			log_info("registry: cannot check %s at the upstream: %s", b->shown, why);
+			registry_blob_relay(b);
+			return;
+		}
 	}
 	(void)rc; /* a followed check stops after the head: its end is "cancelled" */
 	if (st >= 300 && st <= 399 && !b->followed) {
@@ -173,6 +234,8 @@ static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	}
 	if (b->followed)
 		b->ctype[0] = 0; /* the storage's type of a ranged answer, not the registry's */
+	if (b->reg->mem && b->has_keys && authmem_accept(b->reg->mem, b->key, (int64_t)time(NULL)) != DF_OK)
+		log_warn("registry: %s: the authorization could not be remembered for offline serving", b->shown);
 	if (b->head) {
 		reply_head(b);
 		return;
@@ -198,6 +261,26 @@ static int start_check(struct reg_blob *b, int follow, char *err, size_t errlen)
 	b->check_status = 0;
 	b->check = http_client_request(reg->cfg.client, &rq, err, errlen);
 	return b->check ? DF_OK : DF_ERR;
+}
+
+/* With offline_serve, the authmem keys of a registry blob URL (upstream/v2/NAME/blobs/sha256:HEX):
+ * the client's credentials and none, each with the upstream's host:port, the repository and the
+ * blob (a yes for one blob says nothing about another blob the store holds). */
+static void blob_keys(struct reg_blob *b)
+{
+	struct http_url u;
+	struct registry_path rp;
+	const char *e;
+	char host[300];
+	if (!b->reg->mem || !b->digest.len || http_url_parse(b->url, strlen(b->url), &u, &e) != DF_OK ||
+	    registry_parse_path(u.path, &rp) != REG_BLOB || !rp.sha256)
+		return;
+	int hn = snprintf(host, sizeof host, "%.*s:%u", (int)u.host.n, u.host.p, (unsigned)u.port);
+	if (hn < 0 || (size_t)hn >= sizeof host)
+		return;
+	authmem_key(b->creds, strlen(b->creds), host, (size_t)hn, rp.name.p, rp.name.n, rp.ref.p, rp.ref.n, b->key);
+	authmem_key("", 0, host, (size_t)hn, rp.name.p, rp.name.n, rp.ref.p, rp.ref.n, b->anon_key);
+	b->has_keys = 1;
 }
 
 /* A blob GET (or, with head, its HEAD): authorized at url, then served. */
@@ -229,6 +312,7 @@ static void serve_blob(struct registry *reg, struct http_req *req, const char *u
 		registry_blob_free(b);
 		return;
 	}
+	blob_keys(b);
 	if (start_check(b, 0, err, sizeof err) != DF_OK) {
 		log_info("registry: cannot check %s at the upstream: %s", b->shown, err);
 		registry_blob_relay(b);

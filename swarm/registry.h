@@ -29,6 +29,12 @@ struct registry_cfg {
 	const struct registry_upstream *upstreams; /* copied */
 	int nupstreams;
 	double timeout;               /* no progress from an upstream for this long; 0: the client's */
+	/* [proxy] offline_serve: when an upstream cannot be reached, serve a sha256 blob the store or the
+	 * swarm holds to a client the upstream accepted for the repository within offline_remember
+	 * seconds (decisions remembered as hashes in authmem_path, docs/PROXY.md) */
+	int offline_serve;
+	int offline_remember;
+	const char *authmem_path;     /* needed with offline_serve */
 };
 
 /* A mirror (cfg copied). NULL with err set when out of memory. */
@@ -69,6 +75,8 @@ struct registry_stats {
 	uint64_t heads;         /* blob HEADs answered by df once the upstream authorized them */
 	uint64_t super_failed;  /* blobs relayed because the supernode failed their task */
 	char super_failure[320]; /* the last such failure: "supernode HOST: REASON", or "" */
+	uint64_t offline;       /* blob requests served while the upstream could not be reached */
+	uint64_t offline_refused; /* ... refused then: no remembered yes for those credentials */
 	uint64_t aborted;       /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
 	struct relay_stats relay;
 };

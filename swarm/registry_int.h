@@ -11,6 +11,7 @@ struct registry {
 	struct registry_upstream *ups;
 	struct registry_stats st;
 	struct reg_blob *blobs; /* blob requests in flight (freed by registry_free) */
+	struct authmem *mem;    /* remembered authorization decisions (offline_serve), or NULL */
 };
 
 /* One blob GET: the authorization check at the upstream, then the reply from the swarm. */
@@ -29,6 +30,9 @@ struct reg_blob {
 	char shown[2048];             /* url as logs show it (redacted) */
 	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
 	struct reg_stream *stream;    /* the swarm side, once authorized */
+	int has_keys;                 /* a registry blob URL: the keys below are set (offline_serve) */
+	uint8_t key[32];              /* authmem key of (creds, upstream host, repository, blob) */
+	uint8_t anon_key[32];         /* ... of no credentials: the repository was served to anyone */
 };
 
 /* The header lines of a blob reply from df (Content-Type, Docker-Content-Digest...) into out.

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# [proxy] offline_serve with the real docker-registry: blobs pulled through host 1's df proxy while
+# the registries were up are served after they stop, from host 1's store (to the credentials the
+# registry accepted, also after a restart) and through host 2's df proxy from the swarm (a public
+# repository); a private blob is refused to credentials that were never accepted, and a proxy
+# without the setting serves nothing once the registries are down.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../registry/lib.sh"
+. "$(dirname "$0")/../proxy/lib.sh"
+command -v curl >/dev/null || skip "curl not installed"
+
+make_test_image "$T/pub" df/public:v1 4
+PUB_BIG=$IMG_BIG; PUB_SMALL=$IMG_SMALL
+make_test_image "$T/priv" df/private:v1 4
+PRIV_BIG=$IMG_BIG
+RPUB=$(free_port); start_registry "$RPUB"; PUB_PID=$!
+push_image "$T/pub" df/public:v1 "$RPUB" || fail "push public: $OUT"
+RPRIV=$(free_port); start_registry "$RPRIV" auth; PRIV_PID=$!
+push_image "$T/priv" df/private:v1 "$RPRIV" "$REG_CREDS" || fail "push private: $OUT"
+SP=$(free_port); start_supernode sn "$SP"
+REGS=(--registry "pub=http://127.0.0.1:$RPUB" --registry "priv=http://127.0.0.1:$RPRIV")
+start_proxy h1 "${REGS[@]}" --supernode "127.0.0.1:$SP" --offline-serve; H1=$M; H1_PID=$PX
+start_proxy h2 "${REGS[@]}" --supernode "127.0.0.1:$SP" --offline-serve; H2=$M
+start_proxy n1 "${REGS[@]}" --supernode "127.0.0.1:$SP"; N1=$M
+start_proxy n2 "${REGS[@]}" --supernode "127.0.0.1:$SP"; N2=$M
+
+# get MIRROR NS DIGEST OUT [CURL ARGS...]: the blob's GET through MIRROR; the HTTP status in CODE
+get() {
+  local m=$1 ns=$2 d=$3 out=$4 repo; shift 4
+  repo=df/public; [ "$ns" = priv ] && repo=df/private
+  rm -f "$out"
+  CODE=$(curl -s -m 30 -o "$out" -w '%{http_code}' "$@" "http://$m/v2/$repo/blobs/$d?ns=$ns")
+}
+# same BLOB_FILE LAYOUT DIGEST: fails unless the file holds the blob's bytes
+same() { cmp -s "$1" "$2/blobs/sha256/${3#sha256:}" || fail "$1: not the bytes of $3"; }
+
+# the registries are up: host 1 and n1 pull both (the private one with credentials)
+for m in "$H1" "$N1"; do
+  get "$m" pub "$PUB_BIG" "$T/b"; [ "$CODE" = 200 ] || fail "$m: public blob answered $CODE"; same "$T/b" "$T/pub" "$PUB_BIG"
+  get "$m" priv "$PRIV_BIG" "$T/b" -u "$REG_CREDS"; [ "$CODE" = 200 ] || fail "$m: private blob answered $CODE"
+  same "$T/b" "$T/priv" "$PRIV_BIG"
+done
+get "$H1" priv "$PRIV_BIG" "$T/b"; [ "$CODE" = 401 ] || fail "private blob without credentials answered $CODE"
+[ -s "$T/h1/proxy-authmem" ] || fail "host 1 remembered no authorization"
+# hashes only: never the credentials
+B64=$(printf %s "$REG_CREDS" | base64 -w0)
+grep -qsF -e "$B64" -e "$REG_PASS" "$T/h1/proxy-authmem" && fail "the credentials were written to proxy-authmem"
+
+kill "$PUB_PID" "$PRIV_PID"; wait "$PUB_PID" "$PRIV_PID" 2>/dev/null
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$RPUB/v2/" && fail "the public registry still answers"
+
+# host 1, from its store: the accepted credentials, and anyone for the public repository
+get "$H1" priv "$PRIV_BIG" "$T/b" -u "$REG_CREDS"; [ "$CODE" = 200 ] || fail "offline: private blob from host 1's store answered $CODE"
+same "$T/b" "$T/priv" "$PRIV_BIG"
+get "$H1" pub "$PUB_BIG" "$T/b"; [ "$CODE" = 200 ] || fail "offline: public blob from host 1's store answered $CODE"
+same "$T/b" "$T/pub" "$PUB_BIG"
+# credentials never accepted (wrong ones, none): refused, although the blob is in the store
+get "$H1" priv "$PRIV_BIG" "$T/b" -u "$REG_USER:wrong"; [ "$CODE" = 503 ] || fail "offline: wrong credentials got $CODE"
+get "$H1" priv "$PRIV_BIG" "$T/b"; [ "$CODE" = 503 ] || fail "offline: no credentials got $CODE for a private blob"
+# the accepted credentials for another repository are not these
+get "$H1" pub "$PRIV_BIG" "$T/b" -u "$REG_CREDS"
+[ "$CODE" = 200 ] && fail "offline: a private blob was served under the public repository's name"
+
+# host 2 never pulled anything: the public blob from the swarm; the private one is refused
+get "$H2" pub "$PUB_BIG" "$T/b"; [ "$CODE" = 200 ] || fail "offline: public blob through host 2 answered $CODE: $(tail -5 "$T/h2.log")"
+same "$T/b" "$T/pub" "$PUB_BIG"
+get "$H2" priv "$PRIV_BIG" "$T/b" -u "$REG_USER:wrong"; [ "$CODE" = 200 ] && fail "offline: host 2 served a private blob to wrong credentials"
+[ "$(proxy_stat "${H2#*:}" blobs-offline)" -ge 1 ] || fail "host 2 counted no offline blob"
+
+# without the setting: nothing, neither from the store nor from the swarm
+get "$N1" priv "$PRIV_BIG" "$T/b" -u "$REG_CREDS"; [ "$CODE" = 200 ] && fail "without offline_serve: n1 served a stored blob"
+get "$N1" pub "$PUB_BIG" "$T/b"; [ "$CODE" = 200 ] && fail "without offline_serve: n1 served a stored public blob"
+get "$N2" pub "$PUB_BIG" "$T/b"; [ "$CODE" = 200 ] && fail "without offline_serve: n2 served a public blob from the swarm"
+
+# the decisions survive a restart of host 1
+kill "$H1_PID"; wait "$H1_PID" 2>/dev/null
+start_proxy h1 "${REGS[@]}" --supernode "127.0.0.1:$SP" --offline-serve; H1=$M
+get "$H1" priv "$PRIV_BIG" "$T/b" -u "$REG_CREDS"; [ "$CODE" = 200 ] || fail "offline after a restart: $CODE"
+same "$T/b" "$T/priv" "$PRIV_BIG"
+get "$H1" priv "$PRIV_BIG" "$T/b" -u "$REG_USER:wrong"; [ "$CODE" = 503 ] || fail "offline after a restart: wrong credentials got $CODE"
+# offline_remember bounds them: 0 seconds remembers nothing useful
+kill "$PX"; wait "$PX" 2>/dev/null
+start_proxy h1 "${REGS[@]}" --supernode "127.0.0.1:$SP" --offline-serve --offline-remember 0; H1=$M
+sleep 1.1
+get "$H1" priv "$PRIV_BIG" "$T/b" -u "$REG_CREDS"; [ "$CODE" = 503 ] || fail "offline_remember 0: $CODE"
+pass "proxy offline"
