@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# `df supernode --parent` on loopback (issue 17), the checks of a file that crosses sites: a
+# content-addressed task (--digest) through the parent, public (the source sends one copy, the
+# child counts it from the parent) and private (a registrant without credentials gets nothing
+# through a child, also when the parent holds the file); a wrong expected digest (exit 3 naming the
+# digest, no output file, the child's task failed and started over 2 s later); the source changing
+# while a file is on its way through the parent (the output is one version whole, never a mix); and
+# pieces handed to the site's hosts as they land (a host holds pieces while its site's supernode
+# still lacks some). multisite.sh has the rest.
+. "$(dirname "$0")/../lib.sh"
+command -v jq >/dev/null || skip "jq not installed"
+cd "$T"
+mkdir -p www/private www/slow
+make_file www/f1 2
+make_file www/private/blob 2
+make_file www/other 1
+NP=$(free_port)
+# /slow/: 512 KiB/s per connection, so a file takes seconds through the sites
+start_nginx "$T/www" "$NP" "location /private/ { if (\$http_authorization != 'Bearer good') { return 401; } }
+  location /slow/ { limit_rate 512k; }"
+U=http://127.0.0.1:$NP
+get() { # NAME SUPERNODE_PORT URL [flags]: a df get (60 s at most) into NAME.out through that supernode
+  local n=$1 p=$2 u=$3; shift 3
+  timeout -k 5 60 "$DF" get "$u" -O "$n.out" --supernode "127.0.0.1:$p" --data "$T/$n" --seed-idle 0 "$@" > "$n.log" 2>&1
+}
+# get_rc WANT NAME ...: get, failing unless it exits WANT; its output in $OUT
+get_rc() { local want=$1 rc; shift; get "$@"; rc=$?; OUT=$(cat "$1.log"); [ $rc = "$want" ] || fail "get $1 exited $rc, wanted $want: $OUT"; }
+same() { [ "$(sha "$1.out")" = "$(sha "www/$2")" ] || fail "$1's copy of $2 differs"; }
+json() { "$DF" status --supernode "127.0.0.1:$1" --json; }
+# task PORT URL KEY: KEY of the supernode's task for URL (the first one)
+task() { json "$1" | jq -r --arg u "$2" --arg k "$3" '[.tasks[] | select(.url == $u)][0][$k]'; }
+size() { stat -c %s "www/$1"; }
+
+PA=$(free_port); start_supernode snA "$PA"
+PB=$(free_port); start_supernode snB "$PB" --parent "127.0.0.1:$PA"
+
+# --- a content-addressed task through the parent: the source sends one copy ---
+D1=sha256:$(sha www/f1)
+get_rc 0 d1 "$PB" "$U/f1" --digest "$D1"
+same d1 f1
+get_rc 0 d2 "$PB" "$U/f1" --digest "$D1"
+same d2 f1
+[ "$(nginx_bytes "$NP" /f1)" = "$(size f1)" ] || fail "the source sent $(nginx_bytes "$NP" /f1) bytes of f1, not one copy"
+[ "$(task "$PB" "$U/f1" bytes_from_parent)" = "$(size f1)" ] || fail "B does not count f1 from its parent: $(json "$PB")"
+[ "$(task "$PB" "$U/f1" bytes_from_source)" = 0 ] || fail "B fetched f1 from the source: $(json "$PB")"
+[ "$(task "$PB" "$U/f1" state)" = complete ] || fail "B's task of f1 is not complete: $(json "$PB")"
+
+# --- a private content-addressed task: credentials checked on both sides of the link ---
+DP=sha256:$(sha www/private/blob)
+get_rc 0 p1 "$PB" "$U/private/blob" --digest "$DP" -H 'Authorization: Bearer good'
+same p1 private/blob
+[ "$(task "$PB" "$U/private/blob" bytes_from_source)" = 0 ] || fail "the private file did not come through the parent: $(json "$PB")"
+[ "$(task "$PB" "$U/private/blob" bytes_from_parent)" = "$(size private/blob)" ] || fail "B does not count the private file from its parent"
+# B holds it: a registrant without credentials is not admitted, and the source refuses it too
+get_rc 1 p2 "$PB" "$U/private/blob" --digest "$DP"
+expect_in "401"
+[ ! -e p2.out ] || fail "B handed the private file to a host without credentials"
+grep -q "not admitted: the source answered 401" snB.log || fail "B did not refuse p2 for the source's 401"
+# a child that lacks it, its task created by a registrant without credentials: the parent holds the
+# file but does not admit the child's registration, the source refuses the child, nobody gets it
+PC=$(free_port); start_supernode snC "$PC" --parent "127.0.0.1:$PA"
+# bytes of the file the source sent (its 2xx answers; a 401 has a body too)
+sent() { awk -v p="$1" '$7 ~ p && $9 ~ /^2/ {s += $10} END {print s+0}' "$T/nginx-$NP/access.log"; }
+sent=$(sent /private/blob)
+get_rc 1 p3 "$PC" "$U/private/blob" --digest "$DP"
+expect_in "401"
+[ ! -e p3.out ] || fail "a private file reached a host without credentials through C"
+grep -q "not admitted: the source answered 401" snA.log || fail "A admitted C's registrant without credentials: $(cat snA.log)"
+[ "$(task "$PC" "$U/private/blob" bytes_from_parent)" = 0 ] || fail "C got private pieces from A without credentials: $(json "$PC")"
+[ "$(sent /private/blob)" = "$sent" ] || fail "the source sent the private file for a registrant without credentials"
+sn_alive snA "the private source"; sn_alive snC "the private source"
+
+# --- a wrong expected digest through the parent: exit 3 naming the digest, no output file ---
+DW=sha256:$(sha www/other)
+get_rc 3 w1 "$PB" "$U/f1" --digest "$DW"
+expect_in "digest mismatch"
+expect_in "${DW#sha256:}"
+[ ! -e w1.out ] || fail "w1.out exists after a digest mismatch"
+ID=$(json "$PB" | jq -r --arg d "$DW" '[.tasks[] | select(.state == "failed" and (.error | contains($d)))][0].id')
+[ "$ID" != null ] || fail "B has no failed task naming $DW: $(json "$PB")"
+[ "$(json "$PB" | jq -r --arg i "$ID" '.tasks[] | select(.id == $i) | .pieces_at_supernode')" = 0 ] ||
+  fail "B kept the pieces of a file that failed its digest: $(json "$PB")"
+n=$(grep -c "digest mismatch" snB.log)
+# within 2 s a registration gets the failure; after, the task starts over (and fails again)
+get_rc 3 w2 "$PB" "$U/f1" --digest "$DW"
+expect_in "${DW#sha256:}"
+[ "$(grep -c "digest mismatch" snB.log)" = "$n" ] || fail "B fetched the failed task again within 2 s"
+sleep 2.2
+get_rc 3 w3 "$PB" "$U/f1" --digest "$DW"
+expect_in "${DW#sha256:}"
+[ "$(grep -c "digest mismatch" snB.log)" -gt "$n" ] || fail "B did not start the failed task over after 2 s: $(cat snB.log)"
+[ ! -e w2.out ] && [ ! -e w3.out ] || fail "an output file after a digest mismatch"
+sn_alive snA "a digest mismatch"; sn_alive snB "a digest mismatch"
+
+pass "multisite_digest"
