@@ -86,8 +86,13 @@ get_rc 3 w2 "$PB" "$U/f1" --digest "$DW"
 expect_in "${DW#sha256:}"
 [ "$(grep -c "digest mismatch" snB.log)" = "$n" ] || fail "B fetched the failed task again within 2 s"
 sleep 2.2
+before=$(sent /f1)
 get_rc 3 w3 "$PB" "$U/f1" --digest "$DW"
 expect_in "${DW#sha256:}"
+# the parent site's verdict is the child's: the source's file is not that digest, and fetching it
+# again across the link (B from the source) would only find the same
+[ $(( $(sent /f1) - before )) = "$(size f1)" ] || fail "the source sent $(( $(sent /f1) - before )) bytes of f1 for one failing attempt, not one copy (A's)"
+! grep -q "not through the parent site: digest mismatch" snB.log || fail "B went to the source after its parent's digest mismatch: $(cat snB.log)"
 [ "$(grep -c "digest mismatch" snB.log)" -gt "$n" ] || fail "B did not start the failed task over after 2 s: $(cat snB.log)"
 [ ! -e w2.out ] && [ ! -e w3.out ] || fail "an output file after a digest mismatch"
 sn_alive snA "a digest mismatch"; sn_alive snB "a digest mismatch"
