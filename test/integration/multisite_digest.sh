@@ -15,9 +15,9 @@ make_file www/f1 2
 make_file www/private/blob 2
 make_file www/other 1
 NP=$(free_port)
-# /slow/: 512 KiB/s per connection, so a file takes seconds through the sites
+# /slow/: 1 MiB/s per connection, so a file takes seconds through the sites
 start_nginx "$T/www" "$NP" "location /private/ { if (\$http_authorization != 'Bearer good') { return 401; } }
-  location /slow/ { limit_rate 512k; }"
+  location /slow/ { limit_rate 1m; }"
 U=http://127.0.0.1:$NP
 get() { # NAME SUPERNODE_PORT URL [flags]: a df get (60 s at most) into NAME.out through that supernode
   local n=$1 p=$2 u=$3; shift 3
@@ -96,5 +96,59 @@ expect_in "${DW#sha256:}"
 [ "$(grep -c "digest mismatch" snB.log)" -gt "$n" ] || fail "B did not start the failed task over after 2 s: $(cat snB.log)"
 [ ! -e w2.out ] && [ ! -e w3.out ] || fail "an output file after a digest mismatch"
 sn_alive snA "a digest mismatch"; sn_alive snB "a digest mismatch"
+
+# --- pieces handed to the site's hosts as they land: one atomic status of B shows a host of B
+# holding pieces while B still lacks some (the source sends at 1 MiB/s: seconds) ---
+make_file www/slow/h 4
+get h1 "$PB" "$U/slow/h" & h1=$!
+# early LU: the first status in which B's task of slow/h is incomplete and a peer of B holds pieces
+early() {
+  json "$PB" | jq -e --arg u "$U/slow/h" '[.tasks[] | select(.url == $u)][0] |
+    select(.pieces > 0 and .pieces_at_supernode < .pieces and ([.peers[].pieces] | max // 0) > 0)' > early.json
+}
+seen=0
+while kill -0 $h1 2>/dev/null; do
+  early && { seen=1; break; }
+  sleep 0.1
+done
+await_ok $h1 60 "h1"
+same h1 slow/h
+[ $seen = 1 ] || fail "no status of B showed its host with pieces before B had the whole file: $(json "$PB")"
+[ "$(task "$PB" "$U/slow/h" bytes_from_source)" = 0 ] || fail "B fetched slow/h from the source: $(json "$PB")"
+[ "$(sent /slow/h)" = "$(size slow/h)" ] || fail "the source sent $(sent /slow/h) bytes of slow/h, not one copy"
+
+# --- the source changes while a file is on its way through the parent, and the parent goes: the
+# child takes the rest from the source, which has another version now. Never a mix: a URL-keyed
+# task starts over and delivers the new version whole; a content-addressed one of the old version
+# fails with exit 3 naming its digest, and no output file ---
+for k in byurl bydigest; do
+  PG=$(free_port); start_supernode "snG$k" "$PG"
+  PH=$(free_port); start_supernode "snH$k" "$PH" --parent "127.0.0.1:$PG" --parent-retry 0
+  make_file "www/slow/$k" 4
+  cp -p "www/slow/$k" "$k.old"
+  flags=(); [ $k = bydigest ] && flags=(--digest "sha256:$(sha "$k.old")")
+  get "c$k" "$PH" "$U/slow/$k" "${flags[@]}" & pid=$!
+  has() { [ "$(task "$PH" "$U/slow/$k" pieces_at_supernode)" -gt 2 ] 2>/dev/null; }
+  wait_for 30 "H has part of slow/$k" has
+  make_file "$k.new" 4
+  touch -d "@$(( $(stat -c %Y "$k.old") + 10 ))" "$k.new"   # another ETag (nginx: mtime and size)
+  cp -p "$k.new" "www/slow/$k.tmp" && mv "www/slow/$k.tmp" "www/slow/$k"
+  kill "$(cat "snG$k.pid")"
+  await $pid 60 "c$k"
+  grep -q "not through the parent site" "snH$k.log" || fail "H did not go to the source when G went: $(cat "snH$k.log")"
+  grep -q "the source changed; starting over" "snH$k.log" || fail "H did not see the new version: $(cat "snH$k.log")"
+  if [ $k = byurl ]; then
+    [ "$RC" = 0 ] || fail "c$k exited $RC: $(cat "c$k.log")"
+    [ "$(sha "c$k.out")" = "$(sha "$k.new")" ] || fail "c$k's output is not the new version whole"
+    # its registration named pieces of the old version: H must not count its pieces of the new
+    # one as the host's (they were never handed out: a 30 s stall, then the source)
+    ! grep -q "no piece arrived" "c$k.log" || fail "c$k waited for pieces H thought it had: $(cat "c$k.log")"
+  else
+    [ "$RC" = 3 ] || fail "c$k exited $RC, wanted 3: $(cat "c$k.log")"
+    grep -q "digest mismatch.*$(sha "$k.old")" "c$k.log" || fail "c$k's error does not name the digest: $(cat "c$k.log")"
+    [ ! -e "c$k.out" ] || fail "c$k left an output file after a digest mismatch"
+  fi
+  sn_alive "snH$k" "a source that changed"
+done
 
 pass "multisite_digest"
