@@ -3,8 +3,9 @@
 # content-addressed task (--digest) through the parent, public (the source sends one copy, the
 # child counts it from the parent) and private (a registrant without credentials gets nothing
 # through a child, also when the parent holds the file); a wrong expected digest (exit 3 naming the
-# digest, no output file, the child's task failed and started over 2 s later); the source changing
-# while a file is on its way through the parent (the output is one version whole, never a mix); and
+# digest, no output file, the child's task failed and started over 2 s later, and no second copy
+# from the source); the source changing while a file is on its way through the parent, which then
+# goes (the output is the new version whole, or exit 3 for the old digest; never a mix); and
 # pieces handed to the site's hosts as they land (a host holds pieces while its site's supernode
 # still lacks some). multisite.sh has the rest.
 . "$(dirname "$0")/../lib.sh"
@@ -101,7 +102,7 @@ sn_alive snA "a digest mismatch"; sn_alive snB "a digest mismatch"
 # holding pieces while B still lacks some (the source sends at 1 MiB/s: seconds) ---
 make_file www/slow/h 4
 get h1 "$PB" "$U/slow/h" & h1=$!
-# early LU: the first status in which B's task of slow/h is incomplete and a peer of B holds pieces
+# early: the first status in which B's task of slow/h is incomplete and a peer of B holds pieces
 early() {
   json "$PB" | jq -e --arg u "$U/slow/h" '[.tasks[] | select(.url == $u)][0] |
     select(.pieces > 0 and .pieces_at_supernode < .pieces and ([.peers[].pieces] | max // 0) > 0)' > early.json
