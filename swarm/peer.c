@@ -98,6 +98,7 @@ struct dl {
 	int order[MAX_SUPERNODES]; /* supernodes by rendezvous hash of the task id: all hosts agree */
 	int tried;                 /* supernodes failed in a row */
 	int registered;            /* a supernode took this download once: losing it is an outage to ride out */
+	int declared_have;         /* the registration in flight named pieces held here (`have`) */
 	double lost_at, backoff;   /* when the outage began (0: none), the next wait before asking again */
 	ev_timer retry;            /* asks again after backoff (mode M_REGISTER with nothing in flight) */
 	struct store_task *st;
@@ -164,6 +165,9 @@ static void maybe_complete(struct dl *d);
 static void fetch_timer_arm(struct fetch *f);
 static int send_leave(struct dl *d);
 static void leave_now(struct dl *d);
+static struct http_fetch *leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx),
+					void *ctx);
+static void released_left(struct http_fetch *f, int rc, const char *msg, void *ctx);
 
 /* ---- events to watchers ---- */
 
@@ -929,6 +933,16 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	int was_seeding = d->st && store_task_complete(d->st) && d->watchers == NULL;
 	if (open_task(d, a->length, (uint32_t)a->piece_size, etag, lm) != DF_OK)
 		return;
+	if (d->declared_have && !store_task_present(d->st)) {
+		/* the registration named pieces of the version just dropped here, and the supernode counts
+		 * those it has of the new one as ours (it would never hand them to us): that handle leaves,
+		 * and a registration holding nothing takes its place */
+		leave_request(d, released_left, NULL);
+		d->handle = -1;
+		d->mode = M_REGISTER;
+		send_work(d);
+		return;
+	}
 	if (was_seeding && store_task_complete(d->st)) {
 		d->mode = M_SEEDING; /* re-registered after the supernode forgot us */
 		return;
@@ -1155,6 +1169,7 @@ static void send_register(struct dl *d)
 		return;
 	}
 	d->rlen = 0; /* reports name the old registration's handles; `have` says what we hold now */
+	d->declared_have = d->st && store_task_present(d->st);
 	send_ctl(d, 1, "/v1/register", b.p, b.len);
 }
 

@@ -1009,6 +1009,19 @@ static void on_source_piece(void *ctx, uint32_t piece, uint32_t len, const uint8
 	piece_landed(t, piece);
 }
 
+/* A failed task's data is not the file asked for: never served again, and gone from the store (a
+ * registration 2 s on starts over, not "complete in the store"). */
+static void drop_data(struct sn_task *t)
+{
+	store_task_close(t->st);
+	t->st = NULL;
+	piecesum_free(&t->sums);
+	pieceserve_forget(&t->sn->ps, t->id);
+	parent_fetch_free(t->pf); /* its handle on the task too, before the files go */
+	t->pf = NULL;
+	store_task_remove(t->sn->cfg.store, t->id, NULL, 0);
+}
+
 /* The whole file is here and its digests known (from the hasher, else one pass now): check them
  * against what registrations named and mark the task complete. */
 static void finish_digests(struct sn_task *t)
@@ -1050,13 +1063,7 @@ static void finish_digests(struct sn_task *t)
 		wake_task(t);
 		return;
 	}
-	store_task_close(t->st); /* never served again */
-	t->st = NULL;
-	piecesum_free(&t->sums);
-	pieceserve_forget(&t->sn->ps, t->id);
-	parent_fetch_free(t->pf);
-	t->pf = NULL;
-	store_task_remove(t->sn->cfg.store, t->id, NULL, 0);
+	drop_data(t);
 }
 
 static void on_hashed(void *ctx)
@@ -1154,6 +1161,13 @@ static void on_parent_done(void *ctx, int rc, const char *why)
 	char err[512];
 	if (rc == DF_OK) {
 		task_fetched(t);
+		return;
+	}
+	if (strncmp(why, "digest mismatch", 15) == 0) {
+		/* the parent site hashed the source's file and it is not the one asked for: the source
+		 * would send that file across the link again only to fail the same check here */
+		fail_task(t, "%s (the parent site %s said)", why, parent_fetch_parent(t->pf));
+		drop_data(t);
 		return;
 	}
 	/* the source takes over what is missing; the pieces the parent site brought stay */
