@@ -27,6 +27,6 @@ int cmd_check_args(const struct cmd_desc *c, const struct opt_result *r)
 		return cmd_usage(c->name, "takes one %s, got also '%s'", what, r->args[1]);
 	if (r->nargs > c->max_args)
 		return cmd_usage(c->name, "takes at most %d %ss, got also '%s'", c->max_args, what,
-		                 r->args[c->max_args]);
+				 r->args[c->max_args]);
 	return DF_EXIT_OK;
 }

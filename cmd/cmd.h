@@ -8,8 +8,8 @@
 
 struct cmd_desc {
 	const char *name;
-	const char *summary;  /* one line for `df help` */
-	const char *synopsis; /* after "df NAME" in the usage line */
+	const char *summary;         /* one line for `df help` */
+	const char *synopsis;        /* after "df NAME" in the usage line */
 	const char *const *sections; /* config sections read besides [common], NULL-terminated */
 	const struct opt_spec *opts;
 	int nopts;

@@ -166,13 +166,15 @@ int daemon_cluster_tls(struct df *df)
 		return DF_ERR;
 	}
 	t->server = tls_server_cfg_new(c->security_cert, c->security_key, err, sizeof err);
-	if (!t->server || (c->security_ca[0] && tls_server_cfg_require_client_ca(t->server, c->security_ca, err, sizeof err) != DF_OK)) {
+	if (!t->server || (c->security_ca[0] &&
+			   tls_server_cfg_require_client_ca(t->server, c->security_ca, err, sizeof err) != DF_OK)) {
 		log_user_error(df->cmd, "cluster TLS: %s", err);
 		return DF_ERR;
 	}
 	/* dialing other df processes: their certificates must chain to the cluster CA */
 	t->cluster = tls_client_cfg_new(c->security_ca[0] ? c->security_ca : NULL, 0, err, sizeof err);
-	if (!t->cluster || tls_client_cfg_set_cert(t->cluster, c->security_cert, c->security_key, err, sizeof err) != DF_OK) {
+	if (!t->cluster ||
+	    tls_client_cfg_set_cert(t->cluster, c->security_cert, c->security_key, err, sizeof err) != DF_OK) {
 		log_user_error(df->cmd, "cluster TLS: %s", err);
 		return DF_ERR;
 	}
@@ -210,7 +212,8 @@ int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out)
 	return 1;
 }
 
-struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout)
+struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx,
+					  double idle_timeout)
 {
 	char err[512];
 	struct http_client_cfg c;
@@ -291,7 +294,7 @@ struct ratelimit *daemon_rx(struct df *df, struct ratelimit *own)
 
 /* The keys a running process takes over from a reload; the others wait for a restart. */
 static const size_t reloadable[] = {
-	offsetof(struct df_config, common_log_level), offsetof(struct df_config, common_upload_rate),
+	offsetof(struct df_config, common_log_level),     offsetof(struct df_config, common_upload_rate),
 	offsetof(struct df_config, common_download_rate), offsetof(struct df_config, supernode_source_rate),
 	offsetof(struct df_config, get_limit_rate),
 };
@@ -311,7 +314,8 @@ int daemon_reload(struct df *df)
 	char err[512], was[256], now[256];
 	config_init(&nc);
 	/* the same file and flags as at start (flags still win over the file) */
-	if (opt_parse(df->argc, df->argv, df->desc->sections, df->desc->opts, df->desc->nopts, &nc, &r, err, sizeof err) != DF_OK) {
+	if (opt_parse(df->argc, df->argv, df->desc->sections, df->desc->opts, df->desc->nopts, &nc, &r, err,
+		      sizeof err) != DF_OK) {
 		log_error("reload: %s; keeping the running configuration", err);
 		config_free(&nc);
 		return DF_ERR;
@@ -327,7 +331,8 @@ int daemon_reload(struct df *df)
 			continue;
 		changed++;
 		if (!is_reloadable(k)) {
-			log_warn("reload: [%s] %s changed; it takes effect when df %s restarts", k->section, k->key, df->cmd);
+			log_warn("reload: [%s] %s changed; it takes effect when df %s restarts", k->section, k->key,
+				 df->cmd);
 			continue;
 		}
 		log_info("reload: [%s] %s %s -> %s", k->section, k->key, was, now);

@@ -33,7 +33,8 @@ struct http_client *daemon_client(struct df *df, struct ev_loop *loop, struct ra
  * daemon_cluster_client makes the client for supernodes and peers (the plain client when off). */
 int daemon_cluster_tls(struct df *df);
 void daemon_server_cfg(struct df *df, struct http_server_cfg *sc);
-struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx, double idle_timeout);
+struct http_client *daemon_cluster_client(struct df *df, struct ev_loop *loop, struct ratelimit *rx,
+					  double idle_timeout);
 /* The client settings daemon_cluster_client uses (for making one again after fork); 0 when off. */
 int daemon_cluster_client_cfg(struct df *df, struct http_client_cfg *out);
 /* Listens the host's piece server: [get] peer_listen when set; else `prefer` (NULL: none) when free,

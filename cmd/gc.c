@@ -30,7 +30,8 @@ static int run(struct df *df, struct opt_result *r)
 	struct storegc gc;
 	struct store_gc_result res;
 	int rc = DF_EXIT_FAIL;
-	if (storegc_init(&gc, NULL, df->store, df->cfg->store_quota, (uint64_t)df->cfg->store_max_idle, err, sizeof err) != DF_OK) {
+	if (storegc_init(&gc, NULL, df->store, df->cfg->store_quota, (uint64_t)df->cfg->store_max_idle, err,
+			 sizeof err) != DF_OK) {
 		log_user_error("gc", "%s", err);
 		rc = DF_EXIT_USAGE;
 		goto out;

@@ -52,7 +52,8 @@ static void handoff_progress(int64_t done, int64_t total, void *ctx)
 {
 	struct handoff_view *v = ctx;
 	double el = ev_time() - v->start;
-	struct progress pg = {.done = (uint64_t)done, .total = total > 0 ? (uint64_t)total : 0,
+	struct progress pg = {.done = (uint64_t)done,
+			      .total = total > 0 ? (uint64_t)total : 0,
 			      .rate = el > 0 ? (double)done / el : 0};
 	char bar[256];
 	progress_line(&pg, 100, bar, sizeof bar);
@@ -71,9 +72,14 @@ static int try_handoff(struct df *df, struct get_job *job)
 		return -1;
 	struct handoff_view v = {.job = job, .start = ev_time()};
 	struct hostd_handoff h = {
-		.socket = sock, .url = job->url, .output = job->output,
-		.headers = job->headers, .nheaders = job->nheaders, .digest = &job->digest,
-		.on_progress = job->progress ? handoff_progress : NULL, .ctx = &v,
+		.socket = sock,
+		.url = job->url,
+		.output = job->output,
+		.headers = job->headers,
+		.nheaders = job->nheaders,
+		.digest = &job->digest,
+		.on_progress = job->progress ? handoff_progress : NULL,
+		.ctx = &v,
 	};
 	struct hostd_result res;
 	enum hostd_outcome out = hostd_handoff(&h, &res);
@@ -81,13 +87,12 @@ static int try_handoff(struct df *df, struct get_job *job)
 		fprintf(stderr, "\r%-100s\r", "");
 	switch (out) {
 	case HOSTD_DONE:
-		log_info("saved %s (%lld bytes) in %.1fs through the host's df proxy: peers %lld, supernode %lld, source %lld bytes",
+		log_info("saved %s (%lld bytes) in %.1fs through the host's df proxy: peers %lld, supernode %lld, "
+			 "source %lld bytes",
 			 job->output, (long long)res.length, ev_time() - v.start, (long long)res.peers,
 			 (long long)res.super, (long long)res.source);
 		return DF_EXIT_OK;
-	case HOSTD_FAILED:
-		fprintf(stderr, "df: %s\n", res.msg);
-		return res.exit_code;
+	case HOSTD_FAILED: fprintf(stderr, "df: %s\n", res.msg); return res.exit_code;
 	case HOSTD_LOST:
 		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end; downloading here\n",
 			job->url, sock);
@@ -96,8 +101,7 @@ static int try_handoff(struct df *df, struct get_job *job)
 		log_debug("get %s: the host's df proxy: %s; downloading here", job->url, res.msg);
 		return -1;
 	case HOSTD_NO_DAEMON:
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 
@@ -134,7 +138,8 @@ static int run(struct df *df, struct opt_result *r)
 		}
 		case OPT_DIGEST:
 			if (digest_spec_parse(a, strlen(a), &job.digest) != DF_OK)
-				return cmd_usage("get", "--digest '%s': expected sha256:HEX (64 digits) or md5:HEX (32)", a);
+				return cmd_usage("get",
+						 "--digest '%s': expected sha256:HEX (64 digits) or md5:HEX (32)", a);
 			break;
 		}
 	}

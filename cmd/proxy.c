@@ -41,14 +41,23 @@ struct regexes {
 enum { OPT_REGISTRY = 1, OPT_RULE, OPT_MITM, OPT_PRINT, OPT_INSTALL, OPT_UNINSTALL, OPT_DRY_RUN, OPT_ROOT };
 
 static const struct opt_spec opts[] = {
-	{"registry", 0, 1, OPT_REGISTRY, "[NAME=]URL", "upstream registry (repeatable; replaces [proxy] registries; the first is the default)"},
-	{"proxy-rule", 0, 1, OPT_RULE, "REGEX", "http URLs (https ones of --mitm-host hosts too) matching it go P2P (repeatable; replaces [proxy] rules)"},
-	{"mitm-host", 0, 1, OPT_MITM, "REGEX", "intercept https CONNECTs to matching hosts with certificates from --ca-cert/--ca-key (repeatable; replaces [proxy] mitm_host)"},
-	{"print-config", 0, 1, OPT_PRINT, "ENGINE", "print the mirror configuration for containerd, docker or podman, then exit"},
-	{"install", 0, 1, OPT_INSTALL, "ENGINE", "write that configuration where containerd, docker or podman (CRI-O) reads it, keeping a backup; says what to restart, then exits"},
-	{"uninstall", 0, 0, OPT_UNINSTALL, NULL, "with --install: take df's configuration out again (the backup goes when the file is back to it)"},
+	{"registry", 0, 1, OPT_REGISTRY, "[NAME=]URL",
+	 "upstream registry (repeatable; replaces [proxy] registries; the first is the default)"},
+	{"proxy-rule", 0, 1, OPT_RULE, "REGEX",
+	 "http URLs (https ones of --mitm-host hosts too) matching it go P2P (repeatable; replaces [proxy] rules)"},
+	{"mitm-host", 0, 1, OPT_MITM, "REGEX",
+	 "intercept https CONNECTs to matching hosts with certificates from --ca-cert/--ca-key (repeatable; replaces "
+	 "[proxy] mitm_host)"},
+	{"print-config", 0, 1, OPT_PRINT, "ENGINE",
+	 "print the mirror configuration for containerd, docker or podman, then exit"},
+	{"install", 0, 1, OPT_INSTALL, "ENGINE",
+	 "write that configuration where containerd, docker or podman (CRI-O) reads it, keeping a backup; says what to "
+	 "restart, then exits"},
+	{"uninstall", 0, 0, OPT_UNINSTALL, NULL,
+	 "with --install: take df's configuration out again (the backup goes when the file is back to it)"},
 	{"dry-run", 0, 0, OPT_DRY_RUN, NULL, "with --install: only print what would change"},
-	{"root", 0, 1, OPT_ROOT, "DIR", "with --install: the files below DIR, which stands for / (a node's root mounted in a container)"},
+	{"root", 0, 1, OPT_ROOT, "DIR",
+	 "with --install: the files below DIR, which stands for / (a node's root mounted in a container)"},
 };
 static const char *const sections[] = {"proxy", "get", "store", "security", NULL};
 
@@ -56,7 +65,7 @@ struct px {
 	struct df *df;
 	struct ev_loop *loop;
 	struct http_server *front, *pieces;
-	struct http_server *metrics; /* [proxy] metrics_listen: only /metrics, or NULL */
+	struct http_server *metrics;          /* [proxy] metrics_listen: only /metrics, or NULL */
 	struct http_client *client, *cluster; /* sources and upstreams; supernodes and peers (cluster TLS) */
 	struct ratelimit rx;
 	struct swarm_peer *peer;
@@ -150,20 +159,23 @@ static void warn_exposed(struct df_config *c, int tls, int push, unsigned piece_
 	else
 		snprintf(pieces, sizeof pieces, ":%u", piece_port);
 	if (!listen_is_loopback(c->proxy_listen))
-		log_warn("proxy: the registry mirror and HTTP proxy listen on %s, beyond loopback: plain HTTP without a token, "
+		log_warn("proxy: the registry mirror and HTTP proxy listen on %s, beyond loopback: plain HTTP without "
+			 "a token, "
 			 "anyone who reaches it can use it (keep --listen on 127.0.0.1 or a trusted network)",
 			 c->proxy_listen);
 	if (tls && c->security_token[0])
 		return;
 	const char *miss = !tls && !c->security_token[0] ? "cluster TLS and a token" : !tls ? "cluster TLS" : "a token";
 	if (push && !listen_is_loopback(c->proxy_push_listen))
-		log_warn("proxy: the push receiver listens on %s, beyond loopback, without %s: anyone who reaches it can "
+		log_warn("proxy: the push receiver listens on %s, beyond loopback, without %s: anyone who reaches it "
+			 "can "
 			 "write files below the push directory (set [security] token and cert/key/ca)",
 			 c->proxy_push_listen, miss);
 	if (!listen_is_loopback(pieces))
-		log_warn("proxy: the piece server listens on %s, beyond loopback, without %s: anyone who reaches it can "
-			 "read the pieces this host holds (set [security] token and cert/key/ca)",
-			 pieces, miss);
+		log_warn(
+			"proxy: the piece server listens on %s, beyond loopback, without %s: anyone who reaches it can "
+			"read the pieces this host holds (set [security] token and cert/key/ca)",
+			pieces, miss);
 }
 
 /* --print-config and --install: the configured upstreams (Docker Hub when none), then the engine's
@@ -175,13 +187,17 @@ static int engine_config(struct px *p, const char *print, const char *install, c
 	enum engines_kind kind;
 	const char *name = print ? print : install;
 	if (!print && (root || uninstall || dry_run) && !install)
-		return cmd_usage("proxy", "%s needs --install ENGINE", root ? "--root" : uninstall ? "--uninstall" : "--dry-run");
+		return cmd_usage("proxy", "%s needs --install ENGINE",
+				 root        ? "--root"
+				 : uninstall ? "--uninstall"
+					     : "--dry-run");
 	if (print && install)
 		return cmd_usage("proxy", "%s", "--print-config and --install are two different things: one at a time");
 	if (engines_parse(name, &kind) != DF_OK)
-		return cmd_usage("proxy", print ? "--print-config '%s': expected containerd, docker or podman"
-				   : "--install '%s': expected containerd, docker or podman",
-			     name);
+		return cmd_usage("proxy",
+				 print ? "--print-config '%s': expected containerd, docker or podman"
+				       : "--install '%s': expected containerd, docker or podman",
+				 name);
 	if (!p->nups) {
 		const char *why;
 		registry_upstream_parse(DF_LIT("https://registry-1.docker.io"), &p->ups[p->nups++], &why);
@@ -392,9 +408,10 @@ static int check_flags(const struct px *p)
 {
 	const struct df_config *c = p->df->cfg;
 	if (p->mitm.n && (!c->proxy_ca_cert[0] || !c->proxy_ca_key[0]))
-		return cmd_usage("proxy",
-				 "--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
-				 c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
+		return cmd_usage(
+			"proxy",
+			"--mitm-host needs --ca-cert and --ca-key (the CA that signs what intercepted clients see): %s",
+			c->proxy_ca_cert[0] ? "no --ca-key given" : "no --ca-cert given");
 	for (int i = 0; i < p->rules.n; i++) {
 		regex_t rx;
 		int e = regcomp(&rx, p->rules.v[i], REG_EXTENDED | REG_NOSUB);
@@ -451,11 +468,22 @@ static int start_engines(struct px *p, int tls, double timeout)
 	const struct df_config *c = df->cfg;
 	char err[512];
 	struct swarm_peer_cfg sc = {
-		.loop = p->loop, .client = p->client, .cluster = p->cluster, .cluster_tls = tls, .server = p->pieces,
-		.store = df->store, .supernodes = c->get_supernode,
-		.token = c->security_token, .advertise = c->get_advertise, .filter = c->get_filter,
-		.back_to_source = c->get_back_to_source, .supernode_retry = (double)c->get_supernode_retry, .piece_size = (uint32_t)c->supernode_piece_size, .timeout = timeout,
-		.min_piece_rate = c->get_min_piece_rate, .limit_rate = c->get_limit_rate,
+		.loop = p->loop,
+		.client = p->client,
+		.cluster = p->cluster,
+		.cluster_tls = tls,
+		.server = p->pieces,
+		.store = df->store,
+		.supernodes = c->get_supernode,
+		.token = c->security_token,
+		.advertise = c->get_advertise,
+		.filter = c->get_filter,
+		.back_to_source = c->get_back_to_source,
+		.supernode_retry = (double)c->get_supernode_retry,
+		.piece_size = (uint32_t)c->supernode_piece_size,
+		.timeout = timeout,
+		.min_piece_rate = c->get_min_piece_rate,
+		.limit_rate = c->get_limit_rate,
 		.stall_timeout = (double)c->get_stall_timeout,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
 		.gc = &p->gc,
@@ -468,14 +496,29 @@ static int start_engines(struct px *p, int tls, double timeout)
 	char authmem[4200];
 	snprintf(authmem, sizeof authmem, "%s/proxy-authmem", store_root(df->store));
 	struct registry_cfg rcfg = {
-		.loop = p->loop, .client = p->client, .peer = p->peer, .store = df->store, .upstreams = p->ups,
-		.nupstreams = p->nups, .timeout = timeout, .offline_serve = c->proxy_offline_serve,
-		.offline_remember = c->proxy_offline_remember, .authmem_path = authmem,
+		.loop = p->loop,
+		.client = p->client,
+		.peer = p->peer,
+		.store = df->store,
+		.upstreams = p->ups,
+		.nupstreams = p->nups,
+		.timeout = timeout,
+		.offline_serve = c->proxy_offline_serve,
+		.offline_remember = c->proxy_offline_remember,
+		.authmem_path = authmem,
 	};
 	p->reg = registry_new(&rcfg, err, sizeof err);
 	struct httpproxy_cfg hcfg = {
-		.loop = p->loop, .client = p->client, .registry = p->reg, .rules = p->rules.v, .nrules = p->rules.n, .p2p = 1,
-		.timeout = timeout, .mitm_hosts = p->mitm.v, .nmitm = p->mitm.n, .ca_cert = c->proxy_ca_cert,
+		.loop = p->loop,
+		.client = p->client,
+		.registry = p->reg,
+		.rules = p->rules.v,
+		.nrules = p->rules.n,
+		.p2p = 1,
+		.timeout = timeout,
+		.mitm_hosts = p->mitm.v,
+		.nmitm = p->mitm.n,
+		.ca_cert = c->proxy_ca_cert,
 		.ca_key = c->proxy_ca_key,
 	};
 	p->hp = p->reg ? httpproxy_new(&hcfg, err, sizeof err) : NULL;
@@ -518,7 +561,10 @@ static int start_receivers(struct px *p)
 			snprintf(dir, sizeof dir, "%s", c->proxy_push_dir);
 		else
 			snprintf(dir, sizeof dir, "%s/push", store_root(df->store));
-		struct pushrecv_cfg prc = {.loop = p->loop, .peer = p->peer, .push_dir = dir, .token = c->security_token,
+		struct pushrecv_cfg prc = {.loop = p->loop,
+					   .peer = p->peer,
+					   .push_dir = dir,
+					   .token = c->security_token,
 					   .special_modes = c->proxy_push_special_modes};
 		if (http_server_listen(p->pieces, c->proxy_push_listen, err, sizeof err) != DF_OK ||
 		    !(p->push = pushrecv_new(&prc, p->pieces, err, sizeof err))) {
@@ -590,7 +636,8 @@ static int serve(struct px *p)
 		log_user_error("proxy", "out of memory");
 		return DF_EXIT_FAIL;
 	}
-	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, store %s",
+	log_info("proxy listening on %s (mirror of %s%s), piece server on port %u, push receiver %s, supernodes %s, "
+		 "store %s",
 		 c->proxy_listen, p->nups ? p->ups[0].url : "no registry", p->nups > 1 ? " and more" : "",
 		 http_server_port(p->pieces), p->push ? c->proxy_push_listen : "off",
 		 c->get_supernode[0] ? c->get_supernode : "none (straight from the upstream)", store_root(df->store));
@@ -622,7 +669,8 @@ const struct cmd_desc cmd_proxy = {
 	.name = "proxy",
 	.summary = "run the host daemon: registry mirror and HTTP proxy whose pulls go P2P, piece server",
 	.synopsis = "[--listen [ADDR]:PORT] [--registry URL]... [--supernode HOST:PORT] [OPTIONS]\n"
-		    "       df proxy --print-config ENGINE | --install ENGINE [--uninstall] [--dry-run] [--root DIR] [OPTIONS]",
+		    "       df proxy --print-config ENGINE | --install ENGINE [--uninstall] [--dry-run] [--root DIR] "
+		    "[OPTIONS]",
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),

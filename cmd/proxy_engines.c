@@ -62,12 +62,15 @@ int engines_parse(const char *name, enum engines_kind *kind)
 	return DF_OK;
 }
 
-static int fits(int n, size_t cap) { return n >= 0 && (size_t)n < cap ? n : DF_ERR; }
+static int fits(int n, size_t cap)
+{
+	return n >= 0 && (size_t)n < cap ? n : DF_ERR;
+}
 
 int engines_hosts_block(const struct engines *e, char *out, size_t cap)
 {
-	return fits(snprintf(out, cap, "%s\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n%s\n", CFGEDIT_BEGIN,
-			     e->mirror, CFGEDIT_END),
+	return fits(snprintf(out, cap, "%s\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n%s\n",
+			     CFGEDIT_BEGIN, e->mirror, CFGEDIT_END),
 		    cap);
 }
 
@@ -80,12 +83,14 @@ int engines_hosts_top(const struct engines *e, int i, const char *ca, char *out,
 		snprintf(extra, sizeof extra, "skip_verify = true\n");
 	else if (tls && ca && ca[0])
 		snprintf(extra, sizeof extra, "ca = \"%s\"\n", ca); /* the fallback verifies the upstream with it */
-	return fits(snprintf(out, cap,
-			     "# df proxy: containerd pulls through df proxy first and from `server` (the registry itself)\n"
-			     "# df proxy: whenever df proxy refuses, fails or is down. From df proxy --print-config/--install.\n"
-			     "server = \"%s\"\n%s",
-			     u->url, extra),
-		    cap);
+	return fits(
+		snprintf(out, cap,
+			 "# df proxy: containerd pulls through df proxy first and from `server` (the registry itself)\n"
+			 "# df proxy: whenever df proxy refuses, fails or is down. From df proxy "
+			 "--print-config/--install.\n"
+			 "server = \"%s\"\n%s",
+			 u->url, extra),
+		cap);
 }
 
 int engines_hosts_is_top(const char *s, size_t n)
@@ -116,10 +121,14 @@ int engines_podman_dropin(const struct engines *e, char *out, size_t cap)
 	const struct registry_upstream *u = &e->ups[0];
 	registry_upstream_image_host(u, host, sizeof host);
 	return fits(snprintf(out, cap,
-			     ENGINES_DROPIN_HEAD "pulls of %s/... try df proxy first, then the registry itself (podman,\n"
-			     "# skopeo, buildah, CRI-O). From df proxy --print-config/--install podman. Only this registry's\n"
-			     "# table: unqualified-search-registries and the other registries stay as the system sets them.\n"
-			     "[[registry]]\nlocation = \"%s\"\n%s\n[[registry.mirror]]\nlocation = \"%s\"\ninsecure = true\n",
+			     ENGINES_DROPIN_HEAD
+			     "pulls of %s/... try df proxy first, then the registry itself (podman,\n"
+			     "# skopeo, buildah, CRI-O). From df proxy --print-config/--install podman. Only this "
+			     "registry's\n"
+			     "# table: unqualified-search-registries and the other registries stay as the system sets "
+			     "them.\n"
+			     "[[registry]]\nlocation = \"%s\"\n%s\n[[registry.mirror]]\nlocation = \"%s\"\ninsecure = "
+			     "true\n",
 			     host, host, strncmp(u->url, DF_LIT("http://")) == 0 ? "insecure = true\n" : "", e->mirror),
 		    cap);
 }
@@ -139,16 +148,18 @@ int engines_print(const struct engines *e, enum engines_kind kind)
 			const char *why;
 			registry_upstream_image_host(&e->ups[i], host, sizeof host);
 			if (engines_hosts_top(e, i, e->cacert, top, sizeof top) < 0 ||
-			    cfgedit_toml_put(top, strlen(top), block, NULL, buf, sizeof buf, &n, &why) != CFGEDIT_CHANGED)
+			    cfgedit_toml_put(top, strlen(top), block, NULL, buf, sizeof buf, &n, &why) !=
+				    CFGEDIT_CHANGED)
 				return DF_EXIT_USAGE;
 			printf("\n# %s/%s/hosts.toml\n%s", ENGINES_CERTS_D, host, buf);
 		}
 		return DF_EXIT_OK;
 	}
 	if (kind == ENGINES_DOCKER) {
-		fprintf(stderr, "# %s (then reload dockerd: systemctl reload docker). Docker mirrors Docker Hub only, so\n"
-				"# the first --registry must be https://registry-1.docker.io; dockerd falls back to Docker\n"
-				"# Hub whenever the mirror fails or is down. 127.0.0.0/8 may be plain http.\n",
+		fprintf(stderr,
+			"# %s (then reload dockerd: systemctl reload docker). Docker mirrors Docker Hub only, so\n"
+			"# the first --registry must be https://registry-1.docker.io; dockerd falls back to Docker\n"
+			"# Hub whenever the mirror fails or is down. 127.0.0.0/8 may be plain http.\n",
 			ENGINES_DAEMON_JSON);
 		printf("{\n  \"registry-mirrors\": [\"http://%s\"]\n}\n", e->mirror);
 		return DF_EXIT_OK;

@@ -11,7 +11,7 @@
 #include "swarm/registry_parse.h"
 
 /* Where files go when no engine configuration says otherwise. */
-#define ENGINES_CERTS_D "/etc/containerd/certs.d"          /* containerd's documented hosts directory */
+#define ENGINES_CERTS_D "/etc/containerd/certs.d" /* containerd's documented hosts directory */
 #define ENGINES_CONTAINERD_CONFIG "/etc/containerd/config.toml"
 #define ENGINES_DROPIN_DIR "/etc/containers/registries.conf.d"
 #define ENGINES_DROPIN "50-df-proxy.conf"
@@ -25,9 +25,9 @@ enum engines_kind { ENGINES_CONTAINERD, ENGINES_DOCKER, ENGINES_PODMAN };
 struct engines {
 	const struct registry_upstream *ups; /* the upstreams df proxy serves; ups[0] is the default */
 	int nups;
-	char mirror[300];   /* host:port the engines dial (the listen address, a wildcard made loopback) */
+	char mirror[300];             /* host:port the engines dial (the listen address, a wildcard made loopback) */
 	char cacert[PATH_MAX + 4200]; /* [common] cacert as an absolute path, or "" */
-	int insecure;       /* [common] insecure */
+	int insecure;                 /* [common] insecure */
 };
 
 /* The address engines dial for listen address listen: a wildcard host made loopback. */

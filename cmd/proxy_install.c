@@ -29,11 +29,11 @@
 
 struct inst {
 	const struct engines *e;
-	char root[PATH_MAX];   /* without a trailing '/'; "" for the system's own files */
+	char root[PATH_MAX]; /* without a trailing '/'; "" for the system's own files */
 	int uninstall, dry;
-	int rc;                /* DF_EXIT_FAIL once a file could not be handled */
-	int changed;           /* files written or removed (or that would be) */
-	char *a, *b, *c;       /* buffers of BUF bytes: a file, its new content, a third (a backup) */
+	int rc;          /* DF_EXIT_FAIL once a file could not be handled */
+	int changed;     /* files written or removed (or that would be) */
+	char *a, *b, *c; /* buffers of BUF bytes: a file, its new content, a third (a backup) */
 };
 
 /* A path into out; -1 (errno ENAMETOOLONG) when it does not fit. */
@@ -166,7 +166,8 @@ static int write_atomic(const char *path, const char *data, size_t n, const stru
 }
 
 /* Puts the new content of path in place (or, dry, shows it). how: "new", "changed"... */
-static int put_file(struct inst *in, const char *path, const char *data, size_t n, const struct stat *like, const char *how)
+static int put_file(struct inst *in, const char *path, const char *data, size_t n, const struct stat *like,
+		    const char *how)
 {
 	in->changed++;
 	if (in->dry) {
@@ -285,9 +286,11 @@ static void containerd_hosts_dir(struct inst *in, char *dir, size_t cap)
 	if (r == 1) {
 		found = cfgedit_containerd_config_path(in->a, n, cp, sizeof cp, &mirrors);
 		if (found < 0)
-			printf("note: %s does not scan as TOML; using containerd's default %s\n", path, ENGINES_CERTS_D);
+			printf("note: %s does not scan as TOML; using containerd's default %s\n", path,
+			       ENGINES_CERTS_D);
 	} else if (r < 0) {
-		printf("note: cannot read %s (%s); using containerd's default %s\n", path, strerror(errno), ENGINES_CERTS_D);
+		printf("note: cannot read %s (%s); using containerd's default %s\n", path, strerror(errno),
+		       ENGINES_CERTS_D);
 	}
 	if (found == 1 && cp[0] == '/') {
 		at(in, cp, dir, cap);
@@ -299,10 +302,10 @@ static void containerd_hosts_dir(struct inst *in, char *dir, size_t cap)
 		at(in, ENGINES_CERTS_D, dir, cap);
 		if (!in->uninstall)
 			printf("note: %s sets no config_path. containerd 2 (config version 3) reads %s by default;\n"
-		       "  containerd 1's CRI (kubelet's pulls) only with\n"
-		       "    [plugins.\"io.containerd.grpc.v1.cri\".registry]\n      config_path = \"%s\"\n"
-		       "  in its config: add it and restart containerd.\n",
-		       path, ENGINES_CERTS_D, ENGINES_CERTS_D);
+			       "  containerd 1's CRI (kubelet's pulls) only with\n"
+			       "    [plugins.\"io.containerd.grpc.v1.cri\".registry]\n      config_path = \"%s\"\n"
+			       "  in its config: add it and restart containerd.\n",
+			       path, ENGINES_CERTS_D, ENGINES_CERTS_D);
 	}
 	if (mirrors)
 		printf("warning: %s configures registry.mirrors, which containerd refuses together with config_path:\n"
@@ -360,7 +363,8 @@ static void containerd_install_one(struct inst *in, const char *dir, int i, cons
 		if (r == 1 && m == n && memcmp(in->a, in->b, n) == 0)
 			printf("unchanged %s\n", path);
 		else
-			put_file(in, path, in->b, m, r == 1 && stat(path, &st) == 0 ? &st : NULL, r == 1 ? "changed" : "new");
+			put_file(in, path, in->b, m, r == 1 && stat(path, &st) == 0 ? &st : NULL,
+				 r == 1 ? "changed" : "new");
 		return;
 	}
 	char url[320];
@@ -478,7 +482,9 @@ static void docker(struct inst *in)
 	} else if (r == 0) {
 		put_file(in, path, in->b, m, NULL, "new");
 	} else if (stat(path, &st) == 0 && (in->uninstall || backup_once(in, path, in->a, n, &st) == 0) &&
-		   put_file(in, path, in->b, m, &st, in->uninstall ? "df proxy's mirror taken out" : "changed: df proxy first in registry-mirrors") == 0 &&
+		   put_file(in, path, in->b, m, &st,
+			    in->uninstall ? "df proxy's mirror taken out"
+					  : "changed: df proxy first in registry-mirrors") == 0 &&
 		   in->uninstall && !in->dry) {
 		drop_backup_if_same(in, path, in->b, m);
 	}
@@ -507,8 +513,10 @@ static void podman_conflicts(struct inst *in, const char *host)
 			pathf(path, sizeof path, "%s/%s", dir, name);
 			if (read_all(path, in->a, BUF, &n) == 1 && cfgedit_registries_has(in->a, n, host) == 1)
 				printf(strcmp(name, ENGINES_DROPIN) > 0
-					       ? "warning: %s, read after df's drop-in, has its own table for %s: df proxy is not used for it\n"
-					       : "note: %s has a [[registry]] table for %s: df's drop-in, read after it, replaces it\n",
+					       ? "warning: %s, read after df's drop-in, has its own table for %s: df "
+						 "proxy is not used for it\n"
+					       : "note: %s has a [[registry]] table for %s: df's drop-in, read after "
+						 "it, replaces it\n",
 				       path, host);
 		}
 		free(list[j]);
@@ -570,10 +578,11 @@ int proxy_install(const struct engines *e, enum engines_kind kind, const char *r
 	if (kind == ENGINES_DOCKER && !uninstall) {
 		registry_upstream_image_host(&e->ups[0], host, sizeof host);
 		if (strcmp(host, "docker.io") != 0) {
-			return cmd_usage("proxy",
-					 "--install docker: docker mirrors Docker Hub only, and df proxy serves docker "
-					 "its first upstream, %s: make https://registry-1.docker.io the first --registry",
-					 e->ups[0].url);
+			return cmd_usage(
+				"proxy",
+				"--install docker: docker mirrors Docker Hub only, and df proxy serves docker "
+				"its first upstream, %s: make https://registry-1.docker.io the first --registry",
+				e->ups[0].url);
 		}
 	}
 	struct inst in = {.e = e, .uninstall = uninstall, .dry = dry_run, .rc = DF_EXIT_OK};
@@ -603,7 +612,8 @@ int proxy_install(const struct engines *e, enum engines_kind kind, const char *r
 	static const char *const restart[] = {
 		[ENGINES_CONTAINERD] = "nothing: containerd reads hosts.toml at every pull",
 		[ENGINES_DOCKER] = "reload dockerd: systemctl reload docker (SIGHUP reloads registry-mirrors)",
-		[ENGINES_PODMAN] = "nothing for podman, skopeo and buildah (read at every command); CRI-O: systemctl reload crio",
+		[ENGINES_PODMAN] =
+			"nothing for podman, skopeo and buildah (read at every command); CRI-O: systemctl reload crio",
 	};
 	if (in.changed)
 		printf("%s: %s\n", in.dry ? "then restart" : "restart", restart[kind]);

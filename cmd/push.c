@@ -39,32 +39,32 @@ enum {
 };
 
 static const struct opt_spec opts[] = {
-        {"group", 'g', 1, OPT_GROUP, "FILE",
-         "hosts, one host[:port] of its df proxy per line ('-': stdin; # comments)"},
-        {"host", 0, 1, OPT_HOST, "HOST[:PORT]", "a host to push to (repeatable)"},
-        {"dest", 'd', 1, OPT_DEST, "PATH",
-         "where each host writes the file, below its push directory (default: FILE's name)"},
-        {"mode", 'm', 1, OPT_MODE, "OCTAL",
-         "file mode on the hosts (default 0644); setuid, setgid and sticky bits only where the host sets [proxy] "
-         "push_special_modes"},
-        {"parallel", 'P', 1, OPT_PARALLEL, "N", "hosts told at once (default 64)"},
-        {"digest", 0, 1, OPT_DIGEST, "sha256:HEX", "FILE's sha256 when known (else computed)"},
-        {"json", 0, 0, OPT_JSON, NULL, "print the result as JSON"},
-        {"preheat", 0, 1, OPT_PREHEAT, "URL", "only make the supernode fetch URL (no hosts)"},
-        {"push-timeout", 0, 1, OPT_PTIMEOUT, "SECONDS", "give up on a host after this long (default 3600)"},
-        {"image", 0, 1, OPT_IMAGE, "REF",
-         "an image ([REGISTRY/]REPO[:TAG][@sha256:HEX]): preheat its config and layers, and put them in each host's "
-         "store for its df proxy"},
-        {"platform", 0, 1, OPT_PLATFORM, "OS/ARCH[/VARIANT]",
-         "--image: the manifest of a multi-platform image to take (default: this machine's)"},
-        {"all-platforms", 0, 0, OPT_ALL_PLATFORMS, NULL, "--image: every platform's manifest"},
-        {"creds", 0, 1, OPT_CREDS, "USER:PASSWORD",
-         "--image: registry credentials (else --auth-file, $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, "
-         "$DOCKER_CONFIG/config.json; else none)"},
-        {"auth-file", 0, 1, OPT_AUTH_FILE, "FILE",
-         "--image: registry credentials from this docker config.json / containers auth.json"},
-        {"plain-http", 0, 0, OPT_PLAIN_HTTP, NULL,
-         "--image: reach the registry over http when https is not answered (always so on loopback)"},
+	{"group", 'g', 1, OPT_GROUP, "FILE",
+	 "hosts, one host[:port] of its df proxy per line ('-': stdin; # comments)"},
+	{"host", 0, 1, OPT_HOST, "HOST[:PORT]", "a host to push to (repeatable)"},
+	{"dest", 'd', 1, OPT_DEST, "PATH",
+	 "where each host writes the file, below its push directory (default: FILE's name)"},
+	{"mode", 'm', 1, OPT_MODE, "OCTAL",
+	 "file mode on the hosts (default 0644); setuid, setgid and sticky bits only where the host sets [proxy] "
+	 "push_special_modes"},
+	{"parallel", 'P', 1, OPT_PARALLEL, "N", "hosts told at once (default 64)"},
+	{"digest", 0, 1, OPT_DIGEST, "sha256:HEX", "FILE's sha256 when known (else computed)"},
+	{"json", 0, 0, OPT_JSON, NULL, "print the result as JSON"},
+	{"preheat", 0, 1, OPT_PREHEAT, "URL", "only make the supernode fetch URL (no hosts)"},
+	{"push-timeout", 0, 1, OPT_PTIMEOUT, "SECONDS", "give up on a host after this long (default 3600)"},
+	{"image", 0, 1, OPT_IMAGE, "REF",
+	 "an image ([REGISTRY/]REPO[:TAG][@sha256:HEX]): preheat its config and layers, and put them in each host's "
+	 "store for its df proxy"},
+	{"platform", 0, 1, OPT_PLATFORM, "OS/ARCH[/VARIANT]",
+	 "--image: the manifest of a multi-platform image to take (default: this machine's)"},
+	{"all-platforms", 0, 0, OPT_ALL_PLATFORMS, NULL, "--image: every platform's manifest"},
+	{"creds", 0, 1, OPT_CREDS, "USER:PASSWORD",
+	 "--image: registry credentials (else --auth-file, $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, "
+	 "$DOCKER_CONFIG/config.json; else none)"},
+	{"auth-file", 0, 1, OPT_AUTH_FILE, "FILE",
+	 "--image: registry credentials from this docker config.json / containers auth.json"},
+	{"plain-http", 0, 0, OPT_PLAIN_HTTP, NULL,
+	 "--image: reach the registry over http when https is not answered (always so on loopback)"},
 };
 static const char *const sections[] = {"get", "security", NULL};
 
@@ -128,7 +128,7 @@ static void print_json(struct push *p)
 		const struct image_plan *im = p->image;
 		char ref[800];
 		snprintf(ref, sizeof ref, "%s/%s%s%s%s%s", im->ref.registry, im->ref.repo, im->ref.tag[0] ? ":" : "",
-		         im->ref.tag, im->ref.digest[0] ? "@" : "", im->ref.digest);
+			 im->ref.tag, im->ref.digest[0] ? "@" : "", im->ref.digest);
 		jsonw_str(&w, "image", ref);
 		jsonw_str(&w, "digest", im->digest);
 		jsonw_str(&w, "platforms", im->platforms);
@@ -198,7 +198,7 @@ static int preheat_blobs(struct push *p, const struct image_plan *plan)
 	int rc = ids ? DF_OK : DF_ERR;
 	for (int i = 0; rc == DF_OK && i < plan->nblobs; i++)
 		rc = pusher_preheat(&p->p, plan->blobs[i].url, plan->blobs[i].digest, plan->auth, ids[i], err,
-		                    sizeof err);
+				    sizeof err);
 	for (int i = 0; rc == DF_OK && i < plan->nblobs; i++)
 		rc = pusher_wait_complete(&p->p, ids[i], err, sizeof err);
 	if (rc != DF_OK)
@@ -233,15 +233,15 @@ static int push_image(struct push *p, const struct image_args *ia)
 	char err[1024], size[32];
 	struct image_plan plan;
 	struct image_cfg ic = {
-	        .loop = p->p.loop,
-	        .client = NULL,
-	        .ref = ia->ref,
-	        .creds = ia->creds,
-	        .auth_file = ia->auth_file,
-	        .platform = ia->platform,
-	        .all_platforms = ia->all_platforms,
-	        .plain_http = ia->plain_http,
-	        .timeout = p->df->cfg->get_timeout > 0 ? p->df->cfg->get_timeout : 60,
+		.loop = p->p.loop,
+		.client = NULL,
+		.ref = ia->ref,
+		.creds = ia->creds,
+		.auth_file = ia->auth_file,
+		.platform = ia->platform,
+		.all_platforms = ia->all_platforms,
+		.plain_http = ia->plain_http,
+		.timeout = p->df->cfg->get_timeout > 0 ? p->df->cfg->get_timeout : 60,
 	};
 	/* the registry is a source: [common] cacert and insecure, not the cluster's TLS */
 	ic.client = daemon_client(p->df, p->p.loop, NULL, 0);
@@ -257,9 +257,9 @@ static int push_image(struct push *p, const struct image_args *ia)
 	progress_size(plan.bytes, size, sizeof size);
 	if (!p->json)
 		fprintf(stderr, "df: image %s/%s@%s%s%s: %d blob%s (%s)%s%s%s, via supernode %s\n", plan.ref.registry,
-		        plan.ref.repo, plan.digest, plan.platforms[0] ? " for " : "", plan.platforms, plan.nblobs,
-		        plan.nblobs == 1 ? "" : "s", size, plan.creds_from[0] ? "; credentials from " : "",
-		        plan.creds_from, plan.skipped ? "; foreign layers left out" : "", p->p.super);
+			plan.ref.repo, plan.digest, plan.platforms[0] ? " for " : "", plan.platforms, plan.nblobs,
+			plan.nblobs == 1 ? "" : "s", size, plan.creds_from[0] ? "; credentials from " : "",
+			plan.creds_from, plan.skipped ? "; foreign layers left out" : "", p->p.super);
 	rc = preheat_blobs(p, &plan) == DF_OK ? DF_EXIT_OK : DF_EXIT_FAIL;
 	/* the hosts register with the registry's authorization too: a token as fresh as can be, since
 	 * tokens expire (Docker Hub's in 300 s) and the preheat may have taken longer */
@@ -315,7 +315,7 @@ static int push_file(struct push *p, const char *file, const char *digest)
 	for (const char *c = ps->dest; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
 			log_user_error("push", "--dest '%.*s...': a control character (0x%02x) follows; refused",
-			               (int)(c - ps->dest), ps->dest, (unsigned char)*c);
+				       (int)(c - ps->dest), ps->dest, (unsigned char)*c);
 			return DF_EXIT_USAGE;
 		}
 	struct http_server_cfg sc = {.name = "df/" DF_VERSION};
@@ -330,7 +330,7 @@ static int push_file(struct push *p, const char *file, const char *digest)
 	progress_size(pusher_file_size(ps), size, sizeof size);
 	if (!p->json)
 		fprintf(stderr, "df: pushing %s (%s, %.19s…) to %d host%s via supernode %s\n", file, size, ps->digest,
-		        ps->nhosts, ps->nhosts == 1 ? "" : "s", ps->super);
+			ps->nhosts, ps->nhosts == 1 ? "" : "s", ps->super);
 	if (pusher_preheat(ps, ps->url, ps->digest, NULL, id, err, sizeof err) != DF_OK) {
 		log_user_error("push", "%s", err);
 		return DF_EXIT_FAIL;
@@ -351,7 +351,7 @@ static int push_file(struct push *p, const char *file, const char *digest)
 /* The flags: into p (hosts, dest, mode, parallel, timeout, json), the --image ones into ia, the
  * rest into *preheat_url and *digest. DF_EXIT_OK or the usage error's exit code. */
 static int parse_flags(struct push *p, const struct opt_result *r, struct image_args *ia, const char **preheat_url,
-                       const char **digest)
+		       const char **digest)
 {
 	struct pusher *ps = &p->p;
 	char err[512];
@@ -377,7 +377,7 @@ static int parse_flags(struct push *p, const struct opt_result *r, struct image_
 			break;
 		case OPT_PARALLEL:
 			ps->parallel =
-			        strspn(a, "0123456789") == strlen(a) && strlen(a) <= 5 ? (int)strtol(a, NULL, 10) : 0;
+				strspn(a, "0123456789") == strlen(a) && strlen(a) <= 5 ? (int)strtol(a, NULL, 10) : 0;
 			if (ps->parallel < 1 || ps->parallel > 10000)
 				return cmd_usage("push", "--parallel '%s': expected 1 to 10000", a);
 			break;
@@ -398,16 +398,16 @@ static int parse_flags(struct push *p, const struct opt_result *r, struct image_
 
 /* Which flags go together: DF_EXIT_OK or the usage error's exit code. */
 static int check_flags(const struct push *p, const struct opt_result *r, const struct image_args *ia,
-                       const char *preheat_url, const char *digest)
+		       const char *preheat_url, const char *digest)
 {
 	if (ia->ref && (preheat_url || r->nargs))
 		return cmd_usage("push", "%s", "--image takes no FILE and no --preheat URL");
 	if (!ia->ref && (ia->platform || ia->all_platforms || ia->creds || ia->auth_file || ia->plain_http))
 		return cmd_usage("push", "%s",
-		                 "--platform, --all-platforms, --creds, --auth-file and --plain-http go with --image");
+				 "--platform, --all-platforms, --creds, --auth-file and --plain-http go with --image");
 	if (ia->creds)
 		log_warn("--creds on the command line is visible to every local user (ps, /proc/PID/cmdline): "
-		         "prefer --auth-file or $REGISTRY_AUTH_FILE");
+			 "prefer --auth-file or $REGISTRY_AUTH_FILE");
 	if (ia->platform && ia->all_platforms)
 		return cmd_usage("push", "%s", "--platform or --all-platforms, not both");
 	if (ia->ref && (p->p.dest[0] || digest))
@@ -431,7 +431,7 @@ static int connect_cluster(struct push *p)
 	struct df *df = p->df;
 	struct pusher *ps = &p->p;
 	snprintf(ps->super, sizeof ps->super, "%.*s", (int)strcspn(df->cfg->get_supernode, ", "),
-	         df->cfg->get_supernode);
+		 df->cfg->get_supernode);
 	if (daemon_token(df, 0) != DF_OK)
 		return DF_EXIT_USAGE;
 	int tls = daemon_cluster_tls(df);
@@ -451,7 +451,7 @@ static int run(struct df *df, struct opt_result *r)
 	const char *preheat_url = NULL, *digest = NULL;
 	struct image_args ia = {0};
 	p.p = (struct pusher){
-	        .parallel = 64, .timeout = 3600, .filter = df->cfg->get_filter, .on_change = draw, .ctx = &p};
+		.parallel = 64, .timeout = 3600, .filter = df->cfg->get_filter, .on_change = draw, .ctx = &p};
 	snprintf(p.p.mode, sizeof p.p.mode, "0644");
 	int rc = parse_flags(&p, r, &ia, &preheat_url, &digest);
 	if (rc == DF_EXIT_OK)
@@ -472,15 +472,15 @@ static int run(struct df *df, struct opt_result *r)
 }
 
 const struct cmd_desc cmd_push = {
-        .name = "push",
-        .summary = "put a file or an image's blobs on every host of a group through the swarm (or --preheat a URL)",
-        .synopsis = "FILE (--group HOSTS | --host H...) [--dest PATH] [OPTIONS] | --image REF [--group HOSTS | --host "
-                    "H...] | --preheat URL",
-        .sections = sections,
-        .opts = opts,
-        .nopts = (int)DF_ARRAY_LEN(opts),
-        .min_args = 0,
-        .max_args = 1,
-        .arg_name = "FILE",
-        .run = run,
+	.name = "push",
+	.summary = "put a file or an image's blobs on every host of a group through the swarm (or --preheat a URL)",
+	.synopsis = "FILE (--group HOSTS | --host H...) [--dest PATH] [OPTIONS] | --image REF [--group HOSTS | --host "
+		    "H...] | --preheat URL",
+	.sections = sections,
+	.opts = opts,
+	.nopts = (int)DF_ARRAY_LEN(opts),
+	.min_args = 0,
+	.max_args = 1,
+	.arg_name = "FILE",
+	.run = run,
 };

@@ -17,7 +17,8 @@
 enum { OPT_SUPERNODE = 1, OPT_JSON, OPT_PROXY, OPT_WATCH };
 
 static const struct opt_spec opts[] = {
-	{"supernode", 0, 1, OPT_SUPERNODE, "HOST:PORT", "the supernode to ask (default: [get] supernode, else the local df proxy)"},
+	{"supernode", 0, 1, OPT_SUPERNODE, "HOST:PORT",
+	 "the supernode to ask (default: [get] supernode, else the local df proxy)"},
 	{"proxy", 0, 1, OPT_PROXY, "HOST:PORT", "ask a host's df proxy instead (default: [proxy] listen of this host)"},
 	{"json", 0, 0, OPT_JSON, NULL, "print JSON instead of text"},
 	{"watch", 'w', 1, OPT_WATCH, "SECONDS", "redraw every SECONDS until interrupted (text only)"},
@@ -27,7 +28,7 @@ static const char *const sections[] = {"security", NULL};
 struct st {
 	struct ev_loop *loop;
 	int status, rc;
-	int proxy_json;   /* the proxy answers "key: value" lines: collect them for --json */
+	int proxy_json; /* the proxy answers "key: value" lines: collect them for --json */
 	char target[160];
 	char msg[512];
 	char lines[16384];
@@ -131,20 +132,29 @@ static int run(struct df *df, struct opt_result *r)
 	if (tls < 0)
 		return DF_EXIT_USAGE;
 	s.loop = ev_default_loop(0);
-	struct http_client *cl = tls && !proxy ? daemon_cluster_client(df, s.loop, NULL, 0) : daemon_client(df, s.loop, NULL, 0);
+	struct http_client *cl =
+		tls && !proxy ? daemon_cluster_client(df, s.loop, NULL, 0) : daemon_client(df, s.loop, NULL, 0);
 	if (!cl)
 		return DF_EXIT_FAIL;
 	/* the proxy's status is on its mirror port: plain HTTP, local */
 	if (proxy)
 		snprintf(url, sizeof url, "http://%s/v1/status", s.target);
 	else
-		snprintf(url, sizeof url, "%s://%s/v1/status%s", tls ? "https" : "http", s.target, json ? "?format=json" : "");
+		snprintf(url, sizeof url, "%s://%s/v1/status%s", tls ? "https" : "http", s.target,
+			 json ? "?format=json" : "");
 	s.proxy_json = proxy && json;
 
 	struct http_request req = {
-		.url = url, .headers = auth_header(df->cfg->security_token, tok, sizeof tok), .fail_status = 1,
-		.what = proxy ? "df proxy" : "supernode", .on_response = on_resp, .on_body = on_body, .on_done = on_done, .ctx = &s,
-		.connect_timeout = 5, .first_byte_timeout = 10,
+		.url = url,
+		.headers = auth_header(df->cfg->security_token, tok, sizeof tok),
+		.fail_status = 1,
+		.what = proxy ? "df proxy" : "supernode",
+		.on_response = on_resp,
+		.on_body = on_body,
+		.on_done = on_done,
+		.ctx = &s,
+		.connect_timeout = 5,
+		.first_byte_timeout = 10,
 	};
 	if (watch > 0 && json)
 		watch = 0; /* JSON is for machines: one answer */

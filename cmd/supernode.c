@@ -52,7 +52,8 @@ static int check_config(const struct df_config *c, struct sched_config *schc)
 		return DF_ERR;
 	}
 	if (c->supernode_task_idle < 0) {
-		log_user_error("supernode", "--task-idle %lld: must be 0 (never) or more seconds", c->supernode_task_idle);
+		log_user_error("supernode", "--task-idle %lld: must be 0 (never) or more seconds",
+			       c->supernode_task_idle);
 		return DF_ERR;
 	}
 	if (sched_config_from(schc, c, err, sizeof err) != DF_OK) {
@@ -102,18 +103,29 @@ static int run(struct df *df, struct opt_result *r)
 	if (!client || (tls && !cluster_client) || (c->supernode_parent[0] && !parent_client))
 		goto out;
 	struct storegc gc;
-	if (storegc_init(&gc, run.loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) != DF_OK) {
+	if (storegc_init(&gc, run.loop, df->store, c->store_quota, (uint64_t)c->store_max_idle, err, sizeof err) !=
+	    DF_OK) {
 		log_user_error("supernode", "%s", err);
 		goto out;
 	}
 	struct supernode_cfg sc = {
-		.loop = run.loop, .store = df->store, .server = run.srv, .client = client, .cluster_client = cluster_client ? cluster_client : client,
+		.loop = run.loop,
+		.store = df->store,
+		.server = run.srv,
+		.client = client,
+		.cluster_client = cluster_client ? cluster_client : client,
 		.token = c->security_token,
-		.piece_size = (uint32_t)c->supernode_piece_size, .source_streams = (int)c->supernode_source_streams,
-		.sched = schc, .rates = df->rates, .credential_cache = (double)c->supernode_credential_cache,
+		.piece_size = (uint32_t)c->supernode_piece_size,
+		.source_streams = (int)c->supernode_source_streams,
+		.sched = schc,
+		.rates = df->rates,
+		.credential_cache = (double)c->supernode_credential_cache,
 		.task_idle = (double)c->supernode_task_idle,
-		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest), .gc = &gc,
-		.parents = c->supernode_parent, .parent_client = parent_client, .cluster_tls = tls,
+		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(c->security_piece_digest),
+		.gc = &gc,
+		.parents = c->supernode_parent,
+		.parent_client = parent_client,
+		.cluster_tls = tls,
 		.parent_retry = (double)c->supernode_parent_retry,
 	};
 	sn = supernode_new(&sc, err, sizeof err);
@@ -124,7 +136,8 @@ static int run(struct df *df, struct opt_result *r)
 	if (c->supernode_metrics_listen[0]) {
 		struct http_server_cfg mcfg = {.name = "df/" DF_VERSION};
 		run.metrics = http_server_new(run.loop, &mcfg);
-		if (!run.metrics || http_server_listen(run.metrics, c->supernode_metrics_listen, err, sizeof err) != DF_OK ||
+		if (!run.metrics ||
+		    http_server_listen(run.metrics, c->supernode_metrics_listen, err, sizeof err) != DF_OK ||
 		    supernode_route_metrics(sn, run.metrics) != DF_OK) {
 			log_user_error("supernode", "metrics listener: %s", run.metrics ? err : "out of memory");
 			goto out;

@@ -16,7 +16,8 @@ int base64_encode(const void *in_, size_t n, char *out, size_t cap)
 	}
 	size_t o = 0;
 	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
 		out[o++] = alphabet[v >> 18 & 63];
 		out[o++] = alphabet[v >> 12 & 63];
 		out[o++] = i + 1 < n ? alphabet[v >> 6 & 63] : '=';

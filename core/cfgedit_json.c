@@ -36,7 +36,10 @@ static int hex4(const char *s)
 	int v = 0;
 	for (int k = 0; k < 4; k++) {
 		char c = s[k];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;
@@ -93,7 +96,12 @@ static int string_is(const char *s, size_t a, size_t b, const char *want, int sl
 				c = (char)v;
 				i += 4;
 			} else {
-				c = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+				c = e == 'b'   ? '\b'
+				    : e == 'f' ? '\f'
+				    : e == 'n' ? '\n'
+				    : e == 'r' ? '\r'
+				    : e == 't' ? '\t'
+					       : e;
 			}
 		}
 		if (k < wn ? c != want[k] : !(slash && k == wn && c == '/'))
@@ -190,19 +198,13 @@ static int value(struct jp *p)
 	if (p->i >= p->n)
 		return bad(p, "the text ends where a value should be");
 	switch (p->s[p->i]) {
-	case '"':
-		return string(p);
+	case '"': return string(p);
 	case '[':
-	case '{':
-		return container(p, p->s[p->i]);
-	case 't':
-		return word(p, "true");
-	case 'f':
-		return word(p, "false");
-	case 'n':
-		return word(p, "null");
-	default:
-		return number(p);
+	case '{': return container(p, p->s[p->i]);
+	case 't': return word(p, "true");
+	case 'f': return word(p, "false");
+	case 'n': return word(p, "null");
+	default: return number(p);
 	}
 }
 
@@ -213,17 +215,17 @@ struct span {
 
 /* What the edit needs to know about the document. */
 struct doc {
-	int blank;                  /* only blanks: a new file */
-	size_t open, close;         /* the top-level object's braces */
+	int blank;          /* only blanks: a new file */
+	size_t open, close; /* the top-level object's braces */
 	int members;
-	struct span first;          /* the first member */
-	int has;                    /* a "registry-mirrors" member */
+	struct span first;           /* the first member */
+	int has;                     /* a "registry-mirrors" member */
 	struct span mem, prev, next; /* it, the member before it (b: its end), the one after (a: its start) */
 	int has_prev, has_next;
 	size_t arr_open, arr_close; /* its array's brackets */
 	int entries;
-	struct span efirst;         /* the array's first entry */
-	int found;                  /* url is an entry */
+	struct span efirst; /* the array's first entry */
+	int found;          /* url is an entry */
 	struct span ent, eprev, enext;
 	int has_eprev, has_enext;
 };
@@ -349,7 +351,10 @@ int cfgedit_json_object(const char *in, size_t n, int *members, const char **why
 
 #define put cfgedit_put
 
-static void puts_(struct cfgedit_out *o, const char *s) { put(o, s, strlen(s)); }
+static void puts_(struct cfgedit_out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
 
 /* The blanks between two tokens when they hold a line break (the file's layout), else one space. */
 static void sep(struct cfgedit_out *o, const char *s, size_t a, size_t b)

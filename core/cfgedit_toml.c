@@ -19,8 +19,8 @@ struct tline {
 	size_t start, end, next; /* the line is [start, end) without its "\r\n"; the next one starts at next */
 	int cont;                /* it continues a multi-line value of an earlier line */
 	int kind;
-	char key[512];           /* T_TABLE, T_ATABLE: the table's name; T_KEY: the key; components SEP-joined */
-	size_t val;              /* T_KEY: where the value starts */
+	char key[512]; /* T_TABLE, T_ATABLE: the table's name; T_KEY: the key; components SEP-joined */
+	size_t val;    /* T_KEY: where the value starts */
 };
 
 struct tscan {
@@ -105,7 +105,8 @@ static void scan_rest(struct tscan *t, size_t i, size_t end)
 			if (c == t->ml && i + 2 < end && s[i + 1] == c && s[i + 2] == c) {
 				t->ml = 0;
 				i += 3;
-				while (i < end && s[i] == c) /* up to two quotes of the content may come before the end */
+				while (i < end &&
+				       s[i] == c) /* up to two quotes of the content may come before the end */
 					i++;
 				continue;
 			}
@@ -277,7 +278,8 @@ static int find(const char *in, size_t n, const char *mirror_url, struct layout 
 			y->has_host = 1;
 			y->hpos = in_crun ? crun : l.start;
 		}
-		if ((l.kind == T_TABLE || l.kind == T_ATABLE) && mirror_url && (name_under(l.key, want) || name_under(l.key, want_slash)))
+		if ((l.kind == T_TABLE || l.kind == T_ATABLE) && mirror_url &&
+		    (name_under(l.key, want) || name_under(l.key, want_slash)))
 			y->manual = 1;
 		if (comment && !in_crun) {
 			in_crun = 1;
@@ -361,7 +363,8 @@ int cfgedit_toml_remove(const char *in, size_t n, char *out, size_t cap, size_t 
 	size_t a = y.bstart, b = y.bend, k;
 	if ((k = blank_at(in, n, b)) != 0) /* the blank line put after the block */
 		b += k;
-	else if (a >= 2 && in[a - 1] == '\n' && (in[a - 2] == '\n' || (a >= 3 && in[a - 2] == '\r' && in[a - 3] == '\n')))
+	else if (a >= 2 && in[a - 1] == '\n' &&
+		 (in[a - 2] == '\n' || (a >= 3 && in[a - 2] == '\r' && in[a - 3] == '\n')))
 		a -= in[a - 2] == '\r' ? 2 : 1; /* the one put before it at the end of the file */
 	put(&o, in, a);
 	put(&o, in + b, n - b);
@@ -394,7 +397,10 @@ int cfgedit_containerd_config_path(const char *in, size_t n, char *out, size_t c
 		for (size_t k = 0; k < DF_ARRAY_LEN(paths); k++) {
 			char m[600], cp[600];
 			snprintf(m, sizeof m, "%s\x1fmirrors", paths[k]);
-			snprintf(cp, sizeof cp, "%s\x1f" "config_path", paths[k]);
+			snprintf(cp, sizeof cp,
+				 "%s\x1f"
+				 "config_path",
+				 paths[k]);
 			if (name_under(full, m))
 				*mirrors = 1;
 			if (l.kind == T_KEY && !found && strcmp(full, cp) == 0) {
@@ -433,7 +439,8 @@ int cfgedit_registries_has(const char *in, size_t n, const char *loc)
 		if (in_reg && l.kind == T_KEY) {
 			if (strcmp(l.key, "prefix") == 0 && string_value(in, l.val, l.end, prefix, sizeof prefix) < 0)
 				prefix[0] = 0;
-			if (strcmp(l.key, "location") == 0 && string_value(in, l.val, l.end, location, sizeof location) < 0)
+			if (strcmp(l.key, "location") == 0 &&
+			    string_value(in, l.val, l.end, location, sizeof location) < 0)
 				location[0] = 0;
 		}
 	}

@@ -25,7 +25,8 @@ const struct config_key config_keys[] = {
 };
 const size_t config_nkeys = DF_ARRAY_LEN(config_keys);
 
-const char *const config_sections[] = {"common", "store", "security", "supernode", "get", "proxy", "push", "status", NULL};
+const char *const config_sections[] = {"common", "store", "security", "supernode", "get",
+				       "proxy",  "push",  "status",   NULL};
 
 const struct config_key *config_find(const char *section, const char *key)
 {
@@ -47,10 +48,26 @@ int config_parse_size(const char *s, uint64_t *out)
 	unsigned shift = 0;
 	switch (*end) {
 	case 0: break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	default: return DF_ERR;
 	}
 	if (*end == 'B' || *end == 'b')
@@ -86,8 +103,14 @@ static int parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false", "off"};
 	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0) { *out = 1; return DF_OK; }
-		if (strcasecmp(s, no[i]) == 0) { *out = 0; return DF_OK; }
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return DF_OK;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return DF_OK;
+		}
 	}
 	return DF_ERR;
 }
@@ -108,15 +131,18 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 	uint64_t qb;
 	unsigned qp;
 	if (k->offset == offsetof(struct df_config, store_quota) && config_parse_quota(value, &qb, &qp) != DF_OK) {
-		snprintf(err, errlen, "'%s' is neither a size (200G) nor a share of the filesystem (1%% to 100%%)", value);
+		snprintf(err, errlen, "'%s' is neither a size (200G) nor a share of the filesystem (1%% to 100%%)",
+			 value);
 		return DF_ERR;
 	}
-	if (k->offset == offsetof(struct df_config, get_supernode) || k->offset == offsetof(struct df_config, supernode_parent)) {
+	if (k->offset == offsetof(struct df_config, get_supernode) ||
+	    k->offset == offsetof(struct df_config, supernode_parent)) {
 		int n = 0;
 		for (const char *v = value; *v;) {
 			size_t len = strcspn(v, ", ");
 			if (len >= CONFIG_SUPERNODE_NAME_MAX) {
-				snprintf(err, errlen, "'%.*s...' is longer than %d characters", 40, v, CONFIG_SUPERNODE_NAME_MAX - 1);
+				snprintf(err, errlen, "'%.*s...' is longer than %d characters", 40, v,
+					 CONFIG_SUPERNODE_NAME_MAX - 1);
 				return DF_ERR;
 			}
 			n += len > 0;
@@ -124,7 +150,8 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 			v += strspn(v, ", ");
 		}
 		if (n > CONFIG_MAX_SUPERNODES) {
-			snprintf(err, errlen, "%d supernodes: at most %d (list the ones this host should use)", n, CONFIG_MAX_SUPERNODES);
+			snprintf(err, errlen, "%d supernodes: at most %d (list the ones this host should use)", n,
+				 CONFIG_MAX_SUPERNODES);
 			return DF_ERR;
 		}
 	}
@@ -152,7 +179,8 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 	}
 	case CFG_SIZE:
 		if (config_parse_size(value, (uint64_t *)field) != DF_OK) {
-			snprintf(err, errlen, "'%s' is not a size (a number with an optional k, M, G or T suffix)", value);
+			snprintf(err, errlen, "'%s' is not a size (a number with an optional k, M, G or T suffix)",
+				 value);
 			return DF_ERR;
 		}
 		return DF_OK;
@@ -245,7 +273,8 @@ int config_load_file(struct df_config *c, const char *path, char *err, size_t er
 	fclose(f);
 	if (line != 0) {
 		/* inih reports the first bad line; a syntax error leaves no detail of ours. */
-		snprintf(err, errlen, "%s:%d: %s", path, line, why[0] ? why : "syntax error (expected [section] or key = value)");
+		snprintf(err, errlen, "%s:%d: %s", path, line,
+			 why[0] ? why : "syntax error (expected [section] or key = value)");
 		return DF_ERR;
 	}
 	free(c->file);
@@ -279,7 +308,8 @@ void config_format_value(const struct df_config *c, const struct config_key *k, 
 void config_print_ini(const struct df_config *c, FILE *f)
 {
 	const char *cur = "";
-	fprintf(f, "# effective configuration%s%s\n", c->file ? " from " : " (built-in defaults)", c->file ? c->file : "");
+	fprintf(f, "# effective configuration%s%s\n", c->file ? " from " : " (built-in defaults)",
+		c->file ? c->file : "");
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
 		char v[1024];
@@ -357,13 +387,15 @@ int config_resolve_token(struct df_config *c, char *err, size_t errlen)
 		return DF_ERR;
 	}
 	if (st.st_mode & S_IWOTH) {
-		snprintf(err, errlen, "token file %s: every local user may write it (mode %04o): chmod o-w, better 0600", path,
+		snprintf(err, errlen,
+			 "token file %s: every local user may write it (mode %04o): chmod o-w, better 0600", path,
 			 (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return DF_ERR;
 	}
 	if (st.st_mode & S_IROTH)
-		log_warn("token file %s: every local user may read it (mode %04o): chmod 0600", path, (unsigned)(st.st_mode & 07777));
+		log_warn("token file %s: every local user may read it (mode %04o): chmod 0600", path,
+			 (unsigned)(st.st_mode & 07777));
 	FILE *f = fdopen(fd, "r");
 	if (!f) {
 		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
@@ -375,7 +407,8 @@ int config_resolve_token(struct df_config *c, char *err, size_t errlen)
 	fclose(f);
 	size_t n = strcspn(line, "\r\n");
 	if (n > CONFIG_TOKEN_MAX) {
-		snprintf(err, errlen, "token file %s: the token is longer than the %d bytes df accepts", path, CONFIG_TOKEN_MAX);
+		snprintf(err, errlen, "token file %s: the token is longer than the %d bytes df accepts", path,
+			 CONFIG_TOKEN_MAX);
 		return DF_ERR;
 	}
 	line[n] = 0;

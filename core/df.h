@@ -24,10 +24,10 @@
 /* Exit codes every command documents (`df --help`, README's Use section). */
 enum df_exit {
 	DF_EXIT_OK = 0,
-	DF_EXIT_FAIL = 1,     /* the work failed: network, source, disk */
-	DF_EXIT_USAGE = 2,    /* bad flags, bad config */
-	DF_EXIT_DIGEST = 3,   /* the data did not match the expected digest */
-	DF_EXIT_NOSUPER = 4,  /* no supernode reachable and back-to-source refused */
+	DF_EXIT_FAIL = 1,    /* the work failed: network, source, disk */
+	DF_EXIT_USAGE = 2,   /* bad flags, bad config */
+	DF_EXIT_DIGEST = 3,  /* the data did not match the expected digest */
+	DF_EXIT_NOSUPER = 4, /* no supernode reachable and back-to-source refused */
 };
 
 struct df_config;
@@ -39,10 +39,10 @@ struct hostrate;
  * (struct daemon_ctx in cmd/daemon.h embeds this). */
 struct df {
 	struct df_config *cfg;
-	const char *cmd;            /* command name, for messages: "get" */
-	struct ev_loop *loop;       /* NULL until a command starts one */
-	struct store *store;        /* NULL until a command opens one */
-	struct hostrate *rates;     /* the host's shared rate caps (STORE/rates), opened with the store */
+	const char *cmd;             /* command name, for messages: "get" */
+	struct ev_loop *loop;        /* NULL until a command starts one */
+	struct store *store;         /* NULL until a command opens one */
+	struct hostrate *rates;      /* the host's shared rate caps (STORE/rates), opened with the store */
 	const struct cmd_desc *desc; /* the command and its arguments, to parse them again on reload */
 	int argc;
 	char **argv;

@@ -20,7 +20,10 @@ void digest_xxh128(const void *buf, size_t len, uint8_t out[DIGEST_XXH128_LEN])
 	canon128(XXH3_128bits(buf, len), out);
 }
 
-void digest_xxh128_init(struct digest_xxh128_ctx *c) { XXH3_128bits_reset(&c->st); }
+void digest_xxh128_init(struct digest_xxh128_ctx *c)
+{
+	XXH3_128bits_reset(&c->st);
+}
 
 void digest_xxh128_update(struct digest_xxh128_ctx *c, const void *buf, size_t len)
 {
@@ -111,9 +114,12 @@ void digest_hex(const uint8_t *bytes, size_t n, char *out)
 
 static int nib(char c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -138,9 +144,12 @@ int digest_spec_parse(const char *s, size_t n, struct digest_spec *out)
 	memset(out, 0, sizeof *out);
 	if (colon) {
 		size_t al = (size_t)(colon - s);
-		if (al == 6 && strncmp(s, DF_LIT("sha256")) == 0) out->len = DIGEST_SHA256_LEN;
-		else if (al == 3 && strncmp(s, DF_LIT("md5")) == 0) out->len = DIGEST_MD5_LEN;
-		else return DF_ERR;
+		if (al == 6 && strncmp(s, DF_LIT("sha256")) == 0)
+			out->len = DIGEST_SHA256_LEN;
+		else if (al == 3 && strncmp(s, DF_LIT("md5")) == 0)
+			out->len = DIGEST_MD5_LEN;
+		else
+			return DF_ERR;
 	} else if (hexlen == 2 * DIGEST_SHA256_LEN) {
 		out->len = DIGEST_SHA256_LEN;
 	} else if (hexlen == 2 * DIGEST_MD5_LEN) {
@@ -189,4 +198,7 @@ int digest_piece_algo_parse(const char *name)
 	return -1;
 }
 
-const char *digest_piece_algo_name(enum digest_piece_algo a) { return a == DIGEST_PIECE_SHA256 ? "sha256" : "xxh3"; }
+const char *digest_piece_algo_name(enum digest_piece_algo a)
+{
+	return a == DIGEST_PIECE_SHA256 ? "sha256" : "xxh3";
+}

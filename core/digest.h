@@ -62,7 +62,7 @@ void digest_spec_format(const struct digest_spec *d, char *out, size_t cap);
  * (32 digits), or SHA-256 written "sha256:" + 64 hex digits. The form names the algorithm, so a peer
  * knows what it was given and can refuse a weaker one than it requires. */
 enum digest_piece_algo { DIGEST_PIECE_XXH3 = 0, DIGEST_PIECE_SHA256 = 1 }; /* weaker first */
-#define DIGEST_PIECE_TEXT_MAX (7 + 2 * DIGEST_SHA256_LEN + 1) /* "sha256:" + hex + NUL */
+#define DIGEST_PIECE_TEXT_MAX (7 + 2 * DIGEST_SHA256_LEN + 1)              /* "sha256:" + hex + NUL */
 struct digest_piece_sum {
 	enum digest_piece_algo algo;
 	uint8_t bytes[DIGEST_SHA256_LEN]; /* the first 16 for xxh3 */

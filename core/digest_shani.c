@@ -33,12 +33,12 @@ __attribute__((target("sha,ssse3,sse4.1"))) void digest_shani_blocks(uint32_t st
 {
 	/* big-endian words: byte-swap each 32-bit lane */
 	const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-	__m128i t = _mm_loadu_si128((const __m128i *)&state[0]);     /* D C B A (lane 3..0) */
-	__m128i s1 = _mm_loadu_si128((const __m128i *)&state[4]);    /* H G F E */
-	t = _mm_shuffle_epi32(t, 0xB1);                               /* C D A B */
-	s1 = _mm_shuffle_epi32(s1, 0x1B);                             /* E F G H */
-	__m128i s0 = _mm_alignr_epi8(t, s1, 8);                       /* A B E F */
-	s1 = _mm_blend_epi16(s1, t, 0xF0);                            /* C D G H */
+	__m128i t = _mm_loadu_si128((const __m128i *)&state[0]);  /* D C B A (lane 3..0) */
+	__m128i s1 = _mm_loadu_si128((const __m128i *)&state[4]); /* H G F E */
+	t = _mm_shuffle_epi32(t, 0xB1);                           /* C D A B */
+	s1 = _mm_shuffle_epi32(s1, 0x1B);                         /* E F G H */
+	__m128i s0 = _mm_alignr_epi8(t, s1, 8);                   /* A B E F */
+	s1 = _mm_blend_epi16(s1, t, 0xF0);                        /* C D G H */
 	for (; n; n--, p += 64) {
 		__m128i abef = s0, cdgh = s1, m[4];
 #pragma GCC unroll 16
@@ -60,15 +60,18 @@ __attribute__((target("sha,ssse3,sse4.1"))) void digest_shani_blocks(uint32_t st
 		s0 = _mm_add_epi32(s0, abef);
 		s1 = _mm_add_epi32(s1, cdgh);
 	}
-	t = _mm_shuffle_epi32(s0, 0x1B);                              /* F E B A */
-	s1 = _mm_shuffle_epi32(s1, 0xB1);                             /* D C H G */
-	s0 = _mm_blend_epi16(t, s1, 0xF0);                            /* D C B A */
-	s1 = _mm_alignr_epi8(s1, t, 8);                               /* H G F E */
+	t = _mm_shuffle_epi32(s0, 0x1B);   /* F E B A */
+	s1 = _mm_shuffle_epi32(s1, 0xB1);  /* D C H G */
+	s0 = _mm_blend_epi16(t, s1, 0xF0); /* D C B A */
+	s1 = _mm_alignr_epi8(s1, t, 8);    /* H G F E */
 	_mm_storeu_si128((__m128i *)&state[0], s0);
 	_mm_storeu_si128((__m128i *)&state[4], s1);
 }
 #else
-int digest_shani_available(void) { return 0; }
+int digest_shani_available(void)
+{
+	return 0;
+}
 void digest_shani_blocks(uint32_t state[8], const uint8_t *p, size_t n)
 {
 	(void)state;

@@ -45,8 +45,10 @@ static int hex4(const char *s, unsigned *v)
 	*v = 0;
 	for (int k = 0; k < 4; k++) {
 		char c = s[k];
-		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-			   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+						    : 16u;
 		if (d > 15)
 			return DF_ERR;
 		*v = *v << 4 | d;

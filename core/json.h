@@ -46,6 +46,9 @@ int json_string(const char *buf, const struct json_tok *toks, int i, char *out, 
 int json_u64(const char *buf, const struct json_tok *toks, int i, uint64_t *out);
 
 /* The raw bytes of toks[i] (a string's without quotes, undecoded). */
-static inline struct slice json_raw(const char *buf, const struct json_tok *t) { return (struct slice){buf + t->start, t->end - t->start}; }
+static inline struct slice json_raw(const char *buf, const struct json_tok *t)
+{
+	return (struct slice){buf + t->start, t->end - t->start};
+}
 
 #endif

@@ -42,7 +42,10 @@ static void put(struct jsonw *w, const char *s, size_t n)
 	w->p[w->len] = 0;
 }
 
-static void puts_(struct jsonw *w, const char *s) { put(w, s, strlen(s)); }
+static void puts_(struct jsonw *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
 
 static void quoted(struct jsonw *w, const char *s, size_t n)
 {
@@ -89,10 +92,24 @@ static void open_(struct jsonw *w, const char *k, const char *tok)
 		w->need_comma[w->depth] = 0;
 }
 
-void jsonw_obj_open(struct jsonw *w, const char *k) { open_(w, k, "{"); }
-void jsonw_arr_open(struct jsonw *w, const char *k) { open_(w, k, "["); }
-void jsonw_obj_close(struct jsonw *w) { w->depth--; puts_(w, "}"); }
-void jsonw_arr_close(struct jsonw *w) { w->depth--; puts_(w, "]"); }
+void jsonw_obj_open(struct jsonw *w, const char *k)
+{
+	open_(w, k, "{");
+}
+void jsonw_arr_open(struct jsonw *w, const char *k)
+{
+	open_(w, k, "[");
+}
+void jsonw_obj_close(struct jsonw *w)
+{
+	w->depth--;
+	puts_(w, "}");
+}
+void jsonw_arr_close(struct jsonw *w)
+{
+	w->depth--;
+	puts_(w, "]");
+}
 
 void jsonw_strn(struct jsonw *w, const char *k, const char *v, size_t n)
 {

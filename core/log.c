@@ -32,9 +32,18 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
-void log_set_level(enum log_level lvl) { level = lvl; }
-enum log_level log_get_level(void) { return level; }
-void log_set_daemon(int on) { daemon_mode = on; }
+void log_set_level(enum log_level lvl)
+{
+	level = lvl;
+}
+enum log_level log_get_level(void)
+{
+	return level;
+}
+void log_set_daemon(int on)
+{
+	daemon_mode = on;
+}
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
@@ -63,9 +72,9 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 	(void)w;
 }
 
-#define REPEAT_BURST 5   /* lines one call site prints per window before counting */
-#define REPEAT_SLOTS 64  /* call sites tracked at once; a collision reports the old one first */
-#define REPEAT_TEXT 512  /* bytes of the latest suppressed text kept for the summary */
+#define REPEAT_BURST 5  /* lines one call site prints per window before counting */
+#define REPEAT_SLOTS 64 /* call sites tracked at once; a collision reports the old one first */
+#define REPEAT_TEXT 512 /* bytes of the latest suppressed text kept for the summary */
 
 struct repeat {
 	const char *fmt;          /* the call site; NULL for a free slot */
@@ -80,7 +89,10 @@ static double repeat_window = 10.0;
 static int repeat_exit_hooked;
 static pthread_mutex_t repeat_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void log_set_repeat_window(double seconds) { repeat_window = seconds; }
+void log_set_repeat_window(double seconds)
+{
+	repeat_window = seconds;
+}
 
 static double mono_now(void)
 {
@@ -98,13 +110,17 @@ static void say(const char *prefix, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *warn_prefix(void) { return daemon_mode ? "WARN  " : "df: warning: "; }
+static const char *warn_prefix(void)
+{
+	return daemon_mode ? "WARN  " : "df: warning: ";
+}
 
 /* Says slot r's count, if any, and starts its window again at now. Under repeat_mu. */
 static void repeat_report(struct repeat *r, double now)
 {
 	if (r->suppressed)
-		say(warn_prefix(), "%s (repeated %lu times in the last %.0f s)", r->last, r->suppressed, now - r->start);
+		say(warn_prefix(), "%s (repeated %lu times in the last %.0f s)", r->last, r->suppressed,
+		    now - r->start);
 	r->start = now;
 	r->printed = 0;
 	r->suppressed = 0;
@@ -125,12 +141,24 @@ void log_flush_repeats(void)
 	pthread_mutex_unlock(&repeat_mu);
 }
 
-static void flush_at_exit(void) { log_flush_repeats(); }
+static void flush_at_exit(void)
+{
+	log_flush_repeats();
+}
 
 /* A fork while another thread (a hasher) holds the lock must not leave the child's copy locked. */
-static void lock_mu(void) { pthread_mutex_lock(&repeat_mu); }
-static void unlock_mu(void) { pthread_mutex_unlock(&repeat_mu); }
-static void hook_fork(void) { pthread_atfork(lock_mu, unlock_mu, unlock_mu); }
+static void lock_mu(void)
+{
+	pthread_mutex_lock(&repeat_mu);
+}
+static void unlock_mu(void)
+{
+	pthread_mutex_unlock(&repeat_mu);
+}
+static void hook_fork(void)
+{
+	pthread_atfork(lock_mu, unlock_mu, unlock_mu);
+}
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 /* 1 when this warning is printed, 0 when it is counted (its text kept for the summary). */

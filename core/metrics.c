@@ -7,7 +7,7 @@ void metrics_put(FILE *f, const struct metric *m)
 	if (m->help)
 		fprintf(f, "# HELP %s %s\n", m->name, m->help);
 	fprintf(f, "# TYPE %s %s\n%s %llu\n", m->name, m->type == METRIC_GAUGE ? "gauge" : "counter", m->name,
-	        (unsigned long long)m->value);
+		(unsigned long long)m->value);
 }
 
 void metrics_put_all(FILE *f, const struct metric *m, int n)

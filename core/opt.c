@@ -112,8 +112,14 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 		}
 		if (a[1] != '-') { /* short options, possibly bundled: -qO file, -Ofile */
 			for (char *p = a + 1; *p; p++) {
-				if (*p == 'h') { out->help = 1; continue; }
-				if (*p == 'q') { quiet = 1; continue; }
+				if (*p == 'h') {
+					out->help = 1;
+					continue;
+				}
+				if (*p == 'q') {
+					quiet = 1;
+					continue;
+				}
 				const struct opt_spec *s = find_short(specs, nspecs, *p);
 				if (!s) {
 					snprintf(err, errlen, "unknown option -%c", *p);
@@ -122,10 +128,13 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 				struct opt_value *v = &out->vals[out->nvals++];
 				v->id = s->id;
 				if (s->takes_arg) {
-					if (p[1]) v->arg = p + 1;
-					else if (i + 1 < argc) v->arg = argv[++i];
+					if (p[1])
+						v->arg = p + 1;
+					else if (i + 1 < argc)
+						v->arg = argv[++i];
 					else {
-						snprintf(err, errlen, "option -%c needs an argument (%s)", *p, s->metavar);
+						snprintf(err, errlen, "option -%c needs an argument (%s)", *p,
+							 s->metavar);
 						goto fail;
 					}
 					break;
@@ -136,14 +145,28 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 		const char *name = a + 2, *eq = strchr(name, '=');
 		size_t n = eq ? (size_t)(eq - name) : strlen(name);
 		const char *val = eq ? eq + 1 : NULL;
-#define NEED_VAL(what) do { \
-		if (!val) { \
-			if (i + 1 >= argc) { snprintf(err, errlen, "option --%.*s needs an argument (%s)", (int)n, name, what); goto fail; } \
-			val = argv[++i]; \
-		} } while (0)
-		if (n == 4 && strncmp(name, DF_LIT("help")) == 0) { out->help = 1; continue; }
-		if (n == 6 && strncmp(name, DF_LIT("config")) == 0) { NEED_VAL("FILE"); continue; }
-		if (n == 5 && strncmp(name, DF_LIT("quiet")) == 0) { quiet = 1; continue; }
+#define NEED_VAL(what)                                                                                             \
+	do {                                                                                                       \
+		if (!val) {                                                                                        \
+			if (i + 1 >= argc) {                                                                       \
+				snprintf(err, errlen, "option --%.*s needs an argument (%s)", (int)n, name, what); \
+				goto fail;                                                                         \
+			}                                                                                          \
+			val = argv[++i];                                                                           \
+		}                                                                                                  \
+	} while (0)
+		if (n == 4 && strncmp(name, DF_LIT("help")) == 0) {
+			out->help = 1;
+			continue;
+		}
+		if (n == 6 && strncmp(name, DF_LIT("config")) == 0) {
+			NEED_VAL("FILE");
+			continue;
+		}
+		if (n == 5 && strncmp(name, DF_LIT("quiet")) == 0) {
+			quiet = 1;
+			continue;
+		}
 		const struct opt_spec *s = find_long(specs, nspecs, name, n);
 		if (s) {
 			struct opt_value *v = &out->vals[out->nvals++];
@@ -177,7 +200,8 @@ int opt_parse(int argc, char **argv, const char *const *sections, const struct o
 			snprintf(err, errlen, "option --%.*s: %s", (int)n, name, why);
 			goto fail;
 		}
-		if (strcmp(k->section, "security") == 0 && (strcmp(k->key, "token") == 0 || strcmp(k->key, "token_file") == 0)) {
+		if (strcmp(k->section, "security") == 0 &&
+		    (strcmp(k->key, "token") == 0 || strcmp(k->key, "token_file") == 0)) {
 			/* one source for the token: the flag replaces what the file or DF_TOKEN said */
 			int tok = k->key[5] == 0;
 			config_set(cfg, config_find("security", tok ? "token_file" : "token"), "", why, sizeof why);
@@ -212,11 +236,13 @@ void opt_print_help(FILE *f, const char *cmd, const char *synopsis, const char *
 			snprintf(left, sizeof left, "-%c, --%s%s%s", s->short_name, s->name, s->takes_arg ? " " : "",
 				 s->takes_arg ? s->metavar : "");
 		else
-			snprintf(left, sizeof left, "    --%s%s%s", s->name, s->takes_arg ? " " : "", s->takes_arg ? s->metavar : "");
+			snprintf(left, sizeof left, "    --%s%s%s", s->name, s->takes_arg ? " " : "",
+				 s->takes_arg ? s->metavar : "");
 		fprintf(f, "  %-30s %s\n", left, s->help);
 	}
-	fprintf(f, "  %-30s %s\n  %-30s %s\n  %-30s %s\n", "    --config FILE", "config file (else $DF_CONFIG, else /etc/df/df.conf)",
-		"-q, --quiet", "only errors", "-h, --help", "this help");
+	fprintf(f, "  %-30s %s\n  %-30s %s\n  %-30s %s\n", "    --config FILE",
+		"config file (else $DF_CONFIG, else /etc/df/df.conf)", "-q, --quiet", "only errors", "-h, --help",
+		"this help");
 	fprintf(f, "\nSettings (flag or config file key; defaults in brackets):\n");
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];

@@ -8,10 +8,10 @@
 #include "core/config.h"
 
 struct opt_spec {
-	const char *name;  /* long name without "--" */
-	char short_name;   /* 0 when none */
+	const char *name; /* long name without "--" */
+	char short_name;  /* 0 when none */
 	int takes_arg;
-	int id;            /* the command's own id, returned in opt_value */
+	int id; /* the command's own id, returned in opt_value */
 	const char *metavar;
 	const char *help;
 };
@@ -26,7 +26,7 @@ struct opt_result {
 	int nvals;
 	char **args; /* positional arguments (pointers into argv) */
 	int nargs;
-	int help;    /* --help or -h was given */
+	int help; /* --help or -h was given */
 };
 
 enum { OPT_HELP_ID = -100 };

@@ -59,9 +59,11 @@ void progress_line(const struct progress *p, int width, char *out, size_t cap)
 	if (p->total && p->rate > 1 && p->done < p->total) {
 		uint64_t s = (uint64_t)((double)(p->total - p->done) / p->rate);
 		if (s >= 3600)
-			snprintf(eta, sizeof eta, " ETA %lluh%02llum", (unsigned long long)(s / 3600), (unsigned long long)(s % 3600 / 60));
+			snprintf(eta, sizeof eta, " ETA %lluh%02llum", (unsigned long long)(s / 3600),
+				 (unsigned long long)(s % 3600 / 60));
 		else if (s >= 60)
-			snprintf(eta, sizeof eta, " ETA %llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+			snprintf(eta, sizeof eta, " ETA %llum%02llus", (unsigned long long)(s / 60),
+				 (unsigned long long)(s % 60));
 		else
 			snprintf(eta, sizeof eta, " ETA %llus", (unsigned long long)s);
 	}
@@ -71,7 +73,8 @@ void progress_line(const struct progress *p, int width, char *out, size_t cap)
 	char pct[8] = "  ?%";
 	if (p->total)
 		snprintf(pct, sizeof pct, "%3d%%", (int)(p->done * 100 / p->total));
-	int n = snprintf(out, cap, "%s %s/%s %s/s%s  peers %s super %s source %s", pct, done, p->total ? total : "?", rate, eta, a, b, c);
+	int n = snprintf(out, cap, "%s %s/%s %s/s%s  peers %s super %s source %s", pct, done, p->total ? total : "?",
+			 rate, eta, a, b, c);
 	if (n > 0 && width > 0 && n > width && (size_t)width < cap)
 		out[width] = 0; /* a narrow terminal keeps the head of the line: percent, bytes, rate */
 }

@@ -15,9 +15,9 @@ struct rate_meter {
 void rate_meter_update(struct rate_meter *m, uint64_t total, int64_t now_ms);
 
 struct progress {
-	uint64_t done, total;          /* total 0 = unknown */
+	uint64_t done, total; /* total 0 = unknown */
 	uint64_t from_peers, from_super, from_source, resumed;
-	double rate;                   /* bytes/s */
+	double rate; /* bytes/s */
 };
 
 /* Formats a size with binary units: "512 B", "27.0 MiB". */

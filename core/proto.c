@@ -11,12 +11,19 @@
 #include "core/digest.h"
 #include "core/taskid.h"
 
-static int blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static int blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
 
 static struct slice trim(const char *p, size_t n)
 {
-	while (n && blank(*p)) { p++; n--; }
-	while (n && blank(p[n - 1])) n--;
+	while (n && blank(*p)) {
+		p++;
+		n--;
+	}
+	while (n && blank(p[n - 1]))
+		n--;
 	return (struct slice){p, n};
 }
 
@@ -112,7 +119,10 @@ int proto_i64(struct slice s, int64_t *out)
 {
 	uint64_t v;
 	int neg = s.n && s.p[0] == '-';
-	if (neg) { s.p++; s.n--; }
+	if (neg) {
+		s.p++;
+		s.n--;
+	}
 	if (proto_u64(s, &v) != DF_OK || v > (uint64_t)INT64_MAX)
 		return DF_ERR;
 	*out = neg ? -(int64_t)v : (int64_t)v;
@@ -123,9 +133,11 @@ int proto_i64(struct slice s, int64_t *out)
 static struct slice word(struct slice *s)
 {
 	size_t i = 0;
-	while (i < s->n && blank(s->p[i])) i++;
+	while (i < s->n && blank(s->p[i]))
+		i++;
 	size_t j = i;
-	while (j < s->n && !blank(s->p[j])) j++;
+	while (j < s->n && !blank(s->p[j]))
+		j++;
 	struct slice w = {s->p + i, j - i};
 	s->p += j;
 	s->n -= j;
@@ -286,7 +298,8 @@ static int has_blank_or_ctl(struct slice s)
 static int is_hex(struct slice s)
 {
 	for (size_t i = 0; i < s.n; i++)
-		if (!((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'a' && s.p[i] <= 'f') || (s.p[i] >= 'A' && s.p[i] <= 'F')))
+		if (!((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'a' && s.p[i] <= 'f') ||
+		      (s.p[i] >= 'A' && s.p[i] <= 'F')))
 			return 0;
 	return 1;
 }

@@ -58,7 +58,7 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 /* A peer's secret: 128 random bits as lower-case hex, given in the register answer and carried by
  * every later request of that registration (docs/PROTOCOL.md). */
 #define PROTO_SECRET_HEX 32
-#define PROTO_HOST_HEX 32   /* a store's peer id ("host" in a registration) */
+#define PROTO_HOST_HEX 32 /* a store's peer id ("host" in a registration) */
 
 /* The registration body (POST /v1/register). Values are slices into the body; absent ones are
  * empty. The parser checks every line and the bounds below, so the caller may copy the values into
@@ -74,20 +74,20 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 #define PROTO_VIA_MAX 8
 #define PROTO_VIA_CAP (PROTO_VIA_MAX * (PROTO_SITE_HEX + 1)) /* a via list's text with its NUL */
 struct proto_register {
-	struct slice task;               /* a valid task id (taskid_valid) */
-	struct slice url;                /* non-empty */
-	struct digest_spec digest;       /* len 0 when absent */
-	struct slice filter, addr, port; /* addr: no blanks; port: decimal 0..65535 */
-	struct slice have;               /* even-length hex (the bitmap; its length is checked later) */
+	struct slice task;                          /* a valid task id (taskid_valid) */
+	struct slice url;                           /* non-empty */
+	struct digest_spec digest;                  /* len 0 when absent */
+	struct slice filter, addr, port;            /* addr: no blanks; port: decimal 0..65535 */
+	struct slice have;                          /* even-length hex (the bitmap; its length is checked later) */
 	struct slice header[PROTO_REG_MAX_HEADERS]; /* "Name: value" lines for the source, no CR */
 	unsigned nheader;
-	struct slice host;               /* the store's peer id: PROTO_HOST_HEX lower-case hex digits, or empty */
-	int64_t replace;                 /* "replace: HANDLE SECRET": the earlier handle, or -1 */
-	struct slice replace_secret;     /* its secret (may be empty: then nothing is replaced) */
-	int cluster_source;              /* "source: cluster": the source is a df listener (df push) */
-	struct slice via;                /* "via: SITE[,SITE...]": a child site's supernode registering, after
+	struct slice host;           /* the store's peer id: PROTO_HOST_HEX lower-case hex digits, or empty */
+	int64_t replace;             /* "replace: HANDLE SECRET": the earlier handle, or -1 */
+	struct slice replace_secret; /* its secret (may be empty: then nothing is replaced) */
+	int cluster_source;          /* "source: cluster": the source is a df listener (df push) */
+	struct slice via;            /* "via: SITE[,SITE...]": a child site's supernode registering, after
 	                                  * the sites the request came through (docs/PROTOCOL.md); empty: a peer */
-	unsigned nvia;                   /* sites in via (1..PROTO_VIA_MAX), 0 without */
+	unsigned nvia;               /* sites in via (1..PROTO_VIA_MAX), 0 without */
 };
 /* DF_OK with out filled, DF_ERR with err naming the line and cause (a line the reader refuses, a
  * value out of bounds, a missing task or url). Unknown keys are skipped. */
@@ -110,7 +110,7 @@ int proto_next_work(const char *buf, size_t len, size_t *pos, struct proto_work_
 
 /* A heartbeat line (POST /v1/heartbeat): "task: ID PEER SECRET". */
 struct proto_beat {
-	struct slice task;   /* a valid task id */
+	struct slice task; /* a valid task id */
 	uint32_t peer;
 	struct slice secret; /* empty when the line has none (an old peer: it gets "unknown") */
 };

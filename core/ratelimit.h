@@ -24,10 +24,10 @@ struct ratelimit_slot {
 /* rate 0 means unlimited: take() grants everything and wait() is 0. Tokens are bytes; the bucket
  * holds at most `burst` of them, so an idle second does not buy a burst bigger than that. */
 struct ratelimit {
-	uint64_t rate;  /* bytes per second; 0 = unlimited */
-	uint64_t burst; /* bucket size in bytes */
-	double tokens;  /* may be fractional; never above burst, never below 0 */
-	double last;    /* clock of the last refill, in seconds */
+	uint64_t rate;               /* bytes per second; 0 = unlimited */
+	uint64_t burst;              /* bucket size in bytes */
+	double tokens;               /* may be fractional; never above burst, never below 0 */
+	double last;                 /* clock of the last refill, in seconds */
 	struct ratelimit_slot *slot; /* when set, the bucket is this shared one (rate, burst, tokens unused) */
 	struct ratelimit *also;      /* a second bucket every grant must also come from, or NULL */
 };

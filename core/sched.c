@@ -24,7 +24,10 @@ void sched_config_default(struct sched_config *c)
 
 /* ---- intrusive lists of peer handles ---- */
 
-static struct sched_link *lk(struct sched *s, int32_t i, int which) { return &s->peers[i].link[which]; }
+static struct sched_link *lk(struct sched *s, int32_t i, int which)
+{
+	return &s->peers[i].link[which];
+}
 
 static void list_push(struct sched *s, struct sched_list *l, int which, int32_t i)
 {
@@ -117,7 +120,8 @@ static int grow_peers(struct sched *s)
 	s->qw = nqw, s->qs = nqs;
 	memset(s->have + (size_t)oc * s->pw, 0, (size_t)(nc - oc) * s->pw * 8);
 	for (size_t e = oc * md; e < nc * md; e++)
-		s->ent[e] = (struct sched_entry){.piece = -1, .up = SCHED_NIL, .up_prev = SCHED_NIL, .up_next = SCHED_NIL};
+		s->ent[e] =
+			(struct sched_entry){.piece = -1, .up = SCHED_NIL, .up_prev = SCHED_NIL, .up_next = SCHED_NIL};
 	for (size_t k = 2 * (size_t)oc + 3; k < 2 * (size_t)nc + 3; k++)
 		s->cnt_ge[k] = 0;
 	if (!oc) {
@@ -186,7 +190,7 @@ static int grow_pieces(struct sched *s, uint32_t n)
 	}
 	for (uint32_t p = s->npieces; p < n; p++) {
 		s->key[p] = s->nhold[p] = s->ninfl[p] = 0;
-		s->order[p] = p;  /* key 0 is the tail of order[], so appending keeps it grouped */
+		s->order[p] = p; /* key 0 is the tail of order[], so appending keeps it grouped */
 		s->pos[p] = p;
 	}
 	s->npieces = n;
@@ -408,7 +412,6 @@ static void release(struct sched *s, int32_t idx)
 	*e = (struct sched_entry){.piece = -1, .up = SCHED_NIL, .up_prev = SCHED_NIL, .up_next = SCHED_NIL};
 }
 
-
 /* Does w lack some piece u holds? */
 static int needs_from(const struct sched *s, int32_t w, int32_t u)
 {
@@ -449,7 +452,7 @@ static void blacklist(struct sched *s, int32_t u, const char *why)
 	if (p->black || p->super)
 		return;
 	snprintf(p->why, sizeof p->why, "%s", why);
-	unhold_all(s, u);  /* before black is set: the counters still include it */
+	unhold_all(s, u); /* before black is set: the counters still include it */
 	p->black = 1;
 	s->nblack++;
 	freeup_update(s, u);
@@ -471,7 +474,7 @@ static void avoid_add(struct sched *s, int32_t d, int32_t u)
 static void measure(struct sched *s, int32_t u, uint32_t bytes, int64_t body_us)
 {
 	struct sched_peer *p = &s->peers[u];
-	double up = (double)bytes * 1000.0 / (double)body_us * (p->nup + 1);  /* its slot is already free */
+	double up = (double)bytes * 1000.0 / (double)body_us * (p->nup + 1); /* its slot is already free */
 	p->cap = p->cap > 0 ? 0.75 * p->cap + 0.25 * up : up;
 	if (!p->super && p->cap > s->cap_max)
 		s->cap_max = p->cap;
@@ -558,7 +561,7 @@ int sched_peer_remove(struct sched *s, int peer)
 		wake(s, d);
 	}
 	if (p->super)
-		s->super = SCHED_NIL;  /* first: availability re-keyed by unhold_all looks at s->super */
+		s->super = SCHED_NIL; /* first: availability re-keyed by unhold_all looks at s->super */
 	if (!p->black)
 		unhold_all(s, peer);
 	else
@@ -593,8 +596,7 @@ int sched_peer_has(struct sched *s, int peer, uint32_t piece)
 	return DF_OK;
 }
 
-int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment *out, int max,
-		 enum sched_why *why)
+int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment *out, int max, enum sched_why *why)
 {
 	enum sched_why dummy;
 	if (!why)
@@ -619,7 +621,7 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 		return n;
 	}
 	if (room <= 0 || (p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces)) {
-		*why = SCHED_FULL;  /* its own transfers bring it back */
+		*why = SCHED_FULL; /* its own transfers bring it back */
 		return 0;
 	}
 	n = sched_pick(s, peer, now, out, room, why);
@@ -639,8 +641,7 @@ int sched_report(struct sched *s, int d, uint32_t piece, int u, enum sched_resul
 
 int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched_result r, int64_t now, int64_t body_us)
 {
-	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) ||
-	    u == d) {
+	if (!valid(s, d) || piece >= s->npieces || u < SCHED_NIL || (u >= 0 && (uint32_t)u >= s->cap_peers) || u == d) {
 		errno = EINVAL;
 		return DF_ERR;
 	}
@@ -650,7 +651,7 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 		k++;
 	for (int j = k + 1; j < s->cfg.max_down && k < s->cfg.max_down && e[k].up != u; j++)
 		if (e[j].piece == (int32_t)piece && e[j].up == u)
-			k = j;  /* the end game: two uploaders of one piece; this report is about the one named */
+			k = j; /* the end game: two uploaders of one piece; this report is about the one named */
 	int32_t idx = k < s->cfg.max_down ? (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k) : SCHED_NIL;
 	/* The transfer the scheduler knows, or a stale one (cancelled by a removal, then perhaps
 	 * handed out again from another uploader). */
@@ -659,7 +660,7 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 	int uvalid = u != SCHED_NIL && valid(s, u);
 	if (r == SCHED_OK) {
 		int32_t other = SCHED_NIL;
-		if (idx != SCHED_NIL) {  /* exact, or the same piece from elsewhere: no longer needed */
+		if (idx != SCHED_NIL) { /* exact, or the same piece from elsewhere: no longer needed */
 			other = e[k].up;
 			release(s, idx);
 		}
@@ -694,12 +695,12 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 		lose(s, u, piece);
 		char why[96];
 		if (r == SCHED_BAD) {
-			snprintf(why, sizeof why, "sent a bad copy of piece %u (checksum mismatch, reported by peer %d)",
-				 piece, d);
+			snprintf(why, sizeof why,
+				 "sent a bad copy of piece %u (checksum mismatch, reported by peer %d)", piece, d);
 			blacklist(s, u, why);
 		} else if (up->fails >= (uint32_t)s->cfg.max_failures) {
-			snprintf(why, sizeof why, "%u uploads in a row failed (the last: piece %u to peer %d)", up->fails,
-				 piece, d);
+			snprintf(why, sizeof why, "%u uploads in a row failed (the last: piece %u to peer %d)",
+				 up->fails, piece, d);
 			blacklist(s, u, why);
 		}
 	}

@@ -21,14 +21,14 @@
 
 /* Tunables of one task's scheduler. sched_config_default gives the values the simulator tuned. */
 struct sched_config {
-	int max_down;          /* pieces in flight per downloader (1..64) */
-	int up_slots;          /* concurrent uploads per peer (1..64) */
-	int super_slots;       /* concurrent uploads of a supernode (1..1024) */
-	int64_t silence_ms;    /* a peer not heard from for this long is dropped by sched_expire */
-	int max_failures;      /* consecutive failed uploads before a peer is no longer used as uploader */
-	uint32_t piece_size;   /* bytes per piece, only for the byte counters of the status */
-	uint64_t seed;         /* seeds the tie-breaking random choices (runs are reproducible) */
-	int endgame;           /* 1: once all a downloader lacks is in flight, its pieces get a second
+	int max_down;        /* pieces in flight per downloader (1..64) */
+	int up_slots;        /* concurrent uploads per peer (1..64) */
+	int super_slots;     /* concurrent uploads of a supernode (1..1024) */
+	int64_t silence_ms;  /* a peer not heard from for this long is dropped by sched_expire */
+	int max_failures;    /* consecutive failed uploads before a peer is no longer used as uploader */
+	uint32_t piece_size; /* bytes per piece, only for the byte counters of the status */
+	uint64_t seed;       /* seeds the tie-breaking random choices (runs are reproducible) */
+	int endgame;         /* 1: once all a downloader lacks is in flight, its pieces get a second
 				* uploader (the first copy to arrive wins; the winner's ok ends the other) */
 };
 
@@ -41,23 +41,23 @@ int sched_config_from(struct sched_config *c, const struct df_config *cfg, char 
 
 /* Result of one transfer, reported by its downloader. */
 enum sched_result {
-	SCHED_OK,      /* the piece arrived and matched the supernode's checksum: the downloader holds it */
-	SCHED_FAILED,  /* transfer error: counts against the uploader, the piece is handed out again */
-	SCHED_BAD,     /* checksum mismatch: the uploader is never used again in this task */
+	SCHED_OK,     /* the piece arrived and matched the supernode's checksum: the downloader holds it */
+	SCHED_FAILED, /* transfer error: counts against the uploader, the piece is handed out again */
+	SCHED_BAD,    /* checksum mismatch: the uploader is never used again in this task */
 };
 
 /* Why sched_assign returned what it did (written through its `why` argument). */
 enum sched_why {
-	SCHED_ASSIGNED,     /* at least one assignment */
-	SCHED_DONE,         /* the peer holds every piece and the piece count is final */
-	SCHED_FULL,         /* the peer already has max_down pieces in flight */
-	SCHED_WAIT_PIECES,  /* what it lacks exists nowhere yet (the supernode is still fetching it) */
-	SCHED_WAIT_SLOTS,   /* what it lacks exists, but every usable holder is busy */
+	SCHED_ASSIGNED,    /* at least one assignment */
+	SCHED_DONE,        /* the peer holds every piece and the piece count is final */
+	SCHED_FULL,        /* the peer already has max_down pieces in flight */
+	SCHED_WAIT_PIECES, /* what it lacks exists nowhere yet (the supernode is still fetching it) */
+	SCHED_WAIT_SLOTS,  /* what it lacks exists, but every usable holder is busy */
 };
 
 struct sched_assignment {
 	uint32_t piece;
-	int32_t uploader;  /* peer handle (possibly a supernode) */
+	int32_t uploader; /* peer handle (possibly a supernode) */
 };
 
 struct sched;
@@ -101,8 +101,7 @@ int sched_peer_has(struct sched *s, int peer, uint32_t piece);
  * is not blacklisted and had a free upload slot (now taken). why, if not NULL, tells why (see enum
  * sched_why). When 0 is returned for a WAIT reason the peer is parked: sched_wakeable will name it
  * once something it might use appears. Counts as hearing from the peer (sched_touch). */
-int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment *out, int max,
-		 enum sched_why *why);
+int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment *out, int max, enum sched_why *why);
 
 /* Reports the end of the transfer of piece from uploader to downloader. OK: the downloader holds
  * the piece. FAILED: the uploader's failure count grows (blacklisted at max_failures in a row), it no
@@ -115,12 +114,11 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
  * that one), a FAILED/BAD still counts against a known uploader. uploader may be -1 when the
  * caller no longer knows it (it was dropped): only an OK matters then. DF_ERR (EINVAL) for bad
  * handles or piece. Counts as hearing from the downloader. */
-int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
-		 int64_t now);
+int sched_report(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r, int64_t now);
 /* sched_report with what the downloader measured: body_us, the microseconds from the transfer's first
  * byte to its last (-1: not known). The measured rates size each peer's share of transfers. */
-int sched_report_timed(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r,
-		       int64_t now, int64_t body_us);
+int sched_report_timed(struct sched *s, int downloader, uint32_t piece, int uploader, enum sched_result r, int64_t now,
+		       int64_t body_us);
 
 /* Ends the transfer of piece from uploader to downloader d without a verdict: the downloader could
  * not start it (it had no fetch slot free), so nobody is charged; the uploader's slot and d's
@@ -159,15 +157,15 @@ int sched_wakeable(struct sched *s, int *out, int max);
 struct sched_peer_info {
 	int is_supernode;
 	int blacklisted;
-	const char *why;        /* why it is blacklisted ("" if not); valid until the peer is removed */
-	uint32_t pieces;        /* pieces held */
-	int down_inflight;      /* pieces it is fetching */
-	int up_inflight;        /* pieces others are fetching from it */
-	uint64_t bytes_down;    /* bytes of pieces fetched through assignments (reported OK) */
-	uint64_t bytes_up;      /* bytes of pieces others fetched from it (reported OK) */
-	uint32_t failures;      /* failed or bad uploads, in total */
-	int64_t last_seen;      /* the last `now` it was heard at */
-	int parked;             /* its last sched_assign returned 0 and it waits */
+	const char *why;     /* why it is blacklisted ("" if not); valid until the peer is removed */
+	uint32_t pieces;     /* pieces held */
+	int down_inflight;   /* pieces it is fetching */
+	int up_inflight;     /* pieces others are fetching from it */
+	uint64_t bytes_down; /* bytes of pieces fetched through assignments (reported OK) */
+	uint64_t bytes_up;   /* bytes of pieces others fetched from it (reported OK) */
+	uint32_t failures;   /* failed or bad uploads, in total */
+	int64_t last_seen;   /* the last `now` it was heard at */
+	int parked;          /* its last sched_assign returned 0 and it waits */
 };
 
 /* Fills *out for a live peer; DF_ERR (EINVAL) for an unknown handle. */
@@ -176,15 +174,15 @@ int sched_peer_info(const struct sched *s, int peer, struct sched_peer_info *out
 /* Status of the task. */
 struct sched_task_info {
 	uint32_t npieces;
-	int final;               /* piece count known */
-	uint32_t available;      /* pieces somebody usable holds */
-	uint32_t super_pieces;   /* pieces the supernode holds (0 without a supernode) */
-	int peers;               /* live peers, supernode included */
-	int done;                /* peers holding every piece (final count only; supernode excluded) */
-	int parked;              /* peers waiting for something to appear */
+	int final;             /* piece count known */
+	uint32_t available;    /* pieces somebody usable holds */
+	uint32_t super_pieces; /* pieces the supernode holds (0 without a supernode) */
+	int peers;             /* live peers, supernode included */
+	int done;              /* peers holding every piece (final count only; supernode excluded) */
+	int parked;            /* peers waiting for something to appear */
 	int blacklisted;
-	uint64_t assignments;    /* handed out since the start */
-	uint64_t searches;       /* holder and uploader searches since the start (the cost of assigning) */
+	uint64_t assignments; /* handed out since the start */
+	uint64_t searches;    /* holder and uploader searches since the start (the cost of assigning) */
 };
 
 void sched_task_info(const struct sched *s, struct sched_task_info *out);

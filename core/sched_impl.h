@@ -17,13 +17,13 @@
 #include "core/sched.h"
 
 #define SCHED_NIL (-1)
-#define SCHED_AVOID 4       /* uploaders a downloader recently failed with, skipped for it */
-#define SCHED_WAKE_SCAN 32  /* parked peers looked at per wake event */
-#define SCHED_RARE_PROBES 8    /* rarest pieces without a free holder tried before free uploaders */
-#define SCHED_UPLOADERS 16     /* free uploaders tried per sched_assign */
-#define SCHED_MORE_PROBES 16   /* last-phase probes for a peer that has transfers in flight */
-#define SCHED_SUPER_MORE 1.5   /* supernode vs fastest peer, rate per transfer, for its second set of slots */
-#define SCHED_CHOICES 8        /* free holders of a piece compared before one is picked */
+#define SCHED_AVOID 4        /* uploaders a downloader recently failed with, skipped for it */
+#define SCHED_WAKE_SCAN 32   /* parked peers looked at per wake event */
+#define SCHED_RARE_PROBES 8  /* rarest pieces without a free holder tried before free uploaders */
+#define SCHED_UPLOADERS 16   /* free uploaders tried per sched_assign */
+#define SCHED_MORE_PROBES 16 /* last-phase probes for a peer that has transfers in flight */
+#define SCHED_SUPER_MORE 1.5 /* supernode vs fastest peer, rate per transfer, for its second set of slots */
+#define SCHED_CHOICES 8      /* free holders of a piece compared before one is picked */
 
 struct sched_link {
 	int32_t prev, next;
@@ -34,14 +34,14 @@ struct sched_list {
 	int32_t len;
 };
 
-enum { LINK_LRU = 0, LINK_WAIT = 1 };  /* which link of a peer a list threads through */
+enum { LINK_LRU = 0, LINK_WAIT = 1 }; /* which link of a peer a list threads through */
 enum { WAIT_NONE, WAIT_PARKED, WAIT_WOKEN };
 
 /* One piece in flight; entries of downloader d are ent[d * max_down .. + max_down). */
 struct sched_entry {
-	int32_t piece;           /* -1: free */
-	int32_t up;              /* uploader handle */
-	int32_t up_prev, up_next;/* the uploader's other uploads in flight */
+	int32_t piece;            /* -1: free */
+	int32_t up;               /* uploader handle */
+	int32_t up_prev, up_next; /* the uploader's other uploads in flight */
 	int64_t since;
 };
 
@@ -53,16 +53,16 @@ struct sched_avoid {
 struct sched_peer {
 	uint8_t used, super, black, wait;
 	int16_t ndown, nup;
-	uint32_t gen;            /* bumped at each reuse of the handle (avoid lists compare it) */
+	uint32_t gen; /* bumped at each reuse of the handle (avoid lists compare it) */
 	uint32_t nhave;
-	uint32_t fails;          /* consecutive failed uploads */
+	uint32_t fails; /* consecutive failed uploads */
 	uint32_t fails_total;
 	int64_t last_seen;
 	uint64_t bytes_up, bytes_down;
-	double cap;              /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads); 0: none yet */
+	double cap; /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads); 0: none yet */
 	struct sched_link link[2];
-	int32_t up_head;         /* first entry it uploads, or SCHED_NIL */
-	int32_t hint;            /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
+	int32_t up_head; /* first entry it uploads, or SCHED_NIL */
+	int32_t hint;    /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
 	struct sched_avoid avoid[SCHED_AVOID];
 	uint8_t avoid_next;
 	char why[96];
@@ -70,33 +70,45 @@ struct sched_peer {
 
 struct sched {
 	struct sched_config cfg;
-	uint32_t npieces, cap_pieces, pw;  /* pieces, capacity (multiple of 64), words per have row */
+	uint32_t npieces, cap_pieces, pw; /* pieces, capacity (multiple of 64), words per have row */
 	int final;
-	uint32_t last_bytes;               /* size of the last piece once the length is known */
-	uint32_t cap_peers, qw, qs;        /* peer capacity (multiple of 64), words, summary words */
-	int32_t super;                     /* the supernode's handle or SCHED_NIL */
+	uint32_t last_bytes;        /* size of the last piece once the length is known */
+	uint32_t cap_peers, qw, qs; /* peer capacity (multiple of 64), words, summary words */
+	int32_t super;              /* the supernode's handle or SCHED_NIL */
 	int npeers, nblack;
 	struct sched_peer *peers;
-	uint64_t *have;                    /* cap_peers x pw */
-	struct sched_entry *ent;           /* cap_peers x max_down */
-	uint64_t *col, *colsum;            /* cap_pieces x qw, cap_pieces x qs */
-	uint64_t *freeup, *freesum;        /* qw, qs */
-	uint64_t *availbm;                 /* pw: pieces with key > 0 */
+	uint64_t *have;                              /* cap_peers x pw */
+	struct sched_entry *ent;                     /* cap_peers x max_down */
+	uint64_t *col, *colsum;                      /* cap_pieces x qw, cap_pieces x qs */
+	uint64_t *freeup, *freesum;                  /* qw, qs */
+	uint64_t *availbm;                           /* pw: pieces with key > 0 */
 	uint32_t *key, *nhold, *ninfl, *order, *pos; /* per piece */
-	uint32_t *cnt_ge;                  /* 2 * cap_peers + 3 */
-	uint64_t *scratch;                 /* cap_pieces, for the gather path of sched_pick */
+	uint32_t *cnt_ge;                            /* 2 * cap_peers + 3 */
+	uint64_t *scratch;                           /* cap_pieces, for the gather path of sched_pick */
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
 	uint64_t assignments, searches;
-	double cap_max;                    /* the highest measured peer upload rate (not the supernode's) */
-	uint64_t sum_have;                 /* pieces held, summed over peers that are not the supernode */
+	double cap_max;    /* the highest measured peer upload rate (not the supernode's) */
+	uint64_t sum_have; /* pieces held, summed over peers that are not the supernode */
 };
 
-static inline int bm_get(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
-static inline void bm_set(uint64_t *b, uint32_t i) { b[i >> 6] |= 1ULL << (i & 63); }
-static inline void bm_clr(uint64_t *b, uint32_t i) { b[i >> 6] &= ~(1ULL << (i & 63)); }
+static inline int bm_get(const uint64_t *b, uint32_t i)
+{
+	return (int)((b[i >> 6] >> (i & 63)) & 1);
+}
+static inline void bm_set(uint64_t *b, uint32_t i)
+{
+	b[i >> 6] |= 1ULL << (i & 63);
+}
+static inline void bm_clr(uint64_t *b, uint32_t i)
+{
+	b[i >> 6] &= ~(1ULL << (i & 63));
+}
 
-static inline uint64_t *sched_have(const struct sched *s, int32_t peer) { return s->have + (size_t)peer * s->pw; }
+static inline uint64_t *sched_have(const struct sched *s, int32_t peer)
+{
+	return s->have + (size_t)peer * s->pw;
+}
 static inline struct sched_entry *sched_ents(const struct sched *s, int32_t peer)
 {
 	return s->ent + (size_t)peer * (size_t)s->cfg.max_down;
@@ -112,7 +124,10 @@ static inline uint64_t sched_rand(struct sched *s)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-static inline int sched_usable_holder(const struct sched_peer *p) { return p->used && !p->super && !p->black; }
+static inline int sched_usable_holder(const struct sched_peer *p)
+{
+	return p->used && !p->super && !p->black;
+}
 
 /* Upload slots of peer p: up_slots for a peer; for the supernode super_slots, twice that once it
  * holds every piece (its link is no longer needed for pieces no peer has) if its measured rate per
@@ -134,7 +149,6 @@ void sched_key_fix(struct sched *s, uint32_t p);
 /* sched_pick.c: the end game: second uploaders for d's pieces in flight, up to room; returns how many. */
 int sched_endgame(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room);
 /* sched_pick.c: chooses up to room transfers for d; returns how many, *why set when 0. */
-int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room,
-	       enum sched_why *why);
+int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room, enum sched_why *why);
 
 #endif

@@ -29,7 +29,7 @@ static void swap_pos(struct sched *s, uint32_t i, uint32_t j)
 static void key_inc(struct sched *s, uint32_t p)
 {
 	uint32_t c = s->key[p];
-	swap_pos(s, s->pos[p], s->cnt_ge[c + 1]);  /* first of bucket c, which becomes last of c+1 */
+	swap_pos(s, s->pos[p], s->cnt_ge[c + 1]); /* first of bucket c, which becomes last of c+1 */
 	s->cnt_ge[c + 1]++;
 	s->key[p] = c + 1;
 }
@@ -37,7 +37,7 @@ static void key_inc(struct sched *s, uint32_t p)
 static void key_dec(struct sched *s, uint32_t p)
 {
 	uint32_t c = s->key[p];
-	swap_pos(s, s->pos[p], s->cnt_ge[c] - 1);  /* last of bucket c, which becomes first of c-1 */
+	swap_pos(s, s->pos[p], s->cnt_ge[c] - 1); /* last of bucket c, which becomes first of c-1 */
 	s->cnt_ge[c]--;
 	s->key[p] = c - 1;
 }
@@ -87,7 +87,7 @@ static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 	for (uint32_t si = 0; si < s->qs; si++)
 		any |= cs[si] & s->freesum[si];
 	if (!any)
-		return SCHED_NIL;  /* the common miss: no word has both a holder and a free peer */
+		return SCHED_NIL; /* the common miss: no word has both a holder and a free peer */
 	uint32_t r = (uint32_t)(((sched_rand(s) >> 32) * s->qw) >> 32), rs = r / 64, rb = r % 64;
 	int32_t best = SCHED_NIL;
 	int seen = 0;
@@ -95,9 +95,9 @@ static int32_t find_peer(struct sched *s, uint32_t p, int32_t d)
 		uint32_t si = (rs + k) % s->qs;
 		uint64_t m = cs[si] & s->freesum[si];
 		if (k == 0)
-			m &= ~0ULL << rb;  /* words at or after the start */
+			m &= ~0ULL << rb; /* words at or after the start */
 		else if (k == s->qs)
-			m &= rb ? (1ULL << rb) - 1 : 0;  /* wrapped around: the words before it */
+			m &= rb ? (1ULL << rb) - 1 : 0; /* wrapped around: the words before it */
 		for (; m; m &= m - 1) {
 			uint32_t wi = si * 64 + (uint32_t)__builtin_ctzll(m);
 			for (uint64_t b = c[wi] & s->freeup[wi]; b; b &= b - 1) {
@@ -125,7 +125,8 @@ static int32_t holder(struct sched *s, uint32_t p, int32_t d)
 	/* Every slot of every peer holder is taken by p alone: no need to look. */
 	if (s->nhold[p] && s->ninfl[p] < s->nhold[p] * (uint32_t)s->cfg.up_slots)
 		u = find_peer(s, p, d);
-	int sn_free = sn != SCHED_NIL && s->peers[sn].nup < sched_slots(s, &s->peers[sn]) && bm_get(sched_have(s, sn), p);
+	int sn_free =
+		sn != SCHED_NIL && s->peers[sn].nup < sched_slots(s, &s->peers[sn]) && bm_get(sched_have(s, sn), p);
 	if (u == SCHED_NIL)
 		return sn_free ? sn : SCHED_NIL;
 	if (sn_free && s->final && s->peers[sn].nhave == s->npieces && s->npeers > 1 &&
@@ -165,13 +166,13 @@ static void heap_down(uint64_t *h, uint32_t n, uint32_t i)
 
 /* Where a rarest-first walk over d's candidate pieces stands, so it can be resumed. */
 struct walk {
-	int64_t i;          /* next position in order[] (walking down to the more common) */
-	uint32_t skipped;   /* pieces passed that d holds or fetches */
-	uint32_t budget;    /* past this many, switch to the gathered list */
-	int gathered;       /* walking scratch[j..cnt) instead of order[] */
-	uint32_t cnt;       /* candidates left in the scratch heap */
-	int candidates;     /* pieces d could fetch if a holder were free */
-	int done;           /* every candidate was tried */
+	int64_t i;        /* next position in order[] (walking down to the more common) */
+	uint32_t skipped; /* pieces passed that d holds or fetches */
+	uint32_t budget;  /* past this many, switch to the gathered list */
+	int gathered;     /* walking scratch[j..cnt) instead of order[] */
+	uint32_t cnt;     /* candidates left in the scratch heap */
+	int candidates;   /* pieces d could fetch if a holder were free */
+	int done;         /* every candidate was tried */
 };
 
 /* The walk met too many pieces d already has: gather d's missing available pieces word by word
@@ -194,8 +195,8 @@ static void gather(struct sched *s, int32_t d, struct walk *w)
 
 /* Rarest first: tries d's candidate pieces in key order, each with its best holder, until room is
  * filled or `probes` candidates had no free holder. Returns the new count of out[]. */
-static int walk(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int n, int room,
-		struct walk *w, uint32_t probes)
+static int walk(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int n, int room, struct walk *w,
+		uint32_t probes)
 {
 	const uint64_t *hd = sched_have(s, d);
 	uint32_t failed = 0;
@@ -231,7 +232,7 @@ static int walk(struct sched *s, int32_t d, int64_t now, struct sched_assignment
 			failed++;
 			continue;
 		}
-		sched_start(s, d, p, u, now);  /* p moves one bucket up: another piece may now sit at i */
+		sched_start(s, d, p, u, now); /* p moves one bucket up: another piece may now sit at i */
 		out[n++] = (struct sched_assignment){p, u};
 		if (!w->gathered && s->order[w->i] == p)
 			w->i--;

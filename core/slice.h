@@ -14,7 +14,10 @@ struct slice {
 
 #define SLICE_LIT(s) ((struct slice){(s), sizeof(s) - 1})
 
-static inline struct slice slice_of(const char *s) { return (struct slice){s, s ? strlen(s) : 0}; }
+static inline struct slice slice_of(const char *s)
+{
+	return (struct slice){s, s ? strlen(s) : 0};
+}
 
 static inline int slice_eq(struct slice a, const char *b)
 {

@@ -3,14 +3,14 @@
 #include "net/http_parse.h"
 
 enum {
-	CH_SIZE,       /* hex digits of the chunk size */
-	CH_SIZE_WS,    /* blanks after the digits */
-	CH_EXT,        /* ";name=value" extensions, skipped to the line end */
-	CH_SIZE_LF,    /* the LF after a CR */
+	CH_SIZE,    /* hex digits of the chunk size */
+	CH_SIZE_WS, /* blanks after the digits */
+	CH_EXT,     /* ";name=value" extensions, skipped to the line end */
+	CH_SIZE_LF, /* the LF after a CR */
 	CH_DATA,
-	CH_DATA_CR,    /* the CRLF after the data */
+	CH_DATA_CR, /* the CRLF after the data */
 	CH_DATA_LF,
-	CH_TRAILER,    /* start of a trailer line, or the final empty line */
+	CH_TRAILER, /* start of a trailer line, or the final empty line */
 	CH_TRAILER_LINE,
 	CH_TRAILER_LF, /* LF after CR on a trailer line (last 0: the final empty line) */
 	CH_DONE,

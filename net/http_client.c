@@ -93,7 +93,7 @@ struct http_fetch {
 	struct http_framing fr;
 	struct http_chunked ch;
 	uint64_t body_left, received;
-	int final_status;      /* the status of the final response (not a followed redirect), or 0 */
+	int final_status; /* the status of the final response (not a followed redirect), or 0 */
 	int paused, rate_paused, retried, redirects, got_byte;
 	struct loop_timeout to;
 	int phase;
@@ -363,7 +363,7 @@ static void set_phase(struct http_fetch *f, int phase)
 {
 	const struct http_client_cfg *k = &f->cl->cfg;
 	double t = phase == PH_CONNECT ? tmo(f->rq.connect_timeout, k->connect_timeout)
-		 : phase == PH_FIRST   ? tmo(f->rq.first_byte_timeout, k->first_byte_timeout)
+		   : phase == PH_FIRST ? tmo(f->rq.first_byte_timeout, k->first_byte_timeout)
 				       : tmo(f->rq.idle_timeout, k->idle_timeout);
 	f->phase = phase;
 	loop_timeout_set(f->cl->loop, &f->to, t);
@@ -375,15 +375,9 @@ static void fetch_timeout(struct ev_loop *loop, struct loop_timeout *t)
 	struct http_fetch *f = DF_CONTAINER_OF(t, struct http_fetch, to);
 	f->busy++;
 	switch (f->phase) {
-	case PH_CONNECT:
-		failf(f, "timeout after %g s connecting to %s", t->after, f->dial);
-		break;
-	case PH_SEND:
-		failf(f, "timeout after %g s sending the request to %s", t->after, f->dial);
-		break;
-	case PH_FIRST:
-		failf(f, "timeout after %g s waiting for first byte from %s", t->after, f->dial);
-		break;
+	case PH_CONNECT: failf(f, "timeout after %g s connecting to %s", t->after, f->dial); break;
+	case PH_SEND: failf(f, "timeout after %g s sending the request to %s", t->after, f->dial); break;
+	case PH_FIRST: failf(f, "timeout after %g s waiting for first byte from %s", t->after, f->dial); break;
 	default:
 		failf(f, "timeout after %g s: no data from %s after %llu bytes", t->after, f->dial,
 		      (unsigned long long)f->received);
@@ -439,10 +433,11 @@ static void plan_route(struct http_fetch *f)
 	if (f->mode == PX_FORWARD)
 		snprintf(f->key, sizeof f->key, "fwd %s:%u", px->host, px->port);
 	else if (f->mode == PX_TUNNEL)
-		snprintf(f->key, sizeof f->key, "tun %s:%u https://%s%.*s%s:%u", px->host, px->port, lb, hl, u->host.p, rb,
-			 u->port);
+		snprintf(f->key, sizeof f->key, "tun %s:%u https://%s%.*s%s:%u", px->host, px->port, lb, hl, u->host.p,
+			 rb, u->port);
 	else
-		snprintf(f->key, sizeof f->key, "%s://%s%.*s%s:%u", u->tls ? "https" : "http", lb, hl, u->host.p, rb, u->port);
+		snprintf(f->key, sizeof f->key, "%s://%s%.*s%s:%u", u->tls ? "https" : "http", lb, hl, u->host.p, rb,
+			 u->port);
 	if (f->mode != PX_NONE)
 		snprintf(f->dial, sizeof f->dial, "proxy %s:%u", px->host, px->port);
 	else
@@ -636,7 +631,8 @@ static void st_connect(struct http_fetch *f)
 		e = errno;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
-	if (e == EINPROGRESS || e == EALREADY || (!e && getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0 && errno == ENOTCONN))
+	if (e == EINPROGRESS || e == EALREADY ||
+	    (!e && getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0 && errno == ENOTCONN))
 		return; /* not yet: a wakeup that was not the connect completing */
 	if (e) {
 		size_t l = strlen(f->last_err);
@@ -915,7 +911,8 @@ static void st_head(struct http_fetch *f)
 					.reason = f->rh.reason,
 					.headers = f->rhdrs,
 					.nheaders = f->rh.nheaders,
-					.content_length = f->fr.chunked || f->fr.until_close ? -1 : f->fr.content_length,
+					.content_length =
+						f->fr.chunked || f->fr.until_close ? -1 : f->fr.content_length,
 					.stated_length = f->fr.content_length,
 					.url = f->url,
 					.redirects = f->redirects,
@@ -1076,8 +1073,8 @@ static void st_body(struct http_fetch *f)
 				f->fr.keep_alive = 0;
 				finish(f, DF_OK, NULL);
 			} else if (f->fr.chunked) {
-				failf(f, "%s closed the connection in the middle of a chunked body after %llu bytes", f->dial,
-				      (unsigned long long)f->received);
+				failf(f, "%s closed the connection in the middle of a chunked body after %llu bytes",
+				      f->dial, (unsigned long long)f->received);
 			} else {
 				failf(f, "%s closed the connection after %llu of %lld bytes", f->dial,
 				      (unsigned long long)f->received, (long long)f->fr.content_length);
@@ -1101,25 +1098,16 @@ static void fdrive(struct http_fetch *f)
 		return;
 	f->busy++;
 	switch (f->state) {
-	case F_CONNECT:
-		st_connect(f);
-		break;
-	case F_TUNNEL:
-		st_tunnel(f);
-		break;
-	case F_SEND:
-		st_send(f);
-		break;
+	case F_CONNECT: st_connect(f); break;
+	case F_TUNNEL: st_tunnel(f); break;
+	case F_SEND: st_send(f); break;
 	case F_HEAD:
 		st_head(f);
 		if (!f->finished && f->state == F_BODY)
 			st_body(f);
 		break;
-	case F_BODY:
-		st_body(f);
-		break;
-	default:
-		break;
+	case F_BODY: st_body(f); break;
+	default: break;
 	}
 	f->busy--;
 	if (f->finished && !f->busy)
@@ -1158,7 +1146,10 @@ static int parse_proxy(const char *s, struct proxy *px, char *err, size_t errlen
 	struct http_url u;
 	const char *why = NULL;
 	if (http_url_parse(buf, strlen(buf), &u, &why) != DF_OK || u.tls || u.host.n >= sizeof px->host) {
-		snprintf(err, errlen, "proxy %s: %s", s, u.tls ? "https proxies are not supported" : why ? why : "bad URL");
+		snprintf(err, errlen, "proxy %s: %s", s,
+			 u.tls ? "https proxies are not supported"
+			 : why ? why
+			       : "bad URL");
 		return DF_ERR;
 	}
 	memcpy(px->host, u.host.p, u.host.n);

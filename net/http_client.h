@@ -54,23 +54,23 @@ struct http_resp {
 	int64_t stated_length;  /* the Content-Length header as sent (a HEAD's is the GET's length); -1 if none */
 	int has_range;          /* a Content-Range was parsed into range */
 	struct http_content_range range;
-	const char *url;        /* the URL that answered (after redirects) */
+	const char *url; /* the URL that answered (after redirects) */
 	int redirects;
 };
 
 struct http_request {
-	const char *method;   /* NULL: GET, or POST when body is set */
-	const char *url;      /* absolute http(s) URL */
-	const char *headers;  /* extra lines "Name: value\r\n"..., or NULL */
-	const void *body;     /* copied; NULL for none */
+	const char *method;  /* NULL: GET, or POST when body is set */
+	const char *url;     /* absolute http(s) URL */
+	const char *headers; /* extra lines "Name: value\r\n"..., or NULL */
+	const void *body;    /* copied; NULL for none */
 	size_t body_len;
-	int range;            /* ask for bytes range_start..range_end (inclusive; end < 0: to the end) */
+	int range; /* ask for bytes range_start..range_end (inclusive; end < 0: to the end) */
 	int64_t range_start, range_end;
 	int follow_redirects; /* 301/302/303/307/308, at most max_redirects (0: 10) */
 	int max_redirects;
-	int use_proxy;        /* honour the proxy settings (sources); peers and supernodes: 0 */
-	int fail_status;      /* a final status outside 2xx ends the fetch: "WHAT answered 404 Not Found" */
-	const char *what;     /* names the server in messages ("source"); NULL: "server" */
+	int use_proxy;    /* honour the proxy settings (sources); peers and supernodes: 0 */
+	int fail_status;  /* a final status outside 2xx ends the fetch: "WHAT answered 404 Not Found" */
+	const char *what; /* names the server in messages ("source"); NULL: "server" */
 	double connect_timeout, first_byte_timeout, idle_timeout; /* 0: the client's */
 	/* The final response head. Return DF_OK to receive the body, DF_ERR to stop (on_done follows
 	 * with "cancelled by consumer"). NULL: accept. */
@@ -85,7 +85,8 @@ struct http_request {
 
 /* Starts a fetch (req and its strings are copied). Returns the handle, or NULL with err set for a
  * request that cannot start: bad URL, unsupported scheme, https without TLS configured. */
-struct http_fetch *http_client_request(struct http_client *cl, const struct http_request *req, char *err, size_t errlen);
+struct http_fetch *http_client_request(struct http_client *cl, const struct http_request *req, char *err,
+				       size_t errlen);
 
 /* Stops a fetch; its callbacks will not run again. Safe inside its own callbacks. */
 void http_fetch_cancel(struct http_fetch *f);

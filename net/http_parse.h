@@ -27,14 +27,14 @@ struct http_head {
 	struct slice path;   /* target up to '?' (the whole target when it is not origin-form) */
 	struct slice query;  /* after '?', without it; empty when none */
 	/* status line */
-	int status;          /* 100..999 */
+	int status; /* 100..999 */
 	struct slice reason;
 	/* both */
-	int minor;           /* HTTP/1.minor: 0 or 1 */
+	int minor;                   /* HTTP/1.minor: 0 or 1 */
 	struct http_header *headers; /* the caller's array, nheaders filled */
 	size_t nheaders;
-	const char *err;     /* after DF_ERR: why, e.g. "malformed request line" */
-	int err_status;      /* after DF_ERR on a request: the status to answer (400, 431, 501, 505) */
+	const char *err; /* after DF_ERR: why, e.g. "malformed request line" */
+	int err_status;  /* after DF_ERR on a request: the status to answer (400, 431, 501, 505) */
 };
 
 /* Parses a request head in buf[0..len) into h, headers into hdrs[0..max_headers). Empty lines before
@@ -81,12 +81,12 @@ const char *http_reason(int status);
  * extensions up to 4 KiB per line, trailers up to 16 KiB (skipped, not returned). */
 struct http_chunked {
 	int state;
-	uint64_t left;     /* data bytes left in the current chunk */
-	unsigned digits;   /* hex digits of the size line seen so far */
-	size_t line;       /* bytes of the current extension or trailer line */
-	size_t trailers;   /* trailer bytes so far */
-	int done;          /* the last chunk and the trailers have been read */
-	const char *err;   /* after DF_ERR: why */
+	uint64_t left;   /* data bytes left in the current chunk */
+	unsigned digits; /* hex digits of the size line seen so far */
+	size_t line;     /* bytes of the current extension or trailer line */
+	size_t trailers; /* trailer bytes so far */
+	int done;        /* the last chunk and the trailers have been read */
+	const char *err; /* after DF_ERR: why */
 };
 
 void http_chunked_init(struct http_chunked *c);
@@ -141,8 +141,8 @@ struct http_url {
 	int tls;               /* https */
 	uint16_t port;         /* explicit, else 80 or 443 */
 	int port_explicit;
-	struct slice path;     /* starts with '/'; empty when the URL has none (means "/") */
-	struct slice query;    /* after '?', without it, before any '#'; empty when none */
+	struct slice path;  /* starts with '/'; empty when the URL has none (means "/") */
+	struct slice query; /* after '?', without it, before any '#'; empty when none */
 };
 
 /* Parses an absolute http(s) URL. The fragment is dropped. DF_ERR with *err set for other schemes,

@@ -357,9 +357,9 @@ static int format_head(struct http_conn *c, int status, const char *extra, int64
 	if (m < 0 || (size_t)m >= sizeof head - len)
 		return DF_ERR;
 	len += (size_t)m;
-	const char *conn = !x->keep_alive ? "Connection: close\r\n\r\n"
-		: c->req.head.minor == 0  ? "Connection: keep-alive\r\n\r\n"
-					  : "\r\n";
+	const char *conn = !x->keep_alive           ? "Connection: close\r\n\r\n"
+			   : c->req.head.minor == 0 ? "Connection: keep-alive\r\n\r\n"
+						    : "\r\n";
 	m = snprintf(head + len, sizeof head - len, "%s", conn);
 	if (m < 0 || (size_t)m >= sizeof head - len)
 		return DF_ERR;
@@ -730,7 +730,8 @@ static int write_side(struct http_conn *c)
 					return 0;
 				}
 				if (n <= 0) {
-					log_debug("http: sendfile: %s", n == 0 ? "file shorter than announced" : strerror(errno));
+					log_debug("http: sendfile: %s",
+						  n == 0 ? "file shorter than announced" : strerror(errno));
 					conn_close(c);
 					return 1;
 				}
@@ -789,12 +790,9 @@ static int wants_write(const struct http_conn *c)
 	if (out_pending(c) || frame_pending(c))
 		return 1;
 	switch (x->kind) {
-	case R_MEM:
-		return 1;
-	case R_FILE:
-		return 1;
-	case R_STREAM:
-		return x->want_produce || x->ended;
+	case R_MEM: return 1;
+	case R_FILE: return 1;
+	case R_STREAM: return x->want_produce || x->ended;
 	}
 	return 0;
 }
@@ -882,15 +880,9 @@ static void drive(struct http_conn *c, int revents)
 		if (!all && !(revents & c->rd_wait))
 			goto next;
 		switch (c->state) {
-		case C_HEAD:
-			again |= read_head(c);
-			break;
-		case C_REQ:
-			again |= read_req(c);
-			break;
-		case C_LINGER:
-			again |= read_linger(c);
-			break;
+		case C_HEAD: again |= read_head(c); break;
+		case C_REQ: again |= read_req(c); break;
+		case C_LINGER: again |= read_linger(c); break;
 		}
 	next:
 		if (!again)
@@ -978,8 +970,7 @@ static void conn_start(struct http_conn *c)
 	s->st.accepted++;
 	if (s->st.conns >= s->cfg.max_conns && !s->paused) {
 		log_warn("%s server: %d connections open, its limit: not accepting more until some close",
-			 s->cfg.name ? s->cfg.name : "HTTP",
-			 s->st.conns);
+			 s->cfg.name ? s->cfg.name : "HTTP", s->st.conns);
 		s->paused = 1;
 		for (int i = 0; i < s->nls; i++)
 			loop_listener_pause(s->ls[i]);
@@ -1116,7 +1107,8 @@ int http_server_route(struct http_server *s, const char *method, const char *pre
 	return DF_OK;
 }
 
-void http_server_shutdown(struct http_server *s, double grace, void (*done)(struct http_server *s, void *ctx), void *ctx)
+void http_server_shutdown(struct http_server *s, double grace, void (*done)(struct http_server *s, void *ctx),
+			  void *ctx)
 {
 	s->stopping = 1;
 	s->stop_done = done;
@@ -1292,13 +1284,14 @@ int http_reply_file_range(struct http_req *req, const char *extra, int fd, uint6
 	if (rv.p && http_range_parse(rv, &r) == DF_OK) {
 		if (http_range_resolve(&r, size, &start, &end) != DF_OK) {
 			close(fd);
-			int n = snprintf(hdr, sizeof hdr, "%sContent-Range: bytes */%llu\r\n", ex, (unsigned long long)size);
+			int n = snprintf(hdr, sizeof hdr, "%sContent-Range: bytes */%llu\r\n", ex,
+					 (unsigned long long)size);
 			if (n < 0 || (size_t)n >= sizeof hdr)
 				return DF_ERR;
 			return http_reply(req, 416, hdr, NULL, 0);
 		}
-		int n = snprintf(hdr, sizeof hdr, "%sAccept-Ranges: bytes\r\nContent-Range: bytes %llu-%llu/%llu\r\n", ex,
-				 (unsigned long long)start, (unsigned long long)end, (unsigned long long)size);
+		int n = snprintf(hdr, sizeof hdr, "%sAccept-Ranges: bytes\r\nContent-Range: bytes %llu-%llu/%llu\r\n",
+				 ex, (unsigned long long)start, (unsigned long long)end, (unsigned long long)size);
 		if (n < 0 || (size_t)n >= sizeof hdr) {
 			close(fd);
 			return DF_ERR;

@@ -73,7 +73,8 @@ int http_url_parse(const char *s, size_t n, struct http_url *u, const char **err
 			return url_fail(err, "unterminated IPv6 address in URL");
 		hend = (size_t)(rb - s);
 		for (size_t i = h + 1; i < hend; i++)
-			if (!(is_digit(s[i]) || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f') || s[i] == ':' || s[i] == '.'))
+			if (!(is_digit(s[i]) || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f') || s[i] == ':' ||
+			      s[i] == '.'))
 				return url_fail(err, "bad IPv6 address in URL");
 		u->host = (struct slice){s + h + 1, hend - h - 1};
 		u->ipv6 = 1;
@@ -239,10 +240,29 @@ static int slice_cmp(struct slice a, struct slice b)
 /* Query parameters whose values are secrets wherever they appear: the signatures and credentials
  * of presigned URLs (S3, GCS, Azure SAS, Alibaba OSS, CloudFront) and tokens passed in URLs. */
 static const char *const secret_params[] = {
-	"x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
-	"x-oss-signature", "x-oss-credential", "x-oss-security-token", "signature", "sig", "token", "access_token",
-	"id_token", "refresh_token", "auth", "api_key", "apikey", "key", "password", "passwd", "secret",
-	"client_secret", "policy",
+	"x-amz-signature",
+	"x-amz-credential",
+	"x-amz-security-token",
+	"x-goog-signature",
+	"x-goog-credential",
+	"x-oss-signature",
+	"x-oss-credential",
+	"x-oss-security-token",
+	"signature",
+	"sig",
+	"token",
+	"access_token",
+	"id_token",
+	"refresh_token",
+	"auth",
+	"api_key",
+	"apikey",
+	"key",
+	"password",
+	"passwd",
+	"secret",
+	"client_secret",
+	"policy",
 };
 
 static int secret_param(struct slice param)

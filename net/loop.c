@@ -54,8 +54,8 @@ int loop_addr_parse(const char *s, struct loop_addr *a, char *err, size_t errlen
 			return addr_fail(err, errlen, s, "host name too long");
 		for (size_t i = 0; i < hl; i++) {
 			char ch = s[i];
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-			      ch == '.' || ch == '_'))
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			      ch == '-' || ch == '.' || ch == '_'))
 				return addr_fail(err, errlen, s, "bad host name");
 		}
 		memcpy(a->host, s, hl);
@@ -169,10 +169,12 @@ struct loop_listener *loop_listen(struct ev_loop *loop, const char *addr, loop_a
 	}
 	int fd = -1;
 	if (!a.host[0]) {
-		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(a.port), .sin6_addr = in6addr_any};
+		struct sockaddr_in6 s6 = {
+			.sin6_family = AF_INET6, .sin6_port = htons(a.port), .sin6_addr = in6addr_any};
 		fd = bind_one((struct sockaddr *)&s6, sizeof s6, 1);
 		if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
-			struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(a.port), .sin_addr.s_addr = INADDR_ANY};
+			struct sockaddr_in s4 = {
+				.sin_family = AF_INET, .sin_port = htons(a.port), .sin_addr.s_addr = INADDR_ANY};
 			fd = bind_one((struct sockaddr *)&s4, sizeof s4, 0);
 		}
 		if (fd < 0) {
@@ -180,8 +182,10 @@ struct loop_listener *loop_listen(struct ev_loop *loop, const char *addr, loop_a
 			return NULL;
 		}
 	} else {
-		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-					 .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res = NULL;
+		struct addrinfo hints = {.ai_family = AF_UNSPEC,
+					 .ai_socktype = SOCK_STREAM,
+					 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+				*res = NULL;
 		char port[8];
 		snprintf(port, sizeof port, "%u", a.port);
 		int g = getaddrinfo(a.host, port, &hints, &res);

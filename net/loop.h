@@ -66,8 +66,8 @@ void loop_listener_free(struct loop_listener *l);
  * about timeouts"). Embed it; fire gets it back, use DF_CONTAINER_OF for the owner. */
 struct loop_timeout {
 	ev_timer timer;
-	ev_tstamp last;  /* time of the last activity */
-	ev_tstamp after; /* seconds of inactivity allowed; 0 = off */
+	ev_tstamp last;                                             /* time of the last activity */
+	ev_tstamp after;                                            /* seconds of inactivity allowed; 0 = off */
 	void (*fire)(struct ev_loop *loop, struct loop_timeout *t); /* once per expiry; the timer is stopped */
 };
 

@@ -80,8 +80,7 @@ int pem_decode(const char *text, size_t len, unsigned char *scratch, size_t cap,
 		case BR_PEM_ERROR:
 			snprintf(err, errlen, "line %zu: malformed PEM (bad base64 or headers)", here);
 			return DF_ERR;
-		default:
-			break;
+		default: break;
 		}
 	}
 	if (inobj) {
@@ -224,7 +223,8 @@ static int key_add(void *arg, const char *name, const unsigned char *der, size_t
 	if (f->found)
 		return 0;
 	if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) {
-		snprintf(err, errlen, "encrypted private keys are not supported (decrypt with: openssl pkey -in KEY -out PLAIN)");
+		snprintf(err, errlen,
+			 "encrypted private keys are not supported (decrypt with: openssl pkey -in KEY -out PLAIN)");
 		return -1;
 	}
 	if (strcmp(name, "RSA PRIVATE KEY") && strcmp(name, "EC PRIVATE KEY") && strcmp(name, "PRIVATE KEY"))
@@ -394,15 +394,9 @@ static int load(const char *path, enum what what, void *out, char *err, size_t e
 		return DF_ERR;
 	}
 	switch (what) {
-	case CHAIN:
-		rc = pem_chain_parse(text, len, out, why, sizeof why);
-		break;
-	case KEY:
-		rc = pem_key_parse(text, len, out, why, sizeof why);
-		break;
-	default:
-		rc = pem_anchors_parse(text, len, out, why, sizeof why);
-		break;
+	case CHAIN: rc = pem_chain_parse(text, len, out, why, sizeof why); break;
+	case KEY: rc = pem_key_parse(text, len, out, why, sizeof why); break;
+	default: rc = pem_anchors_parse(text, len, out, why, sizeof why); break;
 	}
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, why);
@@ -444,7 +438,8 @@ int pem_key_matches_cert(const struct pem_key *key, const unsigned char *der, si
 	br_x509_decoder_push(&dc, der, len);
 	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
 	if (!pk) {
-		snprintf(err, errlen, "cannot decode the certificate: %s", tls_strerror(br_x509_decoder_last_error(&dc)));
+		snprintf(err, errlen, "cannot decode the certificate: %s",
+			 tls_strerror(br_x509_decoder_last_error(&dc)));
 		return DF_ERR;
 	}
 	if ((int)pk->key_type != key->type) {
@@ -457,7 +452,8 @@ int pem_key_matches_cert(const struct pem_key *key, const unsigned char *der, si
 		const br_rsa_private_key *sk = br_skey_decoder_get_rsa(&key->dec);
 		br_rsa_compute_modulus modulus = br_rsa_compute_modulus_get_default();
 		size_t n = modulus(NULL, sk);
-		same = n && n <= sizeof buf && modulus(buf, sk) == n && same_unsigned(buf, n, pk->key.rsa.n, pk->key.rsa.nlen);
+		same = n && n <= sizeof buf && modulus(buf, sk) == n &&
+		       same_unsigned(buf, n, pk->key.rsa.n, pk->key.rsa.nlen);
 	} else {
 		const br_ec_private_key *sk = br_skey_decoder_get_ec(&key->dec);
 		br_ec_public_key pub;

@@ -71,7 +71,8 @@ void resolve_take(const struct addrinfo *list, struct resolve_result *out)
 {
 	out->n = 0;
 	for (const struct addrinfo *ai = list; ai && out->n < RESOLVE_MAX_ADDRS; ai = ai->ai_next) {
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(struct sockaddr_storage))
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(struct sockaddr_storage))
 			continue;
 		memcpy(&out->addr[out->n], ai->ai_addr, ai->ai_addrlen);
 		out->len[out->n] = ai->ai_addrlen;

@@ -40,16 +40,16 @@ struct tls_conn {
 		struct tls_x509 client;         /* server certificate check */
 		br_x509_minimal_context server; /* client certificate check (mutual TLS) */
 	} x509;
-	const char *fail;  /* why we stopped the engine ourselves (socket EOF or error), or NULL */
+	const char *fail; /* why we stopped the engine ourselves (socket EOF or error), or NULL */
 	int fail_errno;
-	int want;          /* EV_READ / EV_WRITE that the last DF_AGAIN waits for */
-	unsigned char hs_done;   /* the handshake completed once (for the words of an early EOF) */
-	unsigned char clean_eof; /* the peer sent close_notify and left before our reply went out */
+	int want;                  /* EV_READ / EV_WRITE that the last DF_AGAIN waits for */
+	unsigned char hs_done;     /* the handshake completed once (for the words of an early EOF) */
+	unsigned char clean_eof;   /* the peer sent close_notify and left before our reply went out */
 	unsigned char out_partial; /* the socket took part of the pending records (framing mid-record) */
-	unsigned char alerted;   /* we told the peer why the handshake failed */
-	br_x509_certificate own; /* tls_server_new_leaf: the leaf, copied into leaf[] */
+	unsigned char alerted;     /* we told the peer why the handshake failed */
+	br_x509_certificate own;   /* tls_server_new_leaf: the leaf, copied into leaf[] */
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-	unsigned char leaf[];    /* TLS_LEAF_MAX bytes when the server name is an IP address; a server's own leaf */
+	unsigned char leaf[]; /* TLS_LEAF_MAX bytes when the server name is an IP address; a server's own leaf */
 };
 
 #define CONN(t) DF_CONTAINER_OF((t), struct tls_conn, t)
@@ -71,7 +71,8 @@ static void tell_peer(struct tls_conn *c, int e)
 	unsigned v = br_ssl_engine_get_version(c->eng);
 	if (!v)
 		v = BR_TLS12;
-	unsigned char rec[7] = {21 /* alert record */, (unsigned char)(v >> 8), (unsigned char)v, 0, 2, 2, (unsigned char)alert};
+	unsigned char rec[7] = {21 /* alert record */, (unsigned char)(v >> 8), (unsigned char)v, 0, 2, 2,
+				(unsigned char)alert};
 	(void)send(c->t.fd, rec, sizeof rec, MSG_NOSIGNAL | MSG_DONTWAIT); /* best effort: we are failing anyway */
 }
 
@@ -169,7 +170,9 @@ static int pull(struct tls_conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return DF_AGAIN;
 		if (n == 0)
-			return fail(c, c->hs_done ? "peer closed without close_notify" : "peer closed the connection during the TLS handshake",
+			return fail(c,
+				    c->hs_done ? "peer closed without close_notify"
+					       : "peer closed the connection during the TLS handshake",
 				    ECONNRESET);
 		return fail(c, strerror(errno), errno);
 	}
@@ -408,13 +411,13 @@ static void seed(br_ssl_engine_context *eng)
 /* Cipher suites, best first: forward secrecy and AEAD only for our servers; clients also accept CBC
  * for old https sources. BearSSL ranks ChaCha20 first, but with AES-NI AES-GCM is about three times
  * faster here (420 vs 140 MB/s), and df moves bulk data: the order follows the hardware. */
-#define AEAD_SUITES(first, second)                                                          \
-	BR_TLS_ECDHE_ECDSA_WITH_##first, BR_TLS_ECDHE_RSA_WITH_##first,                    \
-	BR_TLS_ECDHE_ECDSA_WITH_##second, BR_TLS_ECDHE_RSA_WITH_##second,                  \
-	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+#define AEAD_SUITES(first, second)                                                                        \
+	BR_TLS_ECDHE_ECDSA_WITH_##first, BR_TLS_ECDHE_RSA_WITH_##first, BR_TLS_ECDHE_ECDSA_WITH_##second, \
+		BR_TLS_ECDHE_RSA_WITH_##second, BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,               \
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 #define CBC_SUITES                                                                            \
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, \
-	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
 static const uint16_t suites_aesni[] = {AEAD_SUITES(AES_128_GCM_SHA256, CHACHA20_POLY1305_SHA256), CBC_SUITES};
 static const uint16_t suites_soft[] = {AEAD_SUITES(CHACHA20_POLY1305_SHA256, AES_128_GCM_SHA256), CBC_SUITES};
 #define N_AEAD 6

@@ -19,15 +19,16 @@ struct tls_server_cfg;
 struct tls_client_cfg *tls_client_cfg_new(const char *cafile, int insecure, char *err, size_t errlen);
 /* Adds a client certificate chain and key (PEM, RSA or EC) that the client presents when a server
  * asks (mutual TLS between df processes). DF_OK, or DF_ERR with "FILE: cause" in err. */
-int tls_client_cfg_set_cert(struct tls_client_cfg *cfg, const char *cert_pem_path, const char *key_pem_path,
-			    char *err, size_t errlen);
+int tls_client_cfg_set_cert(struct tls_client_cfg *cfg, const char *cert_pem_path, const char *key_pem_path, char *err,
+			    size_t errlen);
 /* Frees the cfg; every connection made from it must be closed first. NULL is fine. */
 void tls_client_cfg_free(struct tls_client_cfg *cfg);
 
 /* Server settings from a PEM certificate chain (leaf first) and its PEM private key (RSA or EC;
  * PKCS#1, SEC1 or PKCS#8, unencrypted). Checks that the key matches the leaf certificate. Returns a
  * cfg owned by the caller, or NULL with "FILE: cause" in err. */
-struct tls_server_cfg *tls_server_cfg_new(const char *cert_pem_path, const char *key_pem_path, char *err, size_t errlen);
+struct tls_server_cfg *tls_server_cfg_new(const char *cert_pem_path, const char *key_pem_path, char *err,
+					  size_t errlen);
 /* Server settings from memory, for certificates made at run time (TLS interception): a private key
  * in DER (SEC1, PKCS#1 or PKCS#8, as br_skey_decoder takes it; copied) and no certificate: each
  * connection brings its own leaf through tls_server_new_leaf. Returns a cfg owned by the caller (free

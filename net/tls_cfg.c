@@ -41,8 +41,8 @@ fail:
 	return DF_ERR;
 }
 
-int tls_client_cfg_set_cert(struct tls_client_cfg *cfg, const char *cert_pem_path, const char *key_pem_path,
-			    char *err, size_t errlen)
+int tls_client_cfg_set_cert(struct tls_client_cfg *cfg, const char *cert_pem_path, const char *key_pem_path, char *err,
+			    size_t errlen)
 {
 	if (cfg->has_cert) {
 		pem_chain_free(&cfg->chain);

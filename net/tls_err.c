@@ -6,35 +6,35 @@
 #include "net/tls_int.h"
 
 /* RFC 5246/8446 alert numbers and names, once: used for alerts received and sent. */
-#define TLS_ALERTS(X)                                  \
-	X(0, "close notify")                           \
-	X(10, "unexpected message")                    \
-	X(20, "bad record MAC")                        \
-	X(21, "decryption failed")                     \
-	X(22, "record overflow")                       \
-	X(30, "decompression failure")                 \
-	X(40, "handshake failure")                     \
-	X(41, "no certificate")                        \
-	X(42, "bad certificate")                       \
-	X(43, "unsupported certificate")               \
-	X(44, "certificate revoked")                   \
-	X(45, "certificate expired")                   \
-	X(46, "certificate unknown")                   \
-	X(47, "illegal parameter")                     \
-	X(48, "unknown CA")                            \
-	X(49, "access denied")                         \
-	X(50, "decode error")                          \
-	X(51, "decrypt error")                         \
-	X(70, "protocol version")                      \
-	X(71, "insufficient security")                 \
-	X(80, "internal error")                        \
-	X(86, "inappropriate fallback")                \
-	X(90, "user canceled")                         \
-	X(100, "no renegotiation")                     \
-	X(109, "missing extension")                    \
-	X(110, "unsupported extension")                \
-	X(112, "unrecognized name")                    \
-	X(116, "certificate required")                 \
+#define TLS_ALERTS(X)                    \
+	X(0, "close notify")             \
+	X(10, "unexpected message")      \
+	X(20, "bad record MAC")          \
+	X(21, "decryption failed")       \
+	X(22, "record overflow")         \
+	X(30, "decompression failure")   \
+	X(40, "handshake failure")       \
+	X(41, "no certificate")          \
+	X(42, "bad certificate")         \
+	X(43, "unsupported certificate") \
+	X(44, "certificate revoked")     \
+	X(45, "certificate expired")     \
+	X(46, "certificate unknown")     \
+	X(47, "illegal parameter")       \
+	X(48, "unknown CA")              \
+	X(49, "access denied")           \
+	X(50, "decode error")            \
+	X(51, "decrypt error")           \
+	X(70, "protocol version")        \
+	X(71, "insufficient security")   \
+	X(80, "internal error")          \
+	X(86, "inappropriate fallback")  \
+	X(90, "user canceled")           \
+	X(100, "no renegotiation")       \
+	X(109, "missing extension")      \
+	X(110, "unsupported extension")  \
+	X(112, "unrecognized name")      \
+	X(116, "certificate required")   \
 	X(120, "no application protocol")
 
 #define VERIFY "certificate verify failed: "
@@ -48,8 +48,7 @@ static const char *alert_text(int alert, int received)
 		return "TLS: no common protocol version, df speaks TLS 1.2 (sent alert: protocol version)";
 	switch (alert) {
 #define X(n, s) \
-	case n: \
-		return received ? "peer sent fatal alert: " s : "sent fatal alert: " s;
+	case n: return received ? "peer sent fatal alert: " s : "sent fatal alert: " s;
 		TLS_ALERTS(X)
 #undef X
 	}
@@ -130,13 +129,13 @@ const char *tls_strerror(int e)
 int tls_alert_for(int e)
 {
 	switch (e) {
-	case BR_ERR_X509_NOT_TRUSTED: return 48;       /* unknown_ca */
-	case BR_ERR_X509_EXPIRED: return 45;           /* certificate_expired */
+	case BR_ERR_X509_NOT_TRUSTED: return 48; /* unknown_ca */
+	case BR_ERR_X509_EXPIRED: return 45;     /* certificate_expired */
 	case BR_ERR_X509_UNSUPPORTED:
-	case BR_ERR_X509_WRONG_KEY_TYPE: return 43;    /* unsupported_certificate */
-	case BR_ERR_NO_CLIENT_AUTH: return 116;        /* certificate_required */
-	case BR_ERR_UNSUPPORTED_VERSION: return 70;    /* protocol_version */
-	case BR_ERR_BAD_CIPHER_SUITE: return 40;       /* handshake_failure */
+	case BR_ERR_X509_WRONG_KEY_TYPE: return 43; /* unsupported_certificate */
+	case BR_ERR_NO_CLIENT_AUTH: return 116;     /* certificate_required */
+	case BR_ERR_UNSUPPORTED_VERSION: return 70; /* protocol_version */
+	case BR_ERR_BAD_CIPHER_SUITE: return 40;    /* handshake_failure */
 	}
 	if (e > BR_ERR_X509_OK && e < 64)
 		return 42; /* bad_certificate: hostname mismatch, bad signature, malformed... */

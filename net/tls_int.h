@@ -18,7 +18,7 @@ struct tls_client_cfg {
 struct tls_server_cfg {
 	struct pem_chain chain;
 	struct pem_key key;
-	int cert_issuer_key_type;   /* BR_KEYTYPE_RSA/EC of the CA that signed the leaf (for ECDH suites) */
+	int cert_issuer_key_type;      /* BR_KEYTYPE_RSA/EC of the CA that signed the leaf (for ECDH suites) */
 	struct pem_anchors client_cas; /* n > 0: clients must present a certificate chaining to one */
 };
 

@@ -19,10 +19,10 @@ struct tls_x509 {
 		br_x509_decoder_context dec;     /* insecure: the leaf's public key only */
 	} u;
 	int insecure;
-	unsigned ncert;               /* certificates seen in this chain */
-	unsigned char ip[16];         /* IP address the leaf must name (iplen 4 or 16), or iplen 0 */
+	unsigned ncert;       /* certificates seen in this chain */
+	unsigned char ip[16]; /* IP address the leaf must name (iplen 4 or 16), or iplen 0 */
 	size_t iplen;
-	unsigned char *leaf;          /* copy of the leaf for the IP check (leaf_cap bytes, caller's memory) */
+	unsigned char *leaf; /* copy of the leaf for the IP check (leaf_cap bytes, caller's memory) */
 	size_t leaf_cap, leaf_len;
 	int leaf_overflow;
 };

@@ -50,9 +50,9 @@ size_t x509_mint_key_der(const struct x509_mint_key *k, unsigned char *out, size
 
 /* What one leaf says. */
 struct x509_mint_req {
-	const char *host;                /* DNS name, or an IP literal ("10.0.0.1", "::1") -> iPAddress */
-	const unsigned char *serial;     /* 16 random bytes (the top bit is cleared: a positive INTEGER) */
-	int64_t not_before, not_after;   /* Unix times (not_after is capped at the CA's) */
+	const char *host;              /* DNS name, or an IP literal ("10.0.0.1", "::1") -> iPAddress */
+	const unsigned char *serial;   /* 16 random bytes (the top bit is cleared: a positive INTEGER) */
+	int64_t not_before, not_after; /* Unix times (not_after is capped at the CA's) */
 };
 
 /* Writes a DER X.509 v3 certificate for rq->host into out[0..cap): version 3, issuer = ca's DN,

@@ -19,11 +19,13 @@ static int ca_from_cert(struct x509_mint_ca *ca, const unsigned char *der, size_
 	br_x509_decoder_init(&dc, pem_sink_append, &s);
 	br_x509_decoder_push(&dc, der, len);
 	if (!br_x509_decoder_get_pkey(&dc)) {
-		snprintf(err, errlen, "cannot decode the certificate: %s", tls_strerror(br_x509_decoder_last_error(&dc)));
+		snprintf(err, errlen, "cannot decode the certificate: %s",
+			 tls_strerror(br_x509_decoder_last_error(&dc)));
 		return DF_ERR;
 	}
 	if (s.overflow || !s.len) {
-		snprintf(err, errlen, "the certificate's subject name is empty or longer than %d bytes", X509_MINT_DN_MAX);
+		snprintf(err, errlen, "the certificate's subject name is empty or longer than %d bytes",
+			 X509_MINT_DN_MAX);
 		return DF_ERR;
 	}
 	if (!br_x509_decoder_isCA(&dc)) {

@@ -40,8 +40,8 @@ static int copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64
 			if (errno == EINTR)
 				continue;
 			/* not across these filesystems, not on this kernel or file type: copy by hand */
-			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM ||
-			    errno == EBADF) {
+			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+			    errno == EPERM || errno == EBADF) {
 				kernel = 0;
 				continue;
 			}
@@ -100,8 +100,8 @@ int store_task_export_at(struct store_task *t, int dirfd, const char *path, int 
 	int fd = -1;
 	if (!store_task_complete(t)) {
 		errno = ENODATA;
-		return store_err(err, errlen, t->data_path, "cannot export to %s: task not complete (%u of %u pieces)", path,
-				 t->npresent, t->npieces);
+		return store_err(err, errlen, t->data_path, "cannot export to %s: task not complete (%u of %u pieces)",
+				 path, t->npresent, t->npieces);
 	}
 	if (fstat(t->data_fd, &ds) != 0)
 		return store_err_sys(err, errlen, t->data_path, "fstat");
@@ -155,7 +155,7 @@ int store_task_export_at(struct store_task *t, int dirfd, const char *path, int 
 		(void)fsync(dirfd);
 	free(buf);
 	return DF_OK;
-fail: {
+fail : {
 	int saved = errno;
 	if (fd >= 0)
 		close(fd);
@@ -166,14 +166,15 @@ fail: {
 }
 }
 
-int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN], char *err,
-			    size_t errlen)
+int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN],
+			    char *err, size_t errlen)
 {
 	struct digest_file_ctx c;
 	uint8_t m[DIGEST_MD5_LEN], h[DIGEST_SHA256_LEN];
 	if (!store_task_complete(t)) {
 		errno = ENODATA;
-		return store_err(err, errlen, t->data_path, "task not complete (%u of %u pieces)", t->npresent, t->npieces);
+		return store_err(err, errlen, t->data_path, "task not complete (%u of %u pieces)", t->npresent,
+				 t->npieces);
 	}
 	uint8_t *buf = malloc(STORE_IO_CHUNK);
 	if (!buf)
@@ -347,7 +348,8 @@ struct store_task *store_import(struct store *s, const char *path, uint32_t piec
 	if (link(tmp, t->data_path) != 0) {
 		if (errno == EEXIST)
 			errno = EBUSY;
-		store_err(err, errlen, t->data_path, "import: %s", errno == EBUSY ? "created by another process meanwhile" : strerror(errno));
+		store_err(err, errlen, t->data_path, "import: %s",
+			  errno == EBUSY ? "created by another process meanwhile" : strerror(errno));
 		goto fail;
 	}
 	linked = 1;
@@ -361,7 +363,7 @@ struct store_task *store_import(struct store *s, const char *path, uint32_t piec
 	s->tasks = t;
 	log_info("store: imported %s as task %s (%lld bytes)", path, id, (long long)t->length);
 	return t;
-fail: {
+fail : {
 	int saved = errno;
 	if (src >= 0)
 		close(src);

@@ -50,7 +50,8 @@ static int walk(struct store *s, int (*fn)(struct store *s, const char *id, enum
 				continue;
 			snprintf(id, sizeof id, "%.*s", (int)(dot - f->d_name), f->d_name);
 			/* the folder is the id's first two digits (the whole id when shorter) */
-			if (!store_meta_id_valid(slice_of(id)) || DF_MIN(strlen(id), (size_t)2) != dl || strncmp(id, d->d_name, dl) != 0)
+			if (!store_meta_id_valid(slice_of(id)) || DF_MIN(strlen(id), (size_t)2) != dl ||
+			    strncmp(id, d->d_name, dl) != 0)
 				continue;
 			if (strcmp(dot, ".meta") == 0)
 				stop = fn(s, id, WALK_META, arg);
@@ -154,7 +155,8 @@ static int list_one(struct store *s, const char *id, enum walk_kind kind, void *
 	return c->cb(c->arg, &st);
 }
 
-int store_list(struct store *s, int (*cb)(void *arg, const struct store_task_stat *st), void *arg, char *err, size_t errlen)
+int store_list(struct store *s, int (*cb)(void *arg, const struct store_task_stat *st), void *arg, char *err,
+	       size_t errlen)
 {
 	struct list_ctx c = {cb, arg};
 	return walk(s, list_one, &c, err, errlen);
@@ -184,7 +186,8 @@ static int delete_task(struct store *s, const char *id, int require_meta, char *
 		store_err(err, errlen, t->meta_path, "in use by another process");
 		goto out;
 	}
-	if (fd >= 0 && (fstat(fd, &a) != 0 || stat(t->data_path, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+	if (fd >= 0 &&
+	    (fstat(fd, &a) != 0 || stat(t->data_path, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
 		errno = EBUSY;
 		store_err(err, errlen, t->data_path, "replaced while being removed");
 		goto out;
@@ -250,7 +253,8 @@ static int gc_collect(struct store *s, const char *id, enum walk_kind kind, void
 		if (!c->dry_run && stat(meta, &st) != 0 && errno == ENOENT && stat(t->data_path, &st) == 0 &&
 		    time(NULL) - st.st_mtime > ORPHAN_AGE && !open_here(s, id) && in_use(t->data_path) == 0 &&
 		    delete_task(s, id, 0, e, sizeof e) == DF_OK)
-			log_info("store: removed %s: data without metadata, unused for over %d s", t->data_path, ORPHAN_AGE);
+			log_info("store: removed %s: data without metadata, unused for over %d s", t->data_path,
+				 ORPHAN_AGE);
 		store_task_free(t);
 		return 0;
 	}
@@ -304,8 +308,9 @@ static int evict(struct store *s, const struct store_gc_policy *p, struct store_
 		e->in_use = IN_USE_COUNTED;
 		return DF_ERR;
 	}
-	log_info("store: evicted task %s (%llu bytes on disk, %s, idle %lld s): %s", e->id, (unsigned long long)e->disk_bytes,
-		 e->complete ? "complete" : "incomplete", (long long)(time(NULL) - e->last_use), why);
+	log_info("store: evicted task %s (%llu bytes on disk, %s, idle %lld s): %s", e->id,
+		 (unsigned long long)e->disk_bytes, e->complete ? "complete" : "incomplete",
+		 (long long)(time(NULL) - e->last_use), why);
 gone:
 	r->evicted++;
 	r->freed_bytes += e->disk_bytes;
@@ -329,7 +334,8 @@ static void sweep_tmp(struct store *s)
 		if (strncmp(e->d_name, DF_LIT("import-")) != 0 && strncmp(e->d_name, DF_LIT(".probe-")) != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > ORPHAN_AGE && unlink(path) == 0)
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > ORPHAN_AGE &&
+		    unlink(path) == 0)
 			log_info("store: removed %s, left by an interrupted import", path);
 	}
 	if (d)

@@ -11,7 +11,7 @@
 #include "store/meta.h"
 #include "store/store.h"
 
-#define STORE_COMPACT_MIN 1024u /* log records before a snapshot is written, at least */
+#define STORE_COMPACT_MIN 1024u     /* log records before a snapshot is written, at least */
 #define STORE_IO_CHUNK (256u << 10) /* buffer for verifying, copying, hashing */
 /* What df creates in a store is its owner's alone: private downloads live there. Exports get the
  * mode any file the user creates gets instead. */
@@ -20,10 +20,10 @@
 
 struct store {
 	char *root;
-	struct store_task *tasks;  /* open tasks, each once (handles are counted) */
-	uint32_t compact_min;      /* tests lower it to exercise snapshots */
-	int no_clone;              /* tests set it to exercise export's copy path (no FICLONE) */
-	int no_kernel_copy;        /* tests set it to exercise the read/write copy (no copy_file_range) */
+	struct store_task *tasks; /* open tasks, each once (handles are counted) */
+	uint32_t compact_min;     /* tests lower it to exercise snapshots */
+	int no_clone;             /* tests set it to exercise export's copy path (no FICLONE) */
+	int no_kernel_copy;       /* tests set it to exercise the read/write copy (no copy_file_range) */
 };
 
 /* Task flags. */
@@ -34,16 +34,16 @@ struct store_task {
 	struct store *store;
 	struct store_task *next;
 	int refs;
-	int writer;                /* holds the writer lock: may change data and metadata */
-	int detached;              /* store_task_detach let go of its files: a description in memory */
+	int writer;   /* holds the writer lock: may change data and metadata */
+	int detached; /* store_task_detach let go of its files: a description in memory */
 	int data_fd, meta_fd;
 	char *data_path, *meta_path, *tmp_path; /* one allocation */
 	char id[STORE_MAX_ID + 1];
 
 	/* what the task is */
-	int64_t length;            /* -1 while unknown */
+	int64_t length; /* -1 while unknown */
 	uint32_t piece_size;
-	uint32_t flags;            /* TASK_HAS_* */
+	uint32_t flags; /* TASK_HAS_* */
 	uint8_t sha256[DIGEST_SHA256_LEN], md5[DIGEST_MD5_LEN];
 	char *url, *etag, *last_modified;
 	char digest_str[80], md5_str[2 * DIGEST_MD5_LEN + 1];
@@ -53,15 +53,15 @@ struct store_task {
 	 * arrays have room for cap pieces; bits past npieces are zero in present */
 	uint32_t npieces, cap;
 	uint8_t *present, *expected, *busy; /* bitmaps */
-	uint8_t *sums;             /* 16 bytes per piece: the checksum if present, else the expected one */
+	uint8_t *sums;                      /* 16 bytes per piece: the checksum if present, else the expected one */
 	uint32_t npresent, nbusy;
 
 	/* metadata log */
-	uint64_t meta_end;         /* where the next record goes */
-	uint32_t log_records;      /* records since the snapshot */
-	int session_logged;        /* a SESSION record follows the snapshot */
-	int meta_torn;             /* the file holds bytes past meta_end (a torn record) */
-	uint64_t snap_data_size;   /* the data file as the snapshot saw it */
+	uint64_t meta_end;       /* where the next record goes */
+	uint32_t log_records;    /* records since the snapshot */
+	int session_logged;      /* a SESSION record follows the snapshot */
+	int meta_torn;           /* the file holds bytes past meta_end (a torn record) */
+	uint64_t snap_data_size; /* the data file as the snapshot saw it */
 	int64_t snap_data_mtime_ns;
 };
 
@@ -118,7 +118,8 @@ int store_task_session(struct store_task *t, char *err, size_t errlen);
 /* Fixes the length of a task whose length was unknown: data file size, arrays, snapshot. When
  * last != UINT32_MAX, piece `last` (the short last piece) is marked present with `sum` in the same
  * snapshot. Rolls back on failure. Writer only. */
-int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, const uint8_t *sum, char *err, size_t errlen);
+int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, const uint8_t *sum, char *err,
+			  size_t errlen);
 /* Takes from info every field t does not know yet (all of them for a new task); a new length
  * also sizes the data file. Returns 1 when something changed, 0 when not, DF_ERR (EINVAL...). */
 int store_task_set_info(struct store_task *t, const struct store_task_info *info, char *err, size_t errlen);

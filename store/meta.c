@@ -26,9 +26,18 @@ enum {
 	OFF_LM_LEN = 110,
 };
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -94,7 +103,10 @@ int store_meta_text_valid(struct slice s)
 	return 1;
 }
 
-static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
 
 size_t store_meta_header_size(const struct store_meta_hdr *h)
 {
@@ -158,7 +170,8 @@ int store_meta_parse_header(const uint8_t *buf, size_t len, struct store_meta_hd
 		return DF_ERR;
 	}
 	if (h->flags & STORE_META_LENGTH_KNOWN) {
-		if (length > (uint64_t)INT64_MAX || store_meta_piece_count((int64_t)length, h->piece_size) != h->npieces) {
+		if (length > (uint64_t)INT64_MAX ||
+		    store_meta_piece_count((int64_t)length, h->piece_size) != h->npieces) {
 			*why = "length and piece count disagree";
 			return DF_ERR;
 		}
@@ -262,8 +275,8 @@ void store_meta_snapshot_check(const uint8_t *bitmap, const uint8_t *sums, uint3
 	memcpy(out, h, STORE_META_CHECK);
 }
 
-int store_meta_snapshot_valid(const uint8_t *bitmap, const uint8_t *sums, uint32_t n, const uint8_t check[STORE_META_CHECK],
-			      const char **why)
+int store_meta_snapshot_valid(const uint8_t *bitmap, const uint8_t *sums, uint32_t n,
+			      const uint8_t check[STORE_META_CHECK], const char **why)
 {
 	uint8_t c[STORE_META_CHECK];
 	store_meta_snapshot_check(bitmap, sums, n, c);

@@ -21,11 +21,11 @@
 #define STORE_META_MAGIC "DFMETA\0\n"
 #define STORE_META_MAGIC_LEN 8
 #define STORE_META_VERSION 1
-#define STORE_META_FIXED 112       /* bytes before the strings */
+#define STORE_META_FIXED 112        /* bytes before the strings */
 #define STORE_META_MAX_HEADER 16384 /* header with its strings, at most */
 #define STORE_META_RECORD 32
 #define STORE_META_CHECK 8
-#define STORE_META_SUM 16          /* xxh3-128 per piece */
+#define STORE_META_SUM 16 /* xxh3-128 per piece */
 
 #define STORE_MAX_PIECES (1u << 24)
 #define STORE_MAX_PIECE_SIZE (1u << 30)
@@ -46,13 +46,13 @@
 /* The decoded header. Slices point into the parsed buffer. */
 struct store_meta_hdr {
 	uint32_t version;
-	uint32_t hdr_len;      /* bytes of the header, check included; multiple of 8 */
+	uint32_t hdr_len; /* bytes of the header, check included; multiple of 8 */
 	uint32_t piece_size;
-	uint32_t flags;        /* STORE_META_* */
-	int64_t length;        /* -1 unless STORE_META_LENGTH_KNOWN */
-	uint32_t npieces;      /* pieces the snapshot covers; = piece count when the length is known */
-	uint32_t sum_kind;     /* STORE_META_SUM_XXH128 */
-	uint64_t data_size;    /* the data file's size and mtime when the snapshot was written */
+	uint32_t flags;     /* STORE_META_* */
+	int64_t length;     /* -1 unless STORE_META_LENGTH_KNOWN */
+	uint32_t npieces;   /* pieces the snapshot covers; = piece count when the length is known */
+	uint32_t sum_kind;  /* STORE_META_SUM_XXH128 */
+	uint64_t data_size; /* the data file's size and mtime when the snapshot was written */
 	int64_t data_mtime_ns;
 	uint8_t sha256[32];
 	uint8_t md5[16];
@@ -66,7 +66,7 @@ enum store_meta_rec_type {
 };
 
 struct store_meta_rec {
-	uint32_t type;         /* enum store_meta_rec_type */
+	uint32_t type; /* enum store_meta_rec_type */
 	uint32_t piece;
 	uint8_t sum[STORE_META_SUM]; /* PRESENT: the piece's xxh3-128; otherwise zero */
 };
@@ -99,8 +99,8 @@ void store_meta_snapshot_check(const uint8_t *bitmap, const uint8_t *sums, uint3
 
 /* Validates a snapshot read back: the check matches, no bit is set past piece n-1, and every absent
  * piece's checksum is zero. DF_OK, or DF_ERR with *why. */
-int store_meta_snapshot_valid(const uint8_t *bitmap, const uint8_t *sums, uint32_t n, const uint8_t check[STORE_META_CHECK],
-			      const char **why);
+int store_meta_snapshot_valid(const uint8_t *bitmap, const uint8_t *sums, uint32_t n,
+			      const uint8_t check[STORE_META_CHECK], const char **why);
 
 /* Parses one log record at buf. `limit` is the number of pieces when the length is known, else
  * STORE_MAX_PIECES. Returns STORE_META_RECORD, DF_AGAIN (fewer than 32 bytes) or DF_ERR with *why

@@ -56,7 +56,8 @@ int store_task_snapshot(struct store_task *t, char *err, size_t errlen)
 	}
 	uint64_t off = 0;
 	size_t bb = bitmap_bytes(t->npieces);
-	if (store_pwrite_full(fd, buf, (size_t)n, off) != DF_OK || store_pwrite_full(fd, t->present, bb, off + (size_t)n) != DF_OK)
+	if (store_pwrite_full(fd, buf, (size_t)n, off) != DF_OK ||
+	    store_pwrite_full(fd, t->present, bb, off + (size_t)n) != DF_OK)
 		goto fail_write;
 	off += (size_t)n + bb;
 	digest_xxh128_init(&cx);

@@ -25,7 +25,8 @@ int store_piece_begin(struct store_piece_writer *w, struct store_task *t, uint32
 	uint32_t len = store_task_piece_len(t, n);
 	if (!t->writer) {
 		errno = EBUSY;
-		return store_err(err, errlen, t->data_path, "piece %u: read-only handle (another process writes this task)", n);
+		return store_err(err, errlen, t->data_path,
+				 "piece %u: read-only handle (another process writes this task)", n);
 	}
 	if (len == 0) {
 		errno = EINVAL;
@@ -64,8 +65,8 @@ int store_piece_append(struct store_piece_writer *w, const void *buf, size_t len
 	}
 	if (len > w->max - w->done) {
 		errno = EINVAL;
-		return store_err(err, errlen, t->data_path, "piece %u: %zu more bytes would make it longer than its %u", w->piece,
-				 len, w->max);
+		return store_err(err, errlen, t->data_path, "piece %u: %zu more bytes would make it longer than its %u",
+				 w->piece, len, w->max);
 	}
 	if (store_pwrite_full(t->data_fd, buf, len, w->off + w->done) != DF_OK)
 		return store_err(err, errlen, t->data_path, "writing piece %u: %s", w->piece, strerror(errno));
@@ -92,13 +93,16 @@ int store_piece_finish(struct store_piece_writer *w, const uint8_t *expected, ch
 			       store_task_piece_len(t, n));
 		goto refused;
 	}
-	const uint8_t *want = expected ? expected : bitmap_get(t->expected, n) ? t->sums + (size_t)n * STORE_META_SUM : NULL;
+	const uint8_t *want = expected                     ? expected
+			      : bitmap_get(t->expected, n) ? t->sums + (size_t)n * STORE_META_SUM
+							   : NULL;
 	if (want && memcmp(want, sum, sizeof sum) != 0) {
 		char got_hex[2 * STORE_SUM_LEN + 1], want_hex[2 * STORE_SUM_LEN + 1];
 		digest_hex(sum, sizeof sum, got_hex);
 		digest_hex(want, sizeof sum, want_hex);
 		errno = EBADMSG;
-		rc = store_err(err, errlen, t->data_path, "piece %u: checksum mismatch (got %s, want %s)", n, got_hex, want_hex);
+		rc = store_err(err, errlen, t->data_path, "piece %u: checksum mismatch (got %s, want %s)", n, got_hex,
+			       want_hex);
 		goto refused;
 	}
 	uint32_t done = w->done;
@@ -127,7 +131,10 @@ refused:
 	return rc;
 }
 
-void store_piece_abort(struct store_piece_writer *w) { writer_end(w); }
+void store_piece_abort(struct store_piece_writer *w)
+{
+	writer_end(w);
+}
 
 int store_piece_write(struct store_task *t, uint32_t n, const void *buf, size_t len, const uint8_t *expected, char *err,
 		      size_t errlen)
@@ -145,7 +152,8 @@ int store_piece_write(struct store_task *t, uint32_t n, const void *buf, size_t 
 }
 
 /* Checks that [off, off+*len) lies in present piece n; clamps *len when clamp is set. */
-static int readable(const struct store_task *t, uint32_t n, uint32_t off, size_t *len, int clamp, char *err, size_t errlen)
+static int readable(const struct store_task *t, uint32_t n, uint32_t off, size_t *len, int clamp, char *err,
+		    size_t errlen)
 {
 	if (!store_task_has(t, n)) {
 		errno = ENOENT;
@@ -156,7 +164,8 @@ static int readable(const struct store_task *t, uint32_t n, uint32_t off, size_t
 		*len = DF_MIN(*len, (size_t)(plen - off));
 	if (off > plen || *len > plen - off) {
 		errno = EINVAL;
-		return store_err(err, errlen, t->data_path, "piece %u: range %u+%zu is past its %u bytes", n, off, *len, plen);
+		return store_err(err, errlen, t->data_path, "piece %u: range %u+%zu is past its %u bytes", n, off, *len,
+				 plen);
 	}
 	return DF_OK;
 }
@@ -165,7 +174,8 @@ static int short_data(struct store_task *t, uint32_t n, char *err, size_t errlen
 {
 	store_task_drop(t, n, "the data file is shorter than its metadata says");
 	errno = EIO;
-	return store_err(err, errlen, t->data_path, "piece %u: the data file is shorter than its metadata says (piece dropped)", n);
+	return store_err(err, errlen, t->data_path,
+			 "piece %u: the data file is shorter than its metadata says (piece dropped)", n);
 }
 
 int store_piece_read(struct store_task *t, uint32_t n, uint32_t off, void *buf, size_t len, char *err, size_t errlen)
@@ -195,7 +205,8 @@ int store_task_open_data(const struct store_task *t)
 	return open(t->data_path, O_RDONLY | O_CLOEXEC);
 }
 
-ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err, size_t errlen)
+ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err,
+			     size_t errlen)
 {
 	if (readable(t, n, off, &len, 1, err, errlen) != DF_OK)
 		return DF_ERR;

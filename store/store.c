@@ -116,4 +116,7 @@ void store_close(struct store *s)
 	free(s);
 }
 
-const char *store_root(const struct store *s) { return s->root; }
+const char *store_root(const struct store *s)
+{
+	return s->root;
+}

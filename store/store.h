@@ -48,13 +48,13 @@ const char *store_root(const struct store *s);
 
 /* What a task is. Strings are NUL-terminated; "" or NULL means unknown. */
 struct store_task_info {
-	int64_t length;            /* bytes, or -1 while unknown (no Content-Length) */
-	uint32_t piece_size;       /* bytes, 1 .. 1 GiB */
-	const char *url;           /* source URL */
-	const char *etag;          /* source validators */
+	int64_t length;      /* bytes, or -1 while unknown (no Content-Length) */
+	uint32_t piece_size; /* bytes, 1 .. 1 GiB */
+	const char *url;     /* source URL */
+	const char *etag;    /* source validators */
 	const char *last_modified;
-	const char *digest;        /* expected whole-file digest: "sha256:HEX", "md5:HEX" or bare hex */
-	const char *md5;           /* md5 hex */
+	const char *digest; /* expected whole-file digest: "sha256:HEX", "md5:HEX" or bare hex */
+	const char *md5;    /* md5 hex */
 };
 
 enum store_open_flags {
@@ -100,7 +100,7 @@ int store_task_writable(const struct store_task *t);
 
 /* ---- piece state ---- */
 
-int64_t store_task_length(const struct store_task *t);     /* -1 while unknown */
+int64_t store_task_length(const struct store_task *t); /* -1 while unknown */
 uint32_t store_task_piece_size(const struct store_task *t);
 uint32_t store_task_piece_count(const struct store_task *t); /* 0 while the length is unknown */
 /* Bytes of piece n: piece_size, less for the last piece; 0 when n is past the end. */
@@ -129,23 +129,23 @@ int store_task_sum(const struct store_task *t, uint32_t n, uint8_t sum[STORE_SUM
  * short). Fails with EINVAL when a present piece does not fit. Writes a snapshot. */
 int store_task_set_length(struct store_task *t, int64_t length, char *err, size_t errlen);
 /* Records the whole-file digests once known (either may be NULL). Writes a snapshot. */
-int store_task_set_digests(struct store_task *t, const uint8_t md5[DIGEST_MD5_LEN], const uint8_t sha256[DIGEST_SHA256_LEN],
-			   char *err, size_t errlen);
+int store_task_set_digests(struct store_task *t, const uint8_t md5[DIGEST_MD5_LEN],
+			   const uint8_t sha256[DIGEST_SHA256_LEN], char *err, size_t errlen);
 /* Reads the whole data file of a complete task and computes its MD5 and SHA-256, to check against
  * an expected digest; an out that is NULL is not computed (each costs a CPU pass over the file). */
-int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN], char *err,
-			    size_t errlen);
+int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], uint8_t sha256[DIGEST_SHA256_LEN],
+			    char *err, size_t errlen);
 
 /* ---- writing pieces ---- */
 
 /* A piece being received in chunks. The caller embeds it (no allocation); many writers may be
  * active on different pieces of one task. Fields are private. */
 struct store_piece_writer {
-	struct store_task *task;   /* NULL when idle */
+	struct store_task *task; /* NULL when idle */
 	uint32_t piece;
-	uint64_t off;              /* file offset of the piece */
-	uint32_t max;              /* bytes the piece may have */
-	uint32_t done;             /* bytes appended */
+	uint64_t off;  /* file offset of the piece */
+	uint32_t max;  /* bytes the piece may have */
+	uint32_t done; /* bytes appended */
 	struct digest_xxh128_ctx xxh;
 };
 
@@ -183,7 +183,8 @@ int store_piece_span(const struct store_task *t, uint32_t n, int *fd, uint64_t *
 int store_task_open_data(const struct store_task *t);
 /* sendfile()s up to len bytes from offset off of present piece n to sock (which may be
  * non-blocking). Returns the bytes sent (> 0), DF_AGAIN when the socket is full, or DF_ERR. */
-ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err, size_t errlen);
+ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err,
+			     size_t errlen);
 
 /* ---- whole files ---- */
 
@@ -209,21 +210,22 @@ struct store_task *store_import(struct store *s, const char *path, uint32_t piec
 
 struct store_task_stat {
 	char id[65];
-	int64_t length;            /* -1 unknown */
+	int64_t length; /* -1 unknown */
 	uint32_t piece_size;
-	uint32_t pieces;           /* piece count (0 while unknown) */
-	uint32_t present;          /* pieces present */
+	uint32_t pieces;  /* piece count (0 while unknown) */
+	uint32_t present; /* pieces present */
 	uint64_t present_bytes;
-	uint64_t disk_bytes;       /* blocks the data and metadata files take */
+	uint64_t disk_bytes; /* blocks the data and metadata files take */
 	int complete;
-	int in_use;                /* some process (maybe this one) has it open */
-	time_t last_use;           /* last open, close or piece write */
-	int64_t last_use_ns;       /* the same in nanoseconds (orders uses within one second) */
+	int in_use;          /* some process (maybe this one) has it open */
+	time_t last_use;     /* last open, close or piece write */
+	int64_t last_use_ns; /* the same in nanoseconds (orders uses within one second) */
 };
 
 /* Calls cb for every task in the store (in no particular order); stops early when cb returns
  * non-zero. Metadata that cannot be read is skipped with a warning. DF_OK or DF_ERR. */
-int store_list(struct store *s, int (*cb)(void *arg, const struct store_task_stat *st), void *arg, char *err, size_t errlen);
+int store_list(struct store *s, int (*cb)(void *arg, const struct store_task_stat *st), void *arg, char *err,
+	       size_t errlen);
 
 struct store_gc_policy {
 	uint64_t quota_bytes;      /* evict until df's files take at most this; 0 = no quota */
@@ -235,15 +237,15 @@ struct store_gc_policy {
 	 * or a handle still open here afterwards, is left alone. */
 	int (*release)(void *arg, const char *id);
 	void *arg;
-	int dry_run;               /* decide and report, delete nothing (result counts what would go) */
-	const char *why;           /* the reason quota evictions log (NULL: "over the quota") */
+	int dry_run;     /* decide and report, delete nothing (result counts what would go) */
+	const char *why; /* the reason quota evictions log (NULL: "over the quota") */
 };
 
 struct store_gc_result {
 	uint32_t evicted;
 	uint64_t freed_bytes;
-	uint64_t used_bytes;       /* what df's files take afterwards */
-	uint32_t busy;             /* tasks that would have gone but were in use */
+	uint64_t used_bytes; /* what df's files take afterwards */
+	uint32_t busy;       /* tasks that would have gone but were in use */
 };
 
 /* Evicts tasks no process has open (after asking p->release about those this process holds):

@@ -109,7 +109,10 @@ void store_task_refresh_info(struct store_task *t)
 	};
 }
 
-static int empty(const char *s) { return !s || !*s; }
+static int empty(const char *s)
+{
+	return !s || !*s;
+}
 
 /* Can the pieces present now live in a task of `length` bytes? While the length is unknown every
  * present piece is a full one, so a present last piece must be full in the new length too. */
@@ -117,15 +120,18 @@ static int length_fits(const struct store_task *t, int64_t length, char *err, si
 {
 	uint64_t count = store_meta_piece_count(length, t->piece_size);
 	if (length < 0 || count > STORE_MAX_PIECES)
-		return (errno = EINVAL), store_err(err, errlen, t->meta_path, "length %lld is out of range", (long long)length);
+		return (errno = EINVAL),
+		       store_err(err, errlen, t->meta_path, "length %lld is out of range", (long long)length);
 	if (t->npieces > count)
-		return (errno = EINVAL), store_err(err, errlen, t->meta_path, "piece %u is present past the new length %lld",
-						   t->npieces - 1, (long long)length);
+		return (errno = EINVAL),
+		       store_err(err, errlen, t->meta_path, "piece %u is present past the new length %lld",
+				 t->npieces - 1, (long long)length);
 	if (count && t->npieces == count && bitmap_get(t->present, (uint32_t)count - 1) &&
 	    (uint64_t)length != count * t->piece_size)
-		return (errno = EINVAL), store_err(err, errlen, t->meta_path,
-						   "the last piece is present as a full piece but length %lld makes it short",
-						   (long long)length);
+		return (errno = EINVAL),
+		       store_err(err, errlen, t->meta_path,
+				 "the last piece is present as a full piece but length %lld makes it short",
+				 (long long)length);
 	return DF_OK;
 }
 
@@ -136,7 +142,8 @@ static int take_string(char **dst, const char *src, size_t max, const char *name
 		return 0;
 	struct slice s = slice_of(src);
 	if (s.n > max || !store_meta_text_valid(s))
-		return (errno = EINVAL), store_err(err, errlen, t->meta_path, "bad %s (too long or control characters)", name);
+		return (errno = EINVAL),
+		       store_err(err, errlen, t->meta_path, "bad %s (too long or control characters)", name);
 	char *copy = strdup(src);
 	if (!copy)
 		return (errno = ENOMEM), store_err_sys(err, errlen, t->meta_path, name);
@@ -160,14 +167,15 @@ int store_task_set_info(struct store_task *t, const struct store_task_info *in, 
 		return (errno = EINVAL), store_err(err, errlen, t->meta_path, "bad length %lld", (long long)in->length);
 	if (t->piece_size == 0) {
 		if (in->piece_size == 0 || in->piece_size > STORE_MAX_PIECE_SIZE)
-			return (errno = EINVAL), store_err(err, errlen, t->meta_path, "bad piece size %u", in->piece_size);
+			return (errno = EINVAL),
+			       store_err(err, errlen, t->meta_path, "bad piece size %u", in->piece_size);
 		t->piece_size = in->piece_size;
 		changed = 1;
 	}
 	if ((rc = take_string(&t->url, in->url, STORE_MAX_URL, "url", t, err, errlen)) < 0 ||
 	    (changed |= rc, rc = take_string(&t->etag, in->etag, STORE_MAX_ETAG, "etag", t, err, errlen)) < 0 ||
-	    (changed |= rc, rc = take_string(&t->last_modified, in->last_modified, STORE_MAX_LAST_MODIFIED, "last_modified",
-					     t, err, errlen)) < 0)
+	    (changed |= rc, rc = take_string(&t->last_modified, in->last_modified, STORE_MAX_LAST_MODIFIED,
+					     "last_modified", t, err, errlen)) < 0)
 		return DF_ERR;
 	changed |= rc;
 	if (spec.len == DIGEST_SHA256_LEN && !(t->flags & TASK_HAS_SHA256)) {
@@ -206,12 +214,14 @@ static int check_info(const struct store_task *t, const struct store_task_info *
 	if (!in)
 		return DF_OK;
 	if (in->piece_size && in->piece_size != t->piece_size)
-		return store_err(err, errlen, t->meta_path, "stored with piece size %u, not %u", t->piece_size, in->piece_size);
+		return store_err(err, errlen, t->meta_path, "stored with piece size %u, not %u", t->piece_size,
+				 in->piece_size);
 	if (in->length >= 0 && t->length >= 0 && in->length != t->length)
 		return store_err(err, errlen, t->meta_path, "stored with length %lld, not %lld", (long long)t->length,
 				 (long long)in->length);
 	if (!empty(in->etag) && !empty(t->etag) && strcmp(in->etag, t->etag) != 0)
-		return store_err(err, errlen, t->meta_path, "stored with ETag %s, the source now has %s", t->etag, in->etag);
+		return store_err(err, errlen, t->meta_path, "stored with ETag %s, the source now has %s", t->etag,
+				 in->etag);
 	if (!empty(in->last_modified) && !empty(t->last_modified) && strcmp(in->last_modified, t->last_modified) != 0)
 		return store_err(err, errlen, t->meta_path, "stored with Last-Modified %s, the source now has %s",
 				 t->last_modified, in->last_modified);
@@ -220,7 +230,8 @@ static int check_info(const struct store_task *t, const struct store_task_info *
 		int sha = spec.len == DIGEST_SHA256_LEN;
 		if ((sha && (t->flags & TASK_HAS_SHA256) && memcmp(spec.bytes, t->sha256, spec.len) != 0) ||
 		    (!sha && (t->flags & TASK_HAS_MD5) && memcmp(spec.bytes, t->md5, spec.len) != 0))
-			return store_err(err, errlen, t->meta_path, "stored with digest %s, not %s", t->digest_str, in->digest);
+			return store_err(err, errlen, t->meta_path, "stored with digest %s, not %s", t->digest_str,
+					 in->digest);
 	}
 	return DF_OK;
 }
@@ -296,7 +307,8 @@ int store_task_verify(struct store_task *t, const uint8_t *which)
 
 /* ---- length ---- */
 
-int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, const uint8_t *sum, char *err, size_t errlen)
+int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, const uint8_t *sum, char *err,
+			  size_t errlen)
 {
 	if (length_fits(t, length, err, errlen) != DF_OK)
 		return DF_ERR;
@@ -416,19 +428,21 @@ static int recover(struct store_task *t, const uint8_t *logged, char *err, size_
 		}
 	}
 	if (beyond)
-		log_warn("store: %s: data file is %lld bytes, shorter than its metadata says: %u pieces dropped", t->data_path,
-			 (long long)st.st_size, beyond);
+		log_warn("store: %s: data file is %lld bytes, shorter than its metadata says: %u pieces dropped",
+			 t->data_path, (long long)st.st_size, beyond);
 	dropped += (int)beyond;
 	/* a live writer's pieces are right (its data is in the page cache we read from) */
 	if (t->writer || !store_writer_alive(t->data_fd)) {
 		int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 		int n = 0;
-		changed = !t->session_logged && ((uint64_t)st.st_size != t->snap_data_size || mtime != t->snap_data_mtime_ns);
+		changed = !t->session_logged &&
+			  ((uint64_t)st.st_size != t->snap_data_size || mtime != t->snap_data_mtime_ns);
 		if (changed) {
 			log_warn("store: %s: changed since its last snapshot: verifying every piece", t->data_path);
 			n = store_task_verify(t, NULL);
 		} else if (logged) {
-			log_info("store: %s: recovering from an unclean shutdown: re-verifying logged pieces", t->data_path);
+			log_info("store: %s: recovering from an unclean shutdown: re-verifying logged pieces",
+				 t->data_path);
 			n = store_task_verify(t, logged);
 		}
 		if (n < 0)
@@ -604,17 +618,41 @@ int store_task_detach(struct store_task *t, char *err, size_t errlen)
 	return DF_OK;
 }
 
-int store_task_detached(const struct store_task *t) { return t->detached; }
+int store_task_detached(const struct store_task *t)
+{
+	return t->detached;
+}
 
 /* ---- state ---- */
 
-const char *store_task_id(const struct store_task *t) { return t->id; }
-const struct store_task_info *store_task_info(const struct store_task *t) { return &t->info; }
-int store_task_writable(const struct store_task *t) { return t->writer; }
-int64_t store_task_length(const struct store_task *t) { return t->length; }
-uint32_t store_task_piece_size(const struct store_task *t) { return t->piece_size; }
-uint32_t store_task_piece_count(const struct store_task *t) { return t->length >= 0 ? t->npieces : 0; }
-uint32_t store_task_present(const struct store_task *t) { return t->npresent; }
+const char *store_task_id(const struct store_task *t)
+{
+	return t->id;
+}
+const struct store_task_info *store_task_info(const struct store_task *t)
+{
+	return &t->info;
+}
+int store_task_writable(const struct store_task *t)
+{
+	return t->writer;
+}
+int64_t store_task_length(const struct store_task *t)
+{
+	return t->length;
+}
+uint32_t store_task_piece_size(const struct store_task *t)
+{
+	return t->piece_size;
+}
+uint32_t store_task_piece_count(const struct store_task *t)
+{
+	return t->length >= 0 ? t->npieces : 0;
+}
+uint32_t store_task_present(const struct store_task *t)
+{
+	return t->npresent;
+}
 
 uint32_t store_task_piece_len(const struct store_task *t, uint32_t n)
 {
@@ -627,7 +665,10 @@ uint32_t store_task_piece_len(const struct store_task *t, uint32_t n)
 	return (uint32_t)((uint64_t)t->length - (uint64_t)n * t->piece_size);
 }
 
-int store_task_has(const struct store_task *t, uint32_t n) { return n < t->npieces && bitmap_get(t->present, n); }
+int store_task_has(const struct store_task *t, uint32_t n)
+{
+	return n < t->npieces && bitmap_get(t->present, n);
+}
 
 const uint8_t *store_task_bitmap(const struct store_task *t, size_t *nbytes)
 {
@@ -643,7 +684,10 @@ uint64_t store_task_present_bytes(const struct store_task *t)
 	return b;
 }
 
-int store_task_complete(const struct store_task *t) { return t->length >= 0 && t->npresent == t->npieces; }
+int store_task_complete(const struct store_task *t)
+{
+	return t->length >= 0 && t->npresent == t->npieces;
+}
 
 int store_task_expect(struct store_task *t, uint32_t n, const uint8_t sum[STORE_SUM_LEN], char *err, size_t errlen)
 {
@@ -685,7 +729,8 @@ static int need_writer(const struct store_task *t, char *err, size_t errlen)
 	if (t->writer)
 		return DF_OK;
 	errno = EBUSY;
-	return store_err(err, errlen, t->meta_path, "read-only handle: another process writes this task, or it was opened read-only");
+	return store_err(err, errlen, t->meta_path,
+			 "read-only handle: another process writes this task, or it was opened read-only");
 }
 
 int store_task_set_length(struct store_task *t, int64_t length, char *err, size_t errlen)
@@ -702,8 +747,8 @@ int store_task_set_length(struct store_task *t, int64_t length, char *err, size_
 	return store_task_fix_length(t, length, UINT32_MAX, NULL, err, errlen);
 }
 
-int store_task_set_digests(struct store_task *t, const uint8_t md5[DIGEST_MD5_LEN], const uint8_t sha256[DIGEST_SHA256_LEN],
-			   char *err, size_t errlen)
+int store_task_set_digests(struct store_task *t, const uint8_t md5[DIGEST_MD5_LEN],
+			   const uint8_t sha256[DIGEST_SHA256_LEN], char *err, size_t errlen)
 {
 	if (need_writer(t, err, errlen) != DF_OK)
 		return DF_ERR;

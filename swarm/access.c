@@ -25,14 +25,14 @@ enum access_state { A_UNKNOWN, A_PROBING, A_PUBLIC, A_PRIVATE };
 
 struct access_wait {
 	struct access *a;
-	struct access_wait *next;  /* a->waits */
-	struct http_fetch *f;      /* this registrant's check; NULL while the probe runs */
-	char *url, *headers;       /* headers: the registrant's lines, then If-None-Match with the task's ETag */
-	uint8_t cred[32];          /* sha256 of url and headers: the cache key */
+	struct access_wait *next; /* a->waits */
+	struct http_fetch *f;     /* this registrant's check; NULL while the probe runs */
+	char *url, *headers;      /* headers: the registrant's lines, then If-None-Match with the task's ETag */
+	uint8_t cred[32];         /* sha256 of url and headers: the cache key */
 	int64_t length;
-	int may_check;             /* its URL may speak for the task */
-	int status;                /* the check's answer; 0 none yet */
-	int64_t total;             /* the length that answer states; -1 none */
+	int may_check; /* its URL may speak for the task */
+	int status;    /* the check's answer; 0 none yet */
+	int64_t total; /* the length that answer states; -1 none */
 	char reason[64];
 	void (*cb)(void *ctx, int ok, const char *why);
 	void *ctx;
@@ -46,7 +46,7 @@ struct cred_entry {
 struct access {
 	struct access_cfg cfg;
 	char *probe_url;
-	char probe_hdrs[320];      /* If-None-Match of the probe */
+	char probe_hdrs[320]; /* If-None-Match of the probe */
 	enum access_state state;
 	struct http_fetch *probe;
 	int probe_status;
@@ -128,10 +128,12 @@ static int is_the_file(int status, const char *reason, int64_t total, int64_t le
 	if (length >= 0 && total != length) {
 		/* a login page the source redirected to answers 2xx too: the length tells it apart */
 		if (total < 0)
-			snprintf(why, whylen, "the source's answer (%d) does not say its length, so it is not known to be the file", status);
+			snprintf(why, whylen,
+				 "the source's answer (%d) does not say its length, so it is not known to be the file",
+				 status);
 		else
-			snprintf(why, whylen, "the source answered %d with %lld bytes, not the file's %lld", status, (long long)total,
-				 (long long)length);
+			snprintf(why, whylen, "the source answered %d with %lld bytes, not the file's %lld", status,
+				 (long long)total, (long long)length);
 		return 0;
 	}
 	return 1;
@@ -220,9 +222,19 @@ static void check_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 static int start_check(struct access_wait *w, char *err, size_t errlen)
 {
 	struct http_request req = {
-		.url = w->url, .headers = w->headers, .range = 1, .range_start = 0, .range_end = 0, .follow_redirects = 1,
-		.use_proxy = 1, .what = "source", .first_byte_timeout = CHECK_TIMEOUT, .idle_timeout = CHECK_TIMEOUT,
-		.on_response = check_response, .on_done = check_done, .ctx = w,
+		.url = w->url,
+		.headers = w->headers,
+		.range = 1,
+		.range_start = 0,
+		.range_end = 0,
+		.follow_redirects = 1,
+		.use_proxy = 1,
+		.what = "source",
+		.first_byte_timeout = CHECK_TIMEOUT,
+		.idle_timeout = CHECK_TIMEOUT,
+		.on_response = check_response,
+		.on_done = check_done,
+		.ctx = w,
 	};
 	w->f = http_client_request(w->a->cfg.client, &req, err, errlen);
 	return w->f ? DF_OK : DF_ERR;
@@ -234,8 +246,9 @@ static int private_admit(struct access_wait *w, char *why, size_t whylen)
 {
 	char err[256];
 	if (!w->may_check) {
-		snprintf(why, whylen, "the source needs credentials, and this host's URL is not where the file came from: "
-				      "fetch it from the source");
+		snprintf(why, whylen,
+			 "the source needs credentials, and this host's URL is not where the file came from: "
+			 "fetch it from the source");
 		return DF_ERR;
 	}
 	if (cache_find(w->a, w->cred))
@@ -293,8 +306,9 @@ static const char *inm_line(const char *etag, char *buf, size_t cap)
 	return buf;
 }
 
-int access_admit(struct access *a, const char *url, const char *headers, int64_t length, const char *etag, int may_check,
-		 void (*cb)(void *ctx, int ok, const char *why), void *ctx, struct access_wait **wp, char *why, size_t whylen)
+int access_admit(struct access *a, const char *url, const char *headers, int64_t length, const char *etag,
+		 int may_check, void (*cb)(void *ctx, int ok, const char *why), void *ctx, struct access_wait **wp,
+		 char *why, size_t whylen)
 {
 	*wp = NULL;
 	if (a->state == A_PUBLIC)
@@ -302,7 +316,8 @@ int access_admit(struct access *a, const char *url, const char *headers, int64_t
 	char inm[320];
 	const char *cond = inm_line(etag, inm, sizeof inm);
 	struct access_wait *w = calloc(1, sizeof *w);
-	if (!w || !(w->url = strdup(url)) || !(w->headers = malloc(strlen(headers ? headers : "") + strlen(cond) + 1))) {
+	if (!w || !(w->url = strdup(url)) ||
+	    !(w->headers = malloc(strlen(headers ? headers : "") + strlen(cond) + 1))) {
 		if (w)
 			free(w->url);
 		free(w);
@@ -327,14 +342,25 @@ int access_admit(struct access *a, const char *url, const char *headers, int64_t
 		char err[256];
 		snprintf(a->probe_hdrs, sizeof a->probe_hdrs, "%s", cond);
 		struct http_request req = {
-			.url = a->probe_url, .headers = a->probe_hdrs, .range = 1, .range_start = 0, .range_end = 0, .follow_redirects = 1, .use_proxy = 1,
-			.what = "source", .first_byte_timeout = CHECK_TIMEOUT, .idle_timeout = CHECK_TIMEOUT,
-			.on_response = probe_response, .on_done = probe_done, .ctx = a,
+			.url = a->probe_url,
+			.headers = a->probe_hdrs,
+			.range = 1,
+			.range_start = 0,
+			.range_end = 0,
+			.follow_redirects = 1,
+			.use_proxy = 1,
+			.what = "source",
+			.first_byte_timeout = CHECK_TIMEOUT,
+			.idle_timeout = CHECK_TIMEOUT,
+			.on_response = probe_response,
+			.on_done = probe_done,
+			.ctx = a,
 		};
 		a->probe_length = length;
 		a->probe = http_client_request(a->cfg.client, &req, err, sizeof err);
 		if (!a->probe) {
-			log_warn("source %s: cannot probe it without credentials (%s): treated as private", a->probe_url, err);
+			log_warn("source %s: cannot probe it without credentials (%s): treated as private",
+				 a->probe_url, err);
 			a->state = A_PRIVATE;
 		} else {
 			a->state = A_PROBING;
@@ -368,8 +394,8 @@ int access_url_vouches(const char *src_url, const char *url, const char *filter,
 	if (na == nb && memcmp(a, b, (size_t)na) == 0)
 		return 1;
 	struct http_url x, y;
-	if (http_url_parse(src_url, strlen(src_url), &x, NULL) != DF_OK || http_url_parse(url, strlen(url), &y, NULL) != DF_OK ||
-	    !same_origin(&x, &y))
+	if (http_url_parse(src_url, strlen(src_url), &x, NULL) != DF_OK ||
+	    http_url_parse(url, strlen(url), &y, NULL) != DF_OK || !same_origin(&x, &y))
 		return 0;
 	size_t hn = digest_hex ? strlen(digest_hex) : 0;
 	if (hn < 32)

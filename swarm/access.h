@@ -24,8 +24,8 @@ struct access_wait;
 struct access_cfg {
 	struct ev_loop *loop;
 	struct http_client *client; /* for the sources */
-	double cache_seconds;       /* a source's yes for one URL + header set stays good this long; 0: ask every time */
-	int assume_public;          /* admit everyone without asking the source (test harnesses only) */
+	double cache_seconds; /* a source's yes for one URL + header set stays good this long; 0: ask every time */
+	int assume_public;    /* admit everyone without asking the source (test harnesses only) */
 };
 
 /* A new gate (cfg copied; the client must outlive it). probe_url is copied. NULL when out of memory. */
@@ -39,8 +39,9 @@ void access_free(struct access *a);
  * (access_url_vouches): such a registrant is admitted only when the task is public. DF_OK: yes, now.
  * DF_AGAIN: *w is pending and cb(ctx, ok, why) runs once from the loop (why: the cause of a refusal,
  * for the registrant). DF_ERR: no, with the cause in why. */
-int access_admit(struct access *a, const char *url, const char *headers, int64_t length, const char *etag, int may_check,
-		 void (*cb)(void *ctx, int ok, const char *why), void *ctx, struct access_wait **w, char *why, size_t whylen);
+int access_admit(struct access *a, const char *url, const char *headers, int64_t length, const char *etag,
+		 int may_check, void (*cb)(void *ctx, int ok, const char *why), void *ctx, struct access_wait **w,
+		 char *why, size_t whylen);
 /* Forgets a pending decision: its callback never runs. */
 void access_wait_cancel(struct access_wait *w);
 

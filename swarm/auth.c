@@ -25,8 +25,8 @@ int auth_check(struct http_req *req, const char *token)
 		return 1;
 	char who[LOOP_ADDRSTR_MAX];
 	const struct http_head *h = http_req_head(req);
-	log_warn("refused %.*s %.*s from %s: %s cluster token", (int)h->method.n, h->method.p, (int)h->path.n, h->path.p,
-		 loop_sockaddr_str(http_req_peer(req), who, sizeof who), got.p ? "wrong" : "no");
+	log_warn("refused %.*s %.*s from %s: %s cluster token", (int)h->method.n, h->method.p, (int)h->path.n,
+		 h->path.p, loop_sockaddr_str(http_req_peer(req), who, sizeof who), got.p ? "wrong" : "no");
 	http_reply(req, 401, NULL, DF_LIT("missing or wrong cluster token\n"));
 	return 0;
 }

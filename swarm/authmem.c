@@ -213,7 +213,7 @@ int authmem_accept(struct authmem *m, const uint8_t key[32], int64_t now)
 {
 	struct authmem_entry *old = find(m, key);
 	if (old && now - old->when < 60 && now >= old->when)
-		return DF_OK; /* fresh enough: spare the disk a write per blob */
+		return DF_OK;            /* fresh enough: spare the disk a write per blob */
 	put(m, key, now, 0)->when = now; /* also when the clock went back */
 	return save(m);
 }

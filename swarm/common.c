@@ -23,8 +23,8 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 		int many = errno == E2BIG; /* said first: the URL is long, and the message may be cut */
 		http_url_redact(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
 		if (many)
-			snprintf(err, errlen, "more than %d query parameters (the most a task id takes): '%s'", HTTP_URL_MAX_PARAMS,
-				 norm);
+			snprintf(err, errlen, "more than %d query parameters (the most a task id takes): '%s'",
+				 HTTP_URL_MAX_PARAMS, norm);
 		else
 			snprintf(err, errlen, "'%s' is not a URL df can fetch", norm);
 		return DF_ERR;
@@ -40,7 +40,10 @@ char *swarm_url_shown_new(const char *url, const char *filter)
 	return strdup(buf);
 }
 
-int64_t swarm_now_ms(struct ev_loop *loop) { return (int64_t)(ev_now(loop) * 1000.0); }
+int64_t swarm_now_ms(struct ev_loop *loop)
+{
+	return (int64_t)(ev_now(loop) * 1000.0);
+}
 
 struct body {
 	char *p;
@@ -97,8 +100,8 @@ static void body_aborted(struct http_req *req, int ok, void *ctx)
 	free(b);
 }
 
-void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_req *req, const char *body, size_t len, void *ctx),
-		     void *ctx)
+void swarm_read_body(struct http_req *req, size_t max,
+		     void (*done)(struct http_req *req, const char *body, size_t len, void *ctx), void *ctx)
 {
 	struct body *b = calloc(1, sizeof *b);
 	if (!b) {

@@ -32,8 +32,8 @@ int64_t swarm_now_ms(struct ev_loop *loop);
 
 /* Reads a whole (small) request body into memory, then calls done(req, body, len, ctx); a body over
  * max bytes gets 413. The body is freed after done returns. */
-void swarm_read_body(struct http_req *req, size_t max, void (*done)(struct http_req *req, const char *body, size_t len, void *ctx),
-		     void *ctx);
+void swarm_read_body(struct http_req *req, size_t max,
+		     void (*done)(struct http_req *req, const char *body, size_t len, void *ctx), void *ctx);
 
 /* Replies 200 with the Prometheus text render(f, ctx) writes (core/metrics.h), or 503 when out of
  * memory: the one /metrics answer of the supernode and df proxy. */

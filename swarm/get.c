@@ -21,17 +21,17 @@ struct get_run {
 	struct df *df;
 	struct get_job *job;
 	struct ev_loop *loop;
-	struct swarm_dl *w;          /* NULL once done */
-	struct store_task *st;       /* the engine's handle, valid until swarm_peer_free */
+	struct swarm_dl *w;    /* NULL once done */
+	struct store_task *st; /* the engine's handle, valid until swarm_peer_free */
 	struct swarm_dl_stats stats;
 	int done, rc;
 	char msg[768];
-	char shown[2048];            /* the URL as messages show it (redacted) */
+	char shown[2048]; /* the URL as messages show it (redacted) */
 	double started;
 	ev_timer tick;
 	struct rate_meter meter;
 	int drew;
-	int signum;                  /* SIGINT/SIGTERM that stopped it, or 0 */
+	int signum; /* SIGINT/SIGTERM that stopped it, or 0 */
 };
 
 static void on_signal(struct loop_signals *sig, int signum, int count, void *ctx)
@@ -55,8 +55,13 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	uint64_t done = store_task_present_bytes(st);
 	rate_meter_update(&g->meter, done - s.resumed, swarm_now_ms(loop));
 	struct progress pg = {
-		.done = done, .total = store_task_length(st) > 0 ? (uint64_t)store_task_length(st) : 0, .from_peers = s.from_peers,
-		.from_super = s.from_super, .from_source = s.from_source, .resumed = s.resumed, .rate = g->meter.rate,
+		.done = done,
+		.total = store_task_length(st) > 0 ? (uint64_t)store_task_length(st) : 0,
+		.from_peers = s.from_peers,
+		.from_super = s.from_super,
+		.from_source = s.from_source,
+		.resumed = s.resumed,
+		.rate = g->meter.rate,
 	};
 	char line[256];
 	progress_line(&pg, 100, line, sizeof line);
@@ -157,17 +162,29 @@ static void leave_swarm(struct ev_loop *loop, struct swarm_peer *sp)
 int swarm_get(struct df *df, struct get_job *job)
 {
 	struct get_run g = {.df = df, .job = job, .loop = df->loop, .rc = DF_EXIT_FAIL, .started = ev_time()};
-	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, g.shown, sizeof g.shown);
+	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, g.shown,
+			sizeof g.shown);
 	struct http_server *srv = job->server;
 	struct swarm_peer *sp = NULL;
 	char err[512], headers[8192];
 	int rc = DF_EXIT_FAIL;
 	struct swarm_peer_cfg pc = {
-		.loop = g.loop, .client = job->client, .cluster = job->cluster, .cluster_tls = job->cluster != NULL, .server = srv, .store = df->store, .supernodes = df->cfg->get_supernode,
-		.token = df->cfg->security_token, .advertise = df->cfg->get_advertise, .filter = df->cfg->get_filter,
-		.back_to_source = df->cfg->get_back_to_source, .supernode_retry = (double)df->cfg->get_supernode_retry, .piece_size = (uint32_t)df->cfg->supernode_piece_size,
+		.loop = g.loop,
+		.client = job->client,
+		.cluster = job->cluster,
+		.cluster_tls = job->cluster != NULL,
+		.server = srv,
+		.store = df->store,
+		.supernodes = df->cfg->get_supernode,
+		.token = df->cfg->security_token,
+		.advertise = df->cfg->get_advertise,
+		.filter = df->cfg->get_filter,
+		.back_to_source = df->cfg->get_back_to_source,
+		.supernode_retry = (double)df->cfg->get_supernode_retry,
+		.piece_size = (uint32_t)df->cfg->supernode_piece_size,
 		.timeout = (double)df->cfg->get_timeout,
-		.min_piece_rate = df->cfg->get_min_piece_rate, .limit_rate = df->cfg->get_limit_rate,
+		.min_piece_rate = df->cfg->get_min_piece_rate,
+		.limit_rate = df->cfg->get_limit_rate,
 		.stall_timeout = (double)df->cfg->get_stall_timeout,
 		.piece_digest = (enum digest_piece_algo)digest_piece_algo_parse(df->cfg->security_piece_digest),
 	};
@@ -180,7 +197,8 @@ int swarm_get(struct df *df, struct get_job *job)
 	headers[0] = 0;
 	for (int i = 0; i < job->nheaders && hl < sizeof headers; i++)
 		hl += (size_t)snprintf(headers + hl, sizeof headers - hl, "%s\r\n", job->headers[i]);
-	struct swarm_dl_cfg dc = {.url = job->url, .headers = headers, .digest = job->digest, .on_done = on_done, .ctx = &g};
+	struct swarm_dl_cfg dc = {
+		.url = job->url, .headers = headers, .digest = job->digest, .on_done = on_done, .ctx = &g};
 	g.w = swarm_dl_start(sp, &dc, err, sizeof err);
 	if (!g.w) {
 		log_user_error("get", "%s", err);
@@ -226,10 +244,17 @@ int swarm_get(struct df *df, struct get_job *job)
 	summary(&g);
 	if (df->cfg->get_seed_idle > 0 && g.stats.via_supernode) {
 		struct seeder_cfg s = {
-			.loop = g.loop, .peer = sp, .server = srv, .store = df->store, .url = job->url,
-			.idle = (double)df->cfg->get_seed_idle, .cluster_cfg = job->cluster ? &job->cluster_cfg : NULL,
-			.quota = df->cfg->store_quota, .max_idle = (uint64_t)df->cfg->store_max_idle,
-			.on_sighup = job->on_sighup, .sighup_ctx = job->sighup_ctx,
+			.loop = g.loop,
+			.peer = sp,
+			.server = srv,
+			.store = df->store,
+			.url = job->url,
+			.idle = (double)df->cfg->get_seed_idle,
+			.cluster_cfg = job->cluster ? &job->cluster_cfg : NULL,
+			.quota = df->cfg->store_quota,
+			.max_idle = (uint64_t)df->cfg->store_max_idle,
+			.on_sighup = job->on_sighup,
+			.sighup_ctx = job->sighup_ctx,
 		};
 		if (seeder_detach(&s) == DF_OK) {
 			/* the child owns the engine, the store task and their locks now: touch nothing */

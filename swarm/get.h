@@ -14,14 +14,14 @@ struct get_job {
 	const char *url;
 	const char *headers[GET_MAX_HEADERS]; /* "Name: value" lines for the source */
 	int nheaders;
-	struct digest_spec digest;            /* expected whole-file digest; len 0 = none */
-	const char *output;                   /* final path, or "-" for stdout */
-	int progress;                         /* draw a progress bar (stderr is a TTY and not -q) */
-	struct http_client *client;           /* for the source (caller owns) */
-	struct http_client *cluster;          /* for the supernode and peers when cluster TLS is on, else NULL */
-	struct http_client_cfg cluster_cfg;   /* its settings, to make it again in the seeder after fork */
-	struct http_server *server;           /* this host's piece server, listening (caller owns) */
-	void (*on_sighup)(void *ctx);         /* what the detached seeder does on SIGHUP, or NULL: ignore it */
+	struct digest_spec digest;          /* expected whole-file digest; len 0 = none */
+	const char *output;                 /* final path, or "-" for stdout */
+	int progress;                       /* draw a progress bar (stderr is a TTY and not -q) */
+	struct http_client *client;         /* for the source (caller owns) */
+	struct http_client *cluster;        /* for the supernode and peers when cluster TLS is on, else NULL */
+	struct http_client_cfg cluster_cfg; /* its settings, to make it again in the seeder after fork */
+	struct http_server *server;         /* this host's piece server, listening (caller owns) */
+	void (*on_sighup)(void *ctx);       /* what the detached seeder does on SIGHUP, or NULL: ignore it */
 	void *sighup_ctx;
 };
 

@@ -18,7 +18,7 @@
 
 struct hasher {
 	struct ev_loop *loop;
-	ev_async wake;             /* worker -> loop: the result is ready */
+	ev_async wake; /* worker -> loop: the result is ready */
 	void (*done)(void *ctx);
 	void *ctx;
 	pthread_t th;
@@ -26,7 +26,7 @@ struct hasher {
 	pthread_cond_t cv;
 	/* under mu */
 	uint64_t avail;
-	int final, stop, state;    /* state: DF_AGAIN running, DF_OK done, DF_ERR failed */
+	int final, stop, state; /* state: DF_AGAIN running, DF_OK done, DF_ERR failed */
 	char err[160];
 	/* the worker's alone until state leaves DF_AGAIN */
 	int fd, md5, nice;

@@ -33,7 +33,7 @@ struct hjob {
 	int ev;
 	int state;
 	struct loop_timeout to;
-	ev_timer reap;            /* closes the job from the loop: never inside an engine callback */
+	ev_timer reap; /* closes the job from the loop: never inside an engine callback */
 	int dead;
 	struct swarm_dl *dl;
 	int64_t length;
@@ -282,8 +282,8 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	log_info("handed-off download %s saved to %s", shown, j->spec.output);
 	char line[200];
 	snprintf(line, sizeof line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(t),
-		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super, (unsigned long long)ds.from_source,
-		 (unsigned long long)ds.resumed);
+		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super,
+		 (unsigned long long)ds.from_source, (unsigned long long)ds.resumed);
 	job_end(j, DF_EXIT_OK, line);
 }
 
@@ -295,7 +295,8 @@ int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, cons
 	memset(&spec->digest, 0, sizeof spec->digest);
 	if (hostd_parse_request(buf, len, &rq, why) != DF_OK)
 		return DF_ERR;
-	if (slice_copy(rq.url, spec->url, sizeof spec->url) != 0 || slice_copy(rq.output, spec->output, sizeof spec->output) != 0) {
+	if (slice_copy(rq.url, spec->url, sizeof spec->url) != 0 ||
+	    slice_copy(rq.output, spec->output, sizeof spec->output) != 0) {
 		*why = "url or output path too long";
 		return DF_ERR;
 	}
@@ -468,7 +469,8 @@ struct hostd *hostd_new(const struct hostd_cfg *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(cfg->path) >= sizeof sa.sun_path) {
-		snprintf(err, errlen, "socket %s: path too long (at most %zu bytes)", cfg->path, sizeof sa.sun_path - 1);
+		snprintf(err, errlen, "socket %s: path too long (at most %zu bytes)", cfg->path,
+			 sizeof sa.sun_path - 1);
 		return NULL;
 	}
 	struct hostd *hd = calloc(1, sizeof *hd);

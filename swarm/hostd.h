@@ -35,7 +35,7 @@ struct hostd_cfg {
 	struct ev_loop *loop;
 	struct swarm_peer *peer;
 	struct store *store;
-	const char *path;   /* the socket's path (copied) */
+	const char *path; /* the socket's path (copied) */
 };
 
 /* Binds and listens on cfg->path (mode 0600; a stale socket nobody answers on is replaced). NULL

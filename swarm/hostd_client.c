@@ -184,8 +184,7 @@ static int apply(const struct hostd_handoff *h, const struct hostd_answer *a, st
 		res->exit_code = a->exit_code;
 		snprintf(res->msg, sizeof res->msg, "%.*s", (int)DF_MIN(a->msg.n, sizeof res->msg - 1), a->msg.p);
 		return a->kind == HOSTD_ANS_REFUSED ? HOSTD_NOT_OURS : HOSTD_FAILED;
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 

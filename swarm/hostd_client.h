@@ -33,9 +33,9 @@ int hostd_parse_answer(const char *line, size_t len, struct hostd_answer *a);
 int hostd_socket_path(const char *socket_path, const char *data_root, char *buf, size_t cap);
 
 struct hostd_handoff {
-	const char *socket;        /* hostd_socket_path */
+	const char *socket; /* hostd_socket_path */
 	const char *url;
-	const char *output;        /* relative paths are made absolute here: the daemon writes it */
+	const char *output;         /* relative paths are made absolute here: the daemon writes it */
 	const char *const *headers; /* "Name: value" lines for the source */
 	int nheaders;
 	const struct digest_spec *digest; /* NULL or len 0: none */

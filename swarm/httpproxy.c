@@ -114,8 +114,14 @@ static void relay_as_is(struct httpproxy *hp, struct http_req *req, const void *
 		return;
 	}
 	struct relay_cfg rc = {
-		.client = hp->cfg.client, .url = url, .headers = hdrs, .body = body, .body_len = len, .what = "origin",
-		.idle_timeout = hp->cfg.timeout, .stats = &hp->st.relay,
+		.client = hp->cfg.client,
+		.url = url,
+		.headers = hdrs,
+		.body = body,
+		.body_len = len,
+		.what = "origin",
+		.idle_timeout = hp->cfg.timeout,
+		.stats = &hp->st.relay,
 	};
 	relay_start(req, &rc);
 	free(hdrs);
@@ -166,11 +172,13 @@ static void handle(struct http_req *req, void *ctx)
 		return;
 	}
 	struct slice t = h->target;
-	if ((t.n > 7 && strncasecmp(t.p, DF_LIT("http://")) == 0) || (t.n > 8 && strncasecmp(t.p, DF_LIT("https://")) == 0)) {
+	if ((t.n > 7 && strncasecmp(t.p, DF_LIT("http://")) == 0) ||
+	    (t.n > 8 && strncasecmp(t.p, DF_LIT("https://")) == 0)) {
 		httpproxy_forward(hp, req);
 		return;
 	}
-	reply_text(req, 404, "not found: the registry mirror answers /v2/, the HTTP proxy absolute-form requests and CONNECT");
+	reply_text(req, 404,
+		   "not found: the registry mirror answers /v2/, the HTTP proxy absolute-form requests and CONNECT");
 }
 
 int httpproxy_route(struct httpproxy *hp, struct http_server *srv)

@@ -19,13 +19,13 @@ struct httpproxy;
 
 struct httpproxy_cfg {
 	struct ev_loop *loop;
-	struct http_client *client;   /* for origins */
-	struct registry *registry;    /* the mirror: P2P and configured registries go through it */
-	const char *const *rules;     /* extended regexes matched against the whole URL (copied, compiled) */
+	struct http_client *client; /* for origins */
+	struct registry *registry;  /* the mirror: P2P and configured registries go through it */
+	const char *const *rules;   /* extended regexes matched against the whole URL (copied, compiled) */
 	int nrules;
-	int p2p;                      /* rule matches go P2P (0: everything is forwarded as it is) */
-	double timeout;               /* no progress from an origin for this long; 0: the client's */
-	size_t max_body;              /* largest request body forwarded (read whole first); 0: 8 MiB */
+	int p2p;         /* rule matches go P2P (0: everything is forwarded as it is) */
+	double timeout;  /* no progress from an origin for this long; 0: the client's */
+	size_t max_body; /* largest request body forwarded (read whole first); 0: 8 MiB */
 	/* interception: CONNECT to a host matching one of these extended regexes (whole host name) gets
 	 * a TLS session df ends with a leaf minted from ca_cert/ca_key (PEM paths, loaded by
 	 * httpproxy_new). nmitm 0: none, every CONNECT is tunneled untouched. */
@@ -49,15 +49,15 @@ int httpproxy_route(struct httpproxy *hp, struct http_server *srv);
 int httpproxy_rule_match(const struct httpproxy *hp, const char *url);
 
 struct httpproxy_stats {
-	uint64_t requests;       /* absolute-form requests */
-	uint64_t p2p;            /* of which matched a rule and went to the swarm side */
-	uint64_t tunnels;        /* CONNECT tunnels opened */
-	uint64_t tunnel_failed;  /* CONNECTs whose target could not be reached */
-	uint64_t tunnel_bytes;   /* bytes carried both ways */
-	uint64_t mitm_tunnels;   /* CONNECTs intercepted (TLS ended by df) */
-	uint64_t mitm_failed;    /* intercepted CONNECTs that could not start (client gone, no memory) */
-	uint64_t mitm_minted;    /* leaf certificates minted */
-	uint64_t mitm_requests;  /* requests read inside intercepted tunnels */
+	uint64_t requests;      /* absolute-form requests */
+	uint64_t p2p;           /* of which matched a rule and went to the swarm side */
+	uint64_t tunnels;       /* CONNECT tunnels opened */
+	uint64_t tunnel_failed; /* CONNECTs whose target could not be reached */
+	uint64_t tunnel_bytes;  /* bytes carried both ways */
+	uint64_t mitm_tunnels;  /* CONNECTs intercepted (TLS ended by df) */
+	uint64_t mitm_failed;   /* intercepted CONNECTs that could not start (client gone, no memory) */
+	uint64_t mitm_minted;   /* leaf certificates minted */
+	uint64_t mitm_requests; /* requests read inside intercepted tunnels */
 	struct relay_stats relay;
 };
 void httpproxy_get_stats(const struct httpproxy *hp, struct httpproxy_stats *out);

@@ -15,8 +15,8 @@ struct httpproxy {
 	struct httpproxy_mitm *mitm; /* NULL: no interception */
 	regex_t *rx;
 	int nrx;
-	struct resolver *resolver;   /* CONNECT targets */
-	struct tunnel *tunnels;      /* open tunnels (closed by httpproxy_free) */
+	struct resolver *resolver; /* CONNECT targets */
+	struct tunnel *tunnels;    /* open tunnels (closed by httpproxy_free) */
 	struct httpproxy_stats st;
 };
 

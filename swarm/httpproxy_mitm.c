@@ -24,14 +24,14 @@
 #include "swarm/httpproxy_int.h"
 
 #define LEAF_CACHE 64
-#define LEAF_DAYS 30          /* validity of a minted leaf */
-#define LEAF_REMINT 86400     /* mint again when less than this is left */
-#define EARLY_MAX 4096        /* bytes a client may send after CONNECT before it hears the 200 */
+#define LEAF_DAYS 30      /* validity of a minted leaf */
+#define LEAF_REMINT 86400 /* mint again when less than this is left */
+#define EARLY_MAX 4096    /* bytes a client may send after CONNECT before it hears the 200 */
 
 struct leaf {
 	char host[X509_MINT_HOST_MAX + 1]; /* "" : free slot */
 	int64_t expires;
-	uint64_t used;                     /* LRU clock */
+	uint64_t used; /* LRU clock */
 	size_t len;
 	unsigned char *der;
 };
@@ -94,8 +94,8 @@ static const struct leaf *leaf_get(struct httpproxy_mitm *m, const char *host, c
 		*why = "no randomness for a serial number";
 		return NULL;
 	}
-	struct x509_mint_req rq = {.host = host, .serial = serial, .not_before = now - 3600,
-				   .not_after = now + LEAF_DAYS * 86400};
+	struct x509_mint_req rq = {
+		.host = host, .serial = serial, .not_before = now - 3600, .not_after = now + LEAF_DAYS * 86400};
 	ssize_t n = x509_mint_leaf(&m->ca, &m->key.pk, &rq, der, sizeof der, why);
 	if (n < 0)
 		return NULL;
@@ -143,16 +143,19 @@ int httpproxy_mitm_start(struct httpproxy_mitm *m, struct http_req *req, const c
 	if (http_req_detach(req, &fd, (char *)early, sizeof early, &got) != DF_OK) {
 		free(mc);
 		m->hp->st.mitm_failed++;
-		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT cannot be intercepted here\n"));
+		http_reply(req, 400, "Content-Type: text/plain\r\n",
+			   DF_LIT("df proxy: CONNECT cannot be intercepted here\n"));
 		return DF_OK;
 	}
 	/* The 200 goes out before the TLS session starts. A fresh connection's socket buffer takes these
 	 * bytes at once; a client that left it full of unread replies is dropped rather than waited for. */
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	ssize_t w = send(fd, ok, sizeof ok - 1, MSG_NOSIGNAL);
-	struct transport *t = w == (ssize_t)sizeof ok - 1 ? tls_server_new_leaf(m->tls, fd, l->der, l->len, early, got) : NULL;
+	struct transport *t =
+		w == (ssize_t)sizeof ok - 1 ? tls_server_new_leaf(m->tls, fd, l->der, l->len, early, got) : NULL;
 	if (!t) {
-		log_info("mitm: CONNECT %s: %s", mc->origin, w != (ssize_t)sizeof ok - 1 ? "the client does not read" : "out of memory");
+		log_info("mitm: CONNECT %s: %s", mc->origin,
+			 w != (ssize_t)sizeof ok - 1 ? "the client does not read" : "out of memory");
 		close(fd);
 		free(mc);
 		m->hp->st.mitm_failed++;
@@ -206,13 +209,15 @@ struct httpproxy_mitm *httpproxy_mitm_new(struct httpproxy *hp, char *err, size_
 		m->nrx++;
 	}
 	if (!cfg->ca_cert || !cfg->ca_cert[0] || !cfg->ca_key || !cfg->ca_key[0]) {
-		snprintf(err, errlen, "--mitm-host needs --ca-cert and --ca-key (the CA that signs the certificates df shows)");
+		snprintf(err, errlen,
+			 "--mitm-host needs --ca-cert and --ca-key (the CA that signs the certificates df shows)");
 		goto fail;
 	}
 	if (x509_mint_ca_load(&m->ca, cfg->ca_cert, cfg->ca_key, err, errlen) != DF_OK)
 		goto fail;
 	size_t kn = 0;
-	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed || x509_mint_keygen(&m->key, seed, sizeof seed) != DF_OK ||
+	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed ||
+	    x509_mint_keygen(&m->key, seed, sizeof seed) != DF_OK ||
 	    !(kn = x509_mint_key_der(&m->key, kder, sizeof kder))) {
 		snprintf(err, errlen, "mitm: cannot make the certificates' key: %s", strerror(errno ? errno : EIO));
 		goto fail;

@@ -18,11 +18,11 @@ struct relay {
 	struct http_req *req;
 	struct http_fetch *f;
 	struct relay_stats *stats;
-	int replied;      /* a reply (or its head) went to the client */
-	int fetch_over;   /* the fetch's on_done ran */
+	int replied;    /* a reply (or its head) went to the client */
+	int fetch_over; /* the fetch's on_done ran */
 	int fetch_ok;
 	int paused;
-	char *pend;       /* bytes the client's socket has not taken yet */
+	char *pend; /* bytes the client's socket has not taken yet */
 	size_t pend_len, pend_cap;
 	char what[64];
 	char url[1024];
@@ -157,7 +157,8 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			char body[600];
 			int n = snprintf(body, sizeof body, "df proxy: %s: %s\n", r->what, msg ? msg : "failed");
 			r->replied = 1;
-			http_reply(r->req, 502, "Content-Type: text/plain\r\n", body, n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
+			http_reply(r->req, 502, "Content-Type: text/plain\r\n", body,
+				   n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
 			return;
 		}
 		if (!r->pend_len)
@@ -184,10 +185,19 @@ int relay_start(struct http_req *req, const struct relay_cfg *cfg)
 	if (!cfg->method)
 		slice_copy(http_req_head(req)->method, method, sizeof method);
 	struct http_request rq = {
-		.method = cfg->method ? cfg->method : method, .url = cfg->url, .headers = cfg->headers, .body = cfg->body,
-		.body_len = cfg->body_len, .follow_redirects = cfg->follow_redirects, .what = r->what,
-		.idle_timeout = cfg->idle_timeout, .first_byte_timeout = cfg->idle_timeout, .on_response = on_response,
-		.on_body = on_body, .on_done = on_done, .ctx = r,
+		.method = cfg->method ? cfg->method : method,
+		.url = cfg->url,
+		.headers = cfg->headers,
+		.body = cfg->body,
+		.body_len = cfg->body_len,
+		.follow_redirects = cfg->follow_redirects,
+		.what = r->what,
+		.idle_timeout = cfg->idle_timeout,
+		.first_byte_timeout = cfg->idle_timeout,
+		.on_response = on_response,
+		.on_body = on_body,
+		.on_done = on_done,
+		.ctx = r,
 	};
 	if (r->stats)
 		r->stats->started++;
@@ -197,7 +207,8 @@ int relay_start(struct http_req *req, const struct relay_cfg *cfg)
 		int n = snprintf(body, sizeof body, "df proxy: %s: %s\n", r->what, err);
 		if (r->stats)
 			r->stats->failed++;
-		http_reply(req, 502, "Content-Type: text/plain\r\n", body, n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
+		http_reply(req, 502, "Content-Type: text/plain\r\n", body,
+			   n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
 		free(r);
 		return DF_ERR;
 	}

@@ -18,15 +18,15 @@ struct relay_stats {
 
 struct relay_cfg {
 	struct http_client *client;
-	const char *method;          /* upstream method; NULL: the client's */
-	const char *url;             /* absolute upstream URL */
-	const char *headers;         /* request lines for the upstream ("Name: value\r\n"...), or NULL */
-	const void *body;            /* request body (copied), or NULL */
+	const char *method;  /* upstream method; NULL: the client's */
+	const char *url;     /* absolute upstream URL */
+	const char *headers; /* request lines for the upstream ("Name: value\r\n"...), or NULL */
+	const void *body;    /* request body (copied), or NULL */
 	size_t body_len;
-	int follow_redirects;        /* follow 3xx upstream (Authorization is dropped across hosts) */
-	const char *what;            /* names the upstream in messages; NULL: "upstream" */
-	double idle_timeout;         /* no upstream progress for this long; 0: the client's */
-	struct relay_stats *stats;   /* or NULL */
+	int follow_redirects;      /* follow 3xx upstream (Authorization is dropped across hosts) */
+	const char *what;          /* names the upstream in messages; NULL: "upstream" */
+	double idle_timeout;       /* no upstream progress for this long; 0: the client's */
+	struct relay_stats *stats; /* or NULL */
 };
 
 /* Starts relaying. From here on the relay owns req's exchange (it sets req's done callback and

@@ -31,16 +31,16 @@ struct pipe {
 struct tunnel {
 	struct httpproxy *hp;
 	struct tunnel *prev, *next;
-	int cfd, ufd;             /* the client's and the target's sockets (-1: none) */
+	int cfd, ufd; /* the client's and the target's sockets (-1: none) */
 	ev_io cio, uio;
-	int cev, uev;             /* events the watchers wait for now */
+	int cev, uev; /* events the watchers wait for now */
 	struct loop_timeout idle;
 	struct resolve_query *q;
 	struct resolve_result res;
-	int ai;                   /* the address being tried */
+	int ai; /* the address being tried */
 	int connected;
 	char target[300];
-	struct pipe up, down;     /* client -> target, target -> client */
+	struct pipe up, down; /* client -> target, target -> client */
 };
 
 static void tunnel_close(struct tunnel *t)
@@ -166,7 +166,8 @@ static void fail(struct tunnel *t, const char *why)
 	t->down.off = 0;
 	t->down.len = (size_t)snprintf(t->down.buf, sizeof t->down.buf,
 				       "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-				       "Connection: close\r\n\r\n%s", n, msg);
+				       "Connection: close\r\n\r\n%s",
+				       n, msg);
 	t->down.eof = 1;
 	t->up.eof = 1; /* whatever else the client sends is not read */
 	step(t);
@@ -266,7 +267,8 @@ void httpproxy_tunnel_start(struct httpproxy *hp, struct http_req *req)
 		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT needs HOST:PORT\n"));
 		return;
 	}
-	if (httpproxy_mitm_match(hp->mitm, a.host) && httpproxy_mitm_start(hp->mitm, req, a.host, a.ipv6, a.port) == DF_OK)
+	if (httpproxy_mitm_match(hp->mitm, a.host) &&
+	    httpproxy_mitm_start(hp->mitm, req, a.host, a.ipv6, a.port) == DF_OK)
 		return;
 	struct tunnel *t = calloc(1, sizeof *t);
 	if (!t) {
@@ -277,7 +279,8 @@ void httpproxy_tunnel_start(struct httpproxy *hp, struct http_req *req)
 	int fd;
 	if (http_req_detach(req, &fd, t->up.buf, sizeof t->up.buf, &got) != DF_OK) {
 		free(t);
-		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT cannot be tunneled here\n"));
+		http_reply(req, 400, "Content-Type: text/plain\r\n",
+			   DF_LIT("df proxy: CONNECT cannot be tunneled here\n"));
 		return;
 	}
 	t->hp = hp;

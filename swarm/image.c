@@ -126,8 +126,8 @@ static int find_creds(const struct image_cfg *cfg, const struct image_ref *r, ch
 /* Fetches and parses the manifest or index named target; checks it against want (a digest) when
  * given, and names its digest in got. */
 static int fetch_doc(struct regclient *rc, const struct image_ref *r, const char *target, const char *want,
-		     struct json_tok *toks, struct image_desc *d, struct image_doc *doc, char **body, char got[72], char *err,
-		     size_t errlen)
+		     struct json_tok *toks, struct image_desc *d, struct image_doc *doc, char **body, char got[72],
+		     char *err, size_t errlen)
 {
 	char path[700];
 	struct regclient_resp resp;
@@ -144,13 +144,17 @@ static int fetch_doc(struct regclient *rc, const struct image_ref *r, const char
 	digest_hex(sum, 32, hex);
 	snprintf(got, 72, "sha256:%s", hex);
 	/* by digest, the bytes must be those; by tag, the registry's own word must agree with them */
-	const char *expect = want && want[0] ? want : resp.digest[0] && strncmp(resp.digest, DF_LIT("sha256:")) == 0 ? resp.digest : NULL;
+	const char *expect = want && want[0]                                                  ? want
+			     : resp.digest[0] && strncmp(resp.digest, DF_LIT("sha256:")) == 0 ? resp.digest
+											      : NULL;
 	if (expect && strcmp(expect, got) != 0) {
-		snprintf(err, errlen, "%s/%s@%s: the registry's manifest has digest %s, not %s", r->registry, r->repo, target, got, expect);
+		snprintf(err, errlen, "%s/%s@%s: the registry's manifest has digest %s, not %s", r->registry, r->repo,
+			 target, got, expect);
 		return DF_ERR;
 	}
 	const char *why;
-	if (image_doc_parse(resp.body, resp.len, slice_of(resp.content_type), toks, MAX_TOKS, d, MAX_DESC, doc, &why) != DF_OK) {
+	if (image_doc_parse(resp.body, resp.len, slice_of(resp.content_type), toks, MAX_TOKS, d, MAX_DESC, doc, &why) !=
+	    DF_OK) {
 		snprintf(err, errlen, "%s/%s@%s: %s", r->registry, r->repo, target, why);
 		return DF_ERR;
 	}
@@ -226,7 +230,8 @@ static int resolve(const struct image_cfg *cfg, struct regclient *rc, struct jso
 		w = snprintf(err, errlen, "%s/%s: no manifest for %s in the index (it has", r->registry, r->repo, pf);
 		for (int i = 0; i < doc.n && w > 0 && (size_t)w < errlen; i++)
 			w += snprintf(err + w, errlen - (size_t)w, " %s/%s%s%s", doc.d[i].os[0] ? doc.d[i].os : "?",
-				      doc.d[i].arch[0] ? doc.d[i].arch : "?", doc.d[i].variant[0] ? "/" : "", doc.d[i].variant);
+				      doc.d[i].arch[0] ? doc.d[i].arch : "?", doc.d[i].variant[0] ? "/" : "",
+				      doc.d[i].variant);
 		if (w > 0 && (size_t)w < errlen)
 			snprintf(err + w, errlen - (size_t)w, "); choose one with --platform or take --all-platforms");
 		goto fail;
@@ -238,7 +243,8 @@ static int resolve(const struct image_cfg *cfg, struct regclient *rc, struct jso
 		if (fetch_doc(rc, r, e->digest, e->digest, toks, sub, &m, &mbody, got, err, errlen) != DF_OK)
 			goto fail;
 		if (m.kind != IMAGE_DOC_MANIFEST) {
-			snprintf(err, errlen, "%s/%s@%s: an index inside an index (not followed)", r->registry, r->repo, e->digest);
+			snprintf(err, errlen, "%s/%s@%s: an index inside an index (not followed)", r->registry, r->repo,
+				 e->digest);
 			goto fail;
 		}
 		if (add_manifest(out, base, &m) != DF_OK)
@@ -246,8 +252,8 @@ static int resolve(const struct image_cfg *cfg, struct regclient *rc, struct jso
 		free(mbody);
 		mbody = NULL;
 		size_t pl = strlen(out->platforms);
-		snprintf(out->platforms + pl, sizeof out->platforms - pl, "%s%s/%s%s%s", pl ? ", " : "", e->os[0] ? e->os : "?",
-			 e->arch[0] ? e->arch : "?", e->variant[0] ? "/" : "", e->variant);
+		snprintf(out->platforms + pl, sizeof out->platforms - pl, "%s%s/%s%s%s", pl ? ", " : "",
+			 e->os[0] ? e->os : "?", e->arch[0] ? e->arch : "?", e->variant[0] ? "/" : "", e->variant);
 	}
 	free(body);
 	return DF_OK;
@@ -268,8 +274,13 @@ static struct regclient *client_for(const struct image_cfg *cfg, const struct im
 	if (find_creds(cfg, r, creds, sizeof creds, from, fromcap, err, errlen) != DF_OK)
 		return NULL;
 	struct regclient_cfg rcfg = {
-		.loop = cfg->loop, .client = cfg->client, .api = r->api, .repo = r->repo, .creds = creds,
-		.plain_http = cfg->plain_http, .timeout = cfg->timeout,
+		.loop = cfg->loop,
+		.client = cfg->client,
+		.api = r->api,
+		.repo = r->repo,
+		.creds = creds,
+		.plain_http = cfg->plain_http,
+		.timeout = cfg->timeout,
 	};
 	struct regclient *rc = regclient_new(&rcfg);
 	explicit_bzero(creds, sizeof creds);

@@ -42,7 +42,8 @@ static int descriptor(const char *b, const struct json_tok *t, int obj, struct i
 		*why = "a descriptor's mediaType is not a string (or too long)";
 		return DF_ERR;
 	}
-	if (get_str(b, t, obj, "digest", d->digest, sizeof d->digest) != DF_OK || !registry_digest_sha256(slice_of(d->digest))) {
+	if (get_str(b, t, obj, "digest", d->digest, sizeof d->digest) != DF_OK ||
+	    !registry_digest_sha256(slice_of(d->digest))) {
 		*why = "a descriptor's digest is not sha256: and 64 lower-case hex digits";
 		return DF_ERR;
 	}
@@ -76,7 +77,8 @@ int image_doc_parse(const char *body, size_t len, struct slice content_type, str
 	}
 	uint64_t sv = 0;
 	if (json_u64(body, toks, json_get(body, toks, 0, "schemaVersion"), &sv) != DF_OK || sv != 2) {
-		*why = sv == 1 ? "a schema 1 manifest (deprecated; df reads schema 2 and OCI only)" : "schemaVersion is not 2";
+		*why = sv == 1 ? "a schema 1 manifest (deprecated; df reads schema 2 and OCI only)"
+			       : "schemaVersion is not 2";
 		return DF_ERR;
 	}
 	if (get_str(body, toks, 0, "mediaType", out->media_type, sizeof out->media_type) != DF_OK) {
@@ -90,7 +92,8 @@ int image_doc_parse(const char *body, size_t len, struct slice content_type, str
 			n = (size_t)(semi - content_type.p);
 		while (n && content_type.p[n - 1] == ' ')
 			n--;
-		snprintf(out->media_type, sizeof out->media_type, "%.*s", (int)DF_MIN(n, sizeof out->media_type - 1), content_type.p);
+		snprintf(out->media_type, sizeof out->media_type, "%.*s", (int)DF_MIN(n, sizeof out->media_type - 1),
+			 content_type.p);
 	}
 	int manifests = json_get(body, toks, 0, "manifests"), layers = json_get(body, toks, 0, "layers");
 	if (in_list(out->media_type, index_types) || (!out->media_type[0] && manifests >= 0))
@@ -103,7 +106,8 @@ int image_doc_parse(const char *body, size_t len, struct slice content_type, str
 	}
 	int arr = out->kind == IMAGE_DOC_INDEX ? manifests : layers;
 	if (arr < 0 || toks[arr].type != JSON_ARRAY) {
-		*why = out->kind == IMAGE_DOC_INDEX ? "an index without a manifests array" : "a manifest without a layers array";
+		*why = out->kind == IMAGE_DOC_INDEX ? "an index without a manifests array"
+						    : "a manifest without a layers array";
 		return DF_ERR;
 	}
 	if (out->kind == IMAGE_DOC_MANIFEST) {

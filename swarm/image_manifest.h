@@ -12,16 +12,16 @@
 
 /* What manifest requests accept, as one Accept header line with its CRLF: both indexes and both
  * manifests (never schema 1, which df does not read). */
-#define IMAGE_ACCEPT                                                                                                \
+#define IMAGE_ACCEPT                                                                                                   \
 	"Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, " \
 	"application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json\r\n"
 
 struct image_desc {
 	char media_type[128];
-	char digest[72];             /* "sha256:HEX" (other algorithms are refused) */
+	char digest[72]; /* "sha256:HEX" (other algorithms are refused) */
 	uint64_t size;
 	char os[32], arch[32], variant[32]; /* an index entry's platform as written; "" when absent */
-	int foreign;                 /* a layer with "urls" or a foreign media type: not in the registry */
+	int foreign;                        /* a layer with "urls" or a foreign media type: not in the registry */
 };
 
 enum image_doc_kind { IMAGE_DOC_MANIFEST = 1, IMAGE_DOC_INDEX };
@@ -29,8 +29,8 @@ enum image_doc_kind { IMAGE_DOC_MANIFEST = 1, IMAGE_DOC_INDEX };
 struct image_doc {
 	enum image_doc_kind kind;
 	char media_type[128];
-	struct image_desc config;    /* a manifest's config blob */
-	int n;                       /* a manifest's layers, or an index's manifests, in d[0..n) */
+	struct image_desc config; /* a manifest's config blob */
+	int n;                    /* a manifest's layers, or an index's manifests, in d[0..n) */
 	struct image_desc *d;
 };
 

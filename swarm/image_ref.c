@@ -20,7 +20,8 @@ static int valid_domain(struct slice d)
 		if (!rb || rb == d.p + 1)
 			return 0;
 		for (const char *c = d.p + 1; c < rb; c++)
-			if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F') || *c == ':'))
+			if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F') ||
+			      *c == ':'))
 				return 0;
 		i = (size_t)(rb - d.p) + 1;
 	} else {
@@ -221,8 +222,8 @@ static int name_ok(const char *s, size_t n)
 	if (n == 0 || n >= 32)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -250,7 +251,8 @@ void image_platform_of_machine(const char *machine, struct image_platform *out)
 {
 	char arch[32], variant[32] = "";
 	snprintf(arch, sizeof arch, "%s", machine);
-	if (strncmp(arch, DF_LIT("armv")) == 0 && arch[4] >= '5' && arch[4] <= '8') { /* armv7l, armv6l, armv8l (32-bit) */
+	if (strncmp(arch, DF_LIT("armv")) == 0 && arch[4] >= '5' &&
+	    arch[4] <= '8') { /* armv7l, armv6l, armv8l (32-bit) */
 		snprintf(variant, sizeof variant, "v%c", arch[4]);
 		snprintf(arch, sizeof arch, "arm");
 	}

@@ -12,8 +12,8 @@
 #include "swarm/common.h"
 #include "swarm/peer.h"
 
-#define PARENT_STALL 30.0             /* no piece byte from the parent site for this long: give up */
-#define PARENT_MIN_PIECE_RATE 65536   /* as [get] min_piece_rate's default */
+#define PARENT_STALL 30.0           /* no piece byte from the parent site for this long: give up */
+#define PARENT_MIN_PIECE_RATE 65536 /* as [get] min_piece_rate's default */
 
 struct parent {
 	struct parent_cfg cfg;
@@ -23,11 +23,11 @@ struct parent {
 struct parent_fetch {
 	struct parent *p;
 	struct parent_fetch_cfg cfg;
-	struct swarm_dl *w;            /* NULL once it ended */
+	struct swarm_dl *w; /* NULL once it ended */
 	char id[TASKID_MAX];
-	char *shown;                   /* the URL as messages show it */
-	char below[PROTO_VIA_CAP];     /* the sites below this one ("" none) */
-	char via[PROTO_VIA_CAP];       /* below + this site: the registration's via line */
+	char *shown;                                        /* the URL as messages show it */
+	char below[PROTO_VIA_CAP];                          /* the sites below this one ("" none) */
+	char via[PROTO_VIA_CAP];                            /* below + this site: the registration's via line */
 	char parent[CONFIG_SUPERNODE_NAME_MAX], digest[80]; /* as the watcher last saw them */
 };
 
@@ -40,11 +40,21 @@ struct parent *parent_new(const struct parent_cfg *cfg, char *err, size_t errlen
 	}
 	p->cfg = *cfg;
 	struct swarm_peer_cfg pc = {
-		.loop = cfg->loop, .client = cfg->client, .cluster = cfg->client, .cluster_tls = cfg->cluster_tls,
+		.loop = cfg->loop,
+		.client = cfg->client,
+		.cluster = cfg->client,
+		.cluster_tls = cfg->cluster_tls,
 		.server = NULL, /* a downloader only: the child's uplink is the link between sites */
-		.store = cfg->store, .supernodes = cfg->parents, .token = cfg->token, .back_to_source = 0,
-		.supernode_retry = cfg->retry, .min_piece_rate = PARENT_MIN_PIECE_RATE, .stall_timeout = PARENT_STALL,
-		.piece_digest = cfg->piece_digest, .gc = cfg->gc, .no_seed = 1,
+		.store = cfg->store,
+		.supernodes = cfg->parents,
+		.token = cfg->token,
+		.back_to_source = 0,
+		.supernode_retry = cfg->retry,
+		.min_piece_rate = PARENT_MIN_PIECE_RATE,
+		.stall_timeout = PARENT_STALL,
+		.piece_digest = cfg->piece_digest,
+		.gc = cfg->gc,
+		.no_seed = 1,
 	};
 	p->sp = swarm_peer_new(&pc, err, errlen);
 	if (!p->sp) {
@@ -68,7 +78,8 @@ static void reason_of(const struct parent_fetch *f, const char *msg, char *out, 
 {
 	static const char nob[] = " and --no-back-to-source is set";
 	size_t sl = strlen(f->shown);
-	if (strncmp(msg, DF_LIT("get ")) == 0 && strncmp(msg + 4, f->shown, sl) == 0 && strncmp(msg + 4 + sl, DF_LIT(": ")) == 0)
+	if (strncmp(msg, DF_LIT("get ")) == 0 && strncmp(msg + 4, f->shown, sl) == 0 &&
+	    strncmp(msg + 4 + sl, DF_LIT(": ")) == 0)
 		msg += 4 + sl + 2;
 	size_t n = strlen(msg);
 	if (n >= sizeof nob - 1 && strcmp(msg + n - (sizeof nob - 1), nob) == 0)
@@ -111,7 +122,8 @@ static void fetch_done(struct swarm_dl *dl, int rc, int exit_code, const char *m
 static void compose_via(struct parent_fetch *f)
 {
 	/* below holds PROTO_VIA_MAX - 1 sites at most (parent_fetch_start, parent_fetch_add_via) */
-	if (snprintf(f->via, sizeof f->via, "%s%s%s", f->below, f->below[0] ? "," : "", f->p->cfg.site) >= (int)sizeof f->via)
+	if (snprintf(f->via, sizeof f->via, "%s%s%s", f->below, f->below[0] ? "," : "", f->p->cfg.site) >=
+	    (int)sizeof f->via)
 		f->via[0] = 0;
 }
 
@@ -146,8 +158,15 @@ struct parent_fetch *parent_fetch_start(struct parent *p, const struct parent_fe
 		return NULL;
 	}
 	struct swarm_dl_cfg dc = {
-		.url = cfg->url, .headers = cfg->headers, .digest = cfg->digest, .on_meta = fetch_meta, .on_piece = fetch_piece,
-		.on_done = fetch_done, .ctx = f, .filter = cfg->filter ? cfg->filter : "", .via = f->via,
+		.url = cfg->url,
+		.headers = cfg->headers,
+		.digest = cfg->digest,
+		.on_meta = fetch_meta,
+		.on_piece = fetch_piece,
+		.on_done = fetch_done,
+		.ctx = f,
+		.filter = cfg->filter ? cfg->filter : "",
+		.via = f->via,
 		.digest_elsewhere = 1, /* the supernode's digest thread checks the file as it lands */
 	};
 	/* an earlier fetch of the task that ended (failed, or complete before a new version) goes first:
@@ -195,6 +214,12 @@ void parent_fetch_add_via(struct parent_fetch *f, struct slice via)
 		swarm_dl_set_via(f->w, f->via);
 }
 
-const char *parent_fetch_parent(const struct parent_fetch *f) { return f->w ? swarm_dl_supernode(f->w) : f->parent; }
+const char *parent_fetch_parent(const struct parent_fetch *f)
+{
+	return f->w ? swarm_dl_supernode(f->w) : f->parent;
+}
 
-const char *parent_fetch_digest(const struct parent_fetch *f) { return f->w ? swarm_dl_super_digest(f->w) : f->digest; }
+const char *parent_fetch_digest(const struct parent_fetch *f)
+{
+	return f->w ? swarm_dl_super_digest(f->w) : f->digest;
+}

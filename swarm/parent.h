@@ -25,15 +25,15 @@ struct parent_fetch;
 
 struct parent_cfg {
 	struct ev_loop *loop;
-	struct http_client *client;  /* dials the parent site: cluster TLS identity and CA when on */
-	int cluster_tls;             /* dial with https */
-	struct store *store;         /* the supernode's store: pieces land in its tasks */
-	const char *parents;         /* "HOST:PORT[,HOST:PORT...]" */
-	const char *token;           /* cluster token ("" open) */
-	const char *site;            /* this supernode's site id (PROTO_SITE_HEX hex digits) */
+	struct http_client *client;          /* dials the parent site: cluster TLS identity and CA when on */
+	int cluster_tls;                     /* dial with https */
+	struct store *store;                 /* the supernode's store: pieces land in its tasks */
+	const char *parents;                 /* "HOST:PORT[,HOST:PORT...]" */
+	const char *token;                   /* cluster token ("" open) */
+	const char *site;                    /* this supernode's site id (PROTO_SITE_HEX hex digits) */
 	enum digest_piece_algo piece_digest; /* a sha256 child refuses a parent handing out xxh3 sums */
-	double retry;                /* seconds a fetch keeps asking its parents after losing them */
-	struct storegc *gc;          /* the store's GC (room is made before a task is created), or NULL */
+	double retry;                        /* seconds a fetch keeps asking its parents after losing them */
+	struct storegc *gc;                  /* the store's GC (room is made before a task is created), or NULL */
 };
 
 /* A new one (cfg copied; strings and objects must outlive it). NULL with err set. */
@@ -42,11 +42,11 @@ struct parent *parent_new(const struct parent_cfg *cfg, char *err, size_t errlen
 void parent_free(struct parent *p);
 
 struct parent_fetch_cfg {
-	const char *url, *headers;   /* the task's URL and source request lines (the parent checks them
+	const char *url, *headers; /* the task's URL and source request lines (the parent checks them
 	                              * when the source wants credentials) */
-	const char *filter;          /* the query parameters the task id leaves out */
-	struct digest_spec digest;   /* a content-addressed task's digest (len 0: none) */
-	const char *below;           /* the sites below this one the task came through ("SITE,..."; "" none) */
+	const char *filter;        /* the query parameters the task id leaves out */
+	struct digest_spec digest; /* a content-addressed task's digest (len 0: none) */
+	const char *below;         /* the sites below this one the task came through ("SITE,..."; "" none) */
 	/* The parent named the length: the store task exists now (open it by id: it is the engine's handle). */
 	void (*on_meta)(void *ctx, int64_t length);
 	/* Piece n is in the store, checked against the parent's checksum. */

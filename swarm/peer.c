@@ -37,10 +37,10 @@
 #define HEARTBEAT 10.0
 #define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
 #define RETRY_MAX 4.0
-#define PIECE_START 5.0    /* seconds a piece transfer may take to start (connect, first byte) */
-#define LATE_MIN 2.0       /* near the end, a piece is late after max(this, LATE_FACTOR x the usual) */
+#define PIECE_START 5.0 /* seconds a piece transfer may take to start (connect, first byte) */
+#define LATE_MIN 2.0    /* near the end, a piece is late after max(this, LATE_FACTOR x the usual) */
 #define LATE_FACTOR 4.0
-#define BACKOFF_AFTER 3    /* failed piece fetches in a row before work requests back off */
+#define BACKOFF_AFTER 3 /* failed piece fetches in a row before work requests back off */
 #define BACKOFF_MIN 0.05
 #define BACKOFF_MAX 2.0
 
@@ -55,16 +55,16 @@ struct fetch {
 	uint32_t piece, size, uploader;
 	struct digest_piece_sum sum; /* the supernode's word for the piece */
 	char addr[96];
-	double t_start, t_first;     /* when asked for, first byte (for debug-level timing lines) */
-	double deadline;             /* seconds after t_start: given up and charged to the uploader */
-	ev_timer timer;              /* the deadline, and the late check near the end */
+	double t_start, t_first; /* when asked for, first byte (for debug-level timing lines) */
+	double deadline;         /* seconds after t_start: given up and charged to the uploader */
+	ev_timer timer;          /* the deadline, and the late check near the end */
 	struct store_piece_writer w;
-	br_sha256_context sha;       /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
+	br_sha256_context sha; /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
 };
 
 struct ctl {
 	struct dl *d;
-	struct ctl *next;          /* d->ctls: every control request in flight */
+	struct ctl *next; /* d->ctls: every control request in flight */
 	struct http_fetch *f;
 	int is_register;
 	int status;
@@ -78,7 +78,7 @@ struct swarm_dl {
 	struct swarm_dl *next;
 	struct swarm_dl_cfg cfg;
 	int meta_sent;
-	ev_timer kick;             /* delivers what swarm_dl_start learned, from the loop */
+	ev_timer kick; /* delivers what swarm_dl_start learned, from the loop */
 };
 
 struct dl {
@@ -86,65 +86,65 @@ struct dl {
 	struct dl *next;
 	enum mode mode;
 	char id[TASKID_MAX];
-	char *url, *headers;       /* the real URL and the source request lines: memory only */
-	char *shown;               /* the URL as messages and the store show it (redacted) */
-	char *filter;              /* the query parameters its id leaves out */
-	char via[PROTO_VIA_CAP];   /* its registration's `via` line ("" none) */
-	int digest_elsewhere;      /* the watcher checks the whole file (swarm_dl_cfg) */
-	int leave_after;           /* no_seed: leave once the last reports are answered */
+	char *url, *headers;     /* the real URL and the source request lines: memory only */
+	char *shown;             /* the URL as messages and the store show it (redacted) */
+	char *filter;            /* the query parameters its id leaves out */
+	char via[PROTO_VIA_CAP]; /* its registration's `via` line ("" none) */
+	int digest_elsewhere;    /* the watcher checks the whole file (swarm_dl_cfg) */
+	int leave_after;         /* no_seed: leave once the last reports are answered */
 	struct digest_spec digest;
-	int cur, handle;           /* position in order[], our handle at that supernode */
+	int cur, handle;                   /* position in order[], our handle at that supernode */
 	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
-	int order[MAX_SUPERNODES]; /* supernodes by rendezvous hash of the task id: all hosts agree */
-	int tried;                 /* supernodes failed in a row */
-	int registered;            /* a supernode took this download once: losing it is an outage to ride out */
-	int declared_have;         /* the registration in flight named pieces held here (`have`) */
-	double lost_at, backoff;   /* when the outage began (0: none), the next wait before asking again */
-	ev_timer retry;            /* asks again after backoff (mode M_REGISTER with nothing in flight) */
+	int order[MAX_SUPERNODES];         /* supernodes by rendezvous hash of the task id: all hosts agree */
+	int tried;                         /* supernodes failed in a row */
+	int registered;                    /* a supernode took this download once: losing it is an outage to ride out */
+	int declared_have;                 /* the registration in flight named pieces held here (`have`) */
+	double lost_at, backoff;           /* when the outage began (0: none), the next wait before asking again */
+	ev_timer retry;                    /* asks again after backoff (mode M_REGISTER with nothing in flight) */
 	struct store_task *st;
 	struct source *src;
-	struct http_fetch *ctl;    /* the latest control request (older ones may still be held) */
+	struct http_fetch *ctl; /* the latest control request (older ones may still be held) */
 	struct ctl *ctls;
 	char reports[16384];
 	size_t rlen;
 	struct fetch fetches[MAX_FETCHES];
 	int nactive;
-	double piece_secs;         /* moving average of a piece fetch's duration here (0: none yet) */
-	int fail_streak;           /* piece fetches failed in a row (work requests back off) */
-	double last_work;          /* when the last work request went out */
-	ev_timer work_backoff;       /* the backed-off work request */
-	double last_progress;      /* the last piece byte (or registration) in swarm mode */
-	ev_timer stall;            /* no progress for [get] stall_timeout: to the source */
-	char last_fail[160];       /* the last failed piece, for the stall message */
-	char super_failed[320];    /* the supernode failed the task: its reason ("" otherwise) */
+	double piece_secs;      /* moving average of a piece fetch's duration here (0: none yet) */
+	int fail_streak;        /* piece fetches failed in a row (work requests back off) */
+	double last_work;       /* when the last work request went out */
+	ev_timer work_backoff;  /* the backed-off work request */
+	double last_progress;   /* the last piece byte (or registration) in swarm mode */
+	ev_timer stall;         /* no progress for [get] stall_timeout: to the source */
+	char last_fail[160];    /* the last failed piece, for the stall message */
+	char super_failed[320]; /* the supernode failed the task: its reason ("" otherwise) */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
 	/* The digest given (d->digest), computed by a worker as the prefix from byte 0 lands, so the
 	 * check at the end waits for the last pieces' bytes only, and the loop keeps serving meanwhile */
 	struct hasher *hasher;
-	uint32_t hashed;           /* pieces [0, hashed) handed to it */
+	uint32_t hashed; /* pieces [0, hashed) handed to it */
 	uint64_t hashed_bytes;
-	int hash_broken;           /* it could not start: one pass at the end instead */
-	int awaiting_digest;       /* every piece is here; completion waits for the hasher */
+	int hash_broken;     /* it could not start: one pass at the end instead */
+	int awaiting_digest; /* every piece is here; completion waits for the hasher */
 	int meta_known;
 	int64_t length;
 	struct swarm_dl *watchers;
-	struct http_fetch *leave_fetch; /* our leave message in flight */
+	struct http_fetch *leave_fetch;    /* our leave message in flight */
 	char piece_key[PIECE_KEY_HEX + 1]; /* the supernode's key for the task's pieces ("" none) */
-	int leave_counted;         /* swarm_peer_leave waits for it */
+	int leave_counted;                 /* swarm_peer_leave waits for it */
 };
 
 struct swarm_peer {
 	struct swarm_peer_cfg cfg;
-	const char *scheme;        /* "https" when the cluster speaks TLS */
+	const char *scheme; /* "https" when the cluster speaks TLS */
 	char supers[MAX_SUPERNODES][CONFIG_SUPERNODE_NAME_MAX];
 	int nsupers;
 	char token_hdr[AUTH_HEADER_MAX];
-	char host_id[33];          /* this store's peer id (DATA/peer-id), "" if it cannot be had */
+	char host_id[33]; /* this store's peer id (DATA/peer-id), "" if it cannot be had */
 	struct pieceserve ps;
 	struct dl *dls;
 	ev_timer beat;
-	int leave_pending;         /* swarm_peer_leave: answers still awaited */
+	int leave_pending; /* swarm_peer_leave: answers still awaited */
 	void (*leave_done)(void *ctx);
 	void *leave_ctx;
 };
@@ -159,14 +159,17 @@ const char *swarm_dl_super_failure(const struct swarm_dl *w)
 }
 
 /* The supernode this download talks to now. */
-static const char *super_of(const struct dl *d) { return d->sp->supers[d->order[d->cur]]; }
+static const char *super_of(const struct dl *d)
+{
+	return d->sp->supers[d->order[d->cur]];
+}
 static void start_direct(struct dl *d, const char *why);
 static void maybe_complete(struct dl *d);
 static void fetch_timer_arm(struct fetch *f);
 static int send_leave(struct dl *d);
 static void leave_now(struct dl *d);
-static struct http_fetch *leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx),
-					void *ctx);
+static struct http_fetch *
+leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx), void *ctx);
 static void released_left(struct http_fetch *f, int rc, const char *msg, void *ctx);
 
 /* ---- events to watchers ---- */
@@ -263,8 +266,10 @@ static void hash_prefix(struct dl *d, int final)
 	if (!d->hasher && d->hashed > 0) {
 		int fd = store_task_open_data(d->st);
 		/* nice 0: someone waits for this digest (df proxy holds the blob's last byte for it) */
-		if (fd < 0 || !(d->hasher = hasher_start_nice(d->sp->cfg.loop, fd, d->digest.len == 16, 0, on_hashed, d))) {
-			log_warn("%s: cannot start the digest thread (%s); hashing at the end", d->shown, strerror(errno));
+		if (fd < 0 ||
+		    !(d->hasher = hasher_start_nice(d->sp->cfg.loop, fd, d->digest.len == 16, 0, on_hashed, d))) {
+			log_warn("%s: cannot start the digest thread (%s); hashing at the end", d->shown,
+				 strerror(errno));
 			d->hash_broken = 1;
 			return;
 		}
@@ -317,7 +322,11 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	char err[512];
 	/* no expected digest in the info: the store's digests are only the ones verified (check_digest) */
 	struct store_task_info info = {
-		.length = length, .piece_size = piece_size, .url = d->shown, .etag = etag, .last_modified = lm,
+		.length = length,
+		.piece_size = piece_size,
+		.url = d->shown,
+		.etag = etag,
+		.last_modified = lm,
 	};
 	if (d->st) {
 		const struct store_task_info *o = store_task_info(d->st);
@@ -346,7 +355,8 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 		return DF_ERR;
 	}
 	if (!store_task_writable(d->st) && !store_task_complete(d->st)) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->shown, store_root(sp->cfg.store));
+		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->shown,
+			store_root(sp->cfg.store));
 		return DF_ERR;
 	}
 	pieceserve_add_task(&sp->ps, d->st);
@@ -375,8 +385,8 @@ static int check_digest(struct dl *d)
 	if (r == DF_ERR && d->hasher)
 		log_warn("%s: digest thread: %s; one pass instead", d->shown, err);
 	hash_reset(d);
-	if (r != DF_OK &&
-	    store_task_file_digests(d->st, want.len == 16 ? md5 : NULL, want.len == 32 ? sha : NULL, err, sizeof err) != DF_OK) {
+	if (r != DF_OK && store_task_file_digests(d->st, want.len == 16 ? md5 : NULL, want.len == 32 ? sha : NULL, err,
+						  sizeof err) != DF_OK) {
 		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return DF_ERR;
 	}
@@ -392,8 +402,8 @@ static int check_digest(struct dl *d)
 	store_task_close(d->st);
 	d->st = NULL;
 	store_task_remove(d->sp->cfg.store, d->id, NULL, 0);
-	fail_dl(d, DF_EXIT_DIGEST, "get %s: digest mismatch: expected %s:%s, got %s:%s", d->shown, want.algo, want_hex, want.algo,
-		got_hex);
+	fail_dl(d, DF_EXIT_DIGEST, "get %s: digest mismatch: expected %s:%s, got %s:%s", d->shown, want.algo, want_hex,
+		want.algo, got_hex);
 	return DF_ERR;
 }
 
@@ -401,7 +411,8 @@ static int check_digest(struct dl *d)
  * seeding. A direct download (M_DIRECT) comes here once its source is done. */
 static void maybe_complete(struct dl *d)
 {
-	if ((d->mode != M_SWARM && d->mode != M_DIRECT) || d->src || !d->st || d->nactive || !store_task_complete(d->st))
+	if ((d->mode != M_SWARM && d->mode != M_DIRECT) || d->src || !d->st || d->nactive ||
+	    !store_task_complete(d->st))
 		return;
 	if (digest_pending(d))
 		return;
@@ -518,15 +529,17 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 	} else if (f->sum.algo == DIGEST_PIECE_SHA256 && !sha_matches(f)) {
 		/* checked before the store marks it present: the bytes written stay unclaimed */
 		store_piece_abort(&f->w);
-		log_warn("piece %u of %s from %s does not match the supernode's sha256; refetching elsewhere", f->piece, d->shown,
-			 f->addr);
+		log_warn("piece %u of %s from %s does not match the supernode's sha256; refetching elsewhere", f->piece,
+			 d->shown, f->addr);
 		report(d, "bad", f->piece, f->uploader, NULL);
-	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) == DF_OK) {
-		char us[24];  /* the body time: the supernode measures uploaders by it (docs/PROTOCOL.md) */
+	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) ==
+		   DF_OK) {
+		char us[24]; /* the body time: the supernode measures uploaders by it (docs/PROTOCOL.md) */
 		snprintf(us, sizeof us, "%lld", (long long)(1e6 * (ev_now(d->sp->cfg.loop) - f->t_first)));
 		report(d, "ok", f->piece, f->uploader, us);
-		log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
-			  1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first), d->nactive, ev_now(d->sp->cfg.loop));
+		log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece,
+			  f->addr, 1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first),
+			  d->nactive, ev_now(d->sp->cfg.loop));
 		double took = ev_now(d->sp->cfg.loop) - f->t_start;
 		d->piece_secs = d->piece_secs > 0 ? 0.8 * d->piece_secs + 0.2 * took : took;
 		/* what is usual here just changed: fetches armed before may be late sooner */
@@ -539,8 +552,8 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 			d->stats.from_peers += f->size;
 		send_piece(d, f->piece);
 	} else if (errno == EBADMSG) {
-		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere", f->piece, d->shown,
-			 f->addr);
+		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere",
+			 f->piece, d->shown, f->addr);
 		report(d, "bad", f->piece, f->uploader, NULL);
 	} else if (errno == EINVAL) {
 		report(d, "fail", f->piece, f->uploader, "wrong length");
@@ -633,8 +646,10 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		/* a resumed piece the supernode could not vouch for at registration: check it now */
 		uint8_t sum[DIGEST_SHA256_LEN];
 		int same = a->sum.algo == DIGEST_PIECE_SHA256
-				   ? piecesum_hash_stored(d->st, a->piece, sum, NULL, 0) == DF_OK && memcmp(sum, a->sum.bytes, 32) == 0
-				   : store_task_checksum(d->st, a->piece, sum) == DF_OK && memcmp(sum, a->sum.bytes, 16) == 0;
+				   ? piecesum_hash_stored(d->st, a->piece, sum, NULL, 0) == DF_OK &&
+					     memcmp(sum, a->sum.bytes, 32) == 0
+				   : store_task_checksum(d->st, a->piece, sum) == DF_OK &&
+					     memcmp(sum, a->sum.bytes, 16) == 0;
 		report(d, same ? "ok" : "fail", a->piece, a->uploader, same ? NULL : "stale local piece");
 		return;
 	}
@@ -643,8 +658,9 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	for (int i = 0; i < MAX_FETCHES; i++) {
 		struct fetch *old = &d->fetches[i];
 		if (old->active && old->piece == a->piece) {
-			log_debug("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms", a->piece,
-				  (int)a->addr.n, a->addr.p, old->addr, 1000 * (ev_now(sp->cfg.loop) - old->t_start));
+			log_debug("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms",
+				  a->piece, (int)a->addr.n, a->addr.p, old->addr,
+				  1000 * (ev_now(sp->cfg.loop) - old->t_start));
 			fetch_stop(old);
 		}
 	}
@@ -667,8 +683,8 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	f->uploader = a->uploader;
 	f->sum = a->sum;
 	f->t_start = ev_now(sp->cfg.loop);
-	log_debug("piece %u assigned from %.*s, %d in flight @%.3f", a->piece, (int)a->addr.n, a->addr.p, d->nactive + 1,
-		  f->t_start);
+	log_debug("piece %u assigned from %.*s, %d in flight @%.3f", a->piece, (int)a->addr.n, a->addr.p,
+		  d->nactive + 1, f->t_start);
 	br_sha256_init(&f->sha);
 	if (slice_copy(a->addr, f->addr, sizeof f->addr) != 0) {
 		report(d, "fail", a->piece, a->uploader, "bad address");
@@ -685,8 +701,15 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", sp->token_hdr, d->piece_key[0] ? "X-DF-Piece-Key: " : "", d->piece_key,
 		 d->piece_key[0] ? "\r\n" : "");
 	struct http_request req = {
-		.url = url, .headers = hdrs, .fail_status = 1, .what = "peer", .on_body = fetch_body,
-		.on_done = fetch_done, .ctx = f, .connect_timeout = 5, .idle_timeout = sp->cfg.timeout,
+		.url = url,
+		.headers = hdrs,
+		.fail_status = 1,
+		.what = "peer",
+		.on_body = fetch_body,
+		.on_done = fetch_done,
+		.ctx = f,
+		.connect_timeout = 5,
+		.idle_timeout = sp->cfg.timeout,
 	};
 	f->active = 1;
 	d->nactive++;
@@ -740,18 +763,30 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 	a->peer = -1;
 	a->length = -2;
 	while (proto_next(body, len, &pos, &l) == DF_OK) {
-		if (slice_eq(l.key, "task")) slice_copy(l.val, a->task, sizeof a->task);
-		else if (slice_eq(l.key, "peer")) proto_i64(l.val, &a->peer);
-		else if (slice_eq(l.key, "secret")) slice_copy(l.val, a->secret, sizeof a->secret);
-		else if (slice_eq(l.key, "length")) proto_i64(l.val, &a->length);
-		else if (slice_eq(l.key, "piece-size")) proto_u64(l.val, &a->piece_size);
-		else if (slice_eq(l.key, "version")) slice_copy(l.val, a->version, sizeof a->version);
-		else if (slice_eq(l.key, "digest")) slice_copy(l.val, a->digest, sizeof a->digest);
-		else if (slice_eq(l.key, "error")) slice_copy(l.val, a->error, sizeof a->error);
-		else if (slice_eq(l.key, "piece-key")) slice_copy(l.val, a->piece_key, sizeof a->piece_key);
-		else if (slice_eq(l.key, "done")) a->done = 1;
-		else if (slice_eq(l.key, "wait")) a->wait = 1;
-		else if (slice_eq(l.key, "assign") && nas < 64 && proto_parse_assign(l.val, &as[nas]) == DF_OK) nas++;
+		if (slice_eq(l.key, "task"))
+			slice_copy(l.val, a->task, sizeof a->task);
+		else if (slice_eq(l.key, "peer"))
+			proto_i64(l.val, &a->peer);
+		else if (slice_eq(l.key, "secret"))
+			slice_copy(l.val, a->secret, sizeof a->secret);
+		else if (slice_eq(l.key, "length"))
+			proto_i64(l.val, &a->length);
+		else if (slice_eq(l.key, "piece-size"))
+			proto_u64(l.val, &a->piece_size);
+		else if (slice_eq(l.key, "version"))
+			slice_copy(l.val, a->version, sizeof a->version);
+		else if (slice_eq(l.key, "digest"))
+			slice_copy(l.val, a->digest, sizeof a->digest);
+		else if (slice_eq(l.key, "error"))
+			slice_copy(l.val, a->error, sizeof a->error);
+		else if (slice_eq(l.key, "piece-key"))
+			slice_copy(l.val, a->piece_key, sizeof a->piece_key);
+		else if (slice_eq(l.key, "done"))
+			a->done = 1;
+		else if (slice_eq(l.key, "wait"))
+			a->wait = 1;
+		else if (slice_eq(l.key, "assign") && nas < 64 && proto_parse_assign(l.val, &as[nas]) == DF_OK)
+			nas++;
 	}
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
@@ -770,10 +805,12 @@ static void parse_answer(struct dl *d, const char *body, size_t len, struct answ
 			/* a downgrade: the supernode's sums are weaker than this host requires; trusting them
 			 * would let a peer with the token forge pieces */
 			fail_dl(d, DF_EXIT_FAIL,
-				"get %s: supernode %s hands out %s piece checksums, but [security] piece_digest = %s here: "
+				"get %s: supernode %s hands out %s piece checksums, but [security] piece_digest = %s "
+				"here: "
 				"refusing its pieces (set piece_digest = %s on the supernode)",
 				d->shown, super_of(d), digest_piece_algo_name(as[i].sum.algo),
-				digest_piece_algo_name(d->sp->cfg.piece_digest), digest_piece_algo_name(d->sp->cfg.piece_digest));
+				digest_piece_algo_name(d->sp->cfg.piece_digest),
+				digest_piece_algo_name(d->sp->cfg.piece_digest));
 			return;
 		}
 	for (int i = 0; i < nas && d->mode == M_SWARM; i++)
@@ -857,7 +894,8 @@ static void next_supernode_or_direct(struct dl *d, const char *why, int retry)
 		return;
 	}
 	if (!sp->cfg.back_to_source) {
-		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set", d->shown, why);
+		fail_dl(d, DF_EXIT_NOSUPER, "get %s: no supernode answered (%s) and --no-back-to-source is set",
+			d->shown, why);
 		return;
 	}
 	char msg[400];
@@ -922,10 +960,12 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	/* admitted: the key the task's pieces are fetched and served with (all hosts of the task share it) */
 	snprintf(d->piece_key, sizeof d->piece_key, "%s", a->piece_key);
 	if (pieceserve_set_key(&d->sp->ps, d->id, d->piece_key) != DF_OK)
-		log_warn("supernode %s gave a malformed piece key for %s: its pieces are not served here", super_of(d), d->shown);
+		log_warn("supernode %s gave a malformed piece key for %s: its pieces are not served here", super_of(d),
+			 d->shown);
 	d->registered = 1;
 	if (d->lost_at)
-		log_info("supernode %s took %s again after %.1f s", super_of(d), d->shown, ev_now(d->sp->cfg.loop) - d->lost_at);
+		log_info("supernode %s took %s again after %.1f s", super_of(d), d->shown,
+			 ev_now(d->sp->cfg.loop) - d->lost_at);
 	d->lost_at = 0;
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
@@ -1013,7 +1053,8 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		for (char *q = d->super_failed; *q; q++)
 			if ((unsigned char)*q < ' ' || *q == 0x7f)
 				*q = ' '; /* one line, for logs and status */
-		fail_dl(d, strncmp(why, DF_LIT("digest mismatch")) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown, why);
+		fail_dl(d, strncmp(why, DF_LIT("digest mismatch")) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s",
+			d->shown, why);
 		goto out;
 	}
 	if (c->status == 401) {
@@ -1032,13 +1073,15 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		pieceserve_set_key(&d->sp->ps, d->id, NULL);
 		d->piece_key[0] = 0;
 		if (d->st && store_task_complete(d->st) && d->mode == M_SEEDING) {
-			log_warn("supernode %s no longer admits this host to %s (%s): not seeding it", super_of(d), d->shown, why);
+			log_warn("supernode %s no longer admits this host to %s (%s): not seeding it", super_of(d),
+				 d->shown, why);
 			d->mode = M_DIRECT;
 		} else if (!d->sp->cfg.back_to_source) {
-			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s did not admit this host: %s", d->shown, super_of(d), why);
+			fail_dl(d, DF_EXIT_FAIL, "get %s: supernode %s did not admit this host: %s", d->shown,
+				super_of(d), why);
 		} else {
-			log_warn("supernode %s did not admit this host to %s (%s); asking the source directly", super_of(d),
-				 d->shown, why);
+			log_warn("supernode %s did not admit this host to %s (%s); asking the source directly",
+				 super_of(d), d->shown, why);
 			start_direct(d, NULL);
 		}
 		goto out;
@@ -1073,8 +1116,8 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	if (d->mode != M_SWARM)
 		goto out;
 	if (a.error[0]) {
-		fail_dl(d, strncmp(a.error, DF_LIT("digest mismatch")) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL, "get %s: %s", d->shown,
-			a.error);
+		fail_dl(d, strncmp(a.error, DF_LIT("digest mismatch")) == 0 ? DF_EXIT_DIGEST : DF_EXIT_FAIL,
+			"get %s: %s", d->shown, a.error);
 		goto out;
 	}
 	if (store_task_complete(d->st) && d->nactive == 0)
@@ -1100,9 +1143,19 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	c->t_sent = ev_now(sp->cfg.loop);
 	snprintf(url, sizeof url, "%s://%s%s", sp->scheme, super_of(d), path);
 	struct http_request req = {
-		.method = "POST", .url = url, .headers = sp->token_hdr, .body = body, .body_len = len,
-		.what = "supernode", .on_response = ctl_response, .on_body = ctl_body, .on_done = ctl_done, .ctx = c,
-		.connect_timeout = 3, .first_byte_timeout = CTL_TIMEOUT, .idle_timeout = CTL_TIMEOUT,
+		.method = "POST",
+		.url = url,
+		.headers = sp->token_hdr,
+		.body = body,
+		.body_len = len,
+		.what = "supernode",
+		.on_response = ctl_response,
+		.on_body = ctl_body,
+		.on_done = ctl_done,
+		.ctx = c,
+		.connect_timeout = 3,
+		.first_byte_timeout = CTL_TIMEOUT,
+		.idle_timeout = CTL_TIMEOUT,
 	};
 	struct http_fetch *f = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 	if (!f) {
@@ -1262,9 +1315,18 @@ static void start_direct(struct dl *d, const char *why)
 	d->mode = M_DIRECT;
 	d->stats.via_supernode = 0;
 	struct source_cfg c = {
-		.loop = sp->cfg.loop, .client = sp->cfg.client, .url = d->url, .shown = d->shown, .headers = d->headers,
-		.piece_size = d->st ? store_task_piece_size(d->st) : sp->cfg.piece_size, .streams = 4, .task = d->st,
-		.on_meta = direct_meta, .on_piece = direct_piece, .on_done = direct_done, .ctx = d,
+		.loop = sp->cfg.loop,
+		.client = sp->cfg.client,
+		.url = d->url,
+		.shown = d->shown,
+		.headers = d->headers,
+		.piece_size = d->st ? store_task_piece_size(d->st) : sp->cfg.piece_size,
+		.streams = 4,
+		.task = d->st,
+		.on_meta = direct_meta,
+		.on_piece = direct_piece,
+		.on_done = direct_done,
+		.ctx = d,
 	};
 	d->src = source_start(&c, err, sizeof err);
 	if (!d->src)
@@ -1317,8 +1379,16 @@ static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			continue;
 		snprintf(url, sizeof url, "%s://%s/v1/heartbeat", sp->scheme, sp->supers[s]);
 		struct http_request req = {
-			.method = "POST", .url = url, .headers = sp->token_hdr, .body = b.p, .body_len = b.len,
-			.what = "supernode", .on_body = beat_body, .on_done = beat_done, .ctx = sp, .connect_timeout = 3,
+			.method = "POST",
+			.url = url,
+			.headers = sp->token_hdr,
+			.body = b.p,
+			.body_len = b.len,
+			.what = "supernode",
+			.on_body = beat_body,
+			.on_done = beat_done,
+			.ctx = sp,
+			.connect_timeout = 3,
 			.first_byte_timeout = 5,
 		};
 		if (!http_client_request(sp->cfg.cluster, &req, err, sizeof err))
@@ -1430,7 +1500,8 @@ static void dl_begin(struct dl *d)
 		d->stats.resumed = store_task_present_bytes(d->st);
 		pieceserve_add_task(&sp->ps, d->st);
 		if (d->stats.resumed && !store_task_complete(d->st))
-			log_info("resumed: %llu bytes of %s already in the store", (unsigned long long)d->stats.resumed, d->shown);
+			log_info("resumed: %llu bytes of %s already in the store", (unsigned long long)d->stats.resumed,
+				 d->shown);
 		if (store_task_length(d->st) >= 0) {
 			d->meta_known = 1;
 			d->length = store_task_length(d->st);
@@ -1526,7 +1597,10 @@ void swarm_dl_cancel(struct swarm_dl *w)
 		}
 }
 
-struct store_task *swarm_dl_task(const struct swarm_dl *w) { return w->d->st; }
+struct store_task *swarm_dl_task(const struct swarm_dl *w)
+{
+	return w->d->st;
+}
 
 void swarm_dl_set_via(struct swarm_dl *w, const char *via)
 {
@@ -1536,11 +1610,20 @@ void swarm_dl_set_via(struct swarm_dl *w, const char *via)
 		send_work(d); /* the registration in flight is cancelled and sent again */
 }
 
-const char *swarm_dl_supernode(const struct swarm_dl *w) { return w->d->sp->nsupers ? super_of(w->d) : ""; }
+const char *swarm_dl_supernode(const struct swarm_dl *w)
+{
+	return w->d->sp->nsupers ? super_of(w->d) : "";
+}
 
-const char *swarm_dl_super_digest(const struct swarm_dl *w) { return w->d->sup_sha256; }
+const char *swarm_dl_super_digest(const struct swarm_dl *w)
+{
+	return w->d->sup_sha256;
+}
 
-void swarm_dl_stats(const struct swarm_dl *w, struct swarm_dl_stats *out) { *out = w->d->stats; }
+void swarm_dl_stats(const struct swarm_dl *w, struct swarm_dl_stats *out)
+{
+	*out = w->d->stats;
+}
 
 /* The store's peer id: 32 random hex digits in DATA/peer-id, made once (a racing second process
  * takes the first one's). Best effort: without it, a restarted process's old registration waits
@@ -1632,7 +1715,10 @@ void swarm_peer_free(struct swarm_peer *sp)
 
 /* ---- for df get's detached seeder ---- */
 
-double swarm_peer_last_served(const struct swarm_peer *sp) { return sp->ps.last_request; }
+double swarm_peer_last_served(const struct swarm_peer *sp)
+{
+	return sp->ps.last_request;
+}
 
 void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, struct http_client *cluster)
 {
@@ -1670,16 +1756,22 @@ static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 }
 
 /* The `leave` request for d's registration (2 s to connect and to answer); NULL if it cannot start. */
-static struct http_fetch *leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx),
-					void *ctx)
+static struct http_fetch *
+leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx), void *ctx)
 {
 	struct swarm_peer *sp = d->sp;
 	char url[512], err[256];
-	snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", sp->scheme, super_of(d), d->id, d->handle,
-		 d->secret);
+	snprintf(url, sizeof url, "%s://%s/v1/leave?task=%s&peer=%d&secret=%s", sp->scheme, super_of(d), d->id,
+		 d->handle, d->secret);
 	struct http_request req = {
-		.method = "POST", .url = url, .headers = sp->token_hdr, .what = "supernode", .on_done = on_done,
-		.ctx = ctx, .connect_timeout = 2, .first_byte_timeout = 2,
+		.method = "POST",
+		.url = url,
+		.headers = sp->token_hdr,
+		.what = "supernode",
+		.on_done = on_done,
+		.ctx = ctx,
+		.connect_timeout = 2,
+		.first_byte_timeout = 2,
 	};
 	return http_client_request(sp->cfg.cluster, &req, err, sizeof err);
 }

@@ -33,16 +33,16 @@ struct swarm_peer_cfg {
 	struct http_server *server;  /* this host's piece server: the engine routes /v1/piece/ on it; NULL:
 	                              * none (registrations say port 0: a downloader only) */
 	struct store *store;
-	const char *supernodes;      /* "host:port[,host:port...]": each task goes to the first of them in
+	const char *supernodes; /* "host:port[,host:port...]": each task goes to the first of them in
 	                              * rendezvous-hash order of its id, then the next on failure; "" or NULL: none */
-	const char *token;           /* cluster token ("" open) */
-	const char *advertise;       /* address other peers dial; "" or NULL: as the supernode sees us */
-	const char *filter;          /* query parameters dropped from URL task ids (comma-separated) */
-	int back_to_source;          /* fetch straight from the source when no supernode answers */
-	double supernode_retry;      /* seconds a registered download keeps retrying its supernodes (backing
+	const char *token;      /* cluster token ("" open) */
+	const char *advertise;  /* address other peers dial; "" or NULL: as the supernode sees us */
+	const char *filter;     /* query parameters dropped from URL task ids (comma-separated) */
+	int back_to_source;     /* fetch straight from the source when no supernode answers */
+	double supernode_retry; /* seconds a registered download keeps retrying its supernodes (backing
 	                              * off) after losing them, before the source; 0: to the source at once */
-	uint32_t piece_size;         /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
-	double timeout;              /* no progress on a piece or source fetch for this long; 0: 60 s */
+	uint32_t piece_size;    /* for direct downloads, 0: from the length (a supernode decides for swarm ones) */
+	double timeout;         /* no progress on a piece or source fetch for this long; 0: 60 s */
 	/* A piece transfer gets 5 s plus its size at this rate (bytes/s; [get] min_piece_rate) before it is
 	 * given up, charged to its uploader and asked elsewhere; 0: no deadline. limit_rate (the download
 	 * limit, 0: none) lowers that floor to the limit's share of a transfer. */
@@ -53,7 +53,7 @@ struct swarm_peer_cfg {
 	/* The per-piece checksum required ([security] piece_digest): with DIGEST_PIECE_SHA256 a download
 	 * whose supernode hands out xxh3 sums fails rather than trust them; with xxh3 either is accepted. */
 	enum digest_piece_algo piece_digest;
-	struct storegc *gc;          /* the store's GC, run before a new task is created; NULL: none */
+	struct storegc *gc; /* the store's GC, run before a new task is created; NULL: none */
 	/* A download that completes leaves its supernode instead of seeding (a child site's supernode
 	 * fetching through its parent site, swarm/parent.h: its own piece server serves its own site). */
 	int no_seed;
@@ -75,8 +75,8 @@ struct swarm_dl_stats {
 
 struct swarm_dl_cfg {
 	const char *url;
-	const char *headers;          /* request lines "Name: value\r\n"... for the source, or NULL */
-	struct digest_spec digest;    /* expected whole-file digest (len 0: none); makes the id content-addressed */
+	const char *headers;       /* request lines "Name: value\r\n"... for the source, or NULL */
+	struct digest_spec digest; /* expected whole-file digest (len 0: none); makes the id content-addressed */
 	/* The length is known (-1: the source does not say; pieces still arrive in order then). */
 	void (*on_meta)(struct swarm_dl *dl, int64_t length, void *ctx);
 	/* Piece n is in the store and verified. */
@@ -86,10 +86,10 @@ struct swarm_dl_cfg {
 	 * DF_EXIT_NOSUPER) and a one-line cause naming the URL. The watcher handle is gone after it. */
 	void (*on_done)(struct swarm_dl *dl, int rc, int exit_code, const char *msg, void *ctx);
 	void *ctx;
-	const char *filter;           /* the query parameters the task id leaves out; NULL: the engine's filter */
-	const char *via;              /* the registration's `via` line (a child supernode: the sites its task
+	const char *filter;   /* the query parameters the task id leaves out; NULL: the engine's filter */
+	const char *via;      /* the registration's `via` line (a child supernode: the sites its task
 	                               * came through, itself last; docs/PROTOCOL.md); NULL or "": none */
-	int digest_elsewhere;         /* the watcher checks the whole file itself (a supernode's digest
+	int digest_elsewhere; /* the watcher checks the whole file itself (a supernode's digest
 	                               * thread): the engine skips its own pass over the file */
 };
 

@@ -51,7 +51,8 @@ static int make_room(struct pieceserve *ps)
 	if (ps->nopen >= ps->max_open) {
 		if (!ps->said_full) {
 			ps->said_full = 1;
-			log_info("piece server: %d tasks open, its share of the descriptor limit (RLIMIT_NOFILE %ld): closing "
+			log_info("piece server: %d tasks open, its share of the descriptor limit (RLIMIT_NOFILE %ld): "
+				 "closing "
 				 "the least recently used from now on (a higher `ulimit -n` keeps more open)",
 				 ps->nopen, fd_limit());
 		}
@@ -89,7 +90,8 @@ static struct store_task *find_task(struct pieceserve *ps, const char *id)
 	if (make_room(ps) != DF_OK)
 		return NULL;
 	struct store_task *t;
-	while (!(t = store_task_open(ps->store, id, NULL, STORE_RDONLY, NULL, 0)) && (errno == EMFILE || errno == ENFILE)) {
+	while (!(t = store_task_open(ps->store, id, NULL, STORE_RDONLY, NULL, 0)) &&
+	       (errno == EMFILE || errno == ENFILE)) {
 		int saved = errno;
 		if (evict_one(ps) != DF_OK) {
 			errno = saved;
@@ -142,7 +144,8 @@ int pieceserve_set_key(struct pieceserve *ps, const char *id, const char *key)
 			*k = ps->keys[--ps->nkeys];
 		return DF_OK;
 	}
-	if (strlen(key) != PIECE_KEY_HEX || strspn(key, "0123456789abcdef") != PIECE_KEY_HEX || strlen(id) >= TASKID_MAX)
+	if (strlen(key) != PIECE_KEY_HEX || strspn(key, "0123456789abcdef") != PIECE_KEY_HEX ||
+	    strlen(id) >= TASKID_MAX)
 		return DF_ERR;
 	if (!k) {
 		if (ps->nkeys == ps->keys_cap) {
@@ -204,7 +207,8 @@ static void on_piece(struct http_req *req, void *ctx)
 	const char *slash = memchr(rest.p, '/', rest.n);
 	if (!slash || slice_copy((struct slice){rest.p, (size_t)(slash - rest.p)}, id, sizeof id) != 0 ||
 	    !taskid_valid(id, strlen(id)) ||
-	    proto_u64((struct slice){slash + 1, rest.n - (size_t)(slash + 1 - rest.p)}, &n) != DF_OK || n > UINT32_MAX) {
+	    proto_u64((struct slice){slash + 1, rest.n - (size_t)(slash + 1 - rest.p)}, &n) != DF_OK ||
+	    n > UINT32_MAX) {
 		http_reply(req, 400, NULL, DF_LIT("expected /v1/piece/TASK/PIECE\n"));
 		return;
 	}
@@ -249,7 +253,8 @@ static void on_piece(struct http_req *req, void *ctx)
 	http_reply_file(req, 200, "Content-Type: application/octet-stream\r\n", dup_fd, (off_t)off, len);
 }
 
-int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_server *srv, struct store *store, const char *token)
+int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_server *srv, struct store *store,
+		    const char *token)
 {
 	memset(ps, 0, sizeof *ps);
 	ps->loop = loop;

@@ -24,17 +24,17 @@ struct pieceserve {
 	struct store *store;
 	const char *token;
 	uint64_t pieces_served, bytes_served, refused;
-	double last_request;  /* ev_now of the last piece request */
+	double last_request; /* ev_now of the last piece request */
 	/* Tasks kept open while serving, least recently used evicted past max_open (derived from
 	 * RLIMIT_NOFILE at init; a task handle takes two descriptors). Grows as needed. */
 	struct ps_open {
 		struct store_task *task;
-		double used;          /* ev_now of its last request, or of its opening (the LRU order) */
-		double served;        /* ev_now of its last piece request; 0: none yet */
-	} *open;
+		double used;   /* ev_now of its last request, or of its opening (the LRU order) */
+		double served; /* ev_now of its last piece request; 0: none yet */
+	} * open;
 	int nopen, cap, max_open;
-	uint64_t evicted;         /* handles closed to stay within max_open */
-	int said_full;            /* the "budget reached" notice was logged */
+	uint64_t evicted;            /* handles closed to stay within max_open */
+	int said_full;               /* the "budget reached" notice was logged */
 	struct pieceserve_key *keys; /* the tasks this process may serve, with their keys */
 	int nkeys, keys_cap;
 };
@@ -48,7 +48,8 @@ struct pieceserve_key {
 
 /* Routes GET /v1/piece/ on srv to ps (which the caller owns and keeps alive; srv NULL: no route, the
  * handles and keys only). DF_OK or DF_ERR. */
-int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_server *srv, struct store *store, const char *token);
+int pieceserve_init(struct pieceserve *ps, struct ev_loop *loop, struct http_server *srv, struct store *store,
+		    const char *token);
 /* Lets the server use an already-open task handle (a download in progress writes into it). */
 void pieceserve_add_task(struct pieceserve *ps, struct store_task *t);
 /* Closes the server's handle on task id (before the task is removed from the store). */

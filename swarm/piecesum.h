@@ -16,7 +16,7 @@ struct piecesum {
 	uint8_t (*sha)[DIGEST_SHA256_LEN]; /* indexed by piece; grown as pieces arrive */
 	uint8_t *known;                    /* bit n: sha[n] is set */
 	uint32_t cap;
-	uint64_t rehashed;                 /* pieces hashed from the store (for status) */
+	uint64_t rehashed; /* pieces hashed from the store (for status) */
 };
 
 void piecesum_init(struct piecesum *ps, enum digest_piece_algo algo);

@@ -190,19 +190,19 @@ static void start_host(struct pusher *p, struct pusher_host *h)
 	proto_put(&b, "mode", "%s", p->mode);
 	snprintf(url, sizeof url, "%s://%s%s", p->scheme, h->name, p->path ? p->path : "/v1/push");
 	struct http_request req = {
-	        .method = "POST",
-	        .url = url,
-	        .headers = p->tok,
-	        .body = p->body ? p->body : b.p,
-	        .body_len = p->body ? strlen(p->body) : b.len,
-	        .what = "host",
-	        .on_response = host_response,
-	        .on_body = host_body,
-	        .on_done = host_done,
-	        .ctx = h,
-	        .connect_timeout = 5,
-	        .first_byte_timeout = 30,
-	        .idle_timeout = p->timeout,
+		.method = "POST",
+		.url = url,
+		.headers = p->tok,
+		.body = p->body ? p->body : b.p,
+		.body_len = p->body ? strlen(p->body) : b.len,
+		.what = "host",
+		.on_response = host_response,
+		.on_body = host_body,
+		.on_done = host_done,
+		.ctx = h,
+		.connect_timeout = 5,
+		.first_byte_timeout = 30,
+		.idle_timeout = p->timeout,
 	};
 	h->state = PUSHER_RUN;
 	h->started = ev_now(p->loop);
@@ -265,9 +265,9 @@ static int local_addr_toward(const char *hostport, char *out, size_t cap)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int rc = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-	                         getsockname(fd, (struct sockaddr *)&ss, &sl) == 0
-	                 ? DF_OK
-	                 : DF_ERR;
+				 getsockname(fd, (struct sockaddr *)&ss, &sl) == 0
+			 ? DF_OK
+			 : DF_ERR;
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(ai);
@@ -314,7 +314,7 @@ int pusher_hash_file(struct pusher *p, const char *file, const char *want, char 
 }
 
 int pusher_serve_file(struct pusher *p, const char *token, const struct http_server_cfg *sc, const char *listen,
-                      const char *advertise, char *err, size_t errlen)
+		      const char *advertise, char *err, size_t errlen)
 {
 	p->file.token = token;
 	p->srv = http_server_new(p->loop, sc);
@@ -332,7 +332,7 @@ int pusher_serve_file(struct pusher *p, const char *token, const struct http_ser
 		snprintf(addr, sizeof addr, "127.0.0.1");
 	const char *open = strchr(addr, ':') && addr[0] != '[' ? "[" : "", *close = open[0] ? "]" : "";
 	snprintf(p->url, sizeof p->url, "%s://%s%s%s:%u/v1/file/%s", p->scheme, open, addr, close,
-	         http_server_port(p->srv), p->file.hex);
+		 http_server_port(p->srv), p->file.hex);
 	p->file_server = 1;
 	return DF_OK;
 }
@@ -395,18 +395,18 @@ static int supernode_call(struct pusher *p, const char *path, const char *body, 
 	c->loop = p->loop;
 	snprintf(url, sizeof url, "%s://%s%s", p->scheme, p->super, path);
 	struct http_request req = {
-	        .method = body ? "POST" : "GET",
-	        .url = url,
-	        .headers = p->tok,
-	        .body = body,
-	        .body_len = body ? strlen(body) : 0,
-	        .what = "supernode",
-	        .on_response = answer_resp,
-	        .on_body = answer_body,
-	        .on_done = call_done,
-	        .ctx = &c->a,
-	        .connect_timeout = 5,
-	        .first_byte_timeout = 300,
+		.method = body ? "POST" : "GET",
+		.url = url,
+		.headers = p->tok,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.what = "supernode",
+		.on_response = answer_resp,
+		.on_body = answer_body,
+		.on_done = call_done,
+		.ctx = &c->a,
+		.connect_timeout = 5,
+		.first_byte_timeout = 300,
 	};
 	if (!http_client_request(p->client, &req, err, sizeof err)) {
 		snprintf(c->msg, sizeof c->msg, "%s", err);
@@ -417,7 +417,7 @@ static int supernode_call(struct pusher *p, const char *path, const char *body, 
 		return DF_ERR;
 	if (c->a.status != 200) {
 		snprintf(c->msg, sizeof c->msg, "answered %d: %.*s", c->a.status, (int)strcspn(c->a.body, "\n"),
-		         c->a.body);
+			 c->a.body);
 		return DF_ERR;
 	}
 	return DF_OK;
@@ -436,7 +436,7 @@ static int leave_path(const struct pusher_answer *a, char *path, size_t cap)
 	if (secret.n && !taskid_valid(secret.p, secret.n)) /* lower-case hex: nothing to escape */
 		return DF_ERR;
 	snprintf(path, cap, "/v1/leave?task=%.*s&peer=%llu&secret=%.*s", (int)task.n, task.p, (unsigned long long)h,
-	         (int)secret.n, secret.p);
+		 (int)secret.n, secret.p);
 	return DF_OK;
 }
 
@@ -453,7 +453,7 @@ static void put_headers(struct proto_buf *b, const char *headers)
 }
 
 int pusher_preheat(struct pusher *p, const char *url, const char *digest, const char *headers, char id[TASKID_MAX],
-                   char *err, size_t errlen)
+		   char *err, size_t errlen)
 {
 	struct call c;
 	char body[sizeof p->reg], path[256];
@@ -513,7 +513,7 @@ int pusher_wait_complete(struct pusher *p, const char *id, char *err, size_t err
 			return DF_OK;
 		if (st && strncmp(st, DF_LIT("failed\"")) == 0) {
 			snprintf(err, errlen, "preheat failed at the supernode: %.*s", e ? (int)strcspn(e, "\"") : 7,
-			         e ? e : "unknown");
+				 e ? e : "unknown");
 			return DF_ERR;
 		}
 		usleep(100000);
@@ -548,14 +548,14 @@ static void ann_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		return;
 	snprintf(url, sizeof url, "%s://%s%s", p->scheme, p->super, path);
 	struct http_request req = {
-	        .method = "POST",
-	        .url = url,
-	        .headers = p->tok,
-	        .what = "supernode",
-	        .on_done = left_done,
-	        .ctx = p,
-	        .connect_timeout = 5,
-	        .first_byte_timeout = 10,
+		.method = "POST",
+		.url = url,
+		.headers = p->tok,
+		.what = "supernode",
+		.on_done = left_done,
+		.ctx = p,
+		.connect_timeout = 5,
+		.first_byte_timeout = 10,
 	};
 	http_client_request(p->client, &req, err, sizeof err);
 }
@@ -576,18 +576,18 @@ static void announce_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	p->ann.body[0] = 0;
 	snprintf(url, sizeof url, "%s://%s/v1/register", p->scheme, p->super);
 	struct http_request req = {
-	        .method = "POST",
-	        .url = url,
-	        .headers = p->tok,
-	        .body = p->reg,
-	        .body_len = strlen(p->reg),
-	        .what = "supernode",
-	        .on_response = answer_resp,
-	        .on_body = answer_body,
-	        .on_done = ann_done,
-	        .ctx = &p->ann,
-	        .connect_timeout = 5,
-	        .first_byte_timeout = 30,
+		.method = "POST",
+		.url = url,
+		.headers = p->tok,
+		.body = p->reg,
+		.body_len = strlen(p->reg),
+		.what = "supernode",
+		.on_response = answer_resp,
+		.on_body = answer_body,
+		.on_done = ann_done,
+		.ctx = &p->ann,
+		.connect_timeout = 5,
+		.first_byte_timeout = 30,
 	};
 	if (http_client_request(p->client, &req, err, sizeof err))
 		p->ainflight = 1;
@@ -607,7 +607,7 @@ int pusher_image_body(struct pusher *p, const struct image_plan *plan)
 	put_headers(&b, plan->auth);
 	for (int i = 0; i < plan->nblobs; i++)
 		proto_put(&b, "blob", "%s %llu %s", plan->blobs[i].digest, (unsigned long long)plan->blobs[i].size,
-		          plan->blobs[i].url);
+			  plan->blobs[i].url);
 	p->path = "/v1/blobs";
 	return DF_OK;
 }

@@ -91,7 +91,7 @@ int pusher_hash_file(struct pusher *p, const char *file, const char *want, char 
  * port), reachable from the supernode at advertise ("": the local address routed toward it); sets
  * p->url. DF_ERR with err. The server lives until pusher_free. */
 int pusher_serve_file(struct pusher *p, const char *token, const struct http_server_cfg *sc, const char *listen,
-                      const char *advertise, char *err, size_t errlen);
+		      const char *advertise, char *err, size_t errlen);
 /* The file server's size, and bytes it sent so far. */
 uint64_t pusher_file_size(const struct pusher *p);
 uint64_t pusher_file_sent(const struct pusher *p);
@@ -100,7 +100,7 @@ uint64_t pusher_file_sent(const struct pusher *p);
  * with the supernode, then leaves at once: the supernode keeps fetching from the source. Runs the
  * loop until answered. The task id in id; DF_ERR with err. */
 int pusher_preheat(struct pusher *p, const char *url, const char *digest, const char *headers, char id[TASKID_MAX],
-                   char *err, size_t errlen);
+		   char *err, size_t errlen);
 /* Waits until the supernode has the whole task id (its status JSON says so). DF_ERR with err. */
 int pusher_wait_complete(struct pusher *p, const char *id, char *err, size_t errlen);
 

@@ -27,7 +27,7 @@
 struct pushrecv {
 	struct pushrecv_cfg cfg;
 	char dir[PATH_MAX];
-	int dirfd;                  /* the push directory: every destination is resolved from it */
+	int dirfd; /* the push directory: every destination is resolved from it */
 };
 
 /* One blob of a blob push: its download watcher until it ends. */
@@ -47,9 +47,9 @@ struct push {
 	struct swarm_dl *w;
 	struct push_target tg;
 	unsigned mode;
-	struct push_blob *blobs;    /* a blob push: nblobs downloads kept in the store */
+	struct push_blob *blobs; /* a blob push: nblobs downloads kept in the store */
 	int nblobs, nblobs_done;
-	uint64_t blob_bytes;        /* their sizes as the pusher gave them */
+	uint64_t blob_bytes; /* their sizes as the pusher gave them */
 	char out[4096];
 	size_t olen;
 	int ended, finished;
@@ -70,7 +70,8 @@ static void walk_undo(int *fds, const int *made, char **parts, int depth)
 	close(fds[0]);
 }
 
-int pushrecv_open_target(int root, const char *push_dir, const char *dest, struct push_target *tg, char *err, size_t errlen)
+int pushrecv_open_target(int root, const char *push_dir, const char *dest, struct push_target *tg, char *err,
+			 size_t errlen)
 {
 	char rel[PATH_MAX];
 	char *parts[PUSH_MAX_DEPTH];
@@ -84,7 +85,8 @@ int pushrecv_open_target(int root, const char *push_dir, const char *dest, struc
 	}
 	for (const char *c = dest; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			snprintf(err, errlen, "destination has a control character (byte 0x%02x); refused", (unsigned char)*c);
+			snprintf(err, errlen, "destination has a control character (byte 0x%02x); refused",
+				 (unsigned char)*c);
 			return DF_ERR;
 		}
 	if (dest[0] == '/') {
@@ -106,7 +108,8 @@ int pushrecv_open_target(int root, const char *push_dir, const char *dest, struc
 			return DF_ERR;
 		}
 		if (n == PUSH_MAX_DEPTH || strlen(part) > NAME_MAX) {
-			snprintf(err, errlen, "%s: %s", dest, n == PUSH_MAX_DEPTH ? "too many folders" : "a name is too long");
+			snprintf(err, errlen, "%s: %s", dest,
+				 n == PUSH_MAX_DEPTH ? "too many folders" : "a name is too long");
 			return DF_ERR;
 		}
 		parts[n++] = part;
@@ -142,7 +145,9 @@ int pushrecv_open_target(int root, const char *push_dir, const char *dest, struc
 		if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
 			/* O_NOFOLLOW | O_DIRECTORY says ENOTDIR for a link too: tell them apart */
 			struct stat ls;
-			errno = fstatat(fds[i], parts[i], &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode) ? ELOOP : ENOTDIR;
+			errno = fstatat(fds[i], parts[i], &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode)
+					? ELOOP
+					: ENOTDIR;
 		}
 		if (fd < 0)
 			goto fail; /* depth is i + 1: the failing component is parts[depth - 1] */
@@ -160,7 +165,7 @@ int pushrecv_open_target(int root, const char *push_dir, const char *dest, struc
 	for (int i = 0; i + 1 < depth; i++)
 		close(fds[i]);
 	return DF_OK;
-fail: {
+fail : {
 	int e = errno;
 	/* the component that failed: the next one below the deepest folder reached */
 	char at[PATH_MAX];
@@ -208,10 +213,14 @@ int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request
 				*why = "a control character inside a value";
 				return DF_ERR;
 			}
-		if (slice_eq(l.key, "url")) too_long = slice_copy(l.val, rq->url, sizeof rq->url);
-		else if (slice_eq(l.key, "digest")) too_long = slice_copy(l.val, digest, sizeof digest);
-		else if (slice_eq(l.key, "dest")) too_long = slice_copy(l.val, rq->dest, sizeof rq->dest);
-		else if (slice_eq(l.key, "mode")) too_long = slice_copy(l.val, mode, sizeof mode);
+		if (slice_eq(l.key, "url"))
+			too_long = slice_copy(l.val, rq->url, sizeof rq->url);
+		else if (slice_eq(l.key, "digest"))
+			too_long = slice_copy(l.val, digest, sizeof digest);
+		else if (slice_eq(l.key, "dest"))
+			too_long = slice_copy(l.val, rq->dest, sizeof rq->dest);
+		else if (slice_eq(l.key, "mode"))
+			too_long = slice_copy(l.val, mode, sizeof mode);
 		if (too_long) {
 			*why = "a url, digest, dest or mode line is too long";
 			return DF_ERR;
@@ -246,7 +255,8 @@ static int header_line_ok(struct slice v)
 	if (!colon || colon == v.p)
 		return 0;
 	for (const char *c = v.p; c < colon; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c)))
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *c)))
 			return 0;
 	return 1;
 }
@@ -255,7 +265,8 @@ static int header_line_ok(struct slice v)
 static int blob_line(struct slice v, struct pushrecv_blob *b)
 {
 	const char *sp1 = memchr(v.p, ' ', v.n);
-	if (!sp1 || digest_spec_parse(v.p, (size_t)(sp1 - v.p), &b->digest) != DF_OK || strcmp(b->digest.algo, "sha256") != 0)
+	if (!sp1 || digest_spec_parse(v.p, (size_t)(sp1 - v.p), &b->digest) != DF_OK ||
+	    strcmp(b->digest.algo, "sha256") != 0)
 		return DF_ERR;
 	const char *s = sp1 + 1, *end = v.p + v.n;
 	uint64_t size = 0;
@@ -389,7 +400,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	struct store_task *st = p->w ? swarm_dl_task(p->w) : NULL;
 	if (st)
-		say(p, "progress: %llu %lld\n", (unsigned long long)store_task_present_bytes(st), (long long)store_task_length(st));
+		say(p, "progress: %llu %lld\n", (unsigned long long)store_task_present_bytes(st),
+		    (long long)store_task_length(st));
 }
 
 static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void *ctx)
@@ -406,8 +418,8 @@ static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void 
 		say(p, "error: %s: %s\n", p->tg.path, err);
 	} else {
 		log_info("push: wrote %s (%lld bytes)", p->tg.path, (long long)store_task_length(st));
-		say(p, "progress: %lld %lld\nok: %s\n", (long long)store_task_length(st), (long long)store_task_length(st),
-		    p->tg.path);
+		say(p, "progress: %lld %lld\nok: %s\n", (long long)store_task_length(st),
+		    (long long)store_task_length(st), p->tg.path);
 	}
 	p->finished = 1;
 	flush(p);
@@ -447,7 +459,8 @@ static void on_body(struct http_req *req, const char *body, size_t len, void *ct
 	int refused = 0;
 	if (rq->mode & ~0777u && !pr->cfg.special_modes) {
 		snprintf(err, sizeof err,
-			 "mode %04o: setuid, setgid and sticky bits are refused on this host ([proxy] push_special_modes = no)",
+			 "mode %04o: setuid, setgid and sticky bits are refused on this host ([proxy] "
+			 "push_special_modes = no)",
 			 rq->mode);
 		refused = 1;
 	}
@@ -512,7 +525,8 @@ static void on_blobs_body(struct http_req *req, const char *body, size_t len, vo
 	struct push *p = calloc(1, sizeof *p);
 	if (!p || !rq || pushrecv_parse_blobs(body, len, rq, &why) != DF_OK) {
 		int n = snprintf(err, sizeof err, "push: %s\n", p && rq ? why : "out of memory");
-		http_reply(req, p && rq ? 400 : 503, "Content-Type: text/plain\r\n", err, (size_t)DF_MIN(n, (int)sizeof err - 1));
+		http_reply(req, p && rq ? 400 : 503, "Content-Type: text/plain\r\n", err,
+			   (size_t)DF_MIN(n, (int)sizeof err - 1));
 		free(p);
 		free(rq);
 		return;
@@ -538,8 +552,11 @@ static void on_blobs_body(struct http_req *req, const char *body, size_t len, vo
 		p->blob_bytes += b->size;
 		digest_spec_format(&rq->blob[i].digest, b->digest, sizeof b->digest);
 		slice_copy(rq->blob[i].url, url, sizeof url); /* the parser bounds it */
-		struct swarm_dl_cfg c = {.url = url, .headers = rq->headers[0] ? rq->headers : NULL, .digest = rq->blob[i].digest,
-					 .on_done = blob_done, .ctx = b};
+		struct swarm_dl_cfg c = {.url = url,
+					 .headers = rq->headers[0] ? rq->headers : NULL,
+					 .digest = rq->blob[i].digest,
+					 .on_done = blob_done,
+					 .ctx = b};
 		b->w = swarm_dl_start(pr->cfg.peer, &c, err, sizeof err);
 		if (!b->w) {
 			log_warn("push refused: %s: %s", b->digest, err);
@@ -550,8 +567,8 @@ static void on_blobs_body(struct http_req *req, const char *body, size_t len, vo
 			return;
 		}
 	}
-	log_info("push: fetching %d blob%s of %.*s into the store", rq->n, rq->n == 1 ? "" : "s", (int)DF_MIN(rq->image.n, 300),
-		 rq->image.n ? rq->image.p : "an image");
+	log_info("push: fetching %d blob%s of %.*s into the store", rq->n, rq->n == 1 ? "" : "s",
+		 (int)DF_MIN(rq->image.n, 300), rq->image.n ? rq->image.p : "an image");
 	explicit_bzero(rq->headers, sizeof rq->headers); /* swarm_dl_start copied what it keeps */
 	free(rq);
 	ev_timer_start(pr->cfg.loop, &p->tick);

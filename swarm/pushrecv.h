@@ -18,9 +18,9 @@ struct pushrecv;
 struct pushrecv_cfg {
 	struct ev_loop *loop;
 	struct swarm_peer *peer;
-	const char *push_dir;   /* files land only below this directory (created when missing) */
-	const char *token;      /* cluster token ("" open) */
-	int special_modes;      /* accept modes with setuid, setgid or sticky bits (else refused) */
+	const char *push_dir; /* files land only below this directory (created when missing) */
+	const char *token;    /* cluster token ("" open) */
+	int special_modes;    /* accept modes with setuid, setgid or sticky bits (else refused) */
 };
 
 /* Routes POST /v1/push and POST /v1/blobs on srv. NULL with err set (the push directory cannot be made). */
@@ -51,11 +51,11 @@ int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request
 struct pushrecv_blob {
 	struct digest_spec digest; /* sha256 */
 	uint64_t size;
-	struct slice url;          /* an http(s) URL, a slice of the body */
+	struct slice url; /* an http(s) URL, a slice of the body */
 };
 struct pushrecv_blobs {
 	struct slice image;
-	char headers[16384];       /* the header lines as "Name: value\r\n"... */
+	char headers[16384]; /* the header lines as "Name: value\r\n"... */
 	int n;
 	struct pushrecv_blob blob[PUSH_MAX_BLOBS];
 };
@@ -67,9 +67,9 @@ int pushrecv_parse_blobs(const char *body, size_t len, struct pushrecv_blobs *rq
 
 /* A destination below the push directory, resolved without following links. */
 struct push_target {
-	int dirfd;                  /* the folder that receives the file (owned; -1 when none) */
-	char name[NAME_MAX + 1];    /* the file's name in it */
-	char path[PATH_MAX];        /* push_dir/dest, for messages */
+	int dirfd;               /* the folder that receives the file (owned; -1 when none) */
+	char name[NAME_MAX + 1]; /* the file's name in it */
+	char path[PATH_MAX];     /* push_dir/dest, for messages */
 };
 
 /* Resolves dest (relative to push_dir, or absolute inside it; push_dirfd is push_dir opened) into

@@ -11,7 +11,8 @@
 
 static int tchar(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static size_t token_at(struct slice v, size_t i)
@@ -69,7 +70,9 @@ int regauth_challenge_parse(struct slice v, struct regauth_challenge *out)
 			return DF_ERR;
 		memset(&cur, 0, sizeof cur);
 		struct slice scheme = {v.p + i, sl};
-		cur.scheme = slice_caseeq(scheme, "bearer") ? REGAUTH_BEARER : slice_caseeq(scheme, "basic") ? REGAUTH_BASIC : REGAUTH_NONE;
+		cur.scheme = slice_caseeq(scheme, "bearer")  ? REGAUTH_BEARER
+			     : slice_caseeq(scheme, "basic") ? REGAUTH_BASIC
+							     : REGAUTH_NONE;
 		i += sl;
 		/* the parameters: name = value pairs separated by commas, until a token that is not
 		 * followed by '=' (the next challenge's scheme) */
@@ -101,9 +104,14 @@ int regauth_challenge_parse(struct slice v, struct regauth_challenge *out)
 				val[vl] = 0;
 				k += vl;
 			}
-			char *dst = slice_caseeq(name, "realm") ? cur.realm : slice_caseeq(name, "service") ? cur.service
-				  : slice_caseeq(name, "scope") ? cur.scope : slice_caseeq(name, "error") ? cur.error : NULL;
-			size_t dcap = dst == cur.service ? sizeof cur.service : dst == cur.error ? sizeof cur.error : sizeof cur.realm;
+			char *dst = slice_caseeq(name, "realm")     ? cur.realm
+				    : slice_caseeq(name, "service") ? cur.service
+				    : slice_caseeq(name, "scope")   ? cur.scope
+				    : slice_caseeq(name, "error")   ? cur.error
+								    : NULL;
+			size_t dcap = dst == cur.service ? sizeof cur.service
+				      : dst == cur.error ? sizeof cur.error
+							 : sizeof cur.realm;
 			if (dst && cur.scheme != REGAUTH_NONE && snprintf(dst, dcap, "%s", val) >= (int)dcap)
 				return DF_ERR;
 			k = skip_ws(v, k);
@@ -191,7 +199,8 @@ static int key_match(const char *key, size_t kn, const char *registry, const cha
 	size_t hn = strcspn(key, "/");
 	if (hn > kn)
 		hn = kn;
-	int host_ok = (hn == strlen(registry) && strncasecmp(key, registry, hn) == 0) || (hub(registry, strlen(registry)) && hub(key, hn));
+	int host_ok = (hn == strlen(registry) && strncasecmp(key, registry, hn) == 0) ||
+		      (hub(registry, strlen(registry)) && hub(key, hn));
 	if (!host_ok || !hn)
 		return 0;
 	if (hn == kn)
@@ -244,7 +253,8 @@ int regauth_file_find(const char *json, size_t len, const char *registry, const 
 		return DF_ERR;
 	}
 	if (best < 0) {
-		*why = helper ? "no entry in \"auths\"; the file names a credential helper (credsStore/credHelpers), which df does not run: give --creds"
+		*why = helper ? "no entry in \"auths\"; the file names a credential helper (credsStore/credHelpers), "
+				"which df does not run: give --creds"
 			      : "no entry for the registry";
 		return DF_AGAIN;
 	}
@@ -276,8 +286,9 @@ int regauth_file_find(const char *json, size_t len, const char *registry, const 
 		}
 		return DF_OK;
 	}
-	*why = json_get(json, toks, best, "identitytoken") >= 0 ? "the registry's entry holds an identity token (not supported: give --creds)"
-								  : "the registry's entry has neither \"auth\" nor username and password";
+	*why = json_get(json, toks, best, "identitytoken") >= 0
+		       ? "the registry's entry holds an identity token (not supported: give --creds)"
+		       : "the registry's entry has neither \"auth\" nor username and password";
 	return helper ? DF_AGAIN : DF_ERR;
 }
 

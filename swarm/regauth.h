@@ -15,10 +15,10 @@ enum regauth_scheme { REGAUTH_NONE, REGAUTH_BASIC, REGAUTH_BEARER };
 
 struct regauth_challenge {
 	enum regauth_scheme scheme;
-	char realm[1024];   /* Bearer: the token server's URL; Basic: the realm's name */
+	char realm[1024]; /* Bearer: the token server's URL; Basic: the realm's name */
 	char service[256];
-	char scope[1024];   /* "repository:NAME:pull" when the registry says which; "" otherwise */
-	char error[64];     /* "insufficient_scope", "invalid_token" ... or "" */
+	char scope[1024]; /* "repository:NAME:pull" when the registry says which; "" otherwise */
+	char error[64];   /* "insufficient_scope", "invalid_token" ... or "" */
 };
 
 /* Parses one WWW-Authenticate value, which may hold several challenges (RFC 9110 11.6.1): the

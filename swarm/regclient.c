@@ -18,9 +18,9 @@
 struct regclient {
 	struct regclient_cfg cfg;
 	char api[256], repo[256], creds[1024];
-	char base[300];        /* "" until a ping was answered */
-	char auth[8192];       /* the Authorization line in use, or "" */
-	int bearer;            /* auth came from a token server (a 401 may ask for a new one) */
+	char base[300];  /* "" until a ping was answered */
+	char auth[8192]; /* the Authorization line in use, or "" */
+	int bearer;      /* auth came from a token server (a 401 may ask for a new one) */
 };
 
 /* One GET, waited for. */
@@ -28,7 +28,7 @@ struct sync {
 	int done, rc, status;
 	char msg[256], ctype[128], digest[80];
 	struct regauth_challenge ch;
-	int ch_rc;             /* what regauth_challenge_parse said: DF_OK, DF_AGAIN none, DF_ERR */
+	int ch_rc; /* what regauth_challenge_parse said: DF_OK, DF_AGAIN none, DF_ERR */
 	char *body;
 	size_t len, cap, max;
 	int over;
@@ -129,9 +129,18 @@ static int get(struct regclient *rc, const char *url, const char *headers, size_
 	memset(s, 0, sizeof *s);
 	s->max = max;
 	struct http_request rq = {
-		.method = "GET", .url = url, .headers = headers, .follow_redirects = 1, .what = "registry",
-		.connect_timeout = rc->cfg.timeout, .first_byte_timeout = rc->cfg.timeout, .idle_timeout = rc->cfg.timeout,
-		.on_response = on_response, .on_body = on_body, .on_done = on_done, .ctx = s,
+		.method = "GET",
+		.url = url,
+		.headers = headers,
+		.follow_redirects = 1,
+		.what = "registry",
+		.connect_timeout = rc->cfg.timeout,
+		.first_byte_timeout = rc->cfg.timeout,
+		.idle_timeout = rc->cfg.timeout,
+		.on_response = on_response,
+		.on_body = on_body,
+		.on_done = on_done,
+		.ctx = s,
 	};
 	if (!http_client_request(rc->cfg.client, &rq, err, sizeof err)) {
 		snprintf(s->msg, sizeof s->msg, "%s", err);
@@ -184,7 +193,9 @@ static int authenticate(struct regclient *rc, const struct regauth_challenge *ch
 	}
 	if (ch->scheme == REGAUTH_BASIC) {
 		if (!basic[0]) {
-			snprintf(err, errlen, "%s wants credentials (Basic): give --creds USER:PASSWORD or an auth file entry", rc->api);
+			snprintf(err, errlen,
+				 "%s wants credentials (Basic): give --creds USER:PASSWORD or an auth file entry",
+				 rc->api);
 			return DF_ERR;
 		}
 		snprintf(rc->auth, sizeof rc->auth, "%s", basic);
@@ -204,8 +215,8 @@ static int authenticate(struct regclient *rc, const struct regauth_challenge *ch
 		snprintf(scope, sizeof scope, "repository:%s:pull", rc->repo);
 	urlenc(ch->service, service, sizeof service);
 	urlenc(scope, escope, sizeof escope);
-	snprintf(url, sizeof url, "%s%s%s%s%sscope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", service[0] ? "service=" : "",
-		 service, service[0] ? "&" : "", escope);
+	snprintf(url, sizeof url, "%s%s%s%s%sscope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
+		 service[0] ? "service=" : "", service, service[0] ? "&" : "", escope);
 	struct sync s;
 	int r = get(rc, url, basic[0] ? basic : NULL, TOKEN_ANSWER_MAX, &s);
 	explicit_bzero(basic, sizeof basic);
@@ -216,7 +227,10 @@ static int authenticate(struct regclient *rc, const struct regauth_challenge *ch
 	}
 	if (s.status != 200) {
 		snprintf(err, errlen, "the token server of %s answered %d%s", rc->api, s.status,
-			 s.status == 401 || s.status == 403 ? rc->creds[0] ? ": the credentials were refused" : ": it wants credentials (--creds or an auth file)" : "");
+			 s.status == 401 || s.status == 403
+				 ? rc->creds[0] ? ": the credentials were refused"
+						: ": it wants credentials (--creds or an auth file)"
+				 : "");
 		sync_free(&s);
 		return DF_ERR;
 	}
@@ -224,7 +238,8 @@ static int authenticate(struct regclient *rc, const struct regauth_challenge *ch
 	char token[7000];
 	uint64_t expires;
 	const char *why;
-	if (regauth_token_parse(s.body ? s.body : "", s.len, toks, TOKEN_TOKS, token, sizeof token, &expires, &why) != DF_OK) {
+	if (regauth_token_parse(s.body ? s.body : "", s.len, toks, TOKEN_TOKS, token, sizeof token, &expires, &why) !=
+	    DF_OK) {
 		snprintf(err, errlen, "the token server of %s: %s", rc->api, why);
 		sync_free(&s);
 		return DF_ERR;
@@ -252,7 +267,8 @@ static int ping(struct regclient *rc, char *err, size_t errlen)
 		snprintf(url, sizeof url, "http://%s/v2/", rc->api);
 		r = get(rc, url, NULL, 65536, &s);
 		if (r != DF_OK)
-			snprintf(err, errlen, "registry %s: https: %s; http: %s", rc->api, https_msg, s.msg[0] ? s.msg : "no answer");
+			snprintf(err, errlen, "registry %s: https: %s; http: %s", rc->api, https_msg,
+				 s.msg[0] ? s.msg : "no answer");
 	} else if (r != DF_OK) {
 		snprintf(err, errlen, "registry %s: %s%s", rc->api, s.msg[0] ? s.msg : "no answer",
 			 s.status ? "" : " (plain http only for a loopback registry or with --plain-http)");
@@ -271,9 +287,11 @@ static int ping(struct regclient *rc, char *err, size_t errlen)
 	if (st == 401 && ch_rc == DF_OK)
 		return authenticate(rc, &ch, err, errlen);
 	if (st == 401)
-		snprintf(err, errlen, "registry %s answered 401 with %s challenge", rc->api, ch_rc == DF_ERR ? "a malformed" : "no Basic or Bearer");
+		snprintf(err, errlen, "registry %s answered 401 with %s challenge", rc->api,
+			 ch_rc == DF_ERR ? "a malformed" : "no Basic or Bearer");
 	else
-		snprintf(err, errlen, "registry %s: /v2/ answered %d: not a registry API (distribution v2)?", rc->api, st);
+		snprintf(err, errlen, "registry %s: /v2/ answered %d: not a registry API (distribution v2)?", rc->api,
+			 st);
 	return DF_ERR;
 }
 
@@ -321,8 +339,10 @@ int regclient_get(struct regclient *rc, const char *path, const char *extra, siz
 			char code[48];
 			error_code(&s, code, sizeof code);
 			snprintf(err, errlen, "registry %s answered %d%s for %s%s", rc->api, s.status, code, path,
-				 s.status == 401 ? rc->creds[0] ? ": the credentials were refused" : ": it wants credentials (--creds or an auth file)"
-				 : s.status == 404 ? ": no such image or tag" : "");
+				 s.status == 401   ? rc->creds[0] ? ": the credentials were refused"
+								  : ": it wants credentials (--creds or an auth file)"
+				 : s.status == 404 ? ": no such image or tag"
+						   : "");
 			sync_free(&s);
 			return DF_ERR;
 		}

@@ -32,8 +32,8 @@ void regclient_free(struct regclient *rc);
 struct regclient_resp {
 	int status;
 	char content_type[128];
-	char digest[80];        /* Docker-Content-Digest, or "" */
-	char *body;             /* malloc'd, NUL-terminated; the caller frees it */
+	char digest[80]; /* Docker-Content-Digest, or "" */
+	char *body;      /* malloc'd, NUL-terminated; the caller frees it */
 	size_t len;
 };
 

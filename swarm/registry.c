@@ -62,9 +62,10 @@ void registry_get_stats(const struct registry *reg, struct registry_stats *out)
 static void reply_error(struct http_req *req, int status, const char *code, const char *msg)
 {
 	char body[512];
-	int n = snprintf(body, sizeof body, "{\"errors\":[{\"code\":\"%s\",\"message\":\"df proxy: %s\"}]}\n", code, msg);
-	http_reply(req, status, "Content-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\n", body,
-		   n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
+	int n = snprintf(body, sizeof body, "{\"errors\":[{\"code\":\"%s\",\"message\":\"df proxy: %s\"}]}\n", code,
+			 msg);
+	http_reply(req, status, "Content-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\n",
+		   body, n > 0 ? DF_MIN((size_t)n, sizeof body - 1) : 0);
 }
 
 void registry_blob_free(struct reg_blob *b)
@@ -94,8 +95,13 @@ void registry_blob_relay(struct reg_blob *b)
 	} else {
 		/* a HEAD as it is: its redirect goes back to the client (a presigned URL is signed for GET) */
 		struct relay_cfg rc = {
-			.client = reg->cfg.client, .method = b->head ? "HEAD" : "GET", .url = b->url, .headers = hdrs,
-			.follow_redirects = !b->head, .what = "upstream registry", .idle_timeout = reg->cfg.timeout,
+			.client = reg->cfg.client,
+			.method = b->head ? "HEAD" : "GET",
+			.url = b->url,
+			.headers = hdrs,
+			.follow_redirects = !b->head,
+			.what = "upstream registry",
+			.idle_timeout = reg->cfg.timeout,
 			.stats = &reg->st.relay,
 		};
 		relay_start(req, &rc);
@@ -252,10 +258,19 @@ static int start_check(struct reg_blob *b, int follow, char *err, size_t errlen)
 {
 	struct registry *reg = b->reg;
 	struct http_request rq = {
-		.method = follow ? "GET" : "HEAD", .url = b->url, .headers = b->creds, .what = "upstream",
-		.range = follow, .range_start = 0, .range_end = 0, .follow_redirects = follow,
-		.idle_timeout = reg->cfg.timeout, .first_byte_timeout = reg->cfg.timeout, .on_response = check_response,
-		.on_done = check_done, .ctx = b,
+		.method = follow ? "GET" : "HEAD",
+		.url = b->url,
+		.headers = b->creds,
+		.what = "upstream",
+		.range = follow,
+		.range_start = 0,
+		.range_end = 0,
+		.follow_redirects = follow,
+		.idle_timeout = reg->cfg.timeout,
+		.first_byte_timeout = reg->cfg.timeout,
+		.on_response = check_response,
+		.on_done = check_done,
+		.ctx = b,
 	};
 	b->followed = follow;
 	b->check_status = 0;
@@ -346,8 +361,13 @@ static void serve_plan(struct registry *reg, struct http_req *req, const struct 
 		return;
 	}
 	struct relay_cfg rc = {
-		.client = reg->cfg.client, .url = p->url, .headers = hdrs, .follow_redirects = p->follow_redirects,
-		.what = "upstream registry", .idle_timeout = reg->cfg.timeout, .stats = &reg->st.relay,
+		.client = reg->cfg.client,
+		.url = p->url,
+		.headers = hdrs,
+		.follow_redirects = p->follow_redirects,
+		.what = "upstream registry",
+		.idle_timeout = reg->cfg.timeout,
+		.stats = &reg->st.relay,
 	};
 	relay_start(req, &rc);
 	free(hdrs);

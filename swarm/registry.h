@@ -23,18 +23,18 @@ struct swarm_peer;
 
 struct registry_cfg {
 	struct ev_loop *loop;
-	struct http_client *client;   /* for upstreams (TLS for https ones) */
-	struct swarm_peer *peer;      /* the peer engine blobs go through; NULL: straight from the upstream */
-	struct store *store;          /* the engine's store (blob replies hold their task open) */
+	struct http_client *client; /* for upstreams (TLS for https ones) */
+	struct swarm_peer *peer;    /* the peer engine blobs go through; NULL: straight from the upstream */
+	struct store *store;        /* the engine's store (blob replies hold their task open) */
 	const struct registry_upstream *upstreams; /* copied */
 	int nupstreams;
-	double timeout;               /* no progress from an upstream for this long; 0: the client's */
+	double timeout; /* no progress from an upstream for this long; 0: the client's */
 	/* [proxy] offline_serve: when an upstream cannot be reached, serve a sha256 blob the store or the
 	 * swarm holds to a client the upstream accepted for the repository within offline_remember
 	 * seconds (decisions remembered as hashes in authmem_path, docs/PROXY.md) */
 	int offline_serve;
 	int offline_remember;
-	const char *authmem_path;     /* needed with offline_serve */
+	const char *authmem_path; /* needed with offline_serve */
 };
 
 /* A mirror (cfg copied). NULL with err set when out of memory. */
@@ -66,18 +66,18 @@ void registry_serve(struct registry *reg, struct http_req *req, const struct reg
 void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *url, const struct digest_spec *digest);
 
 struct registry_stats {
-	uint64_t requests;      /* /v2/ requests */
-	uint64_t manifests;     /* manifest requests passed through */
-	uint64_t blobs_p2p;     /* blob GETs served from the swarm engine */
-	uint64_t blobs_direct;  /* blob requests relayed straight from the upstream */
-	uint64_t blob_bytes;    /* body bytes of blob GETs served from the swarm engine */
-	uint64_t denied;        /* blob GETs (and HEADs) the upstream did not authorize */
-	uint64_t heads;         /* blob HEADs answered by df once the upstream authorized them */
-	uint64_t super_failed;  /* blobs relayed because the supernode failed their task */
-	char super_failure[320]; /* the last such failure: "supernode HOST: REASON", or "" */
-	uint64_t offline;       /* blob requests served while the upstream could not be reached */
+	uint64_t requests;        /* /v2/ requests */
+	uint64_t manifests;       /* manifest requests passed through */
+	uint64_t blobs_p2p;       /* blob GETs served from the swarm engine */
+	uint64_t blobs_direct;    /* blob requests relayed straight from the upstream */
+	uint64_t blob_bytes;      /* body bytes of blob GETs served from the swarm engine */
+	uint64_t denied;          /* blob GETs (and HEADs) the upstream did not authorize */
+	uint64_t heads;           /* blob HEADs answered by df once the upstream authorized them */
+	uint64_t super_failed;    /* blobs relayed because the supernode failed their task */
+	char super_failure[320];  /* the last such failure: "supernode HOST: REASON", or "" */
+	uint64_t offline;         /* blob requests served while the upstream could not be reached */
 	uint64_t offline_refused; /* ... refused then: no remembered yes for those credentials */
-	uint64_t aborted;       /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
+	uint64_t aborted;         /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
 	struct relay_stats relay;
 };
 void registry_get_stats(const struct registry *reg, struct registry_stats *out);

@@ -17,15 +17,15 @@
 
 struct reg_stream {
 	struct reg_blob *b;
-	struct swarm_dl *dl;       /* NULL once the engine reported the end */
-	struct store_task *task;   /* our own reference, from on_meta until the stream ends */
+	struct swarm_dl *dl;     /* NULL once the engine reported the end */
+	struct store_task *task; /* our own reference, from on_meta until the stream ends */
 	int64_t length;
-	int ranged;                /* the client asked for a satisfiable range: 206 */
+	int ranged; /* the client asked for a satisfiable range: 206 */
 	struct http_range range;
-	uint64_t first, last;      /* the inclusive byte span of the reply; last < first when empty */
-	uint64_t next;             /* the next byte to send */
+	uint64_t first, last; /* the inclusive byte span of the reply; last < first when empty */
+	uint64_t next;        /* the next byte to send */
 	int replied, verified, failed;
-	ev_timer later;            /* the fallback to a relay, run from the loop (not inside on_meta) */
+	ev_timer later; /* the fallback to a relay, run from the loop (not inside on_meta) */
 };
 
 void registry_blob_stream_stop(struct reg_blob *b)
@@ -49,9 +49,9 @@ static void produce(struct http_req *req, void *ctx)
 	struct registry *reg = s->b->reg;
 	if (s->failed || !s->task)
 		return;
-	uint64_t end = s->last + 1;            /* exclusive */
+	uint64_t end = s->last + 1; /* exclusive */
 	uint64_t limit = s->verified ? end : end - 1;
-	if (s->last < s->first)                /* an empty reply */
+	if (s->last < s->first) /* an empty reply */
 		end = limit = s->first;
 	uint32_t ps = store_task_piece_size(s->task);
 	while (s->next < limit) {
@@ -138,7 +138,8 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 	if (s->ranged) {
 		uint64_t a, z;
 		if (http_range_resolve(&s->range, (uint64_t)length, &a, &z) != DF_OK) {
-			snprintf(extra + n, sizeof extra - (size_t)n, "Content-Range: bytes */%lld\r\n", (long long)length);
+			snprintf(extra + n, sizeof extra - (size_t)n, "Content-Range: bytes */%lld\r\n",
+				 (long long)length);
 			s->failed = 1;
 			http_reply(b->req, 416, extra, NULL, 0);
 			return;
@@ -146,8 +147,8 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 		s->first = a;
 		s->last = z;
 		status = 206;
-		snprintf(extra + n, sizeof extra - (size_t)n, "Content-Range: bytes %llu-%llu/%lld\r\n", (unsigned long long)a,
-			 (unsigned long long)z, (long long)length);
+		snprintf(extra + n, sizeof extra - (size_t)n, "Content-Range: bytes %llu-%llu/%lld\r\n",
+			 (unsigned long long)a, (unsigned long long)z, (long long)length);
 	}
 	if (length == 0) {
 		s->first = 1;
@@ -199,7 +200,8 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	const char *sup = swarm_dl_super_failure(dl);
 	if (!s->replied && sup) {
 		/* not a passing trouble: every blob will miss the swarm until the supernode is fixed */
-		log_warn("registry: %s: the supernode failed the task, so the blob comes from the upstream without P2P: %s",
+		log_warn("registry: %s: the supernode failed the task, so the blob comes from the upstream without "
+			 "P2P: %s",
 			 b->shown, sup);
 		struct registry_stats *st = &b->reg->st;
 		st->super_failed++;
@@ -238,8 +240,13 @@ void registry_blob_p2p(struct reg_blob *b)
 	if (rv.p && http_range_parse(rv, &s->range) == DF_OK)
 		s->ranged = 1;
 	struct swarm_dl_cfg dc = {
-		.url = b->url, .headers = b->creds[0] ? b->creds : NULL, .digest = b->digest, .on_meta = on_meta,
-		.on_piece = on_piece, .on_done = on_done, .ctx = s,
+		.url = b->url,
+		.headers = b->creds[0] ? b->creds : NULL,
+		.digest = b->digest,
+		.on_meta = on_meta,
+		.on_piece = on_piece,
+		.on_done = on_done,
+		.ctx = s,
 	};
 	s->dl = swarm_dl_start(b->reg->cfg.peer, &dc, err, sizeof err);
 	if (!s->dl) {

@@ -19,20 +19,20 @@ struct reg_blob {
 	struct registry *reg;
 	struct reg_blob *prev, *next;
 	struct http_req *req;
-	struct http_fetch *check;     /* the authorizing HEAD at the upstream (then the GET following its redirect) */
+	struct http_fetch *check; /* the authorizing HEAD at the upstream (then the GET following its redirect) */
 	int check_status;
-	int followed;                 /* the check is the GET that follows the HEAD's redirect */
-	int head;                     /* the client's request is a HEAD: answered once authorized */
-	int64_t total;                /* the blob's length as the check's answer gives it, or -1 */
-	char ctype[128];              /* the origin's Content-Type from a HEAD answered 2xx, or "" */
+	int followed;    /* the check is the GET that follows the HEAD's redirect */
+	int head;        /* the client's request is a HEAD: answered once authorized */
+	int64_t total;   /* the blob's length as the check's answer gives it, or -1 */
+	char ctype[128]; /* the origin's Content-Type from a HEAD answered 2xx, or "" */
 	struct digest_spec digest;
-	char url[2048];               /* the blob at the upstream */
-	char shown[2048];             /* url as logs show it (redacted) */
-	char creds[8192];             /* the client's Authorization / Cookie lines, for the upstream only */
-	struct reg_stream *stream;    /* the swarm side, once authorized */
-	int has_keys;                 /* a registry blob URL: the keys below are set (offline_serve) */
-	uint8_t key[32];              /* authmem key of (creds, upstream host, repository, blob) */
-	uint8_t anon_key[32];         /* ... of no credentials: the repository was served to anyone */
+	char url[2048];            /* the blob at the upstream */
+	char shown[2048];          /* url as logs show it (redacted) */
+	char creds[8192];          /* the client's Authorization / Cookie lines, for the upstream only */
+	struct reg_stream *stream; /* the swarm side, once authorized */
+	int has_keys;              /* a registry blob URL: the keys below are set (offline_serve) */
+	uint8_t key[32];           /* authmem key of (creds, upstream host, repository, blob) */
+	uint8_t anon_key[32];      /* ... of no credentials: the repository was served to anyone */
 };
 
 /* The header lines of a blob reply from df (Content-Type, Docker-Content-Digest...) into out.

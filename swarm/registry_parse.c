@@ -79,8 +79,8 @@ static int valid_digest(struct slice s)
 		return 0;
 	for (size_t i = alen + 1; i < s.n; i++) {
 		char c = s.p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '=' || c == '_' ||
-		      c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '=' ||
+		      c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -122,12 +122,15 @@ enum registry_kind registry_parse_path(struct slice path, struct registry_path *
 	struct slice ref = {last + 1, (size_t)(rest.p + rest.n - last - 1)};
 	struct slice word = {prev + 1, (size_t)(last - prev - 1)};
 	struct slice name = {rest.p, (size_t)(prev - rest.p)};
-	enum registry_kind k = slice_eq(word, "manifests") ? REG_MANIFEST : slice_eq(word, "blobs") ? REG_BLOB : REG_OTHER;
+	enum registry_kind k = slice_eq(word, "manifests") ? REG_MANIFEST
+			       : slice_eq(word, "blobs")   ? REG_BLOB
+							   : REG_OTHER;
 	if (k == REG_OTHER)
 		return REG_OTHER;
 	if (k == REG_BLOB && slice_eq(ref, "uploads"))
 		return REG_OTHER; /* "/v2/NAME/blobs/uploads/" is a push */
-	if (!registry_name_valid(name) || !(k == REG_BLOB ? valid_digest(ref) : registry_tag_valid(ref) || valid_digest(ref))) {
+	if (!registry_name_valid(name) ||
+	    !(k == REG_BLOB ? valid_digest(ref) : registry_tag_valid(ref) || valid_digest(ref))) {
 		out->kind = REG_NONE;
 		return REG_NONE;
 	}
@@ -150,7 +153,8 @@ static int hexval(char c)
 }
 
 /* Calls back for each "key[=value]" parameter of a query; stops when fn returns non-zero. */
-static int each_param(struct slice q, int (*fn)(struct slice key, struct slice val, struct slice whole, void *ctx), void *ctx)
+static int each_param(struct slice q, int (*fn)(struct slice key, struct slice val, struct slice whole, void *ctx),
+		      void *ctx)
 {
 	size_t i = 0;
 	while (i < q.n) {
@@ -160,7 +164,8 @@ static int each_param(struct slice q, int (*fn)(struct slice key, struct slice v
 		struct slice whole = {q.p + i, j - i};
 		const char *eq = memchr(whole.p, '=', whole.n);
 		struct slice key = {whole.p, eq ? (size_t)(eq - whole.p) : whole.n};
-		struct slice val = eq ? (struct slice){eq + 1, whole.n - key.n - 1} : (struct slice){whole.p + whole.n, 0};
+		struct slice val =
+			eq ? (struct slice){eq + 1, whole.n - key.n - 1} : (struct slice){whole.p + whole.n, 0};
 		if (whole.n) {
 			int r = fn(key, val, whole, ctx);
 			if (r)
@@ -188,7 +193,8 @@ static int ns_param(struct slice key, struct slice val, struct slice whole, void
 	for (size_t i = 0; i < val.n; i++) {
 		char c = val.p[i];
 		if (c == '%') {
-			int h = i + 2 < val.n ? hexval(val.p[i + 1]) : -1, l = i + 2 < val.n ? hexval(val.p[i + 2]) : -1;
+			int h = i + 2 < val.n ? hexval(val.p[i + 1]) : -1,
+			    l = i + 2 < val.n ? hexval(val.p[i + 2]) : -1;
 			if (h < 0 || l < 0)
 				return 1;
 			c = (char)(h * 16 + l);
@@ -326,9 +332,17 @@ int registry_upstream_match(const struct registry_upstream *u, const char *ns)
 /* Whether header name is hop-by-hop (RFC 9110 7.6.1) or one the proxy's own server or client sets. */
 static int hop_by_hop(struct slice name)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "proxy-authorization",
-					  "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade",
-					  "content-length", NULL};
+	static const char *const hop[] = {"connection",
+					  "keep-alive",
+					  "proxy-connection",
+					  "proxy-authorization",
+					  "proxy-authenticate",
+					  "te",
+					  "trailer",
+					  "transfer-encoding",
+					  "upgrade",
+					  "content-length",
+					  NULL};
 	for (int i = 0; hop[i]; i++)
 		if (slice_caseeq(name, hop[i]))
 			return 1;
@@ -436,7 +450,8 @@ enum registry_action registry_plan_request(const struct registry_upstream *ups, 
 				u = &ups[i];
 		/* a 404 sends containerd on to the next host of its hosts.toml: the registry itself */
 		if (!u)
-			return plan_error(p, 404, "NAME_UNKNOWN", "the registry named by ns is not one this mirror serves");
+			return plan_error(p, 404, "NAME_UNKNOWN",
+					  "the registry named by ns is not one this mirror serves");
 	}
 	p->up = u;
 	struct registry_path rp;

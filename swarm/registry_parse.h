@@ -86,13 +86,13 @@ enum registry_action {
 };
 struct registry_plan {
 	enum registry_action act;
-	int status;                       /* REG_ACT_ERROR */
-	const char *code, *msg;           /* REG_ACT_ERROR: static strings, never request data */
-	enum registry_kind kind;          /* of the path (counters) */
-	int follow_redirects;             /* REG_ACT_RELAY */
-	struct digest_spec digest;        /* REG_ACT_P2P, REG_ACT_HEAD */
+	int status;                /* REG_ACT_ERROR */
+	const char *code, *msg;    /* REG_ACT_ERROR: static strings, never request data */
+	enum registry_kind kind;   /* of the path (counters) */
+	int follow_redirects;      /* REG_ACT_RELAY */
+	struct digest_spec digest; /* REG_ACT_P2P, REG_ACT_HEAD */
 	const struct registry_upstream *up;
-	char url[2048];                   /* the upstream URL: the upstream's, the path, the query without ns */
+	char url[2048]; /* the upstream URL: the upstream's, the path, the query without ns */
 };
 
 /* Plans a request with head h (method and headers), target path and query. u: the upstream to use,

@@ -18,7 +18,7 @@
 #include "core/bitmap.h"
 #include "core/log.h"
 
-#define SOURCE_BATCH 4        /* pieces per range request after the probe */
+#define SOURCE_BATCH 4 /* pieces per range request after the probe */
 #define SOURCE_MAX_STREAMS 16
 #define SOURCE_RETRIES 3
 #define SOURCE_PROBE (SOURCE_BATCH * SOURCE_MAX_PIECE)
@@ -37,44 +37,53 @@ uint32_t source_piece_size(int64_t length)
 struct stream {
 	struct source *src;
 	struct http_fetch *fetch;
-	uint32_t end;      /* first piece past this request's range (UINT32_MAX: whole body) */
-	uint64_t req_start;/* byte offset asked for */
-	uint64_t off;      /* file offset of the next body byte */
+	uint32_t end;       /* first piece past this request's range (UINT32_MAX: whole body) */
+	uint64_t req_start; /* byte offset asked for */
+	uint64_t off;       /* file offset of the next body byte */
 	int ranged;
-	int writing;       /* w is begun for the piece at off */
-	int skipping;      /* the piece at off is read past (present, or another stream's) */
+	int writing;  /* w is begun for the piece at off */
+	int skipping; /* the piece at off is read past (present, or another stream's) */
 	int attempts;
 	int got_head;
 	ev_timer retry;
 	struct store_piece_writer w;
-	br_sha256_context sha;   /* the piece in w, when cfg.piece_sha256 */
+	br_sha256_context sha; /* the piece in w, when cfg.piece_sha256 */
 };
 
 struct source {
 	struct source_cfg cfg;
 	char *url, *headers;
-	char shown[2048];  /* url as messages show it (redacted) */
+	char shown[2048]; /* url as messages show it (redacted) */
 	struct store_task *task;
 	int64_t length;
 	int ranges, meta_done, failed, finished;
-	int err_no;        /* errno when it failed (a store write's ENOSPC...), else 0 */
-	int status;        /* the HTTP status of the answer that failed it, else 0 */
+	int err_no; /* errno when it failed (a store write's ENOSPC...), else 0 */
+	int status; /* the HTTP status of the answer that failed it, else 0 */
 	char etag[256], lm[128];
-	uint32_t ps;       /* piece size; 0 until the first answer when chosen from the length */
-	uint8_t *claimed;  /* 1 bit per piece: some stream has it in its range */
+	uint32_t ps;      /* piece size; 0 until the first answer when chosen from the length */
+	uint8_t *claimed; /* 1 bit per piece: some stream has it in its range */
 	uint32_t claimed_bits;
-	uint32_t cursor;   /* claim search starts here */
+	uint32_t cursor; /* claim search starts here */
 	uint64_t bytes;
-	ev_timer later;    /* deferred completion when there is nothing to fetch */
+	ev_timer later; /* deferred completion when there is nothing to fetch */
 	struct stream st[SOURCE_MAX_STREAMS];
 };
 
 static void start_stream(struct stream *s, uint32_t first, uint32_t end);
 static void stream_next(struct stream *s);
 
-uint64_t source_bytes(const struct source *s) { return s->bytes; }
-int source_errno(const struct source *s) { return s->err_no; }
-int source_status(const struct source *s) { return s->status; }
+uint64_t source_bytes(const struct source *s)
+{
+	return s->bytes;
+}
+int source_errno(const struct source *s)
+{
+	return s->err_no;
+}
+int source_status(const struct source *s)
+{
+	return s->status;
+}
 
 static uint32_t npieces(const struct source *s)
 {
@@ -146,8 +155,8 @@ static void check_done(struct source *s)
 	if (store_task_complete(s->task))
 		finish(s, DF_OK, NULL);
 	else
-		fail(s, "source: %u of %u pieces missing after the fetch", store_task_piece_count(s->task) - store_task_present(s->task),
-		     store_task_piece_count(s->task));
+		fail(s, "source: %u of %u pieces missing after the fetch",
+		     store_task_piece_count(s->task) - store_task_present(s->task), store_task_piece_count(s->task));
 }
 
 static void header_copy(const struct http_resp *r, const char *name, char *out, size_t cap)
@@ -228,7 +237,8 @@ static int on_response(struct http_fetch *f, const struct http_resp *r, void *ct
 		return DF_ERR;
 	}
 	if (s->length >= 0 && r->range.total >= 0 && r->range.total != s->length) {
-		fail(s, "source length changed from %lld to %lld bytes", (long long)s->length, (long long)r->range.total);
+		fail(s, "source length changed from %lld to %lld bytes", (long long)s->length,
+		     (long long)r->range.total);
 		return DF_ERR;
 	}
 	return DF_OK;
@@ -329,7 +339,8 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			if (st->writing && piece_end(st) != DF_OK)
 				return;
 			s->length = (int64_t)st->off;
-			if (store_task_length(s->task) < 0 && store_task_set_length(s->task, s->length, err, sizeof err) != DF_OK) {
+			if (store_task_length(s->task) < 0 &&
+			    store_task_set_length(s->task, s->length, err, sizeof err) != DF_OK) {
 				fail(s, "%s", err);
 				return;
 			}
@@ -367,8 +378,15 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 	struct source *s = st->src;
 	char err[256], hdrs[2048];
 	struct http_request req = {
-		.url = s->url, .follow_redirects = 1, .use_proxy = 1, .fail_status = 1, .what = "source",
-		.on_response = on_response, .on_body = on_body, .on_done = on_done, .ctx = st,
+		.url = s->url,
+		.follow_redirects = 1,
+		.use_proxy = 1,
+		.fail_status = 1,
+		.what = "source",
+		.on_response = on_response,
+		.on_body = on_body,
+		.on_done = on_done,
+		.ctx = st,
 	};
 	/* before the piece size is chosen (auto), the probe asks for SOURCE_PROBE bytes: whole pieces
 	 * of any size it may pick */
@@ -386,8 +404,8 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 		req.range_end = s->length - 1;
 	/* If-Range takes a strong ETag or a date; a weak ETag there would always fail */
 	const char *validator = s->etag[0] && strncmp(s->etag, DF_LIT("W/")) != 0 ? s->etag : s->lm;
-	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", s->headers ? s->headers : "", validator[0] ? "If-Range: " : "", validator,
-		 validator[0] ? "\r\n" : "");
+	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", s->headers ? s->headers : "", validator[0] ? "If-Range: " : "",
+		 validator, validator[0] ? "\r\n" : "");
 	req.headers = hdrs;
 	st->fetch = http_client_request(s->cfg.client, &req, err, sizeof err);
 	if (!st->fetch)
@@ -501,7 +519,8 @@ static int reval_response(struct http_fetch *f, const struct http_resp *r, void 
 	} else if (r->status == 200 || r->status == 206) {
 		header_copy(r, "ETag", etag, sizeof etag);
 		header_copy(r, "Last-Modified", lm, sizeof lm);
-		int same = (v->etag[0] && strcmp(etag, v->etag) == 0) || (!v->etag[0] && v->lm[0] && strcmp(lm, v->lm) == 0);
+		int same = (v->etag[0] && strcmp(etag, v->etag) == 0) ||
+			   (!v->etag[0] && v->lm[0] && strcmp(lm, v->lm) == 0);
 		v->verdict = same ? SOURCE_CURRENT : SOURCE_CHANGED;
 	} else {
 		/* not an answer about the file: a refusal of this request's credentials or conditions, or
@@ -518,7 +537,10 @@ static void reval_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	(void)f;
 	(void)rc;
 	struct reval *v = ctx;
-	v->cb(v->ctx, v->verdict, v->verdict == SOURCE_REFUSED ? v->why : v->verdict == SOURCE_UNREACHABLE ? msg : NULL);
+	v->cb(v->ctx, v->verdict,
+	      v->verdict == SOURCE_REFUSED       ? v->why
+	      : v->verdict == SOURCE_UNREACHABLE ? msg
+						 : NULL);
 	free(v);
 }
 
@@ -539,12 +561,22 @@ struct http_fetch *source_revalidate(struct http_client *client, const char *url
 	snprintf(v->lm, sizeof v->lm, "%s", last_modified ? last_modified : "");
 	int n = snprintf(hdrs, sizeof hdrs, "%s", headers ? headers : "");
 	if (v->etag[0])
-		n += snprintf(hdrs + n, sizeof hdrs - (size_t)DF_MIN(n, (int)sizeof hdrs), "If-None-Match: %s\r\n", v->etag);
+		n += snprintf(hdrs + n, sizeof hdrs - (size_t)DF_MIN(n, (int)sizeof hdrs), "If-None-Match: %s\r\n",
+			      v->etag);
 	if (v->lm[0] && n < (int)sizeof hdrs)
 		snprintf(hdrs + n, sizeof hdrs - (size_t)n, "If-Modified-Since: %s\r\n", v->lm);
 	struct http_request req = {
-		.url = url, .headers = hdrs, .range = 1, .range_start = 0, .range_end = 0, .follow_redirects = 1,
-		.use_proxy = 1, .what = "source", .on_response = reval_response, .on_done = reval_done, .ctx = v,
+		.url = url,
+		.headers = hdrs,
+		.range = 1,
+		.range_start = 0,
+		.range_end = 0,
+		.follow_redirects = 1,
+		.use_proxy = 1,
+		.what = "source",
+		.on_response = reval_response,
+		.on_done = reval_done,
+		.ctx = v,
 	};
 	struct http_fetch *f = http_client_request(client, &req, err, errlen);
 	if (!f)

@@ -13,11 +13,11 @@ struct source;
 
 /* What the source said about the file in its first answer. Strings valid during on_meta only. */
 struct source_meta {
-	int64_t length;        /* -1 when the source did not say */
-	int ranges;            /* it answered a Range request with 206 */
-	const char *etag;      /* "" when none */
+	int64_t length;   /* -1 when the source did not say */
+	int ranges;       /* it answered a Range request with 206 */
+	const char *etag; /* "" when none */
 	const char *last_modified;
-	uint32_t piece_size;   /* the piece size in use (chosen from the length when cfg asked for auto) */
+	uint32_t piece_size; /* the piece size in use (chosen from the length when cfg asked for auto) */
 };
 
 #define SOURCE_MIN_PIECE (256u << 10)
@@ -31,11 +31,11 @@ struct source_cfg {
 	struct ev_loop *loop;
 	struct http_client *client;
 	const char *url;
-	const char *shown;     /* url as messages show it (redacted: swarm_url_shown_new); NULL: url */
-	const char *headers;   /* extra request lines "Name: value\r\n"... (Authorization, Cookie), or NULL */
-	uint32_t piece_size;   /* 0: source_piece_size(length), chosen at the first answer */
-	int streams;           /* concurrent range requests (1..16) */
-	int piece_sha256;      /* also compute each written piece's SHA-256 (for on_piece) */
+	const char *shown;   /* url as messages show it (redacted: swarm_url_shown_new); NULL: url */
+	const char *headers; /* extra request lines "Name: value\r\n"... (Authorization, Cookie), or NULL */
+	uint32_t piece_size; /* 0: source_piece_size(length), chosen at the first answer */
+	int streams;         /* concurrent range requests (1..16) */
+	int piece_sha256;    /* also compute each written piece's SHA-256 (for on_piece) */
 	/* The task whose missing pieces to fetch, when the caller already has one (resume, a cache
 	 * being completed); its validators go out as If-Range so a changed source is noticed. NULL: the
 	 * task is created in on_meta. */

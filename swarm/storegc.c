@@ -30,13 +30,15 @@ int storegc_init(struct storegc *gc, struct ev_loop *loop, struct store *store, 
 	gc->store = store;
 	gc->max_idle = max_idle;
 	if (config_parse_quota(quota ? quota : "", &gc->quota, &gc->quota_percent) != DF_OK) {
-		snprintf(err, errlen, "[store] quota '%s': neither a size (200G) nor a share of the filesystem (80%%)", quota);
+		snprintf(err, errlen, "[store] quota '%s': neither a size (200G) nor a share of the filesystem (80%%)",
+			 quota);
 		return DF_ERR;
 	}
 	if (gc->quota_percent) {
 		uint64_t total, avail;
 		if (fs_sizes(store, &total, &avail) != DF_OK) {
-			snprintf(err, errlen, "[store] quota %s: statvfs %s: %s", quota, store_root(store), strerror(errno));
+			snprintf(err, errlen, "[store] quota %s: statvfs %s: %s", quota, store_root(store),
+				 strerror(errno));
 			return DF_ERR;
 		}
 		gc->quota = total / 100 * gc->quota_percent;
@@ -52,7 +54,11 @@ static int run_policy(struct storegc *gc, uint64_t quota, uint64_t max_idle, int
 	char err[512];
 	struct store_gc_result r;
 	struct store_gc_policy p = {
-		.quota_bytes = quota, .max_idle_seconds = max_idle, .release = gc->release, .arg = gc->arg, .dry_run = dry_run,
+		.quota_bytes = quota,
+		.max_idle_seconds = max_idle,
+		.release = gc->release,
+		.arg = gc->arg,
+		.dry_run = dry_run,
 		.why = why,
 	};
 	int rc = store_gc(gc->store, &p, &r, err, sizeof err);
@@ -61,7 +67,8 @@ static int run_policy(struct storegc *gc, uint64_t quota, uint64_t max_idle, int
 		return DF_ERR;
 	}
 	if (!dry_run && !why && quota && r.used_bytes > quota)
-		log_warn("store %s: %llu bytes, over its quota of %llu after GC: the rest is in use (%u task%s) or incomplete",
+		log_warn("store %s: %llu bytes, over its quota of %llu after GC: the rest is in use (%u task%s) or "
+			 "incomplete",
 			 store_root(gc->store), (unsigned long long)r.used_bytes, (unsigned long long)quota, r.busy,
 			 r.busy == 1 ? "" : "s");
 	if (!dry_run) {
@@ -134,8 +141,8 @@ uint64_t storegc_emergency(struct storegc *gc, uint64_t need)
 	if (run_policy(gc, 0, 0, 1, NULL, &r) != DF_OK)
 		return 0;
 	uint64_t shortfall = need - avail;
-	if (run_policy(gc, r.used_bytes > shortfall ? r.used_bytes - shortfall : 1, gc->max_idle, 0, "to free disk space", &r) ==
-	    DF_OK)
+	if (run_policy(gc, r.used_bytes > shortfall ? r.used_bytes - shortfall : 1, gc->max_idle, 0,
+		       "to free disk space", &r) == DF_OK)
 		freed = r.freed_bytes;
 	log_warn("store %s: disk (nearly) full: GC freed %llu bytes of the %llu needed", store_root(gc->store),
 		 (unsigned long long)freed, (unsigned long long)shortfall);
@@ -161,7 +168,8 @@ void storegc_json(const struct storegc *gc, struct jsonw *w)
 void storegc_metrics(const struct storegc *gc, FILE *f)
 {
 	const struct metric m[] = {
-		{"df_store_bytes", METRIC_GAUGE, "Bytes df's store takes on disk (at the last GC, plus tasks created since).",
+		{"df_store_bytes", METRIC_GAUGE,
+		 "Bytes df's store takes on disk (at the last GC, plus tasks created since).",
 		 gc->used_bytes + gc->pending},
 		{"df_store_quota_bytes", METRIC_GAUGE, "The store's quota ([store] quota); 0 means none.", gc->quota},
 		{"df_store_evictions_total", METRIC_COUNTER, "Tasks GC evicted.", gc->evictions},

@@ -17,19 +17,19 @@
 #include "store/store.h"
 
 struct storegc {
-	struct ev_loop *loop;      /* NULL: no timer (df gc) */
+	struct ev_loop *loop; /* NULL: no timer (df gc) */
 	struct store *store;
-	uint64_t quota;            /* bytes df's files may take; 0 = none */
-	unsigned quota_percent;    /* the setting, when a share of the filesystem (else 0) */
-	uint64_t max_idle;         /* seconds; 0 = no age limit */
+	uint64_t quota;         /* bytes df's files may take; 0 = none */
+	unsigned quota_percent; /* the setting, when a share of the filesystem (else 0) */
+	uint64_t max_idle;      /* seconds; 0 = no age limit */
 	int (*release)(void *arg, const char *id);
 	void *arg;
 	ev_timer timer;
 	/* what the last run found and what all runs did */
-	uint64_t used_bytes;       /* df's files after the last run */
-	uint64_t pending;          /* bytes of tasks created since (reserved by storegc_reserve) */
+	uint64_t used_bytes; /* df's files after the last run */
+	uint64_t pending;    /* bytes of tasks created since (reserved by storegc_reserve) */
 	uint64_t evictions, freed_bytes, runs, emergencies;
-	double last_run;           /* wall-clock time of the last run; 0 = never */
+	double last_run; /* wall-clock time of the last run; 0 = never */
 	uint32_t last_evicted, last_busy;
 };
 

@@ -40,8 +40,8 @@
 #define HOLD_SECONDS 10.0
 #define MAX_BODY (1 << 20)
 #define MAX_ASSIGN 16
-#define LOST_ANSWER_MS 5000  /* an assignment older than this that an idle peer never started was lost */
-#define MAX_BLACK_ADDRS 32   /* blacklisted piece-server addresses remembered per task (oldest forgotten) */
+#define LOST_ANSWER_MS 5000 /* an assignment older than this that an idle peer never started was lost */
+#define MAX_BLACK_ADDRS 32  /* blacklisted piece-server addresses remembered per task (oldest forgotten) */
 
 enum task_state { T_PROBING, T_FETCHING, T_COMPLETE, T_FAILED, T_REVALIDATING };
 static const char *const state_names[] = {"probing", "fetching", "complete", "failed", "revalidating"};
@@ -51,14 +51,14 @@ struct sn_task;
 struct sn_peer {
 	int live;
 	char addr[LOOP_ADDRSTR_MAX + 16]; /* piece server "ip:port", or "super" */
-	char host[33];               /* the store it downloads into (its `host` line), "" if not said */
+	char host[33];                    /* the store it downloads into (its `host` line), "" if not said */
 	struct sn_task *task;
 	int handle;
 	char secret[PROTO_SECRET_HEX + 1]; /* every request of this registration carries it */
-	struct http_req *held;       /* parked work request */
+	struct http_req *held;             /* parked work request */
 	ev_timer hold;
-	struct loop_probe probe;     /* is its piece server still there? (a downloader saw it refuse) */
-	int child;                   /* a child site's supernode (its registration had `via`): downloads only */
+	struct loop_probe probe; /* is its piece server still there? (a downloader saw it refuse) */
+	int child;               /* a child site's supernode (its registration had `via`): downloads only */
 };
 
 /* A registration parked until the task's length is known or a revalidation answered (task->waits),
@@ -69,58 +69,58 @@ struct sn_wait {
 	struct sn_task *task;
 	char addr[LOOP_ADDRSTR_MAX + 16];
 	char host[33];
-	uint8_t *have;               /* bitmap from the peer (store order), or NULL */
+	uint8_t *have; /* bitmap from the peer (store order), or NULL */
 	size_t have_len;
-	char *url, *headers;         /* the registrant's own URL and source header lines (memory only): for
+	char *url, *headers; /* the registrant's own URL and source header lines (memory only): for
 	                              * its access check and a revalidation on its behalf */
-	int64_t replace;             /* the handle it registered under before, or -1 */
+	int64_t replace;     /* the handle it registered under before, or -1 */
 	char replace_secret[PROTO_SECRET_HEX + 1]; /* that handle's secret, as the registrant gave it */
-	struct access_wait *check;   /* gates: the check in flight */
-	char via[PROTO_VIA_CAP];     /* a child site's supernode: the sites it came through ("" a peer) */
+	struct access_wait *check;                 /* gates: the check in flight */
+	char via[PROTO_VIA_CAP];                   /* a child site's supernode: the sites it came through ("" a peer) */
 	struct sn_wait *next;
 };
 
 struct sn_task {
 	struct supernode *sn;
 	char id[TASKID_MAX];
-	char *url, *headers;         /* the real URL and the source request lines: memory only */
-	char *shown;                 /* the URL as status, logs and the store show it (redacted) */
-	int cluster_source;          /* the source is a df process of the cluster (df push's file server) */
-	char want_digest[80];        /* the digest registrations named, checked at completion */
+	char *url, *headers;  /* the real URL and the source request lines: memory only */
+	char *shown;          /* the URL as status, logs and the store show it (redacted) */
+	int cluster_source;   /* the source is a df process of the cluster (df push's file server) */
+	char want_digest[80]; /* the digest registrations named, checked at completion */
 	enum task_state state;
 	char error[384];
-	int local_failure;           /* failed for the supernode's own reason (its disk), not the
+	int local_failure; /* failed for the supernode's own reason (its disk), not the
 	                              * source's: peers are sent to the source instead of failing */
-	int store_errno;             /* errno of a store call that failed while creating the task */
+	int store_errno;   /* errno of a store call that failed while creating the task */
 	double failed_at, revalidated_at, created_at;
-	double last_used;            /* ev_now of the last request that named the task (find_task) */
+	double last_used; /* ev_now of the last request that named the task (find_task) */
 	struct store_task *st;
 	struct source *src;
 	struct http_fetch *reval;
-	struct sn_wait *reval_for;   /* the registration the revalidation in flight asks for, or NULL */
+	struct sn_wait *reval_for; /* the registration the revalidation in flight asks for, or NULL */
 	struct sched *sched;
-	int super;                   /* the supernode's handle in sched */
-	struct sn_peer **peers;      /* indexed by handle; each allocated once and never moved (requests
+	int super;              /* the supernode's handle in sched */
+	struct sn_peer **peers; /* indexed by handle; each allocated once and never moved (requests
 	                              * and timers point into it) */
 	int npeers_cap;
 	struct sn_wait *waits;
-	struct sn_wait *gates;       /* registrations waiting for their access check */
-	struct access *acc;          /* who may have it (swarm/access.h) */
-	char *filter;                /* the registrations' --filter: parameters the id ignores */
+	struct sn_wait *gates;             /* registrations waiting for their access check */
+	struct access *acc;                /* who may have it (swarm/access.h) */
+	char *filter;                      /* the registrations' --filter: parameters the id ignores */
 	char piece_key[PIECE_KEY_HEX + 1]; /* handed to admitted registrants; piece servers require it */
 	uint64_t bytes_source, bytes_super, bytes_p2p, registrations;
 	uint64_t bytes_source_before; /* what earlier fetches of the task brought (a revalidation, a refetch) */
 	ev_timer expire;
-	ev_timer kick;             /* after an eviction: wake peers, fetch again if a download needs it */
+	ev_timer kick; /* after an eviction: wake peers, fetch again if a download needs it */
 	/* whole-file SHA-256 (+ MD5 for md5 tasks), computed by a worker thread over the contiguous
 	 * prefix as pieces land: in the loop it cost 3.4 CPU s per GB and capped a cold fetch */
 	struct hasher *hasher;
-	uint32_t hashed;           /* pieces [0, hashed) handed to the hasher */
+	uint32_t hashed; /* pieces [0, hashed) handed to the hasher */
 	uint64_t hashed_bytes;
-	int hash_md5;              /* the hasher computes MD5 too */
-	int hash_broken;           /* it could not start: one pass in the loop at completion */
-	int awaiting_digest;       /* the source is done; completion waits for the hasher */
-	struct piecesum sums;      /* the per-piece checksums assignments carry */
+	int hash_md5;         /* the hasher computes MD5 too */
+	int hash_broken;      /* it could not start: one pass in the loop at completion */
+	int awaiting_digest;  /* the source is done; completion waits for the hasher */
+	struct piecesum sums; /* the per-piece checksums assignments carry */
 	/* piece servers blacklisted in this task, so a new registration from one (a new handle for the
 	 * same address) starts blacklisted; allocated at the first, a ring of MAX_BLACK_ADDRS */
 	struct sn_black *black;
@@ -145,10 +145,10 @@ struct supernode {
 	int ntasks, cap;
 	double started;
 	uint64_t registrations, work_requests;
-	uint8_t key_secret[32];      /* piece keys are HMAC(key_secret, task id): random, kept in the store */
+	uint8_t key_secret[32]; /* piece keys are HMAC(key_secret, task id): random, kept in the store */
 	/* what the tasks forgotten for idleness had counted, so the totals in status do not go down */
 	uint64_t forgotten, gone_source, gone_super, gone_p2p, gone_parent;
-	struct parent *parent;       /* the parent site, or NULL */
+	struct parent *parent;         /* the parent site, or NULL */
 	char site[PROTO_SITE_HEX + 1]; /* this supernode's site id in `via` lines (random per process) */
 };
 
@@ -227,12 +227,13 @@ static enum sched_why put_assignments(struct proto_buf *b, struct sn_peer *p, in
 			 * back: it cannot vouch for it */
 			if (errno != ENOENT)
 				log_warn("task %.12s: %s", t->id, err);
-			sched_report(t->sched, p->handle, a[i].piece, a[i].uploader, SCHED_FAILED, swarm_now_ms(t->sn->cfg.loop));
+			sched_report(t->sched, p->handle, a[i].piece, a[i].uploader, SCHED_FAILED,
+				     swarm_now_ms(t->sn->cfg.loop));
 			continue;
 		}
 		digest_piece_format(&sum, text);
-		proto_put(b, "assign", "%u %u %s %d %s", a[i].piece, store_task_piece_len(t->st, a[i].piece), text, a[i].uploader,
-			  up->addr);
+		proto_put(b, "assign", "%u %u %s %d %s", a[i].piece, store_task_piece_len(t->st, a[i].piece), text,
+			  a[i].uploader, up->addr);
 	}
 	/* an evicted task whose live peers lack a piece: see whether the supernode must fetch it again */
 	if (n == 0 && why == SCHED_WAIT_PIECES && task_detached(t) && !ev_is_active(&t->kick))
@@ -465,8 +466,10 @@ static int task_secure(struct sn_task *t, const char *filter)
 	int n = http_url_anonymous(t->url, strlen(t->url), filter && filter[0] ? filter : NULL, probe, sizeof probe);
 	/* a cluster source (df push's file server) asks for the cluster token, which every registrant
 	 * already showed the supernode: nobody is checked against it again */
-	struct access_cfg ac = {.loop = sn->cfg.loop, .client = sn->cfg.client, .cache_seconds = sn->cfg.credential_cache,
-				 .assume_public = sn->cfg.sources_public || t->cluster_source};
+	struct access_cfg ac = {.loop = sn->cfg.loop,
+				.client = sn->cfg.client,
+				.cache_seconds = sn->cfg.credential_cache,
+				.assume_public = sn->cfg.sources_public || t->cluster_source};
 	if (n < 0 || !(t->filter = strdup(filter ? filter : "")) || !(t->shown = swarm_url_shown_new(t->url, filter)) ||
 	    !(t->acc = access_new(&ac, probe)))
 		return DF_ERR;
@@ -559,7 +562,8 @@ static void drop_host(struct sn_task *t, const char *host, const char *addr)
 		struct sn_peer *p = t->peers[h];
 		if (!p->live || h == t->super || strcmp(p->host, host) != 0)
 			continue;
-		log_info("task %.12s: peer %s replaced by a new registration from the same store (%s)", t->id, p->addr, addr);
+		log_info("task %.12s: peer %s replaced by a new registration from the same store (%s)", t->id, p->addr,
+			 addr);
 		peer_drop(p);
 		dropped = 1;
 	}
@@ -570,8 +574,8 @@ static void drop_host(struct sn_task *t, const char *host, const char *addr)
 /* A registration: a new handle, or with `same` (the same host again, say a seeder after fork) that
  * handle kept, so uploads it is serving stay assigned; what it was fetching under it is forgotten
  * (the process that fetched is gone) and the pieces it declares are added. */
-static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const char *host, const uint8_t *have,
-			    size_t have_len, struct sn_peer *same, int child)
+static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const char *host,
+			    const uint8_t *have, size_t have_len, struct sn_peer *same, int child)
 {
 	char mem[16384];
 	struct proto_buf b;
@@ -620,7 +624,8 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 	}
 	t->registrations++;
 	t->sn->registrations++;
-	log_info("task %.12s: peer %s %s (handle %d)", t->id, addr, same ? "registered again" : "registered", p->handle);
+	log_info("task %.12s: peer %s %s (handle %d)", t->id, addr, same ? "registered again" : "registered",
+		 p->handle);
 	proto_buf_init(&b, mem, sizeof mem);
 	proto_put(&b, "task", "%s", t->id);
 	proto_put(&b, "peer", "%d", p->handle);
@@ -668,8 +673,8 @@ static void wait_gone(struct http_req *req, int ok, void *ctx)
 
 /* A registration to park: it owns have (may be NULL) and copies url and headers. NULL when out of
  * memory (nothing taken then). Not on a list yet: wait_link or admit. */
-static struct sn_wait *wait_new(struct sn_task *t, struct http_req *req, const char *addr, const char *host, uint8_t *have,
-				size_t have_len, const char *url, const char *headers)
+static struct sn_wait *wait_new(struct sn_task *t, struct http_req *req, const char *addr, const char *host,
+				uint8_t *have, size_t have_len, const char *url, const char *headers)
 {
 	struct sn_wait *w = calloc(1, sizeof *w);
 	if (!w || !(w->url = strdup(url)) || !(w->headers = strdup(headers ? headers : ""))) {
@@ -711,8 +716,8 @@ static struct http_req *wait_take(struct sn_wait *w)
 static struct sn_peer *same_peer(struct sn_task *t, const struct sn_wait *w)
 {
 	int64_t h = w->replace;
-	if (h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super && strcmp(t->peers[h]->addr, w->addr) == 0 &&
-	    auth_same(slice_of(w->replace_secret), t->peers[h]->secret))
+	if (h >= 0 && h < t->npeers_cap && t->peers[h]->live && h != t->super &&
+	    strcmp(t->peers[h]->addr, w->addr) == 0 && auth_same(slice_of(w->replace_secret), t->peers[h]->secret))
 		return t->peers[h];
 	return NULL;
 }
@@ -789,7 +794,8 @@ static void admit(struct sn_task *t, struct sn_wait *w)
 	char why[384];
 	int may = !t->want_digest[0] || access_url_vouches(t->url, w->url, t->filter, t->id);
 	int r = access_admit(t->acc, w->url, w->headers, t->st ? store_task_length(t->st) : -1,
-			     t->st ? store_task_info(t->st)->etag : "", may, gate_decided, w, &w->check, why, sizeof why);
+			     t->st ? store_task_info(t->st)->etag : "", may, gate_decided, w, &w->check, why,
+			     sizeof why);
 	if (r == DF_OK) {
 		admitted(t, w);
 	} else if (r == DF_ERR) {
@@ -823,7 +829,8 @@ static void answer_waits(struct sn_task *t)
 	}
 }
 
-__attribute__((format(printf, 3, 0))) static void fail_task_at(struct sn_task *t, enum log_level lvl, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void fail_task_at(struct sn_task *t, enum log_level lvl, const char *fmt,
+							       va_list ap)
 {
 	vsnprintf(t->error, sizeof t->error, fmt, ap);
 	log_msg(lvl, "task %.12s (%s): %s", t->id, t->shown, t->error);
@@ -856,7 +863,10 @@ static void fail_task_answered(struct sn_task *t, const char *fmt, ...)
 
 /* ---- the source ---- */
 
-static int disk_full(int e) { return e == ENOSPC || e == EDQUOT; }
+static int disk_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
 
 /* The task failed because this supernode could not write it (its disk is full): GC frees what it
  * can, the task's partial data goes, and its peers are told to go to the source. A later
@@ -913,7 +923,10 @@ static struct store_task *on_source_meta(void *ctx, const struct source_meta *m,
 	struct supernode *sn = t->sn;
 	char err[512];
 	struct store_task_info info = {
-		.length = m->length, .piece_size = m->piece_size, .url = t->shown, .etag = m->etag,
+		.length = m->length,
+		.piece_size = m->piece_size,
+		.url = t->shown,
+		.etag = m->etag,
 		.last_modified = m->last_modified, /* digests are recorded once verified (on_source_done) */
 	};
 	if (t->st) {
@@ -984,7 +997,8 @@ static void hash_prefix(struct sn_task *t, int final)
 		int fd = store_task_open_data(t->st);
 		t->hash_md5 = strncmp(t->want_digest, DF_LIT("md5:")) == 0;
 		if (fd < 0 || !(t->hasher = hasher_start(t->sn->cfg.loop, fd, t->hash_md5, on_hashed, t))) {
-			log_warn("task %.12s: cannot start the digest thread (%s); hashing at completion", t->id, strerror(errno));
+			log_warn("task %.12s: cannot start the digest thread (%s); hashing at completion", t->id,
+				 strerror(errno));
 			t->hash_broken = 1;
 		}
 	}
@@ -1045,8 +1059,8 @@ static void finish_digests(struct sn_task *t)
 	digest_hex(sha, DIGEST_SHA256_LEN, hex);
 	if (t->want_digest[0] && digest_spec_parse(t->want_digest, strlen(t->want_digest), &d) == DF_OK &&
 	    memcmp(d.bytes, d.len == 16 ? md5 : sha, d.len) != 0) {
-		fail_task(t, "digest mismatch: the %s file does not match %s", t->bytes_parent ? "parent site's" : "source's",
-			  t->want_digest);
+		fail_task(t, "digest mismatch: the %s file does not match %s",
+			  t->bytes_parent ? "parent site's" : "source's", t->want_digest);
 	} else if (strncmp(pd, DF_LIT("sha256:")) == 0 && strcmp(pd + 7, hex) != 0) {
 		/* every piece matched the parent's checksums, yet the file is not the one the parent hashed */
 		fail_task(t, "digest mismatch: the parent site's file is sha256:%s, not the %s it named", hex, pd);
@@ -1115,10 +1129,19 @@ static int start_source(struct sn_task *t, char *err, size_t errlen)
 {
 	struct supernode *sn = t->sn;
 	struct source_cfg c = {
-		.loop = sn->cfg.loop, .client = t->cluster_source ? sn->cfg.cluster_client : sn->cfg.client, .url = t->url,
-		.shown = t->shown, .headers = t->headers,
-		.piece_size = t->st ? store_task_piece_size(t->st) : sn->cfg.piece_size, .streams = sn->cfg.source_streams,
-		.piece_sha256 = sn->cfg.piece_digest == DIGEST_PIECE_SHA256, .task = t->st, .on_meta = on_source_meta, .on_piece = on_source_piece, .on_done = on_source_done, .ctx = t,
+		.loop = sn->cfg.loop,
+		.client = t->cluster_source ? sn->cfg.cluster_client : sn->cfg.client,
+		.url = t->url,
+		.shown = t->shown,
+		.headers = t->headers,
+		.piece_size = t->st ? store_task_piece_size(t->st) : sn->cfg.piece_size,
+		.streams = sn->cfg.source_streams,
+		.piece_sha256 = sn->cfg.piece_digest == DIGEST_PIECE_SHA256,
+		.task = t->st,
+		.on_meta = on_source_meta,
+		.on_piece = on_source_piece,
+		.on_done = on_source_done,
+		.ctx = t,
 	};
 	t->state = t->st ? T_FETCHING : T_PROBING;
 	t->bytes_source_before = t->bytes_source;
@@ -1143,7 +1166,8 @@ static void on_parent_meta(void *ctx, int64_t length)
 	}
 	t->state = T_FETCHING;
 	log_info("task %.12s: %s is %lld bytes, %u pieces of %u, through the parent site (%s)", t->id, t->shown,
-		 (long long)length, store_task_piece_count(t->st), store_task_piece_size(t->st), parent_fetch_parent(t->pf));
+		 (long long)length, store_task_piece_count(t->st), store_task_piece_size(t->st),
+		 parent_fetch_parent(t->pf));
 	answer_waits(t);
 }
 
@@ -1186,8 +1210,14 @@ static int start_fetch(struct sn_task *t, char *err, size_t errlen)
 	if (!sn->parent || t->cluster_source)
 		return start_source(t, err, errlen);
 	struct parent_fetch_cfg c = {
-		.url = t->url, .headers = t->headers, .filter = t->filter, .below = t->via, .on_meta = on_parent_meta,
-		.on_piece = on_parent_piece, .on_done = on_parent_done, .ctx = t,
+		.url = t->url,
+		.headers = t->headers,
+		.filter = t->filter,
+		.below = t->via,
+		.on_meta = on_parent_meta,
+		.on_piece = on_parent_piece,
+		.on_done = on_parent_done,
+		.ctx = t,
 	};
 	if (t->want_digest[0])
 		digest_spec_parse(t->want_digest, strlen(t->want_digest), &c.digest);
@@ -1217,8 +1247,8 @@ static void revalidate(struct sn_task *t, struct sn_wait *w, const char *headers
 	char err[256];
 	t->state = T_REVALIDATING;
 	t->reval_for = w;
-	t->reval = source_revalidate(t->sn->cfg.client, t->url, headers, i->etag, i->last_modified, on_revalidated, t, err,
-				     sizeof err);
+	t->reval = source_revalidate(t->sn->cfg.client, t->url, headers, i->etag, i->last_modified, on_revalidated, t,
+				     err, sizeof err);
 	if (!t->reval) {
 		log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, err);
 		t->state = T_COMPLETE;
@@ -1252,7 +1282,8 @@ static void on_revalidated(void *ctx, int verdict, const char *msg)
 	t->reval_for = NULL;
 	if (verdict == SOURCE_CURRENT || verdict == SOURCE_UNREACHABLE) {
 		if (verdict == SOURCE_UNREACHABLE)
-			log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, msg);
+			log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id,
+				 msg);
 		t->state = T_COMPLETE;
 		t->revalidated_at = ev_now(t->sn->cfg.loop);
 		answer_waits(t);
@@ -1335,7 +1366,8 @@ static int cluster_source_check(struct supernode *sn, struct reg *r, char *err, 
 		return DF_ERR;
 	}
 	char tok[1024];
-	if (snprintf(r->headers, sizeof r->headers, "%s", auth_header(sn->cfg.token, tok, sizeof tok)) >= (int)sizeof r->headers)
+	if (snprintf(r->headers, sizeof r->headers, "%s", auth_header(sn->cfg.token, tok, sizeof tok)) >=
+	    (int)sizeof r->headers)
 		r->headers[0] = 0;
 	return DF_OK;
 }
@@ -1371,7 +1403,8 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 	}
 	if (r->p.nvia && proto_via_has(r->p.via, sn->site)) {
 		/* a child site's supernode whose task came through this one: the sites' parents form a loop */
-		snprintf(err, sizeof err, "register: a loop of sites: this supernode (site %s) is on the path already (via %.*s)",
+		snprintf(err, sizeof err,
+			 "register: a loop of sites: this supernode (site %s) is on the path already (via %.*s)",
 			 sn->site, (int)r->p.via.n, r->p.via.p);
 		log_warn("task %.12s: %s", id, err);
 		reply_error(req, 508, err);
@@ -1524,8 +1557,8 @@ static void wake_task(struct sn_task *t)
 /* The registration a /v1/work or /v1/leave request names (query task=ID&peer=N&secret=S). NULL with
  * the status and cause in *status and why: 400 a malformed query, 410 no such task or registration
  * (register again), 403 a registration whose secret the request does not carry (someone else's). */
-static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, struct sn_task **tp, int *status, char *why,
-				 size_t cap)
+static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, struct sn_task **tp, int *status,
+				 char *why, size_t cap)
 {
 	struct proto_peer_ref ref;
 	struct proto_err pe;
@@ -1547,8 +1580,10 @@ static struct sn_peer *find_peer(struct supernode *sn, struct http_req *req, str
 	}
 	if (!auth_same(ref.secret, t->peers[h]->secret)) {
 		*status = 403;
-		snprintf(why, cap, "peer %lld of task %.12s: %s secret (each registration's requests carry the secret its "
-			 "answer gave)", (long long)h, t->id, ref.secret.n ? "wrong" : "no");
+		snprintf(why, cap,
+			 "peer %lld of task %.12s: %s secret (each registration's requests carry the secret its "
+			 "answer gave)",
+			 (long long)h, t->id, ref.secret.n ? "wrong" : "no");
 		return NULL;
 	}
 	return t->peers[h];
@@ -1561,7 +1596,8 @@ static void probed(struct loop_probe *pr, int refused, void *ctx)
 	struct sn_task *t = p->task;
 	if (!refused || !p->live)
 		return;
-	log_info("task %.12s: peer %s refuses connections (a downloader said so, and so does a connect from here): dropped",
+	log_info("task %.12s: peer %s refuses connections (a downloader said so, and so does a connect from here): "
+		 "dropped",
 		 t->id, p->addr);
 	peer_drop(p);
 	wake_task(t);
@@ -1594,8 +1630,9 @@ static void apply_reports(struct sn_peer *p, const char *body, size_t len)
 			 * have arrived were lost on the way, and would hold its places forever */
 			int n = sched_forget_stale(t->sched, p->handle, now - LOST_ANSWER_MS);
 			if (n > 0)
-				log_info("task %.12s: peer %s fetches nothing but had %d transfer%s in flight; forgotten", t->id,
-					 p->addr, n, n == 1 ? "" : "s");
+				log_info("task %.12s: peer %s fetches nothing but had %d transfer%s in flight; "
+					 "forgotten",
+					 t->id, p->addr, n, n == 1 ? "" : "s");
 			continue;
 		}
 		struct proto_report r = w.r;
@@ -1750,7 +1787,8 @@ static void on_heartbeat_body(struct http_req *req, const char *body, size_t len
 		slice_copy(l.task, id, sizeof id);
 		struct sn_task *t = find_task(sn, id);
 		int64_t h = l.peer;
-		if (t && h < t->npeers_cap && t->peers[h]->live && h != t->super && auth_same(l.secret, t->peers[h]->secret))
+		if (t && h < t->npeers_cap && t->peers[h]->live && h != t->super &&
+		    auth_same(l.secret, t->peers[h]->secret))
 			sched_touch(t->sched, (int)h, swarm_now_ms(sn->cfg.loop));
 		else
 			proto_put(&b, "unknown", "%s", id);
@@ -1768,7 +1806,10 @@ static void on_heartbeat(struct http_req *req, void *ctx)
 
 /* ---- eviction of a task the peers hold ---- */
 
-static int task_detached(const struct sn_task *t) { return t->st && store_task_detached(t->st); }
+static int task_detached(const struct sn_task *t)
+{
+	return t->st && store_task_detached(t->st);
+}
 
 /* GC wants the files of complete task t, which live peers still use. When those peers hold every
  * piece between them, the supernode's copy is not needed: the store lets go of the files (GC
@@ -1801,8 +1842,8 @@ static int task_evict(struct sn_task *t)
 		peer_drop(t->peers[t->super]); /* its uploads in flight go back to their downloaders */
 		t->super = -1;
 	}
-	log_info("task %.12s: its files leave the store while %d peer%s hold every piece, scheduled among themselves", t->id,
-		 si.peers - 1, si.peers == 2 ? "" : "s");
+	log_info("task %.12s: its files leave the store while %d peer%s hold every piece, scheduled among themselves",
+		 t->id, si.peers - 1, si.peers == 2 ? "" : "s");
 	ev_timer_start(t->sn->cfg.loop, &t->kick); /* not from inside GC: the answers wait for the loop */
 	return 1;
 }
@@ -1816,7 +1857,10 @@ static int task_attach(struct sn_task *t)
 	char err[512];
 	const struct store_task_info *old = store_task_info(t->st);
 	struct store_task_info info = {
-		.length = old->length, .piece_size = old->piece_size, .url = t->shown, .etag = old->etag,
+		.length = old->length,
+		.piece_size = old->piece_size,
+		.url = t->shown,
+		.etag = old->etag,
 		.last_modified = old->last_modified, /* digests are recorded once verified (on_source_done) */
 	};
 	enum task_state was = t->state;
@@ -1838,7 +1882,8 @@ static int task_attach(struct sn_task *t)
 			store_task_close(st);
 		t->state = was;
 		t->local_failure = 1;
-		fail_task(t, "supernode cannot store the task again (%s): fetch from the source", st ? "out of memory" : err);
+		fail_task(t, "supernode cannot store the task again (%s): fetch from the source",
+			  st ? "out of memory" : err);
 		return DF_ERR;
 	}
 	store_task_close(t->st);
@@ -1865,7 +1910,8 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (task_detached(t) && t->state == T_COMPLETE && t->sched) {
 		sched_task_info(t->sched, &si);
 		if (si.available < si.npieces && si.peers > si.done) {
-			log_info("task %.12s: its files were evicted and %u of %u pieces are at no live peer: fetching it again",
+			log_info("task %.12s: its files were evicted and %u of %u pieces are at no live peer: fetching "
+				 "it again",
 				 t->id, si.npieces - si.available, si.npieces);
 			if (task_attach(t) != DF_OK)
 				return;
@@ -1981,16 +2027,17 @@ static void status_text(struct supernode *sn, FILE *f)
 {
 	char a[32], b[32], c[32], d[32];
 	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations, %s piece checksums\n", DF_VERSION,
-		ev_now(sn->cfg.loop) - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s", (unsigned long long)sn->registrations,
-		digest_piece_algo_name(sn->cfg.piece_digest));
-	fprintf(f, "site %s%s%s\n", sn->site, sn->parent ? ", parent site through " : "", sn->parent ? sn->cfg.parents : "");
+		ev_now(sn->cfg.loop) - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s",
+		(unsigned long long)sn->registrations, digest_piece_algo_name(sn->cfg.piece_digest));
+	fprintf(f, "site %s%s%s\n", sn->site, sn->parent ? ", parent site through " : "",
+		sn->parent ? sn->cfg.parents : "");
 	if (sn->cfg.gc) {
 		const struct storegc *gc = sn->cfg.gc;
 		progress_size(gc->used_bytes + gc->pending, a, sizeof a);
 		progress_size(gc->quota, b, sizeof b);
 		progress_size(gc->freed_bytes, c, sizeof c);
-		fprintf(f, "store %s: %s of %s quota, %llu tasks evicted (%s), last GC %.0f s ago\n", store_root(sn->cfg.store), a,
-			gc->quota ? b : "no", (unsigned long long)gc->evictions, c,
+		fprintf(f, "store %s: %s of %s quota, %llu tasks evicted (%s), last GC %.0f s ago\n",
+			store_root(sn->cfg.store), a, gc->quota ? b : "no", (unsigned long long)gc->evictions, c,
 			gc->last_run ? (double)time(NULL) - gc->last_run : -1.0);
 	}
 	if (sn->cfg.rates) {
@@ -1999,8 +2046,8 @@ static void status_text(struct supernode *sn, FILE *f)
 			uint64_t cap = hostrate_cap(sn->cfg.rates, k);
 			progress_size((uint64_t)sn->cfg.rates->rate[k], a, sizeof a);
 			progress_size(cap, b, sizeof b);
-			fprintf(f, "%s %s %s/s (%s%s%s)", k ? "," : "", hostrate_names[k], a, cap ? "cap " : "no cap", cap ? b : "",
-				cap ? "/s" : "");
+			fprintf(f, "%s %s %s/s (%s%s%s)", k ? "," : "", hostrate_names[k], a, cap ? "cap " : "no cap",
+				cap ? b : "", cap ? "/s" : "");
 		}
 		fprintf(f, "\n");
 	}
@@ -2008,17 +2055,18 @@ static void status_text(struct supernode *sn, FILE *f)
 		struct sn_task *t = sn->tasks[i];
 		int64_t len = t->st ? store_task_length(t->st) : -1;
 		progress_size(len < 0 ? 0 : (uint64_t)len, a, sizeof a);
-		fprintf(f, "\ntask %s  %s\n  %s, %s, %u/%u pieces at the supernode%s%s\n", t->id, t->shown, state_names[t->state],
-			len < 0 ? "size unknown" : a, t->st ? store_task_present(t->st) : 0, t->st ? store_task_piece_count(t->st) : 0,
-			t->state == T_FAILED ? ": " : "", t->state == T_FAILED ? t->error : "");
+		fprintf(f, "\ntask %s  %s\n  %s, %s, %u/%u pieces at the supernode%s%s\n", t->id, t->shown,
+			state_names[t->state], len < 0 ? "size unknown" : a, t->st ? store_task_present(t->st) : 0,
+			t->st ? store_task_piece_count(t->st) : 0, t->state == T_FAILED ? ": " : "",
+			t->state == T_FAILED ? t->error : "");
 		progress_size(t->bytes_source, b, sizeof b);
 		progress_size(t->bytes_super, c, sizeof c);
 		progress_size(t->bytes_p2p, d, sizeof d);
 		fprintf(f, "  from source %s, served by the supernode %s, peer to peer %s\n", b, c, d);
 		if (t->pf || t->bytes_parent || t->fallback[0]) {
 			progress_size(t->bytes_parent, b, sizeof b);
-			fprintf(f, "  from the parent site %s%s%s%s\n", b, t->pf ? " (parent " : "", t->pf ? parent_fetch_parent(t->pf) : "",
-				t->pf ? ")" : "");
+			fprintf(f, "  from the parent site %s%s%s%s\n", b, t->pf ? " (parent " : "",
+				t->pf ? parent_fetch_parent(t->pf) : "", t->pf ? ")" : "");
 		}
 		if (t->fallback[0])
 			fprintf(f, "  the source instead of the parent site: %s\n", t->fallback);
@@ -2033,7 +2081,9 @@ static void status_text(struct supernode *sn, FILE *f)
 			progress_size(pi.bytes_up, b, sizeof b);
 			progress_size(pi.bytes_down, c, sizeof c);
 			fprintf(f, "  %-24s %8u %10s %10s %8u  %s%s\n", p->addr, pi.pieces, b, c, pi.failures,
-				p->child ? "child site" : pi.blacklisted ? "blacklisted: " : "ok",
+				p->child         ? "child site"
+				: pi.blacklisted ? "blacklisted: "
+						 : "ok",
 				pi.blacklisted && !p->child ? pi.why : "");
 		}
 	}
@@ -2160,7 +2210,8 @@ static int load_key_secret(uint8_t *secret, struct store *store, char *err, size
 		close(fd);
 		if (got == (ssize_t)n)
 			return DF_OK;
-		log_warn("%s: %zd bytes, not %zu: making a new secret (piece keys held by peers go stale)", path, got, n);
+		log_warn("%s: %zd bytes, not %zu: making a new secret (piece keys held by peers go stale)", path, got,
+			 n);
 	} else if (errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return DF_ERR;
@@ -2214,9 +2265,16 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 	digest_hex(site, sizeof site, sn->site);
 	if (cfg->parents && cfg->parents[0]) {
 		struct parent_cfg pc = {
-			.loop = cfg->loop, .client = cfg->parent_client ? cfg->parent_client : cfg->cluster_client,
-			.cluster_tls = cfg->cluster_tls, .store = cfg->store, .parents = cfg->parents, .token = cfg->token,
-			.site = sn->site, .piece_digest = cfg->piece_digest, .retry = cfg->parent_retry, .gc = cfg->gc,
+			.loop = cfg->loop,
+			.client = cfg->parent_client ? cfg->parent_client : cfg->cluster_client,
+			.cluster_tls = cfg->cluster_tls,
+			.store = cfg->store,
+			.parents = cfg->parents,
+			.token = cfg->token,
+			.site = sn->site,
+			.piece_digest = cfg->piece_digest,
+			.retry = cfg->parent_retry,
+			.gc = cfg->gc,
 		};
 		if (!(sn->parent = parent_new(&pc, err, errlen))) {
 			free(sn);

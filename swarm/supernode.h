@@ -15,30 +15,30 @@
 struct supernode_cfg {
 	struct ev_loop *loop;
 	struct store *store;
-	struct http_server *server;  /* routes are added to it */
-	struct http_client *client;  /* for the sources */
+	struct http_server *server;         /* routes are added to it */
+	struct http_client *client;         /* for the sources */
 	struct http_client *cluster_client; /* for a cluster source (df push's file server): the
 				      * cluster's TLS identity and CA (or `client` without cluster TLS);
 				      * NULL: such registrations are refused */
-	const char *token;           /* cluster token ("" open) */
-	uint32_t piece_size;         /* 0: chosen per task from its length (source_piece_size) */
+	const char *token;                  /* cluster token ("" open) */
+	uint32_t piece_size;                /* 0: chosen per task from its length (source_piece_size) */
 	int source_streams;
-	double revalidate_after;     /* seconds a successful revalidation stays good */
-	double credential_cache;     /* seconds a private source's yes to one registrant's credentials stays good */
-	int sources_public;          /* every source counts as public: no access checks (in-memory test
+	double revalidate_after; /* seconds a successful revalidation stays good */
+	double credential_cache; /* seconds a private source's yes to one registrant's credentials stays good */
+	int sources_public;      /* every source counts as public: no access checks (in-memory test
 	                              * harnesses whose sources cannot be reached; never set by df) */
-	struct hostrate *rates;      /* the host's rate caps and current rates for status, or NULL */
-	double task_idle;            /* forget a complete task unused this long (0: never) */
+	struct hostrate *rates;  /* the host's rate caps and current rates for status, or NULL */
+	double task_idle;        /* forget a complete task unused this long (0: never) */
 	enum digest_piece_algo piece_digest; /* the checksum in assignments: xxh3-128 or SHA-256 */
-	struct sched_config sched;   /* per-task scheduler settings (piece_size is set per task) */
-	struct storegc *gc;          /* disk GC of the store (NULL: none); the supernode answers its
+	struct sched_config sched;           /* per-task scheduler settings (piece_size is set per task) */
+	struct storegc *gc;                  /* disk GC of the store (NULL: none); the supernode answers its
 	                              * release questions and runs it before new tasks and on a full disk */
 	/* The parent site (swarm/parent.h): a miss is fetched through these supernodes' swarm, the
 	 * source only when none delivers. NULL or "": straight from the source. */
-	const char *parents;         /* "HOST:PORT[,...]" */
+	const char *parents;               /* "HOST:PORT[,...]" */
 	struct http_client *parent_client; /* dials them (cluster TLS when on); NULL: cluster_client */
-	int cluster_tls;             /* dial them with https */
-	double parent_retry;         /* seconds a fetch keeps asking lost parents before the source */
+	int cluster_tls;                   /* dial them with https */
+	double parent_retry;               /* seconds a fetch keeps asking lost parents before the source */
 };
 
 struct supernode;
