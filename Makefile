@@ -93,7 +93,7 @@ test: df $(UNIT_BIN) $(REPLAY_BIN) $(TOOL_BIN)
 
 # What CI runs (README's test command): the release build (size budget), every test, then every test
 # again under ASan/UBSan.
-check: release test asan
+check: lint release test asan
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SAN=1 B=build/asan asan-all
