@@ -35,6 +35,8 @@ struct registry_cfg {
 	int offline_serve;
 	int offline_remember;
 	const char *authmem_path;     /* needed with offline_serve */
+	const char *manifests_dir;    /* where manifest copies go (offline_serve); NULL: none kept */
+	int offline_tags;             /* [proxy] offline_tags: a tag answered with its last digest offline */
 };
 
 /* A mirror (cfg copied). NULL with err set when out of memory. */
@@ -77,6 +79,8 @@ struct registry_stats {
 	char super_failure[320]; /* the last such failure: "supernode HOST: REASON", or "" */
 	uint64_t offline;       /* blob requests served while the upstream could not be reached */
 	uint64_t offline_refused; /* ... refused then: no remembered yes for those credentials */
+	uint64_t manifests_offline;         /* manifest requests answered from a copy (upstream unreachable) */
+	uint64_t manifests_offline_refused; /* ... refused then (no remembered yes, no copy, a tag without offline_tags) */
 	uint64_t aborted;       /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
 	struct relay_stats relay;
 };
