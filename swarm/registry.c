@@ -343,7 +343,7 @@ static void serve_plan(struct registry *reg, struct http_req *req, const struct 
 	}
 	if (p->kind == REG_MANIFEST)
 		reg->st.manifests++;
-	if (p->kind == REG_MANIFEST && reg->mc) {
+	if ((p->kind == REG_MANIFEST || p->kind == REG_BASE) && reg->mc) {
 		registry_manifest_serve(reg, req, p);
 		return;
 	}

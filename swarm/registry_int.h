@@ -14,6 +14,13 @@ struct registry {
 	struct authmem *mem;    /* remembered authorization decisions (offline_serve), or NULL */
 	struct mancache *mc;    /* manifest copies (offline_serve), or NULL */
 	struct reg_man *mans;   /* manifest requests in flight with offline_serve (registry_manifest.c) */
+	/* with offline_serve: each upstream's last answer to /v2/ (the clients' ping, which decides
+	 * whether they send credentials), replayed while it cannot be reached */
+	struct reg_ping {
+		char host[300];
+		int status;        /* 200 or 401 */
+		char challenge[1024]; /* its WWW-Authenticate line(s) as passed back, or "" */
+	} pings[8];
 };
 
 /* With offline_serve: a manifest GET or HEAD fetched by df (buffered, kept by digest) instead of a

@@ -33,6 +33,8 @@ struct reg_man {
 	char repo[256];
 	char ref[136];        /* tag or digest as requested */
 	int by_digest;
+	int base;             /* the request is /v2/ (the ping) */
+	char challenge[1024]; /* the upstream's WWW-Authenticate lines */
 	char url[2048], shown[2048];
 	char *hdrs;           /* every request line forwarded (malloc'ed) */
 	char creds[8192];     /* Authorization / Cookie lines: the authmem keys */
@@ -192,6 +194,37 @@ static int serve_offline(struct reg_man *m, const char *why)
 	return DF_OK;
 }
 
+static struct reg_ping *ping_of(struct registry *reg, const char *host, int add)
+{
+	for (int i = 0; i < 8; i++)
+		if (!strcmp(reg->pings[i].host, host))
+			return &reg->pings[i];
+	for (int i = 0; add && i < 8; i++)
+		if (!reg->pings[i].host[0]) {
+			snprintf(reg->pings[i].host, sizeof reg->pings[i].host, "%s", host);
+			return &reg->pings[i];
+		}
+	return NULL;
+}
+
+/* /v2/ while the upstream cannot be reached: its last answer (401 with its challenge, so that
+ * clients send the credentials the offline checks compare), else 200. Never refused: it opens
+ * nothing, each manifest and blob is checked on its own. */
+static void serve_base_offline(struct reg_man *m, const char *why)
+{
+	const struct reg_ping *pg = ping_of(m->reg, m->host, 0);
+	char extra[1200];
+	int st = pg ? pg->status : 200;
+	snprintf(extra, sizeof extra, "Content-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\n%s",
+		 pg ? pg->challenge : "");
+	log_info("registry: %s: the upstream cannot be reached (%s); answered %d as it last did (offline_serve)", m->shown,
+		 why, st);
+	http_req_on_done(m->req, NULL, NULL);
+	if (http_reply(m->req, st, extra, DF_LIT("{}")) != DF_OK)
+		http_reply_abort(m->req);
+	man_free(m);
+}
+
 static int man_response(struct http_fetch *f, const struct http_resp *r, void *ctx)
 {
 	(void)f;
@@ -203,6 +236,13 @@ static int man_response(struct http_fetch *f, const struct http_resp *r, void *c
 	struct slice d = http_header_get(r->headers, r->nheaders, "docker-content-digest");
 	if (!ct.p || slice_copy(ct, m->ctype, sizeof m->ctype) != 0)
 		m->ctype[0] = 0;
+	m->challenge[0] = 0;
+	for (size_t i = 0; i < r->nheaders; i++) {
+		size_t used = strlen(m->challenge);
+		if (slice_caseeq(r->headers[i].name, "www-authenticate"))
+			snprintf(m->challenge + used, sizeof m->challenge - used, "WWW-Authenticate: %.*s\r\n",
+				 (int)r->headers[i].value.n, r->headers[i].value.p);
+	}
 	if (!d.p || !registry_digest_sha256(d) || slice_copy(d, m->dcd, sizeof m->dcd) != 0)
 		m->dcd[0] = 0;
 	if (r->content_length > (int64_t)MANCACHE_MAX_MANIFEST)
@@ -242,6 +282,10 @@ static void man_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			snprintf(why, sizeof why, "it answered %d", m->status);
 		else
 			snprintf(why, sizeof why, "%s", msg ? msg : "failed");
+		if (m->base) {
+			serve_base_offline(m, why);
+			return;
+		}
 		if ((m->by_digest || m->ref[0]) && serve_offline(m, why) == DF_OK)
 			return;
 		if (!m->status) {
@@ -262,6 +306,11 @@ static void man_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	}
 	if (m->status == 200 && m->ref[0])
 		keep(m);
+	struct reg_ping *pg = m->base && (m->status == 200 || m->status == 401) ? ping_of(m->reg, m->host, 1) : NULL;
+	if (pg) {
+		pg->status = m->status;
+		snprintf(pg->challenge, sizeof pg->challenge, "%s", m->challenge);
+	}
 	http_req_on_done(m->req, NULL, NULL);
 	int ok;
 	if (m->head)
@@ -279,10 +328,16 @@ static int parse_target(struct reg_man *m)
 	struct http_url u;
 	struct registry_path rp;
 	const char *e;
-	if (http_url_parse(m->url, strlen(m->url), &u, &e) != DF_OK || registry_parse_path(u.path, &rp) != REG_MANIFEST)
+	if (http_url_parse(m->url, strlen(m->url), &u, &e) != DF_OK)
 		return 0;
+	enum registry_kind k = registry_parse_path(u.path, &rp);
 	int hn = snprintf(m->host, sizeof m->host, "%.*s:%u", (int)u.host.n, u.host.p, (unsigned)u.port);
-	if (hn < 0 || (size_t)hn >= sizeof m->host || slice_copy(rp.name, m->repo, sizeof m->repo) != 0 ||
+	if (hn < 0 || (size_t)hn >= sizeof m->host || (k != REG_MANIFEST && k != REG_BASE))
+		return 0;
+	m->base = k == REG_BASE;
+	if (m->base)
+		return 1;
+	if (slice_copy(rp.name, m->repo, sizeof m->repo) != 0 ||
 	    slice_copy(rp.ref, m->ref, sizeof m->ref) != 0)
 		return 0;
 	m->by_digest = registry_digest_sha256(rp.ref);
