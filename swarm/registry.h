@@ -1,6 +1,7 @@
 /* The registry mirror of df proxy: what containerd, CRI-O, podman and skopeo pull through. /v2/ and
  * manifests are passed through to the upstream registry (every Accept line, the client's
- * credentials, never cached); blobs (sha256) go P2P as content-addressed tasks, served to a client
+ * credentials; with offline_serve fetched whole and kept by digest for when the upstream cannot be
+ * reached, registry_manifest.c); blobs (sha256) go P2P as content-addressed tasks, served to a client
  * only after the upstream authorized that client for the blob, streamed as pieces arrive, and
  * completed only once the whole blob matched its digest.
  *
