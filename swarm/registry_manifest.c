@@ -286,8 +286,18 @@ static void man_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			serve_base_offline(m, why);
 			return;
 		}
-		if ((m->by_digest || m->ref[0]) && serve_offline(m, why) == DF_OK)
-			return;
+		if (m->by_digest || m->ref[0]) {
+			if (serve_offline(m, why) == DF_OK)
+				return;
+			if (!m->status) { /* refused: as for a blob (the upstream's own 5xx goes back as it is) */
+				http_req_on_done(m->req, NULL, NULL);
+				registry_reply_error(m->req, 503, "UNAVAILABLE",
+						     "the upstream registry cannot be reached and did not recently accept "
+						     "these credentials for this manifest");
+				man_free(m);
+				return;
+			}
+		}
 		if (!m->status) {
 			char body[600];
 			int n = snprintf(body, sizeof body, "df proxy: upstream registry: %s\n", why);

@@ -12,7 +12,7 @@ command -v curl >/dev/null || skip "curl not installed"
 make_test_image "$T/pub" df/public:v1 4
 PUB_BIG=$IMG_BIG; PUB_SMALL=$IMG_SMALL; PUB_MANIFEST=$IMG_MANIFEST
 make_test_image "$T/priv" df/private:v1 4
-PRIV_BIG=$IMG_BIG
+PRIV_BIG=$IMG_BIG; PRIV_MANIFEST=$IMG_MANIFEST
 RPUB=$(free_port); start_registry "$RPUB"; PUB_PID=$!
 push_image "$T/pub" df/public:v1 "$RPUB" || fail "push public: $OUT"
 RPRIV=$(free_port); start_registry "$RPRIV" auth; PRIV_PID=$!
@@ -61,6 +61,13 @@ sk "$H1" :v1 "$T/sk" || fail "skopeo by tag through host 1: $OUT"
 [ "$PULLED_MANIFEST" = "$PUB_MANIFEST" ] || fail "skopeo by tag pulled $PULLED_MANIFEST"
 [ -f "$T/h1/proxy-manifests/sha256-${PUB_MANIFEST#sha256:}" ] || fail "host 1 kept no copy of the manifest"
 [ -e "$T/n1/proxy-manifests" ] && fail "n1 (no offline_serve) keeps manifest copies"
+# man MIRROR [CURL ARGS...]: GET of the private manifest by digest through MIRROR; status in CODE
+man() {
+  local m=$1; shift
+  CODE=$(curl -s -m 10 -o "$T/m" -w '%{http_code}' "$@" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+         "http://$m/v2/df/private/manifests/$PRIV_MANIFEST?ns=priv")
+}
+man "$H1" -u "$REG_CREDS"; [ "$CODE" = 200 ] || fail "private manifest through host 1 answered $CODE"
 # hashes only: never the credentials
 B64=$(printf %s "$REG_CREDS" | base64 -w0)
 grep -qsF -e "$B64" -e "$REG_PASS" "$T/h1/proxy-authmem" && fail "the credentials were written to proxy-authmem"
@@ -87,6 +94,12 @@ CODE=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.
 CODE=$(curl -s -m 10 -o "$T/m" -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
        "http://$H1/v2/df/public/manifests/$PUB_MANIFEST?ns=pub")
 [ "$CODE" = 200 ] && cmp -s "$T/m" "$T/pub/blobs/sha256/${PUB_MANIFEST#sha256:}" || fail "offline: manifest by curl answered $CODE"
+# the private manifest: to the credentials accepted for it only
+man "$H1" -u "$REG_CREDS"; [ "$CODE" = 200 ] || fail "offline: private manifest to accepted credentials answered $CODE"
+cmp -s "$T/m" "$T/priv/blobs/sha256/${PRIV_MANIFEST#sha256:}" || fail "offline: private manifest differs"
+man "$H1" -u "$REG_USER:wrong"; [ "$CODE" = 503 ] || fail "offline: private manifest to wrong credentials answered $CODE"
+man "$H1"; [ "$CODE" = 503 ] || fail "offline: private manifest without credentials answered $CODE"
+[ "$(proxy_stat "${H1#*:}" manifests-offline-refused)" -ge 2 ] || fail "host 1 counted no refused manifest"
 # credentials never accepted (wrong ones, none): refused, although the blob is in the store
 get "$H1" priv "$PRIV_BIG" "$T/b" -u "$REG_USER:wrong"; [ "$CODE" = 503 ] || fail "offline: wrong credentials got $CODE"
 get "$H1" priv "$PRIV_BIG" "$T/b"; [ "$CODE" = 503 ] || fail "offline: no credentials got $CODE for a private blob"
