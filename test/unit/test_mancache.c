@@ -86,7 +86,7 @@ static void store(void)
 	mancache_free(c);
 	/* a damaged copy is not served */
 	char p[300];
-	snprintf(p, sizeof p, "%s/sha256-%s", sub, ABC_SHA + 7);
+	snprintf(p, sizeof p, "%s/sha256-%s", sub, &ABC_SHA[7]);
 	FILE *f = fopen(p, "wb");
 	fputs(MANCACHE_MAGIC "application/x\nabd", f);
 	fclose(f);
