@@ -251,6 +251,8 @@ static int px_stats(struct px *p, struct px_stat *s)
 		{"blobs-supernode-failed", METRIC_COUNTER, rs.super_failed},
 		{"blobs-offline", METRIC_COUNTER, rs.offline},
 		{"blobs-offline-refused", METRIC_COUNTER, rs.offline_refused},
+		{"manifests-offline", METRIC_COUNTER, rs.manifests_offline},
+		{"manifests-offline-refused", METRIC_COUNTER, rs.manifests_offline_refused},
 		{"blobs-aborted", METRIC_COUNTER, rs.aborted},
 		{"relayed", METRIC_COUNTER, rs.relay.started + hs.relay.started},
 		{"relay-failed", METRIC_COUNTER, rs.relay.failed + hs.relay.failed},
@@ -493,8 +495,9 @@ static int start_engines(struct px *p, int tls, double timeout)
 		log_user_error("proxy", "%s", err);
 		return DF_EXIT_FAIL;
 	}
-	char authmem[4200];
+	char authmem[4200], mandir[4200];
 	snprintf(authmem, sizeof authmem, "%s/proxy-authmem", store_root(df->store));
+	snprintf(mandir, sizeof mandir, "%s/proxy-manifests", store_root(df->store));
 	struct registry_cfg rcfg = {
 		.loop = p->loop,
 		.client = p->client,
@@ -506,6 +509,8 @@ static int start_engines(struct px *p, int tls, double timeout)
 		.offline_serve = c->proxy_offline_serve,
 		.offline_remember = c->proxy_offline_remember,
 		.authmem_path = authmem,
+		.manifests_dir = mandir,
+		.offline_tags = c->proxy_offline_tags,
 	};
 	p->reg = registry_new(&rcfg, err, sizeof err);
 	struct httpproxy_cfg hcfg = {

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/taskid.h"
 #include "swarm/authmem.h"
+#include "swarm/mancache.h"
 #include "swarm/registry_int.h"
 
 struct registry *registry_new(const struct registry_cfg *cfg, char *err, size_t errlen)
@@ -29,11 +30,14 @@ struct registry *registry_new(const struct registry_cfg *cfg, char *err, size_t 
 		memcpy(reg->ups, cfg->upstreams, (size_t)cfg->nupstreams * sizeof *reg->ups);
 	reg->cfg.upstreams = reg->ups;
 	reg->cfg.authmem_path = NULL; /* not kept: the caller's string */
+	reg->cfg.manifests_dir = NULL;
 	if (cfg->offline_serve && cfg->authmem_path && !(reg->mem = authmem_open(cfg->authmem_path, 0))) {
 		registry_free(reg);
 		snprintf(err, errlen, "registry mirror: out of memory");
 		return NULL;
 	}
+	if (reg->mem && cfg->manifests_dir)
+		reg->mc = mancache_open(cfg->manifests_dir); /* NULL: manifests passed through only (warned) */
 	return reg;
 }
 
@@ -47,6 +51,8 @@ void registry_free(struct registry *reg)
 		http_reply_abort(b->req);
 		registry_blob_free(b);
 	}
+	registry_manifest_abort_all(reg);
+	mancache_free(reg->mc);
 	authmem_free(reg->mem);
 	free(reg->ups);
 	free(reg);
@@ -59,7 +65,7 @@ void registry_get_stats(const struct registry *reg, struct registry_stats *out)
 
 /* An error in the distribution API's shape: {"errors": [{"code": ..., "message": ...}]}. The
  * message is df's own text, never request data. */
-static void reply_error(struct http_req *req, int status, const char *code, const char *msg)
+void registry_reply_error(struct http_req *req, int status, const char *code, const char *msg)
 {
 	char body[512];
 	int n = snprintf(body, sizeof body, "{\"errors\":[{\"code\":\"%s\",\"message\":\"df proxy: %s\"}]}\n", code,
@@ -91,7 +97,7 @@ void registry_blob_relay(struct reg_blob *b)
 	reg->st.blobs_direct++;
 	http_req_on_done(req, NULL, NULL); /* the relay owns the exchange from here */
 	if (!hdrs || registry_request_headers(http_req_head(req), 0, hdrs, 16384) < 0) {
-		reply_error(req, 431, "UNSUPPORTED", "request headers too large to forward");
+		registry_reply_error(req, 431, "UNSUPPORTED", "request headers too large to forward");
 	} else {
 		/* a HEAD as it is: its redirect goes back to the client (a presigned URL is signed for GET) */
 		struct relay_cfg rc = {
@@ -179,9 +185,10 @@ static void serve_offline(struct reg_blob *b, const char *why)
 				     : "the swarm cannot serve it here");
 		reg->st.offline_refused++;
 		http_req_on_done(b->req, NULL, NULL);
-		reply_error(b->req, 503, "UNAVAILABLE",
-			    "the upstream registry cannot be reached and did not recently accept these credentials "
-			    "for this repository");
+		registry_reply_error(
+			b->req, 503, "UNAVAILABLE",
+			"the upstream registry cannot be reached and did not recently accept these credentials "
+			"for this repository");
 		registry_blob_free(b);
 		return;
 	}
@@ -305,7 +312,7 @@ static void serve_blob(struct registry *reg, struct http_req *req, const char *u
 	char err[256];
 	struct reg_blob *b = calloc(1, sizeof *b);
 	if (!b) {
-		reply_error(req, 503, "UNAVAILABLE", "out of memory");
+		registry_reply_error(req, 503, "UNAVAILABLE", "out of memory");
 		return;
 	}
 	b->reg = reg;
@@ -323,7 +330,7 @@ static void serve_blob(struct registry *reg, struct http_req *req, const char *u
 	http_req_on_done(req, blob_client_done, b);
 	if (registry_request_headers(http_req_head(req), 1, b->creds, sizeof b->creds) < 0) {
 		http_req_on_done(req, NULL, NULL);
-		reply_error(req, 431, "UNSUPPORTED", "credentials too large to forward");
+		registry_reply_error(req, 431, "UNSUPPORTED", "credentials too large to forward");
 		registry_blob_free(b);
 		return;
 	}
@@ -343,7 +350,7 @@ void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *
 static void serve_plan(struct registry *reg, struct http_req *req, const struct registry_plan *p)
 {
 	if (p->act == REG_ACT_ERROR) {
-		reply_error(req, p->status, p->code, p->msg);
+		registry_reply_error(req, p->status, p->code, p->msg);
 		return;
 	}
 	if (p->act == REG_ACT_P2P || p->act == REG_ACT_HEAD) {
@@ -352,12 +359,16 @@ static void serve_plan(struct registry *reg, struct http_req *req, const struct 
 	}
 	if (p->kind == REG_MANIFEST)
 		reg->st.manifests++;
+	if ((p->kind == REG_MANIFEST || p->kind == REG_BASE) && reg->mc) {
+		registry_manifest_serve(reg, req, p);
+		return;
+	}
 	if (p->kind == REG_BLOB)
 		reg->st.blobs_direct++;
 	char *hdrs = malloc(16384);
 	if (!hdrs || registry_request_headers(http_req_head(req), 0, hdrs, 16384) < 0) {
 		free(hdrs);
-		reply_error(req, 431, "UNSUPPORTED", "request headers too large to forward");
+		registry_reply_error(req, 431, "UNSUPPORTED", "request headers too large to forward");
 		return;
 	}
 	struct relay_cfg rc = {

@@ -1,6 +1,7 @@
 /* The registry mirror of df proxy: what containerd, CRI-O, podman and skopeo pull through. /v2/ and
  * manifests are passed through to the upstream registry (every Accept line, the client's
- * credentials, never cached); blobs (sha256) go P2P as content-addressed tasks, served to a client
+ * credentials; with offline_serve fetched whole and kept by digest for when the upstream cannot be
+ * reached, registry_manifest.c); blobs (sha256) go P2P as content-addressed tasks, served to a client
  * only after the upstream authorized that client for the blob, streamed as pieces arrive, and
  * completed only once the whole blob matched its digest.
  *
@@ -34,7 +35,9 @@ struct registry_cfg {
 	 * seconds (decisions remembered as hashes in authmem_path, docs/PROXY.md) */
 	int offline_serve;
 	int offline_remember;
-	const char *authmem_path; /* needed with offline_serve */
+	const char *authmem_path;  /* needed with offline_serve */
+	const char *manifests_dir; /* where manifest copies go (offline_serve); NULL: none kept */
+	int offline_tags;          /* [proxy] offline_tags: a tag answered with its last digest offline */
 };
 
 /* A mirror (cfg copied). NULL with err set when out of memory. */
@@ -66,18 +69,21 @@ void registry_serve(struct registry *reg, struct http_req *req, const struct reg
 void registry_serve_p2p(struct registry *reg, struct http_req *req, const char *url, const struct digest_spec *digest);
 
 struct registry_stats {
-	uint64_t requests;        /* /v2/ requests */
-	uint64_t manifests;       /* manifest requests passed through */
-	uint64_t blobs_p2p;       /* blob GETs served from the swarm engine */
-	uint64_t blobs_direct;    /* blob requests relayed straight from the upstream */
-	uint64_t blob_bytes;      /* body bytes of blob GETs served from the swarm engine */
-	uint64_t denied;          /* blob GETs (and HEADs) the upstream did not authorize */
-	uint64_t heads;           /* blob HEADs answered by df once the upstream authorized them */
-	uint64_t super_failed;    /* blobs relayed because the supernode failed their task */
-	char super_failure[320];  /* the last such failure: "supernode HOST: REASON", or "" */
-	uint64_t offline;         /* blob requests served while the upstream could not be reached */
-	uint64_t offline_refused; /* ... refused then: no remembered yes for those credentials */
-	uint64_t aborted;         /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
+	uint64_t requests;          /* /v2/ requests */
+	uint64_t manifests;         /* manifest requests passed through */
+	uint64_t blobs_p2p;         /* blob GETs served from the swarm engine */
+	uint64_t blobs_direct;      /* blob requests relayed straight from the upstream */
+	uint64_t blob_bytes;        /* body bytes of blob GETs served from the swarm engine */
+	uint64_t denied;            /* blob GETs (and HEADs) the upstream did not authorize */
+	uint64_t heads;             /* blob HEADs answered by df once the upstream authorized them */
+	uint64_t super_failed;      /* blobs relayed because the supernode failed their task */
+	char super_failure[320];    /* the last such failure: "supernode HOST: REASON", or "" */
+	uint64_t offline;           /* blob requests served while the upstream could not be reached */
+	uint64_t offline_refused;   /* ... refused then: no remembered yes for those credentials */
+	uint64_t manifests_offline; /* manifest requests answered from a copy (upstream unreachable) */
+	uint64_t
+		manifests_offline_refused; /* ... refused then (no remembered yes, no copy, a tag without offline_tags) */
+	uint64_t aborted; /* blob replies aborted (digest mismatch, swarm failure mid-body, client gone) */
 	struct relay_stats relay;
 };
 void registry_get_stats(const struct registry *reg, struct registry_stats *out);

@@ -12,7 +12,25 @@ struct registry {
 	struct registry_stats st;
 	struct reg_blob *blobs; /* blob requests in flight (freed by registry_free) */
 	struct authmem *mem;    /* remembered authorization decisions (offline_serve), or NULL */
+	struct mancache *mc;    /* manifest copies (offline_serve), or NULL */
+	struct reg_man *mans;   /* manifest requests in flight with offline_serve (registry_manifest.c) */
+	/* with offline_serve: each upstream's last answer to /v2/ (the clients' ping, which decides
+	 * whether they send credentials), replayed while it cannot be reached */
+	struct reg_ping {
+		char host[300];
+		int status;           /* 200 or 401 */
+		char challenge[1024]; /* its WWW-Authenticate line(s) as passed back, or "" */
+	} pings[8];
 };
+
+/* With offline_serve: a manifest GET or HEAD fetched by df (buffered, kept by digest) instead of a
+ * plain relay, answered from the copy when the upstream cannot be reached. Takes over req. */
+struct registry_plan;
+void registry_manifest_serve(struct registry *reg, struct http_req *req, const struct registry_plan *p);
+/* Ends every manifest request in flight (registry_free). */
+void registry_manifest_abort_all(struct registry *reg);
+/* The distribution API's error reply (df's own message, never request data). */
+void registry_reply_error(struct http_req *req, int status, const char *code, const char *msg);
 
 /* One blob GET: the authorization check at the upstream, then the reply from the swarm. */
 struct reg_blob {
