@@ -369,6 +369,10 @@ int store_gc(struct store *s, const struct store_gc_policy *p, struct store_gc_r
 			if (c.v[i].complete && c.v[i].in_use != GONE)
 				evict(s, p, &c.v[i], p->why ? p->why : "over the quota", &r);
 	}
+	for (size_t i = 0; i < c.n; i++)
+		if (!c.v[i].complete && c.v[i].in_use != GONE && c.v[i].length > 0 &&
+		    (uint64_t)c.v[i].length > c.v[i].present_bytes)
+			r.to_come += (uint64_t)c.v[i].length - c.v[i].present_bytes;
 	free(c.v);
 	if (res)
 		*res = r;

@@ -246,6 +246,8 @@ struct store_gc_result {
 	uint64_t freed_bytes;
 	uint64_t used_bytes; /* what df's files take afterwards */
 	uint32_t busy;       /* tasks that would have gone but were in use */
+	uint64_t to_come;    /* bytes the incomplete tasks left will still write (their length less what
+	                      * they hold): a quota check between runs must count them */
 };
 
 /* Evicts tasks no process has open (after asking p->release about those this process holds):

@@ -75,7 +75,9 @@ static int run_policy(struct storegc *gc, uint64_t quota, uint64_t max_idle, int
 		gc->runs++;
 		gc->last_run = (double)time(NULL);
 		gc->used_bytes = r.used_bytes;
-		gc->pending = 0;
+		/* what tasks being written will still add: zeroing it let a store whose big tasks were
+		 * mid-fetch at a run grow past the quota unseen until the next minute's run */
+		gc->pending = r.to_come;
 		gc->evictions += r.evicted;
 		gc->freed_bytes += r.freed_bytes;
 		gc->last_evicted = r.evicted;

@@ -143,6 +143,39 @@ static void transfer_in_flight(void)
 	store_close(s);
 }
 
+/* A run while a big task is mid-fetch: the bytes it has still to write count against the quota
+ * afterwards (the soak's supernode grew to 15 MB over a 9 MiB quota when a run forgot them). */
+static void run_mid_fetch(void)
+{
+	static char piece[65536];
+	struct store *s = open_store("midfetch");
+	struct storegc gc;
+	char err[256];
+	CHECK_EQ(storegc_init(&gc, NULL, s, "900k", 0, err, sizeof err), DF_OK);
+	add_task(s, "d1"); /* 256 KiB, complete, the oldest */
+	storegc_run(&gc, 0, NULL);
+	/* a 512 KiB task starts (it fits beside the first: no run), one piece is written, a run */
+	storegc_reserve(&gc, 8 * 65536);
+	struct store_task_info info = {.length = 8 * 65536, .piece_size = 65536, .url = "http://x/big"};
+	struct store_task *t = store_task_open(s, "e2", &info, STORE_CREATE, err, sizeof err);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK_EQ(store_piece_write(t, 0, piece, sizeof piece, NULL, err, sizeof err), DF_OK);
+	struct store_gc_result r;
+	CHECK_EQ(storegc_run(&gc, 0, &r), DF_OK);
+	CHECK_EQ(r.evicted, 0);
+	CHECK_EQ(r.to_come, 7 * 65536);
+	CHECK(gc.pending >= 7 * 65536);
+	for (uint32_t n = 1; n < 8; n++)
+		CHECK_EQ(store_piece_write(t, n, piece, sizeof piece, NULL, err, sizeof err), DF_OK);
+	store_task_close(t);
+	/* the next task: 256 + 512 + 256 KiB are over 900k, so the oldest task goes now */
+	storegc_reserve(&gc, 4 * 65536);
+	CHECK_EQ(ntasks(s), 1);
+	store_close(s);
+}
+
 static void numbers(void)
 {
 	struct store *s = open_store("numbers");
@@ -173,6 +206,7 @@ static const struct unit_test tests[] = {
 	{"quota_settings", quota_settings},
 	{"reserve_before_create", reserve_before_create},
 	{"transfer_in_flight", transfer_in_flight},
+	{"run_mid_fetch", run_mid_fetch},
 	{"numbers", numbers},
 };
 UNIT_MAIN("storegc", tests)
