@@ -92,9 +92,11 @@ while :; do
   sleep 0.2
 done
 wait "${wpids[@]}"
-# a last sample once the tasks had time to go idle and be forgotten
-sleep $((TASK_IDLE + 6))
-sample "$TASKS"
+# a last sample once the tasks had time to go idle and be forgotten (IDLE_SAMPLE=0: no wait, no sample)
+if [ "${IDLE_SAMPLE:-1}" = 1 ]; then
+  sleep $((TASK_IDLE + 6))
+  sample "$TASKS"
+fi
 echo
 # descriptors: each task held in memory has two (its data file and the piece server's handle), and
 # how many are held depends on how fast the gets run then (TASK_IDLE seconds of them); what must not

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,7 +149,8 @@ struct supernode {
 	uint8_t key_secret[32]; /* piece keys are HMAC(key_secret, task id): random, kept in the store */
 	/* what the tasks forgotten for idleness had counted, so the totals in status do not go down */
 	uint64_t forgotten, gone_source, gone_super, gone_p2p, gone_parent;
-	struct parent *parent;         /* the parent site, or NULL */
+	int said_held;         /* the share of the descriptor limit for tasks in memory was reached (logged once) */
+	struct parent *parent; /* the parent site, or NULL */
 	char site[PROTO_SITE_HEX + 1]; /* this supernode's site id in `via` lines (random per process) */
 };
 
@@ -428,8 +430,45 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		wake_task(t);
 }
 
+/* How many tasks may stay in memory: each holds descriptors (its store files, the piece server's
+ * handle), so a quarter of RLIMIT_NOFILE; past it the least recently used unused tasks go before
+ * task_idle (make soak: 2,000 files inside a minute under `ulimit -n 1024` ran out of descriptors). */
+static int held_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 22))
+		return 1 << 20;
+	int n = (int)(rl.rlim_cur / 4);
+	return n < 16 ? 16 : n;
+}
+
+/* Room for one more task in memory: forgets unused tasks, least recently named first. */
+static void make_room_for_task(struct supernode *sn)
+{
+	int limit = held_limit();
+	while (sn->ntasks >= limit) {
+		struct sn_task *old = NULL;
+		for (int i = 0; i < sn->ntasks; i++)
+			if (task_unused(sn->tasks[i]) && (!old || sn->tasks[i]->last_used < old->last_used))
+				old = sn->tasks[i];
+		if (!old)
+			return; /* every task is busy: the descriptors they hold are in use */
+		if (!sn->said_held) {
+			sn->said_held = 1;
+			log_info(
+				"%d tasks in memory, a quarter of the descriptor limit (RLIMIT_NOFILE): forgetting the "
+				"least recently used idle ones before task_idle from now on (a higher `ulimit -n` "
+				"keeps more)",
+				sn->ntasks);
+		}
+		sn->forgotten++;
+		task_forget(sn, old);
+	}
+}
+
 static struct sn_task *task_new(struct supernode *sn, const char *id, const char *url, const char *headers)
 {
+	make_room_for_task(sn);
 	if (sn->ntasks == sn->cap) {
 		int cap = sn->cap ? sn->cap * 2 : 16;
 		struct sn_task **p = realloc(sn->tasks, (size_t)cap * sizeof *p);
