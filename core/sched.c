@@ -80,8 +80,10 @@ static void wake(struct sched *s, int32_t i)
 
 static int grow_peers(struct sched *s)
 {
-	uint32_t oc = s->cap_peers, nc = oc ? oc * 2 : 64;
-	uint32_t nqw = nc / 64, nqs = (nqw + 63) / 64;
+	/* A task starts with room for 8 peers, not 64: a supernode holds thousands of small tasks that
+	 * a few hosts seed, and 64 peers' rows cost 27 KiB each (make soak: 56 KiB per live task). */
+	uint32_t oc = s->cap_peers, nc = oc ? oc * 2 : 8;
+	uint32_t nqw = (nc + 63) / 64, nqs = (nqw + 63) / 64;
 	size_t md = (size_t)s->cfg.max_down;
 	struct sched_peer *peers = realloc(s->peers, nc * sizeof *peers);
 	if (!peers)
@@ -222,7 +224,7 @@ struct sched *sched_new(const struct sched_config *cfg, int64_t npieces)
 	s->rng = c->seed ? c->seed : 1;
 	s->lru = s->freel = s->park = s->woken = (struct sched_list){SCHED_NIL, SCHED_NIL, 0};
 	s->final = npieces >= 0;
-	/* The first capacity: 64 pieces (then forgotten: the count starts at 0), then 64 peers. */
+	/* The first capacity: 64 pieces (then forgotten: the count starts at 0), then 8 peers. */
 	if (grow_pieces(s, 64) != DF_OK)
 		goto fail;
 	s->npieces = 0;

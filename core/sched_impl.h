@@ -73,7 +73,7 @@ struct sched {
 	uint32_t npieces, cap_pieces, pw; /* pieces, capacity (multiple of 64), words per have row */
 	int final;
 	uint32_t last_bytes;        /* size of the last piece once the length is known */
-	uint32_t cap_peers, qw, qs; /* peer capacity (multiple of 64), words, summary words */
+	uint32_t cap_peers, qw, qs; /* peer capacity (8, 16, 32, then multiples of 64), words, summary words */
 	int32_t super;              /* the supernode's handle or SCHED_NIL */
 	int npeers, nblack;
 	struct sched_peer *peers;
