@@ -290,7 +290,7 @@ static int grow_peers(struct sn_task *t, int handle)
 {
 	if (handle < t->npeers_cap)
 		return DF_OK;
-	int cap = t->npeers_cap ? t->npeers_cap : 16;
+	int cap = t->npeers_cap ? t->npeers_cap : 4; /* most tasks: a few hosts */
 	while (cap <= handle)
 		cap *= 2;
 	struct sn_peer **p = realloc(t->peers, (size_t)cap * sizeof *p);
@@ -370,13 +370,14 @@ static void peer_drop(struct sn_peer *p)
 
 static void task_remove(struct supernode *sn, struct sn_task *t);
 
-/* A complete (or failed) task with nothing in flight (no source, revalidation, digest, waiting or
- * live peer) costs memory and descriptors for nothing: its bytes are in the store, and a later
+/* A complete (or failed) task with nothing in flight (no source, revalidation, digest, waiting
+ * registration, access check or live peer) costs memory and descriptors for nothing: its bytes are in the store, and a later
  * registration finds it there ("complete in the store") and builds the schedule again. */
 static int task_unused(struct sn_task *t)
 {
 	/* a complete task's source has ended (its struct stays until the task goes) */
-	if ((t->state != T_COMPLETE && t->state != T_FAILED) || t->reval || t->waits || t->hasher || t->awaiting_digest)
+	if ((t->state != T_COMPLETE && t->state != T_FAILED) || t->reval || t->waits || t->gates || t->hasher ||
+	    t->awaiting_digest)
 		return 0;
 	for (int i = 0; i < t->npeers_cap; i++)
 		if (t->peers[i]->live && i != t->super)
