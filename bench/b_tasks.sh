@@ -102,7 +102,7 @@ echo
 # how many are held depends on how fast the gets run then (TASK_IDLE seconds of them); what must not
 # grow with the number of tasks is the rest
 awk -v max="$MAX_RSS_MB" -v rs="$RSS_SLACK_MB" -v fs="$FD_SLACK" '
-  NR == 2 { r0 = $2; f0 = $3 - 2 * $4 }   # the first sample after work began (the idle start is smaller)
+  NR == 2 { r0 = $2; f0 = fmax = $3 - 2 * $4 }   # the first sample after work began (the idle start is smaller)
   NR >= 2 { if ($2 > rmax) rmax = $2; if ($3 - 2 * $4 > fmax) fmax = $3 - 2 * $4 }
   END {
     printf "peak RSS %.1f MB (limit %d), growth after the first sample %.1f MB (slack %d), descriptors beyond 2 per task held %d -> peak %d (slack %d)\n",

@@ -103,6 +103,8 @@ int store_task_export_at(struct store_task *t, int dirfd, const char *path, int 
 		return store_err(err, errlen, t->data_path, "cannot export to %s: task not complete (%u of %u pieces)",
 				 path, t->npresent, t->npieces);
 	}
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
 	if (fstat(t->data_fd, &ds) != 0)
 		return store_err_sys(err, errlen, t->data_path, "fstat");
 	if (ds.st_size < t->length) {
@@ -176,6 +178,8 @@ int store_task_file_digests(struct store_task *t, uint8_t md5[DIGEST_MD5_LEN], u
 		return store_err(err, errlen, t->data_path, "task not complete (%u of %u pieces)", t->npresent,
 				 t->npieces);
 	}
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
 	uint8_t *buf = malloc(STORE_IO_CHUNK);
 	if (!buf)
 		return (errno = ENOMEM), store_err_sys(err, errlen, t->data_path, "digest");

@@ -36,6 +36,9 @@ struct store_task {
 	int refs;
 	int writer;   /* holds the writer lock: may change data and metadata */
 	int detached; /* store_task_detach let go of its files: a description in memory */
+	int parked;   /* store_task_park closed the descriptors; the files stay (reopened on use) */
+	dev_t park_dev;
+	ino_t park_ino, park_meta_ino; /* the files parked: reopening finds these or fails (ESTALE) */
 	int data_fd, meta_fd;
 	char *data_path, *meta_path, *tmp_path; /* one allocation */
 	char id[STORE_MAX_ID + 1];
@@ -64,6 +67,10 @@ struct store_task {
 	uint64_t snap_data_size; /* the data file as the snapshot saw it */
 	int64_t snap_data_mtime_ns;
 };
+
+/* task.c: reopens a parked task's files (store_task_park) before a call that needs them; DF_OK at
+ * once when not parked. DF_ERR with err: the files are gone (ENOENT) or not the ones parked (ESTALE). */
+int store_task_unpark(struct store_task *t, char *err, size_t errlen);
 
 /* util.c: errors and I/O. The error helpers write "store: PATH: ..." and keep errno. */
 int store_err(char *err, size_t errlen, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -22,6 +22,8 @@ int store_task_snapshot(struct store_task *t, char *err, size_t errlen)
 	uint8_t *buf = NULL;
 	int fd = -1, saved;
 	const size_t cap = LOAD_BUF;
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
 	if (fdatasync(t->data_fd) != 0)
 		return store_err_sys(err, errlen, t->data_path, "fdatasync");
 	if (fstat(t->data_fd, &st) != 0)
@@ -125,6 +127,8 @@ int store_task_log(struct store_task *t, uint32_t type, uint32_t n, const uint8_
 {
 	struct store_meta_rec r = {.type = type, .piece = n};
 	uint8_t rec[STORE_META_RECORD];
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
 	/* a long log becomes a snapshot first, so this record always follows the latest snapshot
 	 * (the caller may not have applied it to memory yet) */
 	if (t->log_records >= DF_MAX(t->store->compact_min, t->npieces / 8)) {

@@ -180,7 +180,7 @@ static int short_data(struct store_task *t, uint32_t n, char *err, size_t errlen
 
 int store_piece_read(struct store_task *t, uint32_t n, uint32_t off, void *buf, size_t len, char *err, size_t errlen)
 {
-	if (readable(t, n, off, &len, 0, err, errlen) != DF_OK)
+	if (readable(t, n, off, &len, 0, err, errlen) != DF_OK || store_task_unpark(t, err, errlen) != DF_OK)
 		return DF_ERR;
 	ssize_t r = store_pread_full(t->data_fd, buf, len, (uint64_t)n * t->piece_size + off);
 	if (r < 0)
@@ -194,6 +194,12 @@ int store_piece_span(const struct store_task *t, uint32_t n, int *fd, uint64_t *
 {
 	if (!store_task_has(t, n))
 		return (errno = ENOENT), DF_ERR;
+	/* a parked handle opens its files again: the handle is the store's, "const" is its content */
+	char e[256];
+	if (store_task_unpark((struct store_task *)t, e, sizeof e) != DF_OK) {
+		log_warn("%s", e);
+		return DF_ERR;
+	}
 	*fd = t->data_fd;
 	*off = (uint64_t)n * t->piece_size;
 	*len = store_task_piece_len(t, n);
@@ -208,7 +214,7 @@ int store_task_open_data(const struct store_task *t)
 ssize_t store_piece_sendfile(struct store_task *t, uint32_t n, uint32_t off, int sock, size_t len, char *err,
 			     size_t errlen)
 {
-	if (readable(t, n, off, &len, 1, err, errlen) != DF_OK)
+	if (readable(t, n, off, &len, 1, err, errlen) != DF_OK || store_task_unpark(t, err, errlen) != DF_OK)
 		return DF_ERR;
 	if (len == 0)
 		return 0;

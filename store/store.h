@@ -87,6 +87,17 @@ int store_task_detach(struct store_task *t, char *err, size_t errlen);
 /* 1 for a handle store_task_detach let go of its files, else 0. */
 int store_task_detached(const struct store_task *t);
 
+/* Closes a complete task's descriptors (and with them its locks) but keeps the handle and all it
+ * knows in memory; a later call that needs the files opens them again. For a process that keeps
+ * thousands of tasks it schedules but seldom reads (a supernode): descriptors then follow the
+ * transfers in flight, not the tasks held. Within this process the task still counts as in use
+ * (GC asks store_gc_policy.release before evicting it); another process (df gc) may remove it
+ * meanwhile, and the call that reopens then fails with ENOENT, or ESTALE when the files are not
+ * the ones parked. DF_OK; DF_ERR with err: EINVAL not complete, EBUSY pieces being written. */
+int store_task_park(struct store_task *t, char *err, size_t errlen);
+/* 1 while parked (no descriptors open), else 0. */
+int store_task_parked(const struct store_task *t);
+
 /* Deletes task id's files. Fails with EBUSY when any process has it open. */
 int store_task_remove(struct store *s, const char *id, char *err, size_t errlen);
 

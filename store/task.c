@@ -310,6 +310,8 @@ int store_task_verify(struct store_task *t, const uint8_t *which)
 int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, const uint8_t *sum, char *err,
 			  size_t errlen)
 {
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
 	if (length_fits(t, length, err, errlen) != DF_OK)
 		return DF_ERR;
 	uint32_t count = (uint32_t)store_meta_piece_count(length, t->piece_size);
@@ -615,12 +617,85 @@ int store_task_detach(struct store_task *t, char *err, size_t errlen)
 	}
 	t->npresent = 0;
 	t->detached = 1;
+	t->parked = 0;
 	return DF_OK;
 }
 
 int store_task_detached(const struct store_task *t)
 {
 	return t->detached;
+}
+
+int store_task_park(struct store_task *t, char *err, size_t errlen)
+{
+	struct stat ds, ms;
+	if (t->parked || t->detached)
+		return DF_OK;
+	if (t->nbusy) {
+		errno = EBUSY;
+		return store_err(err, errlen, t->meta_path, "cannot close the files: pieces are being written");
+	}
+	if (!store_task_complete(t)) {
+		errno = EINVAL;
+		return store_err(err, errlen, t->meta_path, "cannot close the files of an incomplete task");
+	}
+	/* the metadata file is left as a reopen will find it: a clean snapshot, no log to go on with */
+	if (t->writer && (t->log_records || t->meta_torn) && store_task_snapshot(t, err, errlen) != DF_OK)
+		return DF_ERR;
+	if (fstat(t->data_fd, &ds) != 0 || fstat(t->meta_fd, &ms) != 0)
+		return store_err_sys(err, errlen, t->data_path, "fstat");
+	t->park_dev = ds.st_dev;
+	t->park_ino = ds.st_ino;
+	t->park_meta_ino = ms.st_ino;
+	close(t->data_fd); /* releases the flock and the writer lock */
+	close(t->meta_fd);
+	t->data_fd = t->meta_fd = -1;
+	t->parked = 1;
+	return DF_OK;
+}
+
+int store_task_parked(const struct store_task *t)
+{
+	return t->parked;
+}
+
+int store_task_unpark(struct store_task *t, char *err, size_t errlen)
+{
+	struct stat ds, ms;
+	int created;
+	if (!t->parked)
+		return DF_OK;
+	/* a writer asks for the writer lock again; without it (another process took it meanwhile)
+	 * the handle goes on read-only */
+	if (lock_open(t, t->writer ? 0 : STORE_RDONLY, &created, err, errlen) != DF_OK)
+		return DF_ERR;
+	t->meta_fd = open(t->meta_path, (t->writer ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (t->meta_fd < 0) {
+		store_err_sys(err, errlen, t->meta_path, "open again");
+		goto fail;
+	}
+	if (fstat(t->data_fd, &ds) != 0 || fstat(t->meta_fd, &ms) != 0) {
+		store_err_sys(err, errlen, t->data_path, "fstat");
+		goto fail;
+	}
+	if (ds.st_dev != t->park_dev || ds.st_ino != t->park_ino || ms.st_ino != t->park_meta_ino) {
+		/* removed and made again, or rewritten by another process: what memory says may be stale */
+		errno = ESTALE;
+		store_err(err, errlen, t->meta_path, "replaced by another process while its files were closed");
+		goto fail;
+	}
+	t->parked = 0;
+	return DF_OK;
+fail : {
+	int saved = errno;
+	if (t->data_fd >= 0)
+		close(t->data_fd);
+	if (t->meta_fd >= 0)
+		close(t->meta_fd);
+	t->data_fd = t->meta_fd = -1;
+	errno = saved;
+	return DF_ERR;
+}
 }
 
 /* ---- state ---- */

@@ -52,7 +52,7 @@ struct access {
 	int probe_status;
 	int64_t probe_total, probe_length;
 	struct access_wait *waits;
-	struct cred_entry cache[CACHE_SLOTS];
+	struct cred_entry *cache; /* CACHE_SLOTS, made at the first yes: most sources are public */
 };
 
 struct access *access_new(const struct access_cfg *cfg, const char *probe_url)
@@ -98,6 +98,7 @@ void access_free(struct access *a)
 		wait_free(w);
 	}
 	free(a->probe_url);
+	free(a->cache);
 	free(a);
 }
 
@@ -155,7 +156,7 @@ static void reason_copy(const struct http_resp *r, char *out, size_t cap)
 static struct cred_entry *cache_find(struct access *a, const uint8_t cred[32])
 {
 	double now = ev_now(a->cfg.loop);
-	for (int i = 0; i < CACHE_SLOTS; i++)
+	for (int i = 0; a->cache && i < CACHE_SLOTS; i++)
 		if (a->cache[i].until > now && memcmp(a->cache[i].cred, cred, 32) == 0)
 			return &a->cache[i];
 	return NULL;
@@ -163,8 +164,8 @@ static struct cred_entry *cache_find(struct access *a, const uint8_t cred[32])
 
 static void cache_put(struct access *a, const uint8_t cred[32])
 {
-	if (a->cfg.cache_seconds <= 0)
-		return;
+	if (a->cfg.cache_seconds <= 0 || (!a->cache && !(a->cache = calloc(CACHE_SLOTS, sizeof *a->cache))))
+		return; /* out of memory: the source is asked again next time */
 	struct cred_entry *e = cache_find(a, cred), *old = &a->cache[0];
 	for (int i = 0; !e && i < CACHE_SLOTS; i++)
 		if (a->cache[i].until < old->until)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/df.h"
@@ -35,6 +36,7 @@
 #define MAX_SUPERNODES CONFIG_MAX_SUPERNODES /* config_set refuses longer lists */
 #define CTL_TIMEOUT 30.0
 #define HEARTBEAT 10.0
+#define PARK_AFTER 5.0   /* seconds a seeded task's pieces may go unasked before its files are closed */
 #define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
 #define RETRY_MAX 4.0
 #define PIECE_START 5.0 /* seconds a piece transfer may take to start (connect, first byte) */
@@ -1333,6 +1335,67 @@ static void start_direct(struct dl *d, const char *why)
 		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 }
 
+/* ---- descriptors of what we seed ---- */
+
+/* A task this host only seeds keeps its description but not its store files (2 descriptors): a
+ * host seeding thousands of tasks would otherwise run out of descriptors (make soak: df proxy
+ * under `ulimit -n 1024`). The piece server opens them again for the next request. */
+static int seed_parkable(const struct dl *d)
+{
+	return d->mode == M_SEEDING && d->st && store_task_complete(d->st) && !store_task_parked(d->st) &&
+	       !d->watchers && !d->nactive;
+}
+
+static double seed_last_read(const struct swarm_peer *sp, const struct dl *d)
+{
+	double used = pieceserve_last_use(&sp->ps, d->id);
+	return used > d->last_work ? used : d->last_work;
+}
+
+/* Seeded tasks with open files: an eighth of RLIMIT_NOFILE (the piece server and the downloads
+ * under way need the rest). */
+static int seed_budget(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 22))
+		return 1 << 19;
+	int n = (int)(rl.rlim_cur / 8);
+	return n < 4 ? 4 : n;
+}
+
+static void seed_park(struct dl *d)
+{
+	char err[512];
+	if (store_task_park(d->st, err, sizeof err) != DF_OK)
+		log_debug("task %.12s: files kept open: %s", d->id, err);
+}
+
+/* Parks seeded tasks unread for PARK_AFTER, then the least recently read past the budget. */
+static void park_seeders(struct swarm_peer *sp)
+{
+	double now = ev_now(sp->cfg.loop);
+	int open = 0, budget = seed_budget();
+	for (struct dl *d = sp->dls; d; d = d->next) {
+		if (!seed_parkable(d))
+			continue;
+		if (now - seed_last_read(sp, d) >= PARK_AFTER)
+			seed_park(d);
+		else
+			open++;
+	}
+	while (open-- > budget) {
+		struct dl *old = NULL;
+		for (struct dl *d = sp->dls; d; d = d->next)
+			if (seed_parkable(d) && (!old || seed_last_read(sp, d) < seed_last_read(sp, old)))
+				old = d;
+		if (!old)
+			return;
+		seed_park(old);
+		if (!store_task_parked(old->st))
+			return;
+	}
+}
+
 /* ---- heartbeats for what we seed ---- */
 
 static void beat_done(struct http_fetch *f, int rc, const char *msg, void *ctx);
@@ -1363,36 +1426,52 @@ static void beat_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		log_warn("heartbeat: %s", msg);
 }
 
+static void beat_send(struct swarm_peer *sp, int s, const struct proto_buf *b)
+{
+	char url[256], err[256];
+	snprintf(url, sizeof url, "%s://%s/v1/heartbeat", sp->scheme, sp->supers[s]);
+	struct http_request req = {
+		.method = "POST",
+		.url = url,
+		.headers = sp->token_hdr,
+		.body = b->p,
+		.body_len = b->len,
+		.what = "supernode",
+		.on_body = beat_body,
+		.on_done = beat_done,
+		.ctx = sp,
+		.connect_timeout = 3,
+		.first_byte_timeout = 5,
+	};
+	if (!http_client_request(sp->cfg.cluster, &req, err, sizeof err))
+		log_warn("heartbeat to %s: %s", sp->supers[s], err);
+}
+
+/* One heartbeat per supernode naming every task seeded through it, in as many requests as the
+ * lines need (a full buffer used to drop the whole heartbeat: past ~140 seeded tasks a host fell
+ * silent and the supernode dropped it from all of them). */
 static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	struct swarm_peer *sp = DF_CONTAINER_OF(w, struct swarm_peer, beat);
+	park_seeders(sp);
 	for (int s = 0; s < sp->nsupers; s++) {
-		char mem[16384], url[256], err[256];
+		char mem[16384];
 		struct proto_buf b;
 		proto_buf_init(&b, mem, sizeof mem);
-		for (struct dl *d = sp->dls; d; d = d->next)
-			if (d->mode == M_SEEDING && d->order[d->cur] == s)
+		for (struct dl *d = sp->dls; d; d = d->next) {
+			if (d->mode != M_SEEDING || d->order[d->cur] != s)
+				continue;
+			proto_put(&b, "task", "%s %d %s", d->id, d->handle, d->secret);
+			if (b.overflow && b.len) {
+				beat_send(sp, s, &b);
+				proto_buf_init(&b, mem, sizeof mem);
 				proto_put(&b, "task", "%s %d %s", d->id, d->handle, d->secret);
-		if (!b.len || b.overflow)
-			continue;
-		snprintf(url, sizeof url, "%s://%s/v1/heartbeat", sp->scheme, sp->supers[s]);
-		struct http_request req = {
-			.method = "POST",
-			.url = url,
-			.headers = sp->token_hdr,
-			.body = b.p,
-			.body_len = b.len,
-			.what = "supernode",
-			.on_body = beat_body,
-			.on_done = beat_done,
-			.ctx = sp,
-			.connect_timeout = 3,
-			.first_byte_timeout = 5,
-		};
-		if (!http_client_request(sp->cfg.cluster, &req, err, sizeof err))
-			log_warn("heartbeat to %s: %s", sp->supers[s], err);
+			}
+		}
+		if (b.len && !b.overflow)
+			beat_send(sp, s, &b);
 	}
 }
 
@@ -1494,6 +1573,7 @@ static void dl_free(struct dl *d)
 static void dl_begin(struct dl *d)
 {
 	struct swarm_peer *sp = d->sp;
+	park_seeders(sp);                         /* room for this one's descriptors */
 	pieceserve_drop_readonly(&sp->ps, d->id); /* a peer asked for it before we started */
 	d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
 	if (d->st) {

@@ -375,7 +375,7 @@ static void task_remove(struct supernode *sn, struct sn_task *t);
  * registration finds it there ("complete in the store") and builds the schedule again. */
 static int task_unused(struct sn_task *t)
 {
-	/* a complete task's source has ended (its struct stays until the task goes) */
+	/* a complete task's source has ended (maybe_park frees its struct) */
 	if ((t->state != T_COMPLETE && t->state != T_FAILED) || t->reval || t->waits || t->gates || t->hasher ||
 	    t->awaiting_digest)
 		return 0;
@@ -397,6 +397,46 @@ static void task_forget(struct supernode *sn, struct sn_task *t)
 }
 
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Seconds a complete task's pieces may go unrequested here before its store files are closed. */
+#define PARK_AFTER 5.0
+
+/* A complete task the supernode only schedules (its peers seed it) keeps its description but not
+ * its descriptors: they would grow with the tasks held (make soak: ~500 live tasks took all of
+ * `ulimit -n 1024`), where they should follow the pieces in flight. The next piece request or
+ * store call opens the files again (store_task_park). Kept open while anything here writes or
+ * reads it at length (the source, a revalidation, the digest, an eviction's refetch). */
+static int parkable(struct sn_task *t)
+{
+	return t->state == T_COMPLETE && t->st && !task_detached(t) && !store_task_parked(t->st) && !t->reval &&
+	       !t->hasher && !t->awaiting_digest;
+}
+
+/* When t's files were last needed here: a piece request, else the task's creation. */
+static double last_read(struct sn_task *t)
+{
+	double used = pieceserve_last_use(&t->sn->ps, t->id);
+	return used > t->created_at ? used : t->created_at;
+}
+
+static void park(struct sn_task *t)
+{
+	char err[512];
+	if (store_task_park(t->st, err, sizeof err) != DF_OK)
+		log_debug("task %.12s: files kept open: %s", t->id, err);
+}
+
+static void maybe_park(struct sn_task *t, double now)
+{
+	if (t->state == T_COMPLETE && t->src) {
+		/* the fetch ended: its buffers (17 KiB) need not stay with every task the peers seed */
+		t->bytes_source = t->bytes_source_before + source_bytes(t->src);
+		source_free(t->src);
+		t->src = NULL;
+	}
+	if (parkable(t) && now - last_read(t) >= PARK_AFTER)
+		park(t);
+}
 
 static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -425,6 +465,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		task_forget(t->sn, t); /* frees t and stops this timer */
 		return;
 	}
+	maybe_park(t, ev_now(loop));
 	if (dropped && task_detached(t)) /* holders gone: an evicted task may need the source again */
 		kick_cb(loop, &t->kick, 0);
 	else
@@ -443,10 +484,32 @@ static int held_limit(void)
 	return n < 16 ? 16 : n;
 }
 
+/* Complete tasks with their files open stay within half the tasks-in-memory share of the
+ * descriptor limit, parking the least recently read first: a burst of tasks (every seeder
+ * registering again after a restart) must not take every descriptor before PARK_AFTER passes. */
+static void park_to_budget(struct supernode *sn)
+{
+	int limit = held_limit() / 2, open = 0;
+	for (int i = 0; i < sn->ntasks; i++)
+		open += parkable(sn->tasks[i]);
+	while (open-- > limit) {
+		struct sn_task *old = NULL;
+		for (int i = 0; i < sn->ntasks; i++)
+			if (parkable(sn->tasks[i]) && (!old || last_read(sn->tasks[i]) < last_read(old)))
+				old = sn->tasks[i];
+		if (!old)
+			return;
+		park(old);
+		if (!store_task_parked(old->st))
+			return; /* it cannot be parked now: neither can the others, most likely */
+	}
+}
+
 /* Room for one more task in memory: forgets unused tasks, least recently named first. */
 static void make_room_for_task(struct supernode *sn)
 {
 	int limit = held_limit();
+	park_to_budget(sn);
 	while (sn->ntasks >= limit) {
 		struct sn_task *old = NULL;
 		for (int i = 0; i < sn->ntasks; i++)
@@ -2177,10 +2240,11 @@ static void render_metrics(FILE *f, void *ctx)
 {
 	struct supernode *sn = ctx;
 	uint64_t src = sn->gone_source, sup = sn->gone_super, p2p = sn->gone_p2p, par = sn->gone_parent;
-	uint64_t peers = 0, evicted = 0;
+	uint64_t peers = 0, evicted = 0, parked = 0;
 	for (int i = 0; i < sn->ntasks; i++) {
 		struct sn_task *t = sn->tasks[i];
 		evicted += (uint64_t)task_detached(t);
+		parked += (uint64_t)(t->st && store_task_parked(t->st));
 		src += t->bytes_source;
 		par += t->bytes_parent;
 		sup += t->bytes_super;
@@ -2196,6 +2260,9 @@ static void render_metrics(FILE *f, void *ctx)
 		{"df_tasks", METRIC_GAUGE, "Tasks the supernode knows.", (uint64_t)sn->ntasks},
 		{"df_tasks_evicted", METRIC_GAUGE,
 		 "Tasks the supernode schedules whose files left its store (their peers hold them).", evicted},
+		{"df_tasks_parked", METRIC_GAUGE,
+		 "Complete tasks the supernode holds with their store files closed until a piece is asked for.",
+		 parked},
 		{"df_tasks_forgotten_total", METRIC_COUNTER,
 		 "Idle tasks dropped from memory (their pieces stay in the store).", sn->forgotten},
 		{"df_peers", METRIC_GAUGE, "Live peer registrations.", peers},

@@ -77,13 +77,14 @@ mkdir -p out getlogs
 
 # samples of the supernode: gets done, RSS (KiB), open descriptors, store bytes, tasks it holds in
 # memory, and of those the ones with their store task open (two descriptors each: data and metadata;
-# the others' files were evicted while peers hold them)
+# the others' files were evicted while peers hold them, or closed until a piece is asked for)
 sample() {
   local pid m tasks ev; pid=$(cat sn.pid)
   m=$(curl -s --max-time 5 "http://127.0.0.1:$SP/metrics")
   tasks=$(echo "$m" | awk '$1 == "df_tasks" { print $2 }') ev=$(echo "$m" | awk '$1 == "df_tasks_evicted" { print $2 }')
+  pk=$(echo "$m" | awk '$1 == "df_tasks_parked" { print $2 }')
   echo "$1 $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)" \
-    "$(ls "/proc/$pid/fd" 2>/dev/null | wc -l) $(du -s -B1 "$T/sn" | cut -f1) ${tasks:-0} $(( ${tasks:-0} - ${ev:-0} ))" >> series
+    "$(ls "/proc/$pid/fd" 2>/dev/null | wc -l) $(du -s -B1 "$T/sn" | cut -f1) ${tasks:-0} $(( ${tasks:-0} - ${ev:-0} - ${pk:-0} ))" >> series
 }
 echo "# gets rss_kb fds store_bytes tasks open_tasks" > series
 

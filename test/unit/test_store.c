@@ -1218,6 +1218,83 @@ static void detach(void)
 	store_close(s);
 }
 
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A parked task holds no descriptors and knows all it knew; what needs the files opens them again,
+ * and finds out when another process removed or remade them meanwhile (issue 14: make soak). */
+static void park(void)
+{
+	struct store *s = store_at("park"), *other = store_at("park");
+	struct store_task *t = create(s, "p1", 10000, 4096);
+	if (!t || !other)
+		return;
+	CHECK_EQ(put(t, 0, 5), DF_OK);
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_ERR); /* incomplete */
+	CHECK_EQ(errno, EINVAL);
+	struct store_piece_writer w;
+	CHECK_EQ(store_piece_begin(&w, t, 1, err, sizeof err), DF_OK);
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_ERR); /* a piece being written */
+	store_piece_abort(&w);
+	CHECK_EQ(put(t, 1, 5), DF_OK);
+	CHECK_EQ(put(t, 2, 5), DF_OK);
+	int before = open_fds();
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_OK);
+	CHECK(store_task_parked(t));
+	CHECK_EQ(open_fds(), before - 2);
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_OK); /* again: nothing to do */
+	CHECK(store_task_complete(t));
+	CHECK_EQ(store_task_length(t), 10000);
+	CHECK(strcmp(store_task_info(t)->etag, "\"e1\"") == 0);
+	/* a read opens the files again, under the same locks (still the writer) */
+	CHECK(piece_ok(t, 1, 5));
+	CHECK(!store_task_parked(t));
+	CHECK_EQ(open_fds(), before);
+	CHECK(store_task_writable(t));
+	/* so do the piece server's span and an export */
+	int fd = -1;
+	uint64_t off;
+	uint32_t len;
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_OK);
+	CHECK_EQ(store_piece_span(t, 2, &fd, &off, &len), DF_OK);
+	CHECK(fd >= 0 && !store_task_parked(t));
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_OK);
+	CHECK_EQ(store_task_export(t, path_in("%s", "park-out"), err, sizeof err), DF_OK);
+	CHECK(!store_task_parked(t));
+	/* GC in this process still counts it in use: it asks, and nobody said yes */
+	CHECK_EQ(store_task_park(t, err, sizeof err), DF_OK);
+	struct store_gc_result r;
+	struct store_gc_policy p = {.quota_bytes = 1};
+	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
+	CHECK_EQ(r.evicted, 0);
+	CHECK(exists(path_in("%s", "park/tasks/p1/p1.data")));
+	/* another process (here another store object) may remove it meanwhile: the read says so */
+	CHECK_EQ(store_task_remove(other, "p1", err, sizeof err), DF_OK);
+	CHECK(!piece_ok(t, 0, 5));
+	CHECK_EQ(errno, ENOENT);
+	CHECK(store_task_parked(t));
+	/* or make it again: not the files parked, so nothing of it is trusted */
+	struct store_task *again = create(other, "p1", 10000, 4096);
+	CHECK(again != NULL);
+	store_task_close(again);
+	CHECK(!piece_ok(t, 0, 5));
+	CHECK_EQ(errno, ESTALE);
+	CHECK(has_str(err, "replaced by another process"));
+	CHECK_EQ(open_fds(), before - 2);
+	store_task_close(t);
+	store_close(other);
+	store_close(s);
+}
+
 static void gc(void)
 {
 	struct store *s = store_at("gc");
@@ -1384,6 +1461,7 @@ static const struct unit_test tests[] = {
 	{"gc", gc},
 	{"gc_release_dry_run", gc_release_dry_run},
 	{"detach", detach},
+	{"park", park},
 	{"file_too_large", file_too_large},
 	{"close_store_with_open_tasks", close_store_with_open_tasks},
 };
