@@ -223,6 +223,15 @@ out:
 	return rc;
 }
 
+int store_task_peek(struct store *s, const char *id, struct store_task_stat *st, char *err, size_t errlen)
+{
+	if (!id || !store_meta_id_valid(slice_of(id))) {
+		errno = EINVAL;
+		return store_err(err, errlen, s->root, "invalid task id '%s'", id ? id : "");
+	}
+	return stat_task(s, id, st, err, errlen);
+}
+
 int store_task_remove(struct store *s, const char *id, char *err, size_t errlen)
 {
 	if (!id || !store_meta_id_valid(slice_of(id))) {

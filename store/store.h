@@ -233,6 +233,10 @@ struct store_task_stat {
 	int64_t last_use_ns; /* the same in nanoseconds (orders uses within one second) */
 };
 
+/* What the store holds of task id, read from its metadata without opening the task (no locks, no
+ * recovery, no descriptor kept). DF_OK, or DF_ERR with err (ENOENT: no such task). */
+int store_task_peek(struct store *s, const char *id, struct store_task_stat *st, char *err, size_t errlen);
+
 /* Calls cb for every task in the store (in no particular order); stops early when cb returns
  * non-zero. Metadata that cannot be read is skipped with a warning. DF_OK or DF_ERR. */
 int store_list(struct store *s, int (*cb)(void *arg, const struct store_task_stat *st), void *arg, char *err,

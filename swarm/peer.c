@@ -93,7 +93,9 @@ struct dl {
 	char *filter;            /* the query parameters its id leaves out */
 	char via[PROTO_VIA_CAP]; /* its registration's `via` line ("" none) */
 	int digest_elsewhere;    /* the watcher checks the whole file (swarm_dl_cfg) */
-	int leave_after;         /* no_seed: leave once the last reports are answered */
+	int leave_after;
+	int dormant;
+		/* seeding, but the supernode forgot the task as idle: left out of heartbeats */ /* no_seed: leave once the last reports are answered */
 	struct digest_spec digest;
 	int cur, handle;                   /* position in order[], our handle at that supernode */
 	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
@@ -956,6 +958,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		next_supernode_or_direct(d, "malformed answer to register", 0);
 		return;
 	}
+	d->dormant = 0; /* registered: the heartbeats keep it again */
 	d->handle = (int)a->peer;
 	snprintf(d->secret, sizeof d->secret, "%s", a->secret);
 	d->tried = 0;
@@ -1407,13 +1410,23 @@ static int beat_body(struct http_fetch *f, const char *data, size_t len, void *c
 	size_t pos = 0;
 	struct proto_line l;
 	while (proto_next(data, len, &pos, &l) == DF_OK) {
-		if (!slice_eq(l.key, "unknown"))
+		int idle = slice_eq(l.key, "idle");
+		if (!idle && !slice_eq(l.key, "unknown"))
 			continue;
-		for (struct dl *d = sp->dls; d; d = d->next)
-			if (d->mode == M_SEEDING && slice_eq(l.val, d->id)) {
-				d->mode = M_REGISTER; /* the supernode restarted or expired us: announce again */
-				send_work(d);
+		for (struct dl *d = sp->dls; d; d = d->next) {
+			if (d->mode != M_SEEDING || !slice_eq(l.val, d->id))
+				continue;
+			if (idle) {
+				/* forgotten as idle, its copy complete there: we still serve what we hold to anyone
+				 * with the piece key, but stop naming it (a registration would only keep it alive) */
+				d->dormant = 1;
+				log_debug("task %.12s: the supernode let it go as idle; no more heartbeats for it",
+					  d->id);
+				continue;
 			}
+			d->mode = M_REGISTER; /* the supernode restarted or expired us: announce again */
+			send_work(d);
+		}
 	}
 	return DF_OK;
 }
@@ -1461,7 +1474,7 @@ static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		struct proto_buf b;
 		proto_buf_init(&b, mem, sizeof mem);
 		for (struct dl *d = sp->dls; d; d = d->next) {
-			if (d->mode != M_SEEDING || d->order[d->cur] != s)
+			if (d->mode != M_SEEDING || d->dormant || d->order[d->cur] != s)
 				continue;
 			proto_put(&b, "task", "%s %d %s", d->id, d->handle, d->secret);
 			if (b.overflow && b.len) {

@@ -438,6 +438,23 @@ static void maybe_park(struct sn_task *t, double now)
 		park(t);
 }
 
+/* A complete task whose live peers all hold every piece (seeders, nobody downloading), with
+ * nothing in flight here and its files in the store: after task_idle without a registration or
+ * work request it is forgotten like an unused one, and the seeders' heartbeats are answered
+ * `idle:` (the store has it complete) so they stop naming it instead of registering again. Its
+ * memory would otherwise stay as long as any host seeds it: months. A later registration finds
+ * it complete in the store; its downloaders seed it from then on. Evicted tasks (their files only
+ * at the peers) stay: the peers are their only copy. */
+static int task_dormant(struct sn_task *t)
+{
+	struct sched_task_info si;
+	if (t->state != T_COMPLETE || !t->st || !t->sched || task_detached(t) || !store_task_complete(t->st) ||
+	    t->reval || t->waits || t->gates || t->hasher || t->awaiting_digest)
+		return 0;
+	sched_task_info(t->sched, &si);
+	return si.done == si.peers - (t->super >= 0);
+}
+
 static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
@@ -458,9 +475,19 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	} while (n == 64);
 	/* [supernode] task_idle: nobody named the task (register, work, heartbeat) for that long */
 	double idle = ev_now(loop) - t->last_used;
-	if (t->sn->cfg.task_idle > 0 && idle >= t->sn->cfg.task_idle && task_unused(t)) {
-		log_info("task %.12s: %s and unused for %.0f s; forgotten (the store keeps its pieces%s)", t->id,
-			 state_names[t->state], idle, task_detached(t) ? ", if any" : "");
+	if (t->sn->cfg.task_idle > 0 && idle >= t->sn->cfg.task_idle && (task_unused(t) || task_dormant(t))) {
+		struct sched_task_info si = {0};
+		if (!task_unused(t))
+			sched_task_info(t->sched, &si);
+		int seeders = si.peers ? si.peers - (t->super >= 0) : 0;
+		if (seeders)
+			log_info(
+				"task %.12s: complete, %d peer%s only seed%s it and nobody asked for %.0f s; forgotten "
+				"(the store keeps its pieces; their heartbeats are answered idle)",
+				t->id, seeders, seeders == 1 ? "" : "s", seeders == 1 ? "s" : "", idle);
+		else
+			log_info("task %.12s: %s and unused for %.0f s; forgotten (the store keeps its pieces%s)",
+				 t->id, state_names[t->state], idle, task_detached(t) ? ", if any" : "");
 		t->sn->forgotten++;
 		task_forget(t->sn, t); /* frees t and stops this timer */
 		return;
@@ -1887,12 +1914,16 @@ static void on_heartbeat_body(struct http_req *req, const char *body, size_t len
 	proto_buf_init(&b, mem, sizeof mem);
 	while (proto_next_beat(body, len, &pos, &l, &pe) == DF_OK) {
 		char id[TASKID_MAX];
+		struct store_task_stat st;
 		slice_copy(l.task, id, sizeof id);
-		struct sn_task *t = find_task(sn, id);
+		/* a heartbeat keeps a registration, not the task: seeding alone is no use (task_dormant) */
+		struct sn_task *t = lookup_task(sn, id);
 		int64_t h = l.peer;
 		if (t && h < t->npeers_cap && t->peers[h]->live && h != t->super &&
 		    auth_same(l.secret, t->peers[h]->secret))
 			sched_touch(t->sched, (int)h, swarm_now_ms(sn->cfg.loop));
+		else if (!t && store_task_peek(sn->cfg.store, id, &st, NULL, 0) == DF_OK && st.complete)
+			proto_put(&b, "idle", "%s", id); /* forgotten while only seeded: stop naming it */
 		else
 			proto_put(&b, "unknown", "%s", id);
 	}
