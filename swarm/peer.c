@@ -93,9 +93,8 @@ struct dl {
 	char *filter;            /* the query parameters its id leaves out */
 	char via[PROTO_VIA_CAP]; /* its registration's `via` line ("" none) */
 	int digest_elsewhere;    /* the watcher checks the whole file (swarm_dl_cfg) */
-	int leave_after;
-	int dormant;
-		/* seeding, but the supernode forgot the task as idle: left out of heartbeats */ /* no_seed: leave once the last reports are answered */
+	int leave_after;         /* no_seed: leave once the last reports are answered */
+	int dormant;             /* seeding, but the supernode forgot the task as idle: left out of heartbeats */
 	struct digest_spec digest;
 	int cur, handle;                   /* position in order[], our handle at that supernode */
 	char secret[PROTO_SECRET_HEX + 1]; /* that registration's secret, carried by its later requests */
