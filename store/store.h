@@ -97,6 +97,9 @@ int store_task_detached(const struct store_task *t);
 int store_task_park(struct store_task *t, char *err, size_t errlen);
 /* 1 while parked (no descriptors open), else 0. */
 int store_task_parked(const struct store_task *t);
+/* 1 when parked task t's files are no longer the ones parked (removed by another process's GC, or
+ * made again), so the next call that needs them would fail: its holder should let it go. */
+int store_task_parked_gone(const struct store_task *t);
 
 /* Deletes task id's files. Fails with EBUSY when any process has it open. */
 int store_task_remove(struct store *s, const char *id, char *err, size_t errlen);

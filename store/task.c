@@ -651,12 +651,22 @@ int store_task_park(struct store_task *t, char *err, size_t errlen)
 	close(t->meta_fd);
 	t->data_fd = t->meta_fd = -1;
 	t->parked = 1;
+	/* unlocked now: another process's GC may evict it, least recently used first, by this time */
+	store_touch(t->meta_path);
 	return DF_OK;
 }
 
 int store_task_parked(const struct store_task *t)
 {
 	return t->parked;
+}
+
+int store_task_parked_gone(const struct store_task *t)
+{
+	struct stat ds;
+	if (!t->parked)
+		return 0;
+	return stat(t->data_path, &ds) != 0 || ds.st_dev != t->park_dev || ds.st_ino != t->park_ino;
 }
 
 int store_task_unpark(struct store_task *t, char *err, size_t errlen)

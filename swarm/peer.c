@@ -1372,13 +1372,28 @@ static void seed_park(struct dl *d)
 		log_debug("task %.12s: files kept open: %s", d->id, err);
 }
 
+static void dl_drop(struct swarm_peer *sp, struct dl *d, int leave);
+
+/* A seeded task whose files another process's GC removed while they were closed here: stop
+ * seeding it (a request for it would fail) and leave its registration. */
+static int seed_gone(struct swarm_peer *sp, struct dl *d)
+{
+	if (d->mode != M_SEEDING || d->watchers || d->nactive || !d->st || !store_task_parked_gone(d->st))
+		return 0;
+	log_info("task %.12s: its files left the store while closed here: stopped seeding %s", d->id, d->shown);
+	pieceserve_forget(&sp->ps, d->id);
+	dl_drop(sp, d, 1);
+	return 1;
+}
+
 /* Parks seeded tasks unread for PARK_AFTER, then the least recently read past the budget. */
 static void park_seeders(struct swarm_peer *sp)
 {
 	double now = ev_now(sp->cfg.loop);
 	int open = 0, budget = seed_budget();
-	for (struct dl *d = sp->dls; d; d = d->next) {
-		if (!seed_parkable(d))
+	for (struct dl *d = sp->dls, *next; d; d = next) {
+		next = d->next;
+		if (seed_gone(sp, d) || !seed_parkable(d))
 			continue;
 		if (now - seed_last_read(sp, d) >= PARK_AFTER)
 			seed_park(d);
@@ -1633,6 +1648,8 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 	w->cfg = *cfg;
 	ev_timer_init(&w->kick, kick_cb, 0, 0);
 	struct dl *d = find_dl(sp, id);
+	if (d && seed_gone(sp, d))
+		d = NULL; /* fetched again */
 	if (d && d->mode == M_FAILED) {
 		for (struct dl **pp = &sp->dls; *pp; pp = &(*pp)->next)
 			if (*pp == d) {

@@ -397,6 +397,7 @@ static void task_forget(struct supernode *sn, struct sn_task *t)
 }
 
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static int task_evict(struct sn_task *t);
 
 /* Seconds a complete task's pieces may go unrequested here before its store files are closed. */
 #define PARK_AFTER 5.0
@@ -491,6 +492,18 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		t->sn->forgotten++;
 		task_forget(t->sn, t); /* frees t and stops this timer */
 		return;
+	}
+	if (t->st && store_task_parked_gone(t->st)) {
+		/* another process's GC (df gc) took the files while they were closed here: the peers may
+		 * hold every piece (scheduled among themselves, as after our own eviction), else the task
+		 * goes and the next registration fetches it again */
+		log_warn("task %.12s: its files left the store while closed here (another process's GC?)", t->id);
+		pieceserve_forget(&t->sn->ps, t->id);
+		if (!task_evict(t)) {
+			t->sn->forgotten++;
+			task_forget(t->sn, t); /* frees t and stops this timer */
+			return;
+		}
 	}
 	maybe_park(t, ev_now(loop));
 	if (dropped && task_detached(t)) /* holders gone: an evicted task may need the source again */

@@ -1277,8 +1277,10 @@ static void park(void)
 	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
 	CHECK_EQ(r.evicted, 0);
 	CHECK(exists(path_in("%s", "park/tasks/p1/p1.data")));
+	CHECK(!store_task_parked_gone(t));
 	/* another process (here another store object) may remove it meanwhile: the read says so */
 	CHECK_EQ(store_task_remove(other, "p1", err, sizeof err), DF_OK);
+	CHECK(store_task_parked_gone(t));
 	CHECK(!piece_ok(t, 0, 5));
 	CHECK_EQ(errno, ENOENT);
 	CHECK(store_task_parked(t));
