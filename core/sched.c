@@ -501,8 +501,8 @@ static int16_t sized(int n, double c, double ref, int lo)
 /* A transfer of bytes from u to d took body_us. Its rate r times d's downloads in flight (this one
  * included) samples d's download rate (dcap: kept as the higher samples say, since a sample is low
  * when the uploaders were the limit). If r x d's downloads is near dcap, d's link was the limit and
- * r x u's uploads is only a lower bound of u's rate: it may raise u's estimate (or make the first
- * one), never lower it (a measured fast uploader that served a slow downloader is not taken for a
+ * r x u's uploads is only a lower bound of u's rate: it may raise u's estimate (ucap; or make the
+ * first one), never lower it (a measured fast uploader that served a slow downloader is not taken for a
  * slow one). Otherwise u was the limit and
  * r x u's uploads is its rate: the estimate follows it. u's upload slots are then sized against the
  * peers' typical rate, so a slow uploader runs few transfers, each about as fast as anyone's, instead
@@ -513,21 +513,20 @@ static void measure(struct sched *s, int32_t u, int32_t d, uint32_t bytes, int64
 	struct sched_peer *p = &s->peers[u], *q = &s->peers[d];
 	double r = (double)bytes * 1000.0 / (double)body_us;
 	double down = r * nd, up = r * nu;
+	/* the estimate that ranks uploaders and decides the supernode's place (tuned on it, issue 16):
+	 * the rate times the uploads at the end */
+	double end = r * (p->nup + 1);
+	p->cap = p->cap > 0 ? 0.75 * p->cap + 0.25 * end : end;
+	if (!p->super && p->cap > s->cap_max)
+		s->cap_max = p->cap;
 	q->dcap = q->dcap <= 0 ? down : q->dcap + (down > q->dcap ? SCHED_RISE : SCHED_FALL) * (down - q->dcap);
-	int dlimit = down >= SCHED_SAT * q->dcap;
-	if (p->super) { /* as tuned before (issue 16's supernode rows): the count at the end */
-		double old = r * (p->nup + 1);
-		p->cap = p->cap > 0 ? 0.75 * p->cap + 0.25 * old : old;
-		return;
-	}
-	if (!dlimit || up > p->cap)
-		p->cap = p->cap > 0 ? p->cap + SCHED_RATE_W * (up - p->cap) : up;
 	if (p->super)
 		return;
-	if (p->cap > s->cap_max)
-		s->cap_max = p->cap;
-	s->cap_ref = s->cap_ref > 0 ? s->cap_ref + SCHED_REF_W * (p->cap - s->cap_ref) : p->cap;
-	p->uslots = sized(s->cfg.up_slots, p->cap, s->cap_ref, 1);
+	int dlimit = down >= SCHED_SAT * q->dcap;
+	if (!dlimit || up > p->ucap)
+		p->ucap = p->ucap > 0 ? p->ucap + SCHED_RATE_W * (up - p->ucap) : up;
+	s->cap_ref = s->cap_ref > 0 ? s->cap_ref + SCHED_REF_W * (p->ucap - s->cap_ref) : p->ucap;
+	p->uslots = sized(s->cfg.up_slots, p->ucap, s->cap_ref, 1);
 	freeup_update(s, u);
 }
 

@@ -66,9 +66,10 @@ struct sched_peer {
 	uint32_t fails_total;
 	int64_t last_seen;
 	uint64_t bytes_up, bytes_down;
-	double cap;  /* measured upload rate, bytes per ms (per-transfer rate x uploads, see measure()); 0: none yet */
+	double cap;  /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads at its end); 0: none yet */
+	double ucap; /* measured upload rate for sizing its slots (uploads averaged over the transfer; measure()) */
 	double dcap; /* measured download rate, the same way (per-transfer rate x downloads) */
-	int16_t uslots; /* upload slots sized by cap (sched_slots); 0: the config's up_slots */
+	int16_t uslots; /* upload slots sized by ucap (sched_slots); 0: the config's up_slots */
 	double uarea, darea; /* uploads and downloads in flight integrated over time (ms), up to `at` */
 	int64_t at;
 	struct sched_link link[2];
