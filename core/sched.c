@@ -395,9 +395,13 @@ void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now)
 		k++;
 	int32_t idx = (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k);
 	struct sched_peer *up = &s->peers[u];
-	e[k] = (struct sched_entry){
-		.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now,
-		.ua0 = up->uarea, .da0 = s->peers[d].darea};
+	e[k] = (struct sched_entry){.piece = (int32_t)p,
+				    .up = u,
+				    .up_prev = SCHED_NIL,
+				    .up_next = up->up_head,
+				    .since = now,
+				    .ua0 = up->uarea,
+				    .da0 = s->peers[d].darea};
 	if (up->up_head != SCHED_NIL)
 		s->ent[up->up_head].up_prev = idx;
 	up->up_head = idx;

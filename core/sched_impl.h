@@ -27,8 +27,8 @@
 #define SCHED_RISE 0.5       /* EWMA weight of a download rate sample above the estimate */
 #define SCHED_FALL 0.125     /* ... and below it (samples are lower bounds: the uploaders may be the limit) */
 #define SCHED_RATE_W 0.25    /* EWMA weight of an upload rate sample */
-#define SCHED_SAT 0.9        /* a transfer at this share of its downloader's rate or more: the downloader was the limit */
-#define SCHED_SLOW 0.5       /* a peer under this share of the typical rate is held to proportionally fewer slots */
+#define SCHED_SAT 0.9  /* a transfer at this share of its downloader's rate or more: the downloader was the limit */
+#define SCHED_SLOW 0.5 /* a peer under this share of the typical rate is held to proportionally fewer slots */
 #define SCHED_REF_W (1.0 / 32) /* EWMA weight of one report in the peers' typical upload rate */
 
 struct sched_link {
@@ -66,9 +66,9 @@ struct sched_peer {
 	uint32_t fails_total;
 	int64_t last_seen;
 	uint64_t bytes_up, bytes_down;
-	double cap;  /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads at its end); 0: none yet */
-	double ucap; /* measured upload rate for sizing its slots (uploads averaged over the transfer; measure()) */
-	double dcap; /* measured download rate, the same way (per-transfer rate x downloads) */
+	double cap; /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads at its end); 0: none yet */
+	double ucap;    /* measured upload rate for sizing its slots (uploads averaged over the transfer; measure()) */
+	double dcap;    /* measured download rate, the same way (per-transfer rate x downloads) */
 	int16_t uslots; /* upload slots sized by ucap (sched_slots); 0: the config's up_slots */
 	double uarea, darea; /* uploads and downloads in flight integrated over time (ms), up to `at` */
 	int64_t at;
@@ -100,7 +100,7 @@ struct sched {
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
 	uint64_t assignments, searches;
-	int64_t now; /* the latest time a call passed in */
+	int64_t now;       /* the latest time a call passed in */
 	double cap_max;    /* the highest measured peer upload rate (not the supernode's) */
 	double cap_ref;    /* the peers' typical upload rate (EWMA of the uploader's estimate over reports) */
 	uint64_t sum_have; /* pieces held, summed over peers that are not the supernode */

@@ -565,7 +565,8 @@ static void copy_done(struct fetch *f, int rc, const char *msg)
 	}
 	if (rc != DF_OK) {
 		report(d, "fail", f->piece, f->uploader, msg ? msg : "transfer failed");
-		log_info("piece %u of %s from %s failed: %s", f->piece, d->shown, f->addr, msg ? msg : "transfer failed");
+		log_info("piece %u of %s from %s failed: %s", f->piece, d->shown, f->addr,
+			 msg ? msg : "transfer failed");
 		fetch_end(f);
 		return;
 	}
