@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/bitmap.h"
 #include "core/df.h"
 #include "core/sched.h"
 
@@ -446,8 +447,12 @@ static void on_request(int32_t d, int32_t piece, int32_t u, int result, int64_t 
 	if (nd->handle < 0) {
 		/* the first registration, or one after a departure (the pieces it kept are declared, as a
 		 * rerun of df get resumes from its store); only vanished clients are ever silent */
-		const uint8_t *held = S.npieces ? (const uint8_t *)&S.have[(size_t)d * S.pw] : NULL;
+		uint8_t *held = S.npieces ? xalloc(bitmap_bytes(S.npieces)) : NULL;
+		for (uint32_t p = 0; held && p < S.npieces; p++)
+			if (has(d, p))
+				bitmap_set(held, p); /* the API's order (core/bitmap.h), not the sim's words */
 		int h = TIMED(sched_peer_add(S.s, 0, held, now_ms()));
+		free(held);
 		if (h < 0 || h >= S.node_of_cap) {
 			fprintf(stderr, "sim: sched_peer_add failed\n");
 			exit(1);

@@ -24,6 +24,10 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --client-rate MBIT   every client's link, each direction, in Mbit/s (default $CRATE)
   --client-up MBIT     every client's upload only, in Mbit/s (default: --client-rate): an
                        upload-constrained swarm, e.g. --client-rate 100 --client-up 20
+  --slow K             K of the clients (spread evenly: c(N/K), c(2N/K), ...) are slow hosts
+                       whose link is --slow-rate each direction (default $SLOW; env SLOW)
+  --slow-rate MBIT     the slow hosts' link (default $SLOWRATE; env SLOW_RATE). With --slow the
+                       table says when the other clients were done, against their own bound
   --source-rate MBIT   the source host's link (default $SRATE)
   --sn-rate MBIT       the supernode host's link (default: the source rate)
   --latency MS         one-way delay added on every host's uplink with netem (default 0)
@@ -43,6 +47,8 @@ instead of build/bench/results-DATE.md).
 EOF
 }
 
+SLOW=${SLOW:-0} SLOWRATE=${SLOW_RATE:-10}
+SLOWRATE=${SLOWRATE%mbit}
 N=20 SIZE=64M CRATE=100 CUP='' SRATE=200 SNRATE='' LAT=0 CC=cubic ONLY=http,bt,df PIECE=4M TIMEOUT=600 KEEP='' TRACE=''
 DF=${DF:-$top/df}
 ARGS="$*"
@@ -79,6 +85,8 @@ while [ $# -gt 0 ]; do
 	-s | --size) SIZE=${2:-}; shift 2 || break ;;
 	--client-rate) CRATE=${2:-}; shift 2 || break ;;
 	--client-up) CUP=${2:-}; shift 2 || break ;;
+	--slow) SLOW=${2:-}; shift 2 || break ;;
+	--slow-rate) SLOWRATE=${2:-}; SLOWRATE=${SLOWRATE%mbit}; shift 2 || break ;;
 	--source-rate) SRATE=${2:-}; shift 2 || break ;;
 	--sn-rate) SNRATE=${2:-}; shift 2 || break ;;
 	--latency) LAT=${2:-}; shift 2 || break ;;
@@ -103,7 +111,8 @@ S=$(to_bytes "$SIZE") && [ "$S" -gt 0 ] || bad "--size: want a size like 64M, go
 PS=$(to_bytes "$PIECE") && [ "$PS" -ge 32768 ] && [ $((PS & (PS - 1))) -eq 0 ] ||
 	bad "--piece-size: want a power of two >= 32k, got '$PIECE'"
 CUP=${CUP:-$CRATE}
-for r in "$CRATE" "$CUP" "$SRATE" "$SNRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
+for r in "$CRATE" "$CUP" "$SRATE" "$SNRATE" "$SLOWRATE"; do isnum "$r" || bad "rates are Mbit/s numbers > 0, got '$r'"; done
+[[ $SLOW =~ ^[0-9]+$ ]] && [ "$SLOW" -lt "$N" ] || bad "--slow: want 0..N-1 slow clients, got '$SLOW'"
 [[ $LAT =~ ^[0-9]+([.][0-9]+)?$ ]] || bad "--latency: want milliseconds, got '$LAT'"
 grep -qw -- "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null || bad "--cc: this kernel offers $(cat /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null), not '$CC'"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || bad "--timeout: want seconds, got '$TIMEOUT'"
@@ -142,6 +151,11 @@ trap 'exit 129' HUP
 
 W=$((${#N} > 3 ? ${#N} : 3))
 cname() { printf "c%0${W}d" "$1"; }
+# is_slow I: whether client I is one of the --slow ones (every N/K-th, so c001 and c002, which the
+# calibration uses, are fast unless N is tiny); cup I / cdown I: its link's rates
+is_slow() { [ "$SLOW" -gt 0 ] && [ $(($1 * SLOW % N)) -lt "$SLOW" ]; }
+cup() { if is_slow "$1"; then echo "$SLOWRATE"; else echo "$CUP"; fi; }
+cdown() { if is_slow "$1"; then echo "$SLOWRATE"; else echo "$CRATE"; fi; }
 SRC_IP=$(host_ip src) SN_IP=$(host_ip sn)
 
 note "building the network: source, supernode, $N clients (namespaces ${NS_PREFIX}*)"
@@ -151,7 +165,8 @@ net_create
 host_add src "$SRATE" "$LAT"
 host_add sn "$SNRATE" "$LAT"
 HOSTS=(src sn)
-for i in $(seq "$N"); do host_add "$(cname "$i")" "$CUP" "$LAT" "$CRATE"; HOSTS+=("$(cname "$i")"); done
+for i in $(seq "$N"); do host_add "$(cname "$i")" "$(cup "$i")" "$LAT" "$(cdown "$i")"; HOSTS+=("$(cname "$i")"); done
+[ "$SLOW" -gt 0 ] && note "slow hosts ($SLOWRATE Mbit/s each way):$(for i in $(seq "$N"); do is_slow "$i" && printf ' %s' "$(cname "$i")"; done)"
 static_neighbours "${HOSTS[@]}"
 
 note "making a $(human "$S") file of random bytes and its torrent"
@@ -270,12 +285,15 @@ cal_ring() {
 	tb=$EPOCHREALTIME b=$(clients_up_bytes) c1=$(cpu_snapshot)
 	wait
 	rm -f "$RUN/www/ring"
-	want=$(awk -v n="$N" -v c="$CUP" 'BEGIN { print n * c }')
+	want=0 # client i fetches from client i+1: each pair moves min(i+1's up, i's down)
+	for i in $(seq "$N"); do
+		want=$(awk -v w="$want" -v u="$(cup $((i % N + 1)))" -v d="$(cdown "$i")" 'BEGIN { print w + (u < d ? u : d) }')
+	done
 	got=$(awk -v a="$a" -v b="$b" -v ta="$ta" -v tb="$tb" 'BEGIN { printf "%.0f", (b - a) * 8 / (tb - ta) / 1e6 }')
 	pct=$(awk -v g="$got" -v w="$want" 'BEGIN { printf "%d", 100 * g / w }')
 	busy=$(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " ");
 		printf "%d", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
-	CAL+="; ring of $N: $got Mbit/s of $N×$CUP ($pct%, CPU busy $busy%)"
+	CAL+="; ring of $N: $got Mbit/s of $want ($pct%, CPU busy $busy%)"
 	if [ "$pct" -lt 85 ]; then
 		note "WARNING: all $N clients at once moved only $pct% of $want Mbit/s (CPU busy $busy%): this machine," \
 			"not the links, limits a contender that keeps every client busy"
@@ -288,10 +306,10 @@ calibrate() {
 	local cs=16777216 k i to=()
 	head -c "$cs" /dev/urandom >"$RUN/www/cal"
 	start_nginx src || die "$WHY"
-	cal_from src "$(awk -v a="$SRATE" -v b="$CRATE" 'BEGIN { print a < b ? a : b }')" "$(cname 1)"
+	cal_from src "$(awk -v a="$SRATE" -v b="$(cdown 1)" 'BEGIN { print a < b ? a : b }')" "$(cname 1)"
 	if [ "$N" -ge 2 ]; then
 		start_nginx "$(cname 1)" || die "$WHY"
-		cal_from "$(cname 1)" "$CUP" "$(cname 2)"
+		cal_from "$(cname 1)" "$(awk -v a="$(cup 1)" -v b="$(cdown 2)" 'BEGIN { print a < b ? a : b }')" "$(cname 2)"
 	fi
 	k=$(awk -v s="$SRATE" -v c="$CRATE" -v n="$N" 'BEGIN { k = int(s / c) + 1; print k < n ? k : n }')
 	if [ "$k" -ge 2 ] && awk -v k="$k" -v s="$SRATE" -v c="$CRATE" 'BEGIN { exit !(k * c > s) }'; then
@@ -309,9 +327,16 @@ note "calibration: $CAL"
 # ---- the lower bound -----------------------------------------------------------------------------
 # Every byte leaves the source at least once (S/U_src), each client takes in S (S/D_cli), and N·S
 # bytes must be uploaded by someone: the source, the supernode host and the clients together.
-BOUND_TERMS=$(awk -v s="$S" -v n="$N" -v us="$SRATE" -v usn="$SNRATE" -v dc="$CRATE" -v uc="$CUP" 'BEGIN {
-	b = s * 8 / 1e6; printf "%.2f %.2f %.2f", b / us, b / dc, n * b / (us + usn + n * uc) }')
+# With slow hosts, D_cli is the slowest client's and U sums every client's upload; the others
+# (FAST_BOUND) must each take in S at their own D_cli, and (N - K)·S must be uploaded by all.
+UCLI=$(for i in $(seq "$N"); do cup "$i"; done | awk '{ u += $1 } END { print u }')
+DSLOW=$(awk -v a="$CRATE" -v b="$SLOWRATE" -v k="$SLOW" 'BEGIN { print (k > 0 && b < a) ? b : a }')
+BOUND_TERMS=$(awk -v s="$S" -v n="$N" -v us="$SRATE" -v usn="$SNRATE" -v dc="$DSLOW" -v uc="$UCLI" 'BEGIN {
+	b = s * 8 / 1e6; printf "%.2f %.2f %.2f", b / us, b / dc, n * b / (us + usn + uc) }')
 BOUND=$(echo "$BOUND_TERMS" | tr ' ' '\n' | maxof)
+FAST_BOUND=$(awk -v s="$S" -v n="$((N - SLOW))" -v us="$SRATE" -v usn="$SNRATE" -v dc="$CRATE" -v uc="$UCLI" 'BEGIN {
+	b = s * 8 / 1e6; x = b / us; if (b / dc > x) x = b / dc; if (n * b / (us + usn + uc) > x) x = n * b / (us + usn + uc)
+	printf "%.2f", x }')
 
 # ---- the contenders ------------------------------------------------------------------------------
 ARIA=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --disable-ipv6=true
@@ -361,7 +386,7 @@ client_cmd() {
 }
 
 declare -A LABEL=([http]="http: curl ← nginx" [bt]="bittorrent: aria2 + opentracker" [df]="df: supernode + df get")
-declare -A ROW=() SPREAD=() BUSY=() TRACES=() IDLE=()
+declare -A ROW=() SPREAD=() BUSY=() TRACES=() IDLE=() FASTMK=()
 DFINFO=''
 
 # df_counters: what the supernode says it did (its status counters, read before it is stopped) and
@@ -525,6 +550,11 @@ make_row() {
 	local name=$1 tx1=$2 cpu1=$3 srv_cpu=$4 times cpus rss mk med srcx ratio busy
 	times=$(tr ' ' '\n' <<<"$5") cpus=$(tr ' ' '\n' <<<"$6") rss=$(tr ' ' '\n' <<<"$7")
 	mk=$(maxof <<<"$times") med=$(median <<<"$times")
+	if [ "$SLOW" -gt 0 ]; then # the clients that are not slow: when the last of them was done
+		local fast i=0 t
+		fast=$(for t in $times; do i=$((i + 1)); is_slow "$i" || echo "$t"; done | maxof)
+		FASTMK[$name]=$(awk -v m="$fast" -v b="$FAST_BOUND" 'BEGIN { printf "%.1f s (%.2f× their bound)", m, m / b }')
+	fi
 	srcx=$(awk -v a="$TX0" -v b="$tx1" -v s="$S" 'BEGIN { printf "%.2f", (b - a) / s }')
 	ratio=$(awk -v m="$mk" -v b="$BOUND" 'BEGIN { printf "%.2f", m / b }')
 	busy=$(awk -v a="$CPU0" -v b="$cpu1" 'BEGIN { split(a, x, " "); split(b, y, " ");
@@ -554,8 +584,10 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	echo
 	echo "Links (tc htb, each direction): source $SRATE Mbit/s, supernode host $SNRATE Mbit/s," \
 		"clients $CRATE Mbit/s down, $CUP up; added one-way latency ${LAT} ms; TCP congestion control $CC. BitTorrent piece size $(human "$PS")."
+	[ "$SLOW" -gt 0 ] && echo "Slow hosts: $SLOW of the $N clients at $SLOWRATE Mbit/s each way; the others' bound" \
+		"max(S/U_src, S/D_cli, (N-K)·S/(U_src+U_sn+ΣU_cli)) = $FAST_BOUND s."
 	echo "Calibration (payload rates; tc also counts the headers, so ~96% is a full link): $CAL."
-	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+N·U_cli)) = max($b1, $b2, $b3) = $BOUND s."
+	echo "Lower bound: max(S/U_src, S/D_cli, N·S/(U_src+U_sn+ΣU_cli)) = max($b1, $b2, $b3) = $BOUND s."
 	echo
 	echo "| contender | makespan s | median s | source sent ×S | makespan / bound | CPU s per client (median / max) | peak RSS MB per client (median / max) | servers' CPU s | copies ok | machine CPU busy |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -564,6 +596,9 @@ read -r b1 b2 b3 <<<"$BOUND_TERMS"
 	sp=''
 	for c in "${CONTENDERS[@]}"; do [ -n "${SPREAD[$c]:-}" ] && sp+="${sp:+, }$c ${SPREAD[$c]}"; done
 	[ -n "$sp" ] && echo "Last client started after release: $sp." && echo
+	sp=''
+	for c in "${CONTENDERS[@]}"; do [ -n "${FASTMK[$c]:-}" ] && sp+="${sp:+, }$c ${FASTMK[$c]}"; done
+	[ -n "$sp" ] && echo "The clients that are not slow were all done after: $sp." && echo
 	sp=''
 	for c in "${CONTENDERS[@]}"; do [ -n "${IDLE[$c]:-}" ] && sp+="${sp:+, }$c ${IDLE[$c]}"; done
 	[ -n "$sp" ] && echo "Machine CPU busy in the 2 s before each row started (load that is not ours): $sp." && echo

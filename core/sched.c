@@ -3,6 +3,7 @@
 #include "core/sched.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,16 +373,37 @@ static void unhold_all(struct sched *s, int32_t u)
 		}
 }
 
+/* Brings peer i's transfer-time areas up to s->now, before its counts change: a transfer's rate
+ * times the average count over its lifetime (not the count at its end) samples the link's rate. */
+static void tally(struct sched *s, int32_t i)
+{
+	struct sched_peer *p = &s->peers[i];
+	if (s->now > p->at) {
+		p->uarea += (double)p->nup * (double)(s->now - p->at);
+		p->darea += (double)p->ndown * (double)(s->now - p->at);
+		p->at = s->now;
+	}
+}
+
 void sched_start(struct sched *s, int32_t d, uint32_t p, int32_t u, int64_t now)
 {
+	if (now > s->now)
+		s->now = now;
+	tally(s, d);
+	tally(s, u);
 	struct sched_entry *e = sched_ents(s, d);
 	int k = 0;
 	while (e[k].piece >= 0)
 		k++;
 	int32_t idx = (int32_t)((size_t)d * (size_t)s->cfg.max_down + (size_t)k);
 	struct sched_peer *up = &s->peers[u];
-	e[k] = (struct sched_entry){
-		.piece = (int32_t)p, .up = u, .up_prev = SCHED_NIL, .up_next = up->up_head, .since = now};
+	e[k] = (struct sched_entry){.piece = (int32_t)p,
+				    .up = u,
+				    .up_prev = SCHED_NIL,
+				    .up_next = up->up_head,
+				    .since = now,
+				    .ua0 = up->uarea,
+				    .da0 = s->peers[d].darea};
 	if (up->up_head != SCHED_NIL)
 		s->ent[up->up_head].up_prev = idx;
 	up->up_head = idx;
@@ -399,6 +421,8 @@ static void release(struct sched *s, int32_t idx)
 	struct sched_entry *e = &s->ent[idx];
 	int32_t d = (int32_t)((size_t)idx / (size_t)s->cfg.max_down);
 	struct sched_peer *up = &s->peers[e->up];
+	tally(s, d);
+	tally(s, e->up);
 	if (e->up_prev != SCHED_NIL)
 		s->ent[e->up_prev].up_next = e->up_next;
 	else
@@ -470,16 +494,46 @@ static void avoid_add(struct sched *s, int32_t d, int32_t u)
 	p->avoid_next = (uint8_t)((p->avoid_next + 1) % SCHED_AVOID);
 }
 
-/* A transfer of bytes from u took body_us: its rate times u's uploads in flight (this one included)
- * samples u's upload rate (low when the downloader's link was the limit: only used to compare
- * uploaders). The EWMA smooths the fluctuations of shared links. */
-static void measure(struct sched *s, int32_t u, uint32_t bytes, int64_t body_us)
+/* Transfers a peer of rate c gets when the typical peer's rate is ref: n for a typical or faster
+ * one, proportionally fewer (at least lo) for a slower one, so each of its transfers runs about as
+ * fast as a typical one instead of holding a place at the other end at a fraction of its share. */
+static int16_t sized(int n, double c, double ref, int lo)
 {
-	struct sched_peer *p = &s->peers[u];
-	double up = (double)bytes * 1000.0 / (double)body_us * (p->nup + 1); /* its slot is already free */
-	p->cap = p->cap > 0 ? 0.75 * p->cap + 0.25 * up : up;
+	if (c <= 0 || ref <= 0 || c >= SCHED_SLOW * ref)
+		return (int16_t)n; /* the rates are noisy: only a clearly slower peer gets fewer */
+	return (int16_t)DF_MAX(lo, DF_MIN(n, (int)ceil(n * c / ref)));
+}
+
+/* A transfer of bytes from u to d took body_us. Its rate r times d's downloads in flight (this one
+ * included) samples d's download rate (dcap: kept as the higher samples say, since a sample is low
+ * when the uploaders were the limit). If r x d's downloads is near dcap, d's link was the limit and
+ * r x u's uploads is only a lower bound of u's rate: it may raise u's estimate (ucap; or make the
+ * first one), never lower it (a measured fast uploader that served a slow downloader is not taken for a
+ * slow one). Otherwise u was the limit and
+ * r x u's uploads is its rate: the estimate follows it. u's upload slots are then sized against the
+ * peers' typical rate, so a slow uploader runs few transfers, each about as fast as anyone's, instead
+ * of holding a place of eight downloaders at a tenth of their share for ten times as long. The counts
+ * are averages over the transfer's life (tally), not the counts at its end. */
+static void measure(struct sched *s, int32_t u, int32_t d, uint32_t bytes, int64_t body_us, double nu, double nd)
+{
+	struct sched_peer *p = &s->peers[u], *q = &s->peers[d];
+	double r = (double)bytes * 1000.0 / (double)body_us;
+	double down = r * nd, up = r * nu;
+	/* the estimate that ranks uploaders and decides the supernode's place (tuned on it, issue 16):
+	 * the rate times the uploads at the end */
+	double end = r * (p->nup + 1);
+	p->cap = p->cap > 0 ? 0.75 * p->cap + 0.25 * end : end;
 	if (!p->super && p->cap > s->cap_max)
 		s->cap_max = p->cap;
+	q->dcap = q->dcap <= 0 ? down : q->dcap + (down > q->dcap ? SCHED_RISE : SCHED_FALL) * (down - q->dcap);
+	if (p->super)
+		return;
+	int dlimit = down >= SCHED_SAT * q->dcap;
+	if (!dlimit || up > p->ucap)
+		p->ucap = p->ucap > 0 ? p->ucap + SCHED_RATE_W * (up - p->ucap) : up;
+	s->cap_ref = s->cap_ref > 0 ? s->cap_ref + SCHED_REF_W * (p->ucap - s->cap_ref) : p->ucap;
+	p->uslots = sized(s->cfg.up_slots, p->ucap, s->cap_ref, 1);
+	freeup_update(s, u);
 }
 
 /* ---- public entry points ---- */
@@ -492,6 +546,8 @@ int sched_touch(struct sched *s, int peer, int64_t now)
 	}
 	struct sched_peer *p = &s->peers[peer];
 	p->last_seen = now;
+	if (now > s->now)
+		s->now = now;
 	if (!p->super) {
 		list_unlink(s, &s->lru, LINK_LRU, peer);
 		list_push(s, &s->lru, LINK_LRU, peer);
@@ -522,6 +578,9 @@ int sched_peer_add(struct sched *s, int is_supernode, const uint8_t *have, int64
 	for (int k = 0; k < SCHED_AVOID; k++)
 		p->avoid[k].peer = SCHED_NIL;
 	p->last_seen = now;
+	if (now > s->now)
+		s->now = now;
+	p->at = s->now;
 	if (is_supernode)
 		s->super = u;
 	else
@@ -660,6 +719,15 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 	int exact = idx != SCHED_NIL && e[k].up == u;
 	sched_touch(s, d, now);
 	int uvalid = u != SCHED_NIL && valid(s, u);
+	double nu = 1, nd = 1; /* u's uploads and d's downloads in flight, on average over the transfer */
+	if (exact && r == SCHED_OK && body_us > 0) {
+		tally(s, u);
+		tally(s, d);
+		int64_t span = now - e[k].since;
+		nu = span > 0 ? (s->peers[u].uarea - e[k].ua0) / (double)span : s->peers[u].nup;
+		nd = span > 0 ? (s->peers[d].darea - e[k].da0) / (double)span : s->peers[d].ndown;
+		nu = DF_MAX(nu, 1.0), nd = DF_MAX(nd, 1.0);
+	}
 	if (r == SCHED_OK) {
 		int32_t other = SCHED_NIL;
 		if (idx != SCHED_NIL) { /* exact, or the same piece from elsewhere: no longer needed */
@@ -680,7 +748,7 @@ int sched_report_timed(struct sched *s, int d, uint32_t piece, int u, enum sched
 			s->peers[u].bytes_up += bytes;
 			s->peers[u].fails = 0;
 			if (body_us > 0)
-				measure(s, u, bytes, body_us);
+				measure(s, u, d, bytes, body_us, nu, nd);
 		}
 		wake_for(s, d);
 		if (other != SCHED_NIL && other != u)

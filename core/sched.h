@@ -36,7 +36,7 @@ void sched_config_default(struct sched_config *c);
 
 struct df_config;
 /* Fills *c from the [supernode] keys of cfg (max_down, upload_slots, super_slots, peer_silence,
- * max_failures, piece_size). DF_ERR with "[supernode] KEY: why" in err for a value out of range. */
+ * max_failures, piece_size, endgame). DF_ERR with "[supernode] KEY: why" in err for a value out of range. */
 int sched_config_from(struct sched_config *c, const struct df_config *cfg, char *err, size_t errlen);
 
 /* Result of one transfer, reported by its downloader. */

@@ -28,6 +28,7 @@ int sched_config_from(struct sched_config *c, const struct df_config *cfg, char 
 	c->super_slots = (int)cfg->supernode_super_slots;
 	c->silence_ms = cfg->supernode_peer_silence * 1000;
 	c->max_failures = (int)cfg->supernode_max_failures;
+	c->endgame = cfg->supernode_endgame ? 1 : 0;
 	if (cfg->supernode_piece_size) /* 0: chosen per task; the supernode sets it then */
 		c->piece_size = (uint32_t)cfg->supernode_piece_size;
 	return DF_OK;

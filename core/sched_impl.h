@@ -24,6 +24,12 @@
 #define SCHED_MORE_PROBES 16 /* last-phase probes for a peer that has transfers in flight */
 #define SCHED_SUPER_MORE 1.5 /* supernode vs fastest peer, rate per transfer, for its second set of slots */
 #define SCHED_CHOICES 8      /* free holders of a piece compared before one is picked */
+#define SCHED_RISE 0.5       /* EWMA weight of a download rate sample above the estimate */
+#define SCHED_FALL 0.125     /* ... and below it (samples are lower bounds: the uploaders may be the limit) */
+#define SCHED_RATE_W 0.25    /* EWMA weight of an upload rate sample */
+#define SCHED_SAT 0.9  /* a transfer at this share of its downloader's rate or more: the downloader was the limit */
+#define SCHED_SLOW 0.5 /* a peer under this share of the typical rate is held to proportionally fewer slots */
+#define SCHED_REF_W (1.0 / 32) /* EWMA weight of one report in the peers' typical upload rate */
 
 struct sched_link {
 	int32_t prev, next;
@@ -43,6 +49,7 @@ struct sched_entry {
 	int32_t up;               /* uploader handle */
 	int32_t up_prev, up_next; /* the uploader's other uploads in flight */
 	int64_t since;
+	double ua0, da0; /* the uploader's and the downloader's transfer-time areas at the start */
 };
 
 struct sched_avoid {
@@ -59,7 +66,12 @@ struct sched_peer {
 	uint32_t fails_total;
 	int64_t last_seen;
 	uint64_t bytes_up, bytes_down;
-	double cap; /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads); 0: none yet */
+	double cap; /* measured upload rate, bytes per ms (EWMA of per-transfer rate x uploads at its end); 0: none yet */
+	double ucap;    /* measured upload rate for sizing its slots (uploads averaged over the transfer; measure()) */
+	double dcap;    /* measured download rate, the same way (per-transfer rate x downloads) */
+	int16_t uslots; /* upload slots sized by ucap (sched_slots); 0: the config's up_slots */
+	double uarea, darea; /* uploads and downloads in flight integrated over time (ms), up to `at` */
+	int64_t at;
 	struct sched_link link[2];
 	int32_t up_head; /* first entry it uploads, or SCHED_NIL */
 	int32_t hint;    /* the uploader whose free slot woke it, tried first; or SCHED_NIL */
@@ -88,7 +100,9 @@ struct sched {
 	struct sched_list lru, freel, park, woken;
 	uint64_t rng;
 	uint64_t assignments, searches;
+	int64_t now;       /* the latest time a call passed in */
 	double cap_max;    /* the highest measured peer upload rate (not the supernode's) */
+	double cap_ref;    /* the peers' typical upload rate (EWMA of the uploader's estimate over reports) */
 	uint64_t sum_have; /* pieces held, summed over peers that are not the supernode */
 };
 
@@ -136,7 +150,7 @@ static inline int sched_usable_holder(const struct sched_peer *p)
 static inline int sched_slots(const struct sched *s, const struct sched_peer *p)
 {
 	if (!p->super)
-		return s->cfg.up_slots;
+		return p->uslots ? p->uslots : s->cfg.up_slots;
 	int more = s->final && p->nhave == s->npieces && p->cap > 0 && s->cap_max > 0 &&
 		   p->cap * s->cfg.up_slots > SCHED_SUPER_MORE * s->cap_max * s->cfg.super_slots;
 	return s->cfg.super_slots * (more ? 2 : 1);

@@ -62,6 +62,10 @@ struct fetch {
 	ev_timer timer;          /* the deadline, and the late check near the end */
 	struct store_piece_writer w;
 	br_sha256_context sha; /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
+	/* The end game's second copy of a piece another fetch is writing: the store takes one writer per
+	 * piece, so this one keeps its bytes here and writes them only if it arrives first. */
+	uint8_t *buf;
+	uint32_t got;
 };
 
 struct ctl {
@@ -222,6 +226,9 @@ static void fetch_stop(struct fetch *f)
 	f->f = NULL;
 	if (f->writing)
 		store_piece_abort(&f->w);
+	free(f->buf);
+	f->buf = NULL;
+	f->got = 0;
 	ev_timer_stop(f->d->sp->cfg.loop, &f->timer);
 	if (f->active)
 		f->d->nactive--;
@@ -482,12 +489,17 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 	(void)hf;
 	struct fetch *f = ctx;
 	char err[256];
-	if (!f->writing)
+	if (!f->writing && !f->buf)
 		return DF_OK;
 	if (!f->t_first)
 		f->t_first = ev_now(f->d->sp->cfg.loop);
 	f->d->last_progress = ev_now(f->d->sp->cfg.loop);
-	if (store_piece_append(&f->w, data, len, err, sizeof err) != DF_OK) {
+	if (f->buf) { /* a second copy: kept in memory */
+		if (len > f->size - f->got)
+			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
+		memcpy(f->buf + f->got, data, len);
+		f->got += (uint32_t)len;
+	} else if (store_piece_append(&f->w, data, len, err, sizeof err) != DF_OK) {
 		if (errno == EINVAL)
 			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
 		fail_dl(f->d, DF_EXIT_FAIL, "get %s: %s", f->d->shown, err);
@@ -505,12 +517,105 @@ static int sha_matches(struct fetch *f)
 	return memcmp(got, f->sum.bytes, DIGEST_SHA256_LEN) == 0;
 }
 
+/* Piece f->piece is in the store, through f: report it with its body time (the supernode measures
+ * uploaders by it, docs/PROTOCOL.md), and end the end game's other copy, the loser, without a word
+ * (the winner's ok ends its transfer at the scheduler; no failure is charged to its uploader). */
+static void piece_arrived(struct fetch *f)
+{
+	struct dl *d = f->d;
+	char us[24];
+	snprintf(us, sizeof us, "%lld", (long long)(1e6 * (ev_now(d->sp->cfg.loop) - f->t_first)));
+	report(d, "ok", f->piece, f->uploader, us);
+	log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
+		  1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first), d->nactive,
+		  ev_now(d->sp->cfg.loop));
+	for (int i = 0; i < MAX_FETCHES; i++) {
+		struct fetch *o = &d->fetches[i];
+		if (o != f && o->active && o->piece == f->piece) {
+			log_info("piece %u of %s: the copy from %s arrived first; cancelling the one from %s", f->piece,
+				 d->shown, f->addr, o->addr);
+			fetch_stop(o);
+		}
+	}
+	double took = ev_now(d->sp->cfg.loop) - f->t_start;
+	d->piece_secs = d->piece_secs > 0 ? 0.8 * d->piece_secs + 0.2 * took : took;
+	/* what is usual here just changed: fetches armed before may be late sooner */
+	for (int i = 0; i < MAX_FETCHES; i++)
+		if (d->fetches[i].active && &d->fetches[i] != f)
+			fetch_timer_arm(&d->fetches[i]);
+	if (strcmp(f->addr, "super") == 0)
+		d->stats.from_super += f->size;
+	else
+		d->stats.from_peers += f->size;
+	send_piece(d, f->piece);
+}
+
+/* The end of a second copy (its bytes in f->buf). First and whole and right: the other fetch, still
+ * writing the piece, is stopped and these bytes are written instead. Not first: nothing to do (the
+ * winner already cancelled it, or the piece came another way). A failure is reported as one. */
+static void copy_done(struct fetch *f, int rc, const char *msg)
+{
+	struct dl *d = f->d;
+	char err[256];
+	if (store_task_has(d->st, f->piece)) {
+		fetch_end(f);
+		return;
+	}
+	if (rc == DF_OK && f->got != f->size) {
+		snprintf(err, sizeof err, "short reply: %u of %u bytes", f->got, f->size);
+		rc = DF_ERR;
+		msg = err;
+	}
+	if (rc != DF_OK) {
+		report(d, "fail", f->piece, f->uploader, msg ? msg : "transfer failed");
+		log_info("piece %u of %s from %s failed: %s", f->piece, d->shown, f->addr,
+			 msg ? msg : "transfer failed");
+		fetch_end(f);
+		return;
+	}
+	if (f->sum.algo == DIGEST_PIECE_SHA256) {
+		digest_sha256_update(&f->sha, f->buf, f->got);
+		if (!sha_matches(f)) {
+			log_warn("piece %u of %s from %s does not match the supernode's sha256; refetching elsewhere",
+				 f->piece, d->shown, f->addr);
+			report(d, "bad", f->piece, f->uploader, NULL);
+			fetch_end(f);
+			return;
+		}
+	}
+	/* the other copy holds the store's writer for this piece: it is the loser now */
+	for (int i = 0; i < MAX_FETCHES; i++) {
+		struct fetch *o = &d->fetches[i];
+		if (o != f && o->active && o->piece == f->piece && o->writing) {
+			log_info("piece %u of %s: the copy from %s arrived first; cancelling the one from %s", f->piece,
+				 d->shown, f->addr, o->addr);
+			fetch_stop(o);
+		}
+	}
+	if (store_piece_write(d->st, f->piece, f->buf, f->got, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL,
+			      err, sizeof err) == DF_OK) {
+		piece_arrived(f);
+	} else if (errno == EBADMSG) {
+		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere",
+			 f->piece, d->shown, f->addr);
+		report(d, "bad", f->piece, f->uploader, NULL);
+	} else {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
+		return;
+	}
+	fetch_end(f);
+}
+
 static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx)
 {
 	(void)hf;
 	struct fetch *f = ctx;
 	struct dl *d = f->d;
 	char err[256];
+	if (f->buf) {
+		copy_done(f, rc, msg);
+		return;
+	}
 	if (!f->writing) {
 		fetch_end(f);
 		return;
@@ -537,23 +642,7 @@ static void fetch_done(struct http_fetch *hf, int rc, const char *msg, void *ctx
 		report(d, "bad", f->piece, f->uploader, NULL);
 	} else if (store_piece_finish(&f->w, f->sum.algo == DIGEST_PIECE_XXH3 ? f->sum.bytes : NULL, err, sizeof err) ==
 		   DF_OK) {
-		char us[24]; /* the body time: the supernode measures uploaders by it (docs/PROTOCOL.md) */
-		snprintf(us, sizeof us, "%lld", (long long)(1e6 * (ev_now(d->sp->cfg.loop) - f->t_first)));
-		report(d, "ok", f->piece, f->uploader, us);
-		log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece,
-			  f->addr, 1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first),
-			  d->nactive, ev_now(d->sp->cfg.loop));
-		double took = ev_now(d->sp->cfg.loop) - f->t_start;
-		d->piece_secs = d->piece_secs > 0 ? 0.8 * d->piece_secs + 0.2 * took : took;
-		/* what is usual here just changed: fetches armed before may be late sooner */
-		for (int i = 0; i < MAX_FETCHES; i++)
-			if (d->fetches[i].active && &d->fetches[i] != f)
-				fetch_timer_arm(&d->fetches[i]);
-		if (strcmp(f->addr, "super") == 0)
-			d->stats.from_super += f->size;
-		else
-			d->stats.from_peers += f->size;
-		send_piece(d, f->piece);
+		piece_arrived(f);
 	} else if (errno == EBADMSG) {
 		log_warn("piece %u of %s from %s does not match the supernode's checksum; refetching elsewhere",
 			 f->piece, d->shown, f->addr);
@@ -624,7 +713,7 @@ static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct dl *d = f->d;
 	char why[160];
 	double took = ev_now(loop) - f->t_start, late = piece_late_after(d);
-	uint32_t got = f->writing ? f->w.done : 0;
+	uint32_t got = f->writing ? f->w.done : f->got;
 	if (took >= f->deadline) {
 		snprintf(why, sizeof why, "too slow: %u of %u bytes in %.0f s (deadline %.0f s)", got, f->size, took,
 			 f->deadline);
@@ -656,17 +745,26 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		report(d, same ? "ok" : "fail", a->piece, a->uploader, same ? NULL : "stale local piece");
 		return;
 	}
-	/* a fetch of the same piece still running was forgotten by the scheduler (its uploader left):
-	 * the new assignment is the one that counts */
-	for (int i = 0; i < MAX_FETCHES; i++) {
+	/* A fetch of the same piece is still running: the end game (the supernode names a second
+	 * uploader for a piece that is late), or the scheduler forgot it (its uploader left). Both run;
+	 * the first copy to arrive is kept and the other cancelled (piece_arrived). Two at most: a third
+	 * assignment replaces the older ones. */
+	int copies = 0;
+	for (int i = 0; i < MAX_FETCHES; i++)
+		copies += d->fetches[i].active && d->fetches[i].piece == a->piece;
+	for (int i = 0; i < MAX_FETCHES && copies >= 2; i++) {
 		struct fetch *old = &d->fetches[i];
 		if (old->active && old->piece == a->piece) {
 			log_debug("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms",
 				  a->piece, (int)a->addr.n, a->addr.p, old->addr,
 				  1000 * (ev_now(sp->cfg.loop) - old->t_start));
 			fetch_stop(old);
+			copies--;
 		}
 	}
+	int writing = 0; /* whether the one left holds the store's writer */
+	for (int i = 0; i < MAX_FETCHES; i++)
+		writing |= d->fetches[i].active && d->fetches[i].piece == a->piece && d->fetches[i].writing;
 	struct fetch *f = NULL;
 	for (int i = 0; i < MAX_FETCHES && !f; i++)
 		if (!d->fetches[i].active)
@@ -695,11 +793,19 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	}
 	const char *host = strcmp(f->addr, "super") == 0 ? super_of(d) : f->addr;
 	snprintf(url, sizeof url, "%s://%s/v1/piece/%s/%u", sp->scheme, host, d->id, f->piece);
-	if (store_piece_begin(&f->w, d->st, f->piece, err, sizeof err) != DF_OK) {
+	if (writing) {
+		f->buf = malloc(f->size ? f->size : 1);
+		if (!f->buf) {
+			report(d, "busy", a->piece, a->uploader, NULL); /* our memory, not the uploader's fault */
+			return;
+		}
+		log_info("piece %u of %s: a second copy from %s (the end game)", f->piece, d->shown, f->addr);
+	} else if (store_piece_begin(&f->w, d->st, f->piece, err, sizeof err) != DF_OK) {
 		report(d, "fail", a->piece, a->uploader, "cannot write piece");
 		return;
+	} else {
+		f->writing = 1;
 	}
-	f->writing = 1;
 	char hdrs[sizeof sp->token_hdr + PIECE_KEY_HEX + 32];
 	snprintf(hdrs, sizeof hdrs, "%s%s%s%s", sp->token_hdr, d->piece_key[0] ? "X-DF-Piece-Key: " : "", d->piece_key,
 		 d->piece_key[0] ? "\r\n" : "");

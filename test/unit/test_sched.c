@@ -596,7 +596,7 @@ static int check_invariants(const struct sched *s)
 		if (!p->used)
 			continue;
 		int slots = sched_slots(s, p);
-		if (nup[i] != p->nup || p->nup > slots)
+		if (nup[i] != p->nup || (p->nup > slots && !p->uslots)) /* sized slots may shrink under it */
 			bad |= 128;
 		int fr = sched_usable_holder(p) && p->nup < slots;
 		if (bm_get(s->freeup, i) != fr || (fr && !bm_get(s->freesum, i / 64)))
@@ -889,6 +889,109 @@ static void cancel_busy(void)
 	sched_free(s);
 }
 
+
+/* One transfer: a new downloader fetches one piece and reports it with the body time its
+ * uploader's rate gives (100 bytes in 1 ms; from `slow`, in 100 ms). Returns the uploader. */
+static int measured_fetch(struct sched *s, int slow, int64_t *now)
+{
+	int d = sched_peer_add(s, 0, NULL, *now);
+	struct sched_assignment out[1];
+	CHECK_EQ(sched_assign(s, d, *now, out, 1, NULL), 1);
+	int u = out[0].uploader;
+	*now += 10;
+	CHECK_EQ(sched_report_timed(s, d, out[0].piece, u, SCHED_OK, *now, u == slow ? 100000 : 1000), DF_OK);
+	sched_peer_remove(s, d);
+	return u;
+}
+
+/* Issue 16, slow hosts: an uploader measured at a small share of the typical peer's rate gets
+ * proportionally fewer upload slots (here 1 of 4), so it cannot hold several downloaders' places at
+ * a fraction of their share; the fast one keeps all of its slots. Before, both had 4. */
+static void slow_uploader_slots(void)
+{
+	struct sched_config c = cfg(1, 4, 4);
+	struct sched *s = sched_new(&c, 8);
+	int fast = peer_with(s, (uint32_t[]){0, 1, 2, 3, 4, 5, 6, 7}, 8);
+	int slow = peer_with(s, (uint32_t[]){0, 1, 2, 3, 4, 5, 6, 7}, 8);
+	int64_t now = 1;
+	/* both measured: five downloaders at once are shared between them */
+	struct sched_assignment first[5];
+	int ds[5];
+	for (int i = 0; i < 5; i++) {
+		ds[i] = sched_peer_add(s, 0, NULL, now);
+		CHECK_EQ(sched_assign(s, ds[i], now, &first[i], 1, NULL), 1);
+	}
+	now += 10;
+	for (int i = 0; i < 5; i++) {
+		CHECK_EQ(sched_report_timed(s, ds[i], first[i].piece, first[i].uploader, SCHED_OK, now,
+					    first[i].uploader == slow ? 100000 : 1000),
+			 DF_OK);
+		sched_peer_remove(s, ds[i]);
+	}
+	int from_slow = 0;
+	for (int i = 0; i < 200; i++)
+		from_slow += measured_fetch(s, slow, &now) == slow;
+	CHECK(from_slow < 20); /* measured slow: the faster one is preferred */
+	CHECK_EQ(check_invariants(s), 0);
+	/* eight downloaders at once: four places at the fast uploader, one at the slow one */
+	struct sched_assignment out[1];
+	int got[2] = {0, 0};
+	for (int i = 0; i < 8; i++) {
+		int d = sched_peer_add(s, 0, NULL, now);
+		if (sched_assign(s, d, now, out, 1, NULL) == 1)
+			got[out[0].uploader == slow]++;
+	}
+	struct sched_peer_info pf, ps;
+	sched_peer_info(s, fast, &pf);
+	sched_peer_info(s, slow, &ps);
+	CHECK_EQ(pf.up_inflight, 4);
+	CHECK_EQ(ps.up_inflight, 1);
+	CHECK_EQ(got[0], 4);
+	CHECK_EQ(got[1], 1);
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
+/* A fast uploader whose transfer ran slowly because its downloader's link was the limit (the
+ * downloader's other transfers were as slow) is not taken for a slow uploader: its slots stay. */
+static void slow_downloader_not_uploader(void)
+{
+	struct sched_config c = cfg(4, 4, 4);
+	struct sched *s = sched_new(&c, 64);
+	uint32_t all[64];
+	for (uint32_t i = 0; i < 64; i++)
+		all[i] = i;
+	int a = peer_with(s, all, 64), b = peer_with(s, all, 64);
+	int64_t now = 1;
+	/* typical transfers first: a and b each send 100 bytes in 1 ms to two downloaders at a time */
+	for (int i = 0; i < 50; i++) {
+		int d1 = sched_peer_add(s, 0, NULL, now), d2 = sched_peer_add(s, 0, NULL, now);
+		struct sched_assignment o1, o2;
+		CHECK_EQ(sched_assign(s, d1, now, &o1, 1, NULL), 1);
+		CHECK_EQ(sched_assign(s, d2, now, &o2, 1, NULL), 1);
+		CHECK(o1.uploader != o2.uploader);
+		now += 10;
+		CHECK_EQ(sched_report_timed(s, d1, o1.piece, o1.uploader, SCHED_OK, now, 1000), DF_OK);
+		CHECK_EQ(sched_report_timed(s, d2, o2.piece, o2.uploader, SCHED_OK, now, 1000), DF_OK);
+		sched_peer_remove(s, d1);
+		sched_peer_remove(s, d2);
+	}
+	/* a downloader whose own link is slow: four transfers at once, each 100 bytes in 100 ms */
+	int d = sched_peer_add(s, 0, NULL, now);
+	struct sched_assignment out[4];
+	for (int round = 0; round < 16; round++) {
+		int n = sched_assign(s, d, now, out, 4, NULL);
+		CHECK_EQ(n, 4);
+		now += 100;
+		for (int k = 0; k < n; k++)
+			CHECK_EQ(sched_report_timed(s, d, out[k].piece, out[k].uploader, SCHED_OK, now, 100000), DF_OK);
+	}
+	CHECK_EQ(sched_slots(s, &s->peers[a]), 4);
+	CHECK_EQ(sched_slots(s, &s->peers[b]), 4);
+	CHECK_EQ(check_invariants(s), 0);
+	sched_free(s);
+}
+
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
 	{"upload_slots", upload_slots},
@@ -909,6 +1012,8 @@ static const struct unit_test tests[] = {
 	{"from_config", from_config},
 	{"forget_stale", forget_stale},
 	{"cancel_busy", cancel_busy},
+	{"slow_uploader_slots", slow_uploader_slots},
+	{"slow_downloader_not_uploader", slow_downloader_not_uploader},
 };
 
 UNIT_MAIN("sched", tests)
