@@ -1235,9 +1235,13 @@ static int open_fds(void)
 static void park(void)
 {
 	struct store *s = store_at("park"), *other = store_at("park");
-	struct store_task *t = create(s, "p1", 10000, 4096);
-	if (!t || !other)
+	struct store_task *t = s && other ? create(s, "a7", 10000, 4096) : NULL;
+	CHECK(t != NULL);
+	if (!t) {
+		store_close(other);
+		store_close(s);
 		return;
+	}
 	CHECK_EQ(put(t, 0, 5), DF_OK);
 	CHECK_EQ(store_task_park(t, err, sizeof err), DF_ERR); /* incomplete */
 	CHECK_EQ(errno, EINVAL);
@@ -1276,16 +1280,16 @@ static void park(void)
 	struct store_gc_policy p = {.quota_bytes = 1};
 	CHECK_EQ(store_gc(s, &p, &r, err, sizeof err), DF_OK);
 	CHECK_EQ(r.evicted, 0);
-	CHECK(exists(path_in("%s", "park/tasks/p1/p1.data")));
+	CHECK(exists(path_in("%s", "park/tasks/a7/a7.data")));
 	CHECK(!store_task_parked_gone(t));
 	/* another process (here another store object) may remove it meanwhile: the read says so */
-	CHECK_EQ(store_task_remove(other, "p1", err, sizeof err), DF_OK);
+	CHECK_EQ(store_task_remove(other, "a7", err, sizeof err), DF_OK);
 	CHECK(store_task_parked_gone(t));
 	CHECK(!piece_ok(t, 0, 5));
 	CHECK_EQ(errno, ENOENT);
 	CHECK(store_task_parked(t));
 	/* or make it again: not the files parked, so nothing of it is trusted */
-	struct store_task *again = create(other, "p1", 10000, 4096);
+	struct store_task *again = create(other, "a7", 10000, 4096);
 	CHECK(again != NULL);
 	store_task_close(again);
 	CHECK(!piece_ok(t, 0, 5));
