@@ -84,6 +84,16 @@ wan_bytes() {
 		"/sys/class/net/wan-$1-$2/statistics/rx_bytes" | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
+# wan_payload A B: TCP payload over the link between A and B so far, both directions: its bytes less
+# each frame's headers (Ethernet 14 + IPv4 20 + TCP with timestamps 32). The veth counts a GSO
+# segment as one frame, so the headers' share of wan_bytes varies with how the kernel batched them
+# (3-5% of a bulk transfer here); this does not.
+wan_payload() {
+	local d="/sys/class/net/wan-$1-$2/statistics"
+	ip netns exec "$(site_ns "$1")" cat "$d/tx_bytes" "$d/rx_bytes" "$d/tx_packets" "$d/rx_packets" |
+		awk '{ v[NR] = $1 } END { printf "%.0f\n", v[1] + v[2] - 66 * (v[3] + v[4]) }'
+}
+
 # site_nginx HOST PORT ROOT DIR: nginx inside HOST on port PORT serving ROOT (config, logs in DIR)
 site_nginx() {
 	mkdir -p "$4"

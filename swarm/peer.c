@@ -755,7 +755,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	for (int i = 0; i < MAX_FETCHES && copies >= 2; i++) {
 		struct fetch *old = &d->fetches[i];
 		if (old->active && old->piece == a->piece) {
-			log_debug("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms",
+			log_info("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms",
 				  a->piece, (int)a->addr.n, a->addr.p, old->addr,
 				  1000 * (ev_now(sp->cfg.loop) - old->t_start));
 			fetch_stop(old);
