@@ -756,8 +756,8 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		struct fetch *old = &d->fetches[i];
 		if (old->active && old->piece == a->piece) {
 			log_info("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms",
-				  a->piece, (int)a->addr.n, a->addr.p, old->addr,
-				  1000 * (ev_now(sp->cfg.loop) - old->t_start));
+				 a->piece, (int)a->addr.n, a->addr.p, old->addr,
+				 1000 * (ev_now(sp->cfg.loop) - old->t_start));
 			fetch_stop(old);
 			copies--;
 		}
