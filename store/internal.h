@@ -39,6 +39,7 @@ struct store_task {
 	int parked;   /* store_task_park closed the descriptors; the files stay (reopened on use) */
 	dev_t park_dev;
 	ino_t park_ino, park_meta_ino; /* the files parked: reopening finds these or fails (ESTALE) */
+	struct timespec park_ctime;    /* the data file's: a removed file's inode number is often reused */
 	int data_fd, meta_fd;
 	char *data_path, *meta_path, *tmp_path; /* one allocation */
 	char id[STORE_MAX_ID + 1];

@@ -647,6 +647,7 @@ int store_task_park(struct store_task *t, char *err, size_t errlen)
 	t->park_dev = ds.st_dev;
 	t->park_ino = ds.st_ino;
 	t->park_meta_ino = ms.st_ino;
+	t->park_ctime = ds.st_ctim;
 	close(t->data_fd); /* releases the flock and the writer lock */
 	close(t->meta_fd);
 	t->data_fd = t->meta_fd = -1;
@@ -654,6 +655,16 @@ int store_task_park(struct store_task *t, char *err, size_t errlen)
 	/* unlocked now: another process's GC may evict it, least recently used first, by this time */
 	store_touch(t->meta_path);
 	return DF_OK;
+}
+
+/* Is ds the data file t parked? The inode number alone is not enough: a file removed and made
+ * again at once often gets the freed inode back. A complete task's data file is not written while
+ * parked, so its change time stays; a new file's is its creation (on a file system with whole-second
+ * times a new file made within the same second still passes: its pieces' checksums catch it). */
+static int parked_same(const struct store_task *t, const struct stat *ds)
+{
+	return ds->st_dev == t->park_dev && ds->st_ino == t->park_ino &&
+	       ds->st_ctim.tv_sec == t->park_ctime.tv_sec && ds->st_ctim.tv_nsec == t->park_ctime.tv_nsec;
 }
 
 int store_task_parked(const struct store_task *t)
@@ -666,7 +677,7 @@ int store_task_parked_gone(const struct store_task *t)
 	struct stat ds;
 	if (!t->parked)
 		return 0;
-	return stat(t->data_path, &ds) != 0 || ds.st_dev != t->park_dev || ds.st_ino != t->park_ino;
+	return stat(t->data_path, &ds) != 0 || !parked_same(t, &ds);
 }
 
 int store_task_unpark(struct store_task *t, char *err, size_t errlen)
@@ -688,7 +699,7 @@ int store_task_unpark(struct store_task *t, char *err, size_t errlen)
 		store_err_sys(err, errlen, t->data_path, "fstat");
 		goto fail;
 	}
-	if (ds.st_dev != t->park_dev || ds.st_ino != t->park_ino || ms.st_ino != t->park_meta_ino) {
+	if (!parked_same(t, &ds) || ms.st_ino != t->park_meta_ino) {
 		/* removed and made again, or rewritten by another process: what memory says may be stale */
 		errno = ESTALE;
 		store_err(err, errlen, t->meta_path, "replaced by another process while its files were closed");
