@@ -663,8 +663,8 @@ int store_task_park(struct store_task *t, char *err, size_t errlen)
  * times a new file made within the same second still passes: its pieces' checksums catch it). */
 static int parked_same(const struct store_task *t, const struct stat *ds)
 {
-	return ds->st_dev == t->park_dev && ds->st_ino == t->park_ino &&
-	       ds->st_ctim.tv_sec == t->park_ctime.tv_sec && ds->st_ctim.tv_nsec == t->park_ctime.tv_nsec;
+	return ds->st_dev == t->park_dev && ds->st_ino == t->park_ino && ds->st_ctim.tv_sec == t->park_ctime.tv_sec &&
+	       ds->st_ctim.tv_nsec == t->park_ctime.tv_nsec;
 }
 
 int store_task_parked(const struct store_task *t)

@@ -107,7 +107,10 @@ static int exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-static int has_str(const char *s, const char *needle) { return strstr(s, needle) != NULL; }
+static int has_str(const char *s, const char *needle)
+{
+	return strstr(s, needle) != NULL;
+}
 
 /* Runs fn in a child process; returns its exit status (0 = the child's checks passed). */
 static int in_child(void (*fn)(void *), void *arg)
@@ -372,10 +375,14 @@ static void sendfile_and_span(void)
 static void reopen_persists(void)
 {
 	struct store *s = store_at("re");
-	struct store_task_info info = {.length = 5000, .piece_size = 1000, .url = "http://h/x", .etag = "\"v1\"",
-				       .last_modified = "Mon, 01 Jan 2024 00:00:00 GMT",
-				       .digest = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-				       .md5 = "900150983cd24fb0d6963f7d28e17f72"};
+	struct store_task_info info = {
+		.length = 5000,
+		.piece_size = 1000,
+		.url = "http://h/x",
+		.etag = "\"v1\"",
+		.last_modified = "Mon, 01 Jan 2024 00:00:00 GMT",
+		.digest = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		.md5 = "900150983cd24fb0d6963f7d28e17f72"};
 	struct store_task *t = store_task_open(s, "0a0b", &info, STORE_CREATE, err, sizeof err), *t2;
 	CHECK(t != NULL);
 	if (!t)
@@ -592,7 +599,8 @@ static void crash_recovery(void)
 /* Bytes of a clean metadata file of a task made by create(). */
 static long long meta_size(const char *id, uint32_t npieces)
 {
-	struct store_meta_hdr h = {.id = slice_of(id), .url = SLICE_LIT("http://src/file"), .etag = SLICE_LIT("\"e1\"")};
+	struct store_meta_hdr h = {
+		.id = slice_of(id), .url = SLICE_LIT("http://src/file"), .etag = SLICE_LIT("\"e1\"")};
 	return (long long)(store_meta_header_size(&h) + store_meta_snapshot_size(npieces));
 }
 
@@ -843,7 +851,8 @@ static void export(void)
 {
 	struct store *s = store_at("exp");
 	struct store_task *t = create(s, "18", 5000, 1000);
-	const char *data = path_in("%s", "exp/tasks/18/18.data"), *out = path_in("%s", "out"), *out2 = path_in("%s", "out2");
+	const char *data = path_in("%s", "exp/tasks/18/18.data"), *out = path_in("%s", "out"),
+		   *out2 = path_in("%s", "out2");
 	struct stat ds, os;
 	if (!t)
 		return;
@@ -1053,7 +1062,8 @@ static void digests(void)
 	CHECK_EQ(store_task_file_digests(t, md5, sha, err, sizeof err), DF_OK);
 	CHECK_EQ(store_task_set_digests(t, md5, sha, err, sizeof err), DF_OK);
 	CHECK_STR(store_task_info(t)->md5, "900150983cd24fb0d6963f7d28e17f72");
-	CHECK_STR(store_task_info(t)->digest, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_STR(store_task_info(t)->digest,
+		  "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	store_task_close(t);
 	t = store_task_open(s, "19", NULL, 0, err, sizeof err);
 	CHECK(t && strcmp(store_task_info(t)->md5, "900150983cd24fb0d6963f7d28e17f72") == 0);
@@ -1081,7 +1091,10 @@ static int count_cb(void *arg, const struct store_task_stat *st)
 	return 0;
 }
 
-static void evicted_cb(void *arg, const struct store_task_stat *st) { count_cb(arg, st); }
+static void evicted_cb(void *arg, const struct store_task_stat *st)
+{
+	count_cb(arg, st);
+}
 
 static void set_last_use(const char *root, const char *id, time_t t)
 {
@@ -1360,8 +1373,9 @@ static void gc(void)
 	set_last_use(root, "d4", now - 2000);
 	set_last_use(root, "e5", now - 3000);
 	/* files that are not the store's own */
-	const char *foreign[] = {"gc/tasks/a1/notes.txt", "gc/tasks/zz/x.meta", "gc/tasks/a1/a1x.meta", "gc/README",
-				 "gc/tasks/ab/ab.meta", "gc/tasks/ab/abc.data.bak"};
+	const char *foreign[] = {"gc/tasks/a1/notes.txt", "gc/tasks/zz/x.meta",
+				 "gc/tasks/a1/a1x.meta",  "gc/README",
+				 "gc/tasks/ab/ab.meta",   "gc/tasks/ab/abc.data.bak"};
 	mkdir(path_in("%s", "gc/tasks/zz"), 0755);
 	mkdir(path_in("%s", "gc/tasks/ab"), 0755);
 	for (size_t i = 0; i < DF_ARRAY_LEN(foreign); i++) {
@@ -1470,7 +1484,10 @@ static void child_fsize(void *arg)
 	store_close(s);
 }
 
-static void file_too_large(void) { CHECK_EQ(in_child(child_fsize, NULL), 0); }
+static void file_too_large(void)
+{
+	CHECK_EQ(in_child(child_fsize, NULL), 0);
+}
 
 static void close_store_with_open_tasks(void)
 {
