@@ -138,7 +138,7 @@ flat() { # COLUMN ALLOWED WHAT
 # to end; a leak does not. Up to 10 s for the descriptors to come back within the allowance.
 for try in $(seq 10); do
   sample "$GETS"
-  [ "$try" -lt 10 ] && ! flat fds "$FD_GROWTH" x > /dev/null || break
+  if [ "$try" -eq 10 ] || flat fds "$FD_GROWTH" x > /dev/null; then break; fi
   sed -i '$d' series
   sleep 1
 done
