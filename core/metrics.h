@@ -21,5 +21,10 @@ struct metric {
 void metrics_put(FILE *f, const struct metric *m);
 /* The n metrics of a table, in order. */
 void metrics_put_all(FILE *f, const struct metric *m, int n);
+/* The process's own numbers under Prometheus' standard names: process_open_fds, process_max_fds,
+ * process_resident_memory_bytes. Read at one instant of the single-threaded loop, so they agree
+ * with the rest of the same answer (df_tasks and its two descriptors each). A number /proc does not
+ * give (a chroot without it) is left out. */
+void metrics_put_process(FILE *f);
 
 #endif

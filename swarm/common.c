@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/metrics.h"
 #include "core/proto.h"
 #include "store/store.h"
 
@@ -125,6 +126,7 @@ void swarm_reply_metrics(struct http_req *req, void (*render)(FILE *f, void *ctx
 		return;
 	}
 	render(f, ctx);
+	metrics_put_process(f);
 	if (fclose(f) != 0) {
 		free(buf);
 		http_reply(req, 503, NULL, DF_LIT("out of memory\n"));
