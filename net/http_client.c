@@ -95,6 +95,7 @@ struct http_fetch {
 	uint64_t body_left, received;
 	int final_status; /* the status of the final response (not a followed redirect), or 0 */
 	int paused, rate_paused, retried, redirects, got_byte;
+	int rate_held; /* the download rate limit held it back at least once (http_fetch_rate_held) */
 	struct loop_timeout to;
 	int phase;
 	ev_timer kick;
@@ -791,7 +792,7 @@ static int cread(struct http_fetch *f, size_t *got)
 		uint64_t g = ratelimit_take(rl, now, room);
 		if (!g) {
 			double w = ratelimit_wait(rl, now, DF_MIN(room, 16384));
-			f->rate_paused = 1;
+			f->rate_paused = f->rate_held = 1;
 			fkick(f, DF_MIN(DF_MAX(w, 0.001), 0.25));
 			return DF_AGAIN;
 		}
@@ -1300,6 +1301,11 @@ void http_fetch_resume(struct http_fetch *f)
 	if (f->state == F_BODY)
 		set_phase(f, PH_BODY);
 	fkick(f, 0); /* buffered bytes (also inside TLS) are delivered without waiting for the socket */
+}
+
+int http_fetch_rate_held(const struct http_fetch *f)
+{
+	return f->rate_held;
 }
 
 uint64_t http_fetch_received(const struct http_fetch *f)
