@@ -86,6 +86,20 @@ static int export_fill(struct store_task *t, int out, int64_t data_size, uint8_t
 	return copy_range(t->data_fd, 0, out, 0, (uint64_t)t->length, buf, t->store->no_kernel_copy);
 }
 
+/* The complete task's data file, open (unparked), in ds: at least as long as the task. */
+static int data_file(struct store_task *t, struct stat *ds, char *err, size_t errlen)
+{
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
+	if (fstat(t->data_fd, ds) != 0)
+		return store_err_sys(err, errlen, t->data_path, "fstat");
+	if (ds->st_size < t->length) {
+		errno = EIO;
+		return store_err(err, errlen, t->data_path, "data file is shorter than its metadata says");
+	}
+	return DF_OK;
+}
+
 int store_task_export(struct store_task *t, const char *path, char *err, size_t errlen)
 {
 	return store_task_export_at(t, AT_FDCWD, path, -1, err, errlen);
@@ -103,14 +117,8 @@ int store_task_export_at(struct store_task *t, int dirfd, const char *path, int 
 		return store_err(err, errlen, t->data_path, "cannot export to %s: task not complete (%u of %u pieces)",
 				 path, t->npresent, t->npieces);
 	}
-	if (store_task_unpark(t, err, errlen) != DF_OK)
+	if (data_file(t, &ds, err, errlen) != DF_OK)
 		return DF_ERR;
-	if (fstat(t->data_fd, &ds) != 0)
-		return store_err_sys(err, errlen, t->data_path, "fstat");
-	if (ds.st_size < t->length) {
-		errno = EIO;
-		return store_err(err, errlen, t->data_path, "data file is shorter than its metadata says");
-	}
 	/* a new file, never a link: an export shares no inode with the store or another export, and
 	 * gets the mode a file the user creates gets (0666 & ~umask) */
 	for (int tries = 0; tries < 100 && fd < 0; tries++) {
@@ -165,6 +173,86 @@ fail : {
 	free(buf);
 	errno = saved;
 	return DF_ERR;
+}
+}
+
+/* The folder path is in, for a stat: "DIR" of "DIR/NAME", "." for a bare name, "/" for "/NAME". */
+static void dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, cap, ".");
+	else if (slash == path)
+		snprintf(dir, cap, "/");
+	else
+		snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+int store_task_handoff_at(struct store_task *t, int dirfd, const char *path, char *err, size_t errlen)
+{
+	struct stat ds, ps, dir;
+	char dirname[4096];
+	if (!store_task_complete(t)) {
+		errno = ENODATA;
+		return store_err(err, errlen, t->data_path,
+				 "cannot hand over to %s: task not complete (%u of %u pieces)", path, t->npresent,
+				 t->npieces);
+	}
+	if (!t->made_here || t->refs != 1 || t->nbusy || !t->writer || t->detached)
+		return DF_AGAIN;
+	if (data_file(t, &ds, err, errlen) != DF_OK)
+		return DF_ERR;
+	dir_of(path, dirname, sizeof dirname);
+	/* the same filesystem (else rename cannot), a file only this name links, made by this user */
+	if (fstatat(dirfd, dirname, &dir, 0) != 0 || dir.st_dev != ds.st_dev || ds.st_nlink != 1 ||
+	    ds.st_uid != geteuid())
+		return DF_AGAIN;
+	/* nobody else may have it open: another process reading or serving it would go on reading the
+	 * user's file. Converting the shared lock may drop it first (flock(2)): take it back if so. */
+	if (flock(t->data_fd, LOCK_EX | LOCK_NB) != 0) {
+		while (flock(t->data_fd, LOCK_SH) != 0 && errno == EINTR)
+			;
+		return DF_AGAIN;
+	}
+	int rc = DF_AGAIN;
+	mode_t um = umask(0);
+	umask(um);
+	if (stat(t->data_path, &ps) != 0 || ps.st_ino != ds.st_ino || ps.st_dev != ds.st_dev)
+		goto back; /* replaced meanwhile (another process's GC, then a new task) */
+	if ((ds.st_size > t->length && ftruncate(t->data_fd, t->length) != 0) || fchmod(t->data_fd, 0666 & ~um) != 0) {
+		rc = store_err_sys(err, errlen, t->data_path, "prepare to hand over");
+		goto back;
+	}
+	/* the bytes must be on disk before the name is: a power cut never leaves a hollow file */
+	if (fsync(t->data_fd) != 0) {
+		rc = store_err_sys(err, errlen, t->data_path, "fsync");
+		goto back;
+	}
+	if (renameat(AT_FDCWD, t->data_path, dirfd, path) != 0)
+		goto back; /* EXDEV (a mount point between), EISDIR...: the copy says what is wrong */
+	/* the task leaves the store: its metadata goes while the lock still keeps openers waiting
+	 * (they find no data file by that name and start a new task) */
+	if (unlink(t->meta_path) != 0 && errno != ENOENT)
+		log_warn("store: %s: %s (the task's data file went to %s)", t->meta_path, strerror(errno), path);
+	unlink(t->tmp_path);
+	if (dirfd == AT_FDCWD)
+		(void)store_fsync_dir_of(path);
+	else
+		(void)fsync(dirfd);
+	(void)store_fsync_dir_of(t->data_path);
+	store_task_let_go(t);
+	char *slash = strrchr(t->data_path, '/');
+	*slash = 0;
+	rmdir(t->data_path); /* only when empty */
+	*slash = '/';
+	return DF_OK;
+back : {
+	int saved = errno;
+	(void)fchmod(t->data_fd, STORE_FILE_MODE);
+	while (flock(t->data_fd, LOCK_SH) != 0 && errno == EINTR)
+		;
+	errno = saved;
+	return rc;
 }
 }
 

@@ -34,9 +34,10 @@ struct store_task {
 	struct store *store;
 	struct store_task *next;
 	int refs;
-	int writer;   /* holds the writer lock: may change data and metadata */
-	int detached; /* store_task_detach let go of its files: a description in memory */
-	int parked;   /* store_task_park closed the descriptors; the files stay (reopened on use) */
+	int writer;    /* holds the writer lock: may change data and metadata */
+	int detached;  /* store_task_detach let go of its files: a description in memory */
+	int made_here; /* this process created it (store_task_handoff_at hands only those over) */
+	int parked;    /* store_task_park closed the descriptors; the files stay (reopened on use) */
 	dev_t park_dev;
 	ino_t park_ino, park_meta_ino; /* the files parked: reopening finds these or fails (ESTALE) */
 	struct timespec park_ctime;    /* the data file's: a removed file's inode number is often reused */
@@ -133,5 +134,9 @@ int store_task_fix_length(struct store_task *t, int64_t length, uint32_t last, c
 int store_task_set_info(struct store_task *t, const struct store_task_info *info, char *err, size_t errlen);
 /* Recomputes t->info after a change. */
 void store_task_refresh_info(struct store_task *t);
+
+/* Unlists t and closes its descriptors (releasing its locks), keeping its description: the state
+ * store_task_detach leaves, without its snapshot (the caller wrote one, or the files are gone). */
+void store_task_let_go(struct store_task *t);
 
 #endif

@@ -213,6 +213,15 @@ int store_task_export(struct store_task *t, const char *path, char *err, size_t 
  * that resolved the folder safely writes exactly there; mode >= 0 is set on the new file (fchmod,
  * before it gets its name) instead of 0666 & ~umask. */
 int store_task_export_at(struct store_task *t, int dirfd, const char *path, int mode, char *err, size_t errlen);
+/* Hands the task's data file itself to the caller as path (mode 0666 & ~umask; fsynced, then
+ * renamed there) and takes the task out of the store: no copy, and afterwards the file is in no
+ * way the store's (another name, no metadata, no lock; df never writes it again). Only for a task
+ * this process made (not a cached one others may want), held by this handle alone (refs 1, the
+ * writer, nothing being written), whose data file no other process has open (an exclusive flock)
+ * and which lives on path's filesystem. DF_OK: done, t is detached (store_task_detach: its
+ * description stays until store_task_close). DF_AGAIN: one of those does not hold (nothing
+ * changed: store_task_export_at copies instead). DF_ERR with err. */
+int store_task_handoff_at(struct store_task *t, int dirfd, const char *path, char *err, size_t errlen);
 
 /* Imports the regular file at path as a complete task cut in piece_size pieces: copies it into
  * the store with copy_file_range (read/write where the kernel refuses), hashing the copy as it

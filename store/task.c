@@ -521,6 +521,7 @@ struct store_task *store_task_open(struct store *s, const char *id, const struct
 		}
 		if (create(t, info, err, errlen) != DF_OK)
 			goto fail;
+		t->made_here = 1;
 	} else if (t->meta_fd < 0) {
 		store_err_sys(err, errlen, t->meta_path, "open");
 		goto fail;
@@ -591,18 +592,24 @@ int store_task_detach(struct store_task *t, char *err, size_t errlen)
 		return store_err(err, errlen, t->meta_path, "cannot let go of the files of an incomplete task");
 	}
 	/* what the last close does (a clean snapshot, the last-use time, the locks released), minus the free */
-	struct store_task **pp = &t->store->tasks;
-	while (*pp && *pp != t)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = t->next;
-	t->next = NULL;
 	if (t->writer && (t->log_records || t->meta_torn)) {
 		char e[512];
 		if (store_task_snapshot(t, e, sizeof e) != DF_OK)
 			log_warn("%s (the log keeps the state)", e);
 	}
 	store_touch(t->meta_path);
+	store_task_let_go(t);
+	return DF_OK;
+}
+
+void store_task_let_go(struct store_task *t)
+{
+	struct store_task **pp = &t->store->tasks;
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	t->next = NULL;
 	if (t->data_fd >= 0)
 		close(t->data_fd);
 	if (t->meta_fd >= 0)
@@ -618,7 +625,6 @@ int store_task_detach(struct store_task *t, char *err, size_t errlen)
 	t->npresent = 0;
 	t->detached = 1;
 	t->parked = 0;
-	return DF_OK;
 }
 
 int store_task_detached(const struct store_task *t)

@@ -233,16 +233,29 @@ int swarm_get(struct df *df, struct get_job *job)
 		leave_swarm(g.loop, sp);
 		goto out;
 	}
+	int seeding = df->cfg->get_seed_idle > 0 && g.stats.via_supernode && df->cfg->get_keep, left = 0;
 	if (strcmp(job->output, "-") == 0) {
 		if (export_stdout(&g) != DF_OK)
 			goto out;
-	} else if (store_task_export(g.st, job->output, err, sizeof err) != DF_OK) {
-		log_user_error("get", "%s: %s", g.shown, err);
-		goto out;
+	} else {
+		int h = DF_AGAIN;
+		if (!df->cfg->get_keep) {
+			/* nobody needs the store's copy after this: the file itself becomes the user's (no
+			 * second copy of every byte), once the supernode knows not to send peers here */
+			leave_swarm(g.loop, sp);
+			left = 1;
+			h = swarm_peer_hand_off(sp, g.st, job->output, err, sizeof err);
+		}
+		if (h == DF_AGAIN)
+			h = store_task_export(g.st, job->output, err, sizeof err);
+		if (h != DF_OK) {
+			log_user_error("get", "%s: %s", g.shown, err);
+			goto out;
+		}
 	}
 	rc = DF_EXIT_OK;
 	summary(&g);
-	if (df->cfg->get_seed_idle > 0 && g.stats.via_supernode) {
+	if (seeding) {
 		struct seeder_cfg s = {
 			.loop = g.loop,
 			.peer = sp,
@@ -264,7 +277,8 @@ int swarm_get(struct df *df, struct get_job *job)
 		log_warn("cannot start the seeder: %s", strerror(errno));
 	}
 	/* not seeding: tell the supernode, so nobody is sent here for pieces (at most a second) */
-	leave_swarm(g.loop, sp);
+	if (!left)
+		leave_swarm(g.loop, sp);
 out:
 	swarm_peer_free(sp);
 	return rc;

@@ -1969,6 +1969,12 @@ void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, st
 		}
 }
 
+int swarm_peer_hand_off(struct swarm_peer *sp, struct store_task *st, const char *path, char *err, size_t errlen)
+{
+	pieceserve_forget(&sp->ps, store_task_id(st));
+	return store_task_handoff_at(st, AT_FDCWD, path, err, errlen);
+}
+
 static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 {
 	(void)f;

@@ -109,6 +109,10 @@ const char *swarm_dl_super_failure(const struct swarm_dl *dl);
 double swarm_peer_last_served(const struct swarm_peer *sp);
 void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, struct http_client *cluster);
 int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx);
+/* For a df get that will not seed, after swarm_peer_leave: closes the piece server's handle on st's
+ * task and hands the task's data file over as path (store_task_handoff_at: DF_OK moved, DF_AGAIN
+ * cannot here, so copy, DF_ERR with err). */
+int swarm_peer_hand_off(struct swarm_peer *sp, struct store_task *st, const char *path, char *err, size_t errlen);
 /* A store_gc_policy.release for the store sp serves (arg is sp): 1 after closing the piece
  * server's handle on task id (and ending its seeding, when finished, unwatched and not asked for
  * a piece for 30 s: the supernode is told it leaves), 0 while it downloads or serves it. */

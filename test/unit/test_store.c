@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -970,6 +971,92 @@ static void export(void)
 	store_close(s);
 }
 
+/* Handing a task's data file over (a df get that will not seed): the file itself becomes the
+ * user's, the task leaves the store; never while something else holds it, never a cached task,
+ * never across filesystems. */
+static void handoff(void)
+{
+	struct store *s = store_at("hand");
+	const char *data = path_in("%s", "hand/tasks/1a/1a.data"), *out = path_in("%s", "hand-out");
+	struct stat ds, os;
+	struct store_task *t = create(s, "1a", 5000, 1000);
+	if (!t)
+		return;
+	mode_t old = umask(022);
+	CHECK_EQ(put(t, 0, 9), DF_OK);
+	CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, out, err, sizeof err), DF_ERR);
+	CHECK_EQ(errno, ENODATA);
+	for (uint32_t n = 1; n < 5; n++)
+		CHECK_EQ(put(t, n, 9), DF_OK);
+	CHECK_EQ(stat(data, &ds), 0);
+	/* another holder of the data file (a second open description, as another process's): not now,
+	 * and the task is as it was, its shared lock back */
+	int other = open(data, O_RDONLY);
+	CHECK(other >= 0);
+	CHECK_EQ(flock(other, LOCK_SH | LOCK_NB), 0);
+	CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, out, err, sizeof err), DF_AGAIN);
+	CHECK(!exists(out));
+	CHECK(piece_ok(t, 4, 9));
+	CHECK_EQ(stat(data, &ds), 0);
+	CHECK_EQ(ds.st_mode & 0777, 0600);
+	close(other);
+	other = open(data, O_RDONLY);
+	CHECK(flock(other, LOCK_EX | LOCK_NB) != 0); /* the task's own shared lock still holds */
+	close(other);
+	/* a second handle in this process: not now */
+	struct store_task *t2 = store_task_open(s, "1a", NULL, 0, err, sizeof err);
+	CHECK(t2 == t);
+	CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, out, err, sizeof err), DF_AGAIN);
+	store_task_close(t2);
+	/* another filesystem (tmpfs), when there is one: not here */
+	char shm[256];
+	struct stat st;
+	snprintf(shm, sizeof shm, "/dev/shm/dfunit-handoff-%d", (int)getpid());
+	if (stat("/dev/shm", &st) == 0 && st.st_dev != ds.st_dev) {
+		CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, shm, err, sizeof err), DF_AGAIN);
+		CHECK(!exists(shm));
+	}
+	/* over an existing file: the data file itself, the user's mode, the task gone from the store */
+	close(open(out, O_CREAT | O_WRONLY, 0600));
+	CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, out, err, sizeof err), DF_OK);
+	CHECK_EQ(stat(out, &os), 0);
+	CHECK_EQ(os.st_ino, ds.st_ino);
+	CHECK_EQ(os.st_nlink, 1);
+	CHECK_EQ(os.st_size, 5000);
+	CHECK_EQ(os.st_mode & 0777, 0644);
+	CHECK(!exists(data));
+	CHECK(!exists(path_in("%s", "hand/tasks/1a/1a.meta")));
+	CHECK(!exists(path_in("%s", "hand/tasks/1a")));
+	CHECK(store_task_detached(t));
+	CHECK_EQ(store_task_length(t), 5000);
+	static uint8_t want[5000], got[5000];
+	content(want, 0, sizeof want, 9);
+	int fd = open(out, O_RDONLY);
+	CHECK_EQ(read(fd, got, sizeof got), 5000);
+	close(fd);
+	CHECK(memcmp(want, got, sizeof want) == 0);
+	store_task_close(t);
+	CHECK(store_task_open(s, "1a", NULL, 0, err, sizeof err) == NULL);
+	/* a task this process did not make (cached, opened again): copied, never taken */
+	t = create(s, "1b", 2000, 1000);
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	CHECK_EQ(put(t, 0, 3), DF_OK);
+	CHECK_EQ(put(t, 1, 3), DF_OK);
+	store_task_close(t);
+	t = store_task_open(s, "1b", NULL, 0, err, sizeof err);
+	CHECK(t != NULL);
+	if (t) {
+		CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, out, err, sizeof err), DF_AGAIN);
+		CHECK(store_task_complete(t));
+		store_task_close(t);
+	}
+out:
+	umask(old);
+	store_close(s);
+}
+
 static void import(void)
 {
 	struct store *s = store_at("imp");
@@ -1512,6 +1599,7 @@ static const struct unit_test tests[] = {
 	{"snapshots", snapshots},
 	{"sharing", sharing},
 	{"export", export},
+	{"handoff", handoff},
 	{"import", import},
 	{"digests", digests},
 	{"gc", gc},
