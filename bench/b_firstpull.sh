@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first pull on a host (issue 16 item 5): skopeo copying an image straight from a real registry
 # against the same copy through a fresh df proxy and a fresh supernode; and curl against `df get`
-# through a cold supernode for one big file from nginx. Prints markdown tables; numbers only.
+# through a cold supernode for one big file from nginx, keeping its copy (--seed-idle 0) and not
+# (--no-keep). Prints markdown tables; numbers only.
 #   ROUNDS=3 IMG_MB=105 SIZE=512M bash bench/b_firstpull.sh
 #
 # Every df round starts cold: a new supernode and a new proxy (or client) with new, empty store dirs.
@@ -87,7 +88,7 @@ nginx -c "$T/nginx.conf" -p "$T" 2>"$T/nginx.stderr" &
 track $!
 wait_port "$hport"
 url=http://127.0.0.1:$hport/file
-curls=() gets=()
+curls=() gets=() nokeep=()
 for r in $(seq "$ROUNDS"); do
   rm -f "$T/out"
   t0=$(now)
@@ -107,9 +108,22 @@ for r in $(seq "$ROUNDS"); do
   kill "$(cat "$T/gsn$r.pid")" 2>/dev/null
   wait "$(cat "$T/gsn$r.pid")" 2>/dev/null
   rm -rf "$T/gsn$r" "$T/client" "$T/out"
+  # the same with --no-keep: the store's file becomes the output (no copy)
+  SP=$(free_port)
+  start_supernode "ksn$r" "$SP"
+  t0=$(now)
+  "$DF" get "$url" -O "$T/out" --data "$T/client" --no-keep --supernode "127.0.0.1:$SP" >"$T/get.log" 2>&1 ||
+    fail "df get --no-keep through the supernode failed: $(tail -n 3 "$T/get.log")"
+  nokeep+=("$(since "$t0")")
+  grep -q 'source 0 B' "$T/get.log" || fail "df get --no-keep did not get the file from the supernode: $(tail -n 2 "$T/get.log")"
+  cmp -s "$T/www/file" "$T/out" || fail "df get --no-keep's file differs"
+  kill "$(cat "$T/ksn$r.pid")" 2>/dev/null
+  wait "$(cat "$T/ksn$r.pid")" 2>/dev/null
+  rm -rf "$T/ksn$r" "$T/client" "$T/out"
 done
 read -r cmin cmed cmax <<<"$(stats <<<"${curls[*]}")"
 read -r gmin gmed gmax <<<"$(stats <<<"${gets[*]}")"
+read -r nmin nmed nmax <<<"$(stats <<<"${nokeep[*]}")"
 
 echo "## b_firstpull: the first pull on a host, loopback, $ROUNDS rounds each"
 echo
@@ -123,6 +137,7 @@ echo "|---|---:|---:|---:|---:|"
 echo "| skopeo ← registry (direct) | $dmin | $dmed | $dmax | 1.00 |"
 echo "| skopeo ← df proxy ← supernode ← registry, all cold | $fmin | $fmed | $fmax | $(awk -v a="$fmed" -v b="$dmed" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| curl -o FILE ← nginx, $(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $cmin | $cmed | $cmax | 1.00 |"
-echo "| df get ← cold supernode ← nginx | $gmin | $gmed | $gmax | $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
+echo "| df get --seed-idle 0 ← cold supernode ← nginx | $gmin | $gmed | $gmax | $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
+echo "| df get --no-keep ← cold supernode ← nginx | $nmin | $nmed | $nmax | $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
 echo
-echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; df get ${gets[*]}."
+echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}."
