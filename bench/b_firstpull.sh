@@ -88,6 +88,24 @@ nginx -c "$T/nginx.conf" -p "$T" 2>"$T/nginx.stderr" &
 track $!
 wait_port "$hport"
 url=http://127.0.0.1:$hport/file
+# cold_get NAME FLAGS...: one df get with FLAGS through a new supernode NAME; its seconds in $took
+# (not echoed: in a $(...) subshell a fail would not end the bench, nor its trap stop the supernode)
+cold_get() {
+  local sn=$1 sp t0
+  shift
+  sp=$(free_port)
+  rm -rf "$T/$sn" "$T/client"
+  start_supernode "$sn" "$sp"
+  t0=$(now)
+  "$DF" get "$url" -O "$T/out" --data "$T/client" "$@" --supernode "127.0.0.1:$sp" >"$T/get.log" 2>&1 ||
+    fail "df get $* through the supernode failed: $(tail -n 3 "$T/get.log")"
+  took=$(since "$t0")
+  grep -q 'source 0 B' "$T/get.log" || fail "df get $* did not get the file from the supernode: $(tail -n 2 "$T/get.log")"
+  cmp -s "$T/www/file" "$T/out" || fail "df get $*: the file differs"
+  kill "$(cat "$T/$sn.pid")" 2>/dev/null
+  wait "$(cat "$T/$sn.pid")" 2>/dev/null
+  rm -rf "$T/$sn" "$T/client" "$T/out"
+}
 curls=() gets=() nokeep=()
 for r in $(seq "$ROUNDS"); do
   rm -f "$T/out"
@@ -96,30 +114,10 @@ for r in $(seq "$ROUNDS"); do
   curls+=("$(since "$t0")")
   cmp -s "$T/www/file" "$T/out" || fail "curl's copy differs"
   rm -f "$T/out"
-  SP=$(free_port)
-  rm -rf "$T/gsn$r" "$T/client"
-  start_supernode "gsn$r" "$SP"
-  t0=$(now)
-  "$DF" get "$url" -O "$T/out" --data "$T/client" --seed-idle 0 --supernode "127.0.0.1:$SP" >"$T/get.log" 2>&1 ||
-    fail "df get through the supernode failed: $(tail -n 3 "$T/get.log")"
-  gets+=("$(since "$t0")")
-  grep -q 'source 0 B' "$T/get.log" || fail "df get did not get the file from the supernode: $(tail -n 2 "$T/get.log")"
-  cmp -s "$T/www/file" "$T/out" || fail "df get's copy differs"
-  kill "$(cat "$T/gsn$r.pid")" 2>/dev/null
-  wait "$(cat "$T/gsn$r.pid")" 2>/dev/null
-  rm -rf "$T/gsn$r" "$T/client" "$T/out"
-  # the same with --no-keep: the store's file becomes the output (no copy)
-  SP=$(free_port)
-  start_supernode "ksn$r" "$SP"
-  t0=$(now)
-  "$DF" get "$url" -O "$T/out" --data "$T/client" --no-keep --supernode "127.0.0.1:$SP" >"$T/get.log" 2>&1 ||
-    fail "df get --no-keep through the supernode failed: $(tail -n 3 "$T/get.log")"
-  nokeep+=("$(since "$t0")")
-  grep -q 'source 0 B' "$T/get.log" || fail "df get --no-keep did not get the file from the supernode: $(tail -n 2 "$T/get.log")"
-  cmp -s "$T/www/file" "$T/out" || fail "df get --no-keep's file differs"
-  kill "$(cat "$T/ksn$r.pid")" 2>/dev/null
-  wait "$(cat "$T/ksn$r.pid")" 2>/dev/null
-  rm -rf "$T/ksn$r" "$T/client" "$T/out"
+  cold_get "gsn$r" --seed-idle 0
+  gets+=("$took")
+  cold_get "ksn$r" --no-keep # the store's file becomes the output (no copy)
+  nokeep+=("$took")
 done
 read -r cmin cmed cmax <<<"$(stats <<<"${curls[*]}")"
 read -r gmin gmed gmax <<<"$(stats <<<"${gets[*]}")"
