@@ -1037,6 +1037,23 @@ static void handoff(void)
 	CHECK(memcmp(want, got, sizeof want) == 0);
 	store_task_close(t);
 	CHECK(store_task_open(s, "1a", NULL, 0, err, sizeof err) == NULL);
+	/* a crash between the rename and the metadata's unlink: metadata without its data file; the
+	 * next opener starts from an empty data file and keeps none of the pieces the metadata named */
+	t = create(s, "1c", 2000, 1000);
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	CHECK_EQ(put(t, 0, 4), DF_OK);
+	CHECK_EQ(put(t, 1, 4), DF_OK);
+	store_task_close(t);
+	CHECK_EQ(rename(path_in("%s", "hand/tasks/1c/1c.data"), out), 0);
+	t = create(s, "1c", 2000, 1000);
+	CHECK(t != NULL);
+	if (t) {
+		CHECK_EQ(store_task_present(t), 0);
+		CHECK(!store_task_complete(t));
+		store_task_close(t);
+	}
 	/* a task this process did not make (cached, opened again): copied, never taken */
 	t = create(s, "1b", 2000, 1000);
 	CHECK(t != NULL);
