@@ -971,6 +971,15 @@ static void export(void)
 	store_close(s);
 }
 
+/* A complete two-piece task id in s, closed. */
+static int stored(struct store *s, const char *id)
+{
+	struct store_task *t = create(s, id, 2000, 1000);
+	int rc = t && put(t, 0, 4) == DF_OK && put(t, 1, 4) == DF_OK ? DF_OK : DF_ERR;
+	store_task_close(t);
+	return rc;
+}
+
 /* Handing a task's data file over (a df get that will not seed): the file itself becomes the
  * user's, the task leaves the store; never while something else holds it, never a cached task,
  * never across filesystems. */
@@ -1039,29 +1048,16 @@ static void handoff(void)
 	CHECK(store_task_open(s, "1a", NULL, 0, err, sizeof err) == NULL);
 	/* a crash between the rename and the metadata's unlink: metadata without its data file; the
 	 * next opener starts from an empty data file and keeps none of the pieces the metadata named */
-	t = create(s, "1c", 2000, 1000);
-	CHECK(t != NULL);
-	if (!t)
-		goto out;
-	CHECK_EQ(put(t, 0, 4), DF_OK);
-	CHECK_EQ(put(t, 1, 4), DF_OK);
-	store_task_close(t);
+	CHECK_EQ(stored(s, "1c"), DF_OK);
 	CHECK_EQ(rename(path_in("%s", "hand/tasks/1c/1c.data"), out), 0);
 	t = create(s, "1c", 2000, 1000);
 	CHECK(t != NULL);
 	if (t) {
 		CHECK_EQ(store_task_present(t), 0);
-		CHECK(!store_task_complete(t));
 		store_task_close(t);
 	}
 	/* a task this process did not make (cached, opened again): copied, never taken */
-	t = create(s, "1b", 2000, 1000);
-	CHECK(t != NULL);
-	if (!t)
-		goto out;
-	CHECK_EQ(put(t, 0, 3), DF_OK);
-	CHECK_EQ(put(t, 1, 3), DF_OK);
-	store_task_close(t);
+	CHECK_EQ(stored(s, "1b"), DF_OK);
 	t = store_task_open(s, "1b", NULL, 0, err, sizeof err);
 	CHECK(t != NULL);
 	if (t) {
@@ -1069,7 +1065,6 @@ static void handoff(void)
 		CHECK(store_task_complete(t));
 		store_task_close(t);
 	}
-out:
 	umask(old);
 	store_close(s);
 }
