@@ -6,7 +6,8 @@
  * requests sharing that rate) and announces each piece to the scheduler as it lands. Every node
  * has an upload and a download capacity; a transfer's rate is min(up/uploads, down/downloads) of
  * its two ends (a fluid model), recomputed for the transfers of both ends whenever one starts or
- * ends. Control is one round trip per request: a client's request (join, or a report plus "more")
+ * ends; with --fair the uploader's side is max-min fair instead (what a transfer capped at its
+ * downloader leaves goes to the uploader's other transfers). Control is one round trip per request: a client's request (join, or a report plus "more")
  * reaches the supernode after latency/2, the answer comes back after another latency/2, and each
  * assigned transfer starts one more round trip later (asking the uploader). A request that gets
  * nothing is parked (long poll) until sched_wakeable names the client, or --poll-ms passes. Clients
@@ -63,7 +64,7 @@ struct ev {
 struct params {
 	int n;
 	double size, piece, up, down, src, super_up, latency, spread, slow_factor, poll, stall;
-	int streams, slow, fail, churn, row, header, xrow, xheader, verbose;
+	int streams, slow, fail, churn, row, header, xrow, xheader, verbose, fair;
 	double churn_down;
 	uint64_t seed;
 	struct sched_config cfg;
@@ -287,7 +288,33 @@ static void x_free(int32_t i)
 	S.xfree = i;
 }
 
-static void set_rate(int32_t xi)
+/* --fair: the uploader's water level. Each of u's transfers can take at most its downloader's equal
+ * share (down / downloads); what a transfer held back there leaves is shared by u's others (TCP
+ * flows through one bottleneck come out close to this; the plain model gives each an equal share
+ * of the uplink and wastes what a slow downloader cannot take). */
+static double up_level(int32_t u)
+{
+	double cap[256], rem = S.nd[u].up;
+	int n = 0;
+	for (int32_t i = S.nd[u].uhead; i >= 0 && n < 256; i = S.x[i].unext) {
+		const struct node *d = &S.nd[S.x[i].d];
+		double c = d->down / d->ndown;
+		int k = n++;
+		while (k > 0 && cap[k - 1] > c) { /* insertion sort: a few dozen at most */
+			cap[k] = cap[k - 1];
+			k--;
+		}
+		cap[k] = c;
+	}
+	for (int k = 0; k < n; k++) {
+		if (cap[k] * (n - k) >= rem)
+			return rem / (n - k);
+		rem -= cap[k];
+	}
+	return S.nd[u].up; /* every transfer capped at the other end */
+}
+
+static void set_rate_at(int32_t xi, double level)
 {
 	struct xfer *x = &S.x[xi];
 	x->left -= x->rate * (S.now - x->t_last);
@@ -295,7 +322,7 @@ static void set_rate(int32_t xi)
 		x->left = 0;
 	x->t_last = S.now;
 	const struct node *u = &S.nd[x->u], *d = &S.nd[x->d];
-	x->rate = DF_MIN(u->up / u->nup, d->down / d->ndown);
+	x->rate = DF_MIN(level >= 0 ? level : u->up / u->nup, d->down / d->ndown);
 	x->t_end = S.now + x->left / x->rate;
 	if (x->heap < 0) {
 		S.xheap[S.xn] = xi;
@@ -309,14 +336,19 @@ static void set_rate(int32_t xi)
 
 static void update_up(int32_t u)
 {
+	double level = S.P.fair ? up_level(u) : -1;
 	for (int32_t i = S.nd[u].uhead; i >= 0; i = S.x[i].unext)
-		set_rate(i);
+		set_rate_at(i, level);
 }
 
 static void update_down(int32_t d)
 {
+	/* --fair: d's share changed, so did the water level of each of its uploaders */
 	for (int32_t i = S.nd[d].dhead; i >= 0; i = S.x[i].dnext)
-		set_rate(i);
+		if (S.P.fair)
+			update_up(S.x[i].u);
+		else
+			set_rate_at(i, -1);
 }
 
 static void x_activate(int32_t xi)
@@ -802,6 +834,8 @@ static void usage(FILE *f)
 		"  --stall-ms MS     a downloader's give-up time on a silent uploader (default 1000)\n"
 		"  --max-down K --up-slots K --super-slots K --silence-ms MS --max-failures K --endgame 0|1\n"
 		"                    scheduler settings (defaults: sched_config_default)\n"
+		"  --fair            an uploader's link is shared max-min fairly (what a transfer capped by its\n"
+		"                    downloader leaves goes to its others, as TCP does) instead of equally\n"
 		"  --seed X          random seed (default 1)\n"
 		"  --row / --header  print one markdown table row / the table header (for b_sim.sh)\n"
 		"  --xrow / --xheader  the same for the table of uneven swarms: slow clients' and the others'\n"
@@ -818,7 +852,7 @@ static void parse(int argc, char **argv)
 	sched_config_default(&P->cfg);
 	enum { O_PIECE = 256, O_UP, O_DOWN, O_SRC, O_SUPER, O_STREAMS, O_LAT, O_SPREAD, O_SLOW, O_SLOWF, O_FAIL,
 	       O_POLL, O_STALL, O_MAXDOWN, O_UPSLOTS, O_SUPERSLOTS, O_SILENCE, O_MAXFAIL, O_SEED, O_ROW, O_HEADER,
-	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER, O_ENDGAME };
+	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER, O_ENDGAME, O_FAIR };
 	static const struct option lo[] = {
 		{"piece", 1, 0, O_PIECE}, {"up", 1, 0, O_UP}, {"down", 1, 0, O_DOWN}, {"src", 1, 0, O_SRC},
 		{"super-up", 1, 0, O_SUPER}, {"streams", 1, 0, O_STREAMS}, {"latency", 1, 0, O_LAT},
@@ -828,7 +862,7 @@ static void parse(int argc, char **argv)
 		{"silence-ms", 1, 0, O_SILENCE}, {"max-failures", 1, 0, O_MAXFAIL}, {"seed", 1, 0, O_SEED},
 		{"row", 0, 0, O_ROW}, {"header", 0, 0, O_HEADER}, {"churn", 1, 0, O_CHURN},
 		{"churn-down", 1, 0, O_CHURNDOWN}, {"xrow", 0, 0, O_XROW}, {"xheader", 0, 0, O_XHEADER},
-		{"endgame", 1, 0, O_ENDGAME},
+		{"endgame", 1, 0, O_ENDGAME}, {"fair", 0, 0, O_FAIR},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "n:s:hv", lo, NULL)) != -1) {
@@ -851,6 +885,7 @@ static void parse(int argc, char **argv)
 		case O_STALL: P->stall = atof(optarg) / 1000; break;
 		case O_MAXDOWN: P->cfg.max_down = atoi(optarg); break;
 		case O_ENDGAME: P->cfg.endgame = atoi(optarg); break;
+		case O_FAIR: P->fair = 1; break;
 		case O_UPSLOTS: P->cfg.up_slots = atoi(optarg); break;
 		case O_SUPERSLOTS: P->cfg.super_slots = atoi(optarg); break;
 		case O_SILENCE: P->cfg.silence_ms = atoll(optarg); break;
