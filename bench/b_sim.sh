@@ -71,7 +71,9 @@ echo "supernode busy: its upload over its capacity until the last client that is
 echo "end-game copies: second uploaders given for a piece already on its way (the loser is cancelled);"
 echo "wasted: bytes of cancelled copies and of transfers cut by departures, in file sizes."
 echo "end game rows: the scheduler's endgame setting on (off by default: df's peer does not yet run two"
-echo "fetches of one piece; see docs/SCHEDULER.md)."
+echo "fetches of one piece; see docs/SCHEDULER.md). fair links rows: an uploader's link shared max-min"
+echo "fairly (what a transfer capped at a slow downloader leaves goes to its other transfers, as TCP"
+echo "flows do) instead of in equal shares."
 echo
 xvariant() { # label, sim flags...
   local label=$1
@@ -99,3 +101,8 @@ xvariant "end game: 10% slow, N=30" -n 30 --slow 3 --endgame 1
 xvariant "end game: 10% slow, N=1000" -n 1000 --slow 100 --endgame 1
 xvariant "end game: 10% churn, N=1000" -n 1000 --churn 100 --endgame 1
 xvariant "end game: defaults, N=1000" -n 1000 --endgame 1
+# --fair: uplinks shared max-min fairly (TCP-like) instead of equally, where slow downloaders differ
+xvariant "fair links: 10% slow, N=30" -n 30 --slow 3 --fair
+xvariant "fair links: 10% slow, N=1000" -n 1000 --slow 100 --fair
+xvariant "fair links: uplinks 20, 10% slow, N=30" -n 30 --up 20 --slow 3 --fair
+xvariant "fair links: defaults, N=1000" -n 1000 --fair
