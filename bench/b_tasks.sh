@@ -62,8 +62,8 @@ sample() { # TASKS_DONE [rest]: one row of the series
     END { print m, f, int(r / 1024) }')
   [ -n "$fds" ] && [ -n "$mem" ] || fail "the supernode died or its /metrics lacks df_tasks or process_open_fds; log: $(tail -n 20 "$T/sn.log")"
   socks=$(find "/proc/$snpid/fd" -mindepth 1 -lname 'socket:*' 2>/dev/null | wc -l)
-  printf '| %6d | %6.1f | %4d | %4d | %5s | %6.0f |%s\n' "$1" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$fds" \
-    "$socks" "$mem" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "${2:+ at rest}"
+  printf '| %6s | %6.1f | %4d | %4d | %5s | %6.0f |\n' "$1${2:+, at rest}" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+    "$fds" "$socks" "$mem" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
   echo "$1 $rss $fds $mem $socks ${2:-run}" >>"$T/series"
 }
 
