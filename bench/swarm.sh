@@ -39,6 +39,7 @@ Distributes one file from a source host to N client hosts over an emulated netwo
   --trace              sample every link's counters (every 0.25 s) during each contender's run
                        and print a per-second table of link use and CPU after the main table
   --keep               keep the run directory /tmp/dfbench.PID (logs, copies) for a look
+                       (env SWARM_RUN=DIR: use DIR instead, e.g. on a tmpfs)
   --cleanup            remove what crashed runs left behind (namespaces dfbench-PID-*, their
                        processes, /tmp/dfbench.PID, --keep ones too) and exit; runs still
                        alive are left alone
@@ -129,7 +130,7 @@ if [ "$LAT" != 0 ] && ! netem_works; then
 fi
 
 # ---- the run directory, the trap, the network ----------------------------------------------------
-RUN=/tmp/dfbench.$$
+RUN=${SWARM_RUN:-/tmp/dfbench.$$}
 BARRIER=$RUN/barrier
 STATUS=0
 mkdir -p "$RUN/www" || die "cannot create $RUN"
