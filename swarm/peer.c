@@ -60,6 +60,7 @@ struct fetch {
 	double t_start, t_first; /* when asked for, first byte (for debug-level timing lines) */
 	double deadline;         /* seconds after t_start: given up and charged to the uploader */
 	uint32_t deadline_got;   /* bytes at the last deadline it was let run on (our own rate limit) */
+	double deadline_t;       /* and when that was (seconds after t_start) */
 	ev_timer timer;          /* the deadline, and the late check near the end */
 	struct store_piece_writer w;
 	br_sha256_context sha; /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
@@ -718,11 +719,16 @@ static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	/* Our own --limit-rate held this fetch back: its pace was ours, so the uploader is not charged
 	 * for it. The token bucket is shared by every fetch and not fair between them (max_down_64
 	 * with 64 pieces under 4 MB/s saw one at 7 KB/s), so a piece can take several times its
-	 * share. It runs on while bytes come (a new deadline each time), and is not duplicated near
-	 * the end (a second copy would only split the same limit). */
+	 * share. It runs on (a new deadline each time) while its bytes keep coming at a sixteenth of a
+	 * fetch's share of the limit or more: an uploader that trickles a byte now and then is still cut
+	 * off and charged. It is not duplicated near the end (a second copy would only split the same
+	 * limit). */
 	int held = f->f && http_fetch_rate_held(f->f);
-	if (took >= f->deadline && held && got > f->deadline_got) {
+	double share = (double)DF_MAX(d->sp->cfg.limit_rate / MAX_FETCHES, 1);
+	if (took >= f->deadline && held && got > f->deadline_got &&
+	    (double)(got - f->deadline_got) >= (took - f->deadline_t) * share / 16) {
 		f->deadline_got = got;
+		f->deadline_t = took;
 		f->deadline = took + piece_deadline(d->sp, f->size - got);
 		fetch_timer_arm(f);
 		return;
@@ -843,6 +849,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	}
 	f->deadline = piece_deadline(sp, f->size);
 	f->deadline_got = 0;
+	f->deadline_t = 0;
 	fetch_timer_arm(f);
 }
 

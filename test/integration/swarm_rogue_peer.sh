@@ -39,7 +39,7 @@ get_case() {
   local name=$1 max=$2 t0 t1
   t0=$(date +%s.%N)
   timeout 90 "$DF" get "$URL" -O "out-$name" --supernode "127.0.0.1:$SP" --data "$T/d-$name" --seed-idle 0 --log-level info \
-    > "g-$name.log" 2>&1 || die "$name: the get failed: $(tail -n 3 "g-$name.log")"
+    ${GET_FLAGS:-} > "g-$name.log" 2>&1 || die "$name: the get failed: $(tail -n 3 "g-$name.log")"
   t1=$(date +%s.%N)
   [ "$(sha "out-$name")" = "$SUM" ] || die "$name: the output is corrupt"
   grep -q "^piece " "rogue-$name.log" || die "$name: the rogue was never asked (the test proves nothing)"
@@ -73,6 +73,23 @@ case_trickle() {
   rogue_blacklisted trickle
   grep -q "too slow" "g-trickle.log" || die "trickle: the get does not say why it gave the pieces up"
   kill "$(cat rogue-trickle.pid)"
+}
+
+# A trickle under the downloader's own --limit-rate: a fetch the limit held back runs past its
+# deadline while its bytes come at a sixteenth of its share or more (a pace the shared bucket did
+# not give it is not the uploader's fault), but not for ever. The rogue sends 200 KiB at once (more
+# than the 128 KiB bucket of a 512 KB/s limit: the fetch is held) and then a byte every half second:
+# let run at its first deadline (5 s + 256 KiB at 512 KB/s / 64 = 37 s), cut off and charged at the
+# next. Before the pace was required, any new byte bought another deadline and the get never ended.
+case_trickle_limited() {
+  make_file www/s 2
+  timeout 60 "$DF" get "http://127.0.0.1:$NP/s" -O out-s --supernode "127.0.0.1:$SP" --data "$T/d-first" --seed-idle 0 -q \
+    > g-s.log 2>&1 || die "the first get of the small file"
+  URL=http://127.0.0.1:$NP/s SUM=$(sha www/s) start_rogue tricklel trickle --trickle-ms 500 --burst 204800
+  URL=http://127.0.0.1:$NP/s SUM=$(sha www/s) GET_FLAGS="--limit-rate 512k" get_case tricklel 80
+  rogue_blacklisted tricklel
+  grep -q "too slow" "g-tricklel.log" || die "trickle under --limit-rate: the get does not say why it gave the piece up"
+  kill "$(cat rogue-tricklel.pid)"
 }
 
 # 13.7: accepting and never answering costs the deadline, not the 30 s first-byte timeout
@@ -118,5 +135,5 @@ case_late() {
   kill "$(cat rogue-late.pid)"
 }
 
-for c in ${ROGUE_CASES:-short trickle silent late gone}; do "case_$c"; done
+for c in ${ROGUE_CASES:-short trickle trickle_limited silent late gone}; do "case_$c"; done
 pass swarm_rogue_peer

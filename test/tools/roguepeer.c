@@ -2,7 +2,9 @@
  * piece the supernode has, keeps the registration alive with heartbeats, and answers the piece
  * requests it attracts badly, as the chosen mode says:
  *   short    200 with a Content-Length of half the piece, that many bytes, then the next request
- *   trickle  200 with the piece's length, then one byte every --trickle-ms (never finishes in time)
+ *   trickle  200 with the piece's length, then one byte every --trickle-ms (never finishes in time);
+ *            with --burst N the first N bytes at once (a fetch the downloader's own --limit-rate
+ *            holds back, then a trickle)
  *   silent   accepts the request and never answers
  *   404      "piece not here" for a piece it claimed
  *   hang1    serves the right bytes (from --file) but never answers its first request: a slow
@@ -26,7 +28,7 @@
 
 static const char usage[] =
 	"usage: roguepeer --supernode HOST:PORT --url URL --mode short|trickle|silent|404 [--token T]\n"
-	"                 [--listen ADDR] [--trickle-ms MS] [--rejoin SECONDS] [--file PATH (hang1)]\n";
+	"                 [--listen ADDR] [--trickle-ms MS] [--burst BYTES] [--rejoin SECONDS] [--file PATH (hang1)]\n";
 
 enum mode { SHORT, TRICKLE, SILENT, NOTHERE, HANG1 };
 
@@ -39,6 +41,7 @@ struct app {
 	char token_hdr[600];
 	enum mode mode;
 	double trickle;
+	uint32_t burst; /* trickle: bytes sent at once before the drip */
 	const char *file;         /* the task's true bytes, for hang1 */
 	int requests;
 	int handle, claimed;      /* our handle; registered with every piece claimed */
@@ -171,11 +174,19 @@ struct drip {
 	struct http_req *req;
 	ev_timer t;
 	int pending;
+	uint32_t burst_left;
 };
 
 static void drip_write(struct http_req *req, void *ctx)
 {
+	static const char zeros[16384];
 	struct drip *d = ctx;
+	while (d->burst_left) {
+		ssize_t n = http_reply_write(req, zeros, DF_MIN(d->burst_left, (uint32_t)sizeof zeros));
+		if (n <= 0)
+			return; /* called again when the socket has room */
+		d->burst_left -= (uint32_t)n;
+	}
 	if (d->pending && http_reply_write(req, "x", 1) == 1)
 		d->pending = 0;
 }
@@ -222,6 +233,7 @@ static void on_piece(struct http_req *req, void *ctx)
 		}
 		d->a = a;
 		d->req = req;
+		d->burst_left = DF_MIN(a->burst, size - 1);
 		ev_timer_init(&d->t, drip_tick, a->trickle, a->trickle);
 		ev_timer_start(a->loop, &d->t);
 		http_req_on_done(req, drip_done, d);
@@ -272,6 +284,8 @@ int main(int argc, char **argv)
 			listen = v;
 		else if (!strcmp(o, "--trickle-ms"))
 			a.trickle = atof(v) / 1000;
+		else if (!strcmp(o, "--burst"))
+			a.burst = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(o, "--file"))
 			a.file = v;
 		else if (!strcmp(o, "--rejoin"))
