@@ -7,7 +7,8 @@
 # forgotten every task. Exits 1 when a get fails, the run exceeds TIMEOUT seconds, RSS exceeds
 # MAX_RSS_MB (64), descriptors beyond two per task held grow by more than FD_SLACK (16) after the first
 # sample, sockets exceed SOCK_MAX (4 * PAR + 16), or from the first rest sample to the last RSS grows
-# by more than RSS_REST_SLACK_KB (2048) or descriptors by more than REST_FD_SLACK (4). With
+# by more than RSS_REST_SLACK_KB (2048) or descriptors by more than REST_FD_SLACK (4), or a sample
+# with 100 tasks held or more shows more than TASK_KB (24) kB of RSS per task held. With
 # IDLE_SAMPLE=0 there are no rest samples and RSS while running may grow by RSS_SLACK_MB (8) at most.
 #   TASKS=10000 EVERY=1000 PAR=4 TASK_IDLE=2 bash bench/b_tasks.sh   # ~0.5 s per task on a busy 2-core VM
 #
@@ -29,6 +30,7 @@ WARM=${WARM:-$EVERY}
 [ "$IDLE_SAMPLE" = 1 ] || WARM=$TASKS
 SOCK_MAX=${SOCK_MAX:-$((4 * PAR + 16))}
 RSS_REST_SLACK_KB=${RSS_REST_SLACK_KB:-2048}
+TASK_KB=${TASK_KB:-24}
 REST_FD_SLACK=${REST_FD_SLACK:-4}
 [ -x "$DF" ] || fail "no df binary at $DF (make)"
 command -v nginx >/dev/null || skip "nginx not installed"
@@ -161,7 +163,9 @@ echo
 # sockets are bounded by the gets in flight. At rest (every task forgotten, IDLE_SAMPLE=1), what the supernode
 # holds after WARM tasks and after all of them must be the same, give or take RSS_REST_SLACK_KB and
 # REST_FD_SLACK; without rest samples, RSS while running may not grow by more than RSS_SLACK_MB.
-awk -v max="$MAX_RSS_MB" -v rs="$RSS_SLACK_MB" -v fs="$FD_SLACK" -v smax="$SOCK_MAX" -v rrs="$RSS_REST_SLACK_KB" -v rfs="$REST_FD_SLACK" '
+awk -v max="$MAX_RSS_MB" -v rs="$RSS_SLACK_MB" -v fs="$FD_SLACK" -v smax="$SOCK_MAX" -v rrs="$RSS_REST_SLACK_KB" -v rfs="$REST_FD_SLACK" -v tkb="$TASK_KB" '
+  $1 == 0 { base = $2 }   # the supernode before any task
+  $6 == "run" && $1 > 0 && $4 >= 100 { per = ($2 - base) / $4; if (per > permax) permax = per }
   $6 == "run" && $1 > 0 {
     if (!nrun++) { r0 = $2; f0 = fmax = $3 - 2 * $4 }   # the first sample after work began
     if ($2 > rmax) rmax = $2; if ($3 - 2 * $4 > fmax) fmax = $3 - 2 * $4; if ($5 > sockmax) sockmax = $5
@@ -173,6 +177,10 @@ awk -v max="$MAX_RSS_MB" -v rs="$RSS_SLACK_MB" -v fs="$FD_SLACK" -v smax="$SOCK_
     if (rmax > max * 1024) { print "FAIL: RSS above the limit"; exit 1 }
     if (fmax - f0 > fs) { print "FAIL: descriptors grow with the number of tasks"; exit 1 }
     if (sockmax > smax) { print "FAIL: more sockets than the gets in flight explain"; exit 1 }
+    if (permax > 0) {
+      printf "RSS per task held (samples with 100 or more): at most %.1f kB (limit %d)\n", permax, tkb
+      if (permax > tkb) { print "FAIL: each task held costs more memory than it should"; exit 1 }
+    }
     if (nrest >= 2) {
       printf "at rest: RSS %.0f -> %.0f kB (slack %d), descriptors %d -> %d (slack %d)\n", rr0, rr1, rrs, rf0, rf1, rfs
       if (rr1 - rr0 > rrs) { print "FAIL: RSS at rest grows with the number of tasks"; exit 1 }

@@ -427,14 +427,21 @@ static void park(struct sn_task *t)
 		log_debug("task %.12s: files kept open: %s", t->id, err);
 }
 
-static void maybe_park(struct sn_task *t, double now)
+/* The fetch of a complete task ended: its buffers (17 KiB: half of what a small task held) need
+ * not stay with every task the peers seed. Called from the loop (kick_cb, expire_cb), never from the
+ * source's own callbacks. */
+static void drop_source(struct sn_task *t)
 {
 	if (t->state == T_COMPLETE && t->src) {
-		/* the fetch ended: its buffers (17 KiB) need not stay with every task the peers seed */
 		t->bytes_source = t->bytes_source_before + source_bytes(t->src);
 		source_free(t->src);
 		t->src = NULL;
 	}
+}
+
+static void maybe_park(struct sn_task *t, double now)
+{
+	drop_source(t);
 	if (parkable(t) && now - last_read(t) >= PARK_AFTER)
 		park(t);
 }
@@ -1211,6 +1218,8 @@ static void finish_digests(struct sn_task *t)
 		store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
 		t->state = T_COMPLETE;
 		t->revalidated_at = ev_now(t->sn->cfg.loop);
+		if (t->src && !ev_is_active(&t->kick))
+			ev_timer_start(t->sn->cfg.loop, &t->kick); /* drop_source, once out of its callbacks */
 		if (t->bytes_parent)
 			log_info("task %.12s: complete: %llu bytes from the parent site, %llu from the source", t->id,
 				 (unsigned long long)t->bytes_parent, (unsigned long long)t->bytes_source);
@@ -2054,6 +2063,7 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct sn_task *t = DF_CONTAINER_OF(w, struct sn_task, kick);
 	struct sched_task_info si;
 	char err[512];
+	drop_source(t);
 	if (task_detached(t) && t->state == T_COMPLETE && t->sched) {
 		sched_task_info(t->sched, &si);
 		if (si.available < si.npieces && si.peers > si.done) {
