@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "core/base64.h"
@@ -95,7 +96,6 @@ struct http_fetch {
 	uint64_t body_left, received;
 	int final_status; /* the status of the final response (not a followed redirect), or 0 */
 	int paused, rate_paused, retried, redirects, got_byte;
-	int rate_held; /* the download rate limit held it back at least once (http_fetch_rate_held) */
 	struct loop_timeout to;
 	int phase;
 	ev_timer kick;
@@ -792,7 +792,7 @@ static int cread(struct http_fetch *f, size_t *got)
 		uint64_t g = ratelimit_take(rl, now, room);
 		if (!g) {
 			double w = ratelimit_wait(rl, now, DF_MIN(room, 16384));
-			f->rate_paused = f->rate_held = 1;
+			f->rate_paused = 1;
 			fkick(f, DF_MIN(DF_MAX(w, 0.001), 0.25));
 			return DF_AGAIN;
 		}
@@ -1303,9 +1303,15 @@ void http_fetch_resume(struct http_fetch *f)
 	fkick(f, 0); /* buffered bytes (also inside TLS) are delivered without waiting for the socket */
 }
 
-int http_fetch_rate_held(const struct http_fetch *f)
+size_t http_fetch_unread(const struct http_fetch *f)
 {
-	return f->rate_held;
+	const struct cconn *c = f->c;
+	int queued = 0;
+	if (!c || c->fd < 0)
+		return 0;
+	if (ioctl(c->fd, FIONREAD, &queued) != 0 || queued < 0)
+		queued = 0;
+	return (c->in_len - c->in_off) + (size_t)queued;
 }
 
 uint64_t http_fetch_received(const struct http_fetch *f)

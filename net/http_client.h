@@ -95,9 +95,10 @@ void http_fetch_cancel(struct http_fetch *f);
 void http_fetch_pause(struct http_fetch *f);
 void http_fetch_resume(struct http_fetch *f);
 
-/* 1 once the download rate limit (rx_limit) has held this fetch back: its pace was, at least at
- * times, this process's choice and not the server's. */
-int http_fetch_rate_held(const struct http_fetch *f);
+/* Bytes of the response that arrived and wait to be read: in the connection's buffer and in the
+ * socket's receive queue (FIONREAD; for TLS the records still to decrypt). Data waiting means the
+ * server sent faster than this process took it. */
+size_t http_fetch_unread(const struct http_fetch *f);
 
 /* Body bytes received so far (after the head). */
 uint64_t http_fetch_received(const struct http_fetch *f);

@@ -42,7 +42,8 @@
 #define PIECE_START 5.0 /* seconds a piece transfer may take to start (connect, first byte) */
 #define LATE_MIN 2.0    /* near the end, a piece is late after max(this, LATE_FACTOR x the usual) */
 #define LATE_FACTOR 4.0
-#define BACKOFF_AFTER 3 /* failed piece fetches in a row before work requests back off */
+#define UNREAD_OURS 4096 /* bytes of a piece waiting in our socket that make its slowness ours */
+#define BACKOFF_AFTER 3  /* failed piece fetches in a row before work requests back off */
 #define BACKOFF_MIN 0.05
 #define BACKOFF_MAX 2.0
 
@@ -59,8 +60,6 @@ struct fetch {
 	char addr[96];
 	double t_start, t_first; /* when asked for, first byte (for debug-level timing lines) */
 	double deadline;         /* seconds after t_start: given up and charged to the uploader */
-	uint32_t deadline_got;   /* bytes at the last deadline it was let run on (our own rate limit) */
-	double deadline_t;       /* and when that was (seconds after t_start) */
 	ev_timer timer;          /* the deadline, and the late check near the end */
 	struct store_piece_writer w;
 	br_sha256_context sha; /* the bytes so far, when sum is SHA-256 (the store hashes xxh3 itself) */
@@ -716,19 +715,15 @@ static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char why[160];
 	double took = ev_now(loop) - f->t_start, late = piece_late_after(d);
 	uint32_t got = f->writing ? f->w.done : f->got;
-	/* Our own --limit-rate held this fetch back: its pace was ours, so the uploader is not charged
-	 * for it. The token bucket is shared by every fetch and not fair between them (max_down_64
-	 * with 64 pieces under 4 MB/s saw one at 7 KB/s), so a piece can take several times its
-	 * share. It runs on (a new deadline each time) while its bytes keep coming at a sixteenth of a
-	 * fetch's share of the limit or more: an uploader that trickles a byte now and then is still cut
-	 * off and charged. It is not duplicated near the end (a second copy would only split the same
-	 * limit). */
-	int held = f->f && http_fetch_rate_held(f->f);
-	double share = (double)DF_MAX(d->sp->cfg.limit_rate / MAX_FETCHES, 1);
-	if (took >= f->deadline && held && got > f->deadline_got &&
-	    (double)(got - f->deadline_got) >= (took - f->deadline_t) * share / 16) {
-		f->deadline_got = got;
-		f->deadline_t = took;
+	/* Bytes of this piece wait unread in our own socket: the uploader sent them and this process
+	 * did not take them (its --limit-rate, whose token bucket is shared by every fetch and not fair
+	 * between them: max_down_64 with 64 pieces under 4 MB/s saw one at 7 KB/s, under 1 MB/s one at
+	 * 0.5 KB/s). That pace is ours, so the uploader is neither charged nor asked again near the
+	 * end (a second copy would only split the same limit): the fetch gets another deadline. An
+	 * uploader that trickles leaves nothing waiting, and is cut off and charged as before. */
+	size_t waiting = f->f && got < f->size ? http_fetch_unread(f->f) : 0;
+	int ours = waiting > 0 && waiting >= DF_MIN((size_t)(f->size - got), (size_t)UNREAD_OURS);
+	if (took >= f->deadline && ours) {
 		f->deadline = took + piece_deadline(d->sp, f->size - got);
 		fetch_timer_arm(f);
 		return;
@@ -739,7 +734,7 @@ static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		fetch_give_up(f, why);
 		return;
 	}
-	if (took >= late && end_game(d) && !held) {
+	if (took >= late && end_game(d) && !ours) {
 		snprintf(why, sizeof why, "late near the end: %u of %u bytes in %.1f s (pieces take %.1f s here)", got,
 			 f->size, took, d->piece_secs);
 		fetch_give_up(f, why);
@@ -848,8 +843,6 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		return;
 	}
 	f->deadline = piece_deadline(sp, f->size);
-	f->deadline_got = 0;
-	f->deadline_t = 0;
 	fetch_timer_arm(f);
 }
 

@@ -75,12 +75,12 @@ case_trickle() {
   kill "$(cat rogue-trickle.pid)"
 }
 
-# A trickle under the downloader's own --limit-rate: a fetch the limit held back runs past its
-# deadline while its bytes come at a sixteenth of its share or more (a pace the shared bucket did
-# not give it is not the uploader's fault), but not for ever. The rogue sends 200 KiB at once (more
-# than the 128 KiB bucket of a 512 KB/s limit: the fetch is held) and then a byte every half second:
-# let run at its first deadline (5 s + 256 KiB at 512 KB/s / 64 = 37 s), cut off and charged at the
-# next. Before the pace was required, any new byte bought another deadline and the get never ended.
+# A trickle under the downloader's own --limit-rate: a fetch whose bytes wait unread in our socket at
+# its deadline (our limit's pace, not the uploader's) gets another deadline, but an uploader that
+# sends 200 KiB at once (more than the 128 KiB bucket of a 512 KB/s limit: the fetch is held back)
+# and then a byte every half second leaves nothing waiting: cut off and charged at the deadline
+# (5 s + 256 KiB at 512 KB/s / 64 = 37 s). An earlier version let any new byte buy another deadline,
+# and this get never ended.
 case_trickle_limited() {
   make_file www/s 2
   timeout 60 "$DF" get "http://127.0.0.1:$NP/s" -O out-s --supernode "127.0.0.1:$SP" --data "$T/d-first" --seed-idle 0 -q \
