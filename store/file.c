@@ -176,22 +176,9 @@ fail : {
 }
 }
 
-/* The folder path is in, for a stat: "DIR" of "DIR/NAME", "." for a bare name, "/" for "/NAME". */
-static void dir_of(const char *path, char *dir, size_t cap)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, cap, ".");
-	else if (slash == path)
-		snprintf(dir, cap, "/");
-	else
-		snprintf(dir, cap, "%.*s", (int)(slash - path), path);
-}
-
 int store_task_handoff_at(struct store_task *t, int dirfd, const char *path, char *err, size_t errlen)
 {
-	struct stat ds, ps, dir;
-	char dirname[4096];
+	struct stat ds, ps;
 	if (!store_task_complete(t)) {
 		errno = ENODATA;
 		return store_err(err, errlen, t->data_path,
@@ -202,10 +189,8 @@ int store_task_handoff_at(struct store_task *t, int dirfd, const char *path, cha
 		return DF_AGAIN;
 	if (data_file(t, &ds, err, errlen) != DF_OK)
 		return DF_ERR;
-	dir_of(path, dirname, sizeof dirname);
-	/* the same filesystem (else rename cannot), a file only this name links, made by this user */
-	if (fstatat(dirfd, dirname, &dir, 0) != 0 || dir.st_dev != ds.st_dev || ds.st_nlink != 1 ||
-	    ds.st_uid != geteuid())
+	/* a file only this name links, made by this user (another filesystem: rename says EXDEV) */
+	if (ds.st_nlink != 1 || ds.st_uid != geteuid())
 		return DF_AGAIN;
 	/* nobody else may have it open: another process reading or serving it would go on reading the
 	 * user's file. Converting the shared lock may drop it first (flock(2)): take it back if so. */

@@ -1024,6 +1024,13 @@ static void handoff(void)
 	if (stat("/dev/shm", &st) == 0 && st.st_dev != ds.st_dev) {
 		CHECK_EQ(store_task_handoff_at(t, AT_FDCWD, shm, err, sizeof err), DF_AGAIN);
 		CHECK(!exists(shm));
+		/* rename said EXDEV after the mode and the lock had changed: both are back */
+		CHECK_EQ(stat(data, &st), 0);
+		CHECK_EQ(st.st_mode & 0777, 0600);
+		other = open(data, O_RDONLY);
+		CHECK(flock(other, LOCK_EX | LOCK_NB) != 0);
+		close(other);
+		CHECK(piece_ok(t, 2, 9));
 	}
 	/* over an existing file: the data file itself, the user's mode, the task gone from the store */
 	close(open(out, O_CREAT | O_WRONLY, 0600));
