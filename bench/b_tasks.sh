@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Many distinct tasks through one supernode: TASKS tiny files (default 2,000; the issue's measure is
 # 10,000) served by nginx, each fetched once by `df get --seed-idle 0`, PAR at a time (default 4);
-# every EVERY tasks (default 200) the gets pause and the supernode's RSS (VmRSS), open descriptors
-# (its own process_open_fds; sockets from /proc/PID/fd) and the tasks it holds in memory are sampled and printed as a
+# every EVERY tasks (default 200) the gets pause and the supernode's RSS, open descriptors (its own
+# /metrics; sockets from /proc/PID/fd) and the tasks it holds in memory are sampled and printed as a
 # table; after WARM tasks (default EVERY) and at the end it is sampled again at rest, once it has
 # forgotten every task. Exits 1 when a get fails, the run exceeds TIMEOUT seconds, RSS exceeds
 # MAX_RSS_MB (64), descriptors beyond two per task held grow by more than FD_SLACK (16) after the first
@@ -160,9 +160,10 @@ echo
 # While gets run: each task held in memory has two descriptors (its data file and the piece
 # server's handle), and how many are held depends on how fast the gets run (TASK_IDLE seconds of
 # them); what must not grow with the number of tasks is the descriptors beyond those, and the
-# sockets are bounded by the gets in flight. At rest (every task forgotten, IDLE_SAMPLE=1), what the supernode
-# holds after WARM tasks and after all of them must be the same, give or take RSS_REST_SLACK_KB and
-# REST_FD_SLACK; without rest samples, RSS while running may not grow by more than RSS_SLACK_MB.
+# sockets are bounded by the gets in flight. At rest (every task forgotten, IDLE_SAMPLE=1), what
+# the supernode holds after WARM tasks and after all of them must be the same, give or take
+# RSS_REST_SLACK_KB and REST_FD_SLACK; without rest samples, RSS while running may not grow by more
+# than RSS_SLACK_MB.
 awk -v max="$MAX_RSS_MB" -v rs="$RSS_SLACK_MB" -v fs="$FD_SLACK" -v smax="$SOCK_MAX" -v rrs="$RSS_REST_SLACK_KB" -v rfs="$REST_FD_SLACK" -v tkb="$TASK_KB" '
   $1 == 0 { base = $2 }   # the supernode before any task
   $6 == "run" && $1 > 0 && $4 >= 100 { per = ($2 - base) / $4; if (per > permax) permax = per }

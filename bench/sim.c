@@ -7,9 +7,10 @@
  * has an upload and a download capacity; a transfer's rate is min(up/uploads, down/downloads) of
  * its two ends (a fluid model), recomputed for the transfers of both ends whenever one starts or
  * ends; with --fair the uploader's side is max-min fair instead (what a transfer capped at its
- * downloader leaves goes to the uploader's other transfers). Control is one round trip per request: a client's request (join, or a report plus "more")
- * reaches the supernode after latency/2, the answer comes back after another latency/2, and each
- * assigned transfer starts one more round trip later (asking the uploader). A request that gets
+ * downloader leaves goes to the uploader's other transfers). Control is one round trip per
+ * request: a client's request (join, or a report plus "more") reaches the supernode after
+ * latency/2, the answer comes back after another latency/2, and each assigned transfer starts one
+ * more round trip later (asking the uploader). A request that gets
  * nothing is parked (long poll) until sched_wakeable names the client, or --poll-ms passes. Clients
  * stay and seed when done. --fail K makes K clients misbehave in turn: one sends bad data, one
  * fails its uploads halfway, one vanishes (its transfers stall until the downloader's --stall-ms
@@ -288,7 +289,7 @@ static void x_free(int32_t i)
 	S.xfree = i;
 }
 
-/* --fair: the uploader's water level. Each of u's transfers can take at most its downloader's equal
+/* --fair: the uploader's water level (-1: equal shares). Each of u's transfers can take at most its downloader's equal
  * share (down / downloads); what a transfer held back there leaves is shared by u's others (TCP
  * flows through one bottleneck come out close to this; the plain model gives each an equal share
  * of the uplink and wastes what a slow downloader cannot take). */
@@ -296,7 +297,9 @@ static double up_level(int32_t u)
 {
 	double cap[256], rem = S.nd[u].up;
 	int n = 0;
-	for (int32_t i = S.nd[u].uhead; i >= 0 && n < 256; i = S.x[i].unext) {
+	if (S.nd[u].nup > (int)DF_ARRAY_LEN(cap))
+		return -1; /* more uploads than slots allow (2 x 64): equal shares, not a truncated sort */
+	for (int32_t i = S.nd[u].uhead; i >= 0; i = S.x[i].unext) {
 		const struct node *d = &S.nd[S.x[i].d];
 		double c = d->down / d->ndown;
 		int k = n++;
