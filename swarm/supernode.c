@@ -685,7 +685,9 @@ static const struct sn_black *black_find(const struct sn_task *t, const char *ad
 	return NULL;
 }
 
-/* After a report against uploader up: if that blacklisted it, remember its address (and say so once). */
+/* After a report against uploader up: if that blacklisted it, remember its address (and say so once),
+ * and blacklist the other handles that piece server holds in the task: one registered before the
+ * verdict would otherwise stay usable, each new handle starting its failure count from zero. */
 static void black_note(struct sn_task *t, int up)
 {
 	struct sched_peer_info pi;
@@ -693,6 +695,13 @@ static void black_note(struct sn_task *t, int up)
 	if (up == t->super || sched_peer_info(t->sched, up, &pi) != DF_OK || !pi.blacklisted || black_find(t, p->addr))
 		return;
 	log_warn("task %.12s: peer %s is no longer used as an uploader: %s", t->id, p->addr, pi.why);
+	char why[96];
+	snprintf(why, sizeof why, "same piece server as a blacklisted handle: %.50s", pi.why);
+	for (int h = 0; h < t->npeers_cap; h++) {
+		struct sn_peer *o = t->peers[h];
+		if (h != up && h != t->super && o->live && !o->child && strcmp(o->addr, p->addr) == 0)
+			sched_blacklist(t->sched, o->handle, why);
+	}
 	if (!t->black && !(t->black = calloc(MAX_BLACK_ADDRS, sizeof *t->black)))
 		return;
 	struct sn_black *b = &t->black[t->black_next];
