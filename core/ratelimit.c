@@ -34,6 +34,7 @@ void ratelimit_init(struct ratelimit *r, uint64_t rate, uint64_t burst, double n
 	r->last = now;
 	r->slot = NULL;
 	r->also = NULL;
+	r->line_head = r->line_tail = NULL;
 }
 
 static uint64_t local_take(struct ratelimit *r, double now, uint64_t want)
@@ -222,4 +223,68 @@ double ratelimit_wait(struct ratelimit *r, double now, uint64_t want)
 			w = w2;
 	}
 	return w;
+}
+
+/* ---- turns ---- */
+
+int ratelimit_turn(const struct ratelimit *r, const struct ratelimit_waiter *w)
+{
+	return !r->line_head || r->line_head == w;
+}
+
+void ratelimit_line_join(struct ratelimit *r, struct ratelimit_waiter *w)
+{
+	if (w->queued)
+		return;
+	w->next = NULL;
+	w->prev = r->line_tail;
+	if (r->line_tail)
+		r->line_tail->next = w;
+	else
+		r->line_head = w;
+	r->line_tail = w;
+	w->queued = 1;
+}
+
+void ratelimit_line_leave(struct ratelimit *r, struct ratelimit_waiter *w)
+{
+	if (!w->queued)
+		return;
+	int was_head = r->line_head == w;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		r->line_head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		r->line_tail = w->prev;
+	w->prev = w->next = NULL;
+	w->queued = 0;
+	if (was_head && r->line_head && r->line_head->wake)
+		r->line_head->wake(r->line_head);
+}
+
+struct ratelimit_waiter *ratelimit_line_head(const struct ratelimit *r)
+{
+	return r->line_head;
+}
+
+uint64_t ratelimit_turn_bytes(const struct ratelimit *r)
+{
+	uint64_t b = UINT64_MAX;
+	for (; r; r = r->also) {
+		uint64_t rate = r->slot ? atomic_load(&r->slot->rate) : r->rate;
+		if (!rate)
+			continue; /* no cap here: no reason to cut a read short */
+		/* at most half the burst: a taker woken late (timers have 1 ms steps) finds the rest
+		 * still in the bucket instead of spilled over its top */
+		uint64_t burst = r->slot ? ratelimit_default_burst(rate) : r->burst;
+		uint64_t part = burst / 8 < 16384 ? 16384 : burst / 8;
+		if (part > burst / 2)
+			part = burst / 2 ? burst / 2 : 1;
+		if (part < b)
+			b = part;
+	}
+	return b;
 }

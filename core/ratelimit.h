@@ -21,6 +21,14 @@ struct ratelimit_slot {
 	uint64_t pad[5];        /* one cache line per slot */
 };
 
+/* A place in a bucket's line (below): embedded in whoever waits (a fetch, an upload), with how to
+ * wake it when its turn comes. */
+struct ratelimit_waiter {
+	struct ratelimit_waiter *prev, *next;
+	int queued;
+	void (*wake)(struct ratelimit_waiter *w);
+};
+
 /* rate 0 means unlimited: take() grants everything and wait() is 0. Tokens are bytes; the bucket
  * holds at most `burst` of them, so an idle second does not buy a burst bigger than that. */
 struct ratelimit {
@@ -30,6 +38,8 @@ struct ratelimit {
 	double last;                 /* clock of the last refill, in seconds */
 	struct ratelimit_slot *slot; /* when set, the bucket is this shared one (rate, burst, tokens unused) */
 	struct ratelimit *also;      /* a second bucket every grant must also come from, or NULL */
+	/* those of this process waiting for tokens, first come first served (see ratelimit_turn) */
+	struct ratelimit_waiter *line_head, *line_tail;
 };
 
 /* The burst used when the caller passes 0: a quarter second of the rate, at least 16 KiB. */
@@ -62,5 +72,19 @@ void ratelimit_refund(struct ratelimit *r, uint64_t n);
 
 /* Seconds from `now` until min(want, burst) bytes can be taken (0 when they can now). */
 double ratelimit_wait(struct ratelimit *r, double now, uint64_t want);
+
+/* Turns. Users of one bucket that all ask whenever they wake would leave it to whoever wakes first
+ * (one of 64 fetches got 0.5 KB/s of a 1 MB/s limit), so a user that finds the bucket empty gets in
+ * line and the next grant is the line's first: ratelimit_turn says whether w may take now (the line
+ * is empty or w heads it). A user that took leaves the line and wakes the new head; one that stops
+ * asking (paused, ended) must leave it, or those behind wait on it. */
+int ratelimit_turn(const struct ratelimit *r, const struct ratelimit_waiter *w);
+void ratelimit_line_join(struct ratelimit *r, struct ratelimit_waiter *w); /* at the end; no-op if in line */
+/* No-op if not in line; when w headed it, the new head is woken (its wake). */
+void ratelimit_line_leave(struct ratelimit *r, struct ratelimit_waiter *w);
+struct ratelimit_waiter *ratelimit_line_head(const struct ratelimit *r); /* NULL: nobody waits */
+/* The most one turn takes: an eighth of the smallest burst in the chain (at least 16 KiB, at most
+ * half of it), so a turn is short and the line moves; UINT64_MAX when nothing in the chain has a cap. */
+uint64_t ratelimit_turn_bytes(const struct ratelimit *r);
 
 #endif

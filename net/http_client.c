@@ -100,10 +100,12 @@ struct http_fetch {
 	int phase;
 	ev_timer kick;
 	int busy, cancelled, finished;
+	struct ratelimit_waiter rlw; /* its place in rx_limit's line, when it waits there */
 };
 
 static void fdrive(struct http_fetch *f);
 static void fetch_start(struct http_fetch *f);
+static void line_leave(struct http_fetch *f);
 
 /* --- small helpers ------------------------------------------------------------------------------ */
 
@@ -276,6 +278,7 @@ static void cconn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void fetch_free(struct http_fetch *f)
 {
 	struct http_client *cl = f->cl;
+	line_leave(f);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -308,9 +311,22 @@ static void release_conn(struct http_fetch *f, int reusable)
 }
 
 /* Stops everything the fetch has running (no callback). */
+/* Leaves rx_limit's line (when in it); a new head is woken to take its turn (line_wake). */
+static void line_leave(struct http_fetch *f)
+{
+	if (f->cl->cfg.rx_limit)
+		ratelimit_line_leave(f->cl->cfg.rx_limit, &f->rlw);
+}
+
+static void line_wake(struct ratelimit_waiter *w)
+{
+	fkick(DF_CONTAINER_OF(w, struct http_fetch, rlw), 0);
+}
+
 static void fetch_stop(struct http_fetch *f)
 {
 	struct ev_loop *loop = f->cl->loop;
+	line_leave(f);
 	loop_timeout_stop(loop, &f->to);
 	ev_timer_stop(loop, &f->kick);
 	if (f->q) {
@@ -327,6 +343,7 @@ static void finish(struct http_fetch *f, int rc, const char *msg)
 		return;
 	f->finished = 1;
 	f->state = F_DONE;
+	line_leave(f);
 	if (rc != DF_OK)
 		fetch_stop(f);
 	else
@@ -788,14 +805,23 @@ static int cread(struct http_fetch *f, size_t *got)
 	struct ratelimit *rl = f->cl->cfg.rx_limit;
 	*got = 0;
 	if (rl) {
+		/* in turn (core/ratelimit.h): one waiting ahead is woken when its turn comes, or by the
+		 * 0.25 s look below, which also covers a rate raised meanwhile */
 		double now = ev_now(f->cl->loop);
-		uint64_t g = ratelimit_take(rl, now, room);
+		size_t want = (size_t)DF_MIN((uint64_t)room, ratelimit_turn_bytes(rl));
+		/* a whole turn or nothing: grants of what trickled in since the last one would have every
+		 * fetch in line wake for a few hundred bytes */
+		uint64_t g = ratelimit_turn(rl, &f->rlw) && ratelimit_wait(rl, now, want) <= 0
+				     ? ratelimit_take(rl, now, want)
+				     : 0;
 		if (!g) {
-			double w = ratelimit_wait(rl, now, DF_MIN(room, 16384));
+			ratelimit_line_join(rl, &f->rlw);
+			double w = ratelimit_turn(rl, &f->rlw) ? ratelimit_wait(rl, now, want) : 0.25;
 			f->rate_paused = 1;
 			fkick(f, DF_MIN(DF_MAX(w, 0.001), 0.25));
 			return DF_AGAIN;
 		}
+		line_leave(f);
 		room = (size_t)g;
 	}
 	ssize_t n = c->t->ops->read(c->t, c->in + c->in_len, room);
@@ -1018,8 +1044,10 @@ static int deliver(struct http_fetch *f)
 		}
 		if (rc == DF_AGAIN)
 			f->paused = 1;
-		if (f->paused)
+		if (f->paused) {
+			line_leave(f);
 			return 1;
+		}
 	}
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
@@ -1238,6 +1266,7 @@ struct http_fetch *http_client_request(struct http_client *cl, const struct http
 		snprintf(err, errlen, "http request: out of memory");
 		return NULL;
 	}
+	f->rlw.wake = line_wake;
 	f->cl = cl;
 	f->rq = *req;
 	const char *m = req->method ? req->method : req->body ? "POST" : "GET";
@@ -1287,6 +1316,7 @@ void http_fetch_cancel(struct http_fetch *f)
 void http_fetch_pause(struct http_fetch *f)
 {
 	f->paused = 1;
+	line_leave(f); /* those behind it do not wait on a consumer */
 	if (f->c && f->state == F_BODY && !f->busy) {
 		cconn_set_events(f->c, 0);
 		loop_timeout_stop(f->cl->loop, &f->to);

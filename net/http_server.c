@@ -120,8 +120,9 @@ struct http_conn {
 	int dead;
 	int busy;
 	int peer_eof;
-	int to_io;       /* the timeout is the io_timeout of a live exchange */
-	int rate_paused; /* waiting for upload tokens (kick timer armed) */
+	int to_io;                   /* the timeout is the io_timeout of a live exchange */
+	int rate_paused;             /* waiting for upload tokens (kick timer armed) */
+	struct ratelimit_waiter rlw; /* its place in tx_limit's line, when it waits there */
 	struct sockaddr_storage peer;
 	void (*on_close)(void *ctx); /* http_server_adopt's owner, told when the connection is gone */
 	void *owner;
@@ -217,19 +218,40 @@ static size_t consume_frame(struct http_conn *c, size_t n)
 	return n - k;
 }
 
-/* Upload tokens for up to want bytes; 0 means wait (the kick timer is armed). */
+/* Leaves tx_limit's line (when in it); a new head is woken to take its turn (line_wake). */
+static void line_leave(struct http_conn *c)
+{
+	if (c->s->cfg.tx_limit)
+		ratelimit_line_leave(c->s->cfg.tx_limit, &c->rlw);
+}
+
+static void line_wake(struct ratelimit_waiter *w)
+{
+	kick(DF_CONTAINER_OF(w, struct http_conn, rlw), 0);
+}
+
+/* Upload tokens for up to want bytes; 0 means wait (the kick timer is armed). Uploads take the
+ * bucket in turn (core/ratelimit.h), a whole turn at a time: a starved upload would be a peer's
+ * piece missing its deadline, charged to this host. */
 static uint64_t rate_take(struct http_conn *c, uint64_t want)
 {
 	struct ratelimit *rl = c->s->cfg.tx_limit;
 	if (!rl)
 		return want;
 	double now = ev_now(c->s->loop);
-	uint64_t got = ratelimit_take(rl, now, want);
+	want = DF_MIN(want, ratelimit_turn_bytes(rl));
+	uint64_t got =
+		ratelimit_turn(rl, &c->rlw) && ratelimit_wait(rl, now, want) <= 0 ? ratelimit_take(rl, now, want) : 0;
 	if (!got) {
-		double w = ratelimit_wait(rl, now, DF_MIN(want, 16384));
+		ratelimit_line_join(rl, &c->rlw);
+		/* one behind the head is woken when its turn comes; the look 4 times a second also
+		 * covers a rate changed meanwhile */
+		double w = ratelimit_turn(rl, &c->rlw) ? ratelimit_wait(rl, now, want) : 0.25;
 		c->rate_paused = 1;
-		kick(c, DF_MIN(DF_MAX(w, 0.001), 0.25)); /* re-check at least 4 times a second: the rate may change */
+		kick(c, DF_MIN(DF_MAX(w, 0.001), 0.25));
+		return 0;
 	}
+	line_leave(c);
 	return got;
 }
 
@@ -282,6 +304,7 @@ static void finish_exchange(struct http_conn *c, int ok)
 
 static void reset_exchange(struct http_conn *c)
 {
+	line_leave(c);
 	release_reply(c);
 	memset(&c->x, 0, sizeof c->x);
 	c->x.fd = -1;
@@ -847,6 +870,7 @@ static void conn_close(struct http_conn *c)
 		return;
 	finish_exchange(c, 0);
 	c->dead = 1;
+	line_leave(c);
 	struct http_server *s = c->s;
 	ev_io_stop(s->loop, &c->io);
 	ev_timer_stop(s->loop, &c->kick);
@@ -943,6 +967,7 @@ static struct http_conn *conn_alloc(struct http_server *s, const struct sockaddr
 		return NULL;
 	memset(c, 0, sizeof *c);
 	c->s = s;
+	c->rlw.wake = line_wake;
 	c->cap = s->cfg.buf_size;
 	c->hdrs = (struct http_header *)(void *)((char *)c + hoff);
 	c->x.fd = -1;

@@ -353,6 +353,24 @@ static void download_rate_limit(void)
 	http_server_free(s);
 }
 
+/* Fetches sharing one download limit share it evenly: 16 at once, each a 200 KB body, at 2 MB/s with a
+ * 16 KiB burst. When the first one ends (~1.6 s if fair) every other has had a fair part of the rate:
+ * at least half the mean of the others' bytes. The bucket used to go to whichever woke first with a
+ * grant up to its whole buffer: in CI one fetch of 64 got 0.5 KB/s of a 1 MB/s limit. */
+static void download_rate_fair(void)
+{
+	uint16_t port;
+	struct http_server *s = df_server(&port);
+	struct ratelimit rl;
+	ratelimit_init(&rl, 2000000, 16384, ev_now(L));
+	struct http_client *cl = client(&(struct http_client_cfg){.rx_limit = &rl});
+	char url[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/big", port);
+	fair_run(cl, url, sizeof big);
+	http_client_free(cl);
+	http_server_free(s);
+}
+
 static void errors(void)
 {
 	if (!L)
@@ -762,6 +780,7 @@ static const struct unit_test tests[] = {
 	{"redirect_secrets", redirect_secrets},
 	{"chunked_backpressure", chunked_backpressure},
 	{"download_rate_limit", download_rate_limit},
+	{"download_rate_fair", download_rate_fair},
 	{"errors", errors},
 	{"odd_answers", odd_answers},
 	{"resp_header_limit", resp_header_limit},

@@ -93,7 +93,7 @@ struct raw {
 	size_t len, off;
 	size_t n;
 	int done;
-	int shut; /* shutdown(SHUT_WR) after sending */
+	int shut;          /* shutdown(SHUT_WR) after sending */
 	char buf[1 << 20]; /* last: raw_start clears everything before it */
 };
 
@@ -265,6 +265,60 @@ static int fetch(struct http_client *cl, struct http_request *rq, struct got *g)
 	if (!run_until(&g->done, 20))
 		return -100;
 	return g->rc;
+}
+
+/* FAIR_N fetches of url (size bytes each) at once through cl, where something shares one rate limit
+ * between them (the client's download limit, the server's upload limit). When the first ends, every
+ * other has had at least half the mean of the others' bytes; then all end whole. */
+#define FAIR_N 16
+static int fair_ended(const struct got *g)
+{
+	int n = 0;
+	for (int i = 0; i < FAIR_N; i++)
+		n += g[i].done;
+	return n;
+}
+
+static int fair_any(void *arg)
+{
+	return fair_ended(arg) > 0;
+}
+
+static int fair_all(void *arg)
+{
+	return fair_ended(arg) == FAIR_N;
+}
+
+static __attribute__((unused)) void fair_run(struct http_client *cl, const char *url, uint64_t size)
+{
+	static struct got g[FAIR_N];
+	static struct http_request rq[FAIR_N];
+	char err[600];
+	for (int i = 0; i < FAIR_N; i++) {
+		got_init(&g[i], &rq[i], url);
+		g[i].f = http_client_request(cl, &rq[i], err, sizeof err);
+		CHECK(g[i].f != NULL);
+	}
+	CHECK(run_until_pred(fair_any, g, 20));
+	uint64_t min = UINT64_MAX, sum = 0;
+	int others = 0;
+	for (int i = 0; i < FAIR_N; i++) {
+		if (g[i].done)
+			continue;
+		min = DF_MIN(min, g[i].total);
+		sum += g[i].total;
+		others++;
+	}
+	if (others) {
+		double mean = (double)sum / others;
+		if (getenv("FAIR_SHOW") || (double)min < 0.5 * mean)
+			fprintf(stderr, "    least served: %llu bytes, mean of the %d others %.0f\n",
+				(unsigned long long)min, others, mean);
+		CHECK((double)min >= 0.5 * mean);
+	}
+	CHECK(run_until_pred(fair_all, g, 20));
+	for (int i = 0; i < FAIR_N; i++)
+		CHECK(g[i].rc == DF_OK && g[i].total == size);
 }
 
 static struct http_client *client(const struct http_client_cfg *cfg)

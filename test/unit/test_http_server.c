@@ -699,6 +699,25 @@ static void upload_rate_limit(void)
 	http_server_free(s);
 }
 
+/* Uploads sharing one upload limit share it evenly: 16 at once at 4 MB/s with a 16 KiB burst. When
+ * the first ends every other has had at least half the mean of the others' bytes. The bucket used to
+ * go to whichever connection woke first, with a grant up to the whole burst. */
+static void upload_rate_fair(void)
+{
+	if (!L)
+		L = ev_default_loop(EVFLAG_AUTO);
+	struct ratelimit rl;
+	ratelimit_init(&rl, 4000000, 16384, ev_now(L));
+	uint16_t port;
+	struct http_server *s = std_server(&(struct http_server_cfg){.tx_limit = &rl}, &port);
+	struct http_client *cl = client(NULL);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/big", port);
+	fair_run(cl, url, sizeof big);
+	http_client_free(cl);
+	http_server_free(s);
+}
+
 static const struct unit_test tests[] = {
 	{"pipelining", pipelining},
 	{"malformed", malformed},
@@ -717,5 +736,6 @@ static const struct unit_test tests[] = {
 	{"max_listeners", max_listeners},
 	{"graceful_stop", graceful_stop},
 	{"upload_rate_limit", upload_rate_limit},
+	{"upload_rate_fair", upload_rate_fair},
 };
 UNIT_MAIN("http_server", tests)

@@ -195,7 +195,45 @@ static void shared_by_processes(void)
 	unlink(path);
 }
 
+/* The line: first come first served, leaving from anywhere, the head's turn only. */
+static void line(void)
+{
+	struct ratelimit r;
+	struct ratelimit_waiter a = {0}, b = {0}, c = {0};
+	ratelimit_init(&r, 1000, 0, 0);
+	CHECK(ratelimit_turn(&r, &a) && ratelimit_turn(&r, &b)); /* nobody waits: anyone may take */
+	ratelimit_line_join(&r, &a);
+	ratelimit_line_join(&r, &b);
+	ratelimit_line_join(&r, &c);
+	ratelimit_line_join(&r, &a); /* already in line: keeps its place */
+	CHECK(ratelimit_line_head(&r) == &a);
+	CHECK(ratelimit_turn(&r, &a) && !ratelimit_turn(&r, &b) && !ratelimit_turn(&r, &c));
+	ratelimit_line_leave(&r, &b); /* from the middle */
+	ratelimit_line_leave(&r, &b); /* twice: no-op */
+	ratelimit_line_leave(&r, &a);
+	CHECK(ratelimit_line_head(&r) == &c && ratelimit_turn(&r, &c));
+	ratelimit_line_join(&r, &a);
+	ratelimit_line_leave(&r, &c);
+	CHECK(ratelimit_line_head(&r) == &a);
+	ratelimit_line_leave(&r, &a);
+	CHECK(ratelimit_line_head(&r) == NULL && !a.queued && !c.queued);
+	/* a turn: an eighth of the smallest burst in the chain, at least 16 KiB, at most half of it; no
+	 * cap, no limit */
+	struct ratelimit none, big;
+	ratelimit_init(&none, 0, 0, 0);
+	CHECK_EQ(ratelimit_turn_bytes(&none), UINT64_MAX);
+	ratelimit_init(&big, 80000000, 0, 0); /* burst 20 MB */
+	CHECK_EQ(ratelimit_turn_bytes(&big), 2500000);
+	big.also = &r; /* 1000 B/s: 16 KiB burst */
+	CHECK_EQ(ratelimit_turn_bytes(&big), 8192);
+	none.also = &big;
+	CHECK_EQ(ratelimit_turn_bytes(&none), 8192);
+	ratelimit_init(&r, 1000000, 0, 0); /* 250 KB burst */
+	CHECK_EQ(ratelimit_turn_bytes(&r), 31250);
+}
+
 static const struct unit_test tests[] = {
+	{"line", line},
 	{"slot_arithmetic", slot_arithmetic},
 	{"slot_after_reboot", slot_after_reboot},
 	{"slot_stale_reader", slot_stale_reader},
