@@ -526,6 +526,26 @@ static void measure(struct sched *s, int32_t u, int32_t d, uint32_t bytes, int64
 	if (!p->super && p->cap > s->cap_max)
 		s->cap_max = p->cap;
 	q->dcap = q->dcap <= 0 ? down : q->dcap + (down > q->dcap ? SCHED_RISE : SCHED_FALL) * (down - q->dcap);
+	s->xfer_ref = s->xfer_ref > 0 ? s->xfer_ref + SCHED_REF_W * (r - s->xfer_ref) : r;
+	if (!q->super) {
+		s->dcap_ref = s->dcap_ref > 0 ? s->dcap_ref + SCHED_REF_W * (q->dcap - s->dcap_ref) : q->dcap;
+		/* until d's own uploads are measured (a slow one's first ends after a piece at its
+		 * rate over its uploads: 1.7 s at 1.25 Mbit/s), a download rate far below the typical
+		 * one hints at its upload slots: a host slow both ways runs few uploads from the start.
+		 * Only far below (SCHED_HINT): early download samples are noisy, and at 0.5 the 1 MB
+		 * piece row of the simulator lost 1% (5 seeds) */
+		if (q->ucap <= 0 && q->dcap < SCHED_HINT * s->dcap_ref)
+			q->uslots = sized(s->cfg.up_slots, q->dcap, s->dcap_ref, 1);
+		/* a downloader far below the typical rate (a tenth: the slow hosts of item 4) would hold
+		 * max_down places at fast uploaders, each running at its share of the slow link: fewer
+		 * places, each as fast as the link allows. Only far below: the download estimate is a
+		 * lower bound (its uploaders may have been the limit), and at 0.5 the rows with slow
+		 * uplinks for everyone (--up 20) lost 10% to hosts held back by their uploaders. */
+		q->dslots = q->dcap < SCHED_DSLOW * s->dcap_ref && s->xfer_ref > 0
+				    ? (int16_t)DF_MAX(SCHED_DSLOTS_MIN,
+						      DF_MIN(s->cfg.max_down, (int)ceil(q->dcap / s->xfer_ref) + 1))
+				    : 0;
+	}
 	if (p->super)
 		return;
 	int dlimit = down >= SCHED_SAT * q->dcap;
@@ -673,7 +693,7 @@ int sched_assign(struct sched *s, int peer, int64_t now, struct sched_assignment
 		*why = SCHED_DONE;
 		return 0;
 	}
-	int room = DF_MIN(max, s->cfg.max_down - p->ndown);
+	int room = DF_MIN(max, (p->dslots ? p->dslots : s->cfg.max_down) - p->ndown);
 	int n = 0;
 	if (room > 0 && p->ndown && p->nhave + (uint32_t)p->ndown >= s->npieces && s->final && s->cfg.endgame)
 		n = sched_endgame(s, peer, now, out, room);

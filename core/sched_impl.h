@@ -30,6 +30,11 @@
 #define SCHED_SAT 0.9  /* a transfer at this share of its downloader's rate or more: the downloader was the limit */
 #define SCHED_SLOW 0.5 /* a peer under this share of the typical rate is held to proportionally fewer slots */
 #define SCHED_REF_W (1.0 / 32) /* EWMA weight of one report in the peers' typical upload rate */
+#define SCHED_HINT \
+	0.4                /* a peer not yet measured as an uploader, downloading under this share of the
+			  * typical download rate, gets upload slots sized by that rate */
+#define SCHED_DSLOW 0.2    /* a downloader under this share of the typical download rate gets fewer places */
+#define SCHED_DSLOTS_MIN 2 /* ... but at least this many */
 
 struct sched_link {
 	int32_t prev, next;
@@ -70,6 +75,7 @@ struct sched_peer {
 	double ucap;    /* measured upload rate for sizing its slots (uploads averaged over the transfer; measure()) */
 	double dcap;    /* measured download rate, the same way (per-transfer rate x downloads) */
 	int16_t uslots; /* upload slots sized by ucap (sched_slots); 0: the config's up_slots */
+	int16_t dslots; /* transfers it may have in flight, sized by dcap; 0: the config's max_down */
 	double uarea, darea; /* uploads and downloads in flight integrated over time (ms), up to `at` */
 	int64_t at;
 	struct sched_link link[2];
@@ -103,6 +109,8 @@ struct sched {
 	int64_t now;       /* the latest time a call passed in */
 	double cap_max;    /* the highest measured peer upload rate (not the supernode's) */
 	double cap_ref;    /* the peers' typical upload rate (EWMA of the uploader's estimate over reports) */
+	double dcap_ref;   /* the peers' typical download rate (EWMA of the downloader's estimate) */
+	double xfer_ref;   /* the typical rate of one transfer (EWMA over reports) */
 	uint64_t sum_have; /* pieces held, summed over peers that are not the supernode */
 };
 

@@ -55,6 +55,7 @@ struct parent *parent_new(const struct parent_cfg *cfg, char *err, size_t errlen
 		.piece_digest = cfg->piece_digest,
 		.gc = cfg->gc,
 		.no_seed = 1,
+		.no_late = 1,
 	};
 	p->sp = swarm_peer_new(&pc, err, errlen);
 	if (!p->sp) {

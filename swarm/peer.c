@@ -675,6 +675,8 @@ static double piece_deadline(const struct swarm_peer *sp, uint32_t size)
  * what pieces take here; never before one has arrived. */
 static double piece_late_after(const struct dl *d)
 {
+	if (d->sp->cfg.no_late)
+		return 1e9;
 	return d->piece_secs > 0 ? DF_MAX(LATE_MIN, LATE_FACTOR * d->piece_secs) : 1e9;
 }
 
@@ -716,11 +718,11 @@ static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	double took = ev_now(loop) - f->t_start, late = piece_late_after(d);
 	uint32_t got = f->writing ? f->w.done : f->got;
 	/* Bytes of this piece wait unread in our own socket: the uploader sent them and this process
-	 * did not take them (its --limit-rate, whose token bucket is shared by every fetch and not fair
-	 * between them: max_down_64 with 64 pieces under 4 MB/s saw one at 7 KB/s, under 1 MB/s one at
-	 * 0.5 KB/s). That pace is ours, so the uploader is neither charged nor asked again near the
-	 * end (a second copy would only split the same limit): the fetch gets another deadline. An
-	 * uploader that trickles leaves nothing waiting, and is cut off and charged as before. */
+	 * did not take them (its --limit-rate: 64 fetches share it in turn, so under 1 MB/s each gets
+	 * 16 KB/s, below the minimum piece rate; before the turns, max_down_64 saw one at 0.5 KB/s).
+	 * That pace is ours, so the uploader is neither charged nor asked again near the end (a second
+	 * copy would only split the same limit): the fetch gets another deadline. An uploader that
+	 * trickles leaves nothing waiting, and is cut off and charged as before. */
 	size_t waiting = f->f && got < f->size ? http_fetch_unread(f->f) : 0;
 	int ours = waiting > 0 && waiting >= DF_MIN((size_t)(f->size - got), (size_t)UNREAD_OURS);
 	if (took >= f->deadline && ours) {

@@ -57,6 +57,11 @@ struct swarm_peer_cfg {
 	/* A download that completes leaves its supernode instead of seeding (a child site's supernode
 	 * fetching through its parent site, swarm/parent.h: its own piece server serves its own site). */
 	int no_seed;
+	/* A piece late near the end waits for its deadline (min_piece_rate) instead of being asked
+	 * from a second uploader: each byte crosses the link once (a child site's supernode, whose link
+	 * to the parent site is what it saves; multisite_netns saw a piece fetched twice over it when a
+	 * busy machine slowed one transfer to 4x the others'). */
+	int no_late;
 };
 
 /* A new engine (cfg copied; strings and objects must outlive it). NULL with err set. */

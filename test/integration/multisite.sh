@@ -137,4 +137,21 @@ PV=$(free_port); start_supernode snV "$PV" --piece-digest sha256 --parent "127.0
 get v1 "$PV" "$U/f5" --piece-digest sha256 || fail "v1: $(cat v1.log)"
 same v1 f5
 grep -q "not through the parent site: .*xxh3 piece checksums" snV.log || fail "V took xxh3 sums from its parent: $(cat snV.log)"
+# --- a straggler in the parent site near the end: the child waits for the piece's deadline (5 s +
+# 256 KiB at 64 KiB/s) instead of asking a second uploader, so the piece crosses the link between
+# sites once (a peer's rule for late pieces near the end asked again after 2 s) ---
+ROGUE=$top/$B/tools/roguepeer
+[ -x "$ROGUE" ] || fail "$ROGUE missing (make tools)"
+make_file www/f7 2
+get a7 "$PA" "$U/f7" || fail "a7: $(cat a7.log)"
+"$ROGUE" --supernode "127.0.0.1:$PA" --url "$U/f7" --mode hang1 --file "$T/www/f7" > rogue.log 2>&1 &
+track $!
+for _ in $(seq 100); do grep -q "claiming all" rogue.log && break; sleep 0.1; done
+grep -q "claiming all" rogue.log || fail "the straggler never registered: $(cat rogue.log)"
+PL=$(free_port); start_supernode snL "$PL" --parent "127.0.0.1:$PA" --log-level info
+get l1 "$PL" "$U/f7" || fail "l1: $(cat l1.log)"
+same l1 f7
+grep -q "hang1" rogue.log || fail "the straggler was never asked (the test proves nothing): $(cat rogue.log)"
+! grep -q "late near the end" snL.log || fail "L asked a second uploader in the parent site for a late piece: $(cat snL.log)"
+grep -q "too slow" snL.log || fail "L does not say why it gave the straggler's piece up: $(cat snL.log)"
 pass "multisite"
