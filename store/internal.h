@@ -23,6 +23,7 @@ struct store {
 	struct store_task *tasks; /* open tasks, each once (handles are counted) */
 	uint32_t compact_min;     /* tests lower it to exercise snapshots */
 	int no_clone;             /* tests set it to exercise export's copy path (no FICLONE) */
+	int no_direct;            /* tests set it to exercise the copy without O_DIRECT */
 	int no_kernel_copy;       /* tests set it to exercise the read/write copy (no copy_file_range) */
 };
 

@@ -213,6 +213,18 @@ int store_task_export(struct store_task *t, const char *path, char *err, size_t 
  * that resolved the folder safely writes exactly there; mode >= 0 is set on the new file (fchmod,
  * before it gets its name) instead of 0666 & ~umask. */
 int store_task_export_at(struct store_task *t, int dirfd, const char *path, int mode, char *err, size_t errlen);
+/* An export in two steps, so the copy can run where the task is not (another process, after the
+ * task's owner moved on): prepare, in the task's thread, checks it is complete and keeps its own
+ * descriptor of the data file; run needs nothing else, copies, fsyncs and renames as
+ * store_task_export_at does, and always lets the descriptor go (as does drop, for one not run). */
+struct store_export {
+	int in; /* the data file (a descriptor of its own) */
+	int64_t length, data_size;
+	int no_clone, no_direct, no_kernel_copy;
+};
+int store_export_prepare(struct store_task *t, struct store_export *x, char *err, size_t errlen);
+int store_export_run(struct store_export *x, int dirfd, const char *path, int mode, char *err, size_t errlen);
+void store_export_drop(struct store_export *x);
 /* Hands the task's data file itself to the caller as path (mode 0666 & ~umask; fsynced, then
  * renamed there) and takes the task out of the store: no copy, and afterwards the file is in no
  * way the store's (another name, no metadata, no lock; df never writes it again). Only for a task

@@ -868,6 +868,8 @@ static void export(void)
 	CHECK_EQ(store_task_export(t, out, err, sizeof err), DF_OK);
 	CHECK_EQ(stat(data, &ds), 0);
 	CHECK_EQ(stat(out, &os), 0);
+	CHECK_EQ(os.st_size, 5000);
+	CHECK(same_bytes(out, data));
 	CHECK(os.st_ino != ds.st_ino);
 	CHECK_EQ(os.st_nlink, 1);
 	CHECK_EQ(ds.st_nlink, 1);
@@ -931,10 +933,11 @@ static void export(void)
 	CHECK_EQ(os.st_mode & 0777, 0600);
 	CHECK(same_bytes(out2, data));
 	umask(022);
-	/* no reflink (tests' knob): copy_file_range; no copy_file_range either: read/write */
+	/* no reflink (tests' knob): a direct copy; without it copy_file_range; without that read/write */
 	s->no_clone = 1;
-	for (int k = 0; k < 2; k++) {
-		s->no_kernel_copy = k;
+	for (int k = 0; k < 3; k++) {
+		s->no_direct = k >= 1;
+		s->no_kernel_copy = k >= 2;
 		unlink(out2);
 		CHECK_EQ(store_task_export(t, out2, err, sizeof err), DF_OK);
 		CHECK_EQ(stat(out2, &os), 0);
@@ -942,7 +945,24 @@ static void export(void)
 		CHECK_EQ(os.st_mode & 0777, 0644);
 		CHECK(same_bytes(out2, data));
 	}
-	s->no_clone = s->no_kernel_copy = 0;
+	s->no_clone = s->no_direct = s->no_kernel_copy = 0;
+	/* the direct copy over several of its buffers and a tail that is no whole block (600,001 bytes):
+	 * the last block goes out padded and the file is cut to its length */
+	struct store_task *big = create(s, "19", 600001, 65536);
+	if (big) {
+		for (uint32_t n = 0; n < store_task_piece_count(big); n++)
+			CHECK_EQ(put(big, n, 7), DF_OK);
+		s->no_clone = 1;
+		unlink(out2);
+		CHECK_EQ(store_task_export(big, out2, err, sizeof err), DF_OK);
+		CHECK_EQ(stat(out2, &os), 0);
+		CHECK_EQ(os.st_size, 600001);
+		char bigdata[1024]; /* not path_in: its four buffers hold out, out2 and data still */
+		snprintf(bigdata, sizeof bigdata, "%s/exp/tasks/19/19.data", unit_tmpdir());
+		CHECK(same_bytes(out2, bigdata));
+		s->no_clone = 0;
+		store_task_close(big);
+	}
 	/* another filesystem (tmpfs), when there is one: copy, after the link fails */
 	char shm[256];
 	snprintf(shm, sizeof shm, "/dev/shm/dfunit-export-%d", (int)getpid());
