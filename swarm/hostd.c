@@ -5,6 +5,7 @@
 #include "swarm/hostd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "core/log.h"
 #include "core/proto.h"
+#include "swarm/exporter.h"
 #include "swarm/peer.h"
 
 #define REQ_MAX 65536
@@ -40,6 +42,8 @@ struct hjob {
 	double last_progress;
 	uint64_t last_done;
 	struct hostd_job_spec spec; /* url, output, source headers, digest */
+	struct exporter *exp;       /* the copy to spec.output, once the download is complete */
+	char done_line[200];        /* the last line, sent once the copy is in place */
 	size_t out_off, out_len;
 	char out[OUT_MAX];
 	size_t in_len;
@@ -109,6 +113,7 @@ static void job_close(struct hjob *j)
 	struct hostd *hd = j->hd;
 	if (j->dl)
 		swarm_dl_cancel(j->dl);
+	exporter_abandon(j->exp); /* the client left: the copy ends on its own */
 	ev_io_stop(hd->cfg.loop, &j->io);
 	ev_timer_stop(hd->cfg.loop, &j->reap);
 	loop_timeout_stop(hd->cfg.loop, &j->to);
@@ -255,6 +260,20 @@ static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 	job_say(j, 1, "progress: %llu %lld\n", (unsigned long long)done, (long long)j->length);
 }
 
+static void on_exported(void *ctx, int rc, const char *err)
+{
+	struct hjob *j = ctx;
+	j->exp = NULL;
+	if (rc != DF_OK) {
+		job_end(j, DF_EXIT_FAIL, err);
+		return;
+	}
+	char shown[2048];
+	http_url_redact(j->spec.url, strlen(j->spec.url), NULL, shown, sizeof shown);
+	log_info("handed-off download %s saved to %s", shown, j->spec.output);
+	job_end(j, DF_EXIT_OK, j->done_line);
+}
+
 static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg, void *ctx)
 {
 	struct hjob *j = ctx;
@@ -273,18 +292,20 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		job_end(j, DF_EXIT_FAIL, "the download ended without a task");
 		return;
 	}
-	if (store_task_export(t, j->spec.output, err, sizeof err) != DF_OK) {
+	snprintf(j->done_line, sizeof j->done_line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(t),
+		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super,
+		 (unsigned long long)ds.from_source, (unsigned long long)ds.resumed);
+	/* the copy runs on a thread (swarm/exporter.h): this loop serves the proxy's every client */
+	struct store_export x;
+	if (store_export_prepare(t, &x, err, sizeof err) != DF_OK) {
 		job_end(j, DF_EXIT_FAIL, err);
 		return;
 	}
-	char shown[2048];
-	http_url_redact(j->spec.url, strlen(j->spec.url), NULL, shown, sizeof shown);
-	log_info("handed-off download %s saved to %s", shown, j->spec.output);
-	char line[200];
-	snprintf(line, sizeof line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(t),
-		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super,
-		 (unsigned long long)ds.from_source, (unsigned long long)ds.resumed);
-	job_end(j, DF_EXIT_OK, line);
+	j->exp = exporter_start(j->hd->cfg.loop, &x, AT_FDCWD, j->spec.output, -1, on_exported, j);
+	if (!j->exp) {
+		snprintf(err, sizeof err, "%.300s: cannot start the copy: %s", j->spec.output, strerror(errno));
+		job_end(j, DF_EXIT_FAIL, err);
+	}
 }
 
 int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, const char **why)

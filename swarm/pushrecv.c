@@ -54,6 +54,8 @@ struct push {
 	size_t olen;
 	int ended, finished;
 	ev_timer tick;
+	struct exporter *exp; /* the copy to the destination, once the download is complete */
+	int64_t length;
 };
 
 /* A failed walk: removes the folders this request made (made[i]: parts[i] was created in fds[i]),
@@ -193,9 +195,23 @@ void pushrecv_target_close(struct push_target *tg)
 	tg->dirfd = -1;
 }
 
-int pushrecv_write(const struct push_target *tg, struct store_task *st, unsigned mode, char *err, size_t errlen)
+struct exporter *pushrecv_write(struct ev_loop *loop, const struct push_target *tg, struct store_task *st,
+				unsigned mode, void (*done)(void *ctx, int rc, const char *err), void *ctx, char *err,
+				size_t errlen)
 {
-	return store_task_export_at(st, tg->dirfd, tg->name, (int)mode, err, errlen);
+	struct store_export x;
+	if (store_export_prepare(st, &x, err, errlen) != DF_OK)
+		return NULL;
+	int dirfd = fcntl(tg->dirfd, F_DUPFD_CLOEXEC, 0);
+	if (dirfd < 0) {
+		snprintf(err, errlen, "%s: %s", tg->path, strerror(errno));
+		store_export_drop(&x);
+		return NULL;
+	}
+	struct exporter *e = exporter_start(loop, &x, dirfd, tg->name, (int)mode, done, ctx);
+	if (!e)
+		snprintf(err, errlen, "%s: cannot start the copy: %s", tg->path, strerror(errno));
+	return e;
 }
 
 int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request *rq, const char **why)
@@ -344,6 +360,7 @@ static void push_free(struct push *p)
 		if (p->blobs[i].w)
 			swarm_dl_cancel(p->blobs[i].w);
 	free(p->blobs);
+	exporter_abandon(p->exp); /* the pusher left: the copy ends on its own */
 	pushrecv_target_close(&p->tg);
 	free(p);
 }
@@ -404,6 +421,20 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    (long long)store_task_length(st));
 }
 
+static void on_written(void *ctx, int rc, const char *err)
+{
+	struct push *p = ctx;
+	p->exp = NULL;
+	if (rc != DF_OK) {
+		say(p, "error: %s: %s\n", p->tg.path, err);
+	} else {
+		log_info("push: wrote %s (%lld bytes)", p->tg.path, (long long)p->length);
+		say(p, "progress: %lld %lld\nok: %s\n", (long long)p->length, (long long)p->length, p->tg.path);
+	}
+	p->finished = 1;
+	flush(p);
+}
+
 static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void *ctx)
 {
 	(void)code;
@@ -414,12 +445,13 @@ static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void 
 	ev_timer_stop(p->pr->cfg.loop, &p->tick);
 	if (rc != DF_OK) {
 		say(p, "error: %s\n", msg);
-	} else if (pushrecv_write(&p->tg, st, p->mode, err, sizeof err) != DF_OK) {
-		say(p, "error: %s: %s\n", p->tg.path, err);
 	} else {
-		log_info("push: wrote %s (%lld bytes)", p->tg.path, (long long)store_task_length(st));
-		say(p, "progress: %lld %lld\nok: %s\n", (long long)store_task_length(st),
-		    (long long)store_task_length(st), p->tg.path);
+		/* the copy runs on a thread (swarm/exporter.h): this loop serves everything else */
+		p->length = store_task_length(st);
+		p->exp = pushrecv_write(p->pr->cfg.loop, &p->tg, st, p->mode, on_written, p, err, sizeof err);
+		if (p->exp)
+			return;
+		say(p, "error: %s: %s\n", p->tg.path, err);
 	}
 	p->finished = 1;
 	flush(p);

@@ -11,6 +11,7 @@
 #include "core/digest.h"
 #include "net/http_server.h"
 #include "store/store.h"
+#include "swarm/exporter.h"
 #include "swarm/peer.h"
 
 struct pushrecv;
@@ -82,7 +83,11 @@ struct push_target {
 int pushrecv_open_target(int push_dirfd, const char *push_dir, const char *dest, struct push_target *tg, char *err,
 			 size_t errlen);
 void pushrecv_target_close(struct push_target *tg);
-/* Writes the complete task st as tg's file with mode (store_task_export_at relative to tg->dirfd). */
-int pushrecv_write(const struct push_target *tg, struct store_task *st, unsigned mode, char *err, size_t errlen);
+/* Starts writing the complete task st as tg's file with mode (store_export_run relative to a copy
+ * of tg->dirfd) on a worker thread (swarm/exporter.h): done(ctx, rc, err) on loop when it is in
+ * place or failed. NULL with the cause in err when it cannot start. */
+struct exporter *pushrecv_write(struct ev_loop *loop, const struct push_target *tg, struct store_task *st,
+				unsigned mode, void (*done)(void *ctx, int rc, const char *err), void *ctx, char *err,
+				size_t errlen);
 
 #endif
