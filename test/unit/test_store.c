@@ -963,6 +963,18 @@ static void export(void)
 		s->no_clone = 0;
 		store_task_close(big);
 	}
+	/* an empty file: nothing to copy, a file of 0 bytes */
+	struct store_task *empty = create(s, "20", 0, 65536);
+	if (empty) {
+		CHECK(store_task_complete(empty));
+		s->no_clone = 1;
+		unlink(out2);
+		CHECK_EQ(store_task_export(empty, out2, err, sizeof err), DF_OK);
+		CHECK_EQ(stat(out2, &os), 0);
+		CHECK_EQ(os.st_size, 0);
+		s->no_clone = 0;
+		store_task_close(empty);
+	}
 	/* another filesystem (tmpfs), when there is one: copy, after the link fails */
 	char shm[256];
 	snprintf(shm, sizeof shm, "/dev/shm/dfunit-export-%d", (int)getpid());
