@@ -310,7 +310,6 @@ static void release_conn(struct http_fetch *f, int reusable)
 	}
 }
 
-/* Stops everything the fetch has running (no callback). */
 /* Leaves rx_limit's line (when in it); a new head is woken to take its turn (line_wake). */
 static void line_leave(struct http_fetch *f)
 {
@@ -323,6 +322,7 @@ static void line_wake(struct ratelimit_waiter *w)
 	fkick(DF_CONTAINER_OF(w, struct http_fetch, rlw), 0);
 }
 
+/* Stops everything the fetch has running (no callback). */
 static void fetch_stop(struct http_fetch *f)
 {
 	struct ev_loop *loop = f->cl->loop;

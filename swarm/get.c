@@ -264,7 +264,7 @@ int swarm_get(struct df *df, struct get_job *job)
 			/* The copy to -O (and its fsync: ~0.1 s per 64 MiB on ext4, far more on a busy disk)
 			 * would stop this process serving the peers the supernode keeps sending here: the
 			 * seeder takes over first and the copy runs in this process after the fork, with a
-			 * descriptor of its own (20 hosts at once: 8.7 s -> see docs/BENCH.md). */
+			 * descriptor of its own (docs/BENCH.md, "The symmetric N=20 row"). */
 			struct store_export x;
 			if (store_export_prepare(g.st, &x, err, sizeof err) != DF_OK) {
 				log_user_error("get", "%s: %s", g.shown, err);
