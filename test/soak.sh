@@ -77,7 +77,12 @@ mkdir -p out getlogs
 
 # samples of the supernode: gets done, RSS (KiB), open descriptors, store bytes, tasks it holds in
 # memory, and of those the ones with their store task open (two descriptors each: data and metadata;
-# the others' files were evicted while peers hold them, or closed until a piece is asked for)
+# the others' files were evicted while peers hold them, or closed until a piece is asked for), and
+# its connections from clients that are established: the proxies keep up to 8 idle ones each to the
+# supernode (http_client's pool_per_host) for 30 s, so these fill to 24 after the restart at a pace
+# that follows the load, not the number of gets; a socket the supernode forgets to close after its
+# client left is in CLOSE_WAIT, not counted here)
+POOLED_MAX=$((3 * 8))
 sample() {
   local pid m tasks ev; pid=$(cat sn.pid)
   m=$(curl -s --max-time 5 "http://127.0.0.1:$SP/metrics")
@@ -85,9 +90,10 @@ sample() {
   pk=$(echo "$m" | awk '$1 == "df_tasks_parked" { print $2 }')
   echo "$1 $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)" \
     "$(ls "/proc/$pid/fd" 2>/dev/null | wc -l) $(du -s -B1 "$T/sn" | cut -f1) ${tasks:-0} $(( ${tasks:-0} - ${ev:-0} - ${pk:-0} ))" \
-    "$(find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | wc -l)" >> series
+    "$(find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | wc -l)" \
+    "$(ss -tnH state established "( sport = :$SP )" | wc -l)" >> series
 }
-echo "# gets rss_kb fds store_bytes tasks open_tasks sockets" > series
+echo "# gets rss_kb fds store_bytes tasks open_tasks sockets pooled" > series
 
 GETS=$((FILES + FILES / (EVERY - 1)))   # every distinct file once, plus the popular repeats
 MID=$((GETS / 2))
@@ -125,10 +131,12 @@ secs=$((SECONDS - start))
 # flat: of the samples after the restart, the second half grows by at most the allowance (the first
 # half warms up: caches, pools, an LRU filling to its descriptor budget). Descriptors count without
 # the two of each task held open: how many are held follows the last minute's gets ([supernode]
-# task_idle, the proxies' seeding), not the number of tasks seen, which is what must not grow them.
+# task_idle, the proxies' seeding), not the number of tasks seen, which is what must not grow them;
+# and without the proxies' pooled connections, up to their bound (CI's ASan run once failed here
+# with the pools filling from 5 to 30 descriptors in the second half).
 flat() { # COLUMN ALLOWED WHAT
-  awk -v c="$1" -v allow="$2" -v what="$3" -v from="$restart_at" '
-    /^#/ { next } $1 > from { v[n] = c == "fds" ? $3 - 2 * $6 : $c; g[n++] = $1 }
+  awk -v c="$1" -v allow="$2" -v what="$3" -v from="$restart_at" -v pmax="$POOLED_MAX" '
+    /^#/ { next } $1 > from { v[n] = c == "fds" ? $3 - 2 * $6 - ($8 < pmax ? $8 : pmax) : $c; g[n++] = $1 }
     END { h = int(n / 2); if (n < 2) exit 0
           if (v[n - 1] - v[h] > allow) {
             printf "%s grew from %d to %d (allowed %d) between get %d and get %d\n", what, v[h], v[n - 1], allow, g[h], g[n - 1]; exit 1 } }' series
@@ -142,7 +150,7 @@ for try in $(seq 10); do
   sed -i '$d' series
   sleep 1
 done
-echo "soak: $GETS gets in $secs s; supernode series (gets rss_kb fds store_bytes tasks open_tasks sockets):"
+echo "soak: $GETS gets in $secs s; supernode series (gets rss_kb fds store_bytes tasks open_tasks sockets pooled):"
 cat series
 # every get done, right, in time
 [ "$(wc -l < results)" -eq "$GETS" ] || fail "$(wc -l < results) of $GETS gets reported"
