@@ -75,6 +75,30 @@ static int temp_name(char *tmp, size_t cap, const char *path, unsigned n)
 
 #define DIRECT_ALIGN 4096u /* O_DIRECT: buffer, offset and length in multiples of the block size */
 
+/* Copies [off, off + len) of in to out (in O_DIRECT) through buf (DIRECT_ALIGN-aligned,
+ * STORE_IO_CHUNK bytes). off is a multiple of DIRECT_ALIGN and so is len, but for a range that ends
+ * the file: its last block goes out zero-padded (the caller cuts the file to its length). DF_AGAIN:
+ * the filesystem refused the alignment; DF_ERR with errno (ENODATA: in ends early). */
+static int direct_range(int in, int out, uint64_t off, uint64_t len, void *buf)
+{
+	for (uint64_t end = off + len; off < end;) {
+		size_t k = (size_t)DF_MIN(end - off, (uint64_t)STORE_IO_CHUNK);
+		ssize_t r = store_pread_full(in, buf, k, off);
+		if (r < 0 || (size_t)r < k) {
+			if (r >= 0)
+				errno = ENODATA;
+			return DF_ERR;
+		}
+		size_t w = (k + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+		memset((uint8_t *)buf + k, 0, w - k);
+		if (store_pwrite_full(out, buf, w, off) != DF_OK)
+			/* EINVAL: an alignment this filesystem will not take (at any offset): copy instead */
+			return errno == EINVAL ? DF_AGAIN : DF_ERR;
+		off += k;
+	}
+	return DF_OK;
+}
+
 /* Copies len bytes of in to out (empty) with out in O_DIRECT: read from the page cache (where the
  * store's copy is) into an aligned buffer, written past the page cache. Filling new page-cache
  * pages is what a copy costs on a VM like CI's (a 64 MiB export took 0.2 CPU s that way, and 20
@@ -91,25 +115,9 @@ static int copy_direct(int in, int out, uint64_t len)
 	int rc = DF_AGAIN;
 	if (posix_memalign(&buf, DIRECT_ALIGN, STORE_IO_CHUNK) != 0)
 		goto done;
-	for (uint64_t off = 0; off < len;) {
-		size_t k = (size_t)DF_MIN(len - off, (uint64_t)STORE_IO_CHUNK);
-		ssize_t r = store_pread_full(in, buf, k, off);
-		if (r < 0 || (size_t)r < k) {
-			rc = DF_ERR;
-			if (r >= 0)
-				errno = ENODATA;
-			goto done;
-		}
-		size_t w = (k + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
-		memset((uint8_t *)buf + k, 0, w - k);
-		if (store_pwrite_full(out, buf, w, off) != DF_OK) {
-			/* EINVAL: an alignment this filesystem will not take (at any offset): copy instead */
-			rc = errno == EINVAL ? DF_AGAIN : DF_ERR;
-			goto done;
-		}
-		off += k;
-	}
-	rc = ftruncate(out, (off_t)len) == 0 ? DF_OK : DF_ERR;
+	rc = direct_range(in, out, 0, len, buf);
+	if (rc == DF_OK && ftruncate(out, (off_t)len) != 0)
+		rc = DF_ERR;
 done:
 	free(buf);
 	(void)fcntl(out, F_SETFL, fl);
@@ -191,60 +199,76 @@ void store_export_drop(struct store_export *x)
 	x->in = -1;
 }
 
-int store_export_run(struct store_export *x, int dirfd, const char *path, int mode, char *err, size_t errlen)
+/* A new file for path's export under a temporary name next to it (tmp, cap bytes), never a link:
+ * an export shares no inode with the store or another export, and gets the mode a file the user
+ * creates gets (0666 & ~umask). The descriptor, or -1 with err (and tmp "" when no file exists). */
+static int temp_create(int dirfd, const char *path, char *tmp, size_t cap, char *err, size_t errlen)
 {
 	static _Atomic unsigned counter;
-	char tmp[4096];
-	uint8_t *buf = NULL;
 	int fd = -1;
-	/* a new file, never a link: an export shares no inode with the store or another export, and
-	 * gets the mode a file the user creates gets (0666 & ~umask) */
+	tmp[0] = 0;
 	for (int tries = 0; tries < 100 && fd < 0; tries++) {
-		if (temp_name(tmp, sizeof tmp, path, counter++) != DF_OK) {
+		if (temp_name(tmp, cap, path, counter++) != DF_OK) {
+			tmp[0] = 0;
 			errno = ENAMETOOLONG;
 			store_err(err, errlen, path, "path too long");
-			goto fail;
+			return -1;
 		}
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST) {
+			tmp[0] = 0;
 			store_err_sys(err, errlen, path, "cannot create a temporary file next to it");
-			goto fail_notmp;
+			return -1;
 		}
 	}
 	if (fd < 0) {
+		tmp[0] = 0;
 		errno = EEXIST;
 		store_err(err, errlen, path, "no free temporary name next to it");
-		goto fail_notmp;
 	}
+	return fd;
+}
+
+/* The filled temporary file becomes path: mode (>= 0), fsync, close (*fd is -1 after, whatever
+ * happens), rename, fsync of the folder. DF_OK, or DF_ERR with err (tmp left for the caller). */
+static int export_commit(int *fd, int dirfd, const char *tmp, const char *path, int mode, char *err, size_t errlen)
+{
+	int f = *fd;
+	*fd = -1;
+	/* the mode before the name: the file never appears with another one; the bytes must be on
+	 * disk before the name is: a power cut never leaves a hollow file */
+	const char *failed = mode >= 0 && fchmod(f, (mode_t)mode) != 0 ? "chmod" : fsync(f) != 0 ? "fsync" : NULL;
+	if (failed) {
+		int saved = errno;
+		close(f);
+		errno = saved;
+		return store_err_sys(err, errlen, path, failed);
+	}
+	if (close(f) != 0)
+		return store_err_sys(err, errlen, path, "close");
+	if (renameat(dirfd, tmp, dirfd, path) != 0)
+		return store_err_sys(err, errlen, path, "rename");
+	if (dirfd == AT_FDCWD)
+		(void)store_fsync_dir_of(path);
+	else
+		(void)fsync(dirfd);
+	return DF_OK;
+}
+
+int store_export_run(struct store_export *x, int dirfd, const char *path, int mode, char *err, size_t errlen)
+{
+	char tmp[4096];
+	uint8_t *buf = NULL;
+	int fd = temp_create(dirfd, path, tmp, sizeof tmp, err, errlen);
+	if (fd < 0)
+		goto fail;
 	if (export_fill(x, fd, &buf) != DF_OK) {
 		store_err(err, errlen, path, "copy: %s",
 			  errno == ENODATA ? "the data file is shorter than its metadata says" : strerror(errno));
 		goto fail;
 	}
-	/* the mode before the name: the file never appears with another one */
-	if (mode >= 0 && fchmod(fd, (mode_t)mode) != 0) {
-		store_err_sys(err, errlen, path, "chmod");
+	if (export_commit(&fd, dirfd, tmp, path, mode, err, errlen) != DF_OK)
 		goto fail;
-	}
-	/* the bytes must be on disk before the name is: a power cut never leaves a hollow file */
-	if (fsync(fd) != 0) {
-		store_err_sys(err, errlen, path, "fsync");
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		store_err_sys(err, errlen, path, "close");
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, path) != 0) {
-		store_err_sys(err, errlen, path, "rename");
-		goto fail;
-	}
-	if (dirfd == AT_FDCWD)
-		(void)store_fsync_dir_of(path);
-	else
-		(void)fsync(dirfd);
 	free(buf);
 	store_export_drop(x);
 	return DF_OK;
@@ -252,18 +276,85 @@ fail : {
 	int saved = errno;
 	if (fd >= 0)
 		close(fd);
-	unlinkat(dirfd, tmp, 0);
+	if (tmp[0])
+		unlinkat(dirfd, tmp, 0);
 	free(buf);
 	store_export_drop(x);
 	errno = saved;
 	return DF_ERR;
 }
-fail_notmp : {
-	int saved = errno;
-	store_export_drop(x);
-	errno = saved;
+}
+
+int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const char *path, char *err, size_t errlen)
+{
+	*l = (struct store_live){.in = -1, .out = -1, .dirfd = dirfd, .path = path};
+	struct store *s = t->store;
+	/* a reflink at the end costs nothing, a plain copy as it lands fills page-cache pages twice:
+	 * neither is worth doing as the pieces land */
+	if (t->length <= 0 || s->no_direct || s->no_kernel_copy || t->piece_size % DIRECT_ALIGN != 0)
+		return DF_AGAIN;
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
+	l->length = (uint64_t)t->length;
+	l->in = fcntl(t->data_fd, F_DUPFD_CLOEXEC, 0);
+	if (l->in < 0)
+		return store_err_sys(err, errlen, t->data_path, "dup");
+	l->out = temp_create(dirfd, path, l->tmp, sizeof l->tmp, err, errlen);
+	if (l->out < 0)
+		goto fail;
+	if (!s->no_clone && ioctl(l->out, FICLONE, l->in) == 0) {
+		/* this filesystem has reflinks: the export at the end is a clone */
+		store_live_drop(l);
+		return DF_AGAIN;
+	}
+	int fl = fcntl(l->out, F_GETFL);
+	if (fl < 0 || fcntl(l->out, F_SETFL, fl | O_DIRECT) != 0 ||
+	    posix_memalign(&l->buf, DIRECT_ALIGN, STORE_IO_CHUNK) != 0) {
+		l->buf = NULL;
+		store_live_drop(l);
+		return DF_AGAIN;
+	}
+	return DF_OK;
+fail:
+	store_live_drop(l);
 	return DF_ERR;
 }
+
+int store_live_write(struct store_live *l, uint64_t off, uint64_t len)
+{
+	if (off % DIRECT_ALIGN != 0 || off > l->length || len > l->length - off ||
+	    (len % DIRECT_ALIGN != 0 && off + len != l->length))
+		return (errno = EINVAL), DF_AGAIN;
+	return direct_range(l->in, l->out, off, len, l->buf);
+}
+
+int store_live_close(struct store_live *l, char *err, size_t errlen)
+{
+	int rc = DF_ERR;
+	if (ftruncate(l->out, (off_t)l->length) != 0)
+		store_err_sys(err, errlen, l->path, "truncate");
+	else if (export_commit(&l->out, l->dirfd, l->tmp, l->path, -1, err, errlen) == DF_OK) {
+		l->tmp[0] = 0; /* renamed: nothing to remove */
+		rc = DF_OK;
+	}
+	int saved = errno;
+	store_live_drop(l);
+	errno = saved;
+	return rc;
+}
+
+void store_live_drop(struct store_live *l)
+{
+	if (l->out >= 0)
+		close(l->out);
+	if (l->tmp[0])
+		unlinkat(l->dirfd, l->tmp, 0);
+	if (l->in >= 0)
+		close(l->in);
+	free(l->buf);
+	l->out = l->in = -1;
+	l->tmp[0] = 0;
+	l->buf = NULL;
 }
 
 int store_task_handoff_at(struct store_task *t, int dirfd, const char *path, char *err, size_t errlen)

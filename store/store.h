@@ -225,6 +225,27 @@ struct store_export {
 int store_export_prepare(struct store_task *t, struct store_export *x, char *err, size_t errlen);
 int store_export_run(struct store_export *x, int dirfd, const char *path, int mode, char *err, size_t errlen);
 void store_export_drop(struct store_export *x);
+/* An export written while the task downloads (df get -O), so the copy ends with the download:
+ * open (in the task's thread; the length known) creates the temporary file next to path and keeps
+ * a descriptor of the data file; write copies verified bytes [off, off + len) into it past the page
+ * cache (O_DIRECT), from any one thread at a time; close, once every byte is written, cuts it to
+ * the task's length, fsyncs and renames it as store_export_run does; drop removes an unclosed one
+ * (close and drop always let go of everything). off is a multiple of 4096 and so is len but at the
+ * end of the file: whole pieces are. DF_AGAIN from open: better or only done at the end (the
+ * filesystem has reflinks or refuses O_DIRECT, pieces are not multiples of 4096, the length is
+ * unknown); from write: the filesystem or the alignment refused (drop it, export at the end).
+ * DF_ERR with errno (open: with err). */
+struct store_live {
+	int in, out, dirfd;
+	uint64_t length;
+	void *buf;
+	const char *path; /* the caller's, until close or drop */
+	char tmp[4096];
+};
+int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const char *path, char *err, size_t errlen);
+int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
+int store_live_close(struct store_live *l, char *err, size_t errlen);
+void store_live_drop(struct store_live *l);
 /* Hands the task's data file itself to the caller as path (mode 0666 & ~umask; fsynced, then
  * renamed there) and takes the task out of the store: no copy, and afterwards the file is in no
  * way the store's (another name, no metadata, no lock; df never writes it again). Only for a task

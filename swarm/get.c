@@ -15,6 +15,7 @@
 #include "net/http_server.h"
 #include "store/store.h"
 #include "swarm/common.h"
+#include "swarm/livecopy.h"
 #include "swarm/peer.h"
 #include "swarm/seeder.h"
 
@@ -32,7 +33,8 @@ struct get_run {
 	ev_timer tick;
 	struct rate_meter meter;
 	int drew;
-	int signum; /* SIGINT/SIGTERM that stopped it, or 0 */
+	int signum;            /* SIGINT/SIGTERM that stopped it, or 0 */
+	struct livecopy *live; /* -O written as the pieces land (keep: the store keeps its own) */
 };
 
 static void on_signal(struct loop_signals *sig, int signum, int count, void *ctx)
@@ -68,6 +70,27 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	progress_line(&pg, 100, line, sizeof line);
 	fprintf(stderr, "\r%-100s", line);
 	g->drew = 1;
+}
+
+/* The length is known: -O can be written as the pieces land, when the store keeps its own copy
+ * (without keep, the store's file itself becomes -O at the end: nothing to copy). */
+static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
+{
+	struct get_run *g = ctx;
+	struct store_task *st = swarm_dl_task(w);
+	if (length < 0 || g->live || !st || strcmp(g->job->output, "-") == 0 || !g->df->cfg->get_keep)
+		return;
+	g->live = livecopy_start(st, AT_FDCWD, g->job->output);
+	for (uint32_t i = 0, n = store_task_piece_count(st); g->live && i < n; i++)
+		if (store_task_has(st, i))
+			livecopy_piece(g->live, i);
+}
+
+static void on_piece(struct swarm_dl *w, uint32_t piece, void *ctx)
+{
+	(void)w;
+	struct get_run *g = ctx;
+	livecopy_piece(g->live, piece);
 }
 
 static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void *ctx)
@@ -198,8 +221,13 @@ int swarm_get(struct df *df, struct get_job *job)
 	headers[0] = 0;
 	for (int i = 0; i < job->nheaders && hl < sizeof headers; i++)
 		hl += (size_t)snprintf(headers + hl, sizeof headers - hl, "%s\r\n", job->headers[i]);
-	struct swarm_dl_cfg dc = {
-		.url = job->url, .headers = headers, .digest = job->digest, .on_done = on_done, .ctx = &g};
+	struct swarm_dl_cfg dc = {.url = job->url,
+				  .headers = headers,
+				  .digest = job->digest,
+				  .on_meta = on_meta,
+				  .on_piece = on_piece,
+				  .on_done = on_done,
+				  .ctx = &g};
 	g.w = swarm_dl_start(sp, &dc, err, sizeof err);
 	if (!g.w) {
 		log_user_error("get", "%s", err);
@@ -260,6 +288,11 @@ int swarm_get(struct df *df, struct get_job *job)
 			left = 1;
 			h = swarm_peer_hand_off(sp, g.st, job->output, err, sizeof err);
 		}
+		if (h == DF_AGAIN && g.live) {
+			/* copied as the pieces landed: what landed last, the fsync and the rename */
+			h = livecopy_finish(g.live, err, sizeof err);
+			g.live = NULL;
+		}
 		if (h == DF_AGAIN && seeding) {
 			/* The copy to -O (and its fsync: ~0.1 s per 64 MiB on ext4, far more on a busy disk)
 			 * would stop this process serving the peers the supernode keeps sending here: the
@@ -312,6 +345,7 @@ int swarm_get(struct df *df, struct get_job *job)
 	if (!left)
 		leave_swarm(g.loop, sp);
 out:
+	livecopy_free(g.live);
 	swarm_peer_free(sp);
 	return rc;
 }

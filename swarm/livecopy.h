@@ -1,0 +1,30 @@
+/* df get's copy to -O while the download runs: each verified piece is copied into the output's
+ * temporary file (store_live, past the page cache) on a thread of its own as it lands, so the copy
+ * ends with the download instead of starting after it (0.4 s per 512 MiB here, minutes for 30 GB).
+ *
+ * How it is used: livecopy_start once the length is known, livecopy_piece from on_piece (and for
+ * the pieces present at start), then livecopy_finish when the download is done: DF_OK, the file is
+ * in place; DF_AGAIN, the live copy gave up somewhere (an O_DIRECT write refused...) and nothing is
+ * left of it: export at the end as without it. livecopy_free at any point drops it all. */
+#ifndef DF_SWARM_LIVECOPY_H
+#define DF_SWARM_LIVECOPY_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct livecopy;
+
+/* For path (relative to dirfd, AT_FDCWD: as is) from t, whose length is known. NULL when a copy at
+ * the end is better or the only way here (reflinks, no O_DIRECT, no thread...): nothing to undo. */
+struct livecopy *livecopy_start(struct store_task *t, int dirfd, const char *path);
+/* Piece n is verified in the store (a second note of the same piece is ignored). */
+void livecopy_piece(struct livecopy *c, uint32_t n);
+/* Every piece was noted: waits for the thread to copy the rest, then cuts, fsyncs and renames the
+ * file into place. DF_OK: done. DF_AGAIN: the live copy failed (the temporary file is gone: export
+ * at the end instead). DF_ERR with err: putting the copied file in place failed. c is freed. */
+int livecopy_finish(struct livecopy *c, char *err, size_t errlen);
+/* Stops the thread, removes the temporary file, frees. NULL is fine. */
+void livecopy_free(struct livecopy *c);
+
+#endif
