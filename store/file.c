@@ -296,9 +296,21 @@ int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const
 	if (store_task_unpark(t, err, errlen) != DF_OK)
 		return DF_ERR;
 	l->length = (uint64_t)t->length;
-	l->in = fcntl(t->data_fd, F_DUPFD_CLOEXEC, 0);
+	/* a descriptor of its own, not a dup: a dup would share the task's lock (flock belongs to the
+	 * open file), and the store could not remove the task when the source has another version */
+	struct stat a;
+	l->in = open(t->data_path, O_RDONLY | O_CLOEXEC);
 	if (l->in < 0)
-		return store_err_sys(err, errlen, t->data_path, "dup");
+		return store_err_sys(err, errlen, t->data_path, "open");
+	if (fstat(l->in, &a) != 0 || fstat(t->data_fd, &l->data) != 0) {
+		store_err_sys(err, errlen, t->data_path, "fstat");
+		goto fail;
+	}
+	if (a.st_dev != l->data.st_dev || a.st_ino != l->data.st_ino) {
+		errno = ESTALE;
+		store_err(err, errlen, t->data_path, "replaced while opened");
+		goto fail;
+	}
 	l->out = temp_create(dirfd, path, l->tmp, sizeof l->tmp, err, errlen);
 	if (l->out < 0)
 		goto fail;
@@ -318,6 +330,13 @@ int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const
 fail:
 	store_live_drop(l);
 	return DF_ERR;
+}
+
+int store_live_follows(const struct store_live *l, const struct store_task *t)
+{
+	struct stat a;
+	return t->data_fd >= 0 && fstat(t->data_fd, &a) == 0 && a.st_dev == l->data.st_dev &&
+	       a.st_ino == l->data.st_ino;
 }
 
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len)

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -237,6 +238,7 @@ void store_export_drop(struct store_export *x);
  * DF_ERR with errno (open: with err). */
 struct store_live {
 	int in, out, dirfd;
+	struct stat data; /* the data file it copies from (its own descriptor holds it: no reuse) */
 	uint64_t length;
 	void *buf;
 	const char *path; /* the caller's, until close or drop */
@@ -244,6 +246,9 @@ struct store_live {
 };
 int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const char *path, char *err, size_t errlen);
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
+/* 1 while t's data file is still the one l copies from; 0 once the store replaced it (the source
+ * had another version: t started over), and what l copied is of no use. */
+int store_live_follows(const struct store_live *l, const struct store_task *t);
 int store_live_close(struct store_live *l, char *err, size_t errlen);
 void store_live_drop(struct store_live *l);
 /* Hands the task's data file itself to the caller as path (mode 0666 & ~umask; fsynced, then

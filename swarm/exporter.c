@@ -1,5 +1,6 @@
-/* The export worker: one thread per export, store_export_run on it, the result handed back to the
- * loop with an ev_async; an abandoned export frees itself there. */
+/* The export worker: one thread per export, store_export_run on it (or the end of a live copy,
+ * the export only if that gave up), the result handed back to the loop with an ev_async; an
+ * abandoned export frees itself there. */
 #include "swarm/exporter.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@ struct exporter {
 	void *ctx; /* loop side: done and ctx are cleared by exporter_abandon */
 	/* the worker's until it wakes the loop */
 	struct store_export x;
+	struct livecopy *live; /* finished first; x only when it gives up */
 	int dirfd, mode, rc;
 	char *path;
 	char err[512];
@@ -28,7 +30,15 @@ struct exporter {
 static void *work(void *arg)
 {
 	struct exporter *e = arg;
-	e->rc = store_export_run(&e->x, e->dirfd, e->path, e->mode, e->err, sizeof e->err);
+	e->rc = DF_AGAIN;
+	if (e->live) {
+		e->rc = livecopy_finish(e->live, e->err, sizeof e->err);
+		e->live = NULL;
+	}
+	if (e->rc == DF_AGAIN)
+		e->rc = store_export_run(&e->x, e->dirfd, e->path, e->mode, e->err, sizeof e->err);
+	else
+		store_export_drop(&e->x);
 	ev_async_send(e->loop, &e->wake);
 	return NULL;
 }
@@ -50,6 +60,13 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 struct exporter *exporter_start(struct ev_loop *loop, struct store_export *x, int dirfd, const char *path, int mode,
 				void (*done)(void *ctx, int rc, const char *err), void *ctx)
 {
+	return exporter_start_live(loop, NULL, x, dirfd, path, mode, done, ctx);
+}
+
+struct exporter *exporter_start_live(struct ev_loop *loop, struct livecopy *live, struct store_export *x, int dirfd,
+				     const char *path, int mode, void (*done)(void *ctx, int rc, const char *err),
+				     void *ctx)
+{
 	struct exporter *e = calloc(1, sizeof *e);
 	int err = ENOMEM;
 	if (!e || !(e->path = strdup(path)))
@@ -58,6 +75,7 @@ struct exporter *exporter_start(struct ev_loop *loop, struct store_export *x, in
 	e->done = done;
 	e->ctx = ctx;
 	e->x = *x;
+	e->live = live;
 	e->dirfd = dirfd;
 	e->mode = mode;
 	ev_async_init(&e->wake, on_wake);
@@ -68,6 +86,7 @@ struct exporter *exporter_start(struct ev_loop *loop, struct store_export *x, in
 	}
 	return e;
 fail:
+	livecopy_free(live);
 	store_export_drop(x);
 	if (dirfd >= 0)
 		close(dirfd);

@@ -10,6 +10,7 @@
 
 #include "net/loop.h"
 #include "store/store.h"
+#include "swarm/livecopy.h"
 
 struct exporter;
 
@@ -18,6 +19,13 @@ struct exporter;
  * store_export_run. done never runs inside this call. NULL with errno when no thread can start. */
 struct exporter *exporter_start(struct ev_loop *loop, struct store_export *x, int dirfd, const char *path, int mode,
 				void (*done)(void *ctx, int rc, const char *err), void *ctx);
+
+/* The same for a download copied as its pieces landed: the worker ends live (livecopy_finish:
+ * what landed last, fsync, rename; it is the worker's, freed even on failure here) and runs the
+ * export of x only when the live copy gave up. live NULL: exporter_start. */
+struct exporter *exporter_start_live(struct ev_loop *loop, struct livecopy *live, struct store_export *x, int dirfd,
+				     const char *path, int mode, void (*done)(void *ctx, int rc, const char *err),
+				     void *ctx);
 
 /* The caller no longer wants to hear of it: done is not called; the worker finishes what it does
  * (a copy stopped half-way would only leave a temporary file) and frees itself on the loop.

@@ -72,24 +72,35 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	g->drew = 1;
 }
 
-/* The length is known: -O can be written as the pieces land, when the store keeps its own copy
- * (without keep, the store's file itself becomes -O at the end: nothing to copy). */
-static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
+/* -O written as the pieces land, when the store keeps its own copy (without keep, the store's file
+ * itself becomes -O at the end: nothing to copy); again from the start when the engine started the
+ * task over (the stored copy was another version). */
+static void live_follow(struct get_run *g, struct store_task *st)
 {
-	struct get_run *g = ctx;
-	struct store_task *st = swarm_dl_task(w);
-	if (length < 0 || g->live || !st || strcmp(g->job->output, "-") == 0 || !g->df->cfg->get_keep)
+	if (g->live && livecopy_follows(g->live, st))
 		return;
+	livecopy_free(g->live);
 	g->live = livecopy_start(st, AT_FDCWD, g->job->output);
 	for (uint32_t i = 0, n = store_task_piece_count(st); g->live && i < n; i++)
 		if (store_task_has(st, i))
 			livecopy_piece(g->live, i);
 }
 
+static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
+{
+	struct get_run *g = ctx;
+	struct store_task *st = swarm_dl_task(w);
+	if (length >= 0 && st && strcmp(g->job->output, "-") != 0 && g->df->cfg->get_keep)
+		live_follow(g, st);
+}
+
 static void on_piece(struct swarm_dl *w, uint32_t piece, void *ctx)
 {
-	(void)w;
 	struct get_run *g = ctx;
+	struct store_task *st = swarm_dl_task(w);
+	if (!g->live || !st)
+		return;
+	live_follow(g, st);
 	livecopy_piece(g->live, piece);
 }
 
@@ -287,6 +298,10 @@ int swarm_get(struct df *df, struct get_job *job)
 			leave_swarm(g.loop, sp);
 			left = 1;
 			h = swarm_peer_hand_off(sp, g.st, job->output, err, sizeof err);
+		}
+		if (h == DF_AGAIN && g.live && !livecopy_follows(g.live, g.st)) {
+			livecopy_free(g.live); /* of a version the engine dropped */
+			g.live = NULL;
 		}
 		if (h == DF_AGAIN && g.live) {
 			/* copied as the pieces landed: what landed last, the fsync and the rename */

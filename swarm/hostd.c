@@ -43,6 +43,7 @@ struct hjob {
 	uint64_t last_done;
 	struct hostd_job_spec spec; /* url, output, source headers, digest */
 	struct exporter *exp;       /* the copy to spec.output, once the download is complete */
+	struct livecopy *live;      /* spec.output written as the pieces land, until exp takes it */
 	char done_line[200];        /* the last line, sent once the copy is in place */
 	size_t out_off, out_len;
 	char out[OUT_MAX];
@@ -114,6 +115,7 @@ static void job_close(struct hjob *j)
 	if (j->dl)
 		swarm_dl_cancel(j->dl);
 	exporter_abandon(j->exp); /* the client left: the copy ends on its own */
+	livecopy_free(j->live);
 	ev_io_stop(hd->cfg.loop, &j->io);
 	ev_timer_stop(hd->cfg.loop, &j->reap);
 	loop_timeout_stop(hd->cfg.loop, &j->to);
@@ -234,21 +236,40 @@ static void job_end(struct hjob *j, int exit_code, const char *msg)
 	}
 }
 
+/* The copy runs with the download, so the file is in place soon after its last piece; again from
+ * the start when the engine started the task over (the stored copy was another version). */
+static void live_follow(struct hjob *j, struct store_task *t)
+{
+	if (j->live && livecopy_follows(j->live, t))
+		return;
+	livecopy_free(j->live);
+	j->live = livecopy_start(t, AT_FDCWD, j->spec.output);
+	for (uint32_t i = 0, n = store_task_piece_count(t); j->live && i < n; i++)
+		if (store_task_has(t, i))
+			livecopy_piece(j->live, i);
+}
+
 static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 {
 	struct hjob *j = ctx;
-	(void)dl;
+	struct store_task *t = swarm_dl_task(dl);
 	j->length = length;
 	job_say(j, 0, "length: %lld\n", (long long)length);
+	if (length >= 0 && t && !j->dead)
+		live_follow(j, t);
 }
 
 static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 {
-	(void)piece;
 	struct hjob *j = ctx;
 	/* the download's own handle, never one of our own: a second handle would keep the engine from
-	 * dropping a stored copy of another version, and would go on showing that old copy */
+	 * dropping a stored copy of another version, and would go on showing that old copy (the live
+	 * copy has a descriptor of its own, no lock, and follows the task's data file) */
 	struct store_task *t = swarm_dl_task(dl);
+	if (j->live && t) {
+		live_follow(j, t);
+		livecopy_piece(j->live, piece);
+	}
 	double now = ev_now(j->hd->cfg.loop);
 	if (!t || now - j->last_progress < PROGRESS_EVERY)
 		return;
@@ -281,27 +302,38 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	struct store_task *t = swarm_dl_task(dl);
 	char err[512];
 	swarm_dl_stats(dl, &ds);
+	struct livecopy *live = j->live;
 	j->dl = NULL;
+	j->live = NULL;
+	if (j->dead || rc != DF_OK)
+		livecopy_free(live); /* nothing to export for anyone: the temporary file goes */
 	if (j->dead)
-		return; /* the client left: nothing to export for anyone */
+		return; /* the client left */
 	if (rc != DF_OK) {
 		job_end(j, exit_code ? exit_code : DF_EXIT_FAIL, msg);
 		return;
 	}
 	if (!t) {
+		livecopy_free(live);
 		job_end(j, DF_EXIT_FAIL, "the download ended without a task");
 		return;
 	}
 	snprintf(j->done_line, sizeof j->done_line, "done: %lld %llu %llu %llu %llu\n", (long long)store_task_length(t),
 		 (unsigned long long)ds.from_peers, (unsigned long long)ds.from_super,
 		 (unsigned long long)ds.from_source, (unsigned long long)ds.resumed);
-	/* the copy runs on a thread (swarm/exporter.h): this loop serves the proxy's every client */
+	/* the copy (or the end of the live one) runs on a thread (swarm/exporter.h): this loop serves
+	 * the proxy's every client */
 	struct store_export x;
 	if (store_export_prepare(t, &x, err, sizeof err) != DF_OK) {
+		livecopy_free(live);
 		job_end(j, DF_EXIT_FAIL, err);
 		return;
 	}
-	j->exp = exporter_start(j->hd->cfg.loop, &x, AT_FDCWD, j->spec.output, -1, on_exported, j);
+	if (live && !livecopy_follows(live, t)) {
+		livecopy_free(live); /* of a version the engine dropped */
+		live = NULL;
+	}
+	j->exp = exporter_start_live(j->hd->cfg.loop, live, &x, AT_FDCWD, j->spec.output, -1, on_exported, j);
 	if (!j->exp) {
 		snprintf(err, sizeof err, "%.300s: cannot start the copy: %s", j->spec.output, strerror(errno));
 		job_end(j, DF_EXIT_FAIL, err);

@@ -129,6 +129,11 @@ void livecopy_piece(struct livecopy *c, uint32_t n)
 	pthread_mutex_unlock(&c->mu);
 }
 
+int livecopy_follows(const struct livecopy *c, const struct store_task *t)
+{
+	return store_live_follows(&c->live, t); /* c->live.data is set once, before the thread starts */
+}
+
 /* Ends the thread: with stop, at once (after the piece it copies); else once nothing is pending. */
 static void end_thread(struct livecopy *c, int stop)
 {

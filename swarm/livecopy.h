@@ -3,7 +3,7 @@
  * ends with the download instead of starting after it (0.4 s per 512 MiB here, minutes for 30 GB).
  *
  * How it is used: livecopy_start once the length is known, livecopy_piece from on_piece (and for
- * the pieces present at start), then livecopy_finish when the download is done: DF_OK, the file is
+ * the pieces present at start; a new livecopy when the task started over), then livecopy_finish when the download is done: DF_OK, the file is
  * in place; DF_AGAIN, the live copy gave up somewhere (an O_DIRECT write refused...) and nothing is
  * left of it: export at the end as without it. livecopy_free at any point drops it all. */
 #ifndef DF_SWARM_LIVECOPY_H
@@ -20,6 +20,9 @@ struct livecopy;
 struct livecopy *livecopy_start(struct store_task *t, int dirfd, const char *path);
 /* Piece n is verified in the store (a second note of the same piece is ignored). */
 void livecopy_piece(struct livecopy *c, uint32_t n);
+/* 1 while t (the download's task, from the loop) is still what c copies from; 0 once the engine
+ * started the task over (the source has another version): free c, start again. */
+int livecopy_follows(const struct livecopy *c, const struct store_task *t);
 /* Every piece was noted: waits for the thread to copy the rest, then cuts, fsyncs and renames the
  * file into place. DF_OK: done. DF_AGAIN: the live copy failed (the temporary file is gone: export
  * at the end instead). DF_ERR with err: putting the copied file in place failed. c is freed. */

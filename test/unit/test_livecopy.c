@@ -101,7 +101,7 @@ static void any_order(void)
 		livecopy_piece(c, n); /* a second note of a piece changes nothing */
 	}
 	livecopy_piece(c, PIECES + 5); /* past the end: ignored */
-	CHECK(access(out, F_OK) != 0);  /* no name before the end */
+	CHECK(access(out, F_OK) != 0); /* no name before the end */
 	CHECK_EQ(livecopy_finish(c, err, sizeof err), DF_OK);
 	CHECK(same_as_task(out));
 	CHECK_EQ(count_named(d, ".out.df-"), 0);
@@ -187,7 +187,35 @@ static void not_here(void)
 	S = NULL;
 }
 
+/* The task started over (the source has another version): the live copy, holding no lock, does
+ * not stop the store removing the old one, and says it no longer follows the new one. */
+static void started_over(void)
+{
+	open_store();
+	struct store_task *t = new_task(S, "ff", PIECE, LENGTH);
+	if (!S || !t)
+		return;
+	char out[1200];
+	snprintf(out, sizeof out, "%s/out", dir_of("over"));
+	struct livecopy *c = livecopy_start(t, AT_FDCWD, out);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	put_piece(t, 0);
+	livecopy_piece(c, 0);
+	CHECK(livecopy_follows(c, t));
+	store_task_close(t);
+	CHECK_EQ(store_task_remove(S, "ff", err, sizeof err), DF_OK);
+	t = new_task(S, "ff", PIECE, LENGTH);
+	if (t)
+		CHECK(!livecopy_follows(c, t));
+	livecopy_free(c);
+	if (t)
+		store_task_close(t);
+}
+
 static const struct unit_test tests[] = {
+	{"started_over", started_over},
 	{"any_order", any_order},
 	{"stopped", stopped},
 	{"not_here", not_here},
