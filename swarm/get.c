@@ -318,6 +318,7 @@ int swarm_get(struct df *df, struct get_job *job)
 				log_user_error("get", "%s: %s", g.shown, err);
 				goto out;
 			}
+			s.close_fd = x.in;
 			if (seeder_detach(&s) == DF_OK) {
 				/* the child owns the engine, the store task and their locks now: touch nothing
 				 * of them; x is this process's own */
@@ -332,6 +333,7 @@ int swarm_get(struct df *df, struct get_job *job)
 			}
 			log_warn("cannot start the seeder: %s", strerror(errno));
 			seeding = 0;
+			s.close_fd = 0;
 			h = store_export_run(&x, AT_FDCWD, job->output, -1, err, sizeof err);
 		} else if (h == DF_AGAIN) {
 			/* not seeding: the supernode stops sending peers here before the copy, not after */

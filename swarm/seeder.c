@@ -116,6 +116,8 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	/* the child */
 	struct seeder s = {.c = *cfg};
 	char err[256];
+	if (cfg->close_fd > 0)
+		close(cfg->close_fd); /* the parent's (df get's copy to -O): held for the seeder's life otherwise */
 	setsid();
 	redirect_stdio(&s);
 	log_set_daemon(1);

@@ -19,6 +19,7 @@ struct seeder_cfg {
 	uint64_t max_idle;
 	void (*on_sighup)(void *ctx); /* a configuration reload (rate caps, log level), or NULL: ignored */
 	void *sighup_ctx;
+	int close_fd; /* > 0: a descriptor of the parent's own work (df get's copy to -O) the child closes */
 };
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when

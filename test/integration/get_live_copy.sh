@@ -89,4 +89,17 @@ cmp -s "$T/www/f" "$T/o/out3" || fail "the proxy's output differs"
 [ "$seen" -ge $((8 << 20)) ] ||
   fail "the proxy's temporary file for out3 held at most $seen bytes during the download (want >= 8 MiB)"
 [ -z "$(ls -A "$T/o" | grep -v '^out[234]\?$')" ] || fail "left after the proxy's copy: $(ls -A "$T/o")"
+# pieces that are not whole 4 KiB blocks: no live copy; the get copies at the end, after its seeder
+# took over (fork), and that seeder keeps no descriptor of the parent's copy (one of the data file)
+SP3=$(free_port)
+start_supernode sn3 "$SP3" --piece-size 100000
+timeout 60 "$DF" get "$url" -O "$T/o/out5" --data "$T/P5" --supernode "127.0.0.1:$SP3" --seed-idle 30 > "$T/get7.log" 2>&1 ||
+  fail "the get with 100000-byte pieces: $(cat "$T/get7.log")"
+track_seeder "$T/P5"
+cmp -s "$T/www/f" "$T/o/out5" || fail "the output with 100000-byte pieces differs"
+sp=$(cat "$T/P5/seeder.pid")
+nd=$(find "/proc/$sp/fd" -lname '*.data' 2>/dev/null | wc -l)
+[ "$nd" = 1 ] || fail "the seeder holds $nd descriptors of the data file (want 1: its task's): $(ls -l "/proc/$sp/fd" | grep data)"
+kill "$sp"
+
 pass "df get writes -O as the pieces land (itself or handed to df proxy); interrupted, it leaves nothing; resumed, it writes all"
