@@ -1,7 +1,9 @@
 /* Whole files in and out of the store: export to a user path (reflink, else copy_file_range, else
  * read/write; never a hard link; always temp name + rename), import of a local file as a complete task, and the
  * whole-file digests of a task. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -199,6 +202,58 @@ void store_export_drop(struct store_export *x)
 	x->in = -1;
 }
 
+#define STALE_AGE 3600 /* s without a write before a dead process's temporary file is removed */
+
+/* The pid in name when it is one of path's temporary names (".BASE.df-PID-N"), else 0. */
+static long temp_pid(const char *name, const char *base)
+{
+	size_t bl = strlen(base);
+	if (name[0] != '.' || strncmp(name + 1, base, bl) != 0 || strncmp(name + 1 + bl, ".df-", 4) != 0)
+		return 0;
+	const char *p = name + bl + 5;
+	long pid = 0;
+	int digits = 0;
+	for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
+		pid = pid * 10 + (*p - '0');
+	if (!digits || *p++ != '-' || !(*p >= '0' && *p <= '9'))
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p ? 0 : pid;
+}
+
+/* Removes path's temporary files that a df killed before it could (kill -9, a power cut) left
+ * next to it: ours (same owner, regular files), of a process that no longer exists, not written
+ * for STALE_AGE (so a df in another pid namespace writing to the same folder, whose pid this one
+ * cannot see, keeps its file while it works). Best effort: the export goes on whatever happens. */
+static void sweep_stale(int dirfd, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char dir[4096];
+	if (slash && (size_t)snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + 1, path) >= sizeof dir)
+		return;
+	int fd = openat(dirfd, slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	time_t now = time(NULL);
+	for (struct dirent *e; (e = readdir(d));) {
+		long pid = temp_pid(e->d_name, base);
+		struct stat st;
+		if (pid <= 0 || pid == (long)getpid() || pid > INT32_MAX ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH) ||
+		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid() || now - st.st_mtime < STALE_AGE)
+			continue;
+		if (unlinkat(fd, e->d_name, 0) == 0)
+			log_info("removed %s%s, left by an interrupted df (pid %ld)", slash ? dir : "", e->d_name, pid);
+	}
+	closedir(d);
+}
+
 /* A new file for path's export under a temporary name next to it (tmp, cap bytes), never a link:
  * an export shares no inode with the store or another export, and gets the mode a file the user
  * creates gets (0666 & ~umask). The descriptor, or -1 with err (and tmp "" when no file exists). */
@@ -207,6 +262,7 @@ static int temp_create(int dirfd, const char *path, char *tmp, size_t cap, char 
 	static _Atomic unsigned counter;
 	int fd = -1;
 	tmp[0] = 0;
+	sweep_stale(dirfd, path);
 	for (int tries = 0; tries < 100 && fd < 0; tries++) {
 		if (temp_name(tmp, cap, path, counter++) != DF_OK) {
 			tmp[0] = 0;

@@ -56,6 +56,24 @@ grep -q "resumed with" "$T/get3.log" || fail "the rerun did not resume: $(cat "$
 cmp -s "$T/www/f" "$T/o/out2" || fail "the resumed get's output differs"
 [ -z "$(ls -A "$T/o" | grep -v '^out2\?$')" ] || fail "left after the rerun: $(ls -A "$T/o")"
 
+# killed (-9): its temporary file stays; once it is an hour old, the next get of that path removes it
+"$DF" get "$url" -O "$T/o/out6" --data "$T/P6" --supernode "127.0.0.1:$SP" --seed-idle 0 --limit-rate 4M \
+  > "$T/get-out6.log" 2>&1 &
+gp=$!
+track "$gp"
+wait_for 20 "a temporary file of 4 MiB next to out6" temp_at_least out6 $((4 << 20))
+kill -9 "$gp"
+wait "$gp" 2>/dev/null
+left=$(ls "$T"/o/.out6.df-* 2>/dev/null)
+[ -n "$left" ] || fail "a get killed with -9 left no temporary file (the case this checks)"
+touch -d '2 hours ago' $left
+timeout 60 "$DF" get "$url" -O "$T/o/out6" --data "$T/P6" --supernode "127.0.0.1:$SP" --seed-idle 0 > "$T/get-out6b.log" 2>&1 ||
+  fail "the get after the killed one: $(cat "$T/get-out6b.log")"
+cmp -s "$T/www/f" "$T/o/out6" || fail "the output after the killed get differs"
+[ -z "$(ls -A "$T/o" | grep '^\.out6')" ] || fail "the killed get's temporary file is still there: $(ls -A "$T/o")"
+grep -q "removed .*\.out6\.df-.*left by an interrupted df" "$T/get-out6b.log" || fail "the removal was not said: $(cat "$T/get-out6b.log")"
+rm -f "$T/o/out6"
+
 # a partial copy of an older version in the store: the get starts over, and so does the live copy
 # (nothing of the old version may reach the output, and the old task's lock must not stay held)
 interrupted_get out4 P4

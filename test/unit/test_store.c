@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -1003,6 +1004,70 @@ static void export(void)
 	store_close(s);
 }
 
+/* A file at path with mtime `age` seconds ago (a symlink to nowhere when link). */
+static void left_file(const char *path, int age, int link)
+{
+	if (link) {
+		CHECK_EQ(symlink("/nonexistent", path), 0);
+		return;
+	}
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	struct timespec ts[2] = {{.tv_sec = time(NULL) - age}, {.tv_sec = time(NULL) - age}};
+	CHECK_EQ(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* An export removes the temporary files of its path that a killed df left: of a dead process,
+ * not written for an hour, regular, ours; nothing else. */
+static void export_sweeps(void)
+{
+	struct store *s = store_at("sweep");
+	struct store_task *t = create(s, "19", 5000, 1000);
+	if (!t)
+		return;
+	for (uint32_t n = 0; n < 5; n++)
+		CHECK_EQ(put(t, n, 5), DF_OK);
+	char dir[1100], out[1200], p[1300];
+	snprintf(dir, sizeof dir, "%s/sweepdir", unit_tmpdir());
+	CHECK_EQ(mkdir(dir, 0755), 0);
+	snprintf(out, sizeof out, "%s/o", dir);
+	pid_t dead = fork(); /* a pid that was and is no more */
+	if (dead == 0)
+		_exit(0);
+	CHECK(dead > 0);
+	waitpid(dead, NULL, 0);
+	struct {
+		const char *fmt;
+		long pid;
+		int age, link, gone;
+	} cases[] = {
+		{"%s/.o.df-%ld-0", (long)dead, 7200, 0, 1},      /* dead, old: removed */
+		{"%s/.o.df-%ld-1", (long)dead, 60, 0, 0},        /* dead, written a minute ago: kept */
+		{"%s/.o.df-%ld-2", (long)getppid(), 7200, 0, 0}, /* a live process's: kept */
+		{"%s/.o.df-%ld-3", (long)dead, 7200, 1, 0},      /* not a regular file: kept */
+		{"%s/.o.df-%ldx-4", (long)dead, 7200, 0, 0},     /* not the pattern: kept */
+		{"%s/.other.df-%ld-5", (long)dead, 7200, 0, 0},  /* another file's: kept */
+		{"%s/.o.df-%ld-6", 2147483646L, 7200, 0, 1},     /* no such pid: removed */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(p, sizeof p, cases[i].fmt, dir, cases[i].pid);
+		left_file(p, cases[i].age, cases[i].link);
+	}
+	CHECK_EQ(store_task_export(t, out, err, sizeof err), DF_OK);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct stat st;
+		snprintf(p, sizeof p, cases[i].fmt, dir, cases[i].pid);
+		int there = lstat(p, &st) == 0;
+		if (there != !cases[i].gone)
+			fprintf(stderr, "    %s: %s\n", p, there ? "still there" : "removed");
+		CHECK_EQ(there, !cases[i].gone);
+	}
+	store_task_close(t);
+	store_close(s);
+}
+
 /* A complete two-piece task id in s, closed. */
 static int stored(struct store *s, const char *id)
 {
@@ -1650,6 +1715,7 @@ static const struct unit_test tests[] = {
 	{"snapshots", snapshots},
 	{"sharing", sharing},
 	{"export", export},
+	{"export_sweeps", export_sweeps},
 	{"handoff", handoff},
 	{"import", import},
 	{"digests", digests},
