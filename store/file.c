@@ -226,7 +226,7 @@ static long temp_pid(const char *name, const char *base)
  * next to it: ours (same owner, regular files), of a process that no longer exists, not written
  * for STALE_AGE (so a df in another pid namespace writing to the same folder, whose pid this one
  * cannot see, keeps its file while it works). Best effort: the export goes on whatever happens. */
-static void sweep_stale(int dirfd, const char *path)
+void store_export_sweep(int dirfd, const char *path)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	char dir[4096];
@@ -257,12 +257,13 @@ static void sweep_stale(int dirfd, const char *path)
 /* A new file for path's export under a temporary name next to it (tmp, cap bytes), never a link:
  * an export shares no inode with the store or another export, and gets the mode a file the user
  * creates gets (0666 & ~umask). The descriptor, or -1 with err (and tmp "" when no file exists). */
-static int temp_create(int dirfd, const char *path, char *tmp, size_t cap, char *err, size_t errlen)
+static int temp_create(int dirfd, const char *path, char *tmp, size_t cap, int sweep, char *err, size_t errlen)
 {
 	static _Atomic unsigned counter;
 	int fd = -1;
 	tmp[0] = 0;
-	sweep_stale(dirfd, path);
+	if (sweep)
+		store_export_sweep(dirfd, path);
 	for (int tries = 0; tries < 100 && fd < 0; tries++) {
 		if (temp_name(tmp, cap, path, counter++) != DF_OK) {
 			tmp[0] = 0;
@@ -315,7 +316,7 @@ int store_export_run(struct store_export *x, int dirfd, const char *path, int mo
 {
 	char tmp[4096];
 	uint8_t *buf = NULL;
-	int fd = temp_create(dirfd, path, tmp, sizeof tmp, err, errlen);
+	int fd = temp_create(dirfd, path, tmp, sizeof tmp, 1, err, errlen);
 	if (fd < 0)
 		goto fail;
 	if (export_fill(x, fd, &buf) != DF_OK) {
@@ -367,7 +368,7 @@ int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const
 		store_err(err, errlen, t->data_path, "replaced while opened");
 		goto fail;
 	}
-	l->out = temp_create(dirfd, path, l->tmp, sizeof l->tmp, err, errlen);
+	l->out = temp_create(dirfd, path, l->tmp, sizeof l->tmp, 0, err, errlen); /* swept on its thread */
 	if (l->out < 0)
 		goto fail;
 	if (!s->no_clone && ioctl(l->out, FICLONE, l->in) == 0) {

@@ -245,6 +245,11 @@ struct store_live {
 	char tmp[4096];
 };
 int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const char *path, char *err, size_t errlen);
+/* Removes the temporary files of path's exports that a killed df left next to it (a regular file
+ * of this user, its pid gone, not written for an hour); logged. store_export_run does it first;
+ * store_live_open does not (it runs on a daemon's loop, and this reads the whole folder): the live
+ * copy's thread does. */
+void store_export_sweep(int dirfd, const char *path);
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
 /* 1 while t's data file is still the one l copies from; 0 once the store replaced it (the source
  * had another version: t started over), and what l copied is of no use. */

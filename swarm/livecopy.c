@@ -13,6 +13,7 @@
 
 struct livecopy {
 	struct store_live live; /* the thread's while it runs */
+	char *path;             /* its own copy: the caller's may go before it ends (df proxy's client) */
 	uint64_t length;
 	uint32_t piece_size, npieces;
 	pthread_t th;
@@ -46,6 +47,7 @@ static int take(struct livecopy *c, uint32_t *n)
 static void *work(void *arg)
 {
 	struct livecopy *c = arg;
+	store_export_sweep(c->live.dirfd, c->live.path);
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop && !c->failed) {
 		uint32_t n;
@@ -76,12 +78,15 @@ struct livecopy *livecopy_start(struct store_task *t, int dirfd, const char *pat
 {
 	char err[512];
 	struct livecopy *c = calloc(1, sizeof *c);
-	if (!c)
+	if (!c || !(c->path = strdup(path))) {
+		free(c);
 		return NULL;
-	int rc = store_live_open(t, &c->live, dirfd, path, err, sizeof err);
+	}
+	int rc = store_live_open(t, &c->live, dirfd, c->path, err, sizeof err);
 	if (rc != DF_OK) {
 		if (rc == DF_ERR)
 			log_debug("live copy of %s: %s; copying at the end instead", path, err);
+		free(c->path);
 		free(c);
 		return NULL;
 	}
@@ -111,6 +116,7 @@ fail:
 	store_live_drop(&c->live);
 	free(c->noted);
 	free(c->pending);
+	free(c->path);
 	free(c);
 	return NULL;
 }
@@ -152,6 +158,7 @@ static void release(struct livecopy *c)
 	pthread_mutex_destroy(&c->mu);
 	free(c->noted);
 	free(c->pending);
+	free(c->path);
 	free(c);
 }
 
