@@ -72,26 +72,14 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	g->drew = 1;
 }
 
-/* -O written as the pieces land, when the store keeps its own copy (without keep, the store's file
- * itself becomes -O at the end: nothing to copy); again from the start when the engine started the
- * task over (the stored copy was another version). */
-static void live_follow(struct get_run *g, struct store_task *st)
-{
-	if (g->live && livecopy_follows(g->live, st))
-		return;
-	livecopy_free(g->live);
-	g->live = livecopy_start(st, AT_FDCWD, g->job->output);
-	for (uint32_t i = 0, n = store_task_piece_count(st); g->live && i < n; i++)
-		if (store_task_has(st, i))
-			livecopy_piece(g->live, i);
-}
-
 static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
 {
 	struct get_run *g = ctx;
 	struct store_task *st = swarm_dl_task(w);
+	/* -O written as the pieces land, when the store keeps its own copy (without keep, the store's
+	 * file itself becomes -O at the end: nothing to copy) */
 	if (length >= 0 && st && strcmp(g->job->output, "-") != 0 && g->df->cfg->get_keep)
-		live_follow(g, st);
+		livecopy_follow(&g->live, st, AT_FDCWD, g->job->output);
 }
 
 static void on_piece(struct swarm_dl *w, uint32_t piece, void *ctx)
@@ -100,7 +88,7 @@ static void on_piece(struct swarm_dl *w, uint32_t piece, void *ctx)
 	struct store_task *st = swarm_dl_task(w);
 	if (!g->live || !st)
 		return;
-	live_follow(g, st);
+	livecopy_follow(&g->live, st, AT_FDCWD, g->job->output);
 	livecopy_piece(g->live, piece);
 }
 

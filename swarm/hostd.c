@@ -236,27 +236,15 @@ static void job_end(struct hjob *j, int exit_code, const char *msg)
 	}
 }
 
-/* The copy runs with the download, so the file is in place soon after its last piece; again from
- * the start when the engine started the task over (the stored copy was another version). */
-static void live_follow(struct hjob *j, struct store_task *t)
-{
-	if (j->live && livecopy_follows(j->live, t))
-		return;
-	livecopy_free(j->live);
-	j->live = livecopy_start(t, AT_FDCWD, j->spec.output);
-	for (uint32_t i = 0, n = store_task_piece_count(t); j->live && i < n; i++)
-		if (store_task_has(t, i))
-			livecopy_piece(j->live, i);
-}
-
 static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 {
 	struct hjob *j = ctx;
 	struct store_task *t = swarm_dl_task(dl);
 	j->length = length;
 	job_say(j, 0, "length: %lld\n", (long long)length);
+	/* the copy runs with the download, so the file is in place soon after its last piece */
 	if (length >= 0 && t && !j->dead)
-		live_follow(j, t);
+		livecopy_follow(&j->live, t, AT_FDCWD, j->spec.output);
 }
 
 static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
@@ -267,7 +255,7 @@ static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 	 * copy has a descriptor of its own, no lock, and follows the task's data file) */
 	struct store_task *t = swarm_dl_task(dl);
 	if (j->live && t) {
-		live_follow(j, t);
+		livecopy_follow(&j->live, t, AT_FDCWD, j->spec.output);
 		livecopy_piece(j->live, piece);
 	}
 	double now = ev_now(j->hd->cfg.loop);

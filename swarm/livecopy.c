@@ -11,6 +11,8 @@
 #include "core/df.h"
 #include "core/log.h"
 
+#define LIVE_STEP (1u << 20) /* bytes copied between looks at stop: a multiple of 4096 */
+
 struct livecopy {
 	struct store_live live; /* the thread's while it runs */
 	char *path;             /* its own copy: the caller's may go before it ends (df proxy's client) */
@@ -23,7 +25,8 @@ struct livecopy {
 	uint64_t *noted;   /* pieces ever noted */
 	uint64_t *pending; /* noted and not taken by the thread yet */
 	uint32_t copied, scan;
-	int stop, ending, failed;
+	int ending, failed;
+	_Atomic int stop; /* read between the steps of a piece, outside mu */
 };
 
 /* A pending piece, cleared; 0 when there is none. Scans on from the last word found: pieces
@@ -58,11 +61,17 @@ static void *work(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&c->mu);
-		uint64_t off = (uint64_t)n * c->piece_size;
-		int rc = store_live_write(&c->live, off, DF_MIN((uint64_t)c->piece_size, c->length - off));
+		/* a piece in steps, so a stop (df proxy's client left, on its loop) waits for one step,
+		 * not for a whole piece of up to 256 MiB */
+		uint64_t off = (uint64_t)n * c->piece_size, end = DF_MIN(off + c->piece_size, c->length);
+		int rc = DF_OK;
+		for (; rc == DF_OK && off < end && !c->stop; off += LIVE_STEP)
+			rc = store_live_write(&c->live, off, DF_MIN((uint64_t)LIVE_STEP, end - off));
 		int saved = errno;
 		pthread_mutex_lock(&c->mu);
-		if (rc == DF_OK) {
+		if (c->stop) {
+			break;
+		} else if (rc == DF_OK) {
 			c->copied++;
 		} else {
 			c->failed = 1;
@@ -119,6 +128,17 @@ fail:
 	free(c->path);
 	free(c);
 	return NULL;
+}
+
+void livecopy_follow(struct livecopy **c, struct store_task *t, int dirfd, const char *path)
+{
+	if (*c && livecopy_follows(*c, t))
+		return;
+	livecopy_free(*c);
+	*c = livecopy_start(t, dirfd, path);
+	for (uint32_t i = 0, n = store_task_piece_count(t); *c && i < n; i++)
+		if (store_task_has(t, i))
+			livecopy_piece(*c, i);
 }
 
 void livecopy_piece(struct livecopy *c, uint32_t n)
