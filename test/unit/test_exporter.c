@@ -49,8 +49,7 @@ static struct store_task *complete_task(struct store *s, const char *id)
 	if (!t)
 		return NULL;
 	for (uint32_t n = 0; n < PIECES; n++) {
-		for (uint32_t i = 0; i < PIECE; i++)
-			piece[i] = (unsigned char)(n * 7 + i);
+		unit_pattern_fill(piece, n, PIECE);
 		CHECK_EQ(store_piece_write(t, n, piece, store_task_piece_len(t, n), NULL, err, sizeof err), DF_OK);
 	}
 	CHECK(store_task_complete(t));
@@ -59,15 +58,7 @@ static struct store_task *complete_task(struct store *s, const char *id)
 
 static int same_as_task(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	int ok = 1;
-	uint64_t i = 0;
-	for (int c; (c = getc(f)) != EOF; i++)
-		ok &= (unsigned char)c == (unsigned char)((i / PIECE) * 7 + i % PIECE);
-	fclose(f);
-	return ok && i == (uint64_t)PIECES * PIECE - 333;
+	return unit_pattern_file(path, (uint64_t)PIECES * PIECE - 333, PIECE);
 }
 
 static void exports(void)

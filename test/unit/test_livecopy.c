@@ -31,22 +31,13 @@ static struct store_task *new_task(struct store *s, const char *id, uint32_t pie
 
 static void put_piece(struct store_task *t, uint32_t n)
 {
-	for (uint32_t i = 0; i < PIECE; i++)
-		piece[i] = (unsigned char)(n * 7 + i);
+	unit_pattern_fill(piece, n, PIECE);
 	CHECK_EQ(store_piece_write(t, n, piece, store_task_piece_len(t, n), NULL, err, sizeof err), DF_OK);
 }
 
 static int same_as_task(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	int ok = 1;
-	uint64_t i = 0;
-	for (int c; (c = getc(f)) != EOF; i++)
-		ok &= (unsigned char)c == (unsigned char)((i / PIECE) * 7 + i % PIECE);
-	fclose(f);
-	return ok && i == (uint64_t)LENGTH;
+	return unit_pattern_file(path, (uint64_t)LENGTH, PIECE);
 }
 
 /* Files in dir whose name starts with prefix (the temporary ones: ".out.df-...") */

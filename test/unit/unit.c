@@ -42,7 +42,8 @@ const char *unit_pki(const char *name)
 		snprintf(pki, sizeof pki, "%s/pki", unit_tmpdir());
 		snprintf(cmd, sizeof cmd, "sh test/tools/tls_certs.sh '%s' >/dev/null 2>&1", pki);
 		if (system(cmd) != 0) {
-			fprintf(stderr, "test/tools/tls_certs.sh failed (run from the repository root; needs openssl)\n");
+			fprintf(stderr,
+				"test/tools/tls_certs.sh failed (run from the repository root; needs openssl)\n");
 			exit(2);
 		}
 	}
@@ -95,4 +96,23 @@ int unit_run(const char *suite, const struct unit_test *tests, size_t n, int arg
 	}
 	printf("%s: %d passed, %d failed, %d skipped\n", suite, passed, failed, skipped);
 	return failed ? 1 : !passed && skipped ? 77 : 0;
+}
+
+void unit_pattern_fill(unsigned char *buf, uint32_t n, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(n * 7 + i);
+}
+
+int unit_pattern_file(const char *path, uint64_t length, uint32_t piece_size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	int ok = 1;
+	uint64_t i = 0;
+	for (int c; (c = getc(f)) != EOF; i++)
+		ok &= (unsigned char)c == (unsigned char)((i / piece_size) * 7 + i % piece_size);
+	fclose(f);
+	return ok && i == length;
 }
