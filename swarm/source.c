@@ -3,7 +3,8 @@
  *
  * How it works: stream 0 is the probe (a Range request for the first missing batch). Its answer
  * decides the mode: 206 means ranges work and the other streams start, each claiming the next batch
- * of pieces nobody has or fetches (a claimed bitmap); 200 means one stream reads the whole body in
+ * of pieces nobody has or fetches (a claimed bitmap; a batch lasts about SOURCE_REQ_SECONDS at the
+ * rate the last request ran, at most a stream's share of what is left); 200 means one stream reads the whole body in
  * order (pieces already present are read past, not written). A ranged request carries If-Range, so
  * a source that changes mid-way answers 200 and the fetch fails instead of mixing two versions.
  * A stream that breaks is retried from the start of its current piece, a few times. */
@@ -18,7 +19,12 @@
 #include "core/bitmap.h"
 #include "core/log.h"
 
-#define SOURCE_BATCH 4 /* pieces per range request after the probe */
+#define SOURCE_BATCH 4 /* pieces per range request after the probe, at least */
+/* A range request is sized to last about this long at the rate the last one ran: a fast source
+ * (a registry on the same network) then sees a few large requests instead of one per 4 pieces,
+ * each costing it a lookup (and a redirect to its blob store, for many registries). */
+#define SOURCE_REQ_SECONDS 0.1
+#define SOURCE_REQ_MAX_BYTES (64u << 20)
 #define SOURCE_MAX_STREAMS 16
 #define SOURCE_RETRIES 3
 #define SOURCE_PROBE (SOURCE_BATCH * SOURCE_MAX_PIECE)
@@ -45,6 +51,7 @@ struct stream {
 	int skipping; /* the piece at off is read past (present, or another stream's) */
 	int attempts;
 	int got_head;
+	ev_tstamp t0; /* when this request was sent */
 	ev_timer retry;
 	struct store_piece_writer w;
 	br_sha256_context sha; /* the piece in w, when cfg.piece_sha256 */
@@ -65,6 +72,7 @@ struct source {
 	uint32_t claimed_bits;
 	uint32_t cursor; /* claim search starts here */
 	uint64_t bytes;
+	double rate;    /* bytes/s of the last range request that ended well, one stream's; 0: none yet */
 	ev_timer later; /* deferred completion when there is nothing to fetch */
 	struct stream st[SOURCE_MAX_STREAMS];
 };
@@ -350,6 +358,9 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		uint64_t want = st->end == UINT32_MAX ? (uint64_t)s->length
 						      : DF_MIN((uint64_t)st->end * s->ps, (uint64_t)s->length);
 		if (st->off >= want) {
+			ev_tstamp took = ev_now(s->cfg.loop) - st->t0;
+			if (took > 0)
+				s->rate = (double)(st->off - st->req_start) / took;
 			st->attempts = 0;
 			stream_next(st);
 			check_done(s);
@@ -396,6 +407,7 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 	st->off = st->req_start;
 	st->ranged = 1;
 	st->got_head = 0;
+	st->t0 = ev_now(s->cfg.loop);
 	st->writing = st->skipping = 0;
 	req.range = 1;
 	req.range_start = (int64_t)st->req_start;
@@ -422,8 +434,18 @@ static void stream_next(struct stream *st)
 	s->cursor = p;
 	if (p >= total)
 		return;
+	uint32_t batch = SOURCE_BATCH;
+	if (s->rate > 0) {
+		/* as long as SOURCE_REQ_SECONDS at the last rate, but no more than this stream's share
+		 * of what is left, so the streams end together */
+		double want = DF_MIN(s->rate * SOURCE_REQ_SECONDS, (double)SOURCE_REQ_MAX_BYTES) / s->ps;
+		double share = (double)(total - p) / s->cfg.streams;
+		want = DF_MIN(want, share);
+		if (want > batch)
+			batch = (uint32_t)want;
+	}
 	uint32_t end = p;
-	while (end < total && end - p < SOURCE_BATCH && !store_task_has(s->task, end) && !claimed(s, end))
+	while (end < total && end - p < batch && !store_task_has(s->task, end) && !claimed(s, end))
 		claim(s, end++);
 	start_stream(st, p, end);
 }
