@@ -375,6 +375,13 @@ static const char *register_line(const struct proto_line *l, struct proto_regist
 		if (!slice_eq(v, "cluster"))
 			return "not 'cluster'";
 		r->cluster_source = 1;
+	} else if (slice_eq(l->key, "order")) {
+		if (slice_eq(v, "sequential"))
+			r->in_order = 1;
+		else if (slice_eq(v, "any"))
+			r->in_order = 0;
+		else
+			return "not 'sequential' or 'any'";
 	} else if (slice_eq(l->key, "via")) {
 		unsigned n = via_sites(v);
 		if (!n)

@@ -88,6 +88,8 @@ struct proto_register {
 	struct slice via;            /* "via: SITE[,SITE...]": a child site's supernode registering, after
 	                                  * the sites the request came through (docs/PROTOCOL.md); empty: a peer */
 	unsigned nvia;               /* sites in via (1..PROTO_VIA_MAX), 0 without */
+	int in_order;                /* "order: sequential": the peer streams the file from its start
+				      * (sched_peer_in_order); "order: any" or absent: 0 */
 };
 /* DF_OK with out filled, DF_ERR with err naming the line and cause (a line the reader refuses, a
  * value out of bounds, a missing task or url). Unknown keys are skipped. */

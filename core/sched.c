@@ -348,6 +348,8 @@ static void lose(struct sched *s, int32_t u, uint32_t p)
 	if (pe->super || !bm_get(h, p))
 		return;
 	bm_clr(h, p);
+	if (p < pe->seq_next)
+		pe->seq_next = p;
 	pe->nhave--;
 	s->sum_have--;
 	if (sched_usable_holder(pe)) {
@@ -814,6 +816,16 @@ int sched_cancel(struct sched *s, int d, uint32_t piece, int u, int64_t now)
 			return DF_OK;
 		}
 	return DF_AGAIN;
+}
+
+int sched_peer_in_order(struct sched *s, int peer, int on)
+{
+	if (!valid(s, peer) || s->peers[peer].super) {
+		errno = EINVAL;
+		return DF_ERR;
+	}
+	s->peers[peer].in_order = on ? 1 : 0;
+	return DF_OK;
 }
 
 int sched_blacklist(struct sched *s, int peer, const char *why)

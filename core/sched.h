@@ -126,6 +126,13 @@ int sched_report_timed(struct sched *s, int downloader, uint32_t piece, int uplo
  * DF_AGAIN for one the scheduler no longer tracks, DF_ERR (EINVAL) for bad handles or piece. */
 int sched_cancel(struct sched *s, int downloader, uint32_t piece, int uploader, int64_t now);
 
+/* Marks downloader `peer` as one that streams the file to a reader from its start (a registry
+ * client behind df proxy): among the pieces it could fetch that are equally rare, it is handed the
+ * lowest-numbered first, so what it has grows as a prefix. Rarity still comes first: this only breaks
+ * its ties (all of them in a cold pull, where the supernode alone holds every piece). DF_ERR (EINVAL)
+ * for an unknown handle or the supernode. */
+int sched_peer_in_order(struct sched *s, int peer, int on);
+
 /* Stops using a peer as an uploader, with the reason shown by sched_peer_info (the caller knows
  * something the reports do not: the host was blacklisted under an earlier handle). It may still
  * download. DF_ERR (EINVAL) for an unknown handle or the supernode. */

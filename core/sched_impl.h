@@ -23,6 +23,7 @@
 #define SCHED_UPLOADERS 16   /* free uploaders tried per sched_assign */
 #define SCHED_MORE_PROBES 16 /* last-phase probes for a peer that has transfers in flight */
 #define SCHED_SUPER_MORE 1.5 /* supernode vs fastest peer, rate per transfer, for its second set of slots */
+#define SCHED_ORDER_LOOK 256 /* pieces an in-order downloader's pick looks at from its first missing one */
 #define SCHED_CHOICES 8      /* free holders of a piece compared before one is picked */
 #define SCHED_RISE 0.5       /* EWMA weight of a download rate sample above the estimate */
 #define SCHED_FALL 0.125     /* ... and below it (samples are lower bounds: the uploaders may be the limit) */
@@ -64,6 +65,8 @@ struct sched_avoid {
 
 struct sched_peer {
 	uint8_t used, super, black, wait;
+	uint8_t in_order;  /* sched_peer_in_order */
+	uint32_t seq_next; /* with in_order: no piece below this is missing (a lower bound) */
 	int16_t ndown, nup;
 	uint32_t gen; /* bumped at each reuse of the handle (avoid lists compare it) */
 	uint32_t nhave;

@@ -1,7 +1,9 @@
 /* The scheduler's choices: the rarity order of pieces, and for one downloader which pieces to fetch
  * from which uploader. docs/SCHEDULER.md says why; here is how.
  *
- * sched_pick runs up to four phases and stops as soon as the downloader's room is filled:
+ * sched_pick runs up to four phases and stops as soon as the downloader's room is filled
+ * (a downloader that streams from the start, sched_peer_in_order, first takes the lowest-numbered
+ * of its rarest candidates: in_order below):
  *   0. woken for an uploader's free slot: the rarest piece that uploader has for it;
  *   1. rarest first: pieces from the rare end of order[], each with a holder search (a random free
  *      peer holder, else the supernode), until SCHED_RARE_PROBES pieces found no free holder;
@@ -337,6 +339,43 @@ int sched_endgame(struct sched *s, int32_t d, int64_t now, struct sched_assignme
 	return n;
 }
 
+/* For a downloader that streams from the start: the rarest key among its candidates (from the rare
+ * end of order[], as the walk), then the pieces with that key from its first missing one up, in
+ * index order, each with a holder search. Bounded: SCHED_ORDER_LOOK pieces looked at each way. */
+static int in_order(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int n, int room)
+{
+	struct sched_peer *pd = &s->peers[d];
+	const uint64_t *hd = sched_have(s, d);
+	uint32_t kmin = 0, looked = 0;
+	for (int64_t i = (int64_t)s->cnt_ge[1] - 1; i >= 0 && looked < SCHED_ORDER_LOOK; i--, looked++) {
+		uint32_t p = s->order[i];
+		if (!bm_get(hd, p) && !in_flight(s, d, p)) {
+			kmin = s->key[p];
+			break;
+		}
+	}
+	if (!kmin)
+		return n;
+	while (pd->seq_next < s->npieces && bm_get(hd, pd->seq_next))
+		pd->seq_next++;
+	uint32_t words = (s->npieces + 63) / 64;
+	looked = 0;
+	for (uint32_t k = pd->seq_next / 64; k < words && n < room && looked < SCHED_ORDER_LOOK; k++)
+		for (uint64_t m = s->availbm[k] & ~hd[k]; m && n < room && looked < SCHED_ORDER_LOOK; m &= m - 1) {
+			uint32_t p = k * 64 + (uint32_t)__builtin_ctzll(m);
+			looked++;
+			if (s->key[p] != kmin || in_flight(s, d, p))
+				continue;
+			s->searches++;
+			int32_t u = holder(s, p, d);
+			if (u == SCHED_NIL)
+				continue;
+			sched_start(s, d, p, u, now);
+			out[n++] = (struct sched_assignment){p, u};
+		}
+	return n;
+}
+
 int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment *out, int room, enum sched_why *why)
 {
 	struct walk w = {.i = (int64_t)s->cnt_ge[1] - 1, .budget = 64 + 16 * (uint32_t)room};
@@ -351,10 +390,12 @@ int sched_pick(struct sched *s, int32_t d, int64_t now, struct sched_assignment 
 		*why = s->cnt_ge[1] > p->nhave + (uint32_t)p->ndown ? SCHED_WAIT_SLOTS : SCHED_WAIT_PIECES;
 		return 0;
 	}
+	if (s->peers[d].in_order)
+		n = in_order(s, d, now, out, n, room);
 	/* 0: woken for an uploader's free slot: that uploader's rarest piece for d */
 	int32_t h = s->peers[d].hint;
 	s->peers[d].hint = SCHED_NIL;
-	if (h != SCHED_NIL && h != d && bm_get(s->freeup, (uint32_t)h) && !avoided(s, d, h)) {
+	if (n < room && h != SCHED_NIL && h != d && bm_get(s->freeup, (uint32_t)h) && !avoided(s, d, h)) {
 		s->searches++;
 		int64_t p = rarest_from(s, h, d);
 		if (p != SCHED_NIL) {

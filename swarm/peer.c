@@ -98,6 +98,7 @@ struct dl {
 	char *filter;            /* the query parameters its id leaves out */
 	char via[PROTO_VIA_CAP]; /* its registration's `via` line ("" none) */
 	int digest_elsewhere;    /* the watcher checks the whole file (swarm_dl_cfg) */
+	int in_order;            /* a watcher streams it from the start (swarm_dl_cfg) */
 	int leave_after;         /* no_seed: leave once the last reports are answered */
 	int dormant;             /* seeding, but the supernode forgot the task as idle: left out of heartbeats */
 	struct digest_spec digest;
@@ -1323,6 +1324,8 @@ static void send_register(struct dl *d)
 	proto_put(&b, "port", "%u", port);
 	if (d->via[0])
 		proto_put(&b, "via", "%s", d->via);
+	if (d->in_order)
+		proto_put(&b, "order", "sequential");
 	if (d->handle >= 0)
 		proto_put(&b, "replace", "%d %s", d->handle, d->secret); /* our registration before this one */
 	else if (sp->host_id[0] && (!d->st || store_task_writable(d->st)))
@@ -1809,6 +1812,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		d->next = sp->dls;
 		sp->dls = d;
 	}
+	d->in_order |= cfg->in_order;
 	w->d = d;
 	w->next = d->watchers;
 	d->watchers = w;

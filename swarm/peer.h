@@ -96,6 +96,9 @@ struct swarm_dl_cfg {
 	                               * came through, itself last; docs/PROTOCOL.md); NULL or "": none */
 	int digest_elsewhere; /* the watcher checks the whole file itself (a supernode's digest
 	                               * thread): the engine skips its own pass over the file */
+	int in_order;         /* the watcher streams the file from its start (df proxy to a registry
+			       * client): the registration asks for the lowest-numbered of equally rare pieces first
+			       * ("order: sequential"); a download already registered keeps what it asked */
 };
 
 /* Starts (or joins) the download of cfg->url. Returns a watcher handle, or NULL with err set for a

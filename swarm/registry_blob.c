@@ -72,8 +72,10 @@ static void produce(struct http_req *req, void *ctx)
 		if ((size_t)w < want)
 			return; /* the socket is full: called again when it drains */
 	}
-	if (s->next >= end && s->verified)
+	if (s->next >= end && s->verified) {
+		log_debug("registry: %s: reply ended", s->b->shown);
 		http_reply_end(req);
+	}
 }
 
 static void fallback_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -181,6 +183,8 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	s->dl = NULL;
 	if (rc == DF_OK && s->task) {
 		s->verified = 1;
+		log_debug("registry: %s: digest checked, %llu of %llu reply bytes sent", b->shown,
+			  (unsigned long long)(s->next - s->first), (unsigned long long)(s->last + 1 - s->first));
 		if (s->replied && !s->failed)
 			http_reply_ready(b->req);
 		return;
@@ -247,6 +251,7 @@ void registry_blob_p2p(struct reg_blob *b)
 		.on_piece = on_piece,
 		.on_done = on_done,
 		.ctx = s,
+		.in_order = 1, /* the client reads the blob from its start while it lands */
 	};
 	s->dl = swarm_dl_start(b->reg->cfg.peer, &dc, err, sizeof err);
 	if (!s->dl) {

@@ -78,6 +78,7 @@ struct sn_wait {
 	char replace_secret[PROTO_SECRET_HEX + 1]; /* that handle's secret, as the registrant gave it */
 	struct access_wait *check;                 /* gates: the check in flight */
 	char via[PROTO_VIA_CAP];                   /* a child site's supernode: the sites it came through ("" a peer) */
+	int in_order;                              /* "order: sequential" */
 	struct sn_wait *next;
 };
 
@@ -734,7 +735,7 @@ static void drop_host(struct sn_task *t, const char *host, const char *addr)
  * handle kept, so uploads it is serving stay assigned; what it was fetching under it is forgotten
  * (the process that fetched is gone) and the pieces it declares are added. */
 static void answer_register(struct sn_task *t, struct http_req *req, const char *addr, const char *host,
-			    const uint8_t *have, size_t have_len, struct sn_peer *same, int child)
+			    const uint8_t *have, size_t have_len, struct sn_peer *same, int child, int in_order)
 {
 	char mem[16384];
 	struct proto_buf b;
@@ -781,10 +782,11 @@ static void answer_register(struct sn_task *t, struct http_req *req, const char 
 		sched_blacklist(t->sched, p->handle, "a child site's supernode: downloads only");
 		p->child = 1;
 	}
+	sched_peer_in_order(t->sched, p->handle, in_order);
 	t->registrations++;
 	t->sn->registrations++;
-	log_info("task %.12s: peer %s %s (handle %d)", t->id, addr, same ? "registered again" : "registered",
-		 p->handle);
+	log_info("task %.12s: peer %s %s (handle %d%s)", t->id, addr, same ? "registered again" : "registered",
+		 p->handle, in_order ? ", streams in order" : "");
 	proto_buf_init(&b, mem, sizeof mem);
 	proto_put(&b, "task", "%s", t->id);
 	proto_put(&b, "peer", "%d", p->handle);
@@ -904,7 +906,8 @@ static void admitted(struct sn_task *t, struct sn_wait *w)
 	} else {
 		/* the same host registering again (a seeder after fork, a restart): it keeps its handle, so
 		 * downloads from it that are under way are not handed to someone else */
-		answer_register(t, w->req, w->addr, w->host, w->have, w->have_len, same_peer(t, w), w->via[0] != 0);
+		answer_register(t, w->req, w->addr, w->host, w->have, w->have_len, same_peer(t, w), w->via[0] != 0,
+				w->in_order);
 	}
 	wait_free(w);
 }
@@ -1634,6 +1637,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 	}
 	r->have = NULL; /* the wait's now */
 	slice_copy(r->p.via, w->via, sizeof w->via);
+	w->in_order = r->p.in_order;
 	w->replace = r->p.replace;
 	slice_copy(r->p.replace_secret, w->replace_secret, sizeof w->replace_secret);
 	if (t->state == T_PROBING)

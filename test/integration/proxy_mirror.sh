@@ -3,7 +3,7 @@
 # mirror; it probes TLS first), containerd's ctr (hosts.toml, ?ns=) and podman pull through it and
 # every layer verifies; the registry sends each layer once (the later clients are served from the
 # host's store); manifests keep every Accept line, Content-Type, Docker-Content-Digest and
-# Content-Length and are never cached by tag; a resumed blob download (Range: bytes=N-) gets the
+# Content-Length and are never cached by tag; the proxy registers its blobs in order; a resumed blob download (Range: bytes=N-) gets the
 # right 206.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../registry/lib.sh"
@@ -23,6 +23,8 @@ skopeo_pull "$REG" df/test:v1 "$T/out1" "$M" || fail "skopeo through df proxy: $
 [ "$PULLED_MANIFEST" = "$IMG_MANIFEST" ] || fail "skopeo pulled $PULLED_MANIFEST, not $IMG_MANIFEST"
 sent_once "$ALOG" "$T/img" $IMG_LAYERS $IMG_CONFIG
 [ "$(proxy_stat "$PP" blobs-p2p)" -ge 2 ] || fail "the layers did not go through the swarm: $(curl -s "http://$M/v1/status")"
+# the proxy streams a blob as it lands: it asks for the pieces in order (order: sequential)
+grep -q "registered (handle [0-9]*, streams in order)" "$T/sn.log" || fail "df proxy did not register in order: $(grep registered "$T/sn.log")"
 
 # containerd through the same mirror (?ns= names the registry): served from the host's store
 start_containerd

@@ -210,6 +210,15 @@ static void registrations(void)
 	CHECK_EQ(proto_parse_register(cs, strlen(cs), &r, &e), DF_OK);
 	CHECK_EQ(r.cluster_source, 1);
 	CHECK_STR(reg_err("source: origin\n"), "register: line 1: source: not 'cluster'");
+	/* order: a peer that streams the file from its start */
+	CHECK_EQ(r.in_order, 0);
+	const char *ob = "task: " SHA "\nurl: http://h/f\norder: sequential\n";
+	CHECK_EQ(proto_parse_register(ob, strlen(ob), &r, &e), DF_OK);
+	CHECK_EQ(r.in_order, 1);
+	const char *oa = "task: " SHA "\nurl: http://h/f\norder: sequential\norder: any\n";
+	CHECK_EQ(proto_parse_register(oa, strlen(oa), &r, &e), DF_OK);
+	CHECK_EQ(r.in_order, 0);
+	CHECK_STR(reg_err("order: backwards\n"), "register: line 1: order: not 'sequential' or 'any'");
 	/* via: the sites a child supernode's registration came through (issue 17) */
 	CHECK_EQ(r.nvia, 0);
 	const char *vb = "task: " SHA "\nurl: http://h/f\nvia: 0123456789abcdef,fedcba9876543210\n";

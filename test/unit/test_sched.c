@@ -74,6 +74,89 @@ static void rarest_first(void)
 	sched_free(s);
 }
 
+/* A downloader that streams from the start gets the lowest-numbered of its rarest candidates: in a
+ * cold pull (the supernode alone holds everything) that is the file in order; pieces peers hold are
+ * commoner, so rarity still goes first; a piece it lost counts as missing again. */
+static void in_order(void)
+{
+	struct sched_config c = cfg(8, 4, 64);
+	struct sched *s = sched_new(&c, 200);
+	int sn = sched_peer_add(s, 1, NULL, 0);
+	for (uint32_t i = 0; i < 200; i++) /* out of order, as several source streams land them */
+		sched_peer_has(s, sn, i * 73 % 200);
+	int d = sched_peer_add(s, 0, NULL, 0), e = sched_peer_add(s, 0, NULL, 0);
+	CHECK_EQ(sched_peer_in_order(s, d, 1), DF_OK);
+	struct sched_assignment out[8];
+	enum sched_why why;
+	CHECK_EQ(sched_assign(s, d, 1, out, 8, &why), 8);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(out[i].piece, (uint32_t)i);
+		CHECK_EQ(out[i].uploader, sn);
+	}
+	for (uint32_t p = 0; p < 4; p++)
+		CHECK_EQ(sched_report(s, d, p, sn, SCHED_OK, 2), DF_OK);
+	CHECK_EQ(sched_assign(s, d, 3, out, 8, &why), 4);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(out[i].piece, (uint32_t)(8 + i));
+	/* a downloader not in order is not steered to the start: among 200 equally rare pieces it gets
+	 * none of d's (those are in flight or held: commoner), and not simply the next ones */
+	CHECK_EQ(sched_assign(s, e, 3, out, 8, &why), 8);
+	int next = 1;
+	for (int i = 0; i < 8; i++) {
+		CHECK(out[i].piece >= 12);
+		next &= out[i].piece == (uint32_t)(12 + i);
+	}
+	CHECK(!next);
+	sched_free(s);
+
+	/* rarity first: a peer holds 0..99, so 100..199 (the supernode's alone) are rarer */
+	s = sched_new(&c, 200);
+	sn = super_with(s, 200);
+	uint32_t held[100];
+	for (uint32_t p = 0; p < 100; p++)
+		held[p] = p;
+	int a = peer_with(s, held, 100);
+	d = sched_peer_add(s, 0, NULL, 0);
+	CHECK_EQ(sched_peer_in_order(s, d, 1), DF_OK);
+	CHECK_EQ(sched_assign(s, d, 1, out, 8, &why), 8);
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(out[i].piece, (uint32_t)(100 + i));
+	(void)a;
+	CHECK_EQ(sched_peer_in_order(s, sn, 1), DF_ERR);
+	CHECK_EQ(sched_peer_in_order(s, 999, 1), DF_ERR);
+	sched_free(s);
+
+	/* a piece lost below where d's prefix had reached (an upload of it failed) is first again */
+	s = sched_new(&c, 200);
+	sn = super_with(s, 72);
+	d = sched_peer_add(s, 0, NULL, 0);
+	CHECK_EQ(sched_peer_in_order(s, d, 1), DF_OK);
+	int64_t now = 1;
+	for (uint32_t got = 0; got < 72; now++) {
+		int n = sched_assign(s, d, now, out, 8, &why);
+		CHECK_EQ(n, 8);
+		for (int i = 0; i < n; i++) {
+			CHECK_EQ(out[i].piece, got + (uint32_t)i);
+			CHECK_EQ(sched_report(s, d, out[i].piece, sn, SCHED_OK, now), DF_OK);
+		}
+		got += (uint32_t)n;
+	}
+	e = sched_peer_add(s, 0, NULL, now);
+	int lost = -1, n = sched_assign(s, e, now, out, 8, &why);
+	for (int i = 0; i < n && lost < 0; i++)
+		if (out[i].uploader == d && out[i].piece < 64) {
+			lost = (int)out[i].piece;
+			CHECK_EQ(sched_report(s, e, out[i].piece, d, SCHED_FAILED, now), DF_OK);
+		}
+	CHECK(lost >= 0);
+	CHECK(!sched_peer_holds(s, d, (uint32_t)lost));
+	for (uint32_t p = 72; p < 200; p++)
+		sched_peer_has(s, sn, p);
+	CHECK(sched_assign(s, d, now, out, 8, &why) >= 1);
+	CHECK_EQ(out[0].piece, (uint32_t)lost);
+	sched_free(s);
+}
+
 static void upload_slots(void)
 {
 	struct sched_config c = cfg(4, 2, 4);
@@ -645,6 +728,8 @@ static void randomized(void)
 						if ((x >> (q % 13)) % 5 == 0)
 							bitmap_set(bm, q);
 					int h = sched_peer_add(s, 0, x % 2 ? bm : NULL, now);
+					if (h >= 0 && x % 3 == 0) /* some stream from the start */
+						CHECK_EQ(sched_peer_in_order(s, h, 1), DF_OK);
 					if (h >= 0)
 						live[nlive++] = h;
 				}
@@ -1003,6 +1088,7 @@ static void slow_downloader_not_uploader(void)
 
 static const struct unit_test tests[] = {
 	{"rarest_first", rarest_first},
+	{"in_order", in_order},
 	{"upload_slots", upload_slots},
 	{"supernode_last", supernode_last},
 	{"supernode_first_when_faster", supernode_first_when_faster},
