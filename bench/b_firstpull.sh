@@ -4,6 +4,8 @@
 # through a cold supernode for one big file from nginx, keeping its copy (--seed-idle 0) and not
 # (--no-keep). Prints markdown tables; numbers only.
 #   ROUNDS=3 IMG_MB=105 SIZE=512M bash bench/b_firstpull.sh
+#   SN_FLAGS="--source-streams 1" PX_FLAGS=... ONLY=image|get: flags for every supernode / df proxy
+#   started, and one half of the bench alone (for experiments)
 #
 # Every df round starts cold: a new supernode and a new proxy (or client) with new, empty store dirs.
 # Rounds alternate direct and through-df so the shared machine's noise hits both alike. Only the
@@ -13,6 +15,9 @@ TEST_DEADLINE=${TEST_DEADLINE:-3600}   # a benchmark bounds its own waits; not t
 . "$top/test/registry/lib.sh"
 . "$top/test/proxy/lib.sh"
 ROUNDS=${ROUNDS:-3}
+ONLY=${ONLY:-}
+read -r -a sn_flags <<<"${SN_FLAGS:-}"
+read -r -a px_flags <<<"${PX_FLAGS:-}"
 IMG_MB=${IMG_MB:-105}
 SIZE=${SIZE:-512M}
 [ -x "$DF" ] || fail "no df binary at $DF (make)"
@@ -50,12 +55,12 @@ pull_once() {
 }
 
 direct=() viadf=()
-for r in $(seq "$ROUNDS"); do
+for r in $([ "$ONLY" = get ] || seq "$ROUNDS"); do
   direct+=("$(pull_once "")")
   SP=$(free_port)
   rm -rf "$T/sn$r" "$T/px$r"
-  start_supernode "sn$r" "$SP"
-  start_proxy "px$r" --registry "http://$REG" --supernode "127.0.0.1:$SP"
+  start_supernode "sn$r" "$SP" "${sn_flags[@]}"
+  start_proxy "px$r" --registry "http://$REG" --supernode "127.0.0.1:$SP" "${px_flags[@]}"
   viadf+=("$(pull_once "$M")")
   [ "$(proxy_stat "$PP" blobs-p2p)" -ge 1 ] || fail "round $r: no blob went through the swarm: $(curl -s "http://$M/v1/status")"
   kill "$PX" "$(cat "$T/sn$r.pid")" 2>/dev/null
@@ -65,6 +70,8 @@ done
 read -r dmin dmed dmax <<<"$(stats <<<"${direct[*]}")"
 read -r fmin fmed fmax <<<"$(stats <<<"${viadf[*]}")"
 
+curls=() gets=() nokeep=()
+if [ "$ONLY" != image ]; then
 # --- one big file: curl against df get through a cold supernode (as bench/b_loopback.sh's http rows)
 mkdir -p "$T/www"
 head -c "$SIZE" /dev/urandom >"$T/www/file" || fail "cannot write a $SIZE file under $T"
@@ -95,7 +102,7 @@ cold_get() {
   shift
   sp=$(free_port)
   rm -rf "$T/$sn" "$T/client"
-  start_supernode "$sn" "$sp"
+  start_supernode "$sn" "$sp" "${sn_flags[@]}"
   t0=$(now)
   "$DF" get "$url" -O "$T/out" --data "$T/client" "$@" --supernode "127.0.0.1:$sp" >"$T/get.log" 2>&1 ||
     fail "df get $* through the supernode failed: $(tail -n 3 "$T/get.log")"
@@ -106,7 +113,6 @@ cold_get() {
   wait "$(cat "$T/$sn.pid")" 2>/dev/null
   rm -rf "$T/$sn" "$T/client" "$T/out"
 }
-curls=() gets=() nokeep=()
 for r in $(seq "$ROUNDS"); do
   rm -f "$T/out"
   t0=$(now)
@@ -119,6 +125,7 @@ for r in $(seq "$ROUNDS"); do
   cold_get "ksn$r" --no-keep # the store's file becomes the output (no copy)
   nokeep+=("$took")
 done
+fi
 read -r cmin cmed cmax <<<"$(stats <<<"${curls[*]}")"
 read -r gmin gmed gmax <<<"$(stats <<<"${gets[*]}")"
 read -r nmin nmed nmax <<<"$(stats <<<"${nokeep[*]}")"
