@@ -65,7 +65,7 @@ struct ev {
 struct params {
 	int n;
 	double size, piece, up, down, src, super_up, latency, spread, slow_factor, poll, stall;
-	int streams, slow, fail, churn, row, header, xrow, xheader, verbose, fair;
+	int streams, slow, fail, churn, row, header, xrow, xheader, verbose, fair, in_order;
 	double churn_down;
 	uint64_t seed;
 	struct sched_config cfg;
@@ -492,6 +492,8 @@ static void on_request(int32_t d, int32_t piece, int32_t u, int result, int64_t 
 			fprintf(stderr, "sim: sched_peer_add failed\n");
 			exit(1);
 		}
+		if (S.P.in_order)
+			sched_peer_in_order(S.s, h, 1);
 		nd->handle = h;
 		nd->joined = 1;
 		S.node_of[h] = d;
@@ -839,6 +841,8 @@ static void usage(FILE *f)
 		"                    scheduler settings (defaults: sched_config_default)\n"
 		"  --fair            an uploader's link is shared max-min fairly (what a transfer capped by its\n"
 		"                    downloader leaves goes to its others, as TCP does) instead of equally\n"
+		"  --in-order        every client streams the file from its start (df proxy's registry blobs:\n"
+		"                    sched_peer_in_order)\n"
 		"  --seed X          random seed (default 1)\n"
 		"  --row / --header  print one markdown table row / the table header (for b_sim.sh)\n"
 		"  --xrow / --xheader  the same for the table of uneven swarms: slow clients' and the others'\n"
@@ -855,7 +859,7 @@ static void parse(int argc, char **argv)
 	sched_config_default(&P->cfg);
 	enum { O_PIECE = 256, O_UP, O_DOWN, O_SRC, O_SUPER, O_STREAMS, O_LAT, O_SPREAD, O_SLOW, O_SLOWF, O_FAIL,
 	       O_POLL, O_STALL, O_MAXDOWN, O_UPSLOTS, O_SUPERSLOTS, O_SILENCE, O_MAXFAIL, O_SEED, O_ROW, O_HEADER,
-	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER, O_ENDGAME, O_FAIR };
+	       O_CHURN, O_CHURNDOWN, O_XROW, O_XHEADER, O_ENDGAME, O_FAIR, O_INORDER };
 	static const struct option lo[] = {
 		{"piece", 1, 0, O_PIECE}, {"up", 1, 0, O_UP}, {"down", 1, 0, O_DOWN}, {"src", 1, 0, O_SRC},
 		{"super-up", 1, 0, O_SUPER}, {"streams", 1, 0, O_STREAMS}, {"latency", 1, 0, O_LAT},
@@ -865,7 +869,7 @@ static void parse(int argc, char **argv)
 		{"silence-ms", 1, 0, O_SILENCE}, {"max-failures", 1, 0, O_MAXFAIL}, {"seed", 1, 0, O_SEED},
 		{"row", 0, 0, O_ROW}, {"header", 0, 0, O_HEADER}, {"churn", 1, 0, O_CHURN},
 		{"churn-down", 1, 0, O_CHURNDOWN}, {"xrow", 0, 0, O_XROW}, {"xheader", 0, 0, O_XHEADER},
-		{"endgame", 1, 0, O_ENDGAME}, {"fair", 0, 0, O_FAIR},
+		{"endgame", 1, 0, O_ENDGAME}, {"fair", 0, 0, O_FAIR}, {"in-order", 0, 0, O_INORDER},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "n:s:hv", lo, NULL)) != -1) {
@@ -889,6 +893,7 @@ static void parse(int argc, char **argv)
 		case O_MAXDOWN: P->cfg.max_down = atoi(optarg); break;
 		case O_ENDGAME: P->cfg.endgame = atoi(optarg); break;
 		case O_FAIR: P->fair = 1; break;
+		case O_INORDER: P->in_order = 1; break;
 		case O_UPSLOTS: P->cfg.up_slots = atoi(optarg); break;
 		case O_SUPERSLOTS: P->cfg.super_slots = atoi(optarg); break;
 		case O_SILENCE: P->cfg.silence_ms = atoll(optarg); break;
