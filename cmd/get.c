@@ -17,7 +17,9 @@
 enum { OPT_OUT = 1, OPT_HEADER, OPT_MD5, OPT_DIGEST };
 
 static const struct opt_spec opts[] = {
-	{"output-document", 'O', 1, OPT_OUT, "FILE", "write to FILE ('-' for stdout; default: the URL's basename)"},
+	{"output-document", 'O', 1, OPT_OUT, "FILE",
+	 "write to FILE ('-': stdout, written in order as it downloads, the last byte once verified; default: the "
+	 "URL's basename)"},
 	{"header", 'H', 1, OPT_HEADER, "'NAME: VALUE'", "send this header to the source (repeatable; never logged)"},
 	{"md5", 0, 1, OPT_MD5, "HEX", "expected MD5 of the file; also makes the task content-addressed"},
 	{"digest", 0, 1, OPT_DIGEST, "ALGO:HEX", "expected digest, sha256:HEX or md5:HEX"},

@@ -389,11 +389,42 @@ fail:
 	return DF_ERR;
 }
 
-int store_live_follows(const struct store_live *l, const struct store_task *t)
+int store_task_reads(const struct store_task *t, const struct stat *id)
 {
 	struct stat a;
-	return t->data_fd >= 0 && fstat(t->data_fd, &a) == 0 && a.st_dev == l->data.st_dev &&
-	       a.st_ino == l->data.st_ino;
+	return t->data_fd >= 0 && fstat(t->data_fd, &a) == 0 && a.st_dev == id->st_dev && a.st_ino == id->st_ino;
+}
+
+int store_live_follows(const struct store_live *l, const struct store_task *t)
+{
+	return store_task_reads(t, &l->data);
+}
+
+int store_task_reader(struct store_task *t, int *fd, struct stat *id, char *err, size_t errlen)
+{
+	*fd = -1;
+	if (store_task_unpark(t, err, errlen) != DF_OK)
+		return DF_ERR;
+	if (t->data_fd < 0) {
+		errno = ENOENT;
+		return store_err(err, errlen, t->data_path, "no data file yet");
+	}
+	struct stat a;
+	int in = open(t->data_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return store_err_sys(err, errlen, t->data_path, "open");
+	if (fstat(in, &a) != 0 || fstat(t->data_fd, id) != 0) {
+		store_err_sys(err, errlen, t->data_path, "fstat");
+		close(in);
+		return DF_ERR;
+	}
+	if (a.st_dev != id->st_dev || a.st_ino != id->st_ino) {
+		close(in);
+		errno = ESTALE;
+		return store_err(err, errlen, t->data_path, "replaced while opened");
+	}
+	*fd = in;
+	return DF_OK;
 }
 
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len)

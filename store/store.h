@@ -256,6 +256,12 @@ int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
 int store_live_follows(const struct store_live *l, const struct store_task *t);
 int store_live_close(struct store_live *l, char *err, size_t errlen);
 void store_live_drop(struct store_live *l);
+/* A read-only descriptor of t's data file of its own (not a dup: it would share the task's lock),
+ * for a thread that reads the pieces the loop verified (df get -O -); *id names the file for
+ * store_task_reads. DF_ERR with err (t has no data file yet: its length is unknown...). */
+int store_task_reader(struct store_task *t, int *fd, struct stat *id, char *err, size_t errlen);
+/* 1 while t's data file is still the file id names; 0 once the store replaced it (t started over). */
+int store_task_reads(const struct store_task *t, const struct stat *id);
 /* Hands the task's data file itself to the caller as path (mode 0666 & ~umask; fsynced, then
  * renamed there) and takes the task out of the store: no copy, and afterwards the file is in no
  * way the store's (another name, no metadata, no lock; df never writes it again). Only for a task

@@ -3,6 +3,7 @@
 #include "swarm/common.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +154,14 @@ int swarm_same_version(const struct store_task_info *o, const char *etag, const 
 	if (ol[0] && lm[0])
 		return strcmp(ol, lm) == 0;
 	return !oe[0] && !ol[0] && !etag[0] && !lm[0];
+}
+
+int swarm_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(th, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
 }

@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "swarm/common.h"
 #include "swarm/livecopy.h"
+#include "swarm/streamout.h"
 #include "swarm/peer.h"
 #include "swarm/seeder.h"
 
@@ -35,7 +36,21 @@ struct get_run {
 	int drew;
 	int signum;            /* SIGINT/SIGTERM that stopped it, or 0 */
 	struct livecopy *live; /* -O written as the pieces land (keep: the store keeps its own) */
+	int to_stdout;         /* -O - */
+	struct streamout *so;  /* -O -: standard output written in order as the pieces land */
+	char so_err[288];      /* the stream failed: why (the get stops) */
 };
+
+/* -O -: follows the task with the stream; a failure (the reader went away, the source changed
+ * after bytes went out) stops the get. */
+static void stream_follow(struct get_run *g, struct store_task *st)
+{
+	char err[256];
+	if (g->so_err[0] || streamout_follow(&g->so, st, 1, err, sizeof err) == DF_OK)
+		return;
+	snprintf(g->so_err, sizeof g->so_err, "writing to stdout: %s", err);
+	ev_break(g->loop, EVBREAK_ALL);
+}
 
 static void on_signal(struct loop_signals *sig, int signum, int count, void *ctx)
 {
@@ -76,6 +91,10 @@ static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
 {
 	struct get_run *g = ctx;
 	struct store_task *st = swarm_dl_task(w);
+	if (g->to_stdout && length >= 0 && st) {
+		stream_follow(g, st);
+		return;
+	}
 	/* -O written as the pieces land, when the store keeps its own copy (without keep, the store's
 	 * file itself becomes -O at the end: nothing to copy) */
 	if (length >= 0 && st && strcmp(g->job->output, "-") != 0 && g->df->cfg->get_keep)
@@ -86,6 +105,11 @@ static void on_piece(struct swarm_dl *w, uint32_t piece, void *ctx)
 {
 	struct get_run *g = ctx;
 	struct store_task *st = swarm_dl_task(w);
+	if (g->to_stdout && g->so && st) {
+		stream_follow(g, st);
+		streamout_piece(g->so, piece);
+		return;
+	}
 	if (!g->live || !st)
 		return;
 	livecopy_follow(&g->live, st, AT_FDCWD, g->job->output);
@@ -184,7 +208,12 @@ static void leave_swarm(struct ev_loop *loop, struct swarm_peer *sp)
 
 int swarm_get(struct df *df, struct get_job *job)
 {
-	struct get_run g = {.df = df, .job = job, .loop = df->loop, .rc = DF_EXIT_FAIL, .started = ev_time()};
+	struct get_run g = {.df = df,
+			    .job = job,
+			    .loop = df->loop,
+			    .rc = DF_EXIT_FAIL,
+			    .started = ev_time(),
+			    .to_stdout = strcmp(job->output, "-") == 0};
 	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, g.shown,
 			sizeof g.shown);
 	struct http_server *srv = job->server;
@@ -226,7 +255,8 @@ int swarm_get(struct df *df, struct get_job *job)
 				  .on_meta = on_meta,
 				  .on_piece = on_piece,
 				  .on_done = on_done,
-				  .ctx = &g};
+				  .ctx = &g,
+				  .in_order = g.to_stdout};
 	g.w = swarm_dl_start(sp, &dc, err, sizeof err);
 	if (!g.w) {
 		log_user_error("get", "%s", err);
@@ -242,6 +272,16 @@ int swarm_get(struct df *df, struct get_job *job)
 	ev_timer_stop(g.loop, &g.tick);
 	if (g.drew)
 		fprintf(stderr, "\r%-100s\r", "");
+	if (g.so_err[0]) {
+		log_user_error("get", "%s: %s", g.shown, g.so_err);
+		rc = DF_EXIT_FAIL;
+		if (g.w) {
+			swarm_dl_cancel(g.w);
+			g.w = NULL;
+		}
+		leave_swarm(g.loop, sp);
+		goto out;
+	}
 	if (!g.done) {
 		if (g.signum)
 			log_user_error("get", "%s: interrupted (signal %d); run it again to resume", g.shown, g.signum);
@@ -275,7 +315,16 @@ int swarm_get(struct df *df, struct get_job *job)
 		.on_sighup = job->on_sighup,
 		.sighup_ctx = job->sighup_ctx,
 	};
-	if (strcmp(job->output, "-") == 0) {
+	if (g.to_stdout && g.so) {
+		/* the rest of the stream, the last byte now that the digest checked */
+		int h = streamout_finish(g.so, err, sizeof err);
+		g.so = NULL;
+		if (h != DF_OK) {
+			log_user_error("get", "%s: writing to stdout: %s", g.shown, err);
+			leave_swarm(g.loop, sp);
+			goto out;
+		}
+	} else if (g.to_stdout) {
 		if (export_stdout(&g) != DF_OK)
 			goto out;
 	} else {
@@ -351,6 +400,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		leave_swarm(g.loop, sp);
 out:
 	livecopy_free(g.live);
+	streamout_free(g.so);
 	swarm_peer_free(sp);
 	return rc;
 }

@@ -4,12 +4,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/df.h"
 #include "core/log.h"
+#include "swarm/common.h"
 
 #define LIVE_STEP (1u << 20) /* bytes copied between looks at stop: a multiple of 4096 */
 
@@ -109,13 +109,7 @@ struct livecopy *livecopy_start(struct store_task *t, int dirfd, const char *pat
 		goto fail;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	/* the loop's thread takes the signals (SIGINT stops the get), not this one */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&c->th, NULL, work, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
+	if (swarm_thread_start(&c->th, work, c) != 0) {
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
 		goto fail;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# df get -O - writes standard output in order while the download runs (swarm/streamout.c), so a
+# pipe's reader works along: during a rate-limited get the reader has its first bytes long before
+# the end; the output is the file byte for byte. The last byte is held until the digest checked:
+# with a wrong --digest the reader gets a strict prefix and df exits non-zero. A reader that
+# goes away ends the get with "Broken pipe", at once, not after the download.
+. "$(dirname "$0")/../lib.sh"
+mkdir -p "$T/www"
+make_file "$T/www/f" 8
+size=$(stat -c %s "$T/www/f")
+NP=$(free_port)
+start_nginx "$T/www" "$NP"
+SP=$(free_port)
+start_supernode sn "$SP" --piece-size 256k
+url=http://127.0.0.1:$NP/f
+get() { timeout -k 5 60 "$DF" get "$url" -O - --supernode "127.0.0.1:$SP" --seed-idle 0 "$@"; }
+now() { date +%s.%N; }
+
+# the whole file, straight
+get --data "$T/c1" > "$T/out1" 2> "$T/get1.log" || fail "df get -O - failed: $(tail -3 "$T/get1.log")"
+cmp -s "$T/www/f" "$T/out1" || fail "df get -O - wrote other bytes ($(stat -c %s "$T/out1") of $size)"
+
+# at 2 MB/s (~4 s): when does the reader get its first bytes?
+t0=$(now)
+get --data "$T/c2" --limit-rate 2M 2> "$T/get2.log" |
+  { head -c 4096 > "$T/first"; now > "$T/t_first"; cat > "$T/rest"; }
+t1=$(now)
+cat "$T/first" "$T/rest" | cmp -s "$T/www/f" - || fail "the streamed output differs"
+ratio=$(awk -v a="$t0" -v f="$(cat "$T/t_first")" -v b="$t1" 'BEGIN { printf "%.2f", (f - a) / (b - a) }')
+echo "first 4 KiB after $(awk -v a="$t0" -v f="$(cat "$T/t_first")" 'BEGIN { printf "%.2f", f - a }') s of $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s ($ratio)"
+# before: nothing until the whole file was in the store (ratio ~1)
+awk -v r="$ratio" 'BEGIN { exit !(r < 0.5) }' || fail "the first bytes came at $ratio of the get's time: not streamed"
+
+# a wrong digest, found by the supernode (mid-way) and by df get itself at the end (no supernode):
+# a strict prefix of the file, then a non-zero exit naming the digest
+bad=sha256:$(printf '%064d' 0)
+for how in sn direct; do
+  if [ $how = sn ]; then
+    get --data "$T/c3$how" --digest "$bad" > "$T/out3" 2> "$T/get3.log" && fail "a get with a wrong digest exited 0"
+  else
+    timeout -k 5 60 "$DF" get "$url" -O - --seed-idle 0 --data "$T/c3$how" --digest "$bad" > "$T/out3" 2> "$T/get3.log" &&
+      fail "a get with a wrong digest (no supernode) exited 0"
+  fi
+  got=$(stat -c %s "$T/out3")
+  [ "$got" -lt "$size" ] || fail "with a wrong digest ($how) the reader got all $got bytes"
+  grep -qi "digest" "$T/get3.log" || fail "the error ($how) does not name the digest: $(cat "$T/get3.log")"
+  cmp -s "$T/out3" <(head -c "$got" "$T/www/f") || fail "the $got bytes before the failure ($how) differ"
+done
+
+# the reader leaves after 1000 bytes: the get ends with the cause, before its download would have
+t0=$(now)
+set +o pipefail
+get --data "$T/c4" --limit-rate 2M 2> "$T/get4.log" | head -c 1000 > /dev/null
+rc=${PIPESTATUS[0]}
+took=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+[ "$rc" -ne 0 ] || fail "df get exited 0 after its reader went away"
+grep -q "Broken pipe" "$T/get4.log" || fail "no 'Broken pipe' in: $(cat "$T/get4.log")"
+awk -v t="$took" 'BEGIN { exit !(t < 3.5) }' || fail "the get went on for $took s after its reader left (the whole download takes ~4 s)"
+pass "streamed; first bytes at $ratio of the get; held last byte; reader gone after ${took} s"
