@@ -70,12 +70,13 @@ done
 read -r dmin dmed dmax <<<"$(stats <<<"${direct[*]}")"
 read -r fmin fmed fmax <<<"$(stats <<<"${viadf[*]}")"
 
-curls=() gets=() nokeep=()
+curls=() gets=() nokeep=() curlpipe=() getpipe=()
 if [ "$ONLY" != image ]; then
 # --- one big file: curl against df get through a cold supernode (as bench/b_loopback.sh's http rows)
 mkdir -p "$T/www"
 head -c "$SIZE" /dev/urandom >"$T/www/file" || fail "cannot write a $SIZE file under $T"
 bytes=$(stat -c %s "$T/www/file")
+want=$(sha256sum "$T/www/file" | cut -d' ' -f1)
 cat "$T/www/file" >/dev/null
 hport=$(free_port)
 cat >"$T/nginx.conf" <<NGX
@@ -124,11 +125,28 @@ for r in $(seq "$ROUNDS"); do
   gets+=("$took")
   cold_get "ksn$r" --no-keep # the store's file becomes the output (no copy)
   nokeep+=("$took")
+  # into a pipe: curl | sha256sum against df get -O - | sha256sum (a cold supernode)
+  t0=$(now)
+  h=$(curl -fsS "$url" | sha256sum | cut -d' ' -f1)
+  curlpipe+=("$(since "$t0")")
+  [ "$h" = "$want" ] || fail "curl | sha256sum: $h, not $want"
+  sp=$(free_port)
+  rm -rf "$T/psn$r" "$T/client"
+  start_supernode "psn$r" "$sp" "${sn_flags[@]}"
+  t0=$(now)
+  h=$("$DF" get "$url" -O - --data "$T/client" --seed-idle 0 --supernode "127.0.0.1:$sp" 2>"$T/get.log" | sha256sum | cut -d' ' -f1)
+  getpipe+=("$(since "$t0")")
+  [ "$h" = "$want" ] || fail "df get -O - | sha256sum: $h, not $want: $(tail -n 2 "$T/get.log")"
+  kill "$(cat "$T/psn$r.pid")" 2>/dev/null
+  wait "$(cat "$T/psn$r.pid")" 2>/dev/null
+  rm -rf "$T/psn$r" "$T/client"
 done
 fi
 read -r cmin cmed cmax <<<"$(stats <<<"${curls[*]}")"
 read -r gmin gmed gmax <<<"$(stats <<<"${gets[*]}")"
 read -r nmin nmed nmax <<<"$(stats <<<"${nokeep[*]}")"
+read -r pmin pmed pmax <<<"$(stats <<<"${curlpipe[*]}")"
+read -r qmin qmed qmax <<<"$(stats <<<"${getpipe[*]}")"
 
 echo "## b_firstpull: the first pull on a host, loopback, $ROUNDS rounds each"
 echo
@@ -144,5 +162,7 @@ echo "| skopeo ← df proxy ← supernode ← registry, all cold | $fmin | $fmed
 echo "| curl -o FILE ← nginx, $(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $cmin | $cmed | $cmax | 1.00 |"
 echo "| df get --seed-idle 0 ← cold supernode ← nginx | $gmin | $gmed | $gmax | $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
 echo "| df get --no-keep ← cold supernode ← nginx | $nmin | $nmed | $nmax | $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
+echo "| curl URL \| sha256sum | $pmin | $pmed | $pmax | 1.00 |"
+echo "| df get URL -O - \| sha256sum ← cold supernode | $qmin | $qmed | $qmax | $(awk -v a="$qmed" -v b="$pmed" 'BEGIN { if (b > 0) printf "%.2f", a / b }') |"
 echo
-echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}."
+echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}; curl | sha256sum ${curlpipe[*]}; df get -O - | sha256sum ${getpipe[*]}."
