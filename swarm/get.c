@@ -39,7 +39,22 @@ struct get_run {
 	int to_stdout;         /* -O - */
 	struct streamout *so;  /* -O -: standard output written in order as the pieces land */
 	char so_err[288];      /* the stream failed: why (the get stops) */
+	ev_async so_drained;   /* the stream's thread wrote its last byte (or stopped) */
 };
+
+static void on_drained(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)revents;
+	(void)w;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* From the stream's thread: wakes the loop (ev_async_send is the thread-safe way in). */
+static void drained(void *arg)
+{
+	struct get_run *g = arg;
+	ev_async_send(g->loop, &g->so_drained);
+}
 
 /* -O -: follows the task with the stream; a failure (the reader went away, the source changed
  * after bytes went out) stops the get. */
@@ -316,9 +331,27 @@ int swarm_get(struct df *df, struct get_job *job)
 		.sighup_ctx = job->sighup_ctx,
 	};
 	if (g.to_stdout && g.so) {
-		/* the rest of the stream, the last byte now that the digest checked */
-		int h = streamout_finish(g.so, err, sizeof err);
+		/* the rest of the stream, the last byte now that the digest checked; the loop goes on
+		 * serving peers (and heartbeats) while a slower reader drains it */
+		ev_async_init(&g.so_drained, on_drained);
+		ev_async_start(g.loop, &g.so_drained);
+		loop_signals_start(g.loop, &sig, on_signal, &g);
+		streamout_end(g.so, drained, &g);
+		ev_run(g.loop, 0);
+		loop_signals_stop(g.loop, &sig);
+		int h = DF_ERR;
+		if (g.signum)
+			streamout_free(g.so); /* its write, if stuck, is cancelled */
+		else
+			h = streamout_finish(g.so, err, sizeof err);
 		g.so = NULL;
+		ev_async_stop(g.loop, &g.so_drained);
+		if (g.signum) {
+			log_user_error("get", "%s: interrupted (signal %d) while writing to stdout", g.shown, g.signum);
+			rc = 128 + g.signum;
+			leave_swarm(g.loop, sp);
+			goto out;
+		}
 		if (h != DF_OK) {
 			log_user_error("get", "%s: writing to stdout: %s", g.shown, err);
 			leave_swarm(g.loop, sp);

@@ -29,7 +29,9 @@ struct streamout {
 	uint64_t *noted;
 	uint32_t prefix;  /* pieces 0..prefix-1 are all noted */
 	uint64_t written; /* bytes out */
-	int ending, verified, stop, failed;
+	int ending, verified, stop, failed, exited;
+	void (*done)(void *arg); /* streamout_end's: called once the thread stopped */
+	void *done_arg;
 	char why[160];
 };
 
@@ -81,7 +83,12 @@ static void *work(void *arg)
 			snprintf(c->why, sizeof c->why, "%s: %s", what, strerror(err));
 		}
 	}
+	c->exited = 1;
+	void (*done)(void *) = c->done;
+	void *done_arg = c->done_arg;
 	pthread_mutex_unlock(&c->mu);
+	if (done)
+		done(done_arg);
 	return NULL;
 }
 
@@ -203,13 +210,29 @@ int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *e
 	return DF_OK;
 }
 
-int streamout_finish(struct streamout *c, char *err, size_t errlen)
+void streamout_end(struct streamout *c, void (*done)(void *arg), void *arg)
 {
 	pthread_mutex_lock(&c->mu);
 	c->verified = 1;
 	c->ending = 1;
+	int exited = c->exited;
+	if (!exited) {
+		c->done = done;
+		c->done_arg = arg;
+	}
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	if (exited && done)
+		done(arg);
+}
+
+int streamout_finish(struct streamout *c, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&c->mu);
+	int ended = c->ending;
+	pthread_mutex_unlock(&c->mu);
+	if (!ended)
+		streamout_end(c, NULL, NULL);
 	pthread_join(c->th, NULL);
 	int rc = DF_OK;
 	if (c->failed) {

@@ -25,8 +25,13 @@ struct streamout;
 int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *err, size_t errlen);
 /* Piece n is verified in the store (a second note of the same piece is ignored). */
 void streamout_piece(struct streamout *c, uint32_t n);
-/* The download is complete and checked: waits for the thread to write the rest, the last byte
- * included. DF_OK, or DF_ERR with err (a write failed: "writing: Broken pipe"...). c is freed. */
+/* The download is complete and checked: the thread writes the rest, the last byte included, and
+ * then calls done(arg) from its own thread (at once, from this one, if it has already stopped), so
+ * the caller's loop can go on serving peers while a slow reader drains the stream. */
+void streamout_end(struct streamout *c, void (*done)(void *arg), void *arg);
+/* Waits for the thread to write the rest (after streamout_end: it is done, or about to be; without
+ * it, this ends the stream itself). DF_OK, or DF_ERR with err (a write failed: "writing: Broken
+ * pipe"...). c is freed. */
 int streamout_finish(struct streamout *c, char *err, size_t errlen);
 /* Bytes written so far (for tests and the summary). */
 uint64_t streamout_written(struct streamout *c);

@@ -3,7 +3,8 @@
 # pipe's reader works along: during a rate-limited get the reader has its first bytes long before
 # the end; the output is the file byte for byte. The last byte is held until the digest checked:
 # with a wrong --digest the reader gets a strict prefix and df exits non-zero. A reader that
-# goes away ends the get with "Broken pipe", at once, not after the download.
+# goes away ends the get with "Broken pipe", at once, not after the download. Downloaded while its
+# reader still sleeps, the get runs its loop until the stream drained: a SIGINT ends it at once.
 . "$(dirname "$0")/../lib.sh"
 mkdir -p "$T/www"
 make_file "$T/www/f" 8
@@ -56,4 +57,21 @@ took=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 [ "$rc" -ne 0 ] || fail "df get exited 0 after its reader went away"
 grep -q "Broken pipe" "$T/get4.log" || fail "no 'Broken pipe' in: $(cat "$T/get4.log")"
 awk -v t="$took" 'BEGIN { exit !(t < 3.5) }' || fail "the get went on for $took s after its reader left (the whole download takes ~4 s)"
+# the download is done but the reader has not read yet (it sleeps): the get keeps its loop running
+# while the stream drains (it keeps serving peers), so a SIGINT then ends it at once, saying so
+peers_done() { "$DF" status --supernode "127.0.0.1:$SP" --json 2>/dev/null | grep -q '"peers_done": *[1-9]'; }
+(echo "$BASHPID" > "$T/g5.pid"; exec "$DF" get "$url" -O - --supernode "127.0.0.1:$SP" --seed-idle 0 --data "$T/c5") \
+  2> "$T/get5.log" | sleep 30 & # a reader that never reads
+track $!
+wait_for 10 "the get's pid" test -s "$T/g5.pid"
+gp=$(cat "$T/g5.pid")
+track "$gp"
+wait_for 20 "the supernode to see the get done" peers_done
+t0=$(now)
+kill -INT "$gp"
+for _ in $(seq 100); do kill -0 "$gp" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$gp" 2>/dev/null && fail "df get still runs 5 s after SIGINT while its reader sleeps"
+grep -q "interrupted (signal 2) while writing to stdout" "$T/get5.log" || fail "no interruption message: $(cat "$T/get5.log")"
+echo "interrupted while draining after $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') s"
+
 pass "streamed; first bytes at $ratio of the get; held last byte; reader gone after ${took} s"

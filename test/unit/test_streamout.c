@@ -46,6 +46,13 @@ static void put_piece(struct store_task *t, uint32_t n)
 	CHECK_EQ(store_piece_write(t, n, piece, store_task_piece_len(t, n), NULL, err, sizeof err), DF_OK);
 }
 
+static _Atomic int drained;
+static void on_drained(void *arg)
+{
+	(void)arg;
+	drained++;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -90,6 +97,13 @@ static void in_order(void)
 	CHECK(wait_written(c, (uint64_t)LENGTH - 1));
 	usleep(20000);
 	CHECK_EQ(streamout_written(c), (uint64_t)LENGTH - 1);
+	/* the end told: the thread writes the last byte, then says so from its own thread */
+	drained = 0;
+	streamout_end(c, on_drained, NULL);
+	for (double end = now() + 5; !drained && now() < end;)
+		usleep(2000);
+	CHECK_EQ(drained, 1);
+	CHECK_EQ(streamout_written(c), (uint64_t)LENGTH);
 	CHECK_EQ(streamout_finish(c, err, sizeof err), DF_OK);
 	close(fd);
 	CHECK(unit_pattern_file(path, (uint64_t)LENGTH, PIECE));
@@ -144,7 +158,12 @@ static void reader_gone(void)
 		rc = streamout_follow(&c, t, p[1], err, sizeof err);
 	CHECK_EQ(rc, DF_ERR);
 	CHECK(strstr(err, "Broken pipe") != NULL);
-	streamout_free(c);
+	/* the thread stopped already: the end's callback runs at once, and finish says why */
+	drained = 0;
+	streamout_end(c, on_drained, NULL);
+	CHECK_EQ(drained, 1);
+	CHECK_EQ(streamout_finish(c, err, sizeof err), DF_ERR);
+	CHECK(strstr(err, "Broken pipe") != NULL);
 	close(p[1]);
 	store_task_close(t);
 }
