@@ -45,7 +45,13 @@ TOOL_BIN  = $(patsubst %.c,$(B)/tools/%,$(notdir $(TOOL_SRC)))
 RELEASE   = release/out/df-$(DF_VERSION)-x86_64-linux-musl
 
 .PHONY: all check test unit asan asan-all fuzz release bench soak demo clean distclean tools lint
+# ./df is the musl build: a sanitizer build (SAN=1, for tests) stays in its own folder, so a
+# benchmark or a host given ./df never gets it
+ifeq ($(SAN),1)
+all: $(B)/df
+else
 all: df
+endif
 
 $(STAMP): release/deps.sh release/versions.mk
 	$(call say,DEPS,$(DEPS))bash release/deps.sh
