@@ -350,24 +350,9 @@ int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const
 	 * neither is worth doing as the pieces land */
 	if (t->length <= 0 || s->no_direct || s->no_kernel_copy || t->piece_size % DIRECT_ALIGN != 0)
 		return DF_AGAIN;
-	if (store_task_unpark(t, err, errlen) != DF_OK)
-		return DF_ERR;
 	l->length = (uint64_t)t->length;
-	/* a descriptor of its own, not a dup: a dup would share the task's lock (flock belongs to the
-	 * open file), and the store could not remove the task when the source has another version */
-	struct stat a;
-	l->in = open(t->data_path, O_RDONLY | O_CLOEXEC);
-	if (l->in < 0)
-		return store_err_sys(err, errlen, t->data_path, "open");
-	if (fstat(l->in, &a) != 0 || fstat(t->data_fd, &l->data) != 0) {
-		store_err_sys(err, errlen, t->data_path, "fstat");
-		goto fail;
-	}
-	if (a.st_dev != l->data.st_dev || a.st_ino != l->data.st_ino) {
-		errno = ESTALE;
-		store_err(err, errlen, t->data_path, "replaced while opened");
-		goto fail;
-	}
+	if (store_task_reader(t, &l->in, &l->data, err, errlen) != DF_OK)
+		return DF_ERR;
 	l->out = temp_create(dirfd, path, l->tmp, sizeof l->tmp, 0, err, errlen); /* swept on its thread */
 	if (l->out < 0)
 		goto fail;
@@ -409,6 +394,8 @@ int store_task_reader(struct store_task *t, int *fd, struct stat *id, char *err,
 		errno = ENOENT;
 		return store_err(err, errlen, t->data_path, "no data file yet");
 	}
+	/* a descriptor of its own, not a dup: a dup would share the task's lock (flock belongs to the
+	 * open file), and the store could not remove the task when the source has another version */
 	struct stat a;
 	int in = open(t->data_path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)

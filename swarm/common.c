@@ -156,12 +156,18 @@ int swarm_same_version(const struct store_task_info *o, const char *etag, const 
 	return !oe[0] && !ol[0] && !etag[0] && !lm[0];
 }
 
-int swarm_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+int swarm_thread_start(pthread_t *th, pthread_mutex_t *mu, pthread_cond_t *cv, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
+	pthread_mutex_init(mu, NULL);
+	pthread_cond_init(cv, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int e = pthread_create(th, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		pthread_cond_destroy(cv);
+		pthread_mutex_destroy(mu);
+	}
 	return e;
 }

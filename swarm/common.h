@@ -11,10 +11,11 @@
 #include "core/taskid.h"
 #include "net/http_server.h"
 
-/* Starts a worker thread with every signal blocked: the loop's thread takes SIGINT and SIGTERM (they
+/* Starts a worker thread with its mutex and condition (initialized here, destroyed again when the
+ * thread cannot start) and every signal blocked: the loop's thread takes SIGINT and SIGTERM (they
  * stop a get), and a SIGPIPE raised by the worker's own write stays pending there (the write gets
  * EPIPE). pthread_create's result. */
-int swarm_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
+int swarm_thread_start(pthread_t *th, pthread_mutex_t *mu, pthread_cond_t *cv, void *(*fn)(void *), void *arg);
 
 /* The task id for url (normalized, minus the query parameters named in filter, comma-separated)
  * or for digest when d->len > 0. DF_OK, or DF_ERR with the cause in err (a URL that will not parse). */

@@ -63,7 +63,7 @@ static void stream_follow(struct get_run *g, struct store_task *st)
 	char err[256];
 	if (g->so_err[0] || streamout_follow(&g->so, st, 1, err, sizeof err) == DF_OK)
 		return;
-	snprintf(g->so_err, sizeof g->so_err, "writing to stdout: %s", err);
+	snprintf(g->so_err, sizeof g->so_err, "stdout: %s", err);
 	ev_break(g->loop, EVBREAK_ALL);
 }
 
@@ -112,7 +112,7 @@ static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
 	}
 	/* -O written as the pieces land, when the store keeps its own copy (without keep, the store's
 	 * file itself becomes -O at the end: nothing to copy) */
-	if (length >= 0 && st && strcmp(g->job->output, "-") != 0 && g->df->cfg->get_keep)
+	if (length >= 0 && st && !g->to_stdout && g->df->cfg->get_keep)
 		livecopy_follow(&g->live, st, AT_FDCWD, g->job->output);
 }
 
@@ -353,7 +353,7 @@ int swarm_get(struct df *df, struct get_job *job)
 			goto out;
 		}
 		if (h != DF_OK) {
-			log_user_error("get", "%s: writing to stdout: %s", g.shown, err);
+			log_user_error("get", "%s: stdout: %s", g.shown, err);
 			leave_swarm(g.loop, sp);
 			goto out;
 		}

@@ -107,13 +107,8 @@ struct livecopy *livecopy_start(struct store_task *t, int dirfd, const char *pat
 	c->pending = calloc(words, sizeof *c->pending);
 	if (!c->noted || !c->pending || c->npieces == 0)
 		goto fail;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	if (swarm_thread_start(&c->th, work, c) != 0) {
-		pthread_cond_destroy(&c->cv);
-		pthread_mutex_destroy(&c->mu);
+	if (swarm_thread_start(&c->th, &c->mu, &c->cv, work, c) != 0)
 		goto fail;
-	}
 	return c;
 fail:
 	store_live_drop(&c->live);

@@ -110,13 +110,8 @@ static struct streamout *start(struct store_task *t, int fd, char *err, size_t e
 	c->buf = malloc(STREAM_STEP);
 	if (!c->noted || !c->buf || store_task_reader(t, &c->in, &c->data, err, errlen) != DF_OK)
 		goto fail;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	if (swarm_thread_start(&c->th, work, c) != 0) {
-		pthread_cond_destroy(&c->cv);
-		pthread_mutex_destroy(&c->mu);
+	if (swarm_thread_start(&c->th, &c->mu, &c->cv, work, c) != 0)
 		goto fail;
-	}
 	return c;
 fail:
 	if (c->in >= 0)
@@ -181,13 +176,11 @@ int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *e
 	if (*c) {
 		pthread_mutex_lock(&(*c)->mu);
 		int failed = (*c)->failed;
-		char why[sizeof(*c)->why];
-		memcpy(why, (*c)->why, sizeof why);
+		if (failed)
+			snprintf(err, errlen, "%s", (*c)->why);
 		pthread_mutex_unlock(&(*c)->mu);
-		if (failed) {
-			snprintf(err, errlen, "%s", why);
+		if (failed)
 			return DF_ERR;
-		}
 		if (store_task_reads(t, &(*c)->data))
 			return DF_OK;
 		uint64_t w = streamout_written(*c);
