@@ -157,12 +157,16 @@ echo "ratio: median over the direct median (target: image ≤ 1.25x; df get ≥ 
 echo
 echo "| first pull | min s | median s | max s | ratio |"
 echo "|---|---:|---:|---:|---:|"
+if [ "$ONLY" != get ]; then
 echo "| skopeo ← registry (direct) | $dmin | $dmed | $dmax | 1.00 |"
 echo "| skopeo ← df proxy ← supernode ← registry, all cold | $fmin | $fmed | $fmax | $(awk -v a="$fmed" -v b="$dmed" 'BEGIN { printf "%.2f", a / b }') |"
+fi
+if [ "$ONLY" != image ]; then
 echo "| curl -o FILE ← nginx, $(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $cmin | $cmed | $cmax | 1.00 |"
 echo "| df get --seed-idle 0 ← cold supernode ← nginx | $gmin | $gmed | $gmax | $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
 echo "| df get --no-keep ← cold supernode ← nginx | $nmin | $nmed | $nmax | $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
 echo "| curl URL \| sha256sum | $pmin | $pmed | $pmax | 1.00 |"
 echo "| df get URL -O - \| sha256sum ← cold supernode | $qmin | $qmed | $qmax | $(awk -v a="$qmed" -v b="$pmed" 'BEGIN { if (b > 0) printf "%.2f", a / b }') |"
+fi
 echo
 echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}; curl | sha256sum ${curlpipe[*]}; df get -O - | sha256sum ${getpipe[*]}."
