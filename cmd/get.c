@@ -13,13 +13,14 @@
 #include "core/progress.h"
 #include "swarm/get.h"
 #include "swarm/hostd_client.h"
+#include "swarm/outpath.h"
 
 enum { OPT_OUT = 1, OPT_HEADER, OPT_MD5, OPT_DIGEST };
 
 static const struct opt_spec opts[] = {
 	{"output-document", 'O', 1, OPT_OUT, "FILE",
-	 "write to FILE ('-': stdout, written in order as it downloads, the last byte once verified; default: the "
-	 "URL's basename)"},
+	 "write to FILE, put in place whole once verified (default: the URL's basename); '-' (stdout), a device "
+	 "or a FIFO is written in order as it downloads, the last byte once verified"},
 	{"header", 'H', 1, OPT_HEADER, "'NAME: VALUE'", "send this header to the source (repeatable; never logged)"},
 	{"md5", 0, 1, OPT_MD5, "HEX", "expected MD5 of the file; also makes the task content-addressed"},
 	{"digest", 0, 1, OPT_DIGEST, "ALGO:HEX", "expected digest, sha256:HEX or md5:HEX"},
@@ -69,7 +70,7 @@ static void handoff_progress(int64_t done, int64_t total, void *ctx)
 static int try_handoff(struct df *df, struct get_job *job)
 {
 	char sock[4200];
-	if (strcmp(job->output, "-") == 0 ||
+	if (job->out_fd >= 0 || /* written here in order: stdout, a device, a FIFO */
 	    hostd_socket_path(df->cfg->proxy_socket, df->cfg->common_data, sock, sizeof sock) != DF_OK)
 		return -1;
 	struct handoff_view v = {.job = job, .start = ev_time()};
@@ -147,6 +148,17 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	if (!job.output)
 		job.output = default_output(job.url, name, sizeof name);
+	/* the output is checked (and a device or FIFO opened) before anything is downloaded */
+	char outpath[4096], oerr[4400];
+	job.out_fd = -1;
+	if (strcmp(job.output, "-") == 0) {
+		job.out_fd = 1;
+	} else if (outpath_prepare(job.output, outpath, sizeof outpath, &job.out_fd, oerr, sizeof oerr) != DF_OK) {
+		log_user_error("get", "%s", oerr);
+		return DF_EXIT_USAGE;
+	} else {
+		job.output = outpath;
+	}
 	job.progress = log_get_level() >= LOG_INFO && isatty(2);
 	int handed = try_handoff(df, &job);
 	if (handed >= 0)

@@ -36,8 +36,9 @@ struct get_run {
 	int drew;
 	int signum;            /* SIGINT/SIGTERM that stopped it, or 0 */
 	struct livecopy *live; /* -O written as the pieces land (keep: the store keeps its own) */
-	int to_stdout;         /* -O - */
-	struct streamout *so;  /* -O -: standard output written in order as the pieces land */
+	int to_stdout;         /* -O - or a device, FIFO...: job->out_fd */
+	const char *out_name;  /* "stdout" or the path, for messages */
+	struct streamout *so;  /* to_stdout: job->out_fd written in order as the pieces land */
 	char so_err[288];      /* the stream failed: why (the get stops) */
 	ev_async so_drained;   /* the stream's thread wrote its last byte (or stopped) */
 };
@@ -61,9 +62,9 @@ static void drained(void *arg)
 static void stream_follow(struct get_run *g, struct store_task *st)
 {
 	char err[256];
-	if (g->so_err[0] || streamout_follow(&g->so, st, 1, err, sizeof err) == DF_OK)
+	if (g->so_err[0] || streamout_follow(&g->so, st, g->job->out_fd, err, sizeof err) == DF_OK)
 		return;
-	snprintf(g->so_err, sizeof g->so_err, "stdout: %s", err);
+	snprintf(g->so_err, sizeof g->so_err, "%s: %s", g->out_name, err);
 	ev_break(g->loop, EVBREAK_ALL);
 }
 
@@ -157,11 +158,12 @@ static int export_stdout(struct get_run *g)
 				return DF_ERR;
 			}
 			for (uint32_t w = 0; w < k;) {
-				ssize_t r = write(1, buf + w, k - w);
+				ssize_t r = write(g->job->out_fd, buf + w, k - w);
 				if (r < 0 && errno == EINTR)
 					continue;
 				if (r <= 0) {
-					log_user_error("get", "%s: writing to stdout: %s", g->shown, strerror(errno));
+					log_user_error("get", "%s: %s: writing: %s", g->shown, g->out_name,
+						       strerror(errno));
 					return DF_ERR;
 				}
 				w += (uint32_t)r;
@@ -186,6 +188,14 @@ static void summary(struct get_run *g)
 		 strcmp(g->job->output, "-") == 0 ? "to stdout" : g->job->output, size, ev_time() - g->started,
 		 (unsigned long long)fetched, a, b, c, s->resumed ? ", resumed with " : "", s->resumed ? r : "",
 		 s->resumed ? " already here" : "");
+}
+
+static void close_output(struct get_job *job)
+{
+	if (job->out_fd > 2) {
+		close(job->out_fd);
+		job->out_fd = -1;
+	}
 }
 
 struct leaving {
@@ -228,7 +238,8 @@ int swarm_get(struct df *df, struct get_job *job)
 			    .loop = df->loop,
 			    .rc = DF_EXIT_FAIL,
 			    .started = ev_time(),
-			    .to_stdout = strcmp(job->output, "-") == 0};
+			    .to_stdout = job->out_fd >= 0,
+			    .out_name = strcmp(job->output, "-") == 0 ? "stdout" : job->output};
 	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, g.shown,
 			sizeof g.shown);
 	struct http_server *srv = job->server;
@@ -347,19 +358,22 @@ int swarm_get(struct df *df, struct get_job *job)
 		g.so = NULL;
 		ev_async_stop(g.loop, &g.so_drained);
 		if (g.signum) {
-			log_user_error("get", "%s: interrupted (signal %d) while writing to stdout", g.shown, g.signum);
+			log_user_error("get", "%s: interrupted (signal %d) while writing to %s", g.shown, g.signum,
+				       g.out_name);
 			rc = 128 + g.signum;
 			leave_swarm(g.loop, sp);
 			goto out;
 		}
 		if (h != DF_OK) {
-			log_user_error("get", "%s: stdout: %s", g.shown, err);
+			log_user_error("get", "%s: %s: %s", g.shown, g.out_name, err);
 			leave_swarm(g.loop, sp);
 			goto out;
 		}
 	} else if (g.to_stdout) {
-		if (export_stdout(&g) != DF_OK)
+		if (export_stdout(&g) != DF_OK) {
+			leave_swarm(g.loop, sp);
 			goto out;
+		}
 	} else {
 		int h = DF_AGAIN;
 		if (!df->cfg->get_keep) {
@@ -419,6 +433,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		}
 	}
 	rc = DF_EXIT_OK;
+	close_output(job); /* a FIFO's reader sees its end now, not when the seeder is done */
 	summary(&g);
 	if (seeding) {
 		if (seeder_detach(&s) == DF_OK) {
@@ -434,6 +449,7 @@ int swarm_get(struct df *df, struct get_job *job)
 out:
 	livecopy_free(g.live);
 	streamout_free(g.so);
+	close_output(job);
 	swarm_peer_free(sp);
 	return rc;
 }

@@ -15,7 +15,9 @@ struct get_job {
 	const char *headers[GET_MAX_HEADERS]; /* "Name: value" lines for the source */
 	int nheaders;
 	struct digest_spec digest;          /* expected whole-file digest; len 0 = none */
-	const char *output;                 /* final path, or "-" for stdout */
+	const char *output;                 /* final path (outpath_prepare), or "-" for stdout */
+	int out_fd;                         /* >= 0: written into in order (1 for "-", a device, a FIFO);
+					     * closed here once written when > 2 */
 	int progress;                       /* draw a progress bar (stderr is a TTY and not -q) */
 	struct http_client *client;         /* for the source (caller owns) */
 	struct http_client *cluster;        /* for the supernode and peers when cluster TLS is on, else NULL */

@@ -3,6 +3,7 @@
  * client; everything on the loop; a client that goes away only cancels its watcher (the download
  * itself goes on and seeds). */
 #include "swarm/hostd.h"
+#include "swarm/outpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -370,6 +371,15 @@ static void job_start(struct hjob *j, size_t len)
 		job_end(j, DF_EXIT_USAGE, why);
 		return;
 	}
+	/* checked here too (a client's df get does it first): a rename onto a device or FIFO would
+	 * replace it, a folder that is not there would fail only after the download */
+	char path[sizeof j->spec.output];
+	if (outpath_prepare(j->spec.output, path, sizeof path, NULL, err, sizeof err) != DF_OK) {
+		j->hd->st.refused++;
+		job_end(j, DF_EXIT_USAGE, err);
+		return;
+	}
+	snprintf(j->spec.output, sizeof j->spec.output, "%s", path);
 	struct swarm_dl_cfg dc = {.on_meta = on_meta, .on_piece = on_piece, .on_done = on_done, .ctx = j};
 	dc.digest = j->spec.digest;
 	dc.url = j->spec.url;

@@ -31,9 +31,14 @@ before=$(grep -c '"GET /f.bin' "$T/nginx-$NG/access.log")
 within 60 "$HANDOFF" "$SOCK" "$URL/f.bin" "$T/out/f2.bin" > "$T/h2" 2>&1 || fail "second hand-off: $(cat "$T/h2")"
 cmp -s "$T/out/f2.bin" "$T/www/f.bin" || fail "the second export differs"
 [ "$(grep -c '"GET /f.bin' "$T/nginx-$NG/access.log")" -eq "$before" ] || fail "the second hand-off went to the source"
-# an output the daemon cannot write: an error line, exit code 1
+# an output the daemon cannot write: an error line, exit code 2, before anything is downloaded
 within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/nowhere/g.bin" > "$T/h6" 2>&1; rc=$?
-[ "$rc" -eq 1 ] && grep -q '^error: 1 .*nowhere' "$T/h6" || fail "export to a missing folder: rc $rc, $(cat "$T/h6")"
+[ "$rc" -eq 2 ] && grep -q '^error: 2 .*nowhere.*No such file' "$T/h6" || fail "export to a missing folder: rc $rc, $(cat "$T/h6")"
+! grep -q '"GET /g.bin' "$T/nginx-$NG/access.log" || fail "g.bin was fetched for an output folder that is not there"
+# nor is a FIFO there replaced by a regular file (df get writes such outputs itself)
+mkfifo "$T/out/fifo"
+within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/fifo" > "$T/h7" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && grep -q 'not a regular file' "$T/h7" && [ -p "$T/out/fifo" ] || fail "hand-off to a FIFO: rc $rc, $(cat "$T/h7")"
 # a wrong digest: exit code 3, no file
 within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/f.bin")" > "$T/h3" 2>&1; rc=$?
 [ "$rc" -eq 3 ] || fail "a wrong digest gave exit code $rc: $(cat "$T/h3")"

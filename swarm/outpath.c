@@ -1,0 +1,109 @@
+/* df get's -O checked and resolved before the download: symbolic links followed to the file they
+ * name, folders and missing parents refused, devices and FIFOs opened to stream into. */
+#include "swarm/outpath.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/df.h"
+
+#define MAX_LINKS 40 /* as the kernel's own limit on links in one lookup */
+
+/* The folder part of path into dir ("." when there is none). */
+static void parent_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, cap, ".");
+	else if (slash == path)
+		snprintf(dir, cap, "/");
+	else
+		snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* The rename at the end needs to create a file in path's folder. */
+static int parent_writable(const char *out, const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	struct stat st;
+	parent_of(path, dir, sizeof dir);
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "output %s: folder %s: %s", out, dir, strerror(errno));
+		return DF_ERR;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "output %s: %s is not a directory", out, dir);
+		return DF_ERR;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "output %s: cannot create files in %s: %s", out, dir, strerror(errno));
+		return DF_ERR;
+	}
+	return DF_OK;
+}
+
+int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fd)
+		*fd = -1;
+	if (!out[0]) {
+		snprintf(err, errlen, "output: empty file name");
+		return DF_ERR;
+	}
+	if ((size_t)snprintf(path, cap, "%s", out) >= cap) {
+		snprintf(err, errlen, "output %.200s...: path too long", out);
+		return DF_ERR;
+	}
+	int links = 0;
+	for (;;) {
+		if (lstat(path, &st) != 0) {
+			if (errno != ENOENT) {
+				snprintf(err, errlen, "output %s: %s", out, strerror(errno));
+				return DF_ERR;
+			}
+			return parent_writable(out, path, err, errlen); /* a new file (maybe a link's target) */
+		}
+		if (!S_ISLNK(st.st_mode))
+			break;
+		/* a link: the file it names gets the bytes and the link stays (a rename onto the link
+		 * itself would replace it with a regular file) */
+		char target[4096], dir[4096];
+		ssize_t n = readlink(path, target, sizeof target - 1);
+		if (n < 0 || ++links > MAX_LINKS) {
+			snprintf(err, errlen, "output %s: %s", out, n < 0 ? strerror(errno) : strerror(ELOOP));
+			return DF_ERR;
+		}
+		target[n] = 0;
+		parent_of(path, dir, sizeof dir);
+		int w = target[0] == '/' ? snprintf(path, cap, "%s", target)
+					 : snprintf(path, cap, "%s/%s", dir, target);
+		if (w < 0 || (size_t)w >= cap) {
+			snprintf(err, errlen, "output %s: the link's target path is too long", out);
+			return DF_ERR;
+		}
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "output %s is a directory (name a file in it)", out);
+		return DF_ERR;
+	}
+	if (S_ISREG(st.st_mode))
+		return parent_writable(out, path, err, errlen); /* replaced whole by a rename at the end */
+	/* a device, a FIFO, a socket: written into, never replaced */
+	if (!fd) {
+		snprintf(err, errlen, "output %s is not a regular file", out);
+		return DF_ERR;
+	}
+	do
+		*fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	while (*fd < 0 && errno == EINTR);
+	if (*fd < 0) {
+		snprintf(err, errlen, "output %s: %s", out, strerror(errno));
+		return DF_ERR;
+	}
+	return DF_OK;
+}

@@ -1,0 +1,21 @@
+/* Where df get's -O goes, decided before the download starts: a path the finished file is renamed
+ * onto (symbolic links followed to their target), or a descriptor to stream into in order.
+ *
+ * Why before: a 30 GB download must not end with "No such file or directory" for a typo in the
+ * folder, and a rename must never replace what is not a regular file: `-O /dev/null` run as root
+ * would put a regular file where the null device was. A device, FIFO or socket is opened and
+ * written in order as the pieces land (as standard output is for `-O -`); a folder, a missing or
+ * unwritable parent folder are errors at once. */
+#ifndef DF_SWARM_OUTPATH_H
+#define DF_SWARM_OUTPATH_H
+
+#include <stddef.h>
+
+/* The output out (not "-"): DF_OK with *fd -1 and the path to rename onto in path (cap bytes; the
+ * target when out is a symbolic link, as is otherwise), or DF_OK with *fd open for writing (a
+ * device, FIFO...: the caller writes in order and closes it; path holds out). DF_ERR with err
+ * naming the path and the cause. Opening a FIFO waits for its reader, as any writer's does: a
+ * caller that must not wait (a daemon's loop) passes fd NULL and such an output is an error. */
+int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err, size_t errlen);
+
+#endif
