@@ -78,7 +78,7 @@ int pushrecv_open_target(int root, const char *push_dir, const char *dest, struc
 	char rel[PATH_MAX];
 	char *parts[PUSH_MAX_DEPTH];
 	int fds[PUSH_MAX_DEPTH + 1], made[PUSH_MAX_DEPTH] = {0};
-	int n = 0, depth = 0;
+	int n = 0, depth = 0, not_regular = 0;
 	size_t dl = strlen(push_dir);
 	tg->dirfd = -1;
 	if (!dest[0]) {
@@ -157,7 +157,10 @@ int pushrecv_open_target(int root, const char *push_dir, const char *dest, struc
 	}
 	struct stat st;
 	if (fstatat(fds[depth - 1], tg->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		errno = S_ISLNK(st.st_mode) ? ELOOP : S_ISDIR(st.st_mode) ? EISDIR : 0;
+		/* what is there is replaced by a rename at the end: only a regular file may be (a FIFO
+		 * or a device would become a regular file) */
+		not_regular = !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode);
+		errno = S_ISLNK(st.st_mode) ? ELOOP : S_ISDIR(st.st_mode) ? EISDIR : not_regular ? EEXIST : 0;
 		if (errno)
 			goto fail;
 	} else if (errno != ENOENT) {
@@ -180,6 +183,8 @@ fail : {
 		snprintf(err, errlen, "%s is not a directory", at);
 	else if (e == EISDIR)
 		snprintf(err, errlen, "%s is a directory", at);
+	else if (not_regular)
+		snprintf(err, errlen, "%s is not a regular file; refused", at);
 	else
 		snprintf(err, errlen, "%s: %s", at, strerror(e));
 	walk_undo(fds, made, parts, depth);

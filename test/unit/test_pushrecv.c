@@ -106,6 +106,10 @@ static void resolve(void)
 	CHECK_EQ(target("", &tg, err, sizeof err), DF_ERR);
 	CHECK_EQ(target("a/b", &tg, err, sizeof err), DF_ERR); /* a directory */
 	CHECK(strstr(err, "is a directory") != NULL);
+	snprintf(want, sizeof want, "%s/fifo", dir); /* a rename would replace it with a regular file */
+	CHECK(mkfifo(want, 0600) == 0);
+	CHECK_EQ(target("fifo", &tg, err, sizeof err), DF_ERR);
+	CHECK(strstr(err, "not a regular file") != NULL);
 	CHECK_EQ(target("a/nl\nname", &tg, err, sizeof err), DF_ERR); /* control characters */
 	CHECK(strstr(err, "control character") != NULL);
 	snprintf(link, sizeof link, "%s/ln", dir);
