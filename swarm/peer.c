@@ -141,6 +141,8 @@ struct dl {
 	struct http_fetch *leave_fetch;    /* our leave message in flight */
 	char piece_key[PIECE_KEY_HEX + 1]; /* the supernode's key for the task's pieces ("" none) */
 	int leave_counted;                 /* swarm_peer_leave waits for it */
+	int gone; /* left for good (swarm_peer_leave, leave_now): never registers again, whatever a
+		   * late answer says (a work request overtaken by the leave is answered 410) */
 };
 
 struct swarm_peer {
@@ -1360,6 +1362,8 @@ static void send_work(struct dl *d)
 {
 	char path[256];
 	if (d->mode == M_REGISTER) {
+		if (d->gone)
+			return;
 		cancel_ctls(d);
 		send_register(d);
 		return;
@@ -2031,6 +2035,7 @@ static int send_leave(struct dl *d)
 static void leave_now(struct dl *d)
 {
 	d->leave_after = 0;
+	d->gone = 1;
 	send_leave(d);
 }
 
@@ -2042,6 +2047,7 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 	/* every registration, whatever became of its download (finished, failed, interrupted, gone to
 	 * the source): a registration left behind holds its slots and claims until peer_silence */
 	for (struct dl *d = sp->dls; d; d = d->next) {
+		d->gone = 1;
 		if (d->leave_fetch) { /* already on its way (start_direct): wait for it too */
 			d->leave_counted = 1;
 			sp->leave_pending++;

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""A relay in front of a real supernode that delays chosen control requests or their answers, to
+make a race between a peer's requests happen every time instead of now and then (fault injection:
+the supernode and the peers are the real ones).
+
+usage: ctl_delay.py LISTEN_PORT SUPERNODE_PORT RULE...
+RULE is PATH_PREFIX:req:SECONDS (hold the request that long before passing it on) or
+PATH_PREFIX:ans:SECONDS (pass the request at once, hold its answer). Loopback only. One request at a
+time per connection (HTTP/1.1 as df speaks it: Content-Length or chunked answers, no pipelining).
+"""
+import asyncio
+import sys
+
+
+def rules_for(line, rules):
+    words = line.split(b" ")
+    path = words[1] if len(words) > 1 else b""
+    req = ans = 0.0
+    for prefix, kind, secs in rules:
+        if path.startswith(prefix.encode()):
+            if kind == "req":
+                req = secs
+            else:
+                ans = secs
+    return req, ans
+
+
+async def read_head(reader):
+    head = await reader.readuntil(b"\r\n\r\n")
+    length, chunked = 0, False
+    for h in head.split(b"\r\n")[1:]:
+        name, _, value = h.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value.strip())
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    return head, length, chunked
+
+
+async def read_body(reader, length, chunked):
+    if not chunked:
+        return await reader.readexactly(length) if length else b""
+    out = b""
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        out += size_line
+        size = int(size_line.split(b";")[0].strip(), 16)
+        out += await reader.readexactly(size + 2)
+        if size == 0:
+            return out
+
+
+async def serve(creader, cwriter, sn_port, rules):
+    sreader = swriter = None
+    try:
+        sreader, swriter = await asyncio.open_connection("127.0.0.1", sn_port)
+        while True:
+            head, length, chunked = await read_head(creader)
+            body = await read_body(creader, length, chunked)
+            req_delay, ans_delay = rules_for(head.split(b"\r\n")[0], rules)
+            if req_delay:
+                await asyncio.sleep(req_delay)
+            swriter.write(head + body)
+            await swriter.drain()
+            ahead, alen, achunked = await read_head(sreader)
+            abody = await read_body(sreader, alen, achunked)
+            if ans_delay:
+                await asyncio.sleep(ans_delay)
+            cwriter.write(ahead + abody)
+            await cwriter.drain()
+    except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+        pass
+    finally:
+        for w in (cwriter, swriter):
+            if w:
+                w.close()
+
+
+async def main():
+    port, sn_port = int(sys.argv[1]), int(sys.argv[2])
+    rules = []
+    for r in sys.argv[3:]:
+        prefix, kind, secs = r.rsplit(":", 2)
+        if kind not in ("req", "ans"):
+            sys.exit("ctl_delay: a rule's kind is req or ans: " + r)
+        rules.append((prefix, kind, float(secs)))
+    server = await asyncio.start_server(lambda r, w: serve(r, w, sn_port, rules), "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+asyncio.run(main())
