@@ -15,6 +15,9 @@ expect_rc 2 "$DF" get a b;                expect_in "one URL"
 expect_rc 2 "$DF" get ftp://x/y -O o;     expect_in "ftp"
 expect_rc 2 "$DF" get http://x/y --md5 zz -O o; expect_in "md5"
 expect_rc 2 "$DF" get http://x/y --digest sha1:00 -O o; expect_in "digest"
+# a supernode address that can never work stops the get (it went to the source, as every host would)
+expect_rc 2 "$DF" get "http://127.0.0.1:$NP/f" -O o0 --supernode sn1 --data d0; expect_in "HOST:PORT"
+[ ! -e o0 ] || fail "o0 exists after a malformed --supernode"
 
 # source 404, through the supernode and straight
 expect_rc 1 "$DF" get "http://127.0.0.1:$NP/missing" -O o1 --supernode "127.0.0.1:$SP" --data d1 --seed-idle 0

@@ -78,6 +78,19 @@ static void supernode_lists(void)
 	long_name[sizeof long_name - 1] = 0;
 	CHECK(config_set(&c, k, long_name, err, sizeof err) == DF_ERR && strstr(err, "longer than 127"));
 	CHECK(config_set(&c, k, ",, ,", err, sizeof err) == DF_OK);
+	/* each one HOST:PORT: a typo must stop the command, not send every host to the source */
+	static const char *const bad[] = {"sn1", "sn1:", "sn1:xx", "sn1:0", "sn1:65536", ":8002", "sn1:80x",
+					  "a:1,sn1", "http://sn1:8002", "sn1:8002/x", "[::1]", "[::1:8002",
+					  "user@sn1:8002", "sn 1:8002x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = 0;
+		CHECK(config_set(&c, k, bad[i], err, sizeof err) == DF_ERR);
+		CHECK(strstr(err, "HOST:PORT") != NULL);
+	}
+	static const char *const good[] = {"sn1:8002", "10.0.0.1:1", "[::1]:8002", "[fe80::1%eth0]:65535",
+					   "sn-a.df.svc.cluster.local:8002,sn_b:9"};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		CHECK(config_set(&c, k, good[i], err, sizeof err) == DF_OK);
 	/* [supernode] parent is the same kind of list (the peer engine takes it as its supernodes) */
 	k = config_find("supernode", "parent");
 	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR && strstr(err, "at most 8"));
