@@ -179,8 +179,8 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 				return DF_ERR;
 			}
 			if (len && !host_port_ok(v, len)) {
-				snprintf(err, errlen, "'%.*s' is not HOST:PORT (a name or address, a port 1-65535)", (int)len,
-					 v);
+				snprintf(err, errlen, "'%.*s' is not HOST:PORT (a name or address, a port 1-65535)",
+					 (int)len, v);
 				return DF_ERR;
 			}
 			n += len > 0;

@@ -54,14 +54,17 @@ static void quotas(void)
 	CHECK(config_parse_quota("80%", &b, &pct) == DF_OK && b == 0 && pct == 80);
 	CHECK(config_parse_quota("100%", &b, &pct) == DF_OK && pct == 100);
 	CHECK(config_parse_quota("1%", &b, &pct) == DF_OK && pct == 1);
-	const char *bad[] = {"%", "0%", "101%", "1000%", "-5%", "5.5%", "x%", "80 %", "12q", "-1", "99999999999999999999%"};
+	const char *bad[] = {
+		"%", "0%", "101%", "1000%", "-5%", "5.5%", "x%", "80 %", "12q", "-1", "99999999999999999999%"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(config_parse_quota(bad[i], &b, &pct) == DF_ERR);
 	struct df_config c;
 	char err[256];
 	config_init(&c);
-	CHECK(config_set(&c, config_find("store", "quota"), "150%", err, sizeof err) == DF_ERR && strstr(err, "150%") != NULL);
-	CHECK(config_set(&c, config_find("store", "quota"), "1T", err, sizeof err) == DF_OK && strcmp(c.store_quota, "1T") == 0);
+	CHECK(config_set(&c, config_find("store", "quota"), "150%", err, sizeof err) == DF_ERR &&
+	      strstr(err, "150%") != NULL);
+	CHECK(config_set(&c, config_find("store", "quota"), "1T", err, sizeof err) == DF_OK &&
+	      strcmp(c.store_quota, "1T") == 0);
 	config_free(&c);
 }
 
@@ -72,16 +75,17 @@ static void supernode_lists(void)
 	const struct config_key *k = config_find("get", "supernode");
 	config_init(&c);
 	CHECK(config_set(&c, k, "a:1,b:2, c:3 d:4,e:5,f:6,g:7,h:8", err, sizeof err) == DF_OK);
-	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR && strstr(err, "at most 8"));
+	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR &&
+	      strstr(err, "at most 8"));
 	CHECK(strcmp(c.get_supernode, "a:1,b:2, c:3 d:4,e:5,f:6,g:7,h:8") == 0); /* a refused value changes nothing */
 	memset(long_name, 'x', sizeof long_name - 1);
 	long_name[sizeof long_name - 1] = 0;
 	CHECK(config_set(&c, k, long_name, err, sizeof err) == DF_ERR && strstr(err, "longer than 127"));
 	CHECK(config_set(&c, k, ",, ,", err, sizeof err) == DF_OK);
 	/* each one HOST:PORT: a typo must stop the command, not send every host to the source */
-	static const char *const bad[] = {"sn1", "sn1:", "sn1:xx", "sn1:0", "sn1:65536", ":8002", "sn1:80x",
-					  "a:1,sn1", "http://sn1:8002", "sn1:8002/x", "[::1]", "[::1:8002",
-					  "user@sn1:8002", "sn 1:8002x"};
+	static const char *const bad[] = {"sn1",   "sn1:",      "sn1:xx",        "sn1:0",           "sn1:65536",
+					  ":8002", "sn1:80x",   "a:1,sn1",       "http://sn1:8002", "sn1:8002/x",
+					  "[::1]", "[::1:8002", "user@sn1:8002", "sn 1:8002x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = 0;
 		CHECK(config_set(&c, k, bad[i], err, sizeof err) == DF_ERR);
@@ -93,9 +97,11 @@ static void supernode_lists(void)
 		CHECK(config_set(&c, k, good[i], err, sizeof err) == DF_OK);
 	/* [supernode] parent is the same kind of list (the peer engine takes it as its supernodes) */
 	k = config_find("supernode", "parent");
-	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR && strstr(err, "at most 8"));
+	CHECK(config_set(&c, k, "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", err, sizeof err) == DF_ERR &&
+	      strstr(err, "at most 8"));
 	CHECK(config_set(&c, k, long_name, err, sizeof err) == DF_ERR && strstr(err, "longer than 127"));
-	CHECK(config_set(&c, k, "p1:8002,p2:8002", err, sizeof err) == DF_OK && strcmp(c.supernode_parent, "p1:8002,p2:8002") == 0);
+	CHECK(config_set(&c, k, "p1:8002,p2:8002", err, sizeof err) == DF_OK &&
+	      strcmp(c.supernode_parent, "p1:8002,p2:8002") == 0);
 	config_free(&c);
 }
 
@@ -104,7 +110,8 @@ static void file_ok(void)
 	struct df_config c;
 	char err[256];
 	config_init(&c);
-	const char *p = write_file("ok.conf", "; comment\n[get]\nseed_idle = 12\nlimit_rate = 1M\n\n[supernode]\nlisten = 127.0.0.1:9\n");
+	const char *p = write_file(
+		"ok.conf", "; comment\n[get]\nseed_idle = 12\nlimit_rate = 1M\n\n[supernode]\nlisten = 127.0.0.1:9\n");
 	CHECK_EQ(config_load_file(&c, p, err, sizeof err), DF_OK);
 	CHECK_EQ(c.get_seed_idle, 12);
 	CHECK_EQ(c.get_limit_rate, 1u << 20);
@@ -179,7 +186,9 @@ static void flags(void)
 	char err[256];
 	setenv("DF_CONFIG", "", 1);
 	config_init(&c);
-	CHECK_EQ(parse(&c, &r, err, 7, "get", "-fOout", "URL", "--header", "A: b", "--no-back-to-source", "--limit-rate=2k"), DF_OK);
+	CHECK_EQ(parse(&c, &r, err, 7, "get", "-fOout", "URL", "--header", "A: b", "--no-back-to-source",
+		       "--limit-rate=2k"),
+		 DF_OK);
 	CHECK_EQ(r.nargs, 1);
 	CHECK_STR(r.args[0], "URL");
 	CHECK_EQ(r.nvals, 3);
