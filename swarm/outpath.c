@@ -59,6 +59,29 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
 		snprintf(err, errlen, "output %.200s...: path too long", out);
 		return DF_ERR;
 	}
+	/* what the name leads to, links followed by the kernel: /dev/stdout and /proc/self/fd/N lead
+	 * to a pipe or a terminal through links whose text ("pipe:[123]") is no path */
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "output %s is a directory (name a file in it)", out);
+			return DF_ERR;
+		}
+		/* a device, a FIFO, a socket: written into, never replaced */
+		if (!fd) {
+			snprintf(err, errlen, "output %s is not a regular file", out);
+			return DF_ERR;
+		}
+		do
+			*fd = open(out, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		while (*fd < 0 && errno == EINTR);
+		if (*fd < 0) {
+			snprintf(err, errlen, "output %s: %s", out, strerror(errno));
+			return DF_ERR;
+		}
+		return DF_OK;
+	}
+	/* a regular file, or nothing yet: the path the rename goes to, links followed one by one (a
+	 * rename onto a link itself would replace it with a regular file; its target gets the bytes) */
 	int links = 0;
 	for (;;) {
 		if (lstat(path, &st) != 0) {
@@ -70,8 +93,6 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
 		}
 		if (!S_ISLNK(st.st_mode))
 			break;
-		/* a link: the file it names gets the bytes and the link stays (a rename onto the link
-		 * itself would replace it with a regular file) */
 		char target[4096], dir[4096];
 		ssize_t n = readlink(path, target, sizeof target - 1);
 		if (n < 0 || ++links > MAX_LINKS) {
@@ -87,23 +108,9 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
 			return DF_ERR;
 		}
 	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "output %s is a directory (name a file in it)", out);
+	if (!S_ISREG(st.st_mode)) { /* changed between the two looks */
+		snprintf(err, errlen, "output %s changed while it was checked; run again", out);
 		return DF_ERR;
 	}
-	if (S_ISREG(st.st_mode))
-		return parent_writable(out, path, err, errlen); /* replaced whole by a rename at the end */
-	/* a device, a FIFO, a socket: written into, never replaced */
-	if (!fd) {
-		snprintf(err, errlen, "output %s is not a regular file", out);
-		return DF_ERR;
-	}
-	do
-		*fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	while (*fd < 0 && errno == EINTR);
-	if (*fd < 0) {
-		snprintf(err, errlen, "output %s: %s", out, strerror(errno));
-		return DF_ERR;
-	}
-	return DF_OK;
+	return parent_writable(out, path, err, errlen); /* replaced whole by a rename at the end */
 }

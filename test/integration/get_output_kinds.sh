@@ -3,7 +3,7 @@
 # folder as the output, fail at once (exit 2) instead of after the whole file came; a FIFO or a
 # character device is written into, never replaced by a regular file (`-O /dev/null` as root
 # replaced the null device); a symbolic link keeps pointing where it did and its target gets the
-# bytes, also when the target does not exist yet.
+# bytes, also when the target does not exist yet; /dev/stdout writes to whatever standard output is.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www out
@@ -42,6 +42,15 @@ get fifo > get_fifo.log 2>&1 || fail "df get -O FIFO failed: $(tail -3 get_fifo.
 wait "$reader"
 [ -p fifo ] || fail "the FIFO was replaced: $(ls -l fifo)"
 cmp -s www/f from_fifo || fail "the FIFO's reader got $(stat -c %s from_fifo) other bytes"
+
+# /dev/stdout: links the kernel follows to a pipe ("pipe:[N]", no path) or to a file (a link of
+# our own to /proc/self/fd/1, as /dev/stdout is: a regression would replace only ours)
+ln -s /proc/self/fd/1 stdout
+get stdout 2> get_dev_stdout.log | cat > from_pipe || fail "df get -O /dev/stdout | cat failed: $(tail -3 get_dev_stdout.log)"
+cmp -s www/f from_pipe || fail "-O /dev/stdout into a pipe gave $(stat -c %s from_pipe) other bytes"
+get stdout > to_file 2> get_dev_stdout2.log || fail "df get -O /dev/stdout > FILE failed: $(tail -3 get_dev_stdout2.log)"
+cmp -s www/f to_file || fail "-O /dev/stdout into a file gave $(stat -c %s to_file) other bytes"
+[ -L stdout ] || fail "the link to /proc/self/fd/1 was replaced: $(ls -l stdout)"
 
 # a character device (the null device's numbers, made here: the machine's own is never at risk)
 if mknod null c 1 3 2>/dev/null; then
