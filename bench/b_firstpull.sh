@@ -70,7 +70,7 @@ done
 read -r dmin dmed dmax <<<"$(stats <<<"${direct[*]}")"
 read -r fmin fmed fmax <<<"$(stats <<<"${viadf[*]}")"
 
-curls=() gets=() nokeep=() curlpipe=() getpipe=()
+curls=() csyncs=() gets=() nokeep=() curlpipe=() getpipe=()
 if [ "$ONLY" != image ]; then
 # --- one big file: curl against df get through a cold supernode (as bench/b_loopback.sh's http rows)
 mkdir -p "$T/www"
@@ -121,6 +121,11 @@ for r in $(seq "$ROUNDS"); do
   curls+=("$(since "$t0")")
   cmp -s "$T/www/file" "$T/out" || fail "curl's copy differs"
   rm -f "$T/out"
+  # the same with the file on disk at the end, as df get leaves it (it fsyncs before the rename)
+  t0=$(now)
+  curl -fsS -o "$T/out" "$url" && sync "$T/out" || fail "curl $url && sync failed"
+  csyncs+=("$(since "$t0")")
+  rm -f "$T/out"
   cold_get "gsn$r" --seed-idle 0
   gets+=("$took")
   cold_get "ksn$r" --no-keep # the store's file becomes the output (no copy)
@@ -143,6 +148,7 @@ for r in $(seq "$ROUNDS"); do
 done
 fi
 read -r cmin cmed cmax <<<"$(stats <<<"${curls[*]}")"
+read -r smin smed smax <<<"$(stats <<<"${csyncs[*]}")"
 read -r gmin gmed gmax <<<"$(stats <<<"${gets[*]}")"
 read -r nmin nmed nmax <<<"$(stats <<<"${nokeep[*]}")"
 read -r pmin pmed pmax <<<"$(stats <<<"${curlpipe[*]}")"
@@ -163,10 +169,11 @@ echo "| skopeo ← df proxy ← supernode ← registry, all cold | $fmin | $fmed
 fi
 if [ "$ONLY" != image ]; then
 echo "| curl -o FILE ← nginx, $(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $cmin | $cmed | $cmax | 1.00 |"
+echo "| curl -o FILE && sync FILE (on disk, as df get leaves it) | $smin | $smed | $smax | $(awk -v a="$smed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| df get --seed-idle 0 ← cold supernode ← nginx | $gmin | $gmed | $gmax | $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$gmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
 echo "| df get --no-keep ← cold supernode ← nginx | $nmin | $nmed | $nmax | $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", a / b }') (rate $(awk -v a="$nmed" -v b="$cmed" 'BEGIN { printf "%.2f", b / a }')x curl) |"
 echo "| curl URL \| sha256sum | $pmin | $pmed | $pmax | 1.00 |"
 echo "| df get URL -O - \| sha256sum ← cold supernode | $qmin | $qmed | $qmax | $(awk -v a="$qmed" -v b="$pmed" 'BEGIN { if (b > 0) printf "%.2f", a / b }') |"
 fi
 echo
-echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}; curl | sha256sum ${curlpipe[*]}; df get -O - | sha256sum ${getpipe[*]}."
+echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; curl && sync ${csyncs[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}; curl | sha256sum ${curlpipe[*]}; df get -O - | sha256sum ${getpipe[*]}."
