@@ -143,6 +143,11 @@ struct dl {
 	int leave_counted;                 /* swarm_peer_leave waits for it */
 	int gone; /* left for good (swarm_peer_leave, leave_now): never registers again, whatever a
 		   * late answer says (a work request overtaken by the leave is answered 410) */
+	/* Another process of this store downloads the task (it holds the writer lock): this one looks
+	 * again every WRITER_POLL seconds until it finished (then exports) or let go (then resumes) */
+	ev_timer writer_wait;
+	uint64_t writer_bytes; /* its present bytes at the last look that saw them grow */
+	double writer_seen;    /* when they last grew */
 };
 
 struct swarm_peer {
@@ -182,6 +187,7 @@ static void leave_now(struct dl *d);
 static struct http_fetch *
 leave_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx), void *ctx);
 static void released_left(struct http_fetch *f, int rc, const char *msg, void *ctx);
+static void wait_for_writer(struct dl *d);
 
 /* ---- events to watchers ---- */
 
@@ -330,7 +336,26 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 
 /* Opens or creates the task for what the supernode or the source said; a stored task of another
  * version is dropped (never a mix of two versions). */
-static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm)
+/* DF_OK when d's task can be downloaded here: this process is its writer, or it is complete. Else
+ * another process of this store downloads it: its pieces cannot be written here (each fetch failed
+ * until the stall timeout sent the download to the source); with may_wait this one waits for that
+ * process (wait_for_writer), else it fails. DF_ERR in both cases. */
+static int writer_here(struct dl *d, int may_wait)
+{
+	if (store_task_writable(d->st) || store_task_complete(d->st))
+		return DF_OK;
+	if (may_wait)
+		wait_for_writer(d);
+	else
+		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->shown,
+			store_root(d->sp->cfg.store));
+	return DF_ERR;
+}
+
+/* The task's store files for this version, opened (made) as its writer. With may_wait (a swarm
+ * download), a task another process of this store is downloading makes this one wait for it
+ * (wait_for_writer): DF_ERR then, and nothing failed. */
+static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm, int may_wait)
 {
 	struct swarm_peer *sp = d->sp;
 	char err[512];
@@ -345,8 +370,10 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	if (d->st) {
 		const struct store_task_info *o = store_task_info(d->st);
 		if (o->piece_size == piece_size && swarm_same_version(o, etag, lm) &&
-		    (length < 0 || o->length < 0 || o->length == length))
-			return DF_OK;
+		    (length < 0 || o->length < 0 || o->length == length)) {
+			/* opened at the start (dl_begin), maybe while another process was its writer */
+			return writer_here(d, may_wait);
+		}
 		log_info("the stored copy of %s is another version; starting over", d->shown);
 		hash_reset(d);
 		pieceserve_forget(&sp->ps, d->id);
@@ -364,16 +391,17 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 	d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
 	if (!d->st && errno == ESTALE && store_task_remove(sp->cfg.store, d->id, NULL, 0) == DF_OK)
 		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
+	if (!d->st && errno == EBUSY && may_wait) {
+		wait_for_writer(d); /* being created by another process right now */
+		return DF_ERR;
+	}
 	if (!d->st) {
 		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
 		return DF_ERR;
 	}
-	if (!store_task_writable(d->st) && !store_task_complete(d->st)) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->shown,
-			store_root(sp->cfg.store));
-		return DF_ERR;
-	}
 	pieceserve_add_task(&sp->ps, d->st);
+	if (writer_here(d, may_wait) != DF_OK)
+		return DF_ERR;
 	send_meta(d);
 	return DF_OK;
 }
@@ -1100,7 +1128,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
 	int was_seeding = d->st && store_task_complete(d->st) && d->watchers == NULL;
-	if (open_task(d, a->length, (uint32_t)a->piece_size, etag, lm) != DF_OK)
+	if (open_task(d, a->length, (uint32_t)a->piece_size, etag, lm, 1) != DF_OK)
 		return;
 	if (d->declared_have && !store_task_present(d->st)) {
 		/* the registration named pieces of the version just dropped here, and the supernode counts
@@ -1403,7 +1431,7 @@ static struct store_task *direct_meta(void *ctx, const struct source_meta *m, ch
 	uint32_t ps = m->piece_size;
 	(void)msg;
 	(void)msglen;
-	if (open_task(d, m->length, ps, m->etag, m->last_modified) != DF_OK)
+	if (open_task(d, m->length, ps, m->etag, m->last_modified, 0) != DF_OK)
 		return NULL;
 	return d->st;
 }
@@ -1705,6 +1733,7 @@ static void dl_free(struct dl *d)
 	ev_timer_stop(d->sp->cfg.loop, &d->retry);
 	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
 	ev_timer_stop(d->sp->cfg.loop, &d->stall);
+	ev_timer_stop(d->sp->cfg.loop, &d->writer_wait);
 	if (d->leave_fetch)
 		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
@@ -1726,12 +1755,85 @@ static void dl_free(struct dl *d)
 	free(d);
 }
 
+#define WRITER_POLL 0.5 /* seconds between looks at a task another process of this store downloads */
+
+/* Another process of this store is the task's writer and it is incomplete: the pieces assigned here
+ * could not be written (each fetch failed until the stall timeout sent the download to the source,
+ * which could not write them either). Stop, let the registration go, and look again every
+ * WRITER_POLL s: done there, this one finishes from the store; let go (exited, killed), this one
+ * resumes as the writer. A writer that gets no byte for [get] stall_timeout is given up on. */
+static void wait_for_writer(struct dl *d)
+{
+	struct swarm_peer *sp = d->sp;
+	struct ev_loop *loop = sp->cfg.loop;
+	stop_fetches(d);
+	cancel_ctls(d);
+	hash_reset(d);
+	ev_timer_stop(loop, &d->retry);
+	ev_timer_stop(loop, &d->work_backoff);
+	ev_timer_stop(loop, &d->stall);
+	if (d->handle >= 0) {
+		leave_request(d, released_left, NULL);
+		d->handle = -1;
+	}
+	d->mode = M_START;
+	if (ev_is_active(&d->writer_wait))
+		return;
+	d->writer_bytes = d->st ? store_task_present_bytes(d->st) : 0;
+	d->writer_seen = ev_now(loop);
+	log_info("another df process is downloading %s into %s; waiting for it", d->shown, store_root(sp->cfg.store));
+	ev_timer_set(&d->writer_wait, WRITER_POLL, 0);
+	ev_timer_start(loop, &d->writer_wait);
+}
+
+static void writer_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct dl *d = DF_CONTAINER_OF(w, struct dl, writer_wait);
+	struct swarm_peer *sp = d->sp;
+	/* a new open sees the other process's pieces, and takes the writer lock if it let go */
+	if (d->st) {
+		pieceserve_forget(&sp->ps, d->id);
+		store_task_close(d->st);
+		d->st = NULL;
+	}
+	struct store_task *t = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
+	if (t && !store_task_writable(t) && !store_task_complete(t)) {
+		uint64_t have = store_task_present_bytes(t);
+		store_task_close(t);
+		double now = ev_now(loop), limit = sp->cfg.stall_timeout;
+		if (have > d->writer_bytes) {
+			d->writer_bytes = have;
+			d->writer_seen = now;
+		} else if (limit > 0 && now - d->writer_seen >= limit) {
+			fail_dl(d, DF_EXIT_FAIL,
+				"get %s: another df process downloading it into %s got no byte for %.0f s; stop it, "
+				"or run this with another --data",
+				d->shown, store_root(sp->cfg.store), now - d->writer_seen);
+			return;
+		}
+		ev_timer_set(w, WRITER_POLL, 0);
+		ev_timer_start(loop, w);
+		return;
+	}
+	if (t) {
+		log_info("the other df process %s %s; going on", store_task_complete(t) ? "finished" : "let go of",
+			 d->shown);
+		store_task_close(t);
+	}
+	dl_begin(d);
+}
+
 static void dl_begin(struct dl *d)
 {
 	struct swarm_peer *sp = d->sp;
 	park_seeders(sp);                         /* room for this one's descriptors */
 	pieceserve_drop_readonly(&sp->ps, d->id); /* a peer asked for it before we started */
 	d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
+	if (d->st && sp->nsupers && !store_task_writable(d->st) && !store_task_complete(d->st)) {
+		wait_for_writer(d);
+		return;
+	}
 	if (d->st) {
 		d->stats.resumed = store_task_present_bytes(d->st);
 		pieceserve_add_task(&sp->ps, d->st);
@@ -1813,6 +1915,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		ev_timer_init(&d->retry, retry_cb, 0, 0);
 		ev_timer_init(&d->work_backoff, work_backoff_cb, 0, 0);
 		ev_timer_init(&d->stall, stall_cb, 0, 0);
+		ev_timer_init(&d->writer_wait, writer_wait_cb, 0, 0);
 		d->next = sp->dls;
 		sp->dls = d;
 	}

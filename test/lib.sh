@@ -210,6 +210,17 @@ start_supernode() {
 # sn_alive NAME WHAT: fails unless supernode NAME (start_supernode) still runs after WHAT
 sn_alive() { kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || fail "supernode $1 died after $2; its log: $(tail -n 20 "$T/$1.log")"; }
 
+# file_and_supernode MIB FLAGS...: (run in $T) nginx serving www/f (MIB MiB of random bytes) at
+# $url (port NP) and a supernode "sn" started with FLAGS (port SP)
+file_and_supernode() {
+  local mib=$1; shift
+  mkdir -p www
+  make_file www/f "$mib"
+  NP=$(free_port); start_nginx "$T/www" "$NP"
+  SP=$(free_port); start_supernode sn "$SP" "$@"
+  url=http://127.0.0.1:$NP/f
+}
+
 # sn_token_fixture: (run in $T) nginx serving www/f (2 MiB; its sha256 in $want) at $URL, a supernode
 # "sn" with token T at $SN, and post PATH BODYFILE (sn_post with that token) for the abuse tests
 sn_token_fixture() {

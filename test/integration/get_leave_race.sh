@@ -7,10 +7,7 @@
 # the leave's answer held 0.8 s (the get waits up to 1 s for it).
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
-mkdir -p www
-make_file www/f 2
-NP=$(free_port); start_nginx "$T/www" "$NP"
-SP=$(free_port); start_supernode sn "$SP" --piece-size 1M
+file_and_supernode 2 --piece-size 1M
 RP=$(free_port)
 python3 "$top/test/tools/ctl_delay.py" "$RP" "$SP" /v1/work:req:0.3 /v1/leave:ans:0.8 > relay.log 2>&1 &
 track $!

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Two df gets of one URL into one store at once (two jobs on a host, no df proxy): the second finds
+# the task held by the first (its writer) and waits for it, then takes the file from the store;
+# before, every piece it was assigned failed ("cannot write piece") until the stall timeout sent it
+# to the source, which failed too ("11 of 12 pieces missing"). A writer killed mid-way is taken over
+# (resumed from its pieces); a writer that stops getting bytes is given up on after --stall-timeout.
+. "$(dirname "$0")/../lib.sh"
+cd "$T"
+file_and_supernode 3 --piece-size 256k
+get() { timeout -k 5 60 "$DF" get "$url" --supernode "127.0.0.1:$SP" --seed-idle 0 --limit-rate 1M "$@"; }
+# writer OUT DATA RATE: a df get in the background (no timeout wrapper: its pid is df's, for kill)
+writer() {
+  "$DF" get "$url" --supernode "127.0.0.1:$SP" --seed-idle 0 --limit-rate "$3" -O "$1" --data "$T/$2" > "$1.log" 2>&1 &
+  first=$!
+  track "$first"
+}
+
+# the second starts together with the first, then while it runs
+for delay in 0 0.7; do
+  d=same$delay
+  get -O "a$delay" --data "$T/$d" > "a$delay.log" 2>&1 &
+  first=$!
+  sleep "$delay"
+  t0=$(date +%s.%N)
+  get -O "b$delay" --data "$T/$d" > "b$delay.log" 2>&1 || fail "the second get (after $delay s) failed: $(tail -3 "b$delay.log")"
+  took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  wait "$first" || fail "the first get (other after $delay s) failed: $(tail -3 "a$delay.log")"
+  cmp -s www/f "a$delay" && cmp -s www/f "b$delay" || fail "a copy differs (second after $delay s)"
+  grep -q "source 0 B" "b$delay.log" || fail "the second get went to the source: $(tail -2 "b$delay.log")"
+  awk -v t="$took" 'BEGIN { exit !(t < 10) }' || fail "the second get took $took s (the first takes ~3 s)"
+done
+grep -q "waiting for it" b0.7.log || fail "the second get did not say it waits: $(cat b0.7.log)"
+
+# the writer killed mid-way: the waiting get goes on as the writer, from the pieces there
+writer k1 kill 256k
+sleep 0.5
+get -O k2 --data "$T/kill" > k2.log 2>&1 &
+second=$!
+sleep 0.7
+kill -9 "$first"; wait "$first" 2>/dev/null
+wait "$second" || fail "the get left waiting for a killed one failed: $(tail -3 k2.log)"
+cmp -s www/f k2 || fail "k2 differs"
+grep -q "let go of" k2.log || fail "k2 does not say the other let go: $(cat k2.log)"
+grep -q "supernode [1-9]" k2.log || fail "k2 fetched nothing itself: $(tail -1 k2.log)"
+
+# the writer stopped (SIGSTOP): given up on after --stall-timeout, with the cause
+writer s1 stop 1M
+sleep 0.5
+kill -STOP "$first"
+expect_rc 1 get -O s2 --data "$T/stop" --stall-timeout 2
+expect_in "another df process"
+expect_in "got no byte"
+kill -CONT "$first"
+wait "$first" || fail "the stopped get failed after SIGCONT: $(tail -3 s1.log)"
+echo "ok"
