@@ -1,5 +1,6 @@
 /* The sending end of `df push`: the pushed file's server, the preheat and re-announce at the
  * supernode, and the requests that tell each host's push receiver to fetch (swarm/pusher.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -24,7 +25,13 @@ const char *const pusher_hstate_names[] = {"waiting", "fetching", "ok", "failed"
 
 /* ---- hosts ---- */
 
-int pusher_add_host(struct pusher *p, const char *s, size_t n)
+static int host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+	       c == '_';
+}
+
+int pusher_host_parse(const char *s, size_t n, char *out, size_t cap)
 {
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 		n--;
@@ -33,18 +40,77 @@ int pusher_add_host(struct pusher *p, const char *s, size_t n)
 		n--;
 	}
 	if (!n || *s == '#')
-		return DF_OK;
+		return DF_AGAIN;
+	size_t colons = 0, hl = n; /* the host is s[0..hl), the port (if any) after it and a ':' */
+	for (size_t i = 0; i < n; i++)
+		colons += s[i] == ':';
+	const char *port = NULL;
+	size_t pl = 0;
+	int v6 = 0;
+	if (s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb || rb - s < 2)
+			return DF_ERR;
+		hl = (size_t)(rb - s) + 1;
+		if (hl < n) {
+			if (s[hl] != ':')
+				return DF_ERR;
+			port = s + hl + 1;
+			pl = n - hl - 1;
+		}
+		for (size_t i = 1; i + 1 < hl; i++)
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+				return DF_ERR;
+	} else if (colons > 1) { /* an IPv6 address without brackets (and so without a port) */
+		for (size_t i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+				return DF_ERR;
+		v6 = 1;
+	} else {
+		const char *c = memchr(s, ':', n);
+		if (c) {
+			hl = (size_t)(c - s);
+			port = c + 1;
+			pl = n - hl - 1;
+		}
+		if (!hl)
+			return DF_ERR;
+		for (size_t i = 0; i < hl; i++)
+			if (!host_char(s[i]))
+				return DF_ERR;
+	}
+	if (port) {
+		unsigned v = 0;
+		if (!pl || pl > 5)
+			return DF_ERR;
+		for (size_t i = 0; i < pl; i++) {
+			if (port[i] < '0' || port[i] > '9')
+				return DF_ERR;
+			v = v * 10 + (unsigned)(port[i] - '0');
+		}
+		if (v < 1 || v > 65535)
+			return DF_ERR;
+	}
+	int w = v6     ? snprintf(out, cap, "[%.*s]:%s", (int)n, s, DEFAULT_PORT)
+		: port ? snprintf(out, cap, "%.*s", (int)n, s)
+		       : snprintf(out, cap, "%.*s:%s", (int)n, s, DEFAULT_PORT);
+	return w > 0 && (size_t)w < cap ? DF_OK : DF_ERR;
+}
+
+int pusher_add_host(struct pusher *p, const char *s, size_t n)
+{
+	char name[sizeof p->hosts[0].name];
+	int rc = pusher_host_parse(s, n, name, sizeof name);
+	if (rc != DF_OK)
+		return rc == DF_AGAIN ? DF_OK : DF_ERR;
 	struct pusher_host *h = realloc(p->hosts, (size_t)(p->nhosts + 1) * sizeof *h);
-	if (!h || n >= sizeof h->name - 8)
+	if (!h)
 		return DF_ERR;
 	p->hosts = h;
 	h = &p->hosts[p->nhosts++];
 	memset(h, 0, sizeof *h);
 	h->ps = p;
-	snprintf(h->name, sizeof h->name, "%.*s", (int)n, s);
-	/* a bare host (no port, or an IPv6 literal without brackets) gets df proxy's default port */
-	if (!strchr(h->name, ':') || (h->name[0] != '[' && strchr(h->name, ':') != strrchr(h->name, ':')))
-		snprintf(h->name + strlen(h->name), sizeof h->name - strlen(h->name), ":%s", DEFAULT_PORT);
+	snprintf(h->name, sizeof h->name, "%s", name);
 	return DF_OK;
 }
 

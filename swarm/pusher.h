@@ -80,6 +80,10 @@ struct pusher {
 /* Adds one host[:port] (a bare host gets df proxy's port 65002); blank and '#' lines are skipped.
  * DF_ERR when out of memory or the name is too long. */
 int pusher_add_host(struct pusher *p, const char *s, size_t n);
+/* One line of a group (or a --host): HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address, blanks
+ * around it ignored; without a port df proxy's push port (65002). DF_OK with "host:port" in out,
+ * DF_AGAIN for a blank or comment line, DF_ERR for anything else (a URL, a user@, a bad port). */
+int pusher_host_parse(const char *s, size_t n, char *out, size_t cap);
 /* Adds the hosts of a group file, one per line ('-': stdin; '#' starts a comment). DF_ERR with err. */
 int pusher_read_group(struct pusher *p, const char *path, char *err, size_t errlen);
 

@@ -9,6 +9,11 @@ cd "$T"
 make_file big 40
 want=$(sha big)
 SP=$(free_port); start_supernode sn "$SP"
+# a line that is no host stops the push before anything is sent, naming the line (it was dialed:
+# "http://x:3" became "http://x:3:65002")
+printf '127.0.0.1:1\n\nhttp://x:3\n' > badhosts.txt
+expect_rc 2 "$DF" push big --group badhosts.txt --supernode "127.0.0.1:$SP"; expect_in "badhosts.txt:3"
+expect_rc 2 "$DF" push big --host user@h1 --supernode "127.0.0.1:$SP"; expect_in "user@h1"
 N=8
 start_push_hosts $N "$SP" 30M
 dead=$(free_port)
