@@ -27,8 +27,17 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 		if (many)
 			snprintf(err, errlen, "more than %d query parameters (the most a task id takes): '%s'",
 				 HTTP_URL_MAX_PARAMS, norm);
-		else
-			snprintf(err, errlen, "'%s' is not a URL df can fetch", norm);
+		else {
+			/* with the reason (a space a user pasted shows as the redaction mark, not as itself) */
+			struct http_url u;
+			const char *why = NULL;
+			(void)http_url_parse(url, strlen(url), &u, &why);
+			snprintf(err, errlen, "'%s' is not a URL df can fetch%s%s%s", norm, why ? " (" : "",
+				 why ? why : "",
+				 why && strstr(why, "space") ? ": write a space as %20)"
+				 : why                       ? ")"
+							     : "");
+		}
 		return DF_ERR;
 	}
 	taskid_from_url(norm, (size_t)n, out);

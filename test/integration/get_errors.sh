@@ -13,6 +13,8 @@ SP=$(free_port); start_supernode sn "$SP"
 expect_rc 2 "$DF" get;                    expect_in "URL"
 expect_rc 2 "$DF" get a b;                expect_in "one URL"
 expect_rc 2 "$DF" get ftp://x/y -O o;     expect_in "ftp"
+expect_rc 2 "$DF" get "http://x/a b" -O o; expect_in "write a space as %20" # the cause, not only "not a URL"
+expect_rc 2 "$DF" get "http://x:99999/a" -O o; expect_in "bad port"
 expect_rc 2 "$DF" get http://x/y --md5 zz -O o; expect_in "md5"
 expect_rc 2 "$DF" get http://x/y --digest sha1:00 -O o; expect_in "digest"
 # a supernode address that can never work stops the get (it went to the source, as every host would)
