@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -10,6 +11,7 @@
 #include "core/config.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "core/proto.h"
 #include "net/http_client.h"
 #include "swarm/auth.h"
@@ -28,7 +30,8 @@ static const char *const sections[] = {"security", NULL};
 struct st {
 	struct ev_loop *loop;
 	int status, rc;
-	int proxy_json; /* the proxy answers "key: value" lines: collect them for --json */
+	int proxy; /* the proxy answers "key: value" lines: collected, then printed (proxy_summary) */
+	int json;
 	char target[160];
 	char msg[512];
 	char lines[16384];
@@ -46,7 +49,7 @@ static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx
 {
 	(void)f;
 	struct st *s = ctx;
-	if (s->proxy_json) {
+	if (s->proxy) {
 		size_t n = DF_MIN(len, sizeof s->lines - 1 - s->llen);
 		memcpy(s->lines + s->llen, data, n);
 		s->llen += n;
@@ -79,6 +82,83 @@ static void print_lines_json(const char *buf, size_t len)
 	jsonw_obj_close(&w);
 	printf("%s", w.p ? w.p : "{}");
 	jsonw_free(&w);
+}
+
+/* One counter of the proxy's lines (0 when absent), and one line's text ("" when absent). */
+static uint64_t num(const char *buf, size_t len, const char *key)
+{
+	struct proto_line l;
+	size_t pos = 0;
+	uint64_t v;
+	while (proto_next(buf, len, &pos, &l) == DF_OK)
+		if (slice_eq(l.key, key) && proto_u64(l.val, &v) == DF_OK)
+			return v;
+	return 0;
+}
+
+static struct slice text(const char *buf, size_t len, const char *key)
+{
+	struct proto_line l;
+	size_t pos = 0;
+	while (proto_next(buf, len, &pos, &l) == DF_OK)
+		if (slice_eq(l.key, key))
+			return l.val;
+	return (struct slice){"", 0};
+}
+
+/* A size as progress shows it, into one of a few rotating buffers (several per printf). */
+static const char *sz(uint64_t n)
+{
+	static char bufs[8][32];
+	static int k;
+	char *b = bufs[k++ % 8];
+	progress_size(n, b, sizeof bufs[0]);
+	return b;
+}
+
+/* What a person asks of a host: the proxy's counters grouped into a few sentences, the raw lines
+ * after them (scripts read those, or --json). */
+static void proxy_summary(const char *target, const char *b, size_t n)
+{
+#define N(k) num(b, n, k)
+	struct slice ver = text(b, n, "version");
+	printf("df proxy %.*s at %s, up %llu s, piece server on port %llu; %llu connections, %llu requests\n",
+	       (int)ver.n, ver.p, target, (unsigned long long)N("uptime"), (unsigned long long)N("piece-port"),
+	       (unsigned long long)N("connections"), (unsigned long long)N("requests"));
+	uint64_t gc = N("store-last-gc"), now = (uint64_t)time(NULL);
+	printf("store: %s of %s quota, %llu tasks evicted (%s), last GC %s%llu%s\n", sz(N("store-bytes")),
+	       N("store-quota") ? sz(N("store-quota")) : "no", (unsigned long long)N("store-evictions"),
+	       sz(N("store-evicted-bytes")), gc ? "" : "never",
+	       gc ? (unsigned long long)(now > gc ? now - gc : 0) : 0ULL, gc ? " s ago" : "");
+	static const char *const dir[] = {"upload", "download", "source"};
+	printf("host rates:");
+	for (int k = 0; k < 3; k++) {
+		char rk[32], ck[32];
+		snprintf(rk, sizeof rk, "%s-rate", dir[k]);
+		snprintf(ck, sizeof ck, "%s-cap", dir[k]);
+		uint64_t cap = N(ck);
+		printf("%s %s %s/s (%s%s%s)", k ? "," : "", dir[k], sz(N(rk)), cap ? "cap " : "no cap",
+		       cap ? sz(cap) : "", cap ? "/s" : "");
+	}
+	printf("\nregistry mirror: %llu manifests (%llu from the offline copy), %llu blobs through the swarm (%s), "
+	       "%llu straight from the registry, %llu refused, %llu cut short\n",
+	       (unsigned long long)N("manifests"), (unsigned long long)N("manifests-offline"),
+	       (unsigned long long)N("blobs-p2p"), sz(N("blob-bytes-p2p")), (unsigned long long)N("blobs-direct"),
+	       (unsigned long long)N("blobs-denied"), (unsigned long long)N("blobs-aborted"));
+	struct slice sf = text(b, n, "last-supernode-failure");
+	if (N("blobs-supernode-failed"))
+		printf("  the supernode failed %llu blobs; the last: %.*s\n",
+		       (unsigned long long)N("blobs-supernode-failed"), (int)sf.n, sf.p);
+	printf("HTTP proxy: %llu requests, %llu through the swarm, %llu relayed (%s), %llu failed; %llu tunnels (%s, "
+	       "%llu failed), %llu opened here (MITM)\n",
+	       (unsigned long long)N("proxy-requests"), (unsigned long long)N("proxy-p2p"),
+	       (unsigned long long)N("relayed"), sz(N("relay-bytes")), (unsigned long long)N("relay-failed"),
+	       (unsigned long long)N("tunnels"), sz(N("tunnel-bytes")), (unsigned long long)N("tunnel-failed"),
+	       (unsigned long long)N("mitm-tunnels"));
+	printf("df get hand-offs: %llu (%llu failed)\n\ncounters:\n", (unsigned long long)N("handoffs"),
+	       (unsigned long long)N("handoffs-failed"));
+#undef N
+	fwrite(b, 1, n, stdout);
 }
 
 static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
@@ -142,7 +222,8 @@ static int run(struct df *df, struct opt_result *r)
 	else
 		snprintf(url, sizeof url, "%s://%s/v1/status%s", tls ? "https" : "http", s.target,
 			 json ? "?format=json" : "");
-	s.proxy_json = proxy && json;
+	s.proxy = proxy;
+	s.json = json;
 
 	struct http_request req = {
 		.url = url,
@@ -167,7 +248,10 @@ static int run(struct df *df, struct opt_result *r)
 			daemon_close(df);
 			return DF_EXIT_USAGE;
 		}
+		s.llen = 0;
 		ev_run(s.loop, 0);
+		if (proxy && !json && s.rc == DF_OK)
+			proxy_summary(s.target, s.lines, s.llen);
 		fflush(stdout);
 		if (watch <= 0 || s.rc != DF_OK)
 			break;
@@ -175,7 +259,7 @@ static int run(struct df *df, struct opt_result *r)
 	}
 	http_client_free(cl);
 	daemon_close(df);
-	if (s.proxy_json && s.rc == DF_OK)
+	if (proxy && json && s.rc == DF_OK)
 		print_lines_json(s.lines, s.llen);
 	if (json)
 		putchar('\n');

@@ -79,6 +79,10 @@ within 120 "$DF" get "$URL/k.bin" -O "$T/out/k3.bin" --data "$T/px" --digest "sh
 # df status asks a host's df proxy too (text and JSON)
 OUT=$("$DF" status --proxy "$M") || fail "df status --proxy: $OUT"
 expect_in "role: proxy"
+# ... read for a person first: what the host did, in sentences (the counters follow)
+[[ $(head -n1 <<<"$OUT") == "df proxy "*", up "* ]] || fail "df status --proxy does not start with a summary: $OUT"
+expect_in "registry mirror: "
+grep -q '^df get hand-offs: [1-9][0-9]* (' <<<"$OUT" || fail "df status --proxy does not count the hand-offs: $OUT"
 OUT=$("$DF" status --proxy "$M" --json) || fail "df status --proxy --json: $OUT"
 expect_in '"role":"proxy"'
 curl -s "http://$M/metrics" | grep -q '^df_proxy_handoffs [0-9]' || fail "df proxy /metrics: $(curl -s "http://$M/metrics")"
