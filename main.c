@@ -61,6 +61,8 @@ static int run_cmd(const struct cmd_desc *c, int argc, char **argv)
 	} else {
 		rc = cmd_check_args(c, &r);
 		if (rc == DF_EXIT_OK)
+			rc = cmd_check_listens(c, &cfg);
+		if (rc == DF_EXIT_OK)
 			rc = c->run(df, &r);
 	}
 	opt_result_free(&r);

@@ -28,6 +28,9 @@ int cmd_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* DF_EXIT_OK when r's positional arguments fit c (min_args..max_args), else cmd_usage's code after
  * saying which is missing or which is one too many. */
 int cmd_check_args(const struct cmd_desc *c, const struct opt_result *r);
+struct df_config;
+/* Every listen address of the configuration parses ([ADDR]:PORT); else the usage error, printed. */
+int cmd_check_listens(const struct cmd_desc *c, const struct df_config *cfg);
 
 /* The list of commands, in the order `df help` shows them: edit cmd/cmds.h to add one. */
 #define DF_CMD_DECLARE(n) extern const struct cmd_desc cmd_##n;

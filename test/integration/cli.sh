@@ -23,6 +23,10 @@ expect_rc 2 "$DF" config --frob; expect_in "unknown option --frob"; expect_in "d
 expect_rc 2 "$DF" get;           expect_in "df: get: missing URL"; expect_in "df get --help"
 expect_rc 2 "$DF" get a b;       expect_in "takes one URL, got also 'b'"
 expect_rc 2 "$DF" push a b;      expect_in "takes one FILE, got also 'b'"
+# a listen address that cannot parse is a usage error naming the setting, before anything starts
+expect_rc 2 "$DF" supernode --listen bogus --data "$T/nolisten"; expect_in "[supernode] listen: missing port in 'bogus'"
+expect_rc 2 "$DF" proxy --push-listen 127.0.0.1:99999 --data "$T/nolisten"; expect_in "[proxy] push_listen: bad port"
+[ ! -e "$T/nolisten" ] || fail "a store was made for a command that could not start"
 expect_rc 2 "$DF" gc extra;      expect_in "df: gc: unexpected argument 'extra'"
 expect_rc 2 "$DF" supernode x;   expect_in "df: supernode: unexpected argument 'x'"
 expect_rc 2 "$DF" config -Z;  expect_in "unknown option -Z"
