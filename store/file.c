@@ -268,20 +268,20 @@ static int temp_create(int dirfd, const char *path, char *tmp, size_t cap, int s
 		if (temp_name(tmp, cap, path, counter++) != DF_OK) {
 			tmp[0] = 0;
 			errno = ENAMETOOLONG;
-			store_err(err, errlen, path, "path too long");
+			store_out_err(err, errlen, path, "path too long");
 			return -1;
 		}
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST) {
 			tmp[0] = 0;
-			store_err_sys(err, errlen, path, "cannot create a temporary file next to it");
+			store_out_err_sys(err, errlen, path, "cannot create a temporary file next to it");
 			return -1;
 		}
 	}
 	if (fd < 0) {
 		tmp[0] = 0;
 		errno = EEXIST;
-		store_err(err, errlen, path, "no free temporary name next to it");
+		store_out_err(err, errlen, path, "no free temporary name next to it");
 	}
 	return fd;
 }
@@ -299,12 +299,12 @@ static int export_commit(int *fd, int dirfd, const char *tmp, const char *path, 
 		int saved = errno;
 		close(f);
 		errno = saved;
-		return store_err_sys(err, errlen, path, failed);
+		return store_out_err_sys(err, errlen, path, failed);
 	}
 	if (close(f) != 0)
-		return store_err_sys(err, errlen, path, "close");
+		return store_out_err_sys(err, errlen, path, "close");
 	if (renameat(dirfd, tmp, dirfd, path) != 0)
-		return store_err_sys(err, errlen, path, "rename");
+		return store_out_err_sys(err, errlen, path, "rename");
 	if (dirfd == AT_FDCWD)
 		(void)store_fsync_dir_of(path);
 	else
@@ -320,8 +320,8 @@ int store_export_run(struct store_export *x, int dirfd, const char *path, int mo
 	if (fd < 0)
 		goto fail;
 	if (export_fill(x, fd, &buf) != DF_OK) {
-		store_err(err, errlen, path, "copy: %s",
-			  errno == ENODATA ? "the data file is shorter than its metadata says" : strerror(errno));
+		store_out_err(err, errlen, path, "copy: %s",
+			      errno == ENODATA ? "the data file is shorter than its metadata says" : strerror(errno));
 		goto fail;
 	}
 	if (export_commit(&fd, dirfd, tmp, path, mode, err, errlen) != DF_OK)
@@ -426,7 +426,7 @@ int store_live_close(struct store_live *l, char *err, size_t errlen)
 {
 	int rc = DF_ERR;
 	if (ftruncate(l->out, (off_t)l->length) != 0)
-		store_err_sys(err, errlen, l->path, "truncate");
+		store_out_err_sys(err, errlen, l->path, "truncate");
 	else if (export_commit(&l->out, l->dirfd, l->tmp, l->path, -1, err, errlen) == DF_OK) {
 		l->tmp[0] = 0; /* renamed: nothing to remove */
 		rc = DF_OK;

@@ -76,9 +76,15 @@ struct store_task {
 int store_task_unpark(struct store_task *t, char *err, size_t errlen);
 
 /* util.c: errors and I/O. The error helpers write "store: PATH: ..." and keep errno. */
-int store_err(char *err, size_t errlen, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int store_errp(char *err, size_t errlen, const char *prefix, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define store_err(err, errlen, path, ...) store_errp(err, errlen, "store:", path, __VA_ARGS__)
 /* "store: PATH: WHAT: strerror(errno)" */
 int store_err_sys(char *err, size_t errlen, const char *path, const char *what);
+/* The same for a file df hands a user (an export's destination): "output PATH: ..." (it is not
+ * the store's file, and the message should not say so). */
+#define store_out_err(err, errlen, path, ...) store_errp(err, errlen, "output", path, __VA_ARGS__)
+int store_out_err_sys(char *err, size_t errlen, const char *path, const char *what);
 /* Reads until len bytes or end of file; returns the bytes read, or -1 (errno). */
 ssize_t store_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* Writes all len bytes; DF_OK or DF_ERR (errno; ENOSPC when the kernel stops short silently). */

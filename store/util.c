@@ -11,11 +11,11 @@
 
 #include "store/internal.h"
 
-int store_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
+int store_errp(char *err, size_t errlen, const char *prefix, const char *path, const char *fmt, ...)
 {
 	int saved = errno;
 	if (err && errlen) {
-		int n = snprintf(err, errlen, "store: %s: ", path);
+		int n = snprintf(err, errlen, "%s %s: ", prefix, path);
 		if (n >= 0 && (size_t)n < errlen) {
 			va_list ap;
 			va_start(ap, fmt);
@@ -30,6 +30,11 @@ int store_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
 int store_err_sys(char *err, size_t errlen, const char *path, const char *what)
 {
 	return store_err(err, errlen, path, "%s: %s", what, strerror(errno));
+}
+
+int store_out_err_sys(char *err, size_t errlen, const char *path, const char *what)
+{
+	return store_out_err(err, errlen, path, "%s: %s", what, strerror(errno));
 }
 
 ssize_t store_pread_full(int fd, void *buf, size_t len, uint64_t off)

@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "swarm/common.h"
 #include "swarm/livecopy.h"
+#include "swarm/outpath.h"
 #include "swarm/streamout.h"
 #include "swarm/peer.h"
 #include "swarm/seeder.h"
@@ -39,7 +40,8 @@ struct get_run {
 	int to_stdout;         /* -O - or a device, FIFO...: job->out_fd */
 	const char *out_name;  /* "stdout" or the path, for messages */
 	struct streamout *so;  /* to_stdout: job->out_fd written in order as the pieces land */
-	char so_err[288];      /* the stream failed: why (the get stops) */
+	char stop_err[320];    /* why the get stops before the end (the stream failed, no room for -O) */
+	int room_checked;      /* -O's filesystem was checked for room (once the length is known) */
 	ev_async so_drained;   /* the stream's thread wrote its last byte (or stopped) */
 };
 
@@ -62,9 +64,9 @@ static void drained(void *arg)
 static void stream_follow(struct get_run *g, struct store_task *st)
 {
 	char err[256];
-	if (g->so_err[0] || streamout_follow(&g->so, st, g->job->out_fd, err, sizeof err) == DF_OK)
+	if (g->stop_err[0] || streamout_follow(&g->so, st, g->job->out_fd, err, sizeof err) == DF_OK)
 		return;
-	snprintf(g->so_err, sizeof g->so_err, "%s: %s", g->out_name, err);
+	snprintf(g->stop_err, sizeof g->stop_err, "%s: %s", g->out_name, err);
 	ev_break(g->loop, EVBREAK_ALL);
 }
 
@@ -103,10 +105,32 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	g->drew = 1;
 }
 
+/* Once the length is known: a filesystem without room for -O fails the get now, not after the
+ * download. Only what is surely needed: the whole file where -O is copied to another filesystem
+ * than the store's, else what the store still lacks (the copy may be a reflink; without keep the
+ * file itself moves). Best effort: room taken meanwhile still fails the copy, with its cause. */
+static void check_room(struct get_run *g, struct store_task *st, int64_t length)
+{
+	char err[288];
+	if (g->room_checked || g->to_stdout || length <= 0 || !st)
+		return;
+	g->room_checked = 1;
+	uint64_t need = (uint64_t)length, have = store_task_present_bytes(st);
+	if (outpath_same_fs(g->job->output, store_root(g->df->store)))
+		need = need > have ? need - have : 0;
+	if (need && outpath_room(g->job->output, need, (uint64_t)length, err, sizeof err) != DF_OK) {
+		snprintf(g->stop_err, sizeof g->stop_err, "%s", err);
+		ev_break(g->loop, EVBREAK_ALL);
+	}
+}
+
 static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
 {
 	struct get_run *g = ctx;
 	struct store_task *st = swarm_dl_task(w);
+	check_room(g, st, length);
+	if (g->stop_err[0])
+		return;
 	if (g->to_stdout && length >= 0 && st) {
 		stream_follow(g, st);
 		return;
@@ -298,8 +322,8 @@ int swarm_get(struct df *df, struct get_job *job)
 	ev_timer_stop(g.loop, &g.tick);
 	if (g.drew)
 		fprintf(stderr, "\r%-100s\r", "");
-	if (g.so_err[0]) {
-		log_user_error("get", "%s: %s", g.shown, g.so_err);
+	if (g.stop_err[0]) {
+		log_user_error("get", "%s: %s", g.shown, g.stop_err);
 		rc = DF_EXIT_FAIL;
 		if (g.w) {
 			swarm_dl_cancel(g.w);

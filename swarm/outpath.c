@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/df.h"
+#include "core/progress.h"
 
 #define MAX_LINKS 40 /* as the kernel's own limit on links in one lookup */
 
@@ -113,4 +115,29 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
 		return DF_ERR;
 	}
 	return parent_writable(out, path, err, errlen); /* replaced whole by a rename at the end */
+}
+
+int outpath_same_fs(const char *path, const char *dir)
+{
+	char parent[4096];
+	struct stat a, b;
+	parent_of(path, parent, sizeof parent);
+	return stat(parent, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev;
+}
+
+int outpath_room(const char *path, uint64_t need, uint64_t length, char *err, size_t errlen)
+{
+	char parent[4096], free_s[32], need_s[32];
+	struct statvfs v;
+	parent_of(path, parent, sizeof parent);
+	if (statvfs(parent, &v) != 0)
+		return DF_OK; /* cannot tell: the copy says what went wrong, if anything */
+	uint64_t blocks = geteuid() == 0 ? (uint64_t)v.f_bfree : (uint64_t)v.f_bavail;
+	uint64_t room = blocks * (uint64_t)(v.f_frsize ? v.f_frsize : v.f_bsize);
+	if (room >= need)
+		return DF_OK;
+	progress_size(room, free_s, sizeof free_s);
+	progress_size(length, need_s, sizeof need_s);
+	snprintf(err, errlen, "output %s: %s has %s free, the file is %s", path, parent, free_s, need_s);
+	return DF_ERR;
 }

@@ -10,6 +10,7 @@
 #define DF_SWARM_OUTPATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The output out (not "-"): DF_OK with *fd -1 and the path to rename onto in path (cap bytes; the
  * target when out is a symbolic link, as is otherwise), or DF_OK with *fd open for writing (a
@@ -17,5 +18,11 @@
  * naming the path and the cause. Opening a FIFO waits for its reader, as any writer's does: a
  * caller that must not wait (a daemon's loop) passes fd NULL and such an output is an error. */
 int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err, size_t errlen);
+
+/* 1 when path's folder (path: an output as outpath_prepare gave it) is on the filesystem of dir. */
+int outpath_same_fs(const char *path, const char *dir);
+/* DF_OK when path's filesystem has need bytes free for this user (all of it for root), or it
+ * cannot tell; else DF_ERR with err naming the folder, the room and the file's size (length). */
+int outpath_room(const char *path, uint64_t need, uint64_t length, char *err, size_t errlen);
 
 #endif

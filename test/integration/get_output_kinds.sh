@@ -3,7 +3,8 @@
 # folder as the output, fail at once (exit 2) instead of after the whole file came; a FIFO or a
 # character device is written into, never replaced by a regular file (`-O /dev/null` as root
 # replaced the null device); a symbolic link keeps pointing where it did and its target gets the
-# bytes, also when the target does not exist yet; /dev/stdout writes to whatever standard output is.
+# bytes, also when the target does not exist yet; /dev/stdout writes to whatever standard output is;
+# a filesystem without room for the file fails the get once the length is known.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www out
@@ -33,6 +34,21 @@ expect_rc 2 get "$T/out"; expect_in "is a directory"
 ln -s nowhere/x dangling
 expect_rc 2 get dangling; expect_in "nowhere"
 [ -z "$(ls "$T/out")" ] || fail "files left in the folder given as -O: $(ls "$T/out")"
+
+# a folder on a filesystem without room for the file: said once the length is known, not after the
+# download (a 1 MiB tmpfs, mounted as root; the whole download takes ~4 s)
+mkdir -p tiny
+if mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null; then
+  CLEANUPS+=("umount -l '$T/tiny'")
+  t0=$(now)
+  expect_rc 1 get tiny/f
+  took=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  expect_in "has 1.0 MiB free, the file is 4.0 MiB"
+  awk -v t="$took" 'BEGIN { exit !(t < 2) }' || fail "no room for -O was found after $took s (the download takes ~4 s)"
+  [ -z "$(ls tiny)" ] || fail "files left on the full filesystem: $(ls tiny)"
+else
+  echo "mount not permitted here: the full filesystem case is not run"
+fi
 
 # a FIFO: its reader gets the file, the FIFO stays a FIFO
 mkfifo fifo
