@@ -106,19 +106,15 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /* Once the length is known: a filesystem without room for -O fails the get now, not after the
- * download. Only what is surely needed: the whole file where -O is copied to another filesystem
- * than the store's, else what the store still lacks (the copy may be a reflink; without keep the
- * file itself moves). Best effort: room taken meanwhile still fails the copy, with its cause. */
+ * download (best effort: room taken meanwhile still fails the copy, with its cause). */
 static void check_room(struct get_run *g, struct store_task *st, int64_t length)
 {
 	char err[288];
 	if (g->room_checked || g->to_stdout || length <= 0 || !st)
 		return;
 	g->room_checked = 1;
-	uint64_t need = (uint64_t)length, have = store_task_present_bytes(st);
-	if (outpath_same_fs(g->job->output, store_root(g->df->store)))
-		need = need > have ? need - have : 0;
-	if (need && outpath_room(g->job->output, need, (uint64_t)length, err, sizeof err) != DF_OK) {
+	if (outpath_check_room(g->job->output, store_root(g->df->store), (uint64_t)length, store_task_present_bytes(st),
+			       err, sizeof err) != DF_OK) {
 		snprintf(g->stop_err, sizeof g->stop_err, "%s", err);
 		ev_break(g->loop, EVBREAK_ALL);
 	}

@@ -241,7 +241,18 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 {
 	struct hjob *j = ctx;
 	struct store_task *t = swarm_dl_task(dl);
+	char err[512];
+	if (j->state == J_CLOSING)
+		return;
 	j->length = length;
+	/* no room for the file where it goes: said now, not after the download (which goes on: the
+	 * store keeps it) */
+	if (length > 0 && t && !j->dead &&
+	    outpath_check_room(j->spec.output, store_root(j->hd->cfg.store), (uint64_t)length,
+			       store_task_present_bytes(t), err, sizeof err) != DF_OK) {
+		job_end(j, DF_EXIT_FAIL, err);
+		return;
+	}
 	job_say(j, 0, "length: %lld\n", (long long)length);
 	/* the copy runs with the download, so the file is in place soon after its last piece */
 	if (length >= 0 && t && !j->dead)
@@ -251,6 +262,8 @@ static void on_meta(struct swarm_dl *dl, int64_t length, void *ctx)
 static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 {
 	struct hjob *j = ctx;
+	if (j->state == J_CLOSING)
+		return; /* ended early (no room): nothing more to say */
 	/* the download's own handle, never one of our own: a second handle would keep the engine from
 	 * dropping a stored copy of another version, and would go on showing that old copy (the live
 	 * copy has a descriptor of its own, no lock, and follows the task's data file) */
@@ -294,6 +307,10 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 	struct livecopy *live = j->live;
 	j->dl = NULL;
 	j->live = NULL;
+	if (j->state == J_CLOSING) { /* ended early (no room): its error line is out */
+		livecopy_free(live);
+		return;
+	}
 	if (j->dead || rc != DF_OK)
 		livecopy_free(live); /* nothing to export for anyone: the temporary file goes */
 	if (j->dead)

@@ -117,27 +117,24 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
 	return parent_writable(out, path, err, errlen); /* replaced whole by a rename at the end */
 }
 
-int outpath_same_fs(const char *path, const char *dir)
+int outpath_check_room(const char *path, const char *store_dir, uint64_t length, uint64_t have, char *err,
+		       size_t errlen)
 {
-	char parent[4096];
+	char parent[4096], free_s[32], len_s[32];
 	struct stat a, b;
-	parent_of(path, parent, sizeof parent);
-	return stat(parent, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev;
-}
-
-int outpath_room(const char *path, uint64_t need, uint64_t length, char *err, size_t errlen)
-{
-	char parent[4096], free_s[32], need_s[32];
 	struct statvfs v;
 	parent_of(path, parent, sizeof parent);
-	if (statvfs(parent, &v) != 0)
-		return DF_OK; /* cannot tell: the copy says what went wrong, if anything */
+	uint64_t need = length;
+	if (stat(parent, &a) == 0 && stat(store_dir, &b) == 0 && a.st_dev == b.st_dev)
+		need = length > have ? length - have : 0;
+	if (!need || statvfs(parent, &v) != 0)
+		return DF_OK; /* nothing more needed, or cannot tell: the copy says what went wrong, if anything */
 	uint64_t blocks = geteuid() == 0 ? (uint64_t)v.f_bfree : (uint64_t)v.f_bavail;
 	uint64_t room = blocks * (uint64_t)(v.f_frsize ? v.f_frsize : v.f_bsize);
 	if (room >= need)
 		return DF_OK;
 	progress_size(room, free_s, sizeof free_s);
-	progress_size(length, need_s, sizeof need_s);
-	snprintf(err, errlen, "output %s: %s has %s free, the file is %s", path, parent, free_s, need_s);
+	progress_size(length, len_s, sizeof len_s);
+	snprintf(err, errlen, "output %s: %s has %s free, the file is %s", path, parent, free_s, len_s);
 	return DF_ERR;
 }

@@ -19,10 +19,12 @@
  * caller that must not wait (a daemon's loop) passes fd NULL and such an output is an error. */
 int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err, size_t errlen);
 
-/* 1 when path's folder (path: an output as outpath_prepare gave it) is on the filesystem of dir. */
-int outpath_same_fs(const char *path, const char *dir);
-/* DF_OK when path's filesystem has need bytes free for this user (all of it for root), or it
- * cannot tell; else DF_ERR with err naming the folder, the room and the file's size (length). */
-int outpath_room(const char *path, uint64_t need, uint64_t length, char *err, size_t errlen);
+/* Is there room for the file of length bytes at path (an output as outpath_prepare gave it), the
+ * store in store_dir holding have bytes of it? Only what is surely needed is asked: the whole file
+ * on another filesystem than the store's, else what the store still lacks (the copy may be a
+ * reflink, and without keep the file itself moves). DF_OK, also when it cannot tell; else DF_ERR
+ * with err naming the folder, its room and the file's size. Room for this user (all of it for root). */
+int outpath_check_room(const char *path, const char *store_dir, uint64_t length, uint64_t have, char *err,
+		       size_t errlen);
 
 #endif

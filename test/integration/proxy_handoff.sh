@@ -39,6 +39,14 @@ within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/nowhere/g.bin" > "$T/h6" 2>&1; rc=
 mkfifo "$T/out/fifo"
 within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/fifo" > "$T/h7" 2>&1; rc=$?
 [ "$rc" -eq 2 ] && grep -q 'not a regular file' "$T/h7" && [ -p "$T/out/fifo" ] || fail "hand-off to a FIFO: rc $rc, $(cat "$T/h7")"
+# nor does a filesystem without room for the file wait for the download to say so (root: a tmpfs)
+mkdir -p "$T/tiny"
+if mount -t tmpfs -o size=1m tmpfs "$T/tiny" 2>/dev/null; then
+  CLEANUPS+=("umount -l '$T/tiny'")
+  within 60 "$HANDOFF" "$SOCK" "$URL/f.bin" "$T/tiny/f.bin" > "$T/h8" 2>&1; rc=$?
+  [ "$rc" -eq 1 ] && grep -q '^error: 1 .*has 1.0 MiB free, the file is 12.0 MiB' "$T/h8" || fail "hand-off to a full disk: rc $rc, $(cat "$T/h8")"
+  ! grep -q '^progress\|^done' "$T/h8" || fail "lines after the error: $(cat "$T/h8")"
+fi
 # a wrong digest: exit code 3, no file
 within 60 "$HANDOFF" "$SOCK" "$URL/g.bin" "$T/out/g.bin" -d "sha256:$(sha "$T/www/f.bin")" > "$T/h3" 2>&1; rc=$?
 [ "$rc" -eq 3 ] || fail "a wrong digest gave exit code $rc: $(cat "$T/h3")"
