@@ -2,6 +2,7 @@
  * would (supernode, df proxy and seeders run the same GC by themselves). Tasks another process
  * holds open are left alone; files the store does not own are never touched. */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
 #include "cmd/daemon.h"
@@ -25,6 +26,18 @@ static int run(struct df *df, struct opt_result *r)
 	for (int i = 0; i < r->nvals; i++)
 		if (r->vals[i].id == OPT_DRY_RUN)
 			dry = 1;
+	/* only a store that is there: opening one makes it, and a typo in --data made a new, empty
+	 * store (and its parent folders) and reported it clean */
+	char root[4096], tasks[4200];
+	struct stat st;
+	const char *dir = df->cfg->common_data[0]                          ? df->cfg->common_data
+			  : store_default_root(root, sizeof root) == DF_OK ? root
+									   : "";
+	snprintf(tasks, sizeof tasks, "%s/tasks", dir);
+	if (dir[0] && (stat(tasks, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		log_user_error("gc", "%s: no df store there (no tasks/ folder)", dir);
+		return DF_EXIT_USAGE;
+	}
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	struct storegc gc;

@@ -19,4 +19,7 @@ expect_rc 2 "$DF" get http://127.0.0.1:1/f -O out "${h32[@]}" --header "X-33: v"
 # [store] quota: a share past 100% or a bad size names the value
 expect_rc 2 "$DF" gc --data "$T/p" --quota 101%; expect_in "101%"
 expect_rc 2 "$DF" gc --data "$T/p" --quota 5Q; expect_in "5Q"
+# df gc on a folder that holds no store says so, and makes nothing there (it made a new store)
+expect_rc 2 "$DF" gc --data "$T/typo/store"; expect_in "no df store there"
+[ ! -e "$T/typo" ] || fail "df gc made $T/typo"
 pass "supernode lists, source streams, headers and quotas: at the limit they work, past it a named error"
