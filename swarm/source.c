@@ -79,6 +79,7 @@ struct source {
 
 static void start_stream(struct stream *s, uint32_t first, uint32_t end);
 static void stream_next(struct stream *s);
+static void send_range(struct stream *s);
 
 uint64_t source_bytes(const struct source *s)
 {
@@ -366,7 +367,13 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 			check_done(s);
 			return;
 		}
-		msg = "source closed the connection early";
+		if (st->ranged && st->off > st->req_start) {
+			/* a whole answer, shorter than asked: the rest is asked for, not retried */
+			st->attempts = 0;
+			send_range(st);
+			return;
+		}
+		msg = "source ended its answer early";
 	}
 	if (st->writing) {
 		store_piece_abort(&st->w);
@@ -387,6 +394,22 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 {
 	struct source *s = st->src;
+	/* before the piece size is chosen (auto), the probe asks for SOURCE_PROBE bytes: whole pieces
+	 * of any size it may pick */
+	uint32_t ps = s->ps ? s->ps : SOURCE_PROBE / SOURCE_BATCH;
+	st->end = end;
+	st->req_start = (uint64_t)first * ps;
+	st->off = st->req_start;
+	st->writing = st->skipping = 0;
+	send_range(st);
+}
+
+/* Asks for bytes st->off up to the end of piece st->end (or of the file): a new stream, or the rest
+ * of one the source answered with a shorter range than asked (RFC 9110 lets it; some cap a range's
+ * size), the piece being written going on where it stopped. */
+static void send_range(struct stream *st)
+{
+	struct source *s = st->src;
 	char err[256], hdrs[2048];
 	struct http_request req = {
 		.url = s->url,
@@ -399,16 +422,12 @@ static void start_stream(struct stream *st, uint32_t first, uint32_t end)
 		.on_done = on_done,
 		.ctx = st,
 	};
-	/* before the piece size is chosen (auto), the probe asks for SOURCE_PROBE bytes: whole pieces
-	 * of any size it may pick */
 	uint32_t ps = s->ps ? s->ps : SOURCE_PROBE / SOURCE_BATCH;
-	st->end = end;
-	st->req_start = (uint64_t)first * ps;
-	st->off = st->req_start;
+	uint32_t end = st->end;
+	st->req_start = st->off;
 	st->ranged = 1;
 	st->got_head = 0;
 	st->t0 = ev_now(s->cfg.loop);
-	st->writing = st->skipping = 0;
 	req.range = 1;
 	req.range_start = (int64_t)st->req_start;
 	req.range_end = end == UINT32_MAX ? -1 : (int64_t)((uint64_t)end * ps - 1);

@@ -11,12 +11,15 @@
 
 #include "core/log.h"
 #include "core/ratelimit.h"
+#include "net/http_parse.h"
 #include "net/http_server.h"
 
 static const char usage[] =
 	"usage: httpserve --listen ADDR --root DIR [--upload DIR] [--limit-rate BYTES] [--head-timeout S]\n"
-	"                 [--idle-timeout S] [--io-timeout S] [--max-conns N] [--buf BYTES] [--grace S] [-v]\n"
-	"  GET /PATH                 file under DIR (Range, HEAD)\n"
+	"                 [--idle-timeout S] [--io-timeout S] [--max-conns N] [--buf BYTES] [--grace S]\n"
+	"                 [--max-range BYTES] [-v]\n"
+	"  GET /PATH                 file under DIR (Range, HEAD; a range answered with at most\n"
+	"                            --max-range bytes, as some servers cap them)\n"
 	"  GET /_chunked?n=N&step=S&ms=M  N bytes of 0-9a-z, chunked, S bytes every M ms\n"
 	"  GET /_grow/PATH?size=N    PATH streamed with sendfile while it grows, until N bytes\n"
 	"  PUT|POST /_upload/NAME    body streamed into the upload DIR; answers \"stored N\"\n"
@@ -31,6 +34,7 @@ struct app {
 	const char *root, *upload;
 	double grace;
 	struct ratelimit rate;
+	uint64_t max_range; /* --max-range: a 206 carries at most this many bytes (0: no cap) */
 };
 
 /* A query parameter as a number, or def. */
@@ -102,7 +106,22 @@ static void h_file(struct http_req *req, void *ctx)
 		text(req, 404, "no such file\n");
 		return;
 	}
-	http_reply_file_range(req, "Content-Type: application/octet-stream\r\n", fd, (uint64_t)st.st_size);
+	struct slice rv = http_req_header(req, "range");
+	struct http_range r;
+	uint64_t start, end, size = (uint64_t)st.st_size;
+	if (a->max_range && rv.p && http_range_parse(rv, &r) == DF_OK &&
+	    http_range_resolve(&r, size, &start, &end) == DF_OK && end - start + 1 > a->max_range) {
+		/* a shorter range than asked, as RFC 9110 allows and some servers do */
+		char hdr[256];
+		end = start + a->max_range - 1;
+		snprintf(hdr, sizeof hdr,
+			 "Content-Type: application/octet-stream\r\nAccept-Ranges: bytes\r\nContent-Range: bytes "
+			 "%llu-%llu/%llu\r\n",
+			 (unsigned long long)start, (unsigned long long)end, (unsigned long long)size);
+		http_reply_file(req, 206, hdr, fd, (off_t)start, end - start + 1);
+		return;
+	}
+	http_reply_file_range(req, "Content-Type: application/octet-stream\r\n", fd, size);
 }
 
 /* --- a chunked stream produced on a timer --------------------------------------------------------- */
@@ -290,7 +309,8 @@ static void h_upload(struct http_req *req, void *ctx)
 {
 	struct app *a = ctx;
 	char path[4096];
-	if (!a->upload || local_path(req, 9, a->upload, path, sizeof path) != DF_OK || strchr(path + strlen(a->upload) + 1, '/')) {
+	if (!a->upload || local_path(req, 9, a->upload, path, sizeof path) != DF_OK ||
+	    strchr(path + strlen(a->upload) + 1, '/')) {
 		text(req, 403, "uploads not allowed here\n");
 		return;
 	}
@@ -355,7 +375,8 @@ static void h_stats(struct http_req *req, void *ctx)
 	http_server_get_stats(a->srv, &st);
 	char msg[256];
 	snprintf(msg, sizeof msg, "accepted %llu\nrequests %llu\nbytes_out %llu\nconns %d\n",
-		 (unsigned long long)st.accepted, (unsigned long long)st.requests, (unsigned long long)st.bytes_out, st.conns);
+		 (unsigned long long)st.accepted, (unsigned long long)st.requests, (unsigned long long)st.bytes_out,
+		 st.conns);
 	text(req, 200, msg);
 }
 
@@ -413,6 +434,8 @@ int main(int argc, char **argv)
 			cfg.buf_size = (size_t)atol(v);
 		else if (!strcmp(o, "--grace"))
 			a.grace = atof(v);
+		else if (!strcmp(o, "--max-range"))
+			a.max_range = (uint64_t)atoll(v);
 		else {
 			fputs(usage, stderr);
 			return 2;
