@@ -334,15 +334,18 @@ static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 
 /* ---- the store task ---- */
 
-/* Opens or creates the task for what the supernode or the source said; a stored task of another
- * version is dropped (never a mix of two versions). */
-/* DF_OK when d's task can be downloaded here: this process is its writer, or it is complete. Else
- * another process of this store downloads it: its pieces cannot be written here (each fetch failed
- * until the stall timeout sent the download to the source); with may_wait this one waits for that
- * process (wait_for_writer), else it fails. DF_ERR in both cases. */
+/* Another process of this store is t's writer and t is incomplete: its pieces cannot be written
+ * here (each fetch failed until the stall timeout sent the download to the source). */
+static int held_elsewhere(const struct store_task *t)
+{
+	return !store_task_writable(t) && !store_task_complete(t);
+}
+
+/* DF_OK when d's task can be downloaded here; else, with may_wait, this one waits for the process
+ * that holds it (wait_for_writer), without, it fails. DF_ERR in both cases. */
 static int writer_here(struct dl *d, int may_wait)
 {
-	if (store_task_writable(d->st) || store_task_complete(d->st))
+	if (!held_elsewhere(d->st))
 		return DF_OK;
 	if (may_wait)
 		wait_for_writer(d);
@@ -352,9 +355,10 @@ static int writer_here(struct dl *d, int may_wait)
 	return DF_ERR;
 }
 
-/* The task's store files for this version, opened (made) as its writer. With may_wait (a swarm
- * download), a task another process of this store is downloading makes this one wait for it
- * (wait_for_writer): DF_ERR then, and nothing failed. */
+/* Opens or creates the task for what the supernode or the source said; a stored task of another
+ * version is dropped (never a mix of two versions). With may_wait (a swarm download), a task another
+ * process of this store is downloading makes this one wait for it (wait_for_writer): DF_ERR then,
+ * and nothing failed. */
 static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm, int may_wait)
 {
 	struct swarm_peer *sp = d->sp;
@@ -1776,11 +1780,20 @@ static void wait_for_writer(struct dl *d)
 		leave_request(d, released_left, NULL);
 		d->handle = -1;
 	}
-	d->mode = M_START;
-	if (ev_is_active(&d->writer_wait))
+	d->mode = M_START; /* dl_begin again once the wait ends (a new watcher meanwhile: see there) */
+	int waiting = ev_is_active(&d->writer_wait);
+	if (!waiting) {
+		d->writer_bytes = d->st ? store_task_present_bytes(d->st) : 0;
+		d->writer_seen = ev_now(loop);
+	}
+	/* no handle is kept meanwhile: each look opens the task anew (and sees the other's pieces) */
+	if (d->st) {
+		pieceserve_forget(&sp->ps, d->id);
+		store_task_close(d->st);
+		d->st = NULL;
+	}
+	if (waiting)
 		return;
-	d->writer_bytes = d->st ? store_task_present_bytes(d->st) : 0;
-	d->writer_seen = ev_now(loop);
 	log_info("another df process is downloading %s into %s; waiting for it", d->shown, store_root(sp->cfg.store));
 	ev_timer_set(&d->writer_wait, WRITER_POLL, 0);
 	ev_timer_start(loop, &d->writer_wait);
@@ -1792,13 +1805,8 @@ static void writer_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct dl *d = DF_CONTAINER_OF(w, struct dl, writer_wait);
 	struct swarm_peer *sp = d->sp;
 	/* a new open sees the other process's pieces, and takes the writer lock if it let go */
-	if (d->st) {
-		pieceserve_forget(&sp->ps, d->id);
-		store_task_close(d->st);
-		d->st = NULL;
-	}
 	struct store_task *t = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
-	if (t && !store_task_writable(t) && !store_task_complete(t)) {
+	if (t && held_elsewhere(t)) {
 		uint64_t have = store_task_present_bytes(t);
 		store_task_close(t);
 		double now = ev_now(loop), limit = sp->cfg.stall_timeout;
@@ -1816,21 +1824,23 @@ static void writer_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, w);
 		return;
 	}
-	if (t) {
+	if (t)
 		log_info("the other df process %s %s; going on", store_task_complete(t) ? "finished" : "let go of",
 			 d->shown);
-		store_task_close(t);
-	}
+	d->st = t; /* dl_begin goes on with this handle (NULL: no task any more) */
 	dl_begin(d);
 }
 
 static void dl_begin(struct dl *d)
 {
 	struct swarm_peer *sp = d->sp;
-	park_seeders(sp);                         /* room for this one's descriptors */
+	if (ev_is_active(&d->writer_wait))
+		return;   /* a watcher added while it waits for another process: the wait's end begins it */
+	park_seeders(sp); /* room for this one's descriptors */
 	pieceserve_drop_readonly(&sp->ps, d->id); /* a peer asked for it before we started */
-	d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
-	if (d->st && sp->nsupers && !store_task_writable(d->st) && !store_task_complete(d->st)) {
+	if (!d->st)
+		d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
+	if (d->st && sp->nsupers && held_elsewhere(d->st)) {
 		wait_for_writer(d);
 		return;
 	}
