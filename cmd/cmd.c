@@ -51,9 +51,9 @@ int cmd_check_listens(const struct cmd_desc *c, const struct df_config *cfg)
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		const char *v = *(const char *const *)((const char *)cfg + keys[i].off);
-		struct loop_addr a;
+		struct addr a;
 		char err[320];
-		if (v && v[0] && loop_addr_parse(v, &a, err, sizeof err) != DF_OK)
+		if (v && v[0] && addr_parse(v, &a, err, sizeof err) != DF_OK)
 			return cmd_usage(c->name, "%s: %s", keys[i].name, err);
 	}
 	return DF_EXIT_OK;

@@ -138,10 +138,10 @@ static int regexes_from_config(struct regexes *l, const char *list, const char *
  * address or a name that does not parse counts as reachable from elsewhere. */
 static int listen_is_loopback(const char *listen)
 {
-	struct loop_addr a;
+	struct addr a;
 	struct in_addr v4;
 	char err[128];
-	if (loop_addr_parse(listen, &a, err, sizeof err) != DF_OK || !a.host[0])
+	if (addr_parse(listen, &a, err, sizeof err) != DF_OK || !a.host[0])
 		return 0;
 	if (strcmp(a.host, "localhost") == 0 || strcmp(a.host, "::1") == 0)
 		return 1;

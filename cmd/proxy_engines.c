@@ -15,9 +15,9 @@
 
 void engines_mirror_addr(const char *listen, char *out, size_t cap)
 {
-	struct loop_addr a;
+	struct addr a;
 	char err[128];
-	if (loop_addr_parse(listen, &a, err, sizeof err) != DF_OK) {
+	if (addr_parse(listen, &a, err, sizeof err) != DF_OK) {
 		snprintf(out, cap, "%s", listen);
 		return;
 	}

@@ -2,7 +2,6 @@
  * The key table is generated from core/config.def so code, flags and docs cannot drift apart. */
 #include "core/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/df.h"
 #include "core/digest.h"
 #include "core/log.h"
@@ -116,38 +116,6 @@ static int parse_bool(const char *s, int *out)
 	return DF_ERR;
 }
 
-/* HOST:PORT as a supernode list names one: a DNS name or IPv4 address, or an IPv6 address in
- * brackets (a zone after %), then a port 1-65535. Nothing else: no scheme, user or path. */
-static int host_port_ok(const char *v, size_t len)
-{
-	size_t colon = len;
-	while (colon > 0 && v[colon - 1] != ':')
-		colon--;
-	if (colon < 2 || colon == len || len - colon > 5)
-		return 0;
-	unsigned port = 0;
-	for (size_t i = colon; i < len; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return 0;
-		port = port * 10 + (unsigned)(v[i] - '0');
-	}
-	if (port < 1 || port > 65535)
-		return 0;
-	size_t hl = colon - 1; /* the host: v[0..hl) */
-	if (v[0] == '[') {
-		if (hl < 3 || v[hl - 1] != ']')
-			return 0;
-		for (size_t i = 1; i < hl - 1; i++)
-			if (!isalnum((unsigned char)v[i]) && v[i] != ':' && v[i] != '.' && v[i] != '%')
-				return 0;
-		return 1;
-	}
-	for (size_t i = 0; i < hl; i++)
-		if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '-' && v[i] != '_')
-			return 0;
-	return 1;
-}
-
 int config_set(struct df_config *c, const struct config_key *k, const char *value, char *err, size_t errlen)
 {
 	void *field = (char *)c + k->offset;
@@ -178,9 +146,17 @@ int config_set(struct df_config *c, const struct config_key *k, const char *valu
 					 CONFIG_SUPERNODE_NAME_MAX - 1);
 				return DF_ERR;
 			}
-			if (len && !host_port_ok(v, len)) {
-				snprintf(err, errlen, "'%.*s' is not HOST:PORT (a name or address, a port 1-65535)",
-					 (int)len, v);
+			/* HOST:PORT, as the peer engine dials it (core/addr.h): no scheme, user or path */
+			char one[CONFIG_SUPERNODE_NAME_MAX], why[300] = "";
+			struct addr a;
+			snprintf(one, sizeof one, "%.*s", (int)len, v);
+			int bad = len && addr_parse(one, &a, why, sizeof why) != DF_OK;
+			if (len && !bad && (!a.host[0] || !a.port)) {
+				snprintf(why, sizeof why, "%s in '%s'", a.host[0] ? "port 0" : "no host", one);
+				bad = 1;
+			}
+			if (bad) {
+				snprintf(err, errlen, "'%s' is not HOST:PORT: %s", one, why);
 				return DF_ERR;
 			}
 			n += len > 0;

@@ -15,62 +15,6 @@
 #include "core/log.h"
 #include "net/loop.h"
 
-static int addr_fail(char *err, size_t errlen, const char *s, const char *why)
-{
-	snprintf(err, errlen, "%s in '%s'", why, s);
-	return DF_ERR;
-}
-
-int loop_addr_parse(const char *s, struct loop_addr *a, char *err, size_t errlen)
-{
-	memset(a, 0, sizeof *a);
-	size_t n = strlen(s);
-	const char *port;
-	if (n && strspn(s, "0123456789") == n) {
-		port = s; /* "8002" alone: every address */
-	} else if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb)
-			return addr_fail(err, errlen, s, "missing ']'");
-		size_t hl = (size_t)(rb - s - 1);
-		if (!hl || hl >= sizeof a->host)
-			return addr_fail(err, errlen, s, "bad IPv6 address");
-		memcpy(a->host, s + 1, hl);
-		struct in6_addr tmp;
-		if (inet_pton(AF_INET6, a->host, &tmp) != 1)
-			return addr_fail(err, errlen, s, "bad IPv6 address");
-		a->ipv6 = 1;
-		if (rb[1] != ':')
-			return addr_fail(err, errlen, s, "missing port");
-		port = rb + 2;
-	} else {
-		const char *c = strrchr(s, ':');
-		if (!c)
-			return addr_fail(err, errlen, s, "missing port");
-		if (memchr(s, ':', (size_t)(c - s)))
-			return addr_fail(err, errlen, s, "IPv6 address without brackets");
-		size_t hl = (size_t)(c - s);
-		if (hl >= sizeof a->host)
-			return addr_fail(err, errlen, s, "host name too long");
-		for (size_t i = 0; i < hl; i++) {
-			char ch = s[i];
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-			      ch == '-' || ch == '.' || ch == '_'))
-				return addr_fail(err, errlen, s, "bad host name");
-		}
-		memcpy(a->host, s, hl);
-		port = c + 1;
-	}
-	size_t pl = strlen(port);
-	if (!pl)
-		return addr_fail(err, errlen, s, "missing port");
-	long v = pl <= 5 && strspn(port, "0123456789") == pl ? strtol(port, NULL, 10) : -1;
-	if (v < 0 || v > 65535)
-		return addr_fail(err, errlen, s, "bad port");
-	a->port = (uint16_t)v;
-	return DF_OK;
-}
-
 char *loop_sockaddr_str(const struct sockaddr *sa, char *out, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -161,9 +105,9 @@ static int bind_one(const struct sockaddr *sa, socklen_t sl, int dual)
 struct loop_listener *loop_listen(struct ev_loop *loop, const char *addr, loop_accept_fn fn, void *ctx, char *err,
 				  size_t errlen)
 {
-	struct loop_addr a;
+	struct addr a;
 	char why[300];
-	if (loop_addr_parse(addr, &a, why, sizeof why) != DF_OK) {
+	if (addr_parse(addr, &a, why, sizeof why) != DF_OK) {
 		snprintf(err, errlen, "listen %s: %s", addr, why);
 		return NULL;
 	}
@@ -368,12 +312,12 @@ static void probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 int loop_probe_start(struct ev_loop *loop, struct loop_probe *p, const char *addr, double timeout,
 		     void (*done)(struct loop_probe *p, int refused, void *ctx), void *ctx)
 {
-	struct loop_addr a;
+	struct addr a;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char err[128];
 	memset(&ss, 0, sizeof ss);
-	if (loop_addr_parse(addr, &a, err, sizeof err) != DF_OK || !a.port)
+	if (addr_parse(addr, &a, err, sizeof err) != DF_OK || !a.port)
 		return DF_ERR;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;

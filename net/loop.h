@@ -10,23 +10,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/addr.h" /* listen and connect addresses: addr_parse */
 #include "core/df.h"
 /* libev's watcher macros write through casts between watcher structs that share a prefix (its
  * documented design); gcc's -Wstrict-aliasing flags that whenever given an embedded watcher's address.
  * Every file that includes this header has its watchers embedded, hence the blanket switch. */
 #pragma GCC diagnostic ignored "-Wstrict-aliasing"
 #include "ev.h"
-
-/* A listen or connect address as written by a user: "[ADDR]:PORT", ":PORT" (every address),
- * "HOST:PORT", "[::1]:PORT", "1.2.3.4:PORT". host is "" for ":PORT"; IPv6 without brackets. */
-struct loop_addr {
-	char host[256];
-	uint16_t port; /* 0 allowed: the kernel picks a free port */
-	int ipv6;      /* the host was bracketed */
-};
-
-/* Pure parser of the forms above. DF_ERR with a message in err ("missing port in 'x'") when bad. */
-int loop_addr_parse(const char *s, struct loop_addr *a, char *err, size_t errlen);
 
 /* Writes "1.2.3.4:80" or "[::1]:80" for a socket address into out; returns out. */
 char *loop_sockaddr_str(const struct sockaddr *sa, char *out, size_t cap);
@@ -44,7 +34,7 @@ struct loop_listener;
  * belongs to the callback. */
 typedef void (*loop_accept_fn)(struct loop_listener *l, int fd, const struct sockaddr *peer, void *ctx);
 
-/* Binds and listens on addr (loop_addr_parse forms; ":PORT" is dual-stack [::] when the host has
+/* Binds and listens on addr (addr_parse forms; ":PORT" is dual-stack [::] when the host has
  * IPv6, else 0.0.0.0; a host name is resolved with a blocking getaddrinfo, so call this before the
  * loop runs). Accepting starts at once. Returns NULL with "listen ADDR: cause" in err on failure.
  * When accept runs out of file descriptors the listener pauses for 100 ms instead of spinning. */

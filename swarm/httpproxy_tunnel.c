@@ -260,10 +260,10 @@ static void resolved(int rc, const char *err, const struct resolve_result *res, 
 void httpproxy_tunnel_start(struct httpproxy *hp, struct http_req *req)
 {
 	const struct http_head *h = http_req_head(req);
-	struct loop_addr a;
+	struct addr a;
 	char target[300], why[256];
-	if (slice_copy(h->target, target, sizeof target) != 0 ||
-	    loop_addr_parse(target, &a, why, sizeof why) != DF_OK || !a.host[0] || a.port == 0) {
+	if (slice_copy(h->target, target, sizeof target) != 0 || addr_parse(target, &a, why, sizeof why) != DF_OK ||
+	    !a.host[0] || a.port == 0) {
 		http_reply(req, 400, "Content-Type: text/plain\r\n", DF_LIT("df proxy: CONNECT needs HOST:PORT\n"));
 		return;
 	}

@@ -1,6 +1,5 @@
 /* The sending end of `df push`: the pushed file's server, the preheat and re-announce at the
  * supernode, and the requests that tell each host's push receiver to fetch (swarm/pusher.h). */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/proto.h"
@@ -25,12 +25,6 @@ const char *const pusher_hstate_names[] = {"waiting", "fetching", "ok", "failed"
 
 /* ---- hosts ---- */
 
-static int host_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-	       c == '_';
-}
-
 int pusher_host_parse(const char *s, size_t n, char *out, size_t cap)
 {
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
@@ -41,59 +35,20 @@ int pusher_host_parse(const char *s, size_t n, char *out, size_t cap)
 	}
 	if (!n || *s == '#')
 		return DF_AGAIN;
-	size_t colons = 0, hl = n; /* the host is s[0..hl), the port (if any) after it and a ':' */
-	for (size_t i = 0; i < n; i++)
-		colons += s[i] == ':';
-	const char *port = NULL;
-	size_t pl = 0;
-	int v6 = 0;
-	if (s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-		if (!rb || rb - s < 2)
-			return DF_ERR;
-		hl = (size_t)(rb - s) + 1;
-		if (hl < n) {
-			if (s[hl] != ':')
-				return DF_ERR;
-			port = s + hl + 1;
-			pl = n - hl - 1;
-		}
-		for (size_t i = 1; i + 1 < hl; i++)
-			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
-				return DF_ERR;
-	} else if (colons > 1) { /* an IPv6 address without brackets (and so without a port) */
-		for (size_t i = 0; i < n; i++)
-			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
-				return DF_ERR;
-		v6 = 1;
-	} else {
-		const char *c = memchr(s, ':', n);
-		if (c) {
-			hl = (size_t)(c - s);
-			port = c + 1;
-			pl = n - hl - 1;
-		}
-		if (!hl)
-			return DF_ERR;
-		for (size_t i = 0; i < hl; i++)
-			if (!host_char(s[i]))
-				return DF_ERR;
-	}
-	if (port) {
-		unsigned v = 0;
-		if (!pl || pl > 5)
-			return DF_ERR;
-		for (size_t i = 0; i < pl; i++) {
-			if (port[i] < '0' || port[i] > '9')
-				return DF_ERR;
-			v = v * 10 + (unsigned)(port[i] - '0');
-		}
-		if (v < 1 || v > 65535)
-			return DF_ERR;
-	}
-	int w = v6     ? snprintf(out, cap, "[%.*s]:%s", (int)n, s, DEFAULT_PORT)
-		: port ? snprintf(out, cap, "%.*s", (int)n, s)
-		       : snprintf(out, cap, "%.*s:%s", (int)n, s, DEFAULT_PORT);
+	/* df proxy's push port where none is given: a bare host, or an IPv6 address without brackets
+	 * (two colons or more: it cannot carry a port) */
+	char line[300], why[400];
+	const char *colon = memchr(s, ':', n);
+	int v6 = colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)) && *s != '[';
+	int w = v6 ? snprintf(line, sizeof line, "[%.*s]:%s", (int)n, s, DEFAULT_PORT)
+		: !colon || (*s == '[' && s[n - 1] == ']')
+			? snprintf(line, sizeof line, "%.*s:%s", (int)n, s, DEFAULT_PORT)
+			: snprintf(line, sizeof line, "%.*s", (int)n, s);
+	struct addr a;
+	if (w < 0 || (size_t)w >= sizeof line || addr_parse(line, &a, why, sizeof why) != DF_OK || !a.host[0] ||
+	    !a.port)
+		return DF_ERR;
+	w = snprintf(out, cap, "%s", line);
 	return w > 0 && (size_t)w < cap ? DF_OK : DF_ERR;
 }
 

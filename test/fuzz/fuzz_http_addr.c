@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size < sizeof s - 1 ? size : sizeof s - 1;
 	memcpy(s, data, n);
 	s[n] = 0;
-	struct loop_addr a;
-	int rc = loop_addr_parse(s, &a, err, sizeof err);
+	struct addr a;
+	int rc = addr_parse(s, &a, err, sizeof err);
 	if (rc == DF_OK && strlen(a.host) >= sizeof a.host)
 		abort();
 	if (rc == DF_ERR && !err[0])

@@ -14,23 +14,23 @@
 
 static struct ev_loop *L;
 
-static void addr_parse(void)
+static void addr_forms(void)
 {
-	struct loop_addr a;
+	struct addr a;
 	char err[128];
-	CHECK_EQ(loop_addr_parse(":8002", &a, err, sizeof err), DF_OK);
+	CHECK_EQ(addr_parse(":8002", &a, err, sizeof err), DF_OK);
 	CHECK(a.host[0] == 0 && a.port == 8002 && !a.ipv6);
-	CHECK_EQ(loop_addr_parse("8002", &a, err, sizeof err), DF_OK);
+	CHECK_EQ(addr_parse("8002", &a, err, sizeof err), DF_OK);
 	CHECK(a.host[0] == 0 && a.port == 8002);
-	CHECK_EQ(loop_addr_parse("127.0.0.1:80", &a, err, sizeof err), DF_OK);
+	CHECK_EQ(addr_parse("127.0.0.1:80", &a, err, sizeof err), DF_OK);
 	CHECK_STR(a.host, "127.0.0.1");
 	CHECK_EQ(a.port, 80);
-	CHECK_EQ(loop_addr_parse("[::1]:0", &a, err, sizeof err), DF_OK);
+	CHECK_EQ(addr_parse("[::1]:0", &a, err, sizeof err), DF_OK);
 	CHECK_STR(a.host, "::1");
 	CHECK(a.ipv6 && a.port == 0);
-	CHECK_EQ(loop_addr_parse("[::]:65535", &a, err, sizeof err), DF_OK);
+	CHECK_EQ(addr_parse("[::]:65535", &a, err, sizeof err), DF_OK);
 	CHECK_EQ(a.port, 65535);
-	CHECK_EQ(loop_addr_parse("supernode.example:8002", &a, err, sizeof err), DF_OK);
+	CHECK_EQ(addr_parse("supernode.example:8002", &a, err, sizeof err), DF_OK);
 	CHECK_STR(a.host, "supernode.example");
 	static const struct {
 		const char *in, *why;
@@ -50,7 +50,7 @@ static void addr_parse(void)
 	};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		err[0] = 0;
-		CHECK_EQ(loop_addr_parse(bad[i].in, &a, err, sizeof err), DF_ERR);
+		CHECK_EQ(addr_parse(bad[i].in, &a, err, sizeof err), DF_ERR);
 		if (!strstr(err, bad[i].why))
 			fprintf(stderr, "    '%s': %s\n", bad[i].in, err);
 		CHECK(strstr(err, bad[i].why) != NULL);
@@ -285,7 +285,7 @@ static void resolve_max_addrs(void)
 }
 
 static const struct unit_test tests[] = {
-	{"addr_parse", addr_parse},
+	{"addr_parse", addr_forms},
 	{"sockaddr_str", sockaddr_str},
 	{"listener", listener},
 	{"timeout", timeout},
