@@ -30,13 +30,10 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 		else {
 			/* with the reason (a space a user pasted shows as the redaction mark, not as itself) */
 			struct http_url u;
-			const char *why = NULL;
+			const char *why = "not a URL";
 			(void)http_url_parse(url, strlen(url), &u, &why);
-			snprintf(err, errlen, "'%s' is not a URL df can fetch%s%s%s", norm, why ? " (" : "",
-				 why ? why : "",
-				 why && strstr(why, "space") ? ": write a space as %20)"
-				 : why                       ? ")"
-							     : "");
+			snprintf(err, errlen, "'%s' is not a URL df can fetch (%s%s)", norm, why,
+				 strstr(why, "space") ? ": write a space as %20" : "");
 		}
 		return DF_ERR;
 	}

@@ -109,15 +109,12 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * download (best effort: room taken meanwhile still fails the copy, with its cause). */
 static void check_room(struct get_run *g, struct store_task *st, int64_t length)
 {
-	char err[288];
 	if (g->room_checked || g->to_stdout || length <= 0 || !st)
 		return;
 	g->room_checked = 1;
 	if (outpath_check_room(g->job->output, store_root(g->df->store), (uint64_t)length, store_task_present_bytes(st),
-			       err, sizeof err) != DF_OK) {
-		snprintf(g->stop_err, sizeof g->stop_err, "%s", err);
+			       g->stop_err, sizeof g->stop_err) != DF_OK)
 		ev_break(g->loop, EVBREAK_ALL);
-	}
 }
 
 static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
