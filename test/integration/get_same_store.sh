@@ -5,6 +5,7 @@
 # to the source, which failed too ("11 of 12 pieces missing"). A writer killed mid-way is taken over
 # (resumed from its pieces); a writer that stops getting bytes is given up on after --stall-timeout.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../proxy/lib.sh"
 cd "$T"
 file_and_supernode 3 --piece-size 256k
 get() { timeout -k 5 60 "$DF" get "$url" --supernode "127.0.0.1:$SP" --seed-idle 0 --limit-rate 1M "$@"; }
@@ -52,4 +53,23 @@ expect_in "another df process"
 expect_in "got no byte"
 kill -CONT "$first"
 wait "$first" || fail "the stopped get failed after SIGCONT: $(tail -3 s1.log)"
+# df proxy started on a store while a df get downloads into it: two hand-offs of that file both wait
+# for the get (two watchers of one waiting download), then both get the file; the proxy keeps no
+# extra handle of the task (the second watcher began the download again over the first's handle,
+# which leaked: a descriptor and a shared lock that kept the task from ever being removed)
+HANDOFF=$top/$B/tools/handoff
+[ -x "$HANDOFF" ] || fail "no $HANDOFF (make tools)"
+writer w1 share 512k
+sleep 0.5
+start_proxy share --supernode "127.0.0.1:$SP"
+"$HANDOFF" "$T/share/proxy.sock" "$url" "$T/h1.out" > h1.log 2>&1 &
+h1=$!
+sleep 0.3
+"$HANDOFF" "$T/share/proxy.sock" "$url" "$T/h2.out" > h2.log 2>&1 || fail "the second hand-off failed: $(cat h2.log)"
+wait "$h1" || fail "the first hand-off failed: $(cat h1.log)"
+wait "$first" || fail "the get both waited for failed: $(tail -3 w1.log)"
+cmp -s www/f h1.out && cmp -s www/f h2.out || fail "a hand-off's copy differs"
+grep -q "waiting for it" share.log || fail "the proxy did not wait for the get: $(grep -i 'another\|wait' share.log)"
+n=$(ls -l "/proc/$PX/fd" 2>/dev/null | grep -c '\.data$')
+[ "$n" -le 1 ] || fail "df proxy holds $n descriptors of the task's data file: $(ls -l "/proc/$PX/fd" | grep '\.data$')"
 echo "ok"
