@@ -45,6 +45,7 @@ pull_once() {
   registries_conf "$conf" "$REG" "$1"
   reg_authfile "" "$REG" ${1:+"$1"}
   rm -rf "$T/pulled"
+  sync # the last round's dirty pages are written back before, not during, this one's clock
   t0=$(now)
   OUT=$(reg_skopeo --registries-conf "$conf" --policy "$REG_CT/policy.json" copy --src-authfile "$REG_AUTHFILE" \
     "docker://$REG/df/bench:v1" "dir:$T/pulled" 2>&1) || fail "skopeo copy (mirror '${1:-none}'): $OUT"
@@ -54,7 +55,9 @@ pull_once() {
   echo "$s"
 }
 
-direct=() viadf=()
+# cpu_s PID: the CPU seconds (user + system) process PID has used so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"; }
+direct=() viadf=() sncpu=() pxcpu=()
 for r in $([ "$ONLY" = get ] || seq "$ROUNDS"); do
   direct+=("$(pull_once "")")
   SP=$(free_port)
@@ -62,6 +65,7 @@ for r in $([ "$ONLY" = get ] || seq "$ROUNDS"); do
   start_supernode "sn$r" "$SP" "${sn_flags[@]}"
   start_proxy "px$r" --registry "http://$REG" --supernode "127.0.0.1:$SP" "${px_flags[@]}"
   viadf+=("$(pull_once "$M")")
+  sncpu+=("$(cpu_s "$(cat "$T/sn$r.pid")")") pxcpu+=("$(cpu_s "$PX")")
   [ "$(proxy_stat "$PP" blobs-p2p)" -ge 1 ] || fail "round $r: no blob went through the swarm: $(curl -s "http://$M/v1/status")"
   kill "$PX" "$(cat "$T/sn$r.pid")" 2>/dev/null
   wait "$PX" "$(cat "$T/sn$r.pid")" 2>/dev/null
@@ -176,4 +180,5 @@ echo "| curl URL \| sha256sum | $pmin | $pmed | $pmax | 1.00 |"
 echo "| df get URL -O - \| sha256sum ← cold supernode | $qmin | $qmed | $qmax | $(awk -v a="$qmed" -v b="$pmed" 'BEGIN { if (b > 0) printf "%.2f", a / b }') |"
 fi
 echo
+[ "$ONLY" = get ] || echo "CPU s used per pull through df (whole life, start included): supernode ${sncpu[*]}; df proxy ${pxcpu[*]}."
 echo "Rounds (s): direct ${direct[*]}; through df ${viadf[*]}; curl ${curls[*]}; curl && sync ${csyncs[*]}; df get ${gets[*]}; df get --no-keep ${nokeep[*]}; curl | sha256sum ${curlpipe[*]}; df get -O - | sha256sum ${getpipe[*]}."
