@@ -1230,6 +1230,7 @@ static void finish_digests(struct sn_task *t)
 		store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
 		t->state = T_COMPLETE;
 		t->revalidated_at = ev_now(t->sn->cfg.loop);
+		answer_waits(t); /* none, unless something held them past the meta */
 		if (t->src && !ev_is_active(&t->kick))
 			ev_timer_start(t->sn->cfg.loop, &t->kick); /* drop_source, once out of its callbacks */
 		if (t->bytes_parent)
@@ -1458,11 +1459,9 @@ static void on_revalidated(void *ctx, int verdict, const char *msg)
 		return;
 	source_free(t->src);
 	t->src = NULL;
-	/* through the parent site, the old version goes first (the source's own fetch compares
-	 * validators and does it itself) */
-	if (t->sn->parent && !t->cluster_source && drop_version(t, err, sizeof err) != DF_OK)
-		fail_task(t, "%s", err);
-	else if (start_fetch(t, err, sizeof err) != DF_OK)
+	/* the old version goes first: a fetch given the complete task would find nothing to fetch and
+	 * keep the old bytes (the source's fetch compares validators only for a partial task) */
+	if (drop_version(t, err, sizeof err) != DF_OK || start_fetch(t, err, sizeof err) != DF_OK)
 		fail_task(t, "%s", err);
 }
 

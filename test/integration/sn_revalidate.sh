@@ -58,4 +58,22 @@ grep -q "\"bytes_from_source\":$((1 << 20))," <<<"$OUT" || fail "the supernode f
 expect_rc 0 "$DF" get "$URL" -O out1 --supernode "127.0.0.1:$SP" --data "$T/p1" --seed-idle 0
 [ "$(sha out1)" = "$want" ] || fail "df get after the refused revalidations: wrong bytes"
 sn_alive sn "the last df get"
+
+# the source changes (same length, new bytes and validators): past revalidate_after a df get has
+# the new version at once (the bug: the complete task made the new fetch end with 0 bytes, the old
+# bytes stayed, and the registration waited 30 s before the get went to the source by itself)
+make_file www/f 1
+touch -d '+1 min' www/f # a Last-Modified that differs even within the same second
+want2=$(sha www/f)
+[ "$want2" != "$want" ] || fail "make_file wrote the same bytes twice"
+sleep 6
+t0=$EPOCHREALTIME
+expect_rc 0 "$DF" get "$URL" -O out2 --supernode "127.0.0.1:$SP" --data "$T/p2" --seed-idle 0
+secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+[ "$(sha out2)" = "$want2" ] || fail "df get after the source changed: not the new bytes; supernode log: $(tail -n 4 sn.log)"
+fast "$secs" || fail "df get after the source changed took $secs s"
+[[ $OUT == *"source 0 B"* ]] || fail "df get after the source changed went to the source itself: $OUT"
+OUT=$(curl -sS "$SN/v1/status?format=json")
+grep -q "\"bytes_from_source\":$((2 << 20))," <<<"$OUT" || fail "the supernode did not fetch the new version once: $OUT"
+sn_alive sn "the new version"
 pass "sn_revalidate"
