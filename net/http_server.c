@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fdlimit.h"
 #include "core/log.h"
 #include "net/http_server.h"
 
@@ -52,6 +53,10 @@ struct http_server {
 	int paused;
 	struct route *routes;
 	struct http_conn *conns;
+	/* connections in C_HEAD or C_LINGER, the longest waiting first: at the connection limit the
+	 * first goes */
+	struct http_conn *head_first, *head_last;
+	double shed_logged, pause_logged; /* when the last "connection limit" lines were logged */
 	struct http_server_stats st;
 	int stopping;
 	ev_timer grace;     /* shutdown: abort what is left when it fires */
@@ -109,6 +114,8 @@ struct exch {
 struct http_conn {
 	struct http_server *s;
 	struct http_conn *prev, *next;
+	struct http_conn *hprev, *hnext; /* on the server's list of connections without an exchange */
+	int on_head_list;
 	struct transport plain;
 	struct transport *t;
 	ev_io io;
@@ -137,6 +144,68 @@ struct http_conn {
 
 static void drive(struct http_conn *c, int revents);
 static void conn_close(struct http_conn *c);
+
+/* The list of connections without a live exchange: one joins at the end when it starts waiting for
+ * a request head (or lingers after its last reply) and leaves when a head arrives or it closes, so
+ * the first is the one that waited longest. */
+static void head_list_leave(struct http_conn *c)
+{
+	struct http_server *s = c->s;
+	if (!c->on_head_list)
+		return;
+	if (c->hprev)
+		c->hprev->hnext = c->hnext;
+	else
+		s->head_first = c->hnext;
+	if (c->hnext)
+		c->hnext->hprev = c->hprev;
+	else
+		s->head_last = c->hprev;
+	c->hprev = c->hnext = NULL;
+	c->on_head_list = 0;
+}
+
+/* Accepting pauses while the server is at its connection limit with no connection it could close
+ * for a newcomer (every one has a live exchange), and resumes as soon as it has one or room. */
+static void limit_check(struct http_server *s)
+{
+	int full = s->st.conns >= s->cfg.max_conns && !s->head_first;
+	if (full && !s->paused) {
+		double now = ev_now(s->loop);
+		if (now - s->pause_logged >= 10) {
+			s->pause_logged = now;
+			log_warn("%s server: %d connections open, its limit, all busy: not accepting more until "
+				 "one finishes",
+				 s->cfg.name ? s->cfg.name : "HTTP", s->st.conns);
+		}
+		s->paused = 1;
+		for (int i = 0; i < s->nls; i++)
+			loop_listener_pause(s->ls[i]);
+	} else if (!full && s->paused) {
+		s->paused = 0;
+		for (int i = 0; i < s->nls; i++)
+			loop_listener_resume(s->ls[i]);
+	}
+}
+
+static void set_state(struct http_conn *c, int state)
+{
+	struct http_server *s = c->s;
+	c->state = state;
+	head_list_leave(c);
+	if (state == C_REQ) {
+		limit_check(s);
+		return;
+	}
+	c->hprev = s->head_last;
+	if (s->head_last)
+		s->head_last->hnext = c;
+	else
+		s->head_first = c;
+	s->head_last = c;
+	c->on_head_list = 1;
+	limit_check(s);
+}
 
 /* --- small helpers ------------------------------------------------------------------------------ */
 
@@ -319,7 +388,7 @@ static void next_request(struct http_conn *c)
 	c->in_len = left;
 	c->in_off = c->head_len = 0;
 	reset_exchange(c);
-	c->state = C_HEAD;
+	set_state(c, C_HEAD);
 	c->to_io = 0;
 	loop_timeout_set(c->s->loop, &c->to, left ? c->s->cfg.head_timeout : c->s->cfg.idle_timeout);
 }
@@ -327,7 +396,7 @@ static void next_request(struct http_conn *c)
 static void start_linger(struct http_conn *c)
 {
 	c->t->ops->shutdown(c->t);
-	c->state = C_LINGER;
+	set_state(c, C_LINGER);
 	c->to_io = 0;
 	loop_timeout_set(c->s->loop, &c->to, LINGER_SECONDS);
 }
@@ -403,7 +472,7 @@ static void error_reply(struct http_conn *c, int status, const char *why)
 	finish_exchange(c, 0);
 	if (c->dead)
 		return;
-	c->state = C_REQ;
+	set_state(c, C_REQ);
 	c->x.body = B_NONE;
 	c->x.keep_alive = 0;
 	c->x.kind = R_MEM;
@@ -453,7 +522,7 @@ static void dispatch(struct http_conn *c, size_t head_len)
 		return;
 	}
 	struct exch *x = &c->x;
-	c->state = C_REQ;
+	set_state(c, C_REQ);
 	x->active = 1;
 	x->keep_alive = c->req.fr.keep_alive && !s->stopping;
 	x->is_head = slice_eq(h->method, "HEAD");
@@ -855,11 +924,6 @@ static void conn_free(struct http_conn *c)
 {
 	struct http_server *s = c->s;
 	free(c);
-	if (s->paused && s->st.conns < s->cfg.max_conns) {
-		s->paused = 0;
-		for (int i = 0; i < s->nls; i++)
-			loop_listener_resume(s->ls[i]);
-	}
 	if (s->stopping && !s->st.conns && !ev_is_active(&s->stop_kick))
 		ev_timer_start(s->loop, &s->stop_kick);
 }
@@ -871,6 +935,7 @@ static void conn_close(struct http_conn *c)
 	finish_exchange(c, 0);
 	c->dead = 1;
 	line_leave(c);
+	head_list_leave(c);
 	struct http_server *s = c->s;
 	ev_io_stop(s->loop, &c->io);
 	ev_timer_stop(s->loop, &c->kick);
@@ -886,6 +951,7 @@ static void conn_close(struct http_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->st.conns--;
+	limit_check(s);
 	if (!c->busy)
 		conn_free(c);
 }
@@ -975,6 +1041,30 @@ static struct http_conn *conn_alloc(struct http_server *s, const struct sockaddr
 	return c;
 }
 
+/* Over the connection limit: closes the connection that has waited longest for a request head (an
+ * idle keep-alive one, or a client too slow to send its head: what a flood of connections that
+ * never ask for anything consists of) or for a finished client's EOF; not fresh, not one with a
+ * live exchange. Pausing the
+ * listener instead would let such a flood keep every real client out. */
+static int shed_one(struct http_server *s, struct http_conn *fresh)
+{
+	struct http_conn *o = s->head_first;
+	while (o && (o == fresh || o->busy))
+		o = o->hnext;
+	if (!o)
+		return 0;
+	double now = ev_now(s->loop);
+	if (!s->st.shed || now - s->shed_logged >= 10) {
+		s->shed_logged = now;
+		log_warn("%s server: %d connections open, its limit: closing those that wait longest for a "
+			 "request (%llu so far)",
+			 s->cfg.name ? s->cfg.name : "HTTP", s->st.conns, (unsigned long long)s->st.shed + 1);
+	}
+	s->st.shed++;
+	conn_close(o);
+	return 1;
+}
+
 /* Starts serving c over c->t: watchers, the head timeout, the list, the limit on connections. */
 static void conn_start(struct http_conn *c)
 {
@@ -993,13 +1083,9 @@ static void conn_start(struct http_conn *c)
 	s->conns = c;
 	s->st.conns++;
 	s->st.accepted++;
-	if (s->st.conns >= s->cfg.max_conns && !s->paused) {
-		log_warn("%s server: %d connections open, its limit: not accepting more until some close",
-			 s->cfg.name ? s->cfg.name : "HTTP", s->st.conns);
-		s->paused = 1;
-		for (int i = 0; i < s->nls; i++)
-			loop_listener_pause(s->ls[i]);
-	}
+	set_state(c, C_HEAD);
+	if (s->st.conns > s->cfg.max_conns)
+		shed_one(s, c);
 }
 
 static void accept_cb(struct loop_listener *l, int fd, const struct sockaddr *peer, void *ctx)
@@ -1078,8 +1164,8 @@ struct http_server *http_server_new(struct ev_loop *loop, const struct http_serv
 		s->cfg.buf_size = 2 * BODY_ROOM;
 	if (!s->cfg.max_headers)
 		s->cfg.max_headers = 64;
-	if (!s->cfg.max_conns)
-		s->cfg.max_conns = 10000;
+	if (!s->cfg.max_conns) /* a share of the descriptors: several servers and the store use them too */
+		s->cfg.max_conns = (int)(fd_limit() / 4 > 10000 ? 10000 : fd_limit() / 4 < 64 ? 64 : fd_limit() / 4);
 	if (s->cfg.head_timeout <= 0)
 		s->cfg.head_timeout = 10;
 	if (s->cfg.idle_timeout <= 0)

@@ -25,7 +25,9 @@ struct http_req;
 struct http_server_cfg {
 	size_t buf_size;     /* per connection input buffer, bounds the request head; 0: 16 KiB */
 	size_t max_headers;  /* header fields per request; 0: 64 (more is 431) */
-	int max_conns;       /* accepting pauses at this many connections; 0: 10000 */
+	int max_conns;       /* past this many connections the one waiting longest for a request head is
+				closed (accepting pauses when none waits); 0: a quarter of the descriptor
+				limit, 64 to 10000 */
 	double head_timeout; /* whole head must arrive within this (slow clients); 0: 10 s */
 	double idle_timeout; /* keep-alive connection with no request; 0: 60 s */
 	double io_timeout;   /* no progress reading a body or writing a reply; 0: 60 s */
@@ -78,6 +80,7 @@ struct http_server_stats {
 	uint64_t requests;  /* request heads parsed */
 	uint64_t bytes_out; /* body bytes written */
 	int conns;          /* connections open now */
+	uint64_t shed;      /* connections closed at the connection limit */
 };
 void http_server_get_stats(const struct http_server *s, struct http_server_stats *out);
 

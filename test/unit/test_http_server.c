@@ -583,26 +583,61 @@ static void many_connections(void)
 	http_server_free(s);
 }
 
+static int hello_in(void *arg)
+{
+	return strstr(((struct raw *)arg)->buf, "hello\n") != NULL;
+}
+
+/* At the connection limit (2 here): a new connection closes the one that has waited longest for a
+ * request head (idle keep-alive, or a head that never completes: a flood of such connections kept
+ * every real client out while accepting paused); only when every connection has a live exchange
+ * does the next wait in the kernel's queue until one closes. */
 static void max_conns(void)
 {
 	uint16_t port;
 	struct http_server *s = std_server(&(struct http_server_cfg){.max_conns = 2}, &port);
-	static struct raw r[3];
+	static struct raw r[7];
+	struct http_server_stats st;
 	H.secs = 30;
+	/* a live exchange and an idle keep-alive connection: the idle one goes for the newcomer */
 	RAW(&r[0], port, "GET /hold HTTP/1.1\r\n\r\n");
 	RAW(&r[1], port, "GET /hello HTTP/1.1\r\n\r\n");
 	CHECK(wait_conns(s, 2));
-	/* the third waits in the kernel's queue until one closes */
+	CHECK(run_until_pred(hello_in, &r[1], 5));
 	RAW(&r[2], port, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
-	spin(0.05);
-	struct http_server_stats st;
-	http_server_get_stats(s, &st);
-	CHECK_EQ(st.accepted, 2);
-	CHECK(!r[2].done && r[2].n == 0);
-	ev_io_stop(L, &r[1].io);
-	close(r[1].fd);
 	CHECK(run_until(&r[2].done, 5));
 	CHECK(strstr(r[2].buf, "hello\n") != NULL);
+	CHECK(run_until(&r[1].done, 5)); /* closed by the server */
+	CHECK(!H.done);                   /* the live exchange is untouched */
+	http_server_get_stats(s, &st);
+	CHECK_EQ(st.shed, 1);
+	/* slow heads (a slowloris flood): the oldest goes each time, a real request is answered */
+	RAW(&r[3], port, "GET /hello HTTP/1.1\r\nHost: x\r\n");
+	CHECK(wait_conns(s, 2));
+	RAW(&r[4], port, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+	CHECK(run_until(&r[4].done, 5));
+	CHECK(strstr(r[4].buf, "hello\n") != NULL);
+	CHECK(run_until(&r[3].done, 5));
+	CHECK(strstr(r[3].buf, "hello\n") == NULL);
+	/* every connection has a live exchange (the hold, a body still arriving): the next one waits in
+	 * the kernel's queue until one closes */
+	RAW(&r[5], port, "PUT /up HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+	spin(0.2); /* its head read: a live exchange */
+	CHECK(wait_conns(s, 2));
+	http_server_get_stats(s, &st);
+	uint64_t accepted = st.accepted;
+	RAW(&r[6], port, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+	spin(0.1);
+	http_server_get_stats(s, &st);
+	CHECK_EQ(st.accepted, accepted);
+	CHECK(!r[6].done && r[6].n == 0);
+	CHECK(!r[0].done && !r[5].done);
+	ev_io_stop(L, &r[5].io);
+	close(r[5].fd);
+	CHECK(run_until(&r[6].done, 5));
+	CHECK(strstr(r[6].buf, "hello\n") != NULL);
+	http_server_get_stats(s, &st);
+	CHECK(st.shed >= 2); /* and those that lingered after Connection: close, if still there */
 	ev_io_stop(L, &r[0].io);
 	close(r[0].fd);
 	http_server_free(s);
