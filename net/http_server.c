@@ -36,6 +36,34 @@ enum { C_HEAD, C_REQ, C_LINGER };
 enum { B_NONE, B_WAIT, B_READ, B_PAUSED, B_DONE, B_DISCARD };
 enum { R_NONE, R_MEM, R_FILE, R_STREAM };
 
+/* An intrusive list of connections (a connection is on at most one list through each link). */
+struct clink {
+	struct clink *prev, *next;
+	int on;
+};
+struct clist {
+	struct clink *first, *last;
+};
+
+static void clist_remove(struct clist *l, struct clink *k)
+{
+	if (!k->on)
+		return;
+	*(k->prev ? &k->prev->next : &l->first) = k->next;
+	*(k->next ? &k->next->prev : &l->last) = k->prev;
+	k->prev = k->next = NULL;
+	k->on = 0;
+}
+
+static void clist_append(struct clist *l, struct clink *k)
+{
+	clist_remove(l, k);
+	k->prev = l->last;
+	*(l->last ? &l->last->next : &l->first) = k;
+	l->last = k;
+	k->on = 1;
+}
+
 struct route {
 	struct route *next;
 	char *method; /* NULL: any */
@@ -53,9 +81,11 @@ struct http_server {
 	int paused;
 	struct route *routes;
 	struct http_conn *conns;
-	/* connections in C_HEAD or C_LINGER, the longest waiting first: at the connection limit the
-	 * first goes */
-	struct http_conn *head_first, *head_last;
+	/* candidates to close at the connection limit: `idle` holds the connections without a live
+	 * exchange (C_HEAD, C_LINGER) in the order they began to wait, `stalled` those whose exchange
+	 * waits on the client (its body, or room for the reply), the least recent progress first */
+	struct clist idle, stalled;
+	ev_timer recheck;                 /* paused at the limit: a stalled exchange may become a candidate */
 	double shed_logged, pause_logged; /* when the last "connection limit" lines were logged */
 	struct http_server_stats st;
 	int stopping;
@@ -114,8 +144,7 @@ struct exch {
 struct http_conn {
 	struct http_server *s;
 	struct http_conn *prev, *next;
-	struct http_conn *hprev, *hnext; /* on the server's list of connections without an exchange */
-	int on_head_list;
+	struct clink idle, stalled; /* on the server's lists of candidates to close at the limit */
 	struct transport plain;
 	struct transport *t;
 	ev_io io;
@@ -145,31 +174,49 @@ struct http_conn {
 static void drive(struct http_conn *c, int revents);
 static void conn_close(struct http_conn *c);
 
-/* The list of connections without a live exchange: one joins at the end when it starts waiting for
- * a request head (or lingers after its last reply) and leaves when a head arrives or it closes, so
- * the first is the one that waited longest. */
-static void head_list_leave(struct http_conn *c)
+/* The oldest connection that may be closed for a newcomer: one without a live exchange, else an
+ * exchange that has waited stall_shed seconds on its client; never fresh, never one inside a callback. */
+static struct http_conn *shed_candidate(struct http_server *s, const struct http_conn *fresh)
 {
-	struct http_server *s = c->s;
-	if (!c->on_head_list)
-		return;
-	if (c->hprev)
-		c->hprev->hnext = c->hnext;
+	for (struct clink *k = s->idle.first; k; k = k->next) {
+		struct http_conn *c = DF_CONTAINER_OF(k, struct http_conn, idle);
+		if (c != fresh && !c->busy)
+			return c;
+	}
+	double now = ev_now(s->loop);
+	for (struct clink *k = s->stalled.first; k; k = k->next) {
+		struct http_conn *c = DF_CONTAINER_OF(k, struct http_conn, stalled);
+		if (now - c->to.last < s->cfg.stall_shed)
+			return NULL; /* the rest made progress later */
+		if (!c->busy)
+			return c;
+	}
+	return NULL;
+}
+
+/* Progress on a live exchange's socket: its timeout restarts and it goes to the end of the line. */
+static void progress(struct http_conn *c)
+{
+	loop_timeout_touch(c->s->loop, &c->to);
+	if (c->stalled.on)
+		clist_append(&c->s->stalled, &c->stalled);
+}
+
+/* Whether the live exchange waits on the client (io_timeout runs, a candidate once stalled). */
+static void set_to_io(struct http_conn *c, int on)
+{
+	c->to_io = on;
+	if (on)
+		clist_append(&c->s->stalled, &c->stalled);
 	else
-		s->head_first = c->hnext;
-	if (c->hnext)
-		c->hnext->hprev = c->hprev;
-	else
-		s->head_last = c->hprev;
-	c->hprev = c->hnext = NULL;
-	c->on_head_list = 0;
+		clist_remove(&c->s->stalled, &c->stalled);
 }
 
 /* Accepting pauses while the server is at its connection limit with no connection it could close
  * for a newcomer (every one has a live exchange), and resumes as soon as it has one or room. */
 static void limit_check(struct http_server *s)
 {
-	int full = s->st.conns >= s->cfg.max_conns && !s->head_first;
+	int full = s->st.conns >= s->cfg.max_conns && !shed_candidate(s, NULL);
 	if (full && !s->paused) {
 		double now = ev_now(s->loop);
 		if (now - s->pause_logged >= 10) {
@@ -181,30 +228,30 @@ static void limit_check(struct http_server *s)
 		s->paused = 1;
 		for (int i = 0; i < s->nls; i++)
 			loop_listener_pause(s->ls[i]);
+		ev_timer_again(s->loop, &s->recheck);
 	} else if (!full && s->paused) {
 		s->paused = 0;
+		ev_timer_stop(s->loop, &s->recheck);
 		for (int i = 0; i < s->nls; i++)
 			loop_listener_resume(s->ls[i]);
 	}
 }
 
+static void recheck_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	limit_check(DF_CONTAINER_OF(w, struct http_server, recheck));
+}
+
 static void set_state(struct http_conn *c, int state)
 {
-	struct http_server *s = c->s;
 	c->state = state;
-	head_list_leave(c);
-	if (state == C_REQ) {
-		limit_check(s);
-		return;
-	}
-	c->hprev = s->head_last;
-	if (s->head_last)
-		s->head_last->hnext = c;
+	if (state == C_REQ)
+		clist_remove(&c->s->idle, &c->idle);
 	else
-		s->head_first = c;
-	s->head_last = c;
-	c->on_head_list = 1;
-	limit_check(s);
+		clist_append(&c->s->idle, &c->idle);
+	limit_check(c->s);
 }
 
 /* --- small helpers ------------------------------------------------------------------------------ */
@@ -389,7 +436,7 @@ static void next_request(struct http_conn *c)
 	c->in_off = c->head_len = 0;
 	reset_exchange(c);
 	set_state(c, C_HEAD);
-	c->to_io = 0;
+	set_to_io(c, 0);
 	loop_timeout_set(c->s->loop, &c->to, left ? c->s->cfg.head_timeout : c->s->cfg.idle_timeout);
 }
 
@@ -397,7 +444,7 @@ static void start_linger(struct http_conn *c)
 {
 	c->t->ops->shutdown(c->t);
 	set_state(c, C_LINGER);
-	c->to_io = 0;
+	set_to_io(c, 0);
 	loop_timeout_set(c->s->loop, &c->to, LINGER_SECONDS);
 }
 
@@ -530,7 +577,7 @@ static void dispatch(struct http_conn *c, size_t head_len)
 	x->body_left = c->req.fr.content_length > 0 ? (uint64_t)c->req.fr.content_length : 0;
 	http_chunked_init(&x->ch);
 	loop_timeout_stop(s->loop, &c->to);
-	c->to_io = 0;
+	set_to_io(c, 0);
 	int mismatch;
 	const struct route *r = find_route(s, h, &mismatch);
 	if (!r) {
@@ -696,7 +743,7 @@ static int read_req(struct http_conn *c)
 			return 0;
 		}
 		if (consuming)
-			loop_timeout_touch(c->s->loop, &c->to);
+			progress(c);
 	}
 }
 
@@ -747,7 +794,7 @@ static ssize_t write_with_queue(struct http_conn *c, const void *data, size_t le
 	if (suffix_done)
 		*suffix_done = rest - d;
 	if (d)
-		loop_timeout_touch(c->s->loop, &c->to);
+		progress(c);
 	return (ssize_t)d;
 }
 
@@ -829,7 +876,7 @@ static int write_side(struct http_conn *c)
 				}
 				x->file_left -= (uint64_t)n;
 				c->s->st.bytes_out += (uint64_t)n;
-				loop_timeout_touch(c->s->loop, &c->to);
+				progress(c);
 			}
 			break;
 		case R_STREAM:
@@ -913,10 +960,10 @@ static void update_interest(struct http_conn *c)
 	int io_wait = w || c->x.body == B_READ || c->x.body == B_DISCARD;
 	if (io_wait && !c->to_io) {
 		loop_timeout_set(c->s->loop, &c->to, c->s->cfg.io_timeout);
-		c->to_io = 1;
+		set_to_io(c, 1);
 	} else if (!io_wait && c->to_io) {
 		loop_timeout_stop(c->s->loop, &c->to);
-		c->to_io = 0;
+		set_to_io(c, 0);
 	}
 }
 
@@ -935,8 +982,9 @@ static void conn_close(struct http_conn *c)
 	finish_exchange(c, 0);
 	c->dead = 1;
 	line_leave(c);
-	head_list_leave(c);
 	struct http_server *s = c->s;
+	clist_remove(&s->idle, &c->idle);
+	clist_remove(&s->stalled, &c->stalled);
 	ev_io_stop(s->loop, &c->io);
 	ev_timer_stop(s->loop, &c->kick);
 	loop_timeout_stop(s->loop, &c->to);
@@ -1048,9 +1096,7 @@ static struct http_conn *conn_alloc(struct http_server *s, const struct sockaddr
  * listener instead would let such a flood keep every real client out. */
 static int shed_one(struct http_server *s, struct http_conn *fresh)
 {
-	struct http_conn *o = s->head_first;
-	while (o && (o == fresh || o->busy))
-		o = o->hnext;
+	struct http_conn *o = shed_candidate(s, fresh);
 	if (!o)
 		return 0;
 	double now = ev_now(s->loop);
@@ -1164,16 +1210,22 @@ struct http_server *http_server_new(struct ev_loop *loop, const struct http_serv
 		s->cfg.buf_size = 2 * BODY_ROOM;
 	if (!s->cfg.max_headers)
 		s->cfg.max_headers = 64;
-	if (!s->cfg.max_conns) /* a share of the descriptors: several servers and the store use them too */
-		s->cfg.max_conns = (int)(fd_limit() / 4 > 10000 ? 10000 : fd_limit() / 4 < 64 ? 64 : fd_limit() / 4);
+	if (!s->cfg.max_conns) { /* reached before EMFILE: the store and the other servers keep the rest */
+		long half = fd_limit() / 2;
+		s->cfg.max_conns = (int)(half > 10000 ? 10000 : half < 64 ? 64 : half);
+	}
 	if (s->cfg.head_timeout <= 0)
 		s->cfg.head_timeout = 10;
 	if (s->cfg.idle_timeout <= 0)
 		s->cfg.idle_timeout = 60;
 	if (s->cfg.io_timeout <= 0)
 		s->cfg.io_timeout = 60;
+	if (s->cfg.stall_shed <= 0)
+		s->cfg.stall_shed = 5;
 	ev_timer_init(&s->grace, grace_cb, 0, 0);
 	ev_timer_init(&s->stop_kick, stop_kick_cb, 0, 0);
+	ev_init(&s->recheck, recheck_cb);
+	s->recheck.repeat = 1;
 	return s;
 }
 
@@ -1254,6 +1306,7 @@ void http_server_free(struct http_server *s)
 		conn_close(s->conns);
 	ev_timer_stop(s->loop, &s->grace);
 	ev_timer_stop(s->loop, &s->stop_kick);
+	ev_timer_stop(s->loop, &s->recheck);
 	for (struct route *r = s->routes, *n; r; r = n) {
 		n = r->next;
 		free(r->prefix);
@@ -1536,7 +1589,7 @@ ssize_t http_reply_sendfile(struct http_req *req, int fd, off_t off, size_t len)
 		} else if (d <= 0) {
 			return stream_fail(c);
 		} else {
-			loop_timeout_touch(c->s->loop, &c->to);
+			progress(c);
 		}
 	}
 	rate_refund(c, (uint64_t)want, (uint64_t)d);

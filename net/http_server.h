@@ -25,12 +25,14 @@ struct http_req;
 struct http_server_cfg {
 	size_t buf_size;     /* per connection input buffer, bounds the request head; 0: 16 KiB */
 	size_t max_headers;  /* header fields per request; 0: 64 (more is 431) */
-	int max_conns;       /* past this many connections the one waiting longest for a request head is
-				closed (accepting pauses when none waits); 0: a quarter of the descriptor
-				limit, 64 to 10000 */
+	int max_conns;       /* past this many connections the one waiting longest for a request head,
+				else the longest stalled exchange (stall_shed) is closed; accepting pauses
+				while there is none; 0: half the descriptor limit, 64 to 10000 */
 	double head_timeout; /* whole head must arrive within this (slow clients); 0: 10 s */
 	double idle_timeout; /* keep-alive connection with no request; 0: 60 s */
 	double io_timeout;   /* no progress reading a body or writing a reply; 0: 60 s */
+	double stall_shed;   /* at the connection limit, an exchange waiting this long on its client
+				(body bytes, room for the reply) may be closed for a newcomer; 0: 5 s */
 	const char *name;    /* Server: header value; NULL: none */
 	/* process-wide upload limit shared with other servers, or NULL; change it with ratelimit_set */
 	struct ratelimit *tx_limit;

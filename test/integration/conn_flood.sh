@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A flood of connections that never finish a request (slowloris: a partial head, or nothing) against
-# a supernode and a df proxy under `ulimit -n 1024`. Once the flood fills the connection limit (a
-# quarter of the descriptors), each newcomer closes the connection that has waited longest for its
+# a supernode and a df proxy under `ulimit -n 1024`. Once the flood fills the connection limit
+# (half the descriptors), each newcomer closes the connection that has waited longest for its
 # head: real requests are answered at once while the flood is held, and a df get through both works.
 # Before, the listener paused at the limit (or on EMFILE) until the flood's head timeout (10 s) ran
-# out, so every real client waited, and a flood that reconnects kept them out for good.
+# out, so every real client waited, and a flood that reconnects kept them out for good. A flood of
+# request bodies that stop coming is closed alike once stalled 5 s (it held the listener 60 s).
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 command -v python3 >/dev/null || skip "python3 not installed"
@@ -30,12 +31,14 @@ wait_port "$PP"
 # flood PORT: 1200 connections (more than the daemons have descriptors), half with a partial head, half silent, held until $T/release-PORT
 cat >"$T/flood.py" <<'PY'
 import os, socket, sys, time
-port, n, release, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+port, n, release, ready, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 held = []
 for i in range(n):
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=2)
-        if i % 2:
+        if mode == "body":
+            s.send(b"POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+        elif i % 2:
             s.send(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
         held.append(s)
     except OSError:
@@ -47,15 +50,16 @@ for _ in range(1200):
     time.sleep(0.05)
 PY
 flood() {
-  python3 "$T/flood.py" "$1" 1200 "$T/release-$1" "$T/ready-$1" &
+  rm -f "$T/ready-$1" "$T/release-$1"
+  python3 "$T/flood.py" "$1" 1200 "$T/release-$1" "$T/ready-$1" "${2:-head}" &
   track $!
   for _ in $(seq 300); do [ -s "$T/ready-$1" ] && break; sleep 0.1; done
   [ -s "$T/ready-$1" ] || fail "the flood of port $1 did not connect"
 }
-# answers URL WHAT: the URL answers 200 within 3 s (the flood's head timeout is 10 s)
+# answers URL WHAT [SECS]: the URL answers 200 within SECS (3) s (the flood's head timeout is 10 s)
 answers() {
   local code
-  code=$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$1" 2>"$T/curl.err") || code=000
+  code=$(curl -sS -m "${3:-3}" -o /dev/null -w '%{http_code}' "$1" 2>"$T/curl.err") || code=000
   [ "$code" = 200 ] || fail "$2 answered $code during the flood ($(cat "$T/curl.err")); log: $(tail -n 5 "$T"/*.log)"
 }
 
@@ -73,4 +77,10 @@ fds=$(ls "/proc/$SN/fd" | wc -l)
 kill -0 $SN && kill -0 $PX || fail "a daemon died during the flood"
 : >"$T/release-$SP"
 : >"$T/release-$PP"
+# a slow POST flood: bodies that stop after 3 bytes are live exchanges; once stalled 5 s they are
+# closed for newcomers (before, accepting paused until their 60 s io timeout)
+sleep 1
+flood "$SP" body
+answers "http://127.0.0.1:$SP/v1/status" "the supernode (slow POST flood)" 15
+: >"$T/release-$SP"
 pass "conn_flood: real requests answered while a connection flood fills the limit"

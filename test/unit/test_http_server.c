@@ -590,12 +590,13 @@ static int hello_in(void *arg)
 
 /* At the connection limit (2 here): a new connection closes the one that has waited longest for a
  * request head (idle keep-alive, or a head that never completes: a flood of such connections kept
- * every real client out while accepting paused); only when every connection has a live exchange
- * does the next wait in the kernel's queue until one closes. */
+ * every real client out while accepting paused); a live exchange that waits on its client is
+ * closed once it stalled stall_shed; only while every connection has a live exchange that moves
+ * does the next wait in the kernel's queue. */
 static void max_conns(void)
 {
 	uint16_t port;
-	struct http_server *s = std_server(&(struct http_server_cfg){.max_conns = 2}, &port);
+	struct http_server *s = std_server(&(struct http_server_cfg){.max_conns = 2, .stall_shed = 0.5}, &port);
 	static struct raw r[7];
 	struct http_server_stats st;
 	H.secs = 30;
@@ -638,6 +639,17 @@ static void max_conns(void)
 	CHECK(strstr(r[6].buf, "hello\n") != NULL);
 	http_server_get_stats(s, &st);
 	CHECK(st.shed >= 2); /* and those that lingered after Connection: close, if still there */
+	/* a body that stops coming (slow POST) is closed for a newcomer once it stalled stall_shed */
+	RAW(&r[5], port, "PUT /up HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+	spin(0.2);
+	CHECK(wait_conns(s, 2));
+	double t0 = ev_time();
+	RAW(&r[6], port, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+	CHECK(run_until(&r[6].done, 5));
+	CHECK(strstr(r[6].buf, "hello\n") != NULL);
+	CHECK(ev_time() - t0 >= 0.4); /* not before the body stalled stall_shed (0.5 s) */
+	CHECK(run_until(&r[5].done, 5));
+	CHECK(!r[0].done); /* the hold (waiting on the application, not the client) stays */
 	ev_io_stop(L, &r[0].io);
 	close(r[0].fd);
 	http_server_free(s);
