@@ -35,6 +35,11 @@
 #define MAX_FETCHES 64
 #define MAX_SUPERNODES CONFIG_MAX_SUPERNODES /* config_set refuses longer lists */
 #define CTL_TIMEOUT 30.0
+/* A registration may wait for the supernode's first answer from the source, which gives up after
+ * its own 30 s (the client's default first-byte timeout): waiting longer here lets that cause come
+ * back ("source ...: timeout") instead of this side's "no supernode answered" and a second 30 s
+ * spent trying the same silent source straight. */
+#define REGISTER_TIMEOUT (CTL_TIMEOUT + 15.0)
 #define HEARTBEAT 10.0
 #define PARK_AFTER 5.0   /* seconds a seeded task's pieces may go unasked before its files are closed */
 #define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
@@ -1315,7 +1320,7 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 		.on_done = ctl_done,
 		.ctx = c,
 		.connect_timeout = 3,
-		.first_byte_timeout = CTL_TIMEOUT,
+		.first_byte_timeout = is_register ? REGISTER_TIMEOUT : CTL_TIMEOUT,
 		.idle_timeout = CTL_TIMEOUT,
 	};
 	struct http_fetch *f = http_client_request(sp->cfg.cluster, &req, err, sizeof err);
