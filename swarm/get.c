@@ -105,15 +105,19 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	g->drew = 1;
 }
 
-/* Once the length is known: a filesystem without room for -O fails the get now, not after the
- * download (best effort: room taken meanwhile still fails the copy, with its cause). */
+/* Once the length is known: a store or -O filesystem without room for the file fails the get now,
+ * not after filling it (best effort: room taken meanwhile still fails the write, with its cause). */
 static void check_room(struct get_run *g, struct store_task *st, int64_t length)
 {
-	if (g->room_checked || g->to_stdout || length <= 0 || !st)
+	if (g->room_checked || length <= 0 || !st)
 		return;
 	g->room_checked = 1;
-	if (outpath_check_room(g->job->output, store_root(g->df->store), (uint64_t)length, store_task_present_bytes(st),
-			       g->stop_err, sizeof g->stop_err) != DF_OK)
+	const char *dir = store_root(g->df->store);
+	uint64_t have = store_task_present_bytes(st);
+	/* the store's own filesystem first: a download that cannot fit there would fill it and fail */
+	if (outpath_check_store_room(dir, (uint64_t)length, have, g->stop_err, sizeof g->stop_err) != DF_OK ||
+	    (!g->to_stdout &&
+	     outpath_check_room(g->job->output, dir, (uint64_t)length, have, g->stop_err, sizeof g->stop_err) != DF_OK))
 		ev_break(g->loop, EVBREAK_ALL);
 }
 

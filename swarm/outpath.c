@@ -117,24 +117,44 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
 	return parent_writable(out, path, err, errlen); /* replaced whole by a rename at the end */
 }
 
+/* The room this user may fill on dir's filesystem; DF_ERR when it cannot tell. */
+static int room_of(const char *dir, uint64_t *room)
+{
+	struct statvfs v;
+	if (statvfs(dir, &v) != 0)
+		return DF_ERR;
+	uint64_t blocks = geteuid() == 0 ? (uint64_t)v.f_bfree : (uint64_t)v.f_bavail;
+	*room = blocks * (uint64_t)(v.f_frsize ? v.f_frsize : v.f_bsize);
+	return DF_OK;
+}
+
 int outpath_check_room(const char *path, const char *store_dir, uint64_t length, uint64_t have, char *err,
 		       size_t errlen)
 {
 	char parent[4096], free_s[32], len_s[32];
 	struct stat a, b;
-	struct statvfs v;
+	uint64_t room;
 	parent_of(path, parent, sizeof parent);
 	uint64_t need = length;
 	if (stat(parent, &a) == 0 && stat(store_dir, &b) == 0 && a.st_dev == b.st_dev)
 		need = length > have ? length - have : 0;
-	if (!need || statvfs(parent, &v) != 0)
+	if (!need || room_of(parent, &room) != DF_OK || room >= need)
 		return DF_OK; /* nothing more needed, or cannot tell: the copy says what went wrong, if anything */
-	uint64_t blocks = geteuid() == 0 ? (uint64_t)v.f_bfree : (uint64_t)v.f_bavail;
-	uint64_t room = blocks * (uint64_t)(v.f_frsize ? v.f_frsize : v.f_bsize);
-	if (room >= need)
-		return DF_OK;
 	progress_size(room, free_s, sizeof free_s);
 	progress_size(length, len_s, sizeof len_s);
 	snprintf(err, errlen, "output %s: %s has %s free, the file is %s", path, parent, free_s, len_s);
+	return DF_ERR;
+}
+
+int outpath_check_store_room(const char *store_dir, uint64_t length, uint64_t have, char *err, size_t errlen)
+{
+	char free_s[32], need_s[32];
+	uint64_t room, need = length > have ? length - have : 0;
+	if (!need || room_of(store_dir, &room) != DF_OK || room >= need)
+		return DF_OK;
+	progress_size(room, free_s, sizeof free_s);
+	progress_size(need, need_s, sizeof need_s);
+	snprintf(err, errlen, "store %s has %s free, the file needs %s more (free some, or --data elsewhere)",
+		 store_dir, free_s, need_s);
 	return DF_ERR;
 }

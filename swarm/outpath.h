@@ -26,5 +26,9 @@ int outpath_prepare(const char *out, char *path, size_t cap, int *fd, char *err,
  * with err naming the folder, its room and the file's size. Room for this user (all of it for root). */
 int outpath_check_room(const char *path, const char *store_dir, uint64_t length, uint64_t have, char *err,
 		       size_t errlen);
+/* Is there room in the store at store_dir for what it still lacks of a file of length bytes (it
+ * holds have)? Asked after the store's GC made what room it could. DF_OK, also when it cannot
+ * tell; else DF_ERR with err naming the store, its room and what is missing. */
+int outpath_check_store_room(const char *store_dir, uint64_t length, uint64_t have, char *err, size_t errlen);
 
 #endif

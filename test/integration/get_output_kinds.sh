@@ -4,7 +4,8 @@
 # character device is written into, never replaced by a regular file (`-O /dev/null` as root
 # replaced the null device); a symbolic link keeps pointing where it did and its target gets the
 # bytes, also when the target does not exist yet; /dev/stdout writes to whatever standard output is;
-# a filesystem without room for the file fails the get once the length is known.
+# a filesystem without room for the file (the output's or the store's) fails the get once the
+# length is known.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www out
@@ -46,6 +47,20 @@ if mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null; then
   expect_in "has 1.0 MiB free, the file is 4.0 MiB"
   awk -v t="$took" 'BEGIN { exit !(t < 2) }' || fail "no room for -O was found after $took s (the download takes ~4 s)"
   [ -z "$(ls tiny)" ] || fail "files left on the full filesystem: $(ls tiny)"
+  # the store itself on that filesystem (-O elsewhere, or standard output): the same, before the
+  # store fills it (it wrote until ENOSPC, then failed with "writing piece N", the disk left full)
+  for o in "$T/out/g" -; do
+    t0=$(now)
+    OUT=$(timeout -k 5 60 "$DF" get "$url" -O "$o" --supernode "127.0.0.1:$SP" --seed-idle 0 --data "$T/tiny/store" \
+      --limit-rate 1M 2>&1 >/dev/null) && fail "df get -O $o with its store on a full filesystem succeeded: $OUT"
+    took=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+    expect_in "store $T/tiny/store has"
+    expect_in "free, the file needs"
+    awk -v t="$took" 'BEGIN { exit !(t < 2) }' || fail "no room in the store was found after $took s"
+    used=$(du -sk tiny | cut -f1)
+    [ "$used" -le 512 ] || fail "the store filled the filesystem: ${used} KiB used ($OUT)"
+  done
+  [ ! -e out/g ] || fail "a failed get left its output"
 else
   echo "mount not permitted here: the full filesystem case is not run"
 fi
