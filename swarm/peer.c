@@ -153,6 +153,7 @@ struct dl {
 	ev_timer writer_wait;
 	uint64_t writer_bytes; /* its present bytes at the last look that saw them grow */
 	double writer_seen;    /* when they last grew */
+	int await_writer;      /* the source found the task held: wait once the source has ended */
 };
 
 struct swarm_peer {
@@ -346,28 +347,18 @@ static int held_elsewhere(const struct store_task *t)
 	return !store_task_writable(t) && !store_task_complete(t);
 }
 
-/* DF_OK when d's task can be downloaded here; else, with may_wait, this one waits for the process
- * that holds it (wait_for_writer), without, it fails. DF_ERR in both cases. */
-static int writer_here(struct dl *d, int may_wait)
-{
-	if (!held_elsewhere(d->st))
-		return DF_OK;
-	if (may_wait)
-		wait_for_writer(d);
-	else
-		fail_dl(d, DF_EXIT_FAIL, "get %s: another df process is downloading it into %s", d->shown,
-			store_root(d->sp->cfg.store));
-	return DF_ERR;
-}
+/* open_task's answer when another process of this store is downloading the task right now */
+#define OPEN_HELD 1
 
 /* Opens or creates the task for what the supernode or the source said; a stored task of another
- * version is dropped (never a mix of two versions). With may_wait (a swarm download), a task another
- * process of this store is downloading makes this one wait for it (wait_for_writer): DF_ERR then,
- * and nothing failed. */
-static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm, int may_wait)
+ * version is dropped (never a mix of two versions). DF_OK; OPEN_HELD when another process of this
+ * store is downloading it (the caller waits for it: wait_for_writer); DF_ERR with the cause in err.
+ * Fails nothing itself: the source calls it from inside its own callback, where the download (and
+ * the source with it) must not be freed. */
+static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const char *etag, const char *lm, char *err,
+		     size_t errlen)
 {
 	struct swarm_peer *sp = d->sp;
-	char err[512];
 	/* no expected digest in the info: the store's digests are only the ones verified (check_digest) */
 	struct store_task_info info = {
 		.length = length,
@@ -381,7 +372,7 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 		if (o->piece_size == piece_size && swarm_same_version(o, etag, lm) &&
 		    (length < 0 || o->length < 0 || o->length == length)) {
 			/* opened at the start (dl_begin), maybe while another process was its writer */
-			return writer_here(d, may_wait);
+			return held_elsewhere(d->st) ? OPEN_HELD : DF_OK;
 		}
 		log_info("the stored copy of %s is another version; starting over", d->shown);
 		hash_reset(d);
@@ -389,28 +380,22 @@ static int open_task(struct dl *d, int64_t length, uint32_t piece_size, const ch
 		store_task_close(d->st);
 		d->st = NULL;
 		d->stats.resumed = 0;
-		if (store_task_remove(sp->cfg.store, d->id, err, sizeof err) != DF_OK) {
-			fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
+		if (store_task_remove(sp->cfg.store, d->id, err, errlen) != DF_OK)
 			return DF_ERR;
-		}
 	}
 	pieceserve_drop_readonly(&sp->ps, d->id);
 	if (sp->cfg.gc)
 		storegc_reserve(sp->cfg.gc, length > 0 ? (uint64_t)length : 0); /* room first (GC) */
-	d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
+	d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, errlen);
 	if (!d->st && errno == ESTALE && store_task_remove(sp->cfg.store, d->id, NULL, 0) == DF_OK)
-		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, sizeof err);
-	if (!d->st && errno == EBUSY && may_wait) {
-		wait_for_writer(d); /* being created by another process right now */
+		d->st = store_task_open(sp->cfg.store, d->id, &info, STORE_CREATE, err, errlen);
+	if (!d->st && errno == EBUSY)
+		return OPEN_HELD; /* being created by another process right now */
+	if (!d->st)
 		return DF_ERR;
-	}
-	if (!d->st) {
-		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
-		return DF_ERR;
-	}
 	pieceserve_add_task(&sp->ps, d->st);
-	if (writer_here(d, may_wait) != DF_OK)
-		return DF_ERR;
+	if (held_elsewhere(d->st))
+		return OPEN_HELD;
 	send_meta(d);
 	return DF_OK;
 }
@@ -1137,8 +1122,16 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
 	int was_seeding = d->st && store_task_complete(d->st) && d->watchers == NULL;
-	if (open_task(d, a->length, (uint32_t)a->piece_size, etag, lm, 1) != DF_OK)
+	char err[512];
+	int opened = open_task(d, a->length, (uint32_t)a->piece_size, etag, lm, err, sizeof err);
+	if (opened == OPEN_HELD) {
+		wait_for_writer(d);
 		return;
+	}
+	if (opened != DF_OK) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, err);
+		return;
+	}
 	if (d->declared_have && !store_task_present(d->st)) {
 		/* the registration named pieces of the version just dropped here, and the supernode counts
 		 * those it has of the new one as ours (it would never hand them to us): that handle leaves,
@@ -1437,12 +1430,13 @@ static void send_work(struct dl *d)
 static struct store_task *direct_meta(void *ctx, const struct source_meta *m, char *msg, size_t msglen)
 {
 	struct dl *d = ctx;
-	uint32_t ps = m->piece_size;
-	(void)msg;
-	(void)msglen;
-	if (open_task(d, m->length, ps, m->etag, m->last_modified, 0) != DF_OK)
-		return NULL;
-	return d->st;
+	int opened = open_task(d, m->length, m->piece_size, m->etag, m->last_modified, msg, msglen);
+	if (opened == OPEN_HELD) {
+		/* the source ends (direct_done), then this download waits for the other process */
+		d->await_writer = 1;
+		snprintf(msg, msglen, "another df process is downloading it");
+	}
+	return opened == DF_OK ? d->st : NULL;
 }
 
 static void direct_piece(void *ctx, uint32_t piece, uint32_t len, const uint8_t *sha256)
@@ -1456,6 +1450,13 @@ static void direct_piece(void *ctx, uint32_t piece, uint32_t len, const uint8_t 
 static void direct_done(void *ctx, int rc, const char *msg)
 {
 	struct dl *d = ctx;
+	if (rc != DF_OK && d->await_writer) {
+		d->await_writer = 0;
+		source_free(d->src);
+		d->src = NULL;
+		wait_for_writer(d);
+		return;
+	}
 	if (rc != DF_OK) {
 		fail_dl(d, DF_EXIT_FAIL, "get %s: %s", d->shown, msg);
 		return;
@@ -1845,7 +1846,7 @@ static void dl_begin(struct dl *d)
 	pieceserve_drop_readonly(&sp->ps, d->id); /* a peer asked for it before we started */
 	if (!d->st)
 		d->st = store_task_open(sp->cfg.store, d->id, NULL, 0, NULL, 0);
-	if (d->st && sp->nsupers && held_elsewhere(d->st)) {
+	if (d->st && held_elsewhere(d->st)) {
 		wait_for_writer(d);
 		return;
 	}
