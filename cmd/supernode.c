@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/hostrate.h"
 #include "core/log.h"
+#include "core/proto.h"
 #include "store/store.h"
 #include "swarm/supernode.h"
 
@@ -42,7 +43,8 @@ static void on_stop(struct loop_signals *s, int signum, int count, void *ctx)
 static int check_config(const struct df_config *c, struct sched_config *schc)
 {
 	char err[512];
-	if (c->supernode_piece_size && (c->supernode_piece_size < 16384 || c->supernode_piece_size > (256u << 20))) {
+	if (c->supernode_piece_size &&
+	    (c->supernode_piece_size < PROTO_PIECE_SIZE_MIN || c->supernode_piece_size > PROTO_PIECE_SIZE_MAX)) {
 		log_user_error("supernode", "--piece-size %llu: must be 0 (auto) or between 16k and 256M",
 			       (unsigned long long)c->supernode_piece_size);
 		return DF_ERR;

@@ -57,6 +57,9 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 
 /* A peer's secret: 128 random bits as lower-case hex, given in the register answer and carried by
  * every later request of that registration (docs/PROTOCOL.md). */
+/* The piece sizes a supernode may choose ([supernode] piece_size); a peer refuses others */
+#define PROTO_PIECE_SIZE_MIN (16u << 10)
+#define PROTO_PIECE_SIZE_MAX (256u << 20)
 #define PROTO_SECRET_HEX 32
 #define PROTO_HOST_HEX 32 /* a store's peer id ("host" in a registration) */
 

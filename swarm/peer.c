@@ -128,6 +128,7 @@ struct dl {
 	double last_work;       /* when the last work request went out */
 	ev_timer work_backoff;  /* the backed-off work request */
 	double last_progress;   /* the last piece byte (or registration) in swarm mode */
+	double last_piece;      /* the last piece that arrived whole and right (or registration) */
 	ev_timer stall;         /* no progress for [get] stall_timeout: to the source */
 	char last_fail[160];    /* the last failed piece, for the stall message */
 	char super_failed[320]; /* the supernode failed the task: its reason ("" otherwise) */
@@ -550,6 +551,7 @@ static void piece_arrived(struct fetch *f)
 {
 	struct dl *d = f->d;
 	char us[24];
+	d->last_piece = ev_now(d->sp->cfg.loop);
 	snprintf(us, sizeof us, "%lld", (long long)(1e6 * (ev_now(d->sp->cfg.loop) - f->t_first)));
 	report(d, "ok", f->piece, f->uploader, us);
 	log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
@@ -1066,14 +1068,21 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)revents;
 	struct dl *d = DF_CONTAINER_OF(t, struct dl, stall);
-	double limit = d->sp->cfg.stall_timeout, idle = ev_now(loop) - d->last_progress;
+	double limit = d->sp->cfg.stall_timeout, now = ev_now(loop), idle = now - d->last_progress;
 	if (d->mode != M_SWARM || d->awaiting_digest)
 		return;
-	if (idle < limit) {
-		ev_timer_set(t, limit - idle, 0);
+	/* bytes that never make a piece (every reply too long, or failing its checksum, from an
+	 * uploader never blacklisted: the supernode) are no progress either: past the time a piece may
+	 * take, on top of the stall timeout, without one whole piece, it is a stall too */
+	double piece_limit = limit + piece_deadline(d->sp, d->st ? store_task_piece_size(d->st) : 0);
+	double since_piece = now - d->last_piece;
+	if (idle < limit && since_piece < piece_limit) {
+		ev_timer_set(t, DF_MIN(limit - idle, piece_limit - since_piece), 0);
 		ev_timer_start(loop, t);
 		return;
 	}
+	if (idle < limit)
+		idle = since_piece;
 	char why[400];
 	snprintf(why, sizeof why, "no piece arrived from the swarm for %.0f s (supernode %s%s%s)", idle, super_of(d),
 		 d->last_fail[0] ? "; last failure: " : "", d->last_fail);
@@ -1089,7 +1098,7 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void stall_arm(struct dl *d)
 {
 	struct ev_loop *loop = d->sp->cfg.loop;
-	d->last_progress = ev_now(loop);
+	d->last_progress = d->last_piece = ev_now(loop);
 	ev_timer_stop(loop, &d->stall);
 	if (d->sp->cfg.stall_timeout > 0) {
 		ev_timer_set(&d->stall, d->sp->cfg.stall_timeout, 0);
@@ -1099,9 +1108,17 @@ static void stall_arm(struct dl *d)
 
 static void on_registered(struct dl *d, struct answer *a, const char *body, size_t len)
 {
-	char etag[400], lm[400];
-	if (a->peer < 0 || a->piece_size == 0 || strcmp(a->task, d->id) != 0) {
+	char etag[400], lm[400], why[160];
+	if (a->peer < 0 || strcmp(a->task, d->id) != 0) {
 		next_supernode_or_direct(d, "malformed answer to register", 0);
+		return;
+	}
+	if (a->piece_size < PROTO_PIECE_SIZE_MIN || a->piece_size > PROTO_PIECE_SIZE_MAX) {
+		/* its pieces could never be fetched (each reply longer than the piece), or would cost a
+		 * checksum per few bytes of file */
+		snprintf(why, sizeof why, "malformed answer to register: piece-size %llu, not 16 KiB to 256 MiB",
+			 (unsigned long long)a->piece_size);
+		next_supernode_or_direct(d, why, 0);
 		return;
 	}
 	d->dormant = 0; /* registered: the heartbeats keep it again */

@@ -4,8 +4,9 @@ make a race between a peer's requests happen every time instead of now and then 
 the supernode and the peers are the real ones).
 
 usage: ctl_delay.py LISTEN_PORT SUPERNODE_PORT RULE...
-RULE is PATH_PREFIX:req:SECONDS (hold the request that long before passing it on) or
-PATH_PREFIX:ans:SECONDS (pass the request at once, hold its answer). Loopback only. One request at a
+RULE is PATH_PREFIX:req:SECONDS (hold the request that long before passing it on),
+PATH_PREFIX:ans:SECONDS (pass the request at once, hold its answer) or PATH_PREFIX:set:KEY=VALUE
+(a lying supernode: the answer's "KEY: ..." lines say VALUE instead). Loopback only. One request at a
 time per connection (HTTP/1.1 as df speaks it: Content-Length or chunked answers, no pipelining).
 """
 import asyncio
@@ -16,13 +17,27 @@ def rules_for(line, rules):
     words = line.split(b" ")
     path = words[1] if len(words) > 1 else b""
     req = ans = 0.0
-    for prefix, kind, secs in rules:
+    sets = []
+    for prefix, kind, arg in rules:
         if path.startswith(prefix.encode()):
             if kind == "req":
-                req = secs
+                req = arg
+            elif kind == "ans":
+                ans = arg
             else:
-                ans = secs
-    return req, ans
+                sets.append(arg)
+    return req, ans, sets
+
+
+def rewrite(head, body, sets):
+    """The answer with each KEY's lines saying VALUE (Content-Length fixed; not for chunked ones)."""
+    for key, value in sets:
+        lines = body.split(b"\n")
+        body = b"\n".join(key.encode() + b": " + value.encode() if l.startswith(key.encode() + b":") else l
+                          for l in lines)
+    hl = [h if not h.lower().startswith(b"content-length:") else b"Content-Length: %d" % len(body)
+          for h in head.split(b"\r\n")]
+    return b"\r\n".join(hl), body
 
 
 async def read_head(reader):
@@ -58,7 +73,7 @@ async def serve(creader, cwriter, sn_port, rules):
         while True:
             head, length, chunked = await read_head(creader)
             body = await read_body(creader, length, chunked)
-            req_delay, ans_delay = rules_for(head.split(b"\r\n")[0], rules)
+            req_delay, ans_delay, sets = rules_for(head.split(b"\r\n")[0], rules)
             if req_delay:
                 await asyncio.sleep(req_delay)
             swriter.write(head + body)
@@ -67,6 +82,8 @@ async def serve(creader, cwriter, sn_port, rules):
             abody = await read_body(sreader, alen, achunked)
             if ans_delay:
                 await asyncio.sleep(ans_delay)
+            if sets and not achunked:
+                ahead, abody = rewrite(ahead, abody, sets)
             cwriter.write(ahead + abody)
             await cwriter.drain()
     except (asyncio.IncompleteReadError, ConnectionError, ValueError):
@@ -81,10 +98,14 @@ async def main():
     port, sn_port = int(sys.argv[1]), int(sys.argv[2])
     rules = []
     for r in sys.argv[3:]:
-        prefix, kind, secs = r.rsplit(":", 2)
-        if kind not in ("req", "ans"):
-            sys.exit("ctl_delay: a rule's kind is req or ans: " + r)
-        rules.append((prefix, kind, float(secs)))
+        prefix, kind, arg = r.rsplit(":", 2)
+        if kind == "set":
+            key, _, value = arg.partition("=")
+            rules.append((prefix, kind, (key, value)))
+        elif kind in ("req", "ans"):
+            rules.append((prefix, kind, float(arg)))
+        else:
+            sys.exit("ctl_delay: a rule's kind is req, ans or set: " + r)
     server = await asyncio.start_server(lambda r, w: serve(r, w, sn_port, rules), "127.0.0.1", port)
     async with server:
         await server.serve_forever()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A supernode that lies about a task's piece size (test/tools/ctl_delay.py in front of a real one
+# rewrites the registration answer's "piece-size" line). A size no supernode may choose (1 byte) is
+# refused at once and the get goes to the source, naming it; before, every piece reply was longer
+# than the piece, each fetch failed, and the get retried for ever (bytes kept arriving, so the stall
+# timeout never fired). A plausible lie (512 KiB for 256 KiB pieces) makes every piece fail too:
+# with no whole piece for the stall timeout plus a piece's deadline the get goes to the source.
+. "$(dirname "$0")/../lib.sh"
+cd "$T"
+command -v python3 >/dev/null || skip "python3 not installed"
+file_and_supernode 3 --piece-size 256k
+want=$(sha www/f)
+
+# lie VALUE: a relay on port RP whose registration answers say "piece-size: VALUE"
+lie() {
+  RP=$(free_port)
+  python3 "$top/test/tools/ctl_delay.py" "$RP" "$SP" "/v1/register:set:piece-size=$1" &
+  track $!
+  wait_port "$RP"
+}
+secs() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+lie 1
+t0=$EPOCHREALTIME
+DEADLINE=60 expect_rc 0 "$DF" get "$url" -O out1 --supernode "127.0.0.1:$RP" --data "$T/c1" --seed-idle 0
+took=$(secs "$t0")
+[ "$(sha out1)" = "$want" ] || fail "piece-size 1: wrong bytes"
+expect_in "piece-size 1, not 16 KiB to 256 MiB"
+awk -v s="$took" 'BEGIN { exit !(s < 5) }' || fail "piece-size 1: the get took $took s"
+
+lie 524288
+t0=$EPOCHREALTIME
+DEADLINE=60 expect_rc 0 "$DF" get "$url" -O out2 --supernode "127.0.0.1:$RP" --data "$T/c2" --seed-idle 0 \
+  --stall-timeout 3 --min-piece-rate 1M
+took=$(secs "$t0")
+[ "$(sha out2)" = "$want" ] || fail "piece-size 512k: wrong bytes"
+expect_in "no piece arrived from the swarm"
+expect_in "straight from the source"
+# 3 s stall timeout + a 512 KiB piece's deadline at 1 MiB/s (5.5 s)
+awk -v s="$took" 'BEGIN { exit !(s < 20) }' || fail "piece-size 512k: the get took $took s"
+sn_alive sn "the lying relay"
+pass "get_lying_supernode: a piece size no supernode may choose is refused, a plausible one ends in a stall"
