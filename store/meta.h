@@ -17,6 +17,7 @@
 
 #include "core/bitmap.h" /* the snapshot's bitmap is in its order, as on the wire */
 #include "core/slice.h"
+#include "store/store.h" /* STORE_MAX_PIECES */
 
 #define STORE_META_MAGIC "DFMETA\0\n"
 #define STORE_META_MAGIC_LEN 8
@@ -27,7 +28,6 @@
 #define STORE_META_CHECK 8
 #define STORE_META_SUM 16 /* xxh3-128 per piece */
 
-#define STORE_MAX_PIECES (1u << 24)
 #define STORE_MAX_PIECE_SIZE (1u << 30)
 #define STORE_MAX_ID 64
 #define STORE_MAX_URL 8192

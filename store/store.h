@@ -25,6 +25,9 @@
 
 #include "core/digest.h"
 
+/* Pieces a task may have (its metadata holds a bitmap and a checksum for each). */
+#define STORE_MAX_PIECES (1u << 24)
+
 struct store;
 struct store_task;
 

@@ -4,17 +4,18 @@
 # refused at once and the get goes to the source, naming it; before, every piece reply was longer
 # than the piece, each fetch failed, and the get retried for ever (bytes kept arriving, so the stall
 # timeout never fired). A plausible lie (512 KiB for 256 KiB pieces) makes every piece fail too:
-# with no whole piece for the stall timeout plus a piece's deadline the get goes to the source.
+# with no whole piece for the stall timeout plus a piece's deadline the get goes to the source. A
+# length the store cannot hold (or none) is refused like a bad piece size.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 command -v python3 >/dev/null || skip "python3 not installed"
 file_and_supernode 3 --piece-size 256k
 want=$(sha www/f)
 
-# lie VALUE: a relay on port RP whose registration answers say "piece-size: VALUE"
+# lie VALUE [KEY]: a relay on port RP whose registration answers say "KEY: VALUE" (piece-size)
 lie() {
   RP=$(free_port)
-  python3 "$top/test/tools/ctl_delay.py" "$RP" "$SP" "/v1/register:set:piece-size=$1" &
+  python3 "$top/test/tools/ctl_delay.py" "$RP" "$SP" "/v1/register:set:${2:-piece-size}=$1" &
   track $!
   wait_port "$RP"
 }
@@ -27,6 +28,16 @@ took=$(secs "$t0")
 [ "$(sha out1)" = "$want" ] || fail "piece-size 1: wrong bytes"
 expect_in "piece-size 1, not 16 KiB to 256 MiB"
 awk -v s="$took" 'BEGIN { exit !(s < 5) }' || fail "piece-size 1: the get took $took s"
+
+# lengths the store cannot hold, or none: refused at once, to the source (they failed the get with
+# "store: ...meta: length: Invalid argument")
+for v in 1000000000000000 -5 abc; do
+  lie "$v" length
+  DEADLINE=60 expect_rc 0 "$DF" get "$url" -O "outl$v" --supernode "127.0.0.1:$RP" --data "$T/cl$v" --seed-idle 0
+  [ "$(sha "outl$v")" = "$want" ] || fail "length $v: wrong bytes"
+  expect_in "malformed answer to register"
+  expect_in "straight from the source"
+done
 
 lie 524288
 t0=$EPOCHREALTIME
