@@ -264,6 +264,14 @@ static int run(struct df *df, struct opt_result *r)
 	if (json)
 		putchar('\n');
 	fflush(stdout);
+	if (s.rc != DF_OK && !target && proxy && !s.status) {
+		/* nothing named and no daemon here: say what was asked and how to ask something else */
+		log_user_error("status",
+			       "no df proxy answers on this host's %s (%s); start one (df proxy), or ask a "
+			       "supernode: df status --supernode HOST:PORT",
+			       s.target, s.msg);
+		return DF_EXIT_FAIL;
+	}
 	if (s.rc != DF_OK) {
 		log_user_error("status", "%s: %s", s.target, s.msg);
 		return DF_EXIT_FAIL;
@@ -273,8 +281,8 @@ static int run(struct df *df, struct opt_result *r)
 
 const struct cmd_desc cmd_status = {
 	.name = "status",
-	.summary = "show what a supernode is doing: tasks, peers, bytes by origin",
-	.synopsis = "[--supernode HOST:PORT] [--json]",
+	.summary = "show what a supernode (tasks, peers, bytes by origin) or a host's df proxy is doing",
+	.synopsis = "[--supernode HOST:PORT | --proxy HOST:PORT] [--json] [--watch SECONDS]",
 	.sections = sections,
 	.opts = opts,
 	.nopts = (int)DF_ARRAY_LEN(opts),

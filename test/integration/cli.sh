@@ -59,6 +59,13 @@ expect_rc 2 "$DF" config --config bad3.conf; expect_in "bad3.conf:1:"; expect_in
 expect_rc 2 "$DF" config --config /nonexistent.conf; expect_in "/nonexistent.conf: No such file"
 expect_rc 2 "$DF" config --insecure=maybe; expect_in "maybe"
 
+# df status with nothing named and no df proxy on this host: says so and how to ask a supernode
+free=$(free_port)
+printf '[proxy]\nlisten = 127.0.0.1:%s\n' "$free" > noproxy.conf
+expect_rc 1 "$DF" status --config noproxy.conf
+expect_in "no df proxy answers on this host's 127.0.0.1:$free"
+expect_in "df status --supernode HOST:PORT"
+
 # the docs are generated from the code and must not drift
 "$DF" config --doc > doc.md
 diff -u "$top/docs/config.md" doc.md || fail "docs/config.md drifted from core/config.def: run ./df config --doc > docs/config.md"
