@@ -216,6 +216,10 @@ static void set_to_io(struct http_conn *c, int on)
  * for a newcomer (every one has a live exchange), and resumes as soon as it has one or room. */
 static void limit_check(struct http_server *s)
 {
+	if (s->stopping) { /* no listeners left to pause or resume, no timer to keep the loop alive */
+		ev_timer_stop(s->loop, &s->recheck);
+		return;
+	}
 	int full = s->st.conns >= s->cfg.max_conns && !shed_candidate(s, NULL);
 	if (full && !s->paused) {
 		double now = ev_now(s->loop);
@@ -1279,6 +1283,7 @@ void http_server_shutdown(struct http_server *s, double grace, void (*done)(stru
 	for (int i = 0; i < s->nls; i++)
 		loop_listener_free(s->ls[i]);
 	s->nls = 0;
+	ev_timer_stop(s->loop, &s->recheck);
 	/* idle connections go now; the others finish their exchange and close */
 	for (struct http_conn *c = s->conns, *next; c; c = next) {
 		next = c->next;

@@ -721,6 +721,27 @@ static void graceful_stop(void)
 	CHECK(H.done && !H.ok);
 	CHECK(run_until(&held.done, 2));
 	http_server_free(s);
+
+	/* stopped while paused at its connection limit (every connection busy, its look-again timer
+	 * running): once stopped, the server keeps nothing alive in the loop */
+	s = std_server(&(struct http_server_cfg){.max_conns = 1}, &port);
+	H.secs = 30;
+	RAW(&held, port, "GET /hold HTTP/1.1\r\n\r\n");
+	CHECK(run_until_pred(is_held, NULL, 5));
+	stopped = 0;
+	http_server_shutdown(s, 0.05, on_stopped, NULL);
+	CHECK(run_until(&stopped, 2));
+	CHECK(run_until(&held.done, 2));
+	ev_timer wd;
+	watchdog_fired = 0;
+	ev_timer_init(&wd, watchdog_cb, 3, 0);
+	ev_timer_start(L, &wd);
+	ev_unref(L); /* the watchdog alone does not keep ev_run going */
+	ev_run(L, 0);
+	ev_ref(L);
+	ev_timer_stop(L, &wd);
+	CHECK(!watchdog_fired);
+	http_server_free(s);
 }
 
 static void upload_rate_limit(void)
