@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "net/http_parse.h"
 #include "swarm/get.h"
 #include "swarm/hostd_client.h"
 #include "swarm/outpath.h"
@@ -85,6 +86,9 @@ static int try_handoff(struct df *df, struct get_job *job)
 		.ctx = &v,
 	};
 	struct hostd_result res;
+	char shown[2048]; /* the URL as messages show it (secrets redacted) */
+	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, shown,
+			sizeof shown);
 	enum hostd_outcome out = hostd_handoff(&h, &res);
 	if (v.drew)
 		fprintf(stderr, "\r%-100s\r", "");
@@ -98,11 +102,9 @@ static int try_handoff(struct df *df, struct get_job *job)
 	case HOSTD_FAILED: fprintf(stderr, "df: %s\n", res.msg); return res.exit_code;
 	case HOSTD_LOST:
 		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end; downloading here\n",
-			job->url, sock);
+			shown, sock);
 		return -1;
-	case HOSTD_NOT_OURS:
-		log_debug("get %s: the host's df proxy: %s; downloading here", job->url, res.msg);
-		return -1;
+	case HOSTD_NOT_OURS: log_debug("get %s: the host's df proxy: %s; downloading here", shown, res.msg); return -1;
 	case HOSTD_NO_DAEMON:
 	default: return -1;
 	}

@@ -354,7 +354,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		.peer = sp,
 		.server = srv,
 		.store = df->store,
-		.url = job->url,
+		.shown = g.shown,
 		.idle = (double)df->cfg->get_seed_idle,
 		.cluster_cfg = job->cluster ? &job->cluster_cfg : NULL,
 		.quota = df->cfg->store_quota,

@@ -14,6 +14,7 @@
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/proto.h"
+#include "net/http_parse.h"
 #include "swarm/common.h"
 #include "swarm/image.h"
 #include "swarm/pusher.h"
@@ -495,7 +496,9 @@ int pusher_preheat(struct pusher *p, const char *url, const char *digest, const 
 	put_headers(&b, headers); /* the source's credentials: the supernode keeps them in memory only */
 	proto_put(&b, "port", "0");
 	if (b.overflow) {
-		snprintf(err, errlen, "preheat %s: the registration does not fit (headers too long)", url);
+		char shown[2048];
+		http_url_redact(url, strlen(url), p->filter, shown, sizeof shown);
+		snprintf(err, errlen, "preheat %s: the registration does not fit (headers too long)", shown);
 		return DF_ERR;
 	}
 	snprintf(p->reg, sizeof p->reg, "%s", body); /* for re-announcing */

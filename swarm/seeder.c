@@ -35,7 +35,7 @@ static void leave(struct seeder *s, const char *why)
 	if (s->leaving)
 		return;
 	s->leaving = 1;
-	log_info("seeder for %s: %s; leaving", s->c.url, why);
+	log_info("seeder for %s: %s; leaving", s->c.shown, why);
 	ev_timer_stop(s->c.loop, &s->idle);
 	if (swarm_peer_leave(s->c.peer, left, s) != DF_OK)
 		ev_break(s->c.loop, EVBREAK_ALL);
@@ -136,7 +136,7 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	}
 	swarm_peer_set_client(cfg->peer, s.client, cluster);
 	s.started = ev_now(cfg->loop);
-	log_info("seeding %s on port %u until idle for %.0f s", cfg->url, http_server_port(cfg->server), cfg->idle);
+	log_info("seeding %s on port %u until idle for %.0f s", cfg->shown, http_server_port(cfg->server), cfg->idle);
 	ev_timer_init(&s.idle, idle_cb, 1, 1);
 	ev_timer_start(cfg->loop, &s.idle);
 	loop_signals_start(cfg->loop, &s.sig, on_signal, &s);

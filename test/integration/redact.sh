@@ -2,8 +2,8 @@
 # Secrets in URLs: a presigned-style URL (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
 # a --filter parameter, a token) fetched through a supernode. Its signature and the rest never show
 # in df status (text and JSON), in the metadata files of the supernode's and the peer's stores, in
-# any log (debug level), or in the error message of a failed download; they show as REDACTED. The
-# supernode still fetches with the real URL (nginx sees the secrets).
+# any log (debug level, a detached seeder's too), or in the error message of a failed download; they
+# show as REDACTED. The supernode still fetches with the real URL (nginx sees the secrets).
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www
@@ -36,6 +36,15 @@ meta=$(find "$T/sn" "$T/a" -type f ! -name '*.data' | head -50)
 grep -qa "X-Amz-Signature=REDACTED" $(find "$T/sn" -type f) || fail "the supernode's metadata lacks the redacted URL"
 L=$(leaks "$T/sn" "$T/a") && fail "a secret was written to the store: $L"
 L=$(leaks sn.log get.log) && fail "a secret was logged: $L: $(grep -h "$SECRETS" sn.log get.log | head -3)"
+
+# a get that seeds afterwards, with a password in the URL too: the detached seeder's log (in the
+# store) names the URL redacted (it wrote the whole URL, secrets and password included)
+"$DF" get "http://user:SECRETTOKEN@127.0.0.1:$NP/blob?$Q" --filter mysig -O got2 --supernode "$S" --data "$T/s" \
+  --seed-idle 2 > get2.log 2>&1 || fail "get (seeding): $(cat get2.log)"
+track_seeder "$T/s"
+for _ in $(seq 50); do [ -s "$T/s/seeder.log" ] && break; sleep 0.1; done
+grep -q "seeding http://REDACTED@" "$T/s/seeder.log" || fail "no seeder log line naming the URL redacted: $(cat "$T/s/seeder.log")"
+L=$(leaks "$T/s" get2.log) && fail "a secret was written by the seeding get: $L: $(grep -h "$SECRETS" "$T/s/seeder.log" get2.log | head -3)"
 
 # a failed download names the URL redacted
 expect_rc 1 "$DF" get "http://127.0.0.1:$NP/missing?$Q" --filter mysig -O nothing --supernode "$S" --data "$T/b" --seed-idle 0
