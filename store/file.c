@@ -422,12 +422,12 @@ int store_live_write(struct store_live *l, uint64_t off, uint64_t len)
 	return direct_range(l->in, l->out, off, len, l->buf);
 }
 
-int store_live_close(struct store_live *l, char *err, size_t errlen)
+int store_live_close(struct store_live *l, int mode, char *err, size_t errlen)
 {
 	int rc = DF_ERR;
 	if (ftruncate(l->out, (off_t)l->length) != 0)
 		store_out_err_sys(err, errlen, l->path, "truncate");
-	else if (export_commit(&l->out, l->dirfd, l->tmp, l->path, -1, err, errlen) == DF_OK) {
+	else if (export_commit(&l->out, l->dirfd, l->tmp, l->path, mode, err, errlen) == DF_OK) {
 		l->tmp[0] = 0; /* renamed: nothing to remove */
 		rc = DF_OK;
 	}

@@ -257,7 +257,7 @@ int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
 /* 1 while t's data file is still the one l copies from; 0 once the store replaced it (the source
  * had another version: t started over), and what l copied is of no use. */
 int store_live_follows(const struct store_live *l, const struct store_task *t);
-int store_live_close(struct store_live *l, char *err, size_t errlen);
+int store_live_close(struct store_live *l, int mode, char *err, size_t errlen);
 void store_live_drop(struct store_live *l);
 /* A read-only descriptor of t's data file of its own (not a dup: it would share the task's lock),
  * for a thread that reads the pieces the loop verified (df get -O -); *id names the file for

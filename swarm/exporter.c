@@ -32,7 +32,7 @@ static void *work(void *arg)
 	struct exporter *e = arg;
 	e->rc = DF_AGAIN;
 	if (e->live) {
-		e->rc = livecopy_finish(e->live, e->err, sizeof e->err);
+		e->rc = livecopy_finish(e->live, e->mode, e->err, sizeof e->err);
 		e->live = NULL;
 	}
 	if (e->rc == DF_AGAIN)

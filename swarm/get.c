@@ -410,7 +410,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		}
 		if (h == DF_AGAIN && g.live) {
 			/* copied as the pieces landed: what landed last, the fsync and the rename */
-			h = livecopy_finish(g.live, err, sizeof err);
+			h = livecopy_finish(g.live, -1, err, sizeof err);
 			g.live = NULL;
 		}
 		if (h == DF_AGAIN && seeding) {

@@ -78,6 +78,8 @@ int hostd_parse_request(const char *buf, size_t len, struct hostd_request *rq, c
 			rq->digest = l.val;
 		} else if (slice_eq(l.key, "output")) {
 			rq->output = l.val;
+		} else if (slice_eq(l.key, "mode")) {
+			rq->mode = l.val;
 		} else if (slice_eq(l.key, "header")) {
 			const char *colon = memchr(l.val.p, ':', l.val.n);
 			if (!colon || colon == l.val.p) {
@@ -339,7 +341,7 @@ static void on_done(struct swarm_dl *dl, int rc, int exit_code, const char *msg,
 		livecopy_free(live); /* of a version the engine dropped */
 		live = NULL;
 	}
-	j->exp = exporter_start_live(j->hd->cfg.loop, live, &x, AT_FDCWD, j->spec.output, -1, on_exported, j);
+	j->exp = exporter_start_live(j->hd->cfg.loop, live, &x, AT_FDCWD, j->spec.output, j->spec.mode, on_exported, j);
 	if (!j->exp) {
 		snprintf(err, sizeof err, "%.300s: cannot start the copy: %s", j->spec.output, strerror(errno));
 		job_end(j, DF_EXIT_FAIL, err);
@@ -352,8 +354,22 @@ int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, cons
 	spec->url[0] = spec->output[0] = spec->headers[0] = 0;
 	spec->headers_len = 0;
 	memset(&spec->digest, 0, sizeof spec->digest);
+	spec->mode = -1;
 	if (hostd_parse_request(buf, len, &rq, why) != DF_OK)
 		return DF_ERR;
+	if (rq.mode.p) { /* octal permission bits, at most 0777: no setuid, setgid or sticky bit */
+		unsigned m = 0;
+		int ok = rq.mode.n >= 1 && rq.mode.n <= 4;
+		for (size_t i = 0; ok && i < rq.mode.n; i++) {
+			ok = rq.mode.p[i] >= '0' && rq.mode.p[i] <= '7';
+			m = m * 8 + (unsigned)(rq.mode.p[i] - '0');
+		}
+		if (!ok || m > 0777) {
+			*why = "mode: expected octal permission bits (at most 0777)";
+			return DF_ERR;
+		}
+		spec->mode = (int)m;
+	}
 	if (slice_copy(rq.url, spec->url, sizeof spec->url) != 0 ||
 	    slice_copy(rq.output, spec->output, sizeof spec->output) != 0) {
 		*why = "url or output path too long";

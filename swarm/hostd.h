@@ -58,7 +58,7 @@ void hostd_get_stats(const struct hostd *hd, struct hostd_stats *out);
  * Slices point into buf. DF_OK, or DF_ERR with *why set. */
 #define HOSTD_MAX_HEADERS 32
 struct hostd_request {
-	struct slice url, digest, output;
+	struct slice url, digest, output, mode;
 	struct slice headers[HOSTD_MAX_HEADERS];
 	int nheaders;
 };
@@ -74,6 +74,7 @@ struct hostd_job_spec {
 	char headers[16384];
 	size_t headers_len;
 	struct digest_spec digest; /* len 0: none given */
+	int mode;                  /* the output's permission bits (the client's 0666 & ~umask); -1: the daemon's */
 };
 int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, const char **why);
 

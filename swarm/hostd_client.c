@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -115,6 +116,10 @@ static char *build_request(const struct hostd_handoff *h, const char *output, si
 	proto_buf_init(&b, mem, cap);
 	proto_put(&b, "url", "%s", h->url);
 	proto_put(&b, "output", "%s", output);
+	/* the file is this user's: the permissions a file created here would get, not the daemon's */
+	mode_t um = umask(0);
+	umask(um);
+	proto_put(&b, "mode", "%04o", (unsigned)(0666 & ~um));
 	for (int i = 0; i < h->nheaders; i++)
 		proto_put(&b, "header", "%s", h->headers[i]);
 	if (h->digest && h->digest->len) {

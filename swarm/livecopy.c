@@ -171,12 +171,12 @@ static void release(struct livecopy *c)
 	free(c);
 }
 
-int livecopy_finish(struct livecopy *c, char *err, size_t errlen)
+int livecopy_finish(struct livecopy *c, int mode, char *err, size_t errlen)
 {
 	end_thread(c, 0);
 	int rc = DF_AGAIN;
 	if (!c->failed && c->copied == c->npieces)
-		rc = store_live_close(&c->live, err, errlen);
+		rc = store_live_close(&c->live, mode, err, errlen);
 	else if (!c->failed)
 		log_debug("live copy of %s: %u of %u pieces noted; copying at the end instead", c->live.path, c->copied,
 			  c->npieces);

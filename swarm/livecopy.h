@@ -30,8 +30,9 @@ void livecopy_piece(struct livecopy *c, uint32_t n);
 int livecopy_follows(const struct livecopy *c, const struct store_task *t);
 /* Every piece was noted: waits for the thread to copy the rest, then cuts, fsyncs and renames the
  * file into place. DF_OK: done. DF_AGAIN: the live copy failed (the temporary file is gone: export
- * at the end instead). DF_ERR with err: putting the copied file in place failed. c is freed. */
-int livecopy_finish(struct livecopy *c, char *err, size_t errlen);
+ * at the end instead). DF_ERR with err: putting the copied file in place failed. c is freed. mode
+ * >= 0: the file's permission bits (set exactly, whatever the umask); -1: 0666 & ~umask. */
+int livecopy_finish(struct livecopy *c, int mode, char *err, size_t errlen);
 /* Stops the thread (after at most one 1 MiB step of a piece), removes the temporary file, frees.
  * NULL is fine. */
 void livecopy_free(struct livecopy *c);

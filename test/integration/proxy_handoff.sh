@@ -82,6 +82,20 @@ make_file "$T/www/k.bin" 3
 cmp -s "$T/out/k.bin" "$T/www/k.bin" || fail "k.bin differs"
 grep -q "through the host's df proxy" "$T/g1" || fail "df get did not say it used the host's df proxy: $(cat "$T/g1")"
 [ "$(proxy_stat "$PP" handoffs)" -gt "$before" ] || fail "the daemon counted no hand-off from df get"
+# the file is the caller's: its umask sets the mode, not the daemon's (a private download under
+# umask 077 came out 0644, readable by every local user); both the copy as pieces land and the one
+# at the end (a file already complete in the store)
+for u in 077 027 000; do
+  for f in k.bin m$u.bin; do
+    [ -e "$T/www/$f" ] || make_file "$T/www/$f" 2
+    rm -f "$T/out/u$u-$f"
+    (umask "$u"; cd "$T/out" && "$DF" get "$URL/$f" -O "u$u-$f" --data "$T/px") > "$T/gu" 2>&1 || fail "df get (umask $u): $(cat "$T/gu")"
+    grep -q "through the host's df proxy" "$T/gu" || fail "df get (umask $u) was no hand-off: $(cat "$T/gu")"
+    want=$(printf '%o' $((0666 & ~8#$u)))
+    got=$(stat -c %a "$T/out/u$u-$f")
+    [ "$got" = "$want" ] || fail "hand-off of $f under umask $u: mode $got, wanted $want"
+  done
+done
 within 120 "$DF" get "$URL/k.bin" -O "$T/out/k3.bin" --data "$T/px" --digest "sha256:$(sha "$T/www/f.bin")" > "$T/g3" 2>&1; rc=$?
 [ $rc -eq 3 ] || fail "df get via the daemon with a wrong digest: rc $rc, $(cat "$T/g3")"
 # df status asks a host's df proxy too (text and JSON)

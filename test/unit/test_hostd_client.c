@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,10 +24,11 @@ static void answers(void)
 	struct hostd_answer a;
 	CHECK(parse("task: abc", &a) == DF_OK && a.kind == HOSTD_ANS_TASK && slice_eq(a.msg, "abc"));
 	CHECK(parse("length: -1", &a) == DF_OK && a.kind == HOSTD_ANS_LENGTH && a.num[0] == -1);
-	CHECK(parse("progress: 10 -1", &a) == DF_OK && a.kind == HOSTD_ANS_PROGRESS && a.num[0] == 10 && a.num[1] == -1);
+	CHECK(parse("progress: 10 -1", &a) == DF_OK && a.kind == HOSTD_ANS_PROGRESS && a.num[0] == 10 &&
+	      a.num[1] == -1);
 	CHECK(parse("done: 5 1 2 3 4", &a) == DF_OK && a.kind == HOSTD_ANS_DONE && a.num[0] == 5 && a.num[4] == 4);
-	CHECK(parse("error: 3 get x: digest mismatch", &a) == DF_OK && a.kind == HOSTD_ANS_ERROR &&
-	      a.exit_code == 3 && slice_eq(a.msg, "get x: digest mismatch"));
+	CHECK(parse("error: 3 get x: digest mismatch", &a) == DF_OK && a.kind == HOSTD_ANS_ERROR && a.exit_code == 3 &&
+	      slice_eq(a.msg, "get x: digest mismatch"));
 	CHECK(parse("error: 2 refused: not yours", &a) == DF_OK && a.kind == HOSTD_ANS_REFUSED && a.exit_code == 2);
 	/* a refusal is exactly that form: the word elsewhere in a message is an ordinary error */
 	CHECK(parse("error: 2 get x: source refused the connection", &a) == DF_OK && a.kind == HOSTD_ANS_ERROR);
@@ -34,10 +36,12 @@ static void answers(void)
 	CHECK(parse("hello: there", &a) == DF_OK && a.kind == HOSTD_ANS_OTHER);
 	CHECK(parse("", &a) == DF_OK && a.kind == HOSTD_ANS_OTHER);
 	a.kind = HOSTD_ANS_TASK;
-	const char *bad[] = {"task: ", "task: a b", "length: x", "length: -2", "length: 1 2", "progress: 1",
-			     "progress: -1 5", "progress: 1 2 3", "done: 1 2 3 4", "done: 1 -1 2 3 4",
-			     "done: 1  2 3 4 5", "done: 99999999999999999999 0 0 0 0", "error: 0 x",
-			     "error: 126 x", "error: x y", "error: ", "progress: 1 2\r"};
+	const char *bad[] = {"task: ",           "task: a b",        "length: x",
+			     "length: -2",       "length: 1 2",      "progress: 1",
+			     "progress: -1 5",   "progress: 1 2 3",  "done: 1 2 3 4",
+			     "done: 1 -1 2 3 4", "done: 1  2 3 4 5", "done: 99999999999999999999 0 0 0 0",
+			     "error: 0 x",       "error: 126 x",     "error: x y",
+			     "error: ",          "progress: 1 2\r"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		if (parse(bad[i], &a) != DF_ERR)
 			fprintf(stderr, "    accepted '%s'\n", bad[i]);
@@ -92,11 +96,18 @@ static enum hostd_outcome run(const char *script, struct hostd_result *res, int 
 {
 	char path[256];
 	snprintf(path, sizeof path, "%s/d.sock", unit_tmpdir());
-	pid_t pid = daemon_at(path, "url: http://h/f\noutput: /tmp/o\nheader: A: b\n\n", script);
+	/* the output's mode is the client's (its umask), not the daemon's */
+	pid_t pid = daemon_at(path, "url: http://h/f\noutput: /tmp/o\nmode: 0640\nheader: A: b\n\n", script);
 	const char *hdr[] = {"A: b"};
-	struct hostd_handoff h = {.socket = path, .url = "http://h/f", .output = "/tmp/o", .headers = hdr,
-				  .nheaders = 1, .on_progress = on_progress};
+	struct hostd_handoff h = {.socket = path,
+				  .url = "http://h/f",
+				  .output = "/tmp/o",
+				  .headers = hdr,
+				  .nheaders = 1,
+				  .on_progress = on_progress};
+	mode_t um = umask(027);
 	enum hostd_outcome o = hostd_handoff(&h, res);
+	umask(um);
 	waitpid(pid, child_status, 0);
 	return o;
 }
@@ -113,7 +124,8 @@ static void exchanges(void)
 	CHECK_EQ(run("task: t\nerror: 3 get http://h/f: digest mismatch\n", &res, &st), HOSTD_FAILED);
 	CHECK_EQ(res.exit_code, 3);
 	CHECK_STR(res.msg, "get http://h/f: digest mismatch");
-	CHECK_EQ(run("error: 2 refused: df proxy serves hand-offs from its own user only\n", &res, &st), HOSTD_NOT_OURS);
+	CHECK_EQ(run("error: 2 refused: df proxy serves hand-offs from its own user only\n", &res, &st),
+		 HOSTD_NOT_OURS);
 	CHECK_EQ(run("task: t\nprogress: 7 9\n", &res, &st), HOSTD_LOST);
 	/* garbage and an over-long line are skipped, not misread: its tail "done: ..." is no answer */
 	char big[9000];

@@ -93,7 +93,7 @@ static void any_order(void)
 	}
 	livecopy_piece(c, PIECES + 5); /* past the end: ignored */
 	CHECK(access(out, F_OK) != 0); /* no name before the end */
-	CHECK_EQ(livecopy_finish(c, err, sizeof err), DF_OK);
+	CHECK_EQ(livecopy_finish(c, -1, err, sizeof err), DF_OK);
 	CHECK(same_as_task(out));
 	CHECK_EQ(count_named(d, ".out.df-"), 0);
 	store_task_close(t);
@@ -124,7 +124,7 @@ static void stopped(void)
 	CHECK(c != NULL);
 	for (uint32_t n = 0; n < PIECES / 2; n++)
 		livecopy_piece(c, n);
-	CHECK_EQ(livecopy_finish(c, err, sizeof err), DF_AGAIN);
+	CHECK_EQ(livecopy_finish(c, -1, err, sizeof err), DF_AGAIN);
 	CHECK_EQ(count_named(d, ".out"), 0);
 	CHECK_EQ(count_named(d, "out"), 0);
 	store_task_close(t);

@@ -41,9 +41,15 @@ static void test_paths(void)
 	/* other digests are blobs, but not P2P ones */
 	CHECK_EQ(kind("/v2/a/blobs/sha512:abcd", &rp), REG_BLOB);
 	CHECK(!rp.sha256);
-	CHECK_EQ(kind("/v2/a/blobs/sha256:" "0123", &rp), REG_BLOB);
+	CHECK_EQ(kind("/v2/a/blobs/sha256:"
+		      "0123",
+		      &rp),
+		 REG_BLOB);
 	CHECK(!rp.sha256);
-	CHECK_EQ(kind("/v2/a/blobs/sha256:" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", &rp), REG_BLOB);
+	CHECK_EQ(kind("/v2/a/blobs/sha256:"
+		      "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+		      &rp),
+		 REG_BLOB);
 	CHECK(!rp.sha256); /* upper-case hex is not the canonical digest */
 
 	/* the rest of the API is passed through */
@@ -86,7 +92,8 @@ static void test_ns(void)
 	CHECK_EQ(registry_query_ns(slice_of("ns=evil.com%2Fx"), ns, sizeof ns), DF_ERR);
 	CHECK_EQ(registry_query_ns(slice_of("ns=user%40evil.com"), ns, sizeof ns), DF_ERR);
 	CHECK_EQ(registry_query_ns(slice_of("ns=a%20b"), ns, sizeof ns), DF_ERR);
-	CHECK_EQ(registry_query_ns(slice_of("ns=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), ns, sizeof ns),
+	CHECK_EQ(registry_query_ns(slice_of("ns=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+				   ns, sizeof ns),
 		 DF_ERR);
 
 	CHECK_EQ(registry_query_strip_ns(slice_of("ns=docker.io"), q, sizeof q), 0);
@@ -157,13 +164,16 @@ static void test_request_headers(void)
 	struct http_head h;
 	struct http_header hdrs[32];
 	char out[512];
-	parse_req("GET /v2/ HTTP/1.1\r\nHost: mirror\r\nAccept: a/b\r\nAccept: c/d, e/f\r\nConnection: keep-alive, X-Hop\r\n"
-		  "X-Hop: 1\r\nKeep-Alive: 5\r\nProxy-Authorization: Basic x\r\nTE: trailers\r\nAuthorization: Bearer t0k\r\n"
+	parse_req("GET /v2/ HTTP/1.1\r\nHost: mirror\r\nAccept: a/b\r\nAccept: c/d, e/f\r\nConnection: keep-alive, "
+		  "X-Hop\r\n"
+		  "X-Hop: 1\r\nKeep-Alive: 5\r\nProxy-Authorization: Basic x\r\nTE: trailers\r\nAuthorization: Bearer "
+		  "t0k\r\n"
 		  "Content-Length: 0\r\nCookie: c=1\r\nUser-Agent: containerd/1.6\r\nExpect: 100-continue\r\n\r\n",
 		  &h, hdrs);
 	int n = registry_request_headers(&h, 0, out, sizeof out);
 	CHECK_EQ(n, (int)strlen(out));
-	CHECK_STR(out, "Accept: a/b\r\nAccept: c/d, e/f\r\nAuthorization: Bearer t0k\r\nCookie: c=1\r\nUser-Agent: containerd/1.6\r\n");
+	CHECK_STR(out, "Accept: a/b\r\nAccept: c/d, e/f\r\nAuthorization: Bearer t0k\r\nCookie: c=1\r\nUser-Agent: "
+		       "containerd/1.6\r\n");
 	n = registry_request_headers(&h, 1, out, sizeof out);
 	CHECK_STR(out, "Authorization: Bearer t0k\r\nCookie: c=1\r\n");
 	CHECK_EQ(registry_request_headers(&h, 0, out, 20), DF_ERR);
@@ -173,15 +183,17 @@ static void test_response_headers(void)
 {
 	struct http_head h;
 	struct http_header hdrs[32];
-	const char *raw = "HTTP/1.1 401 Unauthorized\r\nDate: x\r\nServer: reg\r\nContent-Length: 10\r\n"
-			  "Transfer-Encoding: chunked\r\nConnection: close\r\nWWW-Authenticate: Bearer realm=\"https://a/t\"\r\n"
-			  "Docker-Distribution-Api-Version: registry/2.0\r\nContent-Type: application/json\r\n\r\n";
+	const char *raw =
+		"HTTP/1.1 401 Unauthorized\r\nDate: x\r\nServer: reg\r\nContent-Length: 10\r\n"
+		"Transfer-Encoding: chunked\r\nConnection: close\r\nWWW-Authenticate: Bearer realm=\"https://a/t\"\r\n"
+		"Docker-Distribution-Api-Version: registry/2.0\r\nContent-Type: application/json\r\n\r\n";
 	CHECK(http_parse_response(raw, strlen(raw), &h, hdrs, 32) > 0);
 	char out[512];
 	size_t n = registry_response_headers(h.headers, h.nheaders, out, sizeof out);
 	CHECK_EQ(n, strlen(out));
-	CHECK_STR(out, "WWW-Authenticate: Bearer realm=\"https://a/t\"\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
-		       "Content-Type: application/json\r\n");
+	CHECK_STR(out,
+		  "WWW-Authenticate: Bearer realm=\"https://a/t\"\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+		  "Content-Type: application/json\r\n");
 	/* what does not fit is left out, whole lines only */
 	n = registry_response_headers(h.headers, h.nheaders, out, 80);
 	CHECK_EQ(n, strlen(out));
@@ -201,10 +213,10 @@ static void test_hostd_request(void)
 	CHECK_EQ(rq.nheaders, 2);
 	CHECK(slice_eq(rq.headers[0], "Authorization: Bearer x"));
 	const char *bad[] = {
-		"output: /tmp/f\n",                         /* no url */
-		"url: ftp://h/f\noutput: /tmp/f\n",          /* not http */
-		"url: http://h/f\n",                         /* no output */
-		"url: http://h/f\noutput: rel/f\n",          /* relative output */
+		"output: /tmp/f\n",                 /* no url */
+		"url: ftp://h/f\noutput: /tmp/f\n", /* not http */
+		"url: http://h/f\n",                /* no output */
+		"url: http://h/f\noutput: rel/f\n", /* relative output */
 		"url: http://h/f\noutput: /f\nheader: nocolon\n",
 		"url: http://h/f\noutput: /f\nheader: : v\n",
 		"url: http://h/f\rX: y\noutput: /f\n",
@@ -235,6 +247,22 @@ static void test_hostd_prepare(void)
 	CHECK_STR(s.headers, "Authorization: Bearer x\r\nX-A: 1\r\n");
 	CHECK_EQ(s.headers_len, strlen(s.headers));
 	CHECK_EQ(s.digest.len, 32);
+	CHECK_EQ(s.mode, -1); /* none sent (an older client): the daemon's umask */
+	/* the client's permission bits: octal, at most 0777 (no setuid, setgid or sticky bit) */
+	const char *modes_ok[][2] = {{"0600", "384"}, {"640", "416"}, {"0", "0"}, {"0777", "511"}};
+	for (size_t i = 0; i < DF_ARRAY_LEN(modes_ok); i++) {
+		char r[128];
+		int k = snprintf(r, sizeof r, "url: http://h/f\noutput: /f\nmode: %s\n", modes_ok[i][0]);
+		CHECK_EQ(hostd_prepare(r, (size_t)k, &s, &why), DF_OK);
+		CHECK_EQ(s.mode, atoi(modes_ok[i][1]));
+	}
+	const char *modes_bad[] = {"4755", "1777", "0800", "12345", "-1", "6o4", "0x1ff", ""};
+	for (size_t i = 0; i < DF_ARRAY_LEN(modes_bad); i++) {
+		char r[128];
+		int k = snprintf(r, sizeof r, "url: http://h/f\noutput: /f\nmode: %s\n", modes_bad[i]);
+		CHECK_EQ(hostd_prepare(r, (size_t)k, &s, &why), DF_ERR);
+		CHECK(strstr(why, "mode") != NULL);
+	}
 	const char *bad_digest = "url: http://h/f\noutput: /f\ndigest: sha256:12\n";
 	CHECK_EQ(hostd_prepare(bad_digest, strlen(bad_digest), &s, &why), DF_ERR);
 	CHECK(strstr(why, "digest") != NULL);
