@@ -71,7 +71,11 @@ int daemon_open_store(struct df *df)
 	}
 	df->store = store_open(dir, err, sizeof err);
 	if (!df->store) {
-		log_user_error(df->cmd, "%s", err);
+		int denied = errno == EACCES || errno == EROFS || errno == EPERM;
+		/* the default place is not this user's to write: say where else the store can go */
+		log_user_error(df->cmd, "%s%s", err,
+			       denied && !df->cfg->common_data[0] ? " (give --data DIR, a folder this user may write)"
+								   : "");
 		return DF_ERR;
 	}
 	open_rates(df);

@@ -57,4 +57,12 @@ within 60 "$DF" get "http://127.0.0.1:$NP/f" -O - --data d9 --seed-idle 0 -q > o
 # default output name: the URL's basename in the current directory
 mkdir dflt && (cd dflt && "$DF" get "http://127.0.0.1:$NP/f" --data ../d10 --seed-idle 0 -q) || fail "get without -O"
 [ "$(sha dflt/f)" = "$(sha www/f)" ] || fail "default-named copy differs"
+# a user whose default store place cannot be made (a HOME it may not write): the cause and the way
+# out (--data), before anything is fetched
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  OUT=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_CACHE_HOME HOME=/nonexistent \
+    "$DF" get "http://127.0.0.1:$NP/f" -O /dev/null 2>&1); rc=$?
+  [ "$rc" = 1 ] || fail "get with an unwritable default store: rc $rc: $OUT"
+  expect_in "cannot create the store root: Permission denied (give --data DIR, a folder this user may write)"
+fi
 pass get_errors
