@@ -75,7 +75,7 @@ int daemon_open_store(struct df *df)
 		/* the default place is not this user's to write: say where else the store can go */
 		log_user_error(df->cmd, "%s%s", err,
 			       denied && !df->cfg->common_data[0] ? " (give --data DIR, a folder this user may write)"
-								   : "");
+								  : "");
 		return DF_ERR;
 	}
 	open_rates(df);
