@@ -357,7 +357,9 @@ static const char *register_line(const struct proto_line *l, struct proto_regist
 	} else if (slice_eq(l->key, "have")) {
 		if (v.n % 2 || !is_hex(v))
 			return "not a hex bitmap";
-		r->have = v;
+		if (r->nhave == PROTO_REG_MAX_HAVE)
+			return "too many have lines (128)";
+		r->have[r->nhave++] = v;
 	} else if (slice_eq(l->key, "header")) {
 		if (memchr(v.p, '\r', v.n))
 			return "contains a CR";

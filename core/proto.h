@@ -71,6 +71,11 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 #define PROTO_REG_ADDR_MAX 64
 #define PROTO_REG_HEADERS_MAX 8192 /* the header lines joined with CRLF, plus the NUL */
 #define PROTO_REG_MAX_HEADERS 64
+/* The bitmap of a registration comes in "have" lines of at most PROTO_HAVE_CHUNK hex digits each
+ * (one line could not hold more than 32,768 pieces), in order, at most PROTO_REG_MAX_HAVE of them:
+ * up to 4,096,000 pieces. */
+#define PROTO_HAVE_CHUNK 8000
+#define PROTO_REG_MAX_HAVE 128
 /* A supernode's site id (16 lower-case hex digits, random per process) and the longest chain of
  * sites a registration may have come through: a tree of sites deeper than this is refused. */
 #define PROTO_SITE_HEX 16
@@ -81,7 +86,9 @@ struct proto_register {
 	struct slice url;                           /* non-empty */
 	struct digest_spec digest;                  /* len 0 when absent */
 	struct slice filter, addr, port;            /* addr: no blanks; port: decimal 0..65535 */
-	struct slice have;                          /* even-length hex (the bitmap; its length is checked later) */
+	struct slice have[PROTO_REG_MAX_HAVE];      /* even-length hex chunks of the bitmap, in order (its
+						     * length is checked later) */
+	unsigned nhave;
 	struct slice header[PROTO_REG_MAX_HEADERS]; /* "Name: value" lines for the source, no CR */
 	unsigned nheader;
 	struct slice host;           /* the store's peer id: PROTO_HOST_HEX lower-case hex digits, or empty */

@@ -1360,9 +1360,24 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 static void send_register(struct dl *d)
 {
 	struct swarm_peer *sp = d->sp;
-	char mem[65536];
+	size_t nbits = 0;
+	const uint8_t *bits = d->st && store_task_present(d->st) ? store_task_bitmap(d->st, &nbits) : NULL;
+	if (bits && 2 * nbits > (size_t)PROTO_HAVE_CHUNK * PROTO_REG_MAX_HAVE) {
+		/* more pieces than a registration can name (4,096,000): the supernode counts none here,
+		 * and those it hands out that are here already are done at once */
+		log_info("%s: %zu pieces are more than a registration names; registering without them", d->shown,
+			 8 * nbits);
+		bits = NULL;
+	}
+	/* the fixed lines (url, headers, ids) take at most ~24 KiB; the bitmap its hex and line keys */
+	size_t cap = 32768 + (bits ? 2 * nbits + (2 * nbits / PROTO_HAVE_CHUNK + 1) * 8 : 0);
+	char *mem = malloc(cap);
+	if (!mem) {
+		fail_dl(d, DF_EXIT_FAIL, "get %s: out of memory", d->shown);
+		return;
+	}
 	struct proto_buf b;
-	proto_buf_init(&b, mem, sizeof mem);
+	proto_buf_init(&b, mem, cap);
 	unsigned port = sp->cfg.server ? http_server_port(sp->cfg.server) : 0;
 	proto_put(&b, "task", "%s", d->id);
 	proto_put(&b, "url", "%s", d->url);
@@ -1394,23 +1409,22 @@ static void send_register(struct dl *d)
 		proto_put(&b, "host", "%s", sp->host_id);
 	if (sp->cfg.advertise && sp->cfg.advertise[0])
 		proto_put(&b, "addr", "%s:%u", sp->cfg.advertise, port);
-	if (d->st && store_task_present(d->st)) {
-		size_t n;
-		const uint8_t *bits = store_task_bitmap(d->st, &n);
-		char *hex = malloc(2 * n + 1);
-		if (hex) {
-			digest_hex(bits, n, hex);
-			proto_put(&b, "have", "%s", hex);
-			free(hex);
-		}
+	/* the bitmap in lines of PROTO_HAVE_CHUNK hex digits (the line limit), in order */
+	char hex[PROTO_HAVE_CHUNK + 1];
+	for (size_t at = 0; bits && at < nbits; at += PROTO_HAVE_CHUNK / 2) {
+		size_t n = DF_MIN(nbits - at, (size_t)PROTO_HAVE_CHUNK / 2);
+		digest_hex(bits + at, n, hex);
+		proto_put(&b, "have", "%s", hex);
 	}
 	if (b.overflow) {
+		free(mem);
 		fail_dl(d, DF_EXIT_FAIL, "get %s: the registration does not fit (too many headers?)", d->shown);
 		return;
 	}
 	d->rlen = 0; /* reports name the old registration's handles; `have` says what we hold now */
-	d->declared_have = d->st && store_task_present(d->st);
+	d->declared_have = bits != NULL;
 	send_ctl(d, 1, "/v1/register", b.p, b.len);
+	free(mem);
 }
 
 /* Sends what there is to say: the registration, or a work request with the pending reports. */

@@ -1498,15 +1498,18 @@ static int reg_decode(const char *body, size_t len, struct reg *r, char *err, si
 		memcpy(r->headers + hl, "\r\n", 3);
 		hl += 2;
 	}
-	if (r->p.have.n) {
-		r->have_len = r->p.have.n / 2;
+	size_t hex = 0;
+	for (unsigned i = 0; i < r->p.nhave; i++)
+		hex += r->p.have[i].n;
+	if (hex) { /* the chunks, in order, are one bitmap */
+		r->have_len = hex / 2;
 		r->have = malloc(r->have_len);
-		if (!r->have || digest_unhex(r->p.have.p, r->p.have.n, r->have, r->have_len) != DF_OK) {
-			free(r->have);
-			r->have = NULL;
+		if (!r->have) {
 			snprintf(err, errlen, "supernode: out of memory");
 			return 503;
 		}
+		for (size_t i = 0, at = 0; i < r->p.nhave; at += r->p.have[i].n / 2, i++)
+			digest_unhex(r->p.have[i].p, r->p.have[i].n, r->have + at, r->p.have[i].n / 2);
 	}
 	return 0;
 }

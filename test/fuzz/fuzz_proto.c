@@ -22,7 +22,10 @@ static void bodies(const char *b, size_t size)
 	if (proto_parse_register(b, size, &r, &e) == DF_OK) {
 		inside(r.task, b, size);
 		inside(r.url, b, size);
-		inside(r.have, b, size);
+		if (r.nhave > PROTO_REG_MAX_HAVE)
+			abort();
+		for (unsigned i = 0; i < r.nhave; i++)
+			inside(r.have[i], b, size);
 		inside(r.replace_secret, b, size);
 		if (!r.task.n || !r.url.n || r.nheader > PROTO_REG_MAX_HEADERS || r.url.n >= PROTO_REG_URL_MAX)
 			abort();

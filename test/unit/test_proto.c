@@ -201,10 +201,22 @@ static void registrations(void)
 	CHECK_EQ(proto_parse_register(b, strlen(b), &r, &e), DF_OK);
 	CHECK(slice_eq(r.task, SHA) && slice_eq(r.url, "http://h/f") && r.digest.len == 32);
 	CHECK(r.nheader == 2 && slice_eq(r.header[0], "A: b") && slice_eq(r.header[1], "C: d"));
-	CHECK(slice_eq(r.port, "8") && slice_eq(r.addr, "10.0.0.1:8") && slice_eq(r.have, "00ff"));
+	CHECK(slice_eq(r.port, "8") && slice_eq(r.addr, "10.0.0.1:8") && r.nhave == 1 && slice_eq(r.have[0], "00ff"));
 	CHECK(r.replace == 3 && slice_eq(r.replace_secret, "0011"));
 	CHECK(slice_eq(r.host, "0123456789abcdef0123456789abcdef"));
 	CHECK_STR(reg_err("host: 0123\n"), "register: line 1: host: not a store id (32 hex digits)");
+	/* a bitmap in several have lines (one line holds at most 32,000 pieces), in order, 128 at most */
+	const char *mh = "task: " SHA "\nurl: http://h/f\nhave: 00ff\nhave: a0\nhave: 01\n";
+	CHECK_EQ(proto_parse_register(mh, strlen(mh), &r, &e), DF_OK);
+	CHECK(r.nhave == 3 && slice_eq(r.have[0], "00ff") && slice_eq(r.have[1], "a0") && slice_eq(r.have[2], "01"));
+	static char manyhave[8192];
+	int k = snprintf(manyhave, sizeof manyhave, "task: " SHA "\nurl: http://h/f\n");
+	for (int i = 0; i < PROTO_REG_MAX_HAVE + 1; i++)
+		k += snprintf(manyhave + k, sizeof manyhave - (size_t)k, "have: 00\n");
+	CHECK_EQ(proto_parse_register(manyhave, (size_t)k, &r, &e), DF_ERR);
+	char msg[256];
+	proto_err_format(&e, "register", msg, sizeof msg);
+	CHECK(strstr(msg, "too many have lines") != NULL);
 	CHECK_EQ(r.cluster_source, 0);
 	const char *cs = "task: " SHA "\nurl: http://h/v1/file/x\nsource: cluster\n";
 	CHECK_EQ(proto_parse_register(cs, strlen(cs), &r, &e), DF_OK);

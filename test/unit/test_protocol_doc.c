@@ -125,7 +125,7 @@ static void bodies(void)
 		if (!slice_eq(reg.task, id))
 			fprintf(stderr, "    the register example's task should be %s\n", id);
 		CHECK(slice_eq(reg.task, id));
-		CHECK(reg.nheader == 1 && reg.replace == 3 && reg.have.n == 4 && reg.host.n == PROTO_HOST_HEX);
+		CHECK(reg.nheader == 1 && reg.replace == 3 && reg.nhave == 1 && reg.have[0].n == 4 && reg.host.n == PROTO_HOST_HEX);
 	} else {
 		CHECK(!"the register example parses");
 	}
