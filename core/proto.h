@@ -82,11 +82,11 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 #define PROTO_VIA_MAX 8
 #define PROTO_VIA_CAP (PROTO_VIA_MAX * (PROTO_SITE_HEX + 1)) /* a via list's text with its NUL */
 struct proto_register {
-	struct slice task;                          /* a valid task id (taskid_valid) */
-	struct slice url;                           /* non-empty */
-	struct digest_spec digest;                  /* len 0 when absent */
-	struct slice filter, addr, port;            /* addr: no blanks; port: decimal 0..65535 */
-	struct slice have[PROTO_REG_MAX_HAVE];      /* even-length hex chunks of the bitmap, in order (its
+	struct slice task;                     /* a valid task id (taskid_valid) */
+	struct slice url;                      /* non-empty */
+	struct digest_spec digest;             /* len 0 when absent */
+	struct slice filter, addr, port;       /* addr: no blanks; port: decimal 0..65535 */
+	struct slice have[PROTO_REG_MAX_HAVE]; /* even-length hex chunks of the bitmap, in order (its
 						     * length is checked later) */
 	unsigned nhave;
 	struct slice header[PROTO_REG_MAX_HEADERS]; /* "Name: value" lines for the source, no CR */
