@@ -60,8 +60,10 @@ mkdir dflt && (cd dflt && "$DF" get "http://127.0.0.1:$NP/f" --data ../d10 --see
 # a user whose default store place cannot be made (a HOME it may not write): the cause and the way
 # out (--data), before anything is fetched
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  # a copy of df that user may run (the checkout may be in a folder only root may enter)
+  mkdir -p "$T/bin" && cp "$DF" "$T/bin/df" && chmod 711 "$T" "$T/bin" && chmod 755 "$T/bin/df"
   OUT=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_CACHE_HOME HOME=/nonexistent \
-    "$DF" get "http://127.0.0.1:$NP/f" -O /dev/null 2>&1); rc=$?
+    "$T/bin/df" get "http://127.0.0.1:$NP/f" -O /dev/null 2>&1); rc=$?
   [ "$rc" = 1 ] || fail "get with an unwritable default store: rc $rc: $OUT"
   expect_in "cannot create the store root: Permission denied (give --data DIR, a folder this user may write)"
 fi
