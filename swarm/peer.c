@@ -1113,20 +1113,21 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		next_supernode_or_direct(d, "malformed answer to register", 0);
 		return;
 	}
+	if (a->piece_size < PROTO_PIECE_SIZE_MIN || a->piece_size > PROTO_PIECE_SIZE_MAX) {
+		/* its pieces could never be fetched (each reply longer than the piece), or would cost a
+		 * checksum per few bytes of file */
+		snprintf(why, sizeof why, "malformed answer to register: piece-size %llu, not 16 KiB to 256 MiB",
+			 (unsigned long long)a->piece_size);
+		next_supernode_or_direct(d, why, 0);
+		return;
+	}
+	/* the piece size is known good: no division by zero */
 	if (a->length < -1 || ((uint64_t)a->length + a->piece_size - 1) / a->piece_size > STORE_MAX_PIECES) {
 		if (a->length < -1)
 			snprintf(why, sizeof why, "malformed answer to register: no valid length");
 		else
 			snprintf(why, sizeof why, "malformed answer to register: length %lld is more than %u pieces",
 				 (long long)a->length, STORE_MAX_PIECES);
-		next_supernode_or_direct(d, why, 0);
-		return;
-	}
-	if (a->piece_size < PROTO_PIECE_SIZE_MIN || a->piece_size > PROTO_PIECE_SIZE_MAX) {
-		/* its pieces could never be fetched (each reply longer than the piece), or would cost a
-		 * checksum per few bytes of file */
-		snprintf(why, sizeof why, "malformed answer to register: piece-size %llu, not 16 KiB to 256 MiB",
-			 (unsigned long long)a->piece_size);
 		next_supernode_or_direct(d, why, 0);
 		return;
 	}

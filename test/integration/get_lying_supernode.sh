@@ -21,6 +21,14 @@ lie() {
 }
 secs() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
+# no piece size, or 0: refused alike (a division by zero once the length was checked first)
+for v in 0 x; do
+  lie "$v"
+  DEADLINE=60 expect_rc 0 "$DF" get "$url" -O "outp$v" --supernode "127.0.0.1:$RP" --data "$T/cp$v" --seed-idle 0
+  [ "$(sha "outp$v")" = "$want" ] || fail "piece-size $v: wrong bytes"
+  expect_in "malformed answer to register: piece-size 0"
+done
+
 lie 1
 t0=$EPOCHREALTIME
 DEADLINE=60 expect_rc 0 "$DF" get "$url" -O out1 --supernode "127.0.0.1:$RP" --data "$T/c1" --seed-idle 0
