@@ -1093,11 +1093,10 @@ static struct http_conn *conn_alloc(struct http_server *s, const struct sockaddr
 	return c;
 }
 
-/* Over the connection limit: closes the connection that has waited longest for a request head (an
- * idle keep-alive one, or a client too slow to send its head: what a flood of connections that
- * never ask for anything consists of) or for a finished client's EOF; not fresh, not one with a
- * live exchange. Pausing the
- * listener instead would let such a flood keep every real client out. */
+/* Over the connection limit: closes the connection shed_candidate names (the one that waited longest
+ * for a request head, or for a finished client's EOF, else the longest stalled exchange): what a
+ * flood of connections that never ask for anything consists of. Pausing the listener instead would
+ * let such a flood keep every real client out. */
 static int shed_one(struct http_server *s, struct http_conn *fresh)
 {
 	struct http_conn *o = shed_candidate(s, fresh);
