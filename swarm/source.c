@@ -229,6 +229,29 @@ static int on_meta(struct stream *st, const struct http_resp *r)
 	return DF_OK;
 }
 
+/* The answer to a retry of a source that does not serve ranges: 200 with the whole file, which must
+ * be the version the first answer named (validators, length), written from its start again. */
+static int whole_again(struct stream *st, const struct http_resp *r)
+{
+	struct source *s = st->src;
+	char etag[256], lm[128];
+	if (r->status != 200) {
+		fail(s, "source answered %d %.*s to a retry", r->status, (int)r->reason.n, r->reason.p);
+		return DF_ERR;
+	}
+	header_copy(r, "ETag", etag, sizeof etag);
+	header_copy(r, "Last-Modified", lm, sizeof lm);
+	if (strcmp(etag, s->etag) != 0 || strcmp(lm, s->lm) != 0 ||
+	    (s->length >= 0 && r->content_length >= 0 && r->content_length != s->length)) {
+		fail(s, "source changed during the download (its answer to a retry names another version)");
+		return DF_ERR;
+	}
+	st->ranged = 0;
+	st->off = st->req_start = 0;
+	st->end = UINT32_MAX;
+	return DF_OK;
+}
+
 static int on_response(struct http_fetch *f, const struct http_resp *r, void *ctx)
 {
 	(void)f;
@@ -237,6 +260,8 @@ static int on_response(struct http_fetch *f, const struct http_resp *r, void *ct
 	st->got_head = 1;
 	if (!s->meta_done)
 		return on_meta(st, r);
+	if (!s->ranges) /* a retry of a source without ranges: the whole file again, the same one? */
+		return whole_again(st, r);
 	if (st->ranged && r->status == 200) {
 		fail(s, "source changed during the download (it answered 200 to a range request with If-Range)");
 		return DF_ERR;
@@ -380,13 +405,15 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		st->writing = 0;
 	}
 	st->skipping = 0;
-	if (!s->meta_done || !st->got_head || !s->ranges || ++st->attempts > SOURCE_RETRIES) {
+	if (!s->meta_done || !st->got_head || ++st->attempts > SOURCE_RETRIES) {
 		fail(s, "%s", msg ? msg : "source failed");
 		return;
 	}
+	/* a source without ranges can only send the whole file again: the pieces already stored are
+	 * skipped as it comes */
+	st->off = s->ranges ? st->off / s->ps * s->ps : 0;
 	log_warn("source %s: %s; retrying from byte %llu (%d of %d)", s->shown, msg ? msg : "failed",
-		 (unsigned long long)(st->off / s->ps * s->ps), st->attempts, SOURCE_RETRIES);
-	st->off = st->off / s->ps * s->ps;
+		 (unsigned long long)st->off, st->attempts, SOURCE_RETRIES);
 	ev_timer_set(&st->retry, 0.5 * st->attempts, 0);
 	ev_timer_start(s->cfg.loop, &st->retry);
 }
