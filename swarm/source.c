@@ -64,6 +64,7 @@ struct source {
 	struct store_task *task;
 	int64_t length;
 	int ranges, meta_done, failed, finished;
+	int reprobed; /* a resume's probe was asked again from byte 0 (once) */
 	int err_no; /* errno when it failed (a store write's ENOSPC...), else 0 */
 	int status; /* the HTTP status of the answer that failed it, else 0 */
 	char etag[256], lm[128];
@@ -364,6 +365,16 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	st->fetch = NULL;
 	if (s->finished)
 		return;
+	if (rc != DF_OK && http_fetch_status(f) == 416 && !s->meta_done && st->req_start > 0 && !s->reprobed) {
+		/* the file ends before where this resume starts: another version. The probe asks again from
+		 * byte 0, so the caller sees the length and validators the source has now (and starts over) */
+		s->reprobed = 1;
+		st->off = 0;
+		st->end = SOURCE_BATCH;
+		ev_timer_set(&st->retry, 0, 0); /* from the loop: this fetch is still ending */
+		ev_timer_start(s->cfg.loop, &st->retry);
+		return;
+	}
 	if (rc != DF_OK && http_fetch_status(f) / 100 != 2)
 		s->status = http_fetch_status(f); /* fail_status ended it on that answer (or 0: no answer) */
 	if (rc == DF_OK) {

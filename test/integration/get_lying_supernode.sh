@@ -47,6 +47,20 @@ for v in 1000000000000000 -5 abc; do
   expect_in "straight from the source"
 done
 
+# a plausible length larger than the file's: its last pieces never come, and the source, asked
+# from where the stored pieces end, answers 416; the probe asks again from byte 0, sees the real
+# length and starts over (before: the get failed with "source answered 416")
+# (a supernode of its own: the refused answers above left registrations that never fetch)
+SP0=$SP
+SP=$(free_port); start_supernode sn2 "$SP" --piece-size 256k
+lie $((4 << 20)) length
+SP=$SP0
+DEADLINE=60 expect_rc 0 "$DF" get "$url" -O outlong --supernode "127.0.0.1:$RP" --data "$T/clong" --seed-idle 0 \
+  --stall-timeout 3
+[ "$(sha outlong)" = "$want" ] || fail "length 4 MiB: wrong bytes"
+expect_in "supernode 3.0 MiB" # the pieces it has came from it; the source was asked from piece 12
+expect_in "another version; starting over"
+
 lie 524288
 t0=$EPOCHREALTIME
 DEADLINE=60 expect_rc 0 "$DF" get "$url" -O out2 --supernode "127.0.0.1:$RP" --data "$T/c2" --seed-idle 0 \
