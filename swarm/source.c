@@ -65,8 +65,8 @@ struct source {
 	int64_t length;
 	int ranges, meta_done, failed, finished;
 	int reprobed; /* a resume's probe was asked again from byte 0 (once) */
-	int err_no; /* errno when it failed (a store write's ENOSPC...), else 0 */
-	int status; /* the HTTP status of the answer that failed it, else 0 */
+	int err_no;   /* errno when it failed (a store write's ENOSPC...), else 0 */
+	int status;   /* the HTTP status of the answer that failed it, else 0 */
 	char etag[256], lm[128];
 	uint32_t ps;      /* piece size; 0 until the first answer when chosen from the length */
 	uint8_t *claimed; /* 1 bit per piece: some stream has it in its range */
