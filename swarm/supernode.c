@@ -1230,7 +1230,6 @@ static void finish_digests(struct sn_task *t)
 		store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
 		t->state = T_COMPLETE;
 		t->revalidated_at = ev_now(t->sn->cfg.loop);
-		answer_waits(t); /* none, unless something held them past the meta */
 		if (t->src && !ev_is_active(&t->kick))
 			ev_timer_start(t->sn->cfg.loop, &t->kick); /* drop_source, once out of its callbacks */
 		if (t->bytes_parent)
