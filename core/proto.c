@@ -98,6 +98,22 @@ int proto_find(const char *buf, size_t len, const char *key, struct slice *val)
 	return DF_ERR;
 }
 
+int proto_mode(struct slice s, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	if (!s.n)
+		return DF_ERR;
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i] < '0' || s.p[i] > '7')
+			return DF_ERR;
+		v = v * 8 + (unsigned)(s.p[i] - '0');
+		if (v > max) /* also keeps v from overflowing */
+			return DF_ERR;
+	}
+	*out = v;
+	return DF_OK;
+}
+
 int proto_u64(struct slice s, uint64_t *out)
 {
 	uint64_t v = 0;

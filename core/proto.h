@@ -140,6 +140,9 @@ int proto_parse_peer_query(struct slice query, struct proto_peer_ref *out, struc
 /* Decimal numbers: u64 without sign, i64 allowing "-1". DF_OK or DF_ERR (empty, junk, overflow). */
 int proto_u64(struct slice s, uint64_t *out);
 int proto_i64(struct slice s, int64_t *out);
+/* File permission bits in octal ("0644"): only octal digits, at most max (0777, 07777). DF_OK or
+ * DF_ERR (empty, junk, over max). */
+int proto_mode(struct slice s, unsigned max, unsigned *out);
 
 /* A bounded output buffer: appends that do not fit set overflow and write nothing more. */
 struct proto_buf {

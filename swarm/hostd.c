@@ -357,14 +357,9 @@ int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, cons
 	spec->mode = -1;
 	if (hostd_parse_request(buf, len, &rq, why) != DF_OK)
 		return DF_ERR;
-	if (rq.mode.p) { /* octal permission bits, at most 0777: no setuid, setgid or sticky bit */
-		unsigned m = 0;
-		int ok = rq.mode.n >= 1 && rq.mode.n <= 4;
-		for (size_t i = 0; ok && i < rq.mode.n; i++) {
-			ok = rq.mode.p[i] >= '0' && rq.mode.p[i] <= '7';
-			m = m * 8 + (unsigned)(rq.mode.p[i] - '0');
-		}
-		if (!ok || m > 0777) {
+	unsigned m;
+	if (rq.mode.p) { /* no setuid, setgid or sticky bit: at most 0777 */
+		if (proto_mode(rq.mode, 0777, &m) != DF_OK) {
 			*why = "mode: expected octal permission bits (at most 0777)";
 			return DF_ERR;
 		}

@@ -259,13 +259,10 @@ int pushrecv_parse_request(const char *body, size_t len, struct pushrecv_request
 		*why = "digest: expected sha256:HEX";
 		return DF_ERR;
 	}
-	char *end;
-	unsigned long m = strtoul(mode, &end, 8);
-	if (!mode[0] || *end || mode[0] == '-' || mode[0] == '+' || mode[0] == ' ' || m > 07777) {
+	if (proto_mode(slice_of(mode), 07777, &rq->mode) != DF_OK) {
 		*why = "mode: expected octal permission bits, at most 7777";
 		return DF_ERR;
 	}
-	rq->mode = (unsigned)m;
 	return DF_OK;
 }
 

@@ -61,6 +61,14 @@ static void bad_lines(void)
 	uint64_t u;
 	CHECK_EQ(proto_u64(slice_of("18446744073709551616"), &u), DF_ERR);
 	CHECK_EQ(proto_u64(slice_of("18446744073709551615"), &u), DF_OK);
+	/* permission bits in octal, at most a bound (hand-offs 0777, pushes 07777) */
+	unsigned m = 0;
+	CHECK(proto_mode(slice_of("0640"), 0777, &m) == DF_OK && m == 0640);
+	CHECK(proto_mode(slice_of("4755"), 07777, &m) == DF_OK && m == 04755);
+	CHECK_EQ(proto_mode(slice_of("4755"), 0777, &m), DF_ERR);
+	const char *bad_modes[] = {"", "8", "-1", "+644", " 644", "0x1ff", "77777777777777777777"};
+	for (size_t i = 0; i < DF_ARRAY_LEN(bad_modes); i++)
+		CHECK_EQ(proto_mode(slice_of(bad_modes[i]), 07777, &m), DF_ERR);
 	CHECK_EQ(proto_u64(slice_of(""), &u), DF_ERR);
 }
 
