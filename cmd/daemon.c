@@ -1,6 +1,7 @@
 /* Set-up shared by supernode, get and (later) proxy: store, client, token. Runs before the loop,
  * so failures print one line and the command exits (the first error tier). */
 #include "cmd/daemon.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -366,9 +367,10 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	(void)loop;
 	(void)revents;
 	struct daemon_live *l = DF_CONTAINER_OF(w, struct daemon_live, tick);
-	hostrate_tick(l->df->rates, ev_now(loop));
+	hostrate_tick(l->df->rates, monotime_now());
 }
 
 int daemon_live_start(struct df *df, struct ev_loop *loop, void (*on_reload)(struct df *df, void *ctx), void *ctx)
@@ -382,7 +384,7 @@ int daemon_live_start(struct df *df, struct ev_loop *loop, void (*on_reload)(str
 	ev_signal_start(loop, &l->hup);
 	ev_unref(loop); /* neither keeps the loop running */
 	if (df->rates) {
-		hostrate_tick(df->rates, ev_now(loop));
+		hostrate_tick(df->rates, monotime_now());
 		ev_timer_init(&l->tick, tick_cb, 1, 1);
 		ev_timer_start(loop, &l->tick);
 		ev_unref(loop);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "core/monotime.h"
 #include "cmd/daemon.h"
 #include "store/store.h"
 #include "core/config.h"
@@ -55,7 +56,7 @@ struct handoff_view {
 static void handoff_progress(int64_t done, int64_t total, void *ctx)
 {
 	struct handoff_view *v = ctx;
-	double el = ev_time() - v->start;
+	double el = monotime_now() - v->start;
 	struct progress pg = {.done = (uint64_t)done,
 			      .total = total > 0 ? (uint64_t)total : 0,
 			      .rate = el > 0 ? (double)done / el : 0};
@@ -74,7 +75,7 @@ static int try_handoff(struct df *df, struct get_job *job)
 	if (job->out_fd >= 0 || /* written here in order: stdout, a device, a FIFO */
 	    hostd_socket_path(df->cfg->proxy_socket, df->cfg->common_data, sock, sizeof sock) != DF_OK)
 		return -1;
-	struct handoff_view v = {.job = job, .start = ev_time()};
+	struct handoff_view v = {.job = job, .start = monotime_now()};
 	struct hostd_handoff h = {
 		.socket = sock,
 		.url = job->url,
@@ -96,7 +97,7 @@ static int try_handoff(struct df *df, struct get_job *job)
 	case HOSTD_DONE:
 		log_info("saved %s (%lld bytes) in %.1fs through the host's df proxy: peers %lld, supernode %lld, "
 			 "source %lld bytes",
-			 job->output, (long long)res.length, ev_time() - v.start, (long long)res.peers,
+			 job->output, (long long)res.length, monotime_now() - v.start, (long long)res.peers,
 			 (long long)res.super, (long long)res.source);
 		return DF_EXIT_OK;
 	case HOSTD_FAILED: fprintf(stderr, "df: %s\n", res.msg); return res.exit_code;
@@ -186,7 +187,7 @@ static int run(struct df *df, struct opt_result *r)
 		return job.server ? DF_EXIT_USAGE : DF_EXIT_FAIL;
 	}
 	struct ratelimit rx;
-	ratelimit_init(&rx, df->cfg->get_limit_rate, 0, ev_now(df->loop));
+	ratelimit_init(&rx, df->cfg->get_limit_rate, 0, monotime_now());
 	/* --limit-rate and the host's download cap, for sources and (cluster TLS) peers alike */
 	struct ratelimit *lim = daemon_rx(df, df->cfg->get_limit_rate ? &rx : NULL);
 	job.client = daemon_client(df, df->loop, lim, (double)df->cfg->get_timeout);

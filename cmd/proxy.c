@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "core/monotime.h"
 #include "cmd/daemon.h"
 #include "cmd/proxy_engines.h"
 #include "cmd/proxy_install.h"
@@ -235,7 +236,7 @@ static int px_stats(struct px *p, struct px_stat *s)
 	registry_get_stats(p->reg, &rs);
 	httpproxy_get_stats(p->hp, &hs);
 	http_server_get_stats(p->front, &ss);
-	double up = ev_now(p->loop) - p->started;
+	double up = monotime_now() - p->started;
 	const struct px_stat rows[] = {
 		{"uptime", METRIC_GAUGE, (uint64_t)(up > 0 ? up + 0.5 : 0)},
 		{"piece-port", METRIC_GAUGE, http_server_port(p->pieces)},
@@ -359,7 +360,7 @@ static void on_stop(struct loop_signals *s, int signum, int count, void *ctx)
 static void on_reload(struct df *df, void *ctx)
 {
 	struct px *p = ctx;
-	ratelimit_set(&p->rx, df->cfg->get_limit_rate, 0, ev_now(p->loop));
+	ratelimit_set(&p->rx, df->cfg->get_limit_rate, 0, monotime_now());
 }
 
 /* --print-config, --install and its companions. */
@@ -447,7 +448,7 @@ static int start_io(struct px *p, int tls, double timeout)
 		log_user_error("proxy", "%s", err);
 		return DF_ERR;
 	}
-	ratelimit_init(&p->rx, c->get_limit_rate, 0, ev_now(p->loop));
+	ratelimit_init(&p->rx, c->get_limit_rate, 0, monotime_now());
 	/* its own --limit-rate (set always, so a reload can turn it on) and the host's download cap */
 	p->client = daemon_client(df, p->loop, daemon_rx(df, &p->rx), timeout);
 	if (!p->client)
@@ -622,7 +623,7 @@ static int serve(struct px *p)
 	if (daemon_open_store(df) != DF_OK)
 		return DF_EXIT_FAIL;
 	p->loop = df->loop = ev_default_loop(0);
-	p->started = ev_now(p->loop);
+	p->started = monotime_now();
 	double timeout = c->get_timeout > 0 ? (double)c->get_timeout : 0;
 	if (start_io(p, tls, timeout) != DF_OK)
 		return DF_EXIT_FAIL;

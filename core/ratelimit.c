@@ -1,5 +1,5 @@
 /* The token bucket behind --limit-rate and the host-wide caps: refill by elapsed time, grant whole
- * bytes, say how long to wait. A process-local bucket has no clock of its own (callers pass ev_now()
+ * bytes, say how long to wait. A process-local bucket has no clock of its own (callers pass monotime_now()
  * so tests can drive time by hand); a shared slot reads CLOCK_MONOTONIC, the clock all processes of
  * the host agree on. */
 #include "core/ratelimit.h"

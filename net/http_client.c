@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/base64.h"
+#include "core/monotime.h"
 #include "core/log.h"
 #include "net/http_client.h"
 #include "net/resolve.h"
@@ -807,7 +808,7 @@ static int cread(struct http_fetch *f, size_t *got)
 	if (rl) {
 		/* in turn (core/ratelimit.h): one waiting ahead is woken when its turn comes, or by the
 		 * 0.25 s look below, which also covers a rate raised meanwhile */
-		double now = ev_now(f->cl->loop);
+		double now = monotime_now();
 		size_t want = (size_t)DF_MIN((uint64_t)room, ratelimit_turn_bytes(rl));
 		/* a whole turn or nothing: grants of what trickled in since the last one would have every
 		 * fetch in line wake for a few hundred bytes */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/fdlimit.h"
+#include "core/monotime.h"
 #include "core/log.h"
 #include "net/http_server.h"
 
@@ -183,7 +184,7 @@ static struct http_conn *shed_candidate(struct http_server *s, const struct http
 		if (c != fresh && !c->busy)
 			return c;
 	}
-	double now = ev_now(s->loop);
+	double now = monotime_now();
 	for (struct clink *k = s->stalled.first; k; k = k->next) {
 		struct http_conn *c = DF_CONTAINER_OF(k, struct http_conn, stalled);
 		if (now - c->to.last < s->cfg.stall_shed)
@@ -222,7 +223,7 @@ static void limit_check(struct http_server *s)
 	}
 	int full = s->st.conns >= s->cfg.max_conns && !shed_candidate(s, NULL);
 	if (full && !s->paused) {
-		double now = ev_now(s->loop);
+		double now = monotime_now();
 		if (now - s->pause_logged >= 10) {
 			s->pause_logged = now;
 			log_warn("%s server: %d connections open, its limit, all busy: not accepting more until "
@@ -358,7 +359,7 @@ static uint64_t rate_take(struct http_conn *c, uint64_t want)
 	struct ratelimit *rl = c->s->cfg.tx_limit;
 	if (!rl)
 		return want;
-	double now = ev_now(c->s->loop);
+	double now = monotime_now();
 	want = DF_MIN(want, ratelimit_turn_bytes(rl));
 	uint64_t got =
 		ratelimit_turn(rl, &c->rlw) && ratelimit_wait(rl, now, want) <= 0 ? ratelimit_take(rl, now, want) : 0;
@@ -384,7 +385,7 @@ static void rate_refund(struct http_conn *c, uint64_t granted, uint64_t sent)
 
 static const char *http_date(struct http_server *s)
 {
-	time_t now = (time_t)ev_now(s->loop);
+	time_t now = time(NULL); /* a date: the wall clock */
 	if (now != s->date_t) {
 		struct tm tm;
 		gmtime_r(&now, &tm);
@@ -1102,7 +1103,7 @@ static int shed_one(struct http_server *s, struct http_conn *fresh)
 	struct http_conn *o = shed_candidate(s, fresh);
 	if (!o)
 		return 0;
-	double now = ev_now(s->loop);
+	double now = monotime_now();
 	if (!s->st.shed || now - s->shed_logged >= 10) {
 		s->shed_logged = now;
 		log_warn("%s server: %d connections open, its limit: closing those that wait longest for a "

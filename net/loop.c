@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/monotime.h"
 #include "net/loop.h"
 
 char *loop_sockaddr_str(const struct sockaddr *sa, char *out, size_t cap)
@@ -203,7 +204,7 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
 	struct loop_timeout *t = DF_CONTAINER_OF(w, struct loop_timeout, timer);
-	ev_tstamp left = t->last + t->after - ev_now(loop);
+	ev_tstamp left = t->last + t->after - monotime_now();
 	if (left > 0) {
 		/* activity since the timer was armed: sleep for the remainder */
 		w->repeat = left;
@@ -224,7 +225,7 @@ void loop_timeout_init(struct loop_timeout *t, void (*fire)(struct ev_loop *loop
 void loop_timeout_set(struct ev_loop *loop, struct loop_timeout *t, ev_tstamp after)
 {
 	t->after = after;
-	t->last = ev_now(loop);
+	t->last = monotime_now();
 	if (after <= 0) {
 		ev_timer_stop(loop, &t->timer);
 		return;

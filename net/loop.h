@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "core/addr.h" /* listen and connect addresses: addr_parse */
+#include "core/monotime.h"
 #include "core/df.h"
 /* libev's watcher macros write through casts between watcher structs that share a prefix (its
  * documented design); gcc's -Wstrict-aliasing flags that whenever given an embedded watcher's address.
@@ -51,7 +52,7 @@ void loop_listener_free(struct loop_listener *l);
 
 /* --- inactivity timeouts ---------------------------------------------------------------------- */
 
-/* One timer per connection that costs nothing per byte: activity only stores ev_now() in `last`; the
+/* One timer per connection that costs nothing per byte: activity only stores monotime_now() in `last`; the
  * timer wakes at the earliest possible expiry and re-arms itself for the remainder (ev.pod, "Be smart
  * about timeouts"). Embed it; fire gets it back, use DF_CONTAINER_OF for the owner. */
 struct loop_timeout {
@@ -67,7 +68,8 @@ void loop_timeout_set(struct ev_loop *loop, struct loop_timeout *t, ev_tstamp af
 /* Records activity: pushes the expiry back by `after` seconds. */
 static inline void loop_timeout_touch(struct ev_loop *loop, struct loop_timeout *t)
 {
-	t->last = ev_now(loop);
+	(void)loop;
+	t->last = monotime_now();
 }
 void loop_timeout_stop(struct ev_loop *loop, struct loop_timeout *t);
 

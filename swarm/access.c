@@ -8,6 +8,7 @@
  * registrant's own check: the same one-byte request with its URL and headers. Only yeses are
  * cached, for cfg.cache_seconds: a credential the source stops accepting stops working then. */
 #include "swarm/access.h"
+#include "core/monotime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +156,7 @@ static void reason_copy(const struct http_resp *r, char *out, size_t cap)
 
 static struct cred_entry *cache_find(struct access *a, const uint8_t cred[32])
 {
-	double now = ev_now(a->cfg.loop);
+	double now = monotime_now();
 	for (int i = 0; a->cache && i < CACHE_SLOTS; i++)
 		if (a->cache[i].until > now && memcmp(a->cache[i].cred, cred, 32) == 0)
 			return &a->cache[i];
@@ -173,7 +174,7 @@ static void cache_put(struct access *a, const uint8_t cred[32])
 	if (!e)
 		e = old;
 	memcpy(e->cred, cred, 32);
-	e->until = ev_now(a->cfg.loop) + a->cfg.cache_seconds;
+	e->until = monotime_now() + a->cfg.cache_seconds;
 }
 
 /* Ends one decision: unlinked and freed before its callback runs. */

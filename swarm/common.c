@@ -1,6 +1,7 @@
 /* Helpers shared by the supernode and the peer: task ids, the loop clock in ms, body collection.
  * Kept apart so neither engine includes the other. */
 #include "swarm/common.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -50,7 +51,8 @@ char *swarm_url_shown_new(const char *url, const char *filter)
 
 int64_t swarm_now_ms(struct ev_loop *loop)
 {
-	return (int64_t)(ev_now(loop) * 1000.0);
+	(void)loop;
+	return (int64_t)(monotime_now() * 1000.0);
 }
 
 struct body {

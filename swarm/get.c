@@ -1,6 +1,7 @@
 /* `df get` on top of the peer engine: one download, a progress bar, the atomic export, a summary,
  * and the detached seeder. The swarm itself (register, pieces, reports, fallback) is swarm/peer.c. */
 #include "swarm/get.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,7 +207,7 @@ static void summary(struct get_run *g)
 	progress_size(s->from_source, c, sizeof c);
 	progress_size(s->resumed, r, sizeof r);
 	log_info("saved %s (%s) in %.1fs: fetched %llu bytes (peers %s, supernode %s, source %s)%s%s%s",
-		 strcmp(g->job->output, "-") == 0 ? "to stdout" : g->job->output, size, ev_time() - g->started,
+		 strcmp(g->job->output, "-") == 0 ? "to stdout" : g->job->output, size, monotime_now() - g->started,
 		 (unsigned long long)fetched, a, b, c, s->resumed ? ", resumed with " : "", s->resumed ? r : "",
 		 s->resumed ? " already here" : "");
 }
@@ -258,7 +259,7 @@ int swarm_get(struct df *df, struct get_job *job)
 			    .job = job,
 			    .loop = df->loop,
 			    .rc = DF_EXIT_FAIL,
-			    .started = ev_time(),
+			    .started = monotime_now(),
 			    .to_stdout = job->out_fd >= 0,
 			    .out_name = strcmp(job->output, "-") == 0 ? "stdout" : job->output};
 	http_url_redact(job->url, strlen(job->url), df->cfg->get_filter[0] ? df->cfg->get_filter : NULL, g.shown,

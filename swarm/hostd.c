@@ -3,6 +3,7 @@
  * client; everything on the loop; a client that goes away only cancels its watcher (the download
  * itself goes on and seeds). */
 #include "swarm/hostd.h"
+#include "core/monotime.h"
 #include "swarm/outpath.h"
 
 #include <errno.h>
@@ -274,7 +275,7 @@ static void on_piece(struct swarm_dl *dl, uint32_t piece, void *ctx)
 		livecopy_follow(&j->live, t, AT_FDCWD, j->spec.output);
 		livecopy_piece(j->live, piece);
 	}
-	double now = ev_now(j->hd->cfg.loop);
+	double now = monotime_now();
 	if (!t || now - j->last_progress < PROGRESS_EVERY)
 		return;
 	uint64_t done = store_task_present_bytes(t);

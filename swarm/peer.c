@@ -8,6 +8,7 @@
  * piece writer. Watchers (struct swarm_dl) hang off a download and get its events; events caused
  * by swarm_dl_start itself are delivered from a zero timer so no callback runs inside an API call. */
 #include "swarm/peer.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -519,8 +520,8 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 	if (!f->writing && !f->buf)
 		return DF_OK;
 	if (!f->t_first)
-		f->t_first = ev_now(f->d->sp->cfg.loop);
-	f->d->last_progress = ev_now(f->d->sp->cfg.loop);
+		f->t_first = monotime_now();
+	f->d->last_progress = monotime_now();
 	if (f->buf) { /* a second copy: kept in memory */
 		if (len > f->size - f->got)
 			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
@@ -551,12 +552,11 @@ static void piece_arrived(struct fetch *f)
 {
 	struct dl *d = f->d;
 	char us[24];
-	d->last_piece = ev_now(d->sp->cfg.loop);
-	snprintf(us, sizeof us, "%lld", (long long)(1e6 * (ev_now(d->sp->cfg.loop) - f->t_first)));
+	d->last_piece = monotime_now();
+	snprintf(us, sizeof us, "%lld", (long long)(1e6 * (monotime_now() - f->t_first)));
 	report(d, "ok", f->piece, f->uploader, us);
 	log_debug("piece %u from %s: first byte after %.1f ms, body %.1f ms, %d in flight @%.3f", f->piece, f->addr,
-		  1000 * (f->t_first - f->t_start), 1000 * (ev_now(d->sp->cfg.loop) - f->t_first), d->nactive,
-		  ev_now(d->sp->cfg.loop));
+		  1000 * (f->t_first - f->t_start), 1000 * (monotime_now() - f->t_first), d->nactive, monotime_now());
 	for (int i = 0; i < MAX_FETCHES; i++) {
 		struct fetch *o = &d->fetches[i];
 		if (o != f && o->active && o->piece == f->piece) {
@@ -565,7 +565,7 @@ static void piece_arrived(struct fetch *f)
 			fetch_stop(o);
 		}
 	}
-	double took = ev_now(d->sp->cfg.loop) - f->t_start;
+	double took = monotime_now() - f->t_start;
 	d->piece_secs = d->piece_secs > 0 ? 0.8 * d->piece_secs + 0.2 * took : took;
 	/* what is usual here just changed: fetches armed before may be late sooner */
 	for (int i = 0; i < MAX_FETCHES; i++)
@@ -729,7 +729,7 @@ static void fetch_give_up(struct fetch *f, const char *why)
 static void fetch_timer_arm(struct fetch *f)
 {
 	struct ev_loop *loop = f->d->sp->cfg.loop;
-	double took = ev_now(loop) - f->t_start, late = piece_late_after(f->d);
+	double took = monotime_now() - f->t_start, late = piece_late_after(f->d);
 	double next = took >= late ? DF_MIN(f->deadline - took, 1.0) : DF_MIN(f->deadline, late) - took;
 	ev_timer_stop(loop, &f->timer);
 	ev_timer_set(&f->timer, DF_MAX(next, 0.01), 0);
@@ -738,11 +738,12 @@ static void fetch_timer_arm(struct fetch *f)
 
 static void fetch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
 	(void)revents;
 	struct fetch *f = DF_CONTAINER_OF(t, struct fetch, timer);
 	struct dl *d = f->d;
 	char why[160];
-	double took = ev_now(loop) - f->t_start, late = piece_late_after(d);
+	double took = monotime_now() - f->t_start, late = piece_late_after(d);
 	uint32_t got = f->writing ? f->w.done : f->got;
 	/* Bytes of this piece wait unread in our own socket: the uploader sent them and this process
 	 * did not take them (its --limit-rate: 64 fetches share it in turn, so under 1 MB/s each gets
@@ -800,7 +801,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 		if (old->active && old->piece == a->piece) {
 			log_info("piece %u: assigned again (from %.*s), dropping the fetch from %s after %.1f ms",
 				 a->piece, (int)a->addr.n, a->addr.p, old->addr,
-				 1000 * (ev_now(sp->cfg.loop) - old->t_start));
+				 1000 * (monotime_now() - old->t_start));
 			fetch_stop(old);
 			copies--;
 		}
@@ -826,7 +827,7 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	f->size = (uint32_t)a->size;
 	f->uploader = a->uploader;
 	f->sum = a->sum;
-	f->t_start = ev_now(sp->cfg.loop);
+	f->t_start = monotime_now();
 	log_debug("piece %u assigned from %.*s, %d in flight @%.3f", a->piece, (int)a->addr.n, a->addr.p,
 		  d->nactive + 1, f->t_start);
 	br_sha256_init(&f->sha);
@@ -1021,7 +1022,7 @@ static void next_supernode_or_direct(struct dl *d, const char *why, int retry)
 	/* every supernode failed in a row. One that had taken this download is likely restarting: ask
 	 * again, backing off, for supernode_retry seconds; the pieces fetched meanwhile from peers carry
 	 * over (the registration declares them), and the source is spared a copy per host */
-	double now = ev_now(sp->cfg.loop);
+	double now = monotime_now();
 	if (retry && d->registered && sp->cfg.supernode_retry > 0) {
 		if (!d->lost_at) {
 			d->lost_at = now;
@@ -1068,7 +1069,7 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)revents;
 	struct dl *d = DF_CONTAINER_OF(t, struct dl, stall);
-	double limit = d->sp->cfg.stall_timeout, now = ev_now(loop), idle = now - d->last_progress;
+	double limit = d->sp->cfg.stall_timeout, now = monotime_now(), idle = now - d->last_progress;
 	if (d->mode != M_SWARM || d->awaiting_digest)
 		return;
 	/* bytes that never make a piece (every reply too long, or failing its checksum, from an
@@ -1098,7 +1099,7 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void stall_arm(struct dl *d)
 {
 	struct ev_loop *loop = d->sp->cfg.loop;
-	d->last_progress = d->last_piece = ev_now(loop);
+	d->last_progress = d->last_piece = monotime_now();
 	ev_timer_stop(loop, &d->stall);
 	if (d->sp->cfg.stall_timeout > 0) {
 		ev_timer_set(&d->stall, d->sp->cfg.stall_timeout, 0);
@@ -1142,8 +1143,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 			 d->shown);
 	d->registered = 1;
 	if (d->lost_at)
-		log_info("supernode %s took %s again after %.1f s", super_of(d), d->shown,
-			 ev_now(d->sp->cfg.loop) - d->lost_at);
+		log_info("supernode %s took %s again after %.1f s", super_of(d), d->shown, monotime_now() - d->lost_at);
 	d->lost_at = 0;
 	version_parts(a->version, etag, sizeof etag, lm, sizeof lm);
 	if (a->digest[0])
@@ -1296,7 +1296,7 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		on_registered(d, &a, body, c->len);
 		goto out;
 	}
-	log_debug("work answer after %.1f ms (%zu bytes)%s", 1000 * (ev_now(d->sp->cfg.loop) - c->t_sent), c->len,
+	log_debug("work answer after %.1f ms (%zu bytes)%s", 1000 * (monotime_now() - c->t_sent), c->len,
 		  mine ? "" : ", superseded");
 	parse_answer(d, body, c->len, &a, 1);
 	if (d->mode != M_SWARM)
@@ -1326,7 +1326,7 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	}
 	c->d = d;
 	c->is_register = is_register;
-	c->t_sent = ev_now(sp->cfg.loop);
+	c->t_sent = monotime_now();
 	snprintf(url, sizeof url, "%s://%s%s", sp->scheme, super_of(d), path);
 	struct http_request req = {
 		.method = "POST",
@@ -1447,7 +1447,7 @@ static void send_work(struct dl *d)
 		/* every recent piece failed: ask again, but not at once (a swarm whose every uploader fails
 		 * would otherwise be asked in a tight loop); the reports wait in d->reports */
 		double wait = BACKOFF_MIN * (double)(1u << DF_MIN(d->fail_streak - BACKOFF_AFTER, 10));
-		wait = DF_MIN(wait, BACKOFF_MAX) - (ev_now(d->sp->cfg.loop) - d->last_work);
+		wait = DF_MIN(wait, BACKOFF_MAX) - (monotime_now() - d->last_work);
 		if (wait > 0) {
 			if (!ev_is_active(&d->work_backoff)) {
 				ev_timer_set(&d->work_backoff, wait, 0);
@@ -1457,7 +1457,7 @@ static void send_work(struct dl *d)
 		}
 	}
 	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
-	d->last_work = ev_now(d->sp->cfg.loop);
+	d->last_work = monotime_now();
 	if (d->mode == M_SWARM && d->nactive == 0)
 		report_idle(d);
 	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d&secret=%s", d->id, d->handle, d->secret);
@@ -1597,7 +1597,7 @@ static int seed_gone(struct swarm_peer *sp, struct dl *d)
 /* Parks seeded tasks unread for PARK_AFTER, then the least recently read past the budget. */
 static void park_seeders(struct swarm_peer *sp)
 {
-	double now = ev_now(sp->cfg.loop);
+	double now = monotime_now();
 	int open = 0, budget = seed_budget();
 	for (struct dl *d = sp->dls, *next; d; d = next) {
 		next = d->next;
@@ -1831,7 +1831,7 @@ static void wait_for_writer(struct dl *d)
 	int waiting = ev_is_active(&d->writer_wait);
 	if (!waiting) {
 		d->writer_bytes = d->st ? store_task_present_bytes(d->st) : 0;
-		d->writer_seen = ev_now(loop);
+		d->writer_seen = monotime_now();
 	}
 	/* no handle is kept meanwhile: each look opens the task anew (and sees the other's pieces) */
 	if (d->st) {
@@ -1856,7 +1856,7 @@ static void writer_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (t && held_elsewhere(t)) {
 		uint64_t have = store_task_present_bytes(t);
 		store_task_close(t);
-		double now = ev_now(loop), limit = sp->cfg.stall_timeout;
+		double now = monotime_now(), limit = sp->cfg.stall_timeout;
 		if (have > d->writer_bytes) {
 			d->writer_bytes = have;
 			d->writer_seen = now;
@@ -2254,7 +2254,7 @@ int swarm_peer_release(void *arg, const char *id)
 			       (d->mode == M_DIRECT && !d->src && d->st && store_task_complete(d->st));
 		double last = pieceserve_last_use(&sp->ps, id);
 		if (!finished || d->watchers || d->nactive || d->leave_fetch ||
-		    (last > 0 && ev_now(sp->cfg.loop) - last < RELEASE_AFTER))
+		    (last > 0 && monotime_now() - last < RELEASE_AFTER))
 			return 0;
 		log_info("task %.12s: stopped seeding %s (store GC evicts it)", d->id, d->shown);
 		dl_drop(sp, d, d->mode == M_SEEDING);

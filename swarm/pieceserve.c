@@ -2,6 +2,7 @@
  * an LRU bounded by a share of RLIMIT_NOFILE), and answers with sendfile from the store; 404 when
  * the piece is not present, 503 when no descriptor is left even after closing idle handles. */
 #include "swarm/pieceserve.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ static int make_room(struct pieceserve *ps)
 static void keep(struct pieceserve *ps, struct store_task *t)
 {
 	ps->open[ps->nopen].task = t;
-	ps->open[ps->nopen].used = ps->loop ? ev_now(ps->loop) : 0;
+	ps->open[ps->nopen].used = ps->loop ? monotime_now() : 0;
 	ps->open[ps->nopen].served = 0;
 	ps->nopen++;
 }
@@ -84,7 +85,7 @@ static struct store_task *find_task(struct pieceserve *ps, const char *id)
 {
 	int i = find_slot(ps, id);
 	if (i >= 0) {
-		ps->open[i].used = ps->open[i].served = ev_now(ps->loop);
+		ps->open[i].used = ps->open[i].served = monotime_now();
 		return ps->open[i].task;
 	}
 	if (make_room(ps) != DF_OK)
@@ -100,7 +101,7 @@ static struct store_task *find_task(struct pieceserve *ps, const char *id)
 	}
 	if (t) {
 		keep(ps, t);
-		ps->open[ps->nopen - 1].served = ev_now(ps->loop);
+		ps->open[ps->nopen - 1].served = monotime_now();
 	}
 	return t;
 }
@@ -197,7 +198,7 @@ static void on_piece(struct http_req *req, void *ctx)
 	const struct http_head *h = http_req_head(req);
 	char id[TASKID_MAX];
 	uint64_t n;
-	ps->last_request = ev_now(ps->loop);
+	ps->last_request = monotime_now();
 	if (!auth_check(req, ps->token)) {
 		ps->refused++;
 		return;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/monotime.h"
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/proto.h"
@@ -191,7 +192,7 @@ static void host_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		if (rc != DF_OK && msg && strstr(msg, "timeout"))
 			snprintf(h->why, sizeof h->why, "timeout: %s", msg);
 	}
-	h->ended = ev_now(p->loop);
+	h->ended = monotime_now();
 	p->running--;
 	p->done++;
 	changed(p);
@@ -227,7 +228,7 @@ static void start_host(struct pusher *p, struct pusher_host *h)
 		.idle_timeout = p->timeout,
 	};
 	h->state = PUSHER_RUN;
-	h->started = ev_now(p->loop);
+	h->started = monotime_now();
 	p->running++;
 	h->f = http_client_request(p->client, &req, err, sizeof err);
 	if (!h->f) {

@@ -1,6 +1,7 @@
 /* The detached seeder: fork, new session, stdio to the store's seeder.log, a fresh HTTP client for
  * the engine (the parent's resolver threads do not survive fork), an idle check, leave on exit. */
 #include "swarm/seeder.h"
+#include "core/monotime.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -43,12 +44,13 @@ static void leave(struct seeder *s, const char *why)
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	(void)loop;
 	(void)revents;
 	struct seeder *s = DF_CONTAINER_OF(w, struct seeder, idle);
 	double last = swarm_peer_last_served(s->c.peer);
 	if (last < s->started)
 		last = s->started;
-	if (ev_now(loop) - last > s->c.idle)
+	if (monotime_now() - last > s->c.idle)
 		leave(s, "idle");
 }
 
@@ -135,7 +137,7 @@ int seeder_detach(const struct seeder_cfg *cfg)
 		_exit(1);
 	}
 	swarm_peer_set_client(cfg->peer, s.client, cluster);
-	s.started = ev_now(cfg->loop);
+	s.started = monotime_now();
 	log_info("seeding %s on port %u until idle for %.0f s", cfg->shown, http_server_port(cfg->server), cfg->idle);
 	ev_timer_init(&s.idle, idle_cb, 1, 1);
 	ev_timer_start(cfg->loop, &s.idle);

@@ -9,6 +9,7 @@
  * a source that changes mid-way answers 200 and the fetch fails instead of mixing two versions.
  * A stream that breaks is retried from the start of its current piece, a few times. */
 #include "swarm/source.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -395,7 +396,7 @@ static void on_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		uint64_t want = st->end == UINT32_MAX ? (uint64_t)s->length
 						      : DF_MIN((uint64_t)st->end * s->ps, (uint64_t)s->length);
 		if (st->off >= want) {
-			ev_tstamp took = ev_now(s->cfg.loop) - st->t0;
+			ev_tstamp took = monotime_now() - st->t0;
 			if (took > 0)
 				s->rate = (double)(st->off - st->req_start) / took;
 			st->attempts = 0;
@@ -465,7 +466,7 @@ static void send_range(struct stream *st)
 	st->req_start = st->off;
 	st->ranged = 1;
 	st->got_head = 0;
-	st->t0 = ev_now(s->cfg.loop);
+	st->t0 = monotime_now();
 	req.range = 1;
 	req.range_start = (int64_t)st->req_start;
 	req.range_end = end == UINT32_MAX ? -1 : (int64_t)((uint64_t)end * ps - 1);

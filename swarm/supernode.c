@@ -8,6 +8,7 @@
  * sched_wakeable names the peer after a piece arrives or an upload slot frees. Every answer carries
  * the task's current length and digests, so peers learn them without extra calls. */
 #include "swarm/supernode.h"
+#include "core/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,7 +180,7 @@ static struct sn_task *find_task(struct supernode *sn, const char *id)
 {
 	struct sn_task *t = lookup_task(sn, id);
 	if (t)
-		t->last_used = ev_now(sn->cfg.loop);
+		t->last_used = monotime_now();
 	return t;
 }
 
@@ -483,7 +484,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 	} while (n == 64);
 	/* [supernode] task_idle: nobody named the task (register, work, heartbeat) for that long */
-	double idle = ev_now(loop) - t->last_used;
+	double idle = monotime_now() - t->last_used;
 	if (t->sn->cfg.task_idle > 0 && idle >= t->sn->cfg.task_idle && (task_unused(t) || task_dormant(t))) {
 		struct sched_task_info si = {0};
 		if (!task_unused(t))
@@ -513,7 +514,7 @@ static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			return;
 		}
 	}
-	maybe_park(t, ev_now(loop));
+	maybe_park(t, monotime_now());
 	if (dropped && task_detached(t)) /* holders gone: an evicted task may need the source again */
 		kick_cb(loop, &t->kick, 0);
 	else
@@ -597,7 +598,7 @@ static struct sn_task *task_new(struct supernode *sn, const char *id, const char
 	t->url = strdup(url);
 	t->headers = strdup(headers ? headers : "");
 	t->super = -1;
-	t->created_at = t->last_used = ev_now(sn->cfg.loop);
+	t->created_at = t->last_used = monotime_now();
 	piecesum_init(&t->sums, sn->cfg.piece_digest);
 	ev_timer_init(&t->expire, expire_cb, 5, 5);
 	ev_timer_init(&t->kick, kick_cb, 0, 0);
@@ -899,7 +900,7 @@ static void admitted(struct sn_task *t, struct sn_wait *w)
 		wait_link(w);
 		return;
 	} else if (t->state == T_COMPLETE && !t->want_digest[0] &&
-		   ev_now(sn->cfg.loop) - t->revalidated_at > sn->cfg.revalidate_after) {
+		   monotime_now() - t->revalidated_at > sn->cfg.revalidate_after) {
 		wait_link(w);
 		revalidate(t, w, w->headers); /* may answer w at once (and free it) */
 		return;
@@ -998,7 +999,7 @@ __attribute__((format(printf, 3, 0))) static void fail_task_at(struct sn_task *t
 	log_msg(lvl, "task %.12s (%s): %s", t->id, t->shown, t->error);
 	hash_reset(t);
 	t->state = T_FAILED;
-	t->failed_at = ev_now(t->sn->cfg.loop);
+	t->failed_at = monotime_now();
 	answer_waits(t);
 	for (int i = 0; i < t->npeers_cap; i++)
 		if (t->peers[i]->live && t->peers[i]->held)
@@ -1229,7 +1230,7 @@ static void finish_digests(struct sn_task *t)
 	} else {
 		store_task_set_digests(t->st, want_md5 ? md5 : NULL, sha, err, sizeof err);
 		t->state = T_COMPLETE;
-		t->revalidated_at = ev_now(t->sn->cfg.loop);
+		t->revalidated_at = monotime_now();
 		if (t->src && !ev_is_active(&t->kick))
 			ev_timer_start(t->sn->cfg.loop, &t->kick); /* drop_source, once out of its callbacks */
 		if (t->bytes_parent)
@@ -1416,7 +1417,7 @@ static void revalidate(struct sn_task *t, struct sn_wait *w, const char *headers
 	if (!t->reval) {
 		log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id, err);
 		t->state = T_COMPLETE;
-		t->revalidated_at = ev_now(t->sn->cfg.loop); /* the waits it answers would ask again */
+		t->revalidated_at = monotime_now(); /* the waits it answers would ask again */
 		t->reval_for = NULL;
 		answer_waits(t);
 	}
@@ -1449,7 +1450,7 @@ static void on_revalidated(void *ctx, int verdict, const char *msg)
 			log_warn("task %.12s: cannot revalidate with the source (%s); serving the cached copy", t->id,
 				 msg);
 		t->state = T_COMPLETE;
-		t->revalidated_at = ev_now(t->sn->cfg.loop);
+		t->revalidated_at = monotime_now();
 		answer_waits(t);
 		return;
 	}
@@ -1588,7 +1589,7 @@ static void on_register_body(struct http_req *req, const char *body, size_t len,
 		snprintf(addr, sizeof addr, "%s:%s", from, r->port[0] ? r->port : "0");
 	}
 	struct sn_task *t = find_task(sn, id);
-	double now = ev_now(sn->cfg.loop);
+	double now = monotime_now();
 	if (t && t->state == T_FAILED && now - t->failed_at > 2.0) {
 		task_remove(sn, t); /* try the source again */
 		t = NULL;
@@ -2112,7 +2113,7 @@ static void status_json(struct supernode *sn, struct jsonw *w, const char *only)
 	jsonw_str(w, "piece_digest", digest_piece_algo_name(sn->cfg.piece_digest));
 	jsonw_str(w, "site", sn->site);
 	jsonw_str(w, "parents", sn->parent ? sn->cfg.parents : "");
-	jsonw_f64(w, "uptime_seconds", ev_now(sn->cfg.loop) - sn->started);
+	jsonw_f64(w, "uptime_seconds", monotime_now() - sn->started);
 	jsonw_u64(w, "registrations", sn->registrations);
 	jsonw_u64(w, "work_requests", sn->work_requests);
 	jsonw_u64(w, "tasks_forgotten", sn->forgotten);
@@ -2198,7 +2199,7 @@ static void status_text(struct supernode *sn, FILE *f)
 {
 	char a[32], b[32], c[32], d[32];
 	fprintf(f, "supernode df %s, up %.0f s, %d task%s, %llu registrations, %s piece checksums\n", DF_VERSION,
-		ev_now(sn->cfg.loop) - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s",
+		monotime_now() - sn->started, sn->ntasks, sn->ntasks == 1 ? "" : "s",
 		(unsigned long long)sn->registrations, digest_piece_algo_name(sn->cfg.piece_digest));
 	fprintf(f, "site %s%s%s\n", sn->site, sn->parent ? ", parent site through " : "",
 		sn->parent ? sn->cfg.parents : "");
@@ -2320,7 +2321,7 @@ static void render_metrics(FILE *f, void *ctx)
 		for (int h = 0; h < t->npeers_cap; h++)
 			peers += t->peers[h]->live && h != t->super;
 	}
-	double up = ev_now(sn->cfg.loop) - sn->started;
+	double up = monotime_now() - sn->started;
 	const struct metric m[] = {
 		{"df_bytes_from_source_total", METRIC_COUNTER, "Bytes the supernode fetched from sources.", src},
 		{"df_bytes_from_supernode_total", METRIC_COUNTER, "Piece bytes peers fetched from the supernode.", sup},
@@ -2430,7 +2431,7 @@ struct supernode *supernode_new(const struct supernode_cfg *cfg, char *err, size
 	}
 	if (sn->cfg.revalidate_after <= 0)
 		sn->cfg.revalidate_after = 5;
-	sn->started = ev_now(cfg->loop);
+	sn->started = monotime_now();
 	uint8_t site[PROTO_SITE_HEX / 2];
 	if (getrandom(site, sizeof site, 0) != (ssize_t)sizeof site) {
 		snprintf(err, errlen, "no randomness for the site id: %s", strerror(errno));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/ratelimit.h"
 #include "net/http_client.h"
 
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 	a.loop = ev_default_loop(EVFLAG_AUTO);
 	struct ratelimit rl;
 	if (rate > 0) {
-		ratelimit_init(&rl, (uint64_t)rate, 0, ev_now(a.loop));
+		ratelimit_init(&rl, (uint64_t)rate, 0, monotime_now());
 		cfg.rx_limit = &rl;
 	}
 	char err[600];
@@ -264,8 +265,9 @@ int main(int argc, char **argv)
 	if (stats) {
 		struct http_client_stats st;
 		http_client_get_stats(a.cl, &st);
-		fprintf(stderr, "connects %llu reused %llu requests %llu bytes_in %llu\n", (unsigned long long)st.connects,
-			(unsigned long long)st.reused, (unsigned long long)st.requests, (unsigned long long)st.bytes_in);
+		fprintf(stderr, "connects %llu reused %llu requests %llu bytes_in %llu\n",
+			(unsigned long long)st.connects, (unsigned long long)st.reused, (unsigned long long)st.requests,
+			(unsigned long long)st.bytes_in);
 	}
 	http_client_free(a.cl);
 	free(a.jobs);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/ratelimit.h"
 #include "net/http_parse.h"
 #include "net/http_server.h"
@@ -447,7 +448,7 @@ int main(int argc, char **argv)
 	}
 	a.loop = ev_default_loop(EVFLAG_AUTO);
 	if (rate > 0) {
-		ratelimit_init(&a.rate, (uint64_t)rate, 0, ev_now(a.loop));
+		ratelimit_init(&a.rate, (uint64_t)rate, 0, monotime_now());
 		cfg.tx_limit = &a.rate;
 	}
 	a.srv = http_server_new(a.loop, &cfg);
