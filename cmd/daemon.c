@@ -1,7 +1,6 @@
 /* Set-up shared by supernode, get and (later) proxy: store, client, token. Runs before the loop,
  * so failures print one line and the command exits (the first error tier). */
 #include "cmd/daemon.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include "core/config.h"
 #include "core/hostrate.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "net/tls.h"
 #include "store/store.h"
 #include <stdlib.h>

@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "core/monotime.h"
 #include "cmd/daemon.h"
-#include "store/store.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/progress.h"
 #include "net/http_parse.h"
+#include "store/store.h"
 #include "swarm/get.h"
 #include "swarm/hostd_client.h"
 #include "swarm/outpath.h"

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "core/monotime.h"
 #include "cmd/daemon.h"
 #include "cmd/proxy_engines.h"
 #include "cmd/proxy_install.h"
@@ -18,15 +17,16 @@
 #include "core/hostrate.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/monotime.h"
 #include "core/proto.h"
 #include "store/store.h"
 #include "swarm/common.h"
 #include "swarm/hostd.h"
-#include "swarm/storegc.h"
 #include "swarm/httpproxy.h"
 #include "swarm/peer.h"
 #include "swarm/pushrecv.h"
 #include "swarm/registry.h"
+#include "swarm/storegc.h"
 
 #define MAX_UPSTREAMS 16
 #define MAX_RULES 32

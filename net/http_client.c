@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "core/base64.h"
-#include "core/monotime.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "net/http_client.h"
 #include "net/resolve.h"
 

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "core/fdlimit.h"
-#include "core/monotime.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "net/http_server.h"
 
 #define OUT_CAP 4096

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 
 #include "core/addr.h" /* listen and connect addresses: addr_parse */
-#include "core/monotime.h"
 #include "core/df.h"
+#include "core/monotime.h"
 /* libev's watcher macros write through casts between watcher structs that share a prefix (its
  * documented design); gcc's -Wstrict-aliasing flags that whenever given an embedded watcher's address.
  * Every file that includes this header has its watchers embedded, hence the blanket switch. */

@@ -8,7 +8,6 @@
  * registrant's own check: the same one-byte request with its URL and headers. Only yeses are
  * cached, for cfg.cache_seconds: a credential the source stops accepting stops working then. */
 #include "swarm/access.h"
-#include "core/monotime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "core/digest.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "net/http_parse.h"
 
 #define CACHE_SLOTS 32

@@ -1,7 +1,6 @@
 /* Helpers shared by the supernode and the peer: task ids, the loop clock in ms, body collection.
  * Kept apart so neither engine includes the other. */
 #include "swarm/common.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "core/metrics.h"
+#include "core/monotime.h"
 #include "core/proto.h"
 #include "store/store.h"
 

@@ -1,7 +1,6 @@
 /* `df get` on top of the peer engine: one download, a progress bar, the atomic export, a summary,
  * and the detached seeder. The swarm itself (register, pieces, reports, fallback) is swarm/peer.c. */
 #include "swarm/get.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,15 +11,16 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/progress.h"
 #include "net/http_server.h"
 #include "store/store.h"
 #include "swarm/common.h"
 #include "swarm/livecopy.h"
 #include "swarm/outpath.h"
-#include "swarm/streamout.h"
 #include "swarm/peer.h"
 #include "swarm/seeder.h"
+#include "swarm/streamout.h"
 
 struct get_run {
 	struct df *df;

@@ -3,7 +3,6 @@
  * client; everything on the loop; a client that goes away only cancels its watcher (the download
  * itself goes on and seeds). */
 #include "swarm/hostd.h"
-#include "core/monotime.h"
 #include "swarm/outpath.h"
 
 #include <errno.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/proto.h"
 #include "swarm/exporter.h"
 #include "swarm/peer.h"

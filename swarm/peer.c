@@ -8,7 +8,6 @@
  * piece writer. Watchers (struct swarm_dl) hang off a download and get its events; events caused
  * by swarm_dl_start itself are delivered from a zero timer so no callback runs inside an API call. */
 #include "swarm/peer.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,9 +19,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "core/df.h"
 #include "core/config.h"
+#include "core/df.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/proto.h"
 #include "swarm/auth.h"
 #include "swarm/common.h"

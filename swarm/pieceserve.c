@@ -2,7 +2,6 @@
  * an LRU bounded by a share of RLIMIT_NOFILE), and answers with sendfile from the store; 404 when
  * the piece is not present, 503 when no descriptor is left even after closing idle handles. */
 #include "swarm/pieceserve.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 
 #include "core/fdlimit.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/proto.h"
 #include "core/taskid.h"
 #include "swarm/auth.h"

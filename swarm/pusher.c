@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "core/addr.h"
-#include "core/monotime.h"
 #include "core/digest.h"
 #include "core/log.h"
+#include "core/monotime.h"
 #include "core/proto.h"
 #include "net/http_parse.h"
 #include "swarm/common.h"

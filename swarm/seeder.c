@@ -1,7 +1,6 @@
 /* The detached seeder: fork, new session, stdio to the store's seeder.log, a fresh HTTP client for
  * the engine (the parent's resolver threads do not survive fork), an idle check, leave on exit. */
 #include "swarm/seeder.h"
-#include "core/monotime.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/monotime.h"
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "swarm/storegc.h"

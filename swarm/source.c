@@ -9,7 +9,6 @@
  * a source that changes mid-way answers 200 and the fetch fails instead of mixing two versions.
  * A stream that breaks is retried from the start of its current piece, a few times. */
 #include "swarm/source.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +18,7 @@
 
 #include "core/bitmap.h"
 #include "core/log.h"
+#include "core/monotime.h"
 
 #define SOURCE_BATCH 4 /* pieces per range request after the probe, at least */
 /* A range request is sized to last about this long at the rate the last one ran: a fast source

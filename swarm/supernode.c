@@ -8,7 +8,6 @@
  * sched_wakeable names the peer after a piece arrives or an upload slot frees. Every answer carries
  * the task's current length and digests, so peers learn them without extra calls. */
 #include "swarm/supernode.h"
-#include "core/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +26,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/monotime.h"
 #include "core/progress.h"
 #include "core/proto.h"
 #include "core/sched.h"

@@ -3,6 +3,7 @@
  * tunnel with a stand-in TLS factory) and against a canned raw server for odd answers (1xx,
  * close-delimited, short and garbage bodies, stale pooled connections, timeouts). */
 #include "test/unit/test_http_harness.h"
+
 #include "core/monotime.h"
 
 static char big[200000];

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "test/unit/test_http_harness.h"
 #include "core/monotime.h"
+#include "test/unit/test_http_harness.h"
 
 static char big[300000];
 
