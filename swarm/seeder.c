@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -88,10 +89,20 @@ static void write_pidfile(struct seeder *s)
 		unlink(tmp);
 }
 
+/* Every detached seeder of a store appends to one seeder.log: over months of gets it would grow
+ * without end, so a seeder that finds it past SEEDER_LOG_MAX moves it to seeder.log.1 (replacing
+ * the one before) and starts a new one. The two stay under twice the cap plus one seeder's lines. */
+#define SEEDER_LOG_MAX (1 << 20)
+
 static void redirect_stdio(struct seeder *s)
 {
-	char path[4200];
+	char path[4200], old[4210];
 	snprintf(path, sizeof path, "%s/seeder.log", store_root(s->c.store));
+	struct stat st;
+	if (stat(path, &st) == 0 && st.st_size > SEEDER_LOG_MAX) {
+		snprintf(old, sizeof old, "%s.1", path);
+		rename(path, old); /* a concurrent seeder may have moved it first: either way a new log */
+	}
 	int in = open("/dev/null", O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (out < 0)
 		out = open("/dev/null", O_WRONLY);
