@@ -41,6 +41,12 @@
  * back ("source ...: timeout") instead of this side's "no supernode answered" and a second 30 s
  * spent trying the same silent source straight. */
 #define REGISTER_TIMEOUT (CTL_TIMEOUT + 15.0)
+/* A registration may rightly wait that long, but a supernode that accepted it and hangs (its loop
+ * stuck, the process stopped: the kernel still completes connections) should not cost all of it:
+ * after PROBE_AFTER s of waiting, and again every PROBE_AFTER s, GET /v1/ping; no answer to that
+ * within PROBE_TIMEOUT s is a dead supernode, and the next one (or the source) is asked. */
+#define PROBE_AFTER 5.0
+#define PROBE_TIMEOUT 10.0
 #define HEARTBEAT 10.0
 #define PARK_AFTER 5.0   /* seconds a seeded task's pieces may go unasked before its files are closed */
 #define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
@@ -84,6 +90,8 @@ struct ctl {
 	double t_sent;
 	char *body;
 	size_t len;
+	ev_timer probe_after;     /* a registration: asks whether the supernode is alive (probe_cb) */
+	struct http_fetch *probe; /* that question in flight */
 };
 
 struct swarm_dl {
@@ -1193,16 +1201,77 @@ static void unlink_ctl(struct dl *d, struct ctl *c)
 		}
 }
 
+/* Ends what a control request owns besides its fetch: the liveness probe and its timer. */
+static void ctl_probe_stop(struct ctl *c)
+{
+	ev_timer_stop(c->d->sp->cfg.loop, &c->probe_after);
+	if (c->probe)
+		http_fetch_cancel(c->probe);
+	c->probe = NULL;
+}
+
 static void cancel_ctls(struct dl *d)
 {
 	while (d->ctls) {
 		struct ctl *c = d->ctls;
 		d->ctls = c->next;
+		ctl_probe_stop(c);
 		http_fetch_cancel(c->f);
 		free(c->body);
 		free(c);
 	}
 	d->ctl = NULL;
+}
+
+static void probe_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	struct ctl *c = ctx;
+	struct dl *d = c->d;
+	c->probe = NULL;
+	if (d->ctl != c->f)
+		return;    /* superseded: its own deadline ends it */
+	if (rc == DF_OK) { /* any answer (a 404 from an older supernode too): its loop runs */
+		ev_timer_set(&c->probe_after, PROBE_AFTER, 0);
+		ev_timer_start(d->sp->cfg.loop, &c->probe_after);
+		return;
+	}
+	char why[400];
+	snprintf(why, sizeof why,
+		 "took the registration %.0f s ago and answers nothing, not even /v1/ping within %.0f s (%s): "
+		 "hung?",
+		 monotime_now() - c->t_sent, PROBE_TIMEOUT, msg ? msg : "failed");
+	/* the registration goes with it: its late answer must not move this download again */
+	unlink_ctl(d, c);
+	if (d->ctl == c->f)
+		d->ctl = NULL;
+	http_fetch_cancel(c->f);
+	free(c->body);
+	free(c);
+	next_supernode_or_direct(d, why, 1);
+}
+
+static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct ctl *c = DF_CONTAINER_OF(w, struct ctl, probe_after);
+	struct dl *d = c->d;
+	char url[512], err[256];
+	snprintf(url, sizeof url, "%s://%s/v1/ping", d->sp->scheme, super_of(d));
+	struct http_request req = {
+		.method = "GET",
+		.url = url,
+		.what = "supernode",
+		.on_done = probe_done,
+		.ctx = c,
+		.connect_timeout = 3,
+		.first_byte_timeout = PROBE_TIMEOUT,
+		.idle_timeout = PROBE_TIMEOUT,
+	};
+	c->probe = http_client_request(d->sp->cfg.cluster, &req, err, sizeof err);
+	if (!c->probe) /* cannot even ask (out of memory): the registration's own deadline stays */
+		log_debug("supernode %s: no liveness probe: %s", super_of(d), err);
 }
 
 static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
@@ -1212,6 +1281,7 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	struct answer a;
 	int mine = d->ctl == f;
 	unlink_ctl(d, c); /* from here on c is ours alone, whatever fail_dl does */
+	ctl_probe_stop(c);
 	if (mine)
 		d->ctl = NULL;
 	const char *body = c->body ? c->body : "";
@@ -1327,6 +1397,7 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	c->d = d;
 	c->is_register = is_register;
 	c->t_sent = monotime_now();
+	ev_timer_init(&c->probe_after, probe_cb, PROBE_AFTER, 0);
 	snprintf(url, sizeof url, "%s://%s%s", sp->scheme, super_of(d), path);
 	struct http_request req = {
 		.method = "POST",
@@ -1356,6 +1427,8 @@ static void send_ctl(struct dl *d, int is_register, const char *path, const char
 	c->next = d->ctls;
 	d->ctls = c;
 	d->ctl = f;
+	if (is_register)
+		ev_timer_start(sp->cfg.loop, &c->probe_after);
 }
 
 static void send_register(struct dl *d)
