@@ -121,6 +121,8 @@ int store_task_writable(const struct store_task *t);
 int64_t store_task_length(const struct store_task *t); /* -1 while unknown */
 uint32_t store_task_piece_size(const struct store_task *t);
 uint32_t store_task_piece_count(const struct store_task *t); /* 0 while the length is unknown */
+/* The pieces there can be so far: the count once the length is known, else up to the last present. */
+uint32_t store_task_pieces_seen(const struct store_task *t);
 /* Bytes of piece n: piece_size, less for the last piece; 0 when n is past the end. */
 uint32_t store_task_piece_len(const struct store_task *t, uint32_t n);
 int store_task_has(const struct store_task *t, uint32_t n);

@@ -751,6 +751,10 @@ uint32_t store_task_piece_count(const struct store_task *t)
 {
 	return t->length >= 0 ? t->npieces : 0;
 }
+uint32_t store_task_pieces_seen(const struct store_task *t)
+{
+	return t->npieces;
+}
 uint32_t store_task_present(const struct store_task *t)
 {
 	return t->npresent;

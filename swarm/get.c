@@ -129,7 +129,7 @@ static void on_meta(struct swarm_dl *w, int64_t length, void *ctx)
 	check_room(g, st, length);
 	if (g->stop_err[0])
 		return;
-	if (g->to_stdout && length >= 0 && st) {
+	if (g->to_stdout && st) { /* a length not known yet (chunked) streams too */
 		stream_follow(g, st);
 		return;
 	}
@@ -163,6 +163,8 @@ static void on_done(struct swarm_dl *w, int rc, int code, const char *msg, void 
 	g->st = swarm_dl_task(w);
 	swarm_dl_stats(w, &g->stats);
 	g->w = NULL;
+	if (rc == DF_OK && g->so && g->st)
+		stream_follow(g, g->st); /* a length learned at the body's end, with no piece after it */
 	ev_break(g->loop, EVBREAK_ALL);
 }
 

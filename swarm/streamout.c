@@ -1,5 +1,7 @@
 /* The stream of df get -O -: the loop notes verified pieces in a bitmap; one thread writes the
- * in-order prefix of them to the descriptor, all but the file's last byte until the end is told. */
+ * in-order prefix of them to the descriptor, all but the file's last byte until the end is told.
+ * A source of unknown length (chunked) streams too: its bitmap grows with the pieces, and until
+ * the store learns the length the last byte of the prefix is held, as it might be the file's last. */
 #include "swarm/streamout.h"
 
 #include <errno.h>
@@ -15,12 +17,14 @@
 #include "swarm/common.h"
 
 #define STREAM_STEP (1u << 20) /* bytes read and written at a time */
+#define UNKNOWN UINT64_MAX     /* length, until the store knows it */
 
 struct streamout {
 	int in, out; /* in: the task's data file, our own descriptor; out: the caller's */
 	struct stat data;
 	uint64_t length;
-	uint32_t piece_size, npieces;
+	uint32_t piece_size, npieces; /* npieces: UINT32_MAX while the length is unknown */
+	uint32_t noted_cap;           /* pieces the bitmap holds (grows while the length is unknown) */
 	char *buf;
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -43,7 +47,12 @@ static void *work(void *arg)
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		uint64_t have = DF_MIN((uint64_t)c->prefix * c->piece_size, c->length);
-		uint64_t limit = c->verified ? c->length : c->length - 1; /* length >= 1 (start) */
+		/* the file's last byte waits for the digest; while the length is unknown, any byte may be
+		 * the last */
+		uint64_t limit = c->length == UNKNOWN ? (have ? have - 1 : 0)
+				 : c->verified        ? c->length
+				 : c->length          ? c->length - 1
+						      : 0;
 		uint64_t to = DF_MIN(have, limit);
 		if (c->stop || c->failed || c->written == c->length)
 			break;
@@ -96,17 +105,18 @@ static struct streamout *start(struct store_task *t, int fd, char *err, size_t e
 {
 	int64_t length = store_task_length(t);
 	uint32_t np = store_task_piece_count(t);
-	if (length <= 0 || np == 0)
-		return NULL; /* unknown or empty: written at the end */
+	if (length == 0 || (length > 0 && np == 0) || store_task_piece_size(t) == 0)
+		return NULL; /* empty: written at the end */
 	struct streamout *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	c->in = -1;
 	c->out = fd;
-	c->length = (uint64_t)length;
+	c->length = length < 0 ? UNKNOWN : (uint64_t)length;
 	c->piece_size = store_task_piece_size(t);
-	c->npieces = np;
-	c->noted = calloc(((size_t)np + 63) / 64, sizeof *c->noted);
+	c->npieces = length < 0 ? UINT32_MAX : np;
+	c->noted_cap = length < 0 ? 64 : np;
+	c->noted = calloc(((size_t)c->noted_cap + 63) / 64, sizeof *c->noted);
 	c->buf = malloc(STREAM_STEP);
 	if (!c->noted || !c->buf || store_task_reader(t, &c->in, &c->data, err, errlen) != DF_OK)
 		goto fail;
@@ -122,14 +132,42 @@ fail:
 	return NULL;
 }
 
+/* Room in the bitmap for piece n (length unknown: it doubles). Under mu. */
+static int noted_room(struct streamout *c, uint32_t n)
+{
+	if (n < c->noted_cap)
+		return DF_OK;
+	uint64_t cap = c->noted_cap;
+	while (cap <= n)
+		cap *= 2;
+	cap = DF_MIN(cap, (uint64_t)STORE_MAX_PIECES);
+	if (n >= cap)
+		return DF_ERR;
+	size_t words = ((size_t)cap + 63) / 64, had = ((size_t)c->noted_cap + 63) / 64;
+	uint64_t *m = realloc(c->noted, words * sizeof *m);
+	if (!m)
+		return DF_ERR;
+	memset(m + had, 0, (words - had) * sizeof *m);
+	c->noted = m;
+	c->noted_cap = (uint32_t)cap;
+	return DF_OK;
+}
+
 void streamout_piece(struct streamout *c, uint32_t n)
 {
 	if (!c || n >= c->npieces)
 		return;
 	pthread_mutex_lock(&c->mu);
+	if (noted_room(c, n) != DF_OK) {
+		c->failed = 1;
+		snprintf(c->why, sizeof c->why, "piece %u: out of memory", n);
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
 	c->noted[n / 64] |= (uint64_t)1 << (n % 64);
 	uint32_t p = c->prefix;
-	while (p < c->npieces && (c->noted[p / 64] >> (p % 64) & 1))
+	while (p < c->npieces && p < c->noted_cap && (c->noted[p / 64] >> (p % 64) & 1))
 		p++;
 	if (p != c->prefix) {
 		c->prefix = p;
@@ -171,6 +209,22 @@ void streamout_free(struct streamout *c)
 	release(c);
 }
 
+/* A stream begun with the length unknown takes it once the store has it (the source's body ended):
+ * the last byte is then the file's, held for the digest as ever. From the loop. */
+static void learn_length(struct streamout *c, struct store_task *t)
+{
+	int64_t length = store_task_length(t);
+	if (!c || c->length != UNKNOWN || length < 0)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->length = (uint64_t)length;
+	c->npieces = store_task_piece_count(t);
+	if (c->prefix > c->npieces)
+		c->prefix = c->npieces;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
 int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *err, size_t errlen)
 {
 	if (*c) {
@@ -181,8 +235,10 @@ int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *e
 		pthread_mutex_unlock(&(*c)->mu);
 		if (failed)
 			return DF_ERR;
-		if (store_task_reads(t, &(*c)->data))
+		if (store_task_reads(t, &(*c)->data)) {
+			learn_length(*c, t);
 			return DF_OK;
+		}
 		uint64_t w = streamout_written(*c);
 		streamout_free(*c);
 		*c = NULL;
@@ -197,7 +253,9 @@ int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *e
 	*c = start(t, fd, why, sizeof why);
 	if (!*c && why[0])
 		log_debug("stream to standard output: %s; writing at the end instead", why);
-	for (uint32_t i = 0, n = store_task_piece_count(t); *c && i < n; i++)
+	learn_length(*c, t);
+	/* what the store holds already (length unknown: the pieces up to the last present one) */
+	for (uint32_t i = 0, n = store_task_pieces_seen(t); *c && i < n; i++)
 		if (store_task_has(t, i))
 			streamout_piece(*c, i);
 	return DF_OK;

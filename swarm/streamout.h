@@ -1,8 +1,8 @@
 /* df get -O -: the file written to a descriptor (standard output) in order while it downloads, so a
  * pipe's reader (`df get URL -O - | tar x`) works along instead of waiting for the whole file.
  *
- * How it is used: streamout_follow once the length is known and before each streamout_piece from
- * on_piece; streamout_finish once the download is done and its digest checked; streamout_free at
+ * How it is used: streamout_follow once the task's meta is known (its length may not be: a chunked
+ * source streams too) and before each streamout_piece from on_piece, and once more at the end; streamout_finish once the download is done and its digest checked; streamout_free at
  * any point. A thread of its own writes, so a slow reader never stalls the download. The file's
  * last byte is held back until streamout_finish: a reader never gets a complete stream that is
  * wrong (a failed digest, an interrupted get end it one byte short, and df exits non-zero). When
@@ -19,8 +19,8 @@
 struct streamout;
 
 /* *c streaming t to fd: started (with every piece t already has) when *c is NULL, started again
- * when t started over and nothing went out yet. DF_OK (also when *c stays NULL: the length is not
- * known, or no thread: the caller writes at the end); DF_ERR with err when t started over after
+ * when t started over and nothing went out yet; takes t's length once the store knows it. DF_OK
+ * (also when *c stays NULL: an empty file, or no thread: the caller writes at the end); DF_ERR with err when t started over after
  * bytes went out, or the stream failed (a write to fd, a read of the store). From the loop. */
 int streamout_follow(struct streamout **c, struct store_task *t, int fd, char *err, size_t errlen);
 /* Piece n is verified in the store (a second note of the same piece is ignored). */

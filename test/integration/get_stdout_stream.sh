@@ -74,4 +74,35 @@ kill -0 "$gp" 2>/dev/null && fail "df get still runs 5 s after SIGINT while its 
 grep -q "interrupted (signal 2) while writing to stdout" "$T/get5.log" || fail "no interruption message: $(cat "$T/get5.log")"
 echo "interrupted while draining after $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') s"
 
-pass "streamed; first bytes at $ratio of the get; held last byte; reader gone after ${took} s"
+# A source of unknown length (chunked: nginx running the file through SSI drops Content-Length and
+# ranges) streams too, a piece at a time, the last byte held for the digest as ever; before, nothing
+# came until the end. 20 MiB + 1 byte (a short last piece) and exactly 8 MiB (the body's end, not a
+# short piece, tells the length), with no supernode and through one.
+mkdir -p "$T/dyn/dyn"
+head -c $((20 << 20)) "$T/www/f" "$T/www/f" "$T/www/f" > "$T/dyn/dyn/a"; printf x >> "$T/dyn/dyn/a"
+head -c $((8 << 20)) "$T/www/f" > "$T/dyn/dyn/b"
+DP=$(free_port)
+start_nginx "$T/dyn" "$DP" "location /dyn/ { ssi on; ssi_types *; }"
+hdr=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$DP/dyn/a")
+[[ $hdr != *Content-Length* && $hdr == *chunked* ]] || fail "the SSI source is not chunked: $hdr"
+for how in direct sn; do
+  sn=(); [ $how = sn ] && sn=(--supernode "127.0.0.1:$SP")
+  t0=$(now)
+  timeout -k 5 60 "$DF" get "http://127.0.0.1:$DP/dyn/a" -O - "${sn[@]}" --seed-idle 0 --data "$T/d6$how" --limit-rate 8M \
+    2> "$T/get6$how.log" | { head -c 4096 > "$T/first6"; now > "$T/t_first6"; cat > "$T/rest6"; }
+  t1=$(now)
+  cat "$T/first6" "$T/rest6" | cmp -s "$T/dyn/dyn/a" - || fail "chunked ($how): the streamed output differs"
+  r=$(awk -v a="$t0" -v f="$(cat "$T/t_first6")" -v b="$t1" 'BEGIN { printf "%.2f", (f - a) / (b - a) }')
+  echo "chunked ($how): first 4 KiB at $r of $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+  awk -v r="$r" 'BEGIN { exit !(r < 0.5) }' || fail "chunked ($how): the first bytes came at $r of the get's time: not streamed"
+  timeout -k 5 60 "$DF" get "http://127.0.0.1:$DP/dyn/b" -O - "${sn[@]}" --seed-idle 0 --data "$T/d7$how" > "$T/out7" 2> "$T/get7.log" ||
+    fail "chunked 8 MiB ($how): $(cat "$T/get7.log")"
+  cmp -s "$T/dyn/dyn/b" "$T/out7" || fail "chunked 8 MiB ($how): wrote $(stat -c %s "$T/out7") other bytes"
+  timeout -k 5 60 "$DF" get "http://127.0.0.1:$DP/dyn/b" -O - "${sn[@]}" --seed-idle 0 --data "$T/d8$how" --digest "$bad" \
+    > "$T/out8" 2> "$T/get8.log" && fail "chunked ($how): a get with a wrong digest exited 0"
+  got=$(stat -c %s "$T/out8")
+  [ "$got" -lt $((8 << 20)) ] || fail "chunked ($how): with a wrong digest the reader got all $got bytes"
+  cmp -s "$T/out8" <(head -c "$got" "$T/dyn/dyn/b") || fail "chunked ($how): the $got bytes before the failure differ"
+done
+
+pass "streamed; first bytes at $ratio of the get; held last byte; reader gone after ${took} s; chunked streams too"

@@ -1,7 +1,7 @@
 /* Unit tests of swarm/streamout (df get -O -): pieces noted in any order go out in order, all but
  * the last byte until the end is told; a reader that stops reading does not hold up streamout_free;
  * a reader gone is "Broken pipe"; a task started over restarts the stream before any byte went out
- * and fails it after. */
+ * and fails it after; a task of unknown length streams too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,17 +27,23 @@ static unsigned char piece[PIECE];
 
 static struct store *S;
 
-/* Task id in a store under the test's folder, opened at the first call */
-static struct store_task *new_task(const char *id)
+/* Task id (of length, in pieces of piece_size) in a store under the test's folder, opened at the
+ * first call */
+static struct store_task *task_of(const char *id, int64_t length, uint32_t piece_size)
 {
 	char root[1024];
 	snprintf(root, sizeof root, "%s/st", unit_tmpdir());
 	S = S ? S : store_open(root, err, sizeof err);
 	CHECK(S != NULL);
-	struct store_task_info info = {.length = LENGTH, .piece_size = PIECE, .url = "http://x/y"};
+	struct store_task_info info = {.length = length, .piece_size = piece_size, .url = "http://x/y"};
 	struct store_task *t = S ? store_task_open(S, id, &info, STORE_CREATE, err, sizeof err) : NULL;
 	CHECK(t != NULL);
 	return t;
+}
+
+static struct store_task *new_task(const char *id)
+{
+	return task_of(id, LENGTH, PIECE);
 }
 
 static void put_piece(struct store_task *t, uint32_t n)
@@ -204,10 +210,47 @@ static void started_over(void)
 	store_task_close(t);
 }
 
+/* A source of unknown length (chunked): the stream starts before the length is known, its bitmap
+ * grows past its first 64 pieces, the prefix goes out but its last byte (it might be the file's);
+ * the length learned at the body's end (here a whole number of pieces, no short piece to tell it)
+ * holds the file's last byte for the end as ever. */
+static void unknown_length(void)
+{
+	enum { SMALL = 16384, N = 130 };
+	struct store_task *t = task_of("e1", -1, SMALL);
+	if (!t)
+		return;
+	char path[1200];
+	snprintf(path, sizeof path, "%s/out5", unit_tmpdir());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	struct streamout *c = NULL;
+	CHECK_EQ(streamout_follow(&c, t, fd, err, sizeof err), DF_OK);
+	CHECK(c != NULL); /* before: no stream until the length was known (written at the end) */
+	if (!c)
+		return;
+	for (uint32_t n = 0; n < N; n++) {
+		unit_pattern_fill(piece, n, SMALL);
+		CHECK_EQ(store_piece_write(t, n, piece, SMALL, NULL, err, sizeof err), DF_OK);
+		CHECK_EQ(streamout_follow(&c, t, fd, err, sizeof err), DF_OK);
+		streamout_piece(c, n);
+		if (n == 9)
+			CHECK(wait_written(c, 10u * SMALL - 1));
+	}
+	CHECK(wait_written(c, (uint64_t)N * SMALL - 1));
+	CHECK_EQ(store_task_set_length(t, (int64_t)N * SMALL, err, sizeof err), DF_OK);
+	CHECK_EQ(streamout_follow(&c, t, fd, err, sizeof err), DF_OK); /* learns the length */
+	usleep(20000);
+	CHECK_EQ(streamout_written(c), (uint64_t)N * SMALL - 1); /* the last byte waits for the end */
+	streamout_end(c, NULL, NULL);
+	CHECK_EQ(streamout_finish(c, err, sizeof err), DF_OK);
+	close(fd);
+	CHECK(unit_pattern_file(path, (uint64_t)N * SMALL, SMALL));
+	store_task_close(t);
+}
+
 static const struct unit_test tests[] = {
-	{"in_order", in_order},
-	{"stuck_reader", stuck_reader},
-	{"reader_gone", reader_gone},
-	{"started_over", started_over},
+	{"in_order", in_order},         {"stuck_reader", stuck_reader},     {"reader_gone", reader_gone},
+	{"started_over", started_over}, {"unknown_length", unknown_length},
 };
 UNIT_MAIN("streamout", tests)
