@@ -52,6 +52,15 @@ static void put_piece(struct store_task *t, uint32_t n)
 	CHECK_EQ(store_piece_write(t, n, piece, store_task_piece_len(t, n), NULL, err, sizeof err), DF_OK);
 }
 
+/* The test's output file NAME (path in path, 1200 bytes), opened for writing. */
+static int open_out(const char *name, char *path)
+{
+	snprintf(path, 1200, "%s/%s", unit_tmpdir(), name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	return fd;
+}
+
 static _Atomic int drained;
 static void on_drained(void *arg)
 {
@@ -81,9 +90,7 @@ static void in_order(void)
 	if (!t)
 		return;
 	char path[1200];
-	snprintf(path, sizeof path, "%s/out1", unit_tmpdir());
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0);
+	int fd = open_out("out1", path);
 	struct streamout *c = NULL;
 	put_piece(t, 2); /* held before the start: noted by the follow */
 	CHECK_EQ(streamout_follow(&c, t, fd, err, sizeof err), DF_OK);
@@ -180,8 +187,7 @@ static void started_over(void)
 {
 	struct store_task *t = new_task("a4");
 	char path[1200];
-	snprintf(path, sizeof path, "%s/out4", unit_tmpdir());
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open_out("out4", path);
 	if (!t || fd < 0)
 		return;
 	struct streamout *c = NULL;
@@ -221,9 +227,7 @@ static void unknown_length(void)
 	if (!t)
 		return;
 	char path[1200];
-	snprintf(path, sizeof path, "%s/out5", unit_tmpdir());
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0);
+	int fd = open_out("out5", path);
 	struct streamout *c = NULL;
 	CHECK_EQ(streamout_follow(&c, t, fd, err, sizeof err), DF_OK);
 	CHECK(c != NULL); /* before: no stream until the length was known (written at the end) */
