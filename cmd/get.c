@@ -102,8 +102,8 @@ static int try_handoff(struct df *df, struct get_job *job)
 		return DF_EXIT_OK;
 	case HOSTD_FAILED: fprintf(stderr, "df: %s\n", res.msg); return res.exit_code;
 	case HOSTD_LOST:
-		fprintf(stderr, "df: get %s: the host's df proxy (%s) stopped before the end; downloading here\n",
-			shown, sock);
+		fprintf(stderr, "df: get %s: the host's df proxy (%s) %s; downloading here\n", shown, sock,
+			res.msg[0] ? res.msg : "stopped before the end");
 		return -1;
 	case HOSTD_NOT_OURS: log_debug("get %s: the host's df proxy: %s; downloading here", shown, res.msg); return -1;
 	case HOSTD_NO_DAEMON:

@@ -26,6 +26,10 @@
 #define OUT_MAX 4096
 #define REQ_TIMEOUT 10.0
 #define PROGRESS_EVERY 0.2
+/* A running job says something at least this often (its progress again, when nothing moved: a
+ * registration waiting on a slow source, the copy at the end): df get takes HOSTD_SILENCE s of
+ * silence for a daemon that hangs (hostd_client.c) */
+#define ALIVE_EVERY 5.0
 
 enum { J_READ, J_RUN, J_CLOSING };
 
@@ -43,6 +47,8 @@ struct hjob {
 	int64_t length;
 	double last_progress;
 	uint64_t last_done;
+	double last_said;           /* when the last line was queued */
+	ev_timer alive;             /* J_RUN: the line that says the daemon is alive (ALIVE_EVERY) */
 	struct hostd_job_spec spec; /* url, output, source headers, digest */
 	struct exporter *exp;       /* the copy to spec.output, once the download is complete */
 	struct livecopy *live;      /* spec.output written as the pieces land, until exp takes it */
@@ -122,6 +128,7 @@ static void job_close(struct hjob *j)
 	livecopy_free(j->live);
 	ev_io_stop(hd->cfg.loop, &j->io);
 	ev_timer_stop(hd->cfg.loop, &j->reap);
+	ev_timer_stop(hd->cfg.loop, &j->alive);
 	loop_timeout_stop(hd->cfg.loop, &j->to);
 	close(j->fd);
 	if (j->prev)
@@ -148,6 +155,7 @@ static void job_close_later(struct hjob *j)
 		return;
 	j->dead = 1;
 	ev_io_stop(j->hd->cfg.loop, &j->io);
+	ev_timer_stop(j->hd->cfg.loop, &j->alive);
 	j->ev = 0;
 	ev_timer_set(&j->reap, 0, 0);
 	ev_timer_start(j->hd->cfg.loop, &j->reap);
@@ -219,7 +227,17 @@ static void job_say(struct hjob *j, int droppable, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		j->out_len += DF_MIN((size_t)n, OUT_MAX - j->out_len - 1);
+	j->last_said = monotime_now();
 	job_flush(j);
+}
+
+static void alive_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct hjob *j = DF_CONTAINER_OF(w, struct hjob, alive);
+	if (j->state == J_RUN && monotime_now() - j->last_said >= ALIVE_EVERY - 0.1)
+		job_say(j, 1, "progress: %llu %lld\n", (unsigned long long)j->last_done, (long long)j->length);
 }
 
 /* Queues the last line (msg itself when exit_code is DF_EXIT_OK) and closes once it went out. */
@@ -422,6 +440,8 @@ static void job_start(struct hjob *j, size_t len)
 	}
 	j->hd->st.jobs++;
 	job_say(j, 0, "task: accepted\n");
+	ev_timer_set(&j->alive, ALIVE_EVERY, ALIVE_EVERY);
+	ev_timer_start(j->hd->cfg.loop, &j->alive);
 }
 
 /* The request's end: an empty line ("\n\n" or "\r\n\r\n"); returns the length before it, or 0. */
@@ -528,6 +548,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		j->length = -1;
 		ev_io_init(&j->io, job_io, fd, 0);
 		ev_init(&j->reap, reap_cb);
+		ev_init(&j->alive, alive_cb);
 		loop_timeout_init(&j->to, job_timeout);
 		loop_timeout_set(loop, &j->to, REQ_TIMEOUT);
 		j->next = hd->jobs;

@@ -1,12 +1,14 @@
 /* The client side of the hand-off socket: builds the request, reads the daemon's answer lines
  * through a pure parser and reports one outcome; `df get` decides from it what to do next. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -146,6 +148,10 @@ static int connect_unix(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	/* a daemon that hangs with its backlog full, or never reads the request, must not hold this
+	 * connect or write for ever (a unix socket's connect waits by the send timeout) */
+	struct timeval tv = {.tv_sec = HOSTD_SILENCE};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		close(fd); /* a socket file left by a daemon that is gone */
 		return -1;
@@ -201,6 +207,15 @@ enum hostd_outcome hostd_follow(int fd, const struct hostd_handoff *h, struct ho
 	size_t have = 0;
 	int skipping = 0;
 	for (;;) {
+		/* the daemon says something at least every 5 s while it works (hostd.c ALIVE_EVERY) */
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int k = poll(&p, 1, HOSTD_SILENCE * 1000);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0) {
+			snprintf(res->msg, sizeof res->msg, "said nothing for %d s (hung?)", HOSTD_SILENCE);
+			return HOSTD_LOST;
+		}
 		ssize_t r = read(fd, buf + have, sizeof buf - have);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -44,10 +44,15 @@ struct hostd_handoff {
 	void *ctx;
 };
 
+/* Seconds without a line from the daemon (it says one at least every 5 s while it works) after which
+ * it is taken for hung. */
+#define HOSTD_SILENCE 30
+
 enum hostd_outcome {
 	HOSTD_NO_DAEMON = 0, /* nothing answers on the socket: run the download here */
 	HOSTD_NOT_OURS,      /* the daemon refused this client (another user's): run it here */
-	HOSTD_LOST,          /* the daemon stopped before the end: run it here (it resumes from the store) */
+	HOSTD_LOST,          /* the daemon stopped before the end, or said nothing for HOSTD_SILENCE s (res->msg
+			      * says so): run it here (it resumes from the store) */
 	HOSTD_DONE,          /* the file is at output; res has the bytes by origin */
 	HOSTD_FAILED,        /* the daemon's download failed: res has the exit code and message */
 };
@@ -57,7 +62,7 @@ struct hostd_result {
 	char msg[600];
 };
 /* Connects, sends the request and reads the answer to its end (blocking; the daemon bounds the
- * job). Never fails on its own: a request that cannot be made is HOSTD_NO_DAEMON with res->msg
+ * job, and a daemon silent for HOSTD_SILENCE s is given up on). Never fails on its own: a request that cannot be made is HOSTD_NO_DAEMON with res->msg
  * saying why, so the caller downloads itself. */
 enum hostd_outcome hostd_handoff(const struct hostd_handoff *h, struct hostd_result *res);
 

@@ -253,5 +253,15 @@ track_seeder() {
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
+# start_silent_source: a source that accepts connections and never answers (test/tools/silent_listener.py;
+# nginx cannot be made to do this) on 127.0.0.1:$HP
+start_silent_source() {
+  command -v python3 >/dev/null || skip "python3 not installed"
+  HP=$(free_port)
+  python3 "$top/test/tools/silent_listener.py" "$HP" &
+  track $!
+  wait_port "$HP"
+}
+
 # need_cmd NAME...: skip while df lacks a command (written-ahead tests; removed once it exists)
 need_cmd() { for c in "$@"; do "$DF" "$c" --help >/dev/null 2>&1 || skip "df has no '$c' command yet"; done; }

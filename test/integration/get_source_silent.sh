@@ -4,25 +4,10 @@
 # must wait for that answer: exit 1 after ~30 s naming the source's timeout. Before, the get gave
 # up on the registration at the same 30 s, said "no supernode answered", and spent another 30 s
 # trying the same silent source straight (60 s, and the wrong cause).
-# The silent source is a small Python listener: nginx has no way to accept and never answer.
+# The silent source is test/tools/silent_listener.py: nginx has no way to accept and never answer.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
-command -v python3 >/dev/null || skip "python3 not installed"
-
-HP=$(free_port)
-cat >hole.py <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(64)
-held = []
-while True:
-    held.append(s.accept()[0])
-PY
-python3 hole.py "$HP" &
-track $!
-wait_port "$HP"
+start_silent_source
 SP=$(free_port); start_supernode sn "$SP"
 
 t0=$EPOCHREALTIME
