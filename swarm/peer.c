@@ -35,6 +35,7 @@
  * keeps to max_down never hands out more than fit (more, e.g. after it forgot some: "busy") */
 #define MAX_FETCHES 64
 #define MAX_SUPERNODES CONFIG_MAX_SUPERNODES /* config_set refuses longer lists */
+#define REPORTS_CAP 16384                    /* piece reports waiting for the next work request */
 #define CTL_TIMEOUT 30.0
 /* A registration may wait for the supernode's first answer from the source, which gives up after
  * its own 30 s (the client's default first-byte timeout): waiting longer here lets that cause come
@@ -128,9 +129,11 @@ struct dl {
 	struct source *src;
 	struct http_fetch *ctl; /* the latest control request (older ones may still be held) */
 	struct ctl *ctls;
-	char reports[16384];
+	/* What only a transfer needs, allocated when one starts and freed once the download is over
+	 * (idle_release): a host seeds thousands of tasks for months, and these were 80 KB of each */
+	char *reports; /* REPORTS_CAP bytes, or NULL */
 	size_t rlen;
-	struct fetch fetches[MAX_FETCHES];
+	struct fetch *fetches; /* MAX_FETCHES slots, or NULL */
 	int nactive;
 	double piece_secs;      /* moving average of a piece fetch's duration here (0: none yet) */
 	int fail_streak;        /* piece fetches failed in a row (work requests back off) */
@@ -263,9 +266,23 @@ static void fetch_stop(struct fetch *f)
 
 static void stop_fetches(struct dl *d)
 {
-	for (int i = 0; i < MAX_FETCHES; i++)
+	for (int i = 0; d->fetches && i < MAX_FETCHES; i++)
 		if (d->fetches[i].active)
 			fetch_stop(&d->fetches[i]);
+}
+
+/* Frees what only a transfer needs once the download is over (from a timer: never under a fetch's
+ * own callback, which may still use its slot). */
+static void idle_release(struct dl *d)
+{
+	if (d->mode == M_SWARM || d->mode == M_START || d->nactive)
+		return;
+	free(d->fetches);
+	d->fetches = NULL;
+	if (!d->rlen) {
+		free(d->reports);
+		d->reports = NULL;
+	}
 }
 
 /* ---- the whole-file digest, as the pieces land ---- */
@@ -491,9 +508,11 @@ static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uplo
 		d->fail_streak++;
 		snprintf(d->last_fail, sizeof d->last_fail, "piece %u: %s", piece, why ? why : "checksum mismatch");
 	}
-	int n = snprintf(d->reports + d->rlen, sizeof d->reports - d->rlen, "%s: %u %u%s%s\n", kind, piece, uploader,
+	if (!d->reports && !(d->reports = malloc(REPORTS_CAP)))
+		return; /* out of memory: the supernode frees the assignment after a while (see "idle") */
+	int n = snprintf(d->reports + d->rlen, REPORTS_CAP - d->rlen, "%s: %u %u%s%s\n", kind, piece, uploader,
 			 why ? " " : "", why ? why : "");
-	if (n > 0 && (size_t)n < sizeof d->reports - d->rlen)
+	if (n > 0 && (size_t)n < REPORTS_CAP - d->rlen)
 		d->rlen += (size_t)n;
 }
 
@@ -501,7 +520,9 @@ static void report(struct dl *d, const char *kind, uint32_t piece, uint32_t uplo
  * to us was lost with its answer (it frees them after a while; see docs/PROTOCOL.md). */
 static void report_idle(struct dl *d)
 {
-	if (d->rlen + 5 < sizeof d->reports) {
+	if (!d->reports && !(d->reports = malloc(REPORTS_CAP)))
+		return;
+	if (d->rlen + 5 < REPORTS_CAP) {
 		memcpy(d->reports + d->rlen, DF_LIT("idle\n"));
 		d->rlen += 5;
 	}
@@ -801,6 +822,10 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 	 * uploader for a piece that is late), or the scheduler forgot it (its uploader left). Both run;
 	 * the first copy to arrive is kept and the other cancelled (piece_arrived). Two at most: a third
 	 * assignment replaces the older ones. */
+	if (!d->fetches && !(d->fetches = calloc(MAX_FETCHES, sizeof *d->fetches))) {
+		report(d, "busy", a->piece, a->uploader, NULL); /* out of memory: handed back, nobody charged */
+		return;
+	}
 	int copies = 0;
 	for (int i = 0; i < MAX_FETCHES; i++)
 		copies += d->fetches[i].active && d->fetches[i].piece == a->piece;
@@ -1535,7 +1560,7 @@ static void send_work(struct dl *d)
 		report_idle(d);
 	snprintf(path, sizeof path, "/v1/work?task=%s&peer=%d&secret=%s", d->id, d->handle, d->secret);
 	/* an older held request stays open; the supernode answers it "wait" and the new one counts */
-	send_ctl(d, 0, path, d->reports, d->rlen);
+	send_ctl(d, 0, path, d->rlen ? d->reports : "", d->rlen);
 	d->rlen = 0;
 }
 
@@ -1764,6 +1789,8 @@ static void beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct swarm_peer *sp = DF_CONTAINER_OF(w, struct swarm_peer, beat);
 	park_seeders(sp);
+	for (struct dl *d = sp->dls; d; d = d->next)
+		idle_release(d);
 	for (int s = 0; s < sp->nsupers; s++) {
 		char mem[16384];
 		struct proto_buf b;
@@ -1861,6 +1888,8 @@ static void dl_free(struct dl *d)
 	if (d->leave_fetch)
 		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
+	free(d->fetches);
+	free(d->reports);
 	cancel_ctls(d);
 	source_free(d->src);
 	hash_reset(d);
