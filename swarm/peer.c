@@ -1268,8 +1268,7 @@ static void probe_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 		 monotime_now() - c->t_sent, PROBE_TIMEOUT, msg ? msg : "failed");
 	/* the registration goes with it: its late answer must not move this download again */
 	unlink_ctl(d, c);
-	if (d->ctl == c->f)
-		d->ctl = NULL;
+	d->ctl = NULL;
 	http_fetch_cancel(c->f);
 	free(c->body);
 	free(c);
