@@ -66,12 +66,17 @@ static int looks_like_domain(struct slice c)
 	return 0;
 }
 
-static void lower_copy(struct slice s, char *out, size_t cap)
+/* A name longer than out fits is none any platform has: DF_ERR, out "". */
+static int lower_copy(struct slice s, char *out, size_t cap)
 {
-	slice_copy(s, out, cap);
+	if (slice_copy(s, out, cap) != 0) {
+		out[0] = 0; /* slice_copy wrote nothing: the loop below would walk what the stack held */
+		return DF_ERR;
+	}
 	for (char *c = out; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
+	return DF_OK;
 }
 
 int image_ref_parse(const char *s, size_t n, struct image_ref *out, const char **why)
@@ -187,11 +192,13 @@ int image_host_loopback(const char *hp)
 static void normalize(const char *os, const char *arch, const char *variant, struct image_platform *p)
 {
 	struct slice a = slice_of(arch), v = slice_of(variant);
-	lower_copy(slice_of(os), p->os, sizeof p->os);
+	if (lower_copy(slice_of(os), p->os, sizeof p->os) != DF_OK || lower_copy(a, p->arch, sizeof p->arch) != DF_OK ||
+	    lower_copy(v, p->variant, sizeof p->variant) != DF_OK) {
+		memset(p, 0, sizeof *p); /* an index entry's overlong name (a registry's word): no platform */
+		return;
+	}
 	if (strcmp(p->os, "macos") == 0)
 		snprintf(p->os, sizeof p->os, "darwin");
-	lower_copy(a, p->arch, sizeof p->arch);
-	lower_copy(v, p->variant, sizeof p->variant);
 	if (strcmp(p->arch, "i386") == 0 || strcmp(p->arch, "i686") == 0) {
 		snprintf(p->arch, sizeof p->arch, "386");
 		p->variant[0] = 0;

@@ -19,7 +19,9 @@ static struct image_desc descs[64];
 
 static void refs(void)
 {
-	struct { const char *in, *registry, *api, *repo, *tag, *digest; } ok[] = {
+	struct {
+		const char *in, *registry, *api, *repo, *tag, *digest;
+	} ok[] = {
 		{"alpine", "docker.io", "registry-1.docker.io", "library/alpine", "latest", ""},
 		{"alpine:3.19", "docker.io", "registry-1.docker.io", "library/alpine", "3.19", ""},
 		{"bitnami/redis:7", "docker.io", "registry-1.docker.io", "bitnami/redis", "7", ""},
@@ -28,8 +30,10 @@ static void refs(void)
 		{"ghcr.io/org/team/app:v1.2", "ghcr.io", "ghcr.io", "org/team/app", "v1.2", ""},
 		{"localhost/app", "localhost", "localhost", "app", "latest", ""},
 		{"localhost:5000/app:t", "localhost:5000", "localhost:5000", "app", "t", ""},
-		{"127.0.0.1:5000/df/test@sha256:" HEX64, "127.0.0.1:5000", "127.0.0.1:5000", "df/test", "", "sha256:" HEX64},
-		{"Registry.Example.COM/a:T@sha256:" HEX64, "registry.example.com", "registry.example.com", "a", "T", "sha256:" HEX64},
+		{"127.0.0.1:5000/df/test@sha256:" HEX64, "127.0.0.1:5000", "127.0.0.1:5000", "df/test", "",
+		 "sha256:" HEX64},
+		{"Registry.Example.COM/a:T@sha256:" HEX64, "registry.example.com", "registry.example.com", "a", "T",
+		 "sha256:" HEX64},
 		{"[::1]:5000/x", "[::1]:5000", "[::1]:5000", "x", "latest", ""},
 		{"my-reg:5000/a__b/c.d-e", "my-reg:5000", "my-reg:5000", "a__b/c.d-e", "latest", ""},
 	};
@@ -47,9 +51,26 @@ static void refs(void)
 		CHECK_STR(r.tag, ok[i].tag);
 		CHECK_STR(r.digest, ok[i].digest);
 	}
-	const char *bad[] = {"", "Alpine", "alpine:", "alpine:-x", "alpine@sha256:12", ("alpine@md5:" HEX64), "a b", "reg.io/",
-			     "reg.io//x", "reg.io/x/", "-reg.io/x", "reg-.io/x", "reg.io:99999/x", "reg.io:/x", "x:y:z", "reg.io/X",
-			     "a\nb", "[zz]:1/x", "/x", "docker.io/a/../b"};
+	const char *bad[] = {"",
+			     "Alpine",
+			     "alpine:",
+			     "alpine:-x",
+			     "alpine@sha256:12",
+			     ("alpine@md5:" HEX64),
+			     "a b",
+			     "reg.io/",
+			     "reg.io//x",
+			     "reg.io/x/",
+			     "-reg.io/x",
+			     "reg-.io/x",
+			     "reg.io:99999/x",
+			     "reg.io:/x",
+			     "x:y:z",
+			     "reg.io/X",
+			     "a\nb",
+			     "[zz]:1/x",
+			     "/x",
+			     "docker.io/a/../b"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		struct image_ref r;
 		const char *why = NULL;
@@ -107,20 +128,58 @@ static void platforms(void)
 	CHECK_EQ(image_platform_score(&p, "linux", "amd64", "v3"), 1); /* any variant beats none */
 }
 
+/* Leaves 4 KiB of the stack below this frame full of 'A' and no NUL: what a later call's unwritten
+ * local buffer then holds. */
+static void __attribute__((noinline)) dirty_stack(void)
+{
+	volatile char junk[4096];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = 'A';
+}
+
+/* An index entry (a registry's word) naming an os, architecture or variant longer than a platform
+ * holds: no platform, score 0. Before, score's own copy of the name was left unwritten and the
+ * lowering loop walked the stack's garbage past its end (under ASan: stack-buffer-overflow). */
+static void platform_overlong(void)
+{
+	struct image_platform p;
+	char name[100];
+	memset(name, 'x', sizeof name - 1);
+	name[sizeof name - 1] = 0;
+	image_platform_of_machine("x86_64", &p);
+	dirty_stack();
+	CHECK_EQ(image_platform_score(&p, "linux", name, ""), 0);
+	dirty_stack();
+	CHECK_EQ(image_platform_score(&p, name, "amd64", ""), 0);
+	dirty_stack();
+	CHECK_EQ(image_platform_score(&p, "linux", "amd64", name), 0);
+	CHECK_EQ(image_platform_score(&p, "linux", "amd64", ""), 3);
+	const char *why;
+	char spec[120];
+	snprintf(spec, sizeof spec, "linux/%s", name);
+	dirty_stack();
+	CHECK_EQ(image_platform_parse(spec, &p, &why), DF_ERR);
+}
+
 static const char index_doc[] =
 	"{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"manifests\": ["
-	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64 "\", \"size\": 500,"
+	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64
+	"\", \"size\": 500,"
 	" \"platform\": {\"architecture\": \"arm64\", \"os\": \"linux\", \"variant\": \"v8\"}},"
-	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64B "\", \"size\": 501,"
+	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64B
+	"\", \"size\": 501,"
 	" \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}, \"annotations\": {\"a\": \"b\"}},"
 	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64 "\", \"size\": 9,"
 	" \"platform\": {\"architecture\": \"unknown\", \"os\": \"unknown\"}}]}";
 
 static const char manifest_doc[] =
 	"{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\","
-	" \"config\": {\"mediaType\": \"application/vnd.docker.container.image.v1+json\", \"digest\": \"sha256:" HEX64 "\", \"size\": 7},"
-	" \"layers\": [{\"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\", \"digest\": \"sha256:" HEX64B "\", \"size\": 100},"
-	" {\"mediaType\": \"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip\", \"digest\": \"sha256:" HEX64 "\", \"size\": 5,"
+	" \"config\": {\"mediaType\": \"application/vnd.docker.container.image.v1+json\", \"digest\": \"sha256:" HEX64
+	"\", \"size\": 7},"
+	" \"layers\": [{\"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\", \"digest\": "
+	"\"sha256:" HEX64B "\", \"size\": 100},"
+	" {\"mediaType\": \"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip\", \"digest\": \"sha256:" HEX64
+	"\", \"size\": 5,"
 	" \"urls\": [\"https://mcr.microsoft.com/x\"]}]}";
 
 static void manifests(void)
@@ -140,7 +199,8 @@ static void manifests(void)
 	CHECK_EQ(image_doc_pick(&d, &p), 0);
 	image_platform_of_machine("s390x", &p);
 	CHECK_EQ(image_doc_pick(&d, &p), -1);
-	CHECK_EQ(image_doc_parse(manifest_doc, strlen(manifest_doc), slice_of(""), toks, 4096, descs, 64, &d, &why), DF_OK);
+	CHECK_EQ(image_doc_parse(manifest_doc, strlen(manifest_doc), slice_of(""), toks, 4096, descs, 64, &d, &why),
+		 DF_OK);
 	CHECK_EQ(d.kind, IMAGE_DOC_MANIFEST);
 	CHECK_STR(d.config.digest, "sha256:" HEX64);
 	CHECK_EQ(d.config.size, 7);
@@ -149,28 +209,39 @@ static void manifests(void)
 	CHECK(d.d[1].foreign);
 	CHECK_EQ(image_doc_pick(&d, &p), -1); /* a manifest is no index */
 	/* no mediaType: the Content-Type says, else the shape */
-	const char *bare = "{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": 1}, \"layers\": []}";
-	CHECK_EQ(image_doc_parse(bare, strlen(bare), slice_of("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), toks, 4096, descs, 64, &d, &why), DF_OK);
+	const char *bare =
+		"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": 1}, \"layers\": []}";
+	CHECK_EQ(image_doc_parse(bare, strlen(bare),
+				 slice_of("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), toks, 4096,
+				 descs, 64, &d, &why),
+		 DF_OK);
 	CHECK_STR(d.media_type, "application/vnd.oci.image.manifest.v1+json");
 	CHECK_EQ(image_doc_parse(bare, strlen(bare), slice_of(""), toks, 4096, descs, 64, &d, &why), DF_OK);
 	CHECK_EQ(d.kind, IMAGE_DOC_MANIFEST);
 	CHECK_EQ(d.n, 0);
-	struct { const char *doc, *why; } bad[] = {
+	struct {
+		const char *doc, *why;
+	} bad[] = {
 		{"{\"schemaVersion\": 1, \"fsLayers\": []}", "schema 1"},
 		{"{\"schemaVersion\": 2, \"mediaType\": \"text/html\", \"layers\": []}", "unknown mediaType"},
 		{"{\"schemaVersion\": 2, \"layers\": [{\"digest\": \"sha256:" HEX64 "\", \"size\": 1}]}", "config"},
-		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha512:ab\", \"size\": 1}, \"layers\": []}", "sha256"},
+		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha512:ab\", \"size\": 1}, \"layers\": []}",
+		 "sha256"},
 		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\"}, \"layers\": []}", "size"},
-		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": -1}, \"layers\": []}", "size"},
+		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": -1}, \"layers\": []}",
+		 "size"},
 		{"{\"schemaVersion\": 2, \"manifests\": {}}", "manifests array"},
-		{"{\"schemaVersion\": 2, \"manifests\": [{\"digest\": \"sha256:" HEX64 "\", \"size\": 1, \"platform\": 3}]}", "platform"},
+		{"{\"schemaVersion\": 2, \"manifests\": [{\"digest\": \"sha256:" HEX64
+		 "\", \"size\": 1, \"platform\": 3}]}",
+		 "platform"},
 		{"[]", "object"},
 		{"{\"schemaVersion\": 2", "closed"},
 	};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		why = NULL;
-		if (image_doc_parse(bad[i].doc, strlen(bad[i].doc), slice_of(""), toks, 4096, descs, 64, &d, &why) != DF_ERR || !why ||
-		    !strstr(why, bad[i].why)) {
+		if (image_doc_parse(bad[i].doc, strlen(bad[i].doc), slice_of(""), toks, 4096, descs, 64, &d, &why) !=
+			    DF_ERR ||
+		    !why || !strstr(why, bad[i].why)) {
 			fprintf(stderr, "    %s: %s\n", bad[i].doc, why ? why : "accepted");
 			CHECK(0);
 		}
@@ -183,8 +254,11 @@ static void challenges(void)
 {
 	struct regauth_challenge c;
 	memset(&c, 0, sizeof c);
-	CHECK_EQ(regauth_challenge_parse(slice_of("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-						  "scope=\"repository:library/alpine:pull\""), &c), DF_OK);
+	CHECK_EQ(regauth_challenge_parse(
+			 slice_of("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+				  "scope=\"repository:library/alpine:pull\""),
+			 &c),
+		 DF_OK);
 	CHECK_EQ(c.scheme, REGAUTH_BEARER);
 	CHECK_STR(c.realm, "https://auth.docker.io/token");
 	CHECK_STR(c.service, "registry.docker.io");
@@ -195,7 +269,10 @@ static void challenges(void)
 	CHECK_STR(c.realm, "df-test");
 	/* several challenges in one value, unusual spacing and case, escapes, token values */
 	memset(&c, 0, sizeof c);
-	CHECK_EQ(regauth_challenge_parse(slice_of("Negotiate abc==, basic realm=x ,  BEARER  Realm = \"http://t/\\\"q\\\"\" , error=invalid_token"), &c), DF_OK);
+	CHECK_EQ(regauth_challenge_parse(slice_of("Negotiate abc==, basic realm=x ,  BEARER  Realm = "
+						  "\"http://t/\\\"q\\\"\" , error=invalid_token"),
+					 &c),
+		 DF_OK);
 	CHECK_EQ(c.scheme, REGAUTH_BEARER);
 	CHECK_STR(c.realm, "http://t/\"q\"");
 	CHECK_STR(c.error, "invalid_token");
@@ -209,8 +286,8 @@ static void challenges(void)
 	memset(&c, 0, sizeof c);
 	CHECK_EQ(regauth_challenge_parse(slice_of("Negotiate"), &c), DF_AGAIN);
 	CHECK_EQ(regauth_challenge_parse(slice_of(""), &c), DF_AGAIN);
-	const char *bad[] = {"Bearer service=x", "Bearer realm=\"open", "Bearer realm=\"a\" junk", "@", "Bearer realm=\"a\\",
-			     "Basic realm=\"a\x01\""};
+	const char *bad[] = {"Bearer service=x",   "Bearer realm=\"open",  "Bearer realm=\"a\" junk", "@",
+			     "Bearer realm=\"a\\", "Basic realm=\"a\x01\""};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		memset(&c, 0, sizeof c);
 		if (regauth_challenge_parse(slice_of(bad[i]), &c) != DF_ERR) {
@@ -238,8 +315,13 @@ static void tokens(void)
 	CHECK_EQ(regauth_token_parse(b, strlen(b), toks, 4096, tok, sizeof tok, &exp, &why), DF_OK);
 	CHECK_STR(tok, "xyz");
 	CHECK_EQ(exp, 60);
-	const char *bad[] = {"{}", "{\"token\": \"\"}", "{\"token\": \"a b\"}", "{\"token\": \"a\\r\\nX-Evil: 1\"}", "{\"token\": 5}",
-			     "not json", "{\"token\": \"\\u00e9\"}"};
+	const char *bad[] = {"{}",
+			     "{\"token\": \"\"}",
+			     "{\"token\": \"a b\"}",
+			     "{\"token\": \"a\\r\\nX-Evil: 1\"}",
+			     "{\"token\": 5}",
+			     "not json",
+			     "{\"token\": \"\\u00e9\"}"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++)
 		CHECK_EQ(regauth_token_parse(bad[i], strlen(bad[i]), toks, 4096, tok, sizeof tok, &exp, &why), DF_ERR);
 	char tiny[4];
@@ -261,8 +343,10 @@ static void authfiles(void)
 	base64_encode("u:p", 3, enc, sizeof enc);
 	char f[1024];
 	snprintf(f, sizeof f,
-		 "{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"%s\"}, \"reg.io:5000\": {\"auth\": \"dTI6cDI=\"},"
-		 " \"reg.io:5000/team\": {\"auth\": \"dTM6cDM=\"}, \"http://other.io/v2/\": {\"username\": \"u4\", \"password\": \"p:4\"}}}",
+		 "{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"%s\"}, \"reg.io:5000\": {\"auth\": "
+		 "\"dTI6cDI=\"},"
+		 " \"reg.io:5000/team\": {\"auth\": \"dTM6cDM=\"}, \"http://other.io/v2/\": {\"username\": \"u4\", "
+		 "\"password\": \"p:4\"}}}",
 		 enc);
 	CHECK_EQ(find(f, "docker.io", "library/alpine", creds), DF_OK);
 	CHECK_STR(creds, "u:p");
@@ -278,11 +362,14 @@ static void authfiles(void)
 	CHECK_EQ(find(f, "io", "x", creds), DF_AGAIN);
 	CHECK_EQ(find("{\"auths\": {}, \"credsStore\": \"desktop\"}", "reg.io", "x", creds), DF_AGAIN);
 	CHECK_EQ(find("{}", "reg.io", "x", creds), DF_AGAIN);
-	CHECK_EQ(find("{\"auths\": {\"reg.io\": {}}, \"credHelpers\": {\"reg.io\": \"ecr\"}}", "reg.io", "x", creds), DF_AGAIN);
+	CHECK_EQ(find("{\"auths\": {\"reg.io\": {}}, \"credHelpers\": {\"reg.io\": \"ecr\"}}", "reg.io", "x", creds),
+		 DF_AGAIN);
 	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"identitytoken\": \"x\"}}}", "reg.io", "x", creds), DF_ERR);
 	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"!!\"}}}", "reg.io", "x", creds), DF_ERR);
-	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dXNlcg==\"}}}", "reg.io", "x", creds), DF_ERR); /* "user": no ':' */
-	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dTpwDQo=\"}}}", "reg.io", "x", creds), DF_ERR);  /* "u:p\r\n" */
+	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dXNlcg==\"}}}", "reg.io", "x", creds),
+		 DF_ERR); /* "user": no ':' */
+	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dTpwDQo=\"}}}", "reg.io", "x", creds),
+		 DF_ERR); /* "u:p\r\n" */
 	CHECK_EQ(find("{\"auths\": []}", "reg.io", "x", creds), DF_ERR);
 	CHECK_EQ(find("{\"auths\": ", "reg.io", "x", creds), DF_ERR);
 	char line[128];
@@ -306,7 +393,9 @@ static void blob_requests(void)
 	CHECK_EQ(rq.blob[0].size, 1234);
 	CHECK(slice_eq(rq.blob[1].url, "https://reg.io/v2/a/blobs/sha256:" HEX64B));
 	CHECK(slice_eq(rq.image, "reg.io/a@sha256:" HEX64));
-	struct { const char *body, *why; } bad[] = {
+	struct {
+		const char *body, *why;
+	} bad[] = {
 		{"image: x\n", "no blob"},
 		{"blob: sha256:" HEX64 " 1 ftp://x/y\n", "blob:"},
 		{"blob: sha256:" HEX64 " x http://x/y\n", "blob:"},
@@ -319,7 +408,8 @@ static void blob_requests(void)
 	};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		why = NULL;
-		if (pushrecv_parse_blobs(bad[i].body, strlen(bad[i].body), &rq, &why) != DF_ERR || !why || !strstr(why, bad[i].why)) {
+		if (pushrecv_parse_blobs(bad[i].body, strlen(bad[i].body), &rq, &why) != DF_ERR || !why ||
+		    !strstr(why, bad[i].why)) {
 			fprintf(stderr, "    %s: %s\n", bad[i].body, why ? why : "accepted");
 			CHECK(0);
 		}
@@ -342,7 +432,8 @@ static void blob_requests(void)
 }
 
 static const struct unit_test tests[] = {
-	{"refs", refs}, {"platforms", platforms}, {"manifests", manifests}, {"challenges", challenges},
-	{"tokens", tokens}, {"authfiles", authfiles}, {"blob_requests", blob_requests},
+	{"refs", refs},           {"platforms", platforms},         {"platform_overlong", platform_overlong},
+	{"manifests", manifests}, {"challenges", challenges},       {"tokens", tokens},
+	{"authfiles", authfiles}, {"blob_requests", blob_requests},
 };
 UNIT_MAIN("image", tests)
