@@ -255,6 +255,20 @@ static void leave_swarm(struct ev_loop *loop, struct swarm_peer *sp)
 	}
 }
 
+/* The store's running seeder takes this task's seeding (swarm/seeder.h): a host that runs many gets
+ * keeps one seeder, not one process per get. 1 when it took it. */
+static int hand_over_seeding(struct get_run *g, const char *headers, const char *fp)
+{
+	char err[512];
+	if (seeder_hand_over(store_root(g->df->store), fp, g->job->url, headers, &g->job->digest, err, sizeof err) !=
+	    DF_OK) {
+		log_debug("get %s: %s; a seeder of its own seeds it", g->shown, err);
+		return 0;
+	}
+	log_info("get %s: the store's running seeder seeds it from now on", g->shown);
+	return 1;
+}
+
 int swarm_get(struct df *df, struct get_job *job)
 {
 	struct get_run g = {.df = df,
@@ -352,6 +366,10 @@ int swarm_get(struct df *df, struct get_job *job)
 		goto out;
 	}
 	int seeding = df->cfg->get_seed_idle > 0 && g.stats.via_supernode && df->cfg->get_keep, left = 0;
+	char fp[65];
+	seeder_fingerprint(df->cfg->get_supernode, df->cfg->security_token, df->cfg->security_cert,
+			   df->cfg->security_key, df->cfg->security_ca, df->cfg->get_advertise, df->cfg->get_filter,
+			   df->cfg->security_piece_digest, fp);
 	struct seeder_cfg s = {
 		.loop = g.loop,
 		.peer = sp,
@@ -364,6 +382,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		.max_idle = (uint64_t)df->cfg->store_max_idle,
 		.on_sighup = job->on_sighup,
 		.sighup_ctx = job->sighup_ctx,
+		.fingerprint = fp,
 	};
 	if (g.to_stdout && g.so) {
 		/* the rest of the stream, the last byte now that the digest checked; the loop goes on
@@ -416,6 +435,8 @@ int swarm_get(struct df *df, struct get_job *job)
 			h = livecopy_finish(g.live, -1, err, sizeof err);
 			g.live = NULL;
 		}
+		if (h == DF_AGAIN && seeding && hand_over_seeding(&g, headers, fp))
+			seeding = 0;
 		if (h == DF_AGAIN && seeding) {
 			/* The copy to -O (and its fsync: ~0.1 s per 64 MiB on ext4, far more on a busy disk)
 			 * would stop this process serving the peers the supernode keeps sending here: the
@@ -459,6 +480,8 @@ int swarm_get(struct df *df, struct get_job *job)
 	rc = DF_EXIT_OK;
 	close_output(job); /* a FIFO's reader sees its end now, not when the seeder is done */
 	summary(&g);
+	if (seeding && hand_over_seeding(&g, headers, fp))
+		seeding = 0;
 	if (seeding) {
 		if (seeder_detach(&s) == DF_OK) {
 			/* the child owns the engine, the store task and their locks now: touch nothing */

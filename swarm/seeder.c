@@ -1,20 +1,45 @@
 /* The detached seeder: fork, new session, stdio to the store's seeder.log, a fresh HTTP client for
- * the engine (the parent's resolver threads do not survive fork), an idle check, leave on exit. */
+ * the engine (the parent's resolver threads do not survive fork), an idle check, leave on exit; and
+ * the store's seeder.sock, through which later gets hand it their tasks (one seeder per store). */
 #include "swarm/seeder.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "core/digest.h"
 #include "core/log.h"
 #include "core/monotime.h"
+#include "core/proto.h"
 #include "net/http_client.h"
+#include "net/http_parse.h"
 #include "net/loop.h"
+#include "swarm/hostd.h"
 #include "swarm/storegc.h"
+
+#define ADOPT_MAX 32768   /* a hand-over request: the hand-off's lines (hostd.h) and config */
+#define ADOPT_TIMEOUT 5.0 /* seconds a hand-over request may take to arrive */
+#define ADOPT_CONNS 8     /* hand-overs read at once; more wait in the listen queue */
+#define HAND_OVER_WAIT 3  /* seconds df get waits for the seeder's answer */
+
+struct adoption {
+	struct seeder *s;
+	struct adoption *next;
+	int fd;
+	ev_io io;
+	ev_timer to;
+	size_t len;
+	char buf[ADOPT_MAX];
+	struct hostd_job_spec spec;
+};
 
 struct seeder {
 	struct seeder_cfg c;
@@ -24,7 +49,15 @@ struct seeder {
 	struct loop_signals sig;
 	double started;
 	int leaving;
+	int lfd; /* seeder.sock, or -1 */
+	ev_io lio;
+	ino_t lino;
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct adoption *adopting;
+	int nadopting;
 };
+
+static void adopt_stop(struct seeder *s);
 
 static void left(void *ctx)
 {
@@ -39,6 +72,7 @@ static void leave(struct seeder *s, const char *why)
 	s->leaving = 1;
 	log_info("seeder for %s: %s; leaving", s->c.shown, why);
 	ev_timer_stop(s->c.loop, &s->idle);
+	adopt_stop(s); /* the gets from now on start a seeder of their own */
 	if (swarm_peer_leave(s->c.peer, left, s) != DF_OK)
 		ev_break(s->c.loop, EVBREAK_ALL);
 }
@@ -118,6 +152,277 @@ static void redirect_stdio(struct seeder *s)
 		close(out);
 }
 
+/* ---- hand-overs: later gets' tasks ---- */
+
+void seeder_fingerprint(const char *supernodes, const char *token, const char *cert, const char *key, const char *ca,
+			const char *advertise, const char *filter, const char *piece_digest, char out[65])
+{
+	const char *parts[] = {supernodes, token, cert, key, ca, advertise, filter, piece_digest};
+	br_sha256_context c;
+	uint8_t h[32];
+	br_sha256_init(&c);
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+		const char *p = parts[i] ? parts[i] : "";
+		br_sha256_update(&c, p, strlen(p) + 1); /* with its NUL: ("ab","") differs from ("a","b") */
+	}
+	br_sha256_out(&c, h);
+	digest_hex(h, sizeof h, out);
+}
+
+static void adoption_free(struct adoption *a)
+{
+	struct seeder *s = a->s;
+	for (struct adoption **pp = &s->adopting; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	s->nadopting--;
+	ev_io_stop(s->c.loop, &a->io);
+	ev_timer_stop(s->c.loop, &a->to);
+	close(a->fd);
+	free(a);
+}
+
+static void adoption_answer(struct adoption *a, const char *fmt, const char *arg)
+{
+	char line[400];
+	int n = snprintf(line, sizeof line, fmt, arg);
+	if (n > 0) /* a few bytes to a fresh socket: they fit; a client gone is fine */
+		(void)!send(a->fd, line, DF_MIN((size_t)n, sizeof line - 1), MSG_NOSIGNAL);
+	adoption_free(a);
+}
+
+static void adopted_done(struct swarm_dl *w, int rc, int code, const char *msg, void *ctx)
+{
+	(void)w;
+	(void)code;
+	(void)ctx;
+	if (rc != DF_OK)
+		log_warn("seeder: a task handed over: %s", msg ? msg : "failed");
+}
+
+/* A whole request is in: the same configuration, then the task joins this engine (complete in the
+ * store, it registers and seeds; a copy another process still holds is waited for as ever). */
+static void adopt(struct adoption *a, size_t len)
+{
+	struct seeder *s = a->s;
+	const char *why;
+	char err[512];
+	struct slice fp;
+	if (hostd_prepare(a->buf, len, &a->spec, &why) != DF_OK) {
+		adoption_answer(a, "no: %s\n", why);
+		return;
+	}
+	if (proto_find(a->buf, len, "config", &fp) != DF_OK || !s->c.fingerprint || !slice_eq(fp, s->c.fingerprint)) {
+		adoption_answer(a, "no: %s\n", "another configuration (supernodes, token, TLS, filter)");
+		return;
+	}
+	struct swarm_dl_cfg dc = {.url = a->spec.url,
+				  .headers = a->spec.headers_len ? a->spec.headers : NULL,
+				  .digest = a->spec.digest,
+				  .on_done = adopted_done};
+	if (!swarm_dl_start(s->c.peer, &dc, err, sizeof err)) {
+		adoption_answer(a, "no: %s\n", err);
+		return;
+	}
+	char shown[2048];
+	http_url_redact(a->spec.url, strlen(a->spec.url), NULL, shown, sizeof shown);
+	log_info("seeding %s too (handed over by a df get)", shown);
+	s->started = monotime_now(); /* its idle time counts from now */
+	adoption_answer(a, "%s", "ok\n");
+}
+
+static void adopt_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct adoption *a = DF_CONTAINER_OF(w, struct adoption, io);
+	for (;;) {
+		ssize_t n = recv(a->fd, a->buf + a->len, sizeof a->buf - a->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			adoption_free(a); /* gone before its request ended */
+			return;
+		}
+		size_t seen = a->len;
+		a->len += (size_t)n;
+		size_t end = hostd_request_end(a->buf, a->len, seen);
+		if (end) {
+			adopt(a, end);
+			return;
+		}
+		if (a->len == sizeof a->buf) {
+			adoption_answer(a, "no: %s\n", "request too long");
+			return;
+		}
+	}
+}
+
+static void adopt_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	adoption_free(DF_CONTAINER_OF(w, struct adoption, to));
+}
+
+static void adopt_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	struct seeder *s = DF_CONTAINER_OF(w, struct seeder, lio);
+	while (s->nadopting < ADOPT_CONNS) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct ucred cr;
+		socklen_t cl = sizeof cr;
+		struct adoption *a = NULL;
+		/* the store is this user's: only this user (or root) hands tasks to its seeder */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || (cr.uid != 0 && cr.uid != geteuid()) ||
+		    !(a = malloc(sizeof *a))) {
+			close(fd);
+			continue;
+		}
+		a->s = s;
+		a->fd = fd;
+		a->len = 0;
+		a->next = s->adopting;
+		s->adopting = a;
+		s->nadopting++;
+		ev_io_init(&a->io, adopt_read, fd, EV_READ);
+		ev_io_start(loop, &a->io);
+		ev_timer_init(&a->to, adopt_timeout, ADOPT_TIMEOUT, 0);
+		ev_timer_start(loop, &a->to);
+	}
+}
+
+/* Takes STORE_ROOT/seeder.sock (a newer seeder takes the name over: the gets after it go there). */
+static void adopt_listen(struct seeder *s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char tmp[sizeof sa.sun_path];
+	const char *root = store_root(s->c.store);
+	s->lfd = -1;
+	if ((size_t)snprintf(s->sock, sizeof s->sock, "%s/seeder.sock", root) >= sizeof s->sock ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s/.seeder.sock.%ld", root, (long)getpid()) >= sizeof tmp) {
+		log_info("seeder: the store's path is too long for a socket: later gets seed on their own");
+		s->sock[0] = 0;
+		return;
+	}
+	memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
+	unlink(tmp);
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
+	    rename(tmp, s->sock) != 0 || stat(s->sock, &st) != 0) {
+		log_warn("seeder: %s: %s (later gets seed on their own)", s->sock, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		s->sock[0] = 0;
+		return;
+	}
+	s->lfd = fd;
+	s->lino = st.st_ino;
+	ev_io_init(&s->lio, adopt_accept, fd, EV_READ);
+	ev_io_start(s->c.loop, &s->lio);
+}
+
+static void adopt_stop(struct seeder *s)
+{
+	while (s->adopting)
+		adoption_free(s->adopting);
+	if (s->lfd < 0)
+		return;
+	ev_io_stop(s->c.loop, &s->lio);
+	close(s->lfd);
+	s->lfd = -1;
+	struct stat st;
+	if (stat(s->sock, &st) == 0 && st.st_ino == s->lino)
+		unlink(s->sock); /* still ours: a newer seeder's stays */
+}
+
+int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
+		     const struct digest_spec *digest, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/seeder.sock", store_root) >= sizeof sa.sun_path) {
+		snprintf(err, errlen, "store path too long for a socket");
+		return DF_ERR;
+	}
+	char *req = malloc(ADOPT_MAX);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = DF_ERR;
+	if (!req || fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto out;
+	}
+	/* a seeder that hangs holds nothing here for long: the connect, the request and the answer */
+	struct timeval tv = {.tv_sec = HAND_OVER_WAIT};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		snprintf(err, errlen, "no seeder runs for this store (%s)", strerror(errno));
+		goto out;
+	}
+	/* the hand-off request's lines (hostd.h; the output is not used) and the configuration */
+	struct proto_buf b;
+	proto_buf_init(&b, req, ADOPT_MAX);
+	proto_put(&b, "url", "%s", url);
+	proto_put(&b, "output", "%s", "/dev/null");
+	for (const char *h = headers; h && *h;) {
+		const char *e = strstr(h, "\r\n");
+		size_t n = e ? (size_t)(e - h) : strlen(h);
+		if (n)
+			proto_put(&b, "header", "%.*s", (int)n, h);
+		h += n + (e ? 2 : 0);
+	}
+	if (digest && digest->len) {
+		char d[80];
+		digest_spec_format(digest, d, sizeof d);
+		proto_put(&b, "digest", "%s", d);
+	}
+	proto_put(&b, "config", "%s", fingerprint);
+	if (b.overflow || b.len + 1 >= ADOPT_MAX) {
+		snprintf(err, errlen, "request too long");
+		goto out;
+	}
+	req[b.len++] = '\n';
+	for (size_t off = 0; off < b.len;) {
+		ssize_t w = send(fd, req + off, b.len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(err, errlen, "sending to the seeder: %s", w < 0 ? strerror(errno) : "closed");
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	char ans[400];
+	size_t have = 0;
+	while (have < sizeof ans - 1 && !memchr(ans, '\n', have)) {
+		ssize_t r = recv(fd, ans + have, sizeof ans - 1 - have, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	ans[have] = 0;
+	ans[strcspn(ans, "\r\n")] = 0;
+	if (strcmp(ans, "ok") == 0)
+		rc = DF_OK;
+	else
+		snprintf(err, errlen, "the store's seeder %s", have ? ans : "did not answer");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	return rc;
+}
+
 int seeder_detach(const struct seeder_cfg *cfg)
 {
 	fflush(NULL);
@@ -127,7 +432,7 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	if (pid > 0)
 		return DF_OK;
 	/* the child */
-	struct seeder s = {.c = *cfg};
+	struct seeder s = {.c = *cfg, .lfd = -1};
 	char err[256];
 	if (cfg->close_fd > 0)
 		close(cfg->close_fd); /* the parent's (df get's copy to -O): held for the seeder's life otherwise */
@@ -165,7 +470,9 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	ev_signal_init(&s.hup, hup_cb, SIGHUP);
 	ev_signal_start(cfg->loop, &s.hup);
 	ev_unref(cfg->loop);
+	adopt_listen(&s);
 	ev_run(cfg->loop, 0);
+	adopt_stop(&s);
 	if (gc_on)
 		storegc_stop(&gc);
 	swarm_peer_free(cfg->peer);

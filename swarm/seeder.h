@@ -20,7 +20,24 @@ struct seeder_cfg {
 	void (*on_sighup)(void *ctx); /* a configuration reload (rate caps, log level), or NULL: ignored */
 	void *sighup_ctx;
 	int close_fd; /* > 0: a descriptor of the parent's own work (df get's copy to -O) the child closes */
+	/* what a later df get must match to hand its seeding to this seeder (seeder_fingerprint) */
+	const char *fingerprint;
 };
+
+/* One seeder per store: a running seeder listens on STORE_ROOT/seeder.sock and takes over the
+ * seeding of a later df get's task (it starts a download of it on its own engine: complete in the
+ * store, so it registers and seeds), so a host running many gets has one seeder, not one per get.
+ *
+ * The fingerprint of what a seeder must share with a get to seed for it: the supernodes, the
+ * cluster's token and TLS files, the advertised address, the filter, the piece checksum. */
+void seeder_fingerprint(const char *supernodes, const char *token, const char *cert, const char *key, const char *ca,
+			const char *advertise, const char *filter, const char *piece_digest, char out[65]);
+
+/* Asks the store's running seeder to seed url (headers: "Name: value\r\n" lines for the source, or
+ * NULL; digest: NULL or len 0 for none) in this get's place. DF_OK: it took it; DF_ERR with err
+ * (none runs, another configuration, it refused): the caller seeds as before. Blocks at most ~3 s. */
+int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
+		     const struct digest_spec *digest, char *err, size_t errlen);
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when
  * fork failed. The child never returns: it serves until idle or SIGTERM, tells the supernode it
