@@ -20,7 +20,9 @@ PX=$!; track $PX
 wait_for 10 "the proxy's socket" test -S "$T/px/proxy.sock"
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$PX/status"; }
 fds() { find "/proc/$PX/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-heartbeat_passed() { sleep 11; } # the proxy's heartbeat (10 s) releases what finished downloads held
+# at rest: the heartbeat (every 10 s) frees what finished downloads held and closes the files of
+# tasks unasked for 5 s, so 16 s after the last get every one of them has been through it
+heartbeat_passed() { sleep 16; }
 
 get_range() { # FROM TO
   local i
