@@ -383,6 +383,7 @@ int swarm_get(struct df *df, struct get_job *job)
 		.on_sighup = job->on_sighup,
 		.sighup_ctx = job->sighup_ctx,
 		.fingerprint = fp,
+		.filter = df->cfg->get_filter,
 	};
 	if (g.to_stdout && g.so) {
 		/* the rest of the stream, the last byte now that the digest checked; the loop goes on

@@ -227,7 +227,8 @@ static void adopt(struct adoption *a, size_t len)
 		return;
 	}
 	char shown[2048];
-	http_url_redact(a->spec.url, strlen(a->spec.url), NULL, shown, sizeof shown);
+	http_url_redact(a->spec.url, strlen(a->spec.url), s->c.filter && s->c.filter[0] ? s->c.filter : NULL, shown,
+			sizeof shown);
 	log_info("seeding %s too (handed over by a df get)", shown);
 	s->started = monotime_now(); /* its idle time counts from now */
 	adoption_answer(a, "%s", "ok\n");

@@ -10,8 +10,9 @@ struct seeder_cfg {
 	struct swarm_peer *peer;    /* keeps its registrations alive with heartbeats */
 	struct http_server *server; /* listening; the piece route keeps serving */
 	struct store *store;
-	const char *shown; /* the URL as logs show it (secrets redacted) */
-	double idle;       /* leave after this many seconds without a piece request */
+	const char *shown;  /* the URL as logs show it (secrets redacted) */
+	const char *filter; /* [get] filter: the query parameters redacted too in the URLs handed over */
+	double idle;        /* leave after this many seconds without a piece request */
 	/* how to make the client for supernodes and peers after fork (cluster TLS), or NULL: plain */
 	const struct http_client_cfg *cluster_cfg;
 	/* [store] quota and max_idle: the seeder runs the store's GC while it lives (storegc.h) */
