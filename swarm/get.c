@@ -260,8 +260,8 @@ static void leave_swarm(struct ev_loop *loop, struct swarm_peer *sp)
 static int hand_over_seeding(struct get_run *g, const char *headers, const char *fp)
 {
 	char err[512];
-	if (seeder_hand_over(store_root(g->df->store), fp, g->job->url, headers, &g->job->digest, err, sizeof err) !=
-	    DF_OK) {
+	if (seeder_hand_over(store_root(g->df->store), fp, g->job->url, headers, &g->job->digest,
+			     (double)g->df->cfg->get_seed_idle, err, sizeof err) != DF_OK) {
 		log_debug("get %s: %s; a seeder of its own seeds it", g->shown, err);
 		return 0;
 	}

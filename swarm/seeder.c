@@ -226,6 +226,15 @@ static void adopt(struct adoption *a, size_t len)
 		adoption_answer(a, "no: %s\n", err);
 		return;
 	}
+	/* the get's own --seed-idle, when longer: this seeder stays for it */
+	struct slice iv;
+	char num[16];
+	if (proto_find(a->buf, len, "idle", &iv) == DF_OK && slice_copy(iv, num, sizeof num) == 0) {
+		char *end;
+		unsigned long v = strtoul(num, &end, 10);
+		if (*num >= '0' && *num <= '9' && !*end && v <= 100000000 && (double)v > s->c.idle)
+			s->c.idle = (double)v;
+	}
 	char shown[2048];
 	http_url_redact(a->spec.url, strlen(a->spec.url), s->c.filter && s->c.filter[0] ? s->c.filter : NULL, shown,
 			sizeof shown);
@@ -347,7 +356,7 @@ static void adopt_stop(struct seeder *s)
 }
 
 int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
-		     const struct digest_spec *digest, char *err, size_t errlen)
+		     const struct digest_spec *digest, double idle, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/seeder.sock", store_root) >= sizeof sa.sun_path) {
@@ -386,6 +395,7 @@ int seeder_hand_over(const char *store_root, const char *fingerprint, const char
 		proto_put(&b, "digest", "%s", d);
 	}
 	proto_put(&b, "config", "%s", fingerprint);
+	proto_put(&b, "idle", "%.0f", idle);
 	if (b.overflow || b.len + 1 >= ADOPT_MAX) {
 		snprintf(err, errlen, "request too long");
 		goto out;

@@ -35,10 +35,10 @@ void seeder_fingerprint(const char *supernodes, const char *token, const char *c
 			const char *advertise, const char *filter, const char *piece_digest, char out[65]);
 
 /* Asks the store's running seeder to seed url (headers: "Name: value\r\n" lines for the source, or
- * NULL; digest: NULL or len 0 for none) in this get's place. DF_OK: it took it; DF_ERR with err
+ * NULL; digest: NULL or len 0 for none) in this get's place; a longer idle (its --seed-idle) is taken. DF_OK: it took it; DF_ERR with err
  * (none runs, another configuration, it refused): the caller seeds as before. Blocks at most ~3 s. */
 int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
-		     const struct digest_spec *digest, char *err, size_t errlen);
+		     const struct digest_spec *digest, double idle, char *err, size_t errlen);
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when
  * fork failed. The child never returns: it serves until idle or SIGTERM, tells the supernode it
