@@ -202,6 +202,30 @@ static void adopted_done(struct swarm_dl *w, int rc, int code, const char *msg, 
 		log_warn("seeder: a task handed over: %s", msg ? msg : "failed");
 }
 
+int seeder_parse_hand_over(const char *buf, size_t len, const char *fingerprint, struct hostd_job_spec *spec,
+			   unsigned long *idle, const char **why)
+{
+	struct slice fp, iv;
+	char num[16];
+	*idle = 0;
+	if (hostd_prepare(buf, len, spec, why) != DF_OK)
+		return DF_ERR;
+	if (proto_find(buf, len, "config", &fp) != DF_OK || !fingerprint || !slice_eq(fp, fingerprint)) {
+		*why = "another configuration (supernodes, token, TLS, filter)";
+		return DF_ERR;
+	}
+	if (proto_find(buf, len, "idle", &iv) == DF_OK) {
+		char *end;
+		unsigned long v = slice_copy(iv, num, sizeof num) == 0 ? strtoul(num, &end, 10) : 0;
+		if (!iv.n || num[0] < '0' || num[0] > '9' || *end || v > SEEDER_IDLE_MAX) {
+			*why = "idle: expected seconds (at most 10^8)";
+			return DF_ERR;
+		}
+		*idle = v;
+	}
+	return DF_OK;
+}
+
 /* A whole request is in: the same configuration, then the task joins this engine (complete in the
  * store, it registers and seeds; a copy another process still holds is waited for as ever). */
 static void adopt(struct adoption *a, size_t len)
@@ -209,13 +233,9 @@ static void adopt(struct adoption *a, size_t len)
 	struct seeder *s = a->s;
 	const char *why;
 	char err[512];
-	struct slice fp;
-	if (hostd_prepare(a->buf, len, &a->spec, &why) != DF_OK) {
+	unsigned long idle;
+	if (seeder_parse_hand_over(a->buf, len, s->c.fingerprint, &a->spec, &idle, &why) != DF_OK) {
 		adoption_answer(a, "no: %s\n", why);
-		return;
-	}
-	if (proto_find(a->buf, len, "config", &fp) != DF_OK || !s->c.fingerprint || !slice_eq(fp, s->c.fingerprint)) {
-		adoption_answer(a, "no: %s\n", "another configuration (supernodes, token, TLS, filter)");
 		return;
 	}
 	struct swarm_dl_cfg dc = {.url = a->spec.url,
@@ -226,15 +246,8 @@ static void adopt(struct adoption *a, size_t len)
 		adoption_answer(a, "no: %s\n", err);
 		return;
 	}
-	/* the get's own --seed-idle, when longer: this seeder stays for it */
-	struct slice iv;
-	char num[16];
-	if (proto_find(a->buf, len, "idle", &iv) == DF_OK && slice_copy(iv, num, sizeof num) == 0) {
-		char *end;
-		unsigned long v = strtoul(num, &end, 10);
-		if (*num >= '0' && *num <= '9' && !*end && v <= 100000000 && (double)v > s->c.idle)
-			s->c.idle = (double)v;
-	}
+	if ((double)idle > s->c.idle)
+		s->c.idle = (double)idle; /* the get's own --seed-idle, when longer: this seeder stays for it */
 	char shown[2048];
 	http_url_redact(a->spec.url, strlen(a->spec.url), s->c.filter && s->c.filter[0] ? s->c.filter : NULL, shown,
 			sizeof shown);

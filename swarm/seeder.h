@@ -3,7 +3,10 @@
 #ifndef DF_SWARM_SEEDER_H
 #define DF_SWARM_SEEDER_H
 
+#include "swarm/hostd.h"
 #include "swarm/peer.h"
+
+#define SEEDER_IDLE_MAX 100000000UL /* seconds a hand-over may ask for */
 
 struct seeder_cfg {
 	struct ev_loop *loop;
@@ -34,9 +37,16 @@ struct seeder_cfg {
 void seeder_fingerprint(const char *supernodes, const char *token, const char *cert, const char *key, const char *ca,
 			const char *advertise, const char *filter, const char *piece_digest, char out[65]);
 
+/* A hand-over request as the seeder takes it (pure): the hand-off's lines (hostd_prepare: url,
+ * headers, digest; the output is not used), `config: FINGERPRINT`, which must be fingerprint, and an
+ * optional `idle: SECONDS` (in *idle, 0 when absent). DF_ERR with *why. */
+int seeder_parse_hand_over(const char *buf, size_t len, const char *fingerprint, struct hostd_job_spec *spec,
+			   unsigned long *idle, const char **why);
+
 /* Asks the store's running seeder to seed url (headers: "Name: value\r\n" lines for the source, or
- * NULL; digest: NULL or len 0 for none) in this get's place; a longer idle (its --seed-idle) is taken. DF_OK: it took it; DF_ERR with err
- * (none runs, another configuration, it refused): the caller seeds as before. Blocks at most ~3 s. */
+ * NULL; digest: NULL or len 0 for none) in this get's place, for at least idle seconds unasked (its
+ * --seed-idle). DF_OK: it took it; DF_ERR with err (none runs, another configuration, it refused):
+ * the caller seeds as before. Blocks at most ~3 s. */
 int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
 		     const struct digest_spec *digest, double idle, char *err, size_t errlen);
 

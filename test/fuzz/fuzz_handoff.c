@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "swarm/hostd.h"
+#include "test/fuzz/request_chunks.h"
 
 static void check_spec(const struct hostd_job_spec *s)
 {
@@ -38,14 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *in = (const char *)data + 1;
 	size_t n = size - 1;
 	size_t whole = hostd_request_end(in, n, 0);
-	/* the same bytes in chunks of 1..16 bytes, as recv() may hand them over */
-	size_t have = 0, end = 0;
-	while (have < n && !end) {
-		size_t was = have;
-		size_t step = 1 + (seed = seed * 1103515245u + 12345u) % 16;
-		have = have + step < n ? have + step : n;
-		end = hostd_request_end(in, have, was);
-	}
+	size_t end = request_end_in_chunks(in, n, seed); /* the same bytes as recv() may hand them over */
 	if (end != whole || end > n)
 		abort();
 	const char *why = NULL;
