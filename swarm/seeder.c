@@ -215,9 +215,12 @@ int seeder_parse_hand_over(const char *buf, size_t len, const char *fingerprint,
 		return DF_ERR;
 	}
 	if (proto_find(buf, len, "idle", &iv) == DF_OK) {
-		char *end;
-		unsigned long v = slice_copy(iv, num, sizeof num) == 0 ? strtoul(num, &end, 10) : 0;
-		if (!iv.n || num[0] < '0' || num[0] > '9' || *end || v > SEEDER_IDLE_MAX) {
+		char *end = NULL;
+		unsigned long v = 0;
+		/* too long for num: no digits were read, nothing below may look at num or end */
+		if (slice_copy(iv, num, sizeof num) == 0 && num[0] >= '0' && num[0] <= '9')
+			v = strtoul(num, &end, 10);
+		if (!end || *end || v > SEEDER_IDLE_MAX) {
 			*why = "idle: expected seconds (at most 10^8)";
 			return DF_ERR;
 		}
