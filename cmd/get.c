@@ -1,5 +1,6 @@
 /* `df get URL`: wget-like download through the swarm, resumable, digest-checked.
  * Parses flags into a get_job; swarm/get.c does the work. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,9 @@ static int try_handoff(struct df *df, struct get_job *job)
 	case HOSTD_LOST:
 		fprintf(stderr, "df: get %s: the host's df proxy (%s) %s; downloading here\n", shown, sock,
 			res.msg[0] ? res.msg : "stopped before the end");
+		/* a proxy that died mid-copy left its temporary file next to the output: it is gone, so
+		 * the file goes now, not an hour later (a live proxy, only hung, keeps it) */
+		store_export_sweep_dead(AT_FDCWD, job->output, res.daemon_pid);
 		return -1;
 	case HOSTD_NOT_OURS: log_debug("get %s: the host's df proxy: %s; downloading here", shown, res.msg); return -1;
 	case HOSTD_NO_DAEMON:

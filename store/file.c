@@ -225,8 +225,28 @@ static long temp_pid(const char *name, const char *base)
 /* Removes path's temporary files that a df killed before it could (kill -9, a power cut) left
  * next to it: ours (same owner, regular files), of a process that no longer exists, not written
  * for STALE_AGE (so a df in another pid namespace writing to the same folder, whose pid this one
- * cannot see, keeps its file while it works). Best effort: the export goes on whatever happens. */
-void store_export_sweep(int dirfd, const char *path)
+ * cannot see, keeps its file while it works), or any age when they are dead's (a process this one
+ * saw die: its pid is in our namespace). Best effort: the export goes on whatever happens. */
+/* Whether no process pid runs: none has it, or it has exited and waits for its parent (a zombie,
+ * as a killed df proxy is until its service manager reaps it). */
+static int pid_gone(long pid)
+{
+	if (kill((pid_t)pid, 0) != 0)
+		return errno == ESRCH;
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *paren = strrchr(buf, ')'); /* "PID (COMM) STATE ...": COMM may hold anything */
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+static void sweep(int dirfd, const char *path, long dead)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	char dir[4096];
@@ -243,15 +263,24 @@ void store_export_sweep(int dirfd, const char *path)
 	for (struct dirent *e; (e = readdir(d));) {
 		long pid = temp_pid(e->d_name, base);
 		struct stat st;
-		if (pid <= 0 || pid == (long)getpid() || pid > INT32_MAX ||
-		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH) ||
+		if (pid <= 0 || pid == (long)getpid() || pid > INT32_MAX || !pid_gone(pid) ||
 		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid() || now - st.st_mtime < STALE_AGE)
+		    st.st_uid != geteuid() || (pid != dead && now - st.st_mtime < STALE_AGE))
 			continue;
 		if (unlinkat(fd, e->d_name, 0) == 0)
 			log_info("removed %s%s, left by an interrupted df (pid %ld)", slash ? dir : "", e->d_name, pid);
 	}
 	closedir(d);
+}
+
+void store_export_sweep(int dirfd, const char *path)
+{
+	sweep(dirfd, path, 0);
+}
+
+void store_export_sweep_dead(int dirfd, const char *path, long pid)
+{
+	sweep(dirfd, path, pid > 0 ? pid : 0);
 }
 
 /* A new file for path's export under a temporary name next to it (tmp, cap bytes), never a link:

@@ -255,6 +255,9 @@ int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const
  * store_live_open does not (it runs on a daemon's loop, and this reads the whole folder): the live
  * copy's thread does. */
 void store_export_sweep(int dirfd, const char *path);
+/* The same, and those of pid at any age: a process that wrote path's copy and that the caller saw
+ * die (df proxy, whose hand-off ended without its last line: its temporary file would stay an hour). */
+void store_export_sweep_dead(int dirfd, const char *path, long pid);
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
 /* 1 while t's data file is still the one l copies from; 0 once the store replaced it (the source
  * had another version: t started over), and what l copied is of no use. */

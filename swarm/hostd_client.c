@@ -268,6 +268,10 @@ enum hostd_outcome hostd_handoff(const struct hostd_handoff *h, struct hostd_res
 		snprintf(res->msg, sizeof res->msg, "no df proxy answers on %s", h->socket);
 		return HOSTD_NO_DAEMON;
 	}
+	struct ucred cr;
+	socklen_t cl = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+		res->daemon_pid = cr.pid;
 	if (!(req = build_request(h, out, &len))) {
 		snprintf(res->msg, sizeof res->msg, "out of memory");
 		goto done;

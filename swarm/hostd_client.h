@@ -60,6 +60,7 @@ struct hostd_result {
 	int64_t length, peers, super, source, resumed;
 	int exit_code;
 	char msg[600];
+	long daemon_pid; /* the daemon's, as its socket says (SO_PEERCRED), or 0 */
 };
 /* Connects, sends the request and reads the answer to its end (blocking; the daemon bounds the
  * job, and a daemon silent for HOSTD_SILENCE s is given up on). Never fails on its own: a request that cannot be made is HOSTD_NO_DAEMON with res->msg

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A df get handed to the host's df proxy finishes when that proxy dies mid-way (kill -9): df get
-# runs the download itself and resumes from the pieces the proxy left in the store.
+# runs the download itself and resumes from the pieces the proxy left in the store, and removes
+# the proxy's temporary copy next to the output (a live copy made while pieces landed).
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 mkdir -p www
@@ -20,4 +21,7 @@ await $gp 60 "the get whose proxy died"
 cmp -s out www/f || fail "the copy differs"
 grep -q "downloading here" get.log || fail "the get did not say it took over: $(cat get.log)"
 grep -q "resumed" get.log || fail "the get did not resume from the proxy's pieces: $(cat get.log)"
+# the proxy's half-made copy next to the output goes with it (it stayed an hour: 3 MB here)
+left=$(find . -maxdepth 1 -name '.out.df-*')
+[ -z "$left" ] || fail "the killed proxy's temporary copy is still there: $left"
 pass proxy_handoff_kill
