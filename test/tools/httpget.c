@@ -265,9 +265,8 @@ int main(int argc, char **argv)
 	if (stats) {
 		struct http_client_stats st;
 		http_client_get_stats(a.cl, &st);
-		fprintf(stderr, "connects %llu reused %llu requests %llu bytes_in %llu\n",
-			(unsigned long long)st.connects, (unsigned long long)st.reused, (unsigned long long)st.requests,
-			(unsigned long long)st.bytes_in);
+		fprintf(stderr, "connects %llu reused %llu requests %llu bytes_in %llu\n", (unsigned long long)st.connects,
+			(unsigned long long)st.reused, (unsigned long long)st.requests, (unsigned long long)st.bytes_in);
 	}
 	http_client_free(a.cl);
 	free(a.jobs);

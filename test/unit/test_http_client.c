@@ -3,7 +3,6 @@
  * tunnel with a stand-in TLS factory) and against a canned raw server for odd answers (1xx,
  * close-delimited, short and garbage bodies, stale pooled connections, timeouts). */
 #include "test/unit/test_http_harness.h"
-
 #include "core/monotime.h"
 
 static char big[200000];
@@ -432,10 +431,8 @@ static void odd_answers(void)
 	struct got g;
 	char url[128];
 	/* informational answers before the final one are skipped */
-	canned_start(&k,
-		     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
-		     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-		     0);
+	canned_start(&k, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+			 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0);
 	snprintf(url, sizeof url, "http://127.0.0.1:%u/", k.port);
 	CHECK_EQ(get(cl, url, &g), DF_OK);
 	CHECK(g.status == 200 && !strcmp(g.body, "ok"));
@@ -583,8 +580,7 @@ static void forward_proxy(void)
 	http_server_route(p, NULL, "", h_proxy, NULL);
 	char proxy[64];
 	snprintf(proxy, sizeof proxy, "http://u:p@127.0.0.1:%u", pport);
-	struct http_client *cl =
-		client(&(struct http_client_cfg){.http_proxy = proxy, .no_proxy = "localhost,.internal"});
+	struct http_client *cl = client(&(struct http_client_cfg){.http_proxy = proxy, .no_proxy = "localhost,.internal"});
 	struct got g;
 	struct http_request rq;
 	/* a source through the proxy, in absolute form, with the proxy's credentials */

@@ -610,7 +610,7 @@ static void max_conns(void)
 	CHECK(run_until(&r[2].done, 5));
 	CHECK(strstr(r[2].buf, "hello\n") != NULL);
 	CHECK(run_until(&r[1].done, 5)); /* closed by the server */
-	CHECK(!H.done);                  /* the live exchange is untouched */
+	CHECK(!H.done);                   /* the live exchange is untouched */
 	http_server_get_stats(s, &st);
 	CHECK_EQ(st.shed, 1);
 	/* slow heads (a slowloris flood): the oldest goes each time, a real request is answered */

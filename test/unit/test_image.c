@@ -19,9 +19,7 @@ static struct image_desc descs[64];
 
 static void refs(void)
 {
-	struct {
-		const char *in, *registry, *api, *repo, *tag, *digest;
-	} ok[] = {
+	struct { const char *in, *registry, *api, *repo, *tag, *digest; } ok[] = {
 		{"alpine", "docker.io", "registry-1.docker.io", "library/alpine", "latest", ""},
 		{"alpine:3.19", "docker.io", "registry-1.docker.io", "library/alpine", "3.19", ""},
 		{"bitnami/redis:7", "docker.io", "registry-1.docker.io", "bitnami/redis", "7", ""},
@@ -30,10 +28,8 @@ static void refs(void)
 		{"ghcr.io/org/team/app:v1.2", "ghcr.io", "ghcr.io", "org/team/app", "v1.2", ""},
 		{"localhost/app", "localhost", "localhost", "app", "latest", ""},
 		{"localhost:5000/app:t", "localhost:5000", "localhost:5000", "app", "t", ""},
-		{"127.0.0.1:5000/df/test@sha256:" HEX64, "127.0.0.1:5000", "127.0.0.1:5000", "df/test", "",
-		 "sha256:" HEX64},
-		{"Registry.Example.COM/a:T@sha256:" HEX64, "registry.example.com", "registry.example.com", "a", "T",
-		 "sha256:" HEX64},
+		{"127.0.0.1:5000/df/test@sha256:" HEX64, "127.0.0.1:5000", "127.0.0.1:5000", "df/test", "", "sha256:" HEX64},
+		{"Registry.Example.COM/a:T@sha256:" HEX64, "registry.example.com", "registry.example.com", "a", "T", "sha256:" HEX64},
 		{"[::1]:5000/x", "[::1]:5000", "[::1]:5000", "x", "latest", ""},
 		{"my-reg:5000/a__b/c.d-e", "my-reg:5000", "my-reg:5000", "a__b/c.d-e", "latest", ""},
 	};
@@ -51,26 +47,9 @@ static void refs(void)
 		CHECK_STR(r.tag, ok[i].tag);
 		CHECK_STR(r.digest, ok[i].digest);
 	}
-	const char *bad[] = {"",
-			     "Alpine",
-			     "alpine:",
-			     "alpine:-x",
-			     "alpine@sha256:12",
-			     ("alpine@md5:" HEX64),
-			     "a b",
-			     "reg.io/",
-			     "reg.io//x",
-			     "reg.io/x/",
-			     "-reg.io/x",
-			     "reg-.io/x",
-			     "reg.io:99999/x",
-			     "reg.io:/x",
-			     "x:y:z",
-			     "reg.io/X",
-			     "a\nb",
-			     "[zz]:1/x",
-			     "/x",
-			     "docker.io/a/../b"};
+	const char *bad[] = {"", "Alpine", "alpine:", "alpine:-x", "alpine@sha256:12", ("alpine@md5:" HEX64), "a b", "reg.io/",
+			     "reg.io//x", "reg.io/x/", "-reg.io/x", "reg-.io/x", "reg.io:99999/x", "reg.io:/x", "x:y:z", "reg.io/X",
+			     "a\nb", "[zz]:1/x", "/x", "docker.io/a/../b"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		struct image_ref r;
 		const char *why = NULL;
@@ -163,23 +142,18 @@ static void platform_overlong(void)
 
 static const char index_doc[] =
 	"{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"manifests\": ["
-	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64
-	"\", \"size\": 500,"
+	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64 "\", \"size\": 500,"
 	" \"platform\": {\"architecture\": \"arm64\", \"os\": \"linux\", \"variant\": \"v8\"}},"
-	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64B
-	"\", \"size\": 501,"
+	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64B "\", \"size\": 501,"
 	" \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}, \"annotations\": {\"a\": \"b\"}},"
 	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" HEX64 "\", \"size\": 9,"
 	" \"platform\": {\"architecture\": \"unknown\", \"os\": \"unknown\"}}]}";
 
 static const char manifest_doc[] =
 	"{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\","
-	" \"config\": {\"mediaType\": \"application/vnd.docker.container.image.v1+json\", \"digest\": \"sha256:" HEX64
-	"\", \"size\": 7},"
-	" \"layers\": [{\"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\", \"digest\": "
-	"\"sha256:" HEX64B "\", \"size\": 100},"
-	" {\"mediaType\": \"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip\", \"digest\": \"sha256:" HEX64
-	"\", \"size\": 5,"
+	" \"config\": {\"mediaType\": \"application/vnd.docker.container.image.v1+json\", \"digest\": \"sha256:" HEX64 "\", \"size\": 7},"
+	" \"layers\": [{\"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\", \"digest\": \"sha256:" HEX64B "\", \"size\": 100},"
+	" {\"mediaType\": \"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip\", \"digest\": \"sha256:" HEX64 "\", \"size\": 5,"
 	" \"urls\": [\"https://mcr.microsoft.com/x\"]}]}";
 
 static void manifests(void)
@@ -199,8 +173,7 @@ static void manifests(void)
 	CHECK_EQ(image_doc_pick(&d, &p), 0);
 	image_platform_of_machine("s390x", &p);
 	CHECK_EQ(image_doc_pick(&d, &p), -1);
-	CHECK_EQ(image_doc_parse(manifest_doc, strlen(manifest_doc), slice_of(""), toks, 4096, descs, 64, &d, &why),
-		 DF_OK);
+	CHECK_EQ(image_doc_parse(manifest_doc, strlen(manifest_doc), slice_of(""), toks, 4096, descs, 64, &d, &why), DF_OK);
 	CHECK_EQ(d.kind, IMAGE_DOC_MANIFEST);
 	CHECK_STR(d.config.digest, "sha256:" HEX64);
 	CHECK_EQ(d.config.size, 7);
@@ -209,39 +182,28 @@ static void manifests(void)
 	CHECK(d.d[1].foreign);
 	CHECK_EQ(image_doc_pick(&d, &p), -1); /* a manifest is no index */
 	/* no mediaType: the Content-Type says, else the shape */
-	const char *bare =
-		"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": 1}, \"layers\": []}";
-	CHECK_EQ(image_doc_parse(bare, strlen(bare),
-				 slice_of("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), toks, 4096,
-				 descs, 64, &d, &why),
-		 DF_OK);
+	const char *bare = "{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": 1}, \"layers\": []}";
+	CHECK_EQ(image_doc_parse(bare, strlen(bare), slice_of("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), toks, 4096, descs, 64, &d, &why), DF_OK);
 	CHECK_STR(d.media_type, "application/vnd.oci.image.manifest.v1+json");
 	CHECK_EQ(image_doc_parse(bare, strlen(bare), slice_of(""), toks, 4096, descs, 64, &d, &why), DF_OK);
 	CHECK_EQ(d.kind, IMAGE_DOC_MANIFEST);
 	CHECK_EQ(d.n, 0);
-	struct {
-		const char *doc, *why;
-	} bad[] = {
+	struct { const char *doc, *why; } bad[] = {
 		{"{\"schemaVersion\": 1, \"fsLayers\": []}", "schema 1"},
 		{"{\"schemaVersion\": 2, \"mediaType\": \"text/html\", \"layers\": []}", "unknown mediaType"},
 		{"{\"schemaVersion\": 2, \"layers\": [{\"digest\": \"sha256:" HEX64 "\", \"size\": 1}]}", "config"},
-		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha512:ab\", \"size\": 1}, \"layers\": []}",
-		 "sha256"},
+		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha512:ab\", \"size\": 1}, \"layers\": []}", "sha256"},
 		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\"}, \"layers\": []}", "size"},
-		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": -1}, \"layers\": []}",
-		 "size"},
+		{"{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:" HEX64 "\", \"size\": -1}, \"layers\": []}", "size"},
 		{"{\"schemaVersion\": 2, \"manifests\": {}}", "manifests array"},
-		{"{\"schemaVersion\": 2, \"manifests\": [{\"digest\": \"sha256:" HEX64
-		 "\", \"size\": 1, \"platform\": 3}]}",
-		 "platform"},
+		{"{\"schemaVersion\": 2, \"manifests\": [{\"digest\": \"sha256:" HEX64 "\", \"size\": 1, \"platform\": 3}]}", "platform"},
 		{"[]", "object"},
 		{"{\"schemaVersion\": 2", "closed"},
 	};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		why = NULL;
-		if (image_doc_parse(bad[i].doc, strlen(bad[i].doc), slice_of(""), toks, 4096, descs, 64, &d, &why) !=
-			    DF_ERR ||
-		    !why || !strstr(why, bad[i].why)) {
+		if (image_doc_parse(bad[i].doc, strlen(bad[i].doc), slice_of(""), toks, 4096, descs, 64, &d, &why) != DF_ERR || !why ||
+		    !strstr(why, bad[i].why)) {
 			fprintf(stderr, "    %s: %s\n", bad[i].doc, why ? why : "accepted");
 			CHECK(0);
 		}
@@ -254,11 +216,8 @@ static void challenges(void)
 {
 	struct regauth_challenge c;
 	memset(&c, 0, sizeof c);
-	CHECK_EQ(regauth_challenge_parse(
-			 slice_of("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-				  "scope=\"repository:library/alpine:pull\""),
-			 &c),
-		 DF_OK);
+	CHECK_EQ(regauth_challenge_parse(slice_of("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+						  "scope=\"repository:library/alpine:pull\""), &c), DF_OK);
 	CHECK_EQ(c.scheme, REGAUTH_BEARER);
 	CHECK_STR(c.realm, "https://auth.docker.io/token");
 	CHECK_STR(c.service, "registry.docker.io");
@@ -269,10 +228,7 @@ static void challenges(void)
 	CHECK_STR(c.realm, "df-test");
 	/* several challenges in one value, unusual spacing and case, escapes, token values */
 	memset(&c, 0, sizeof c);
-	CHECK_EQ(regauth_challenge_parse(slice_of("Negotiate abc==, basic realm=x ,  BEARER  Realm = "
-						  "\"http://t/\\\"q\\\"\" , error=invalid_token"),
-					 &c),
-		 DF_OK);
+	CHECK_EQ(regauth_challenge_parse(slice_of("Negotiate abc==, basic realm=x ,  BEARER  Realm = \"http://t/\\\"q\\\"\" , error=invalid_token"), &c), DF_OK);
 	CHECK_EQ(c.scheme, REGAUTH_BEARER);
 	CHECK_STR(c.realm, "http://t/\"q\"");
 	CHECK_STR(c.error, "invalid_token");
@@ -286,8 +242,8 @@ static void challenges(void)
 	memset(&c, 0, sizeof c);
 	CHECK_EQ(regauth_challenge_parse(slice_of("Negotiate"), &c), DF_AGAIN);
 	CHECK_EQ(regauth_challenge_parse(slice_of(""), &c), DF_AGAIN);
-	const char *bad[] = {"Bearer service=x",   "Bearer realm=\"open",  "Bearer realm=\"a\" junk", "@",
-			     "Bearer realm=\"a\\", "Basic realm=\"a\x01\""};
+	const char *bad[] = {"Bearer service=x", "Bearer realm=\"open", "Bearer realm=\"a\" junk", "@", "Bearer realm=\"a\\",
+			     "Basic realm=\"a\x01\""};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		memset(&c, 0, sizeof c);
 		if (regauth_challenge_parse(slice_of(bad[i]), &c) != DF_ERR) {
@@ -315,13 +271,8 @@ static void tokens(void)
 	CHECK_EQ(regauth_token_parse(b, strlen(b), toks, 4096, tok, sizeof tok, &exp, &why), DF_OK);
 	CHECK_STR(tok, "xyz");
 	CHECK_EQ(exp, 60);
-	const char *bad[] = {"{}",
-			     "{\"token\": \"\"}",
-			     "{\"token\": \"a b\"}",
-			     "{\"token\": \"a\\r\\nX-Evil: 1\"}",
-			     "{\"token\": 5}",
-			     "not json",
-			     "{\"token\": \"\\u00e9\"}"};
+	const char *bad[] = {"{}", "{\"token\": \"\"}", "{\"token\": \"a b\"}", "{\"token\": \"a\\r\\nX-Evil: 1\"}", "{\"token\": 5}",
+			     "not json", "{\"token\": \"\\u00e9\"}"};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++)
 		CHECK_EQ(regauth_token_parse(bad[i], strlen(bad[i]), toks, 4096, tok, sizeof tok, &exp, &why), DF_ERR);
 	char tiny[4];
@@ -343,10 +294,8 @@ static void authfiles(void)
 	base64_encode("u:p", 3, enc, sizeof enc);
 	char f[1024];
 	snprintf(f, sizeof f,
-		 "{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"%s\"}, \"reg.io:5000\": {\"auth\": "
-		 "\"dTI6cDI=\"},"
-		 " \"reg.io:5000/team\": {\"auth\": \"dTM6cDM=\"}, \"http://other.io/v2/\": {\"username\": \"u4\", "
-		 "\"password\": \"p:4\"}}}",
+		 "{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"%s\"}, \"reg.io:5000\": {\"auth\": \"dTI6cDI=\"},"
+		 " \"reg.io:5000/team\": {\"auth\": \"dTM6cDM=\"}, \"http://other.io/v2/\": {\"username\": \"u4\", \"password\": \"p:4\"}}}",
 		 enc);
 	CHECK_EQ(find(f, "docker.io", "library/alpine", creds), DF_OK);
 	CHECK_STR(creds, "u:p");
@@ -362,14 +311,11 @@ static void authfiles(void)
 	CHECK_EQ(find(f, "io", "x", creds), DF_AGAIN);
 	CHECK_EQ(find("{\"auths\": {}, \"credsStore\": \"desktop\"}", "reg.io", "x", creds), DF_AGAIN);
 	CHECK_EQ(find("{}", "reg.io", "x", creds), DF_AGAIN);
-	CHECK_EQ(find("{\"auths\": {\"reg.io\": {}}, \"credHelpers\": {\"reg.io\": \"ecr\"}}", "reg.io", "x", creds),
-		 DF_AGAIN);
+	CHECK_EQ(find("{\"auths\": {\"reg.io\": {}}, \"credHelpers\": {\"reg.io\": \"ecr\"}}", "reg.io", "x", creds), DF_AGAIN);
 	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"identitytoken\": \"x\"}}}", "reg.io", "x", creds), DF_ERR);
 	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"!!\"}}}", "reg.io", "x", creds), DF_ERR);
-	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dXNlcg==\"}}}", "reg.io", "x", creds),
-		 DF_ERR); /* "user": no ':' */
-	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dTpwDQo=\"}}}", "reg.io", "x", creds),
-		 DF_ERR); /* "u:p\r\n" */
+	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dXNlcg==\"}}}", "reg.io", "x", creds), DF_ERR); /* "user": no ':' */
+	CHECK_EQ(find("{\"auths\": {\"reg.io\": {\"auth\": \"dTpwDQo=\"}}}", "reg.io", "x", creds), DF_ERR);  /* "u:p\r\n" */
 	CHECK_EQ(find("{\"auths\": []}", "reg.io", "x", creds), DF_ERR);
 	CHECK_EQ(find("{\"auths\": ", "reg.io", "x", creds), DF_ERR);
 	char line[128];
@@ -393,9 +339,7 @@ static void blob_requests(void)
 	CHECK_EQ(rq.blob[0].size, 1234);
 	CHECK(slice_eq(rq.blob[1].url, "https://reg.io/v2/a/blobs/sha256:" HEX64B));
 	CHECK(slice_eq(rq.image, "reg.io/a@sha256:" HEX64));
-	struct {
-		const char *body, *why;
-	} bad[] = {
+	struct { const char *body, *why; } bad[] = {
 		{"image: x\n", "no blob"},
 		{"blob: sha256:" HEX64 " 1 ftp://x/y\n", "blob:"},
 		{"blob: sha256:" HEX64 " x http://x/y\n", "blob:"},
@@ -408,8 +352,7 @@ static void blob_requests(void)
 	};
 	for (size_t i = 0; i < DF_ARRAY_LEN(bad); i++) {
 		why = NULL;
-		if (pushrecv_parse_blobs(bad[i].body, strlen(bad[i].body), &rq, &why) != DF_ERR || !why ||
-		    !strstr(why, bad[i].why)) {
+		if (pushrecv_parse_blobs(bad[i].body, strlen(bad[i].body), &rq, &why) != DF_ERR || !why || !strstr(why, bad[i].why)) {
 			fprintf(stderr, "    %s: %s\n", bad[i].body, why ? why : "accepted");
 			CHECK(0);
 		}
@@ -432,8 +375,7 @@ static void blob_requests(void)
 }
 
 static const struct unit_test tests[] = {
-	{"refs", refs},           {"platforms", platforms},         {"platform_overlong", platform_overlong},
-	{"manifests", manifests}, {"challenges", challenges},       {"tokens", tokens},
-	{"authfiles", authfiles}, {"blob_requests", blob_requests},
+	{"refs", refs}, {"platforms", platforms}, {"platform_overlong", platform_overlong}, {"manifests", manifests}, {"challenges", challenges},
+	{"tokens", tokens}, {"authfiles", authfiles}, {"blob_requests", blob_requests},
 };
 UNIT_MAIN("image", tests)

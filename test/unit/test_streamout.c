@@ -254,7 +254,10 @@ static void unknown_length(void)
 }
 
 static const struct unit_test tests[] = {
-	{"in_order", in_order},         {"stuck_reader", stuck_reader},     {"reader_gone", reader_gone},
-	{"started_over", started_over}, {"unknown_length", unknown_length},
+	{"in_order", in_order},
+	{"stuck_reader", stuck_reader},
+	{"reader_gone", reader_gone},
+	{"started_over", started_over},
+	{"unknown_length", unknown_length},
 };
 UNIT_MAIN("streamout", tests)
