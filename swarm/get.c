@@ -257,11 +257,11 @@ static void leave_swarm(struct ev_loop *loop, struct swarm_peer *sp)
 
 /* The store's running seeder takes this task's seeding (swarm/seeder.h): a host that runs many gets
  * keeps one seeder, not one process per get. 1 when it took it. */
-static int hand_over_seeding(struct get_run *g, const char *headers, const char *fp)
+static int hand_over_seeding(struct get_run *g, const char *fp)
 {
 	char err[512];
-	if (seeder_hand_over(store_root(g->df->store), fp, g->job->url, headers, &g->job->digest,
-			     (double)g->df->cfg->get_seed_idle, err, sizeof err) != DF_OK) {
+	if (seeder_hand_over(store_root(g->df->store), fp, g->job->url, g->job->headers, g->job->nheaders,
+			     &g->job->digest, (double)g->df->cfg->get_seed_idle, err, sizeof err) != DF_OK) {
 		log_debug("get %s: %s; a seeder of its own seeds it", g->shown, err);
 		return 0;
 	}
@@ -436,7 +436,7 @@ int swarm_get(struct df *df, struct get_job *job)
 			h = livecopy_finish(g.live, -1, err, sizeof err);
 			g.live = NULL;
 		}
-		if (h == DF_AGAIN && seeding && hand_over_seeding(&g, headers, fp))
+		if (h == DF_AGAIN && seeding && hand_over_seeding(&g, fp))
 			seeding = 0;
 		if (h == DF_AGAIN && seeding) {
 			/* The copy to -O (and its fsync: ~0.1 s per 64 MiB on ext4, far more on a busy disk)
@@ -481,7 +481,7 @@ int swarm_get(struct df *df, struct get_job *job)
 	rc = DF_EXIT_OK;
 	close_output(job); /* a FIFO's reader sees its end now, not when the seeder is done */
 	summary(&g);
-	if (seeding && hand_over_seeding(&g, headers, fp))
+	if (seeding && hand_over_seeding(&g, fp))
 		seeding = 0;
 	if (seeding) {
 		if (seeder_detach(&s) == DF_OK) {

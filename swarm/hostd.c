@@ -520,8 +520,7 @@ static void job_timeout(struct ev_loop *loop, struct loop_timeout *t)
 	job_close_later(DF_CONTAINER_OF(t, struct hjob, to));
 }
 
-/* Only the daemon's own user, or root, may have files written in its name. */
-static int peer_allowed(int fd)
+int hostd_peer_allowed(int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof cr;
@@ -555,7 +554,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		if (hd->jobs)
 			hd->jobs->prev = j;
 		hd->jobs = j;
-		if (!peer_allowed(fd)) {
+		if (!hostd_peer_allowed(fd)) {
 			hd->st.refused++;
 			job_end(j, DF_EXIT_USAGE, "refused: df proxy serves hand-offs from its own user only");
 			continue;

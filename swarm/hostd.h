@@ -78,6 +78,10 @@ struct hostd_job_spec {
 };
 int hostd_prepare(const char *buf, size_t len, struct hostd_job_spec *spec, const char **why);
 
+/* Whether the process at the other end of unix socket fd may have this one act in its name: this
+ * process's own user, or root (SO_PEERCRED). */
+int hostd_peer_allowed(int fd);
+
 /* Where a request arriving in pieces ends: the length before its empty line ("\n\n" or "\n\r\n"),
  * or 0 while it has not arrived. seen: the bytes of buf earlier calls already scanned (only their
  * last two are looked at again). The same answer as one call over the whole buffer. */

@@ -105,30 +105,43 @@ int hostd_socket_path(const char *socket_path, const char *data_root, char *buf,
 	return n > 0 && (size_t)n < cap ? DF_OK : DF_ERR;
 }
 
+size_t hostd_job_lines_cap(const char *url, const char *output, const char *const *headers, int nheaders)
+{
+	size_t cap = strlen(url) + strlen(output) + 128;
+	for (int i = 0; i < nheaders; i++)
+		cap += strlen(headers[i]) + 16;
+	return cap;
+}
+
+void hostd_put_job(struct proto_buf *b, const char *url, const char *output, int mode, const char *const *headers,
+		   int nheaders, const struct digest_spec *digest)
+{
+	proto_put(b, "url", "%s", url);
+	proto_put(b, "output", "%s", output);
+	if (mode >= 0)
+		proto_put(b, "mode", "%04o", (unsigned)mode);
+	for (int i = 0; i < nheaders; i++)
+		proto_put(b, "header", "%s", headers[i]);
+	if (digest && digest->len) {
+		char d[80];
+		digest_spec_format(digest, d, sizeof d);
+		proto_put(b, "digest", "%s", d);
+	}
+}
+
 /* The request's bytes (malloc'd, *len set), or NULL. */
 static char *build_request(const struct hostd_handoff *h, const char *output, size_t *len)
 {
-	size_t cap = strlen(h->url) + strlen(output) + 128;
-	for (int i = 0; i < h->nheaders; i++)
-		cap += strlen(h->headers[i]) + 16;
+	size_t cap = hostd_job_lines_cap(h->url, output, h->headers, h->nheaders);
 	char *mem = malloc(cap);
 	if (!mem)
 		return NULL;
 	struct proto_buf b;
 	proto_buf_init(&b, mem, cap);
-	proto_put(&b, "url", "%s", h->url);
-	proto_put(&b, "output", "%s", output);
 	/* the file is this user's: the permissions a file created here would get, not the daemon's */
 	mode_t um = umask(0);
 	umask(um);
-	proto_put(&b, "mode", "%04o", (unsigned)(0666 & ~um));
-	for (int i = 0; i < h->nheaders; i++)
-		proto_put(&b, "header", "%s", h->headers[i]);
-	if (h->digest && h->digest->len) {
-		char d[80];
-		digest_spec_format(h->digest, d, sizeof d);
-		proto_put(&b, "digest", "%s", d);
-	}
+	hostd_put_job(&b, h->url, output, (int)(0666 & ~um), h->headers, h->nheaders, h->digest);
 	if (b.overflow || b.len + 1 >= cap) {
 		free(mem);
 		return NULL;

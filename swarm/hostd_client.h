@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/digest.h"
+#include "core/proto.h"
 #include "core/slice.h"
 
 /* One line the daemon answers, parsed (pure: hostd_parse_answer). */
@@ -27,6 +28,13 @@ struct hostd_answer {
 /* Parses one line without its "\n". A line of a known kind with malformed numbers is an error
  * (DF_ERR, *a untouched); an unknown kind is HOSTD_ANS_OTHER. Pure. */
 int hostd_parse_answer(const char *line, size_t len, struct hostd_answer *a);
+
+/* A job's request lines (the hand-off's, and the seeder hand-over's, which adds its own): url,
+ * output, mode when >= 0, a header line each ("Name: value"), the digest when given. cap: a buffer they fit in,
+ * with room for ~100 bytes more. */
+size_t hostd_job_lines_cap(const char *url, const char *output, const char *const *headers, int nheaders);
+void hostd_put_job(struct proto_buf *b, const char *url, const char *output, int mode, const char *const *headers,
+		   int nheaders, const struct digest_spec *digest);
 
 /* Where the socket is: socket_path when set, else DATA/proxy.sock under data_root (or the default
  * store root when data_root is empty). DF_OK, or DF_ERR when no path fits in cap. */

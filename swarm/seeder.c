@@ -23,6 +23,7 @@
 #include "net/http_parse.h"
 #include "net/loop.h"
 #include "swarm/hostd.h"
+#include "swarm/hostd_client.h"
 #include "swarm/storegc.h"
 
 #define ADOPT_MAX 32768   /* a hand-over request: the hand-off's lines (hostd.h) and config */
@@ -303,12 +304,9 @@ static void adopt_accept(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		struct ucred cr;
-		socklen_t cl = sizeof cr;
 		struct adoption *a = NULL;
 		/* the store is this user's: only this user (or root) hands tasks to its seeder */
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || (cr.uid != 0 && cr.uid != geteuid()) ||
-		    !(a = malloc(sizeof *a))) {
+		if (!hostd_peer_allowed(fd) || !(a = malloc(sizeof *a))) {
 			close(fd);
 			continue;
 		}
@@ -371,18 +369,20 @@ static void adopt_stop(struct seeder *s)
 		unlink(s->sock); /* still ours: a newer seeder's stays */
 }
 
-int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
-		     const struct digest_spec *digest, double idle, char *err, size_t errlen)
+int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *const *headers,
+		     int nheaders, const struct digest_spec *digest, double idle, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/seeder.sock", store_root) >= sizeof sa.sun_path) {
 		snprintf(err, errlen, "store path too long for a socket");
 		return DF_ERR;
 	}
-	char *req = malloc(ADOPT_MAX);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = DF_ERR;
-	if (!req || fd < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
+	/* the hand-off request's lines (the output is not used), the configuration and the idle time */
+	size_t cap = hostd_job_lines_cap(url, "/dev/null", headers, nheaders) + 128;
+	char *req = cap <= ADOPT_MAX ? malloc(cap) : NULL;
+	int fd = req ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1, rc = DF_ERR;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", req ? strerror(errno) : "request too long, or out of memory");
 		goto out;
 	}
 	/* a seeder that hangs holds nothing here for long: the connect, the request and the answer */
@@ -393,26 +393,12 @@ int seeder_hand_over(const char *store_root, const char *fingerprint, const char
 		snprintf(err, errlen, "no seeder runs for this store (%s)", strerror(errno));
 		goto out;
 	}
-	/* the hand-off request's lines (hostd.h; the output is not used) and the configuration */
 	struct proto_buf b;
-	proto_buf_init(&b, req, ADOPT_MAX);
-	proto_put(&b, "url", "%s", url);
-	proto_put(&b, "output", "%s", "/dev/null");
-	for (const char *h = headers; h && *h;) {
-		const char *e = strstr(h, "\r\n");
-		size_t n = e ? (size_t)(e - h) : strlen(h);
-		if (n)
-			proto_put(&b, "header", "%.*s", (int)n, h);
-		h += n + (e ? 2 : 0);
-	}
-	if (digest && digest->len) {
-		char d[80];
-		digest_spec_format(digest, d, sizeof d);
-		proto_put(&b, "digest", "%s", d);
-	}
+	proto_buf_init(&b, req, cap);
+	hostd_put_job(&b, url, "/dev/null", -1, headers, nheaders, digest);
 	proto_put(&b, "config", "%s", fingerprint);
 	proto_put(&b, "idle", "%.0f", idle);
-	if (b.overflow || b.len + 1 >= ADOPT_MAX) {
+	if (b.overflow || b.len + 1 >= cap) {
 		snprintf(err, errlen, "request too long");
 		goto out;
 	}

@@ -43,12 +43,12 @@ void seeder_fingerprint(const char *supernodes, const char *token, const char *c
 int seeder_parse_hand_over(const char *buf, size_t len, const char *fingerprint, struct hostd_job_spec *spec,
 			   unsigned long *idle, const char **why);
 
-/* Asks the store's running seeder to seed url (headers: "Name: value\r\n" lines for the source, or
- * NULL; digest: NULL or len 0 for none) in this get's place, for at least idle seconds unasked (its
+/* Asks the store's running seeder to seed url (headers: nheaders "Name: value" lines for the source;
+ * digest: NULL or len 0 for none) in this get's place, for at least idle seconds unasked (its
  * --seed-idle). DF_OK: it took it; DF_ERR with err (none runs, another configuration, it refused):
  * the caller seeds as before. Blocks at most ~3 s. */
-int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *headers,
-		     const struct digest_spec *digest, double idle, char *err, size_t errlen);
+int seeder_hand_over(const char *store_root, const char *fingerprint, const char *url, const char *const *headers,
+		     int nheaders, const struct digest_spec *digest, double idle, char *err, size_t errlen);
 
 /* Forks. In the parent returns DF_OK (the child's pid is in STORE_ROOT/seeder.pid) or DF_ERR when
  * fork failed. The child never returns: it serves until idle or SIGTERM, tells the supernode it
