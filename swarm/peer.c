@@ -1140,11 +1140,37 @@ static void stall_arm(struct dl *d)
 	}
 }
 
+/* Turns down a registration answer: the registration it made, if it names one, leaves at once
+ * (else it would hold its slots and claims at that supernode until peer_silence), then the next
+ * supernode or the source. */
+static int secret_valid(const char *s)
+{
+	return strlen(s) == PROTO_SECRET_HEX && strspn(s, "0123456789abcdef") == PROTO_SECRET_HEX;
+}
+
+static void refuse_registration(struct dl *d, const struct answer *a, const char *why)
+{
+	if (a->peer >= 0 && a->peer <= INT_MAX && secret_valid(a->secret)) {
+		d->handle = (int)a->peer;
+		snprintf(d->secret, sizeof d->secret, "%s", a->secret);
+		if (send_leave(d) != DF_OK) /* one already on its way: this one need not be awaited */
+			leave_request(d, released_left, NULL);
+		d->handle = -1;
+		d->secret[0] = 0;
+	}
+	next_supernode_or_direct(d, why, 0);
+}
+
 static void on_registered(struct dl *d, struct answer *a, const char *body, size_t len)
 {
 	char etag[400], lm[400], why[160];
 	if (a->peer < 0 || strcmp(a->task, d->id) != 0) {
-		next_supernode_or_direct(d, "malformed answer to register", 0);
+		refuse_registration(d, a, "malformed answer to register");
+		return;
+	}
+	if (a->peer > INT_MAX || !secret_valid(a->secret)) {
+		/* every later request carries both in its query: nothing else may get into that URL */
+		refuse_registration(d, a, "malformed answer to register: no valid handle and secret");
 		return;
 	}
 	if (a->piece_size < PROTO_PIECE_SIZE_MIN || a->piece_size > PROTO_PIECE_SIZE_MAX) {
@@ -1152,7 +1178,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		 * checksum per few bytes of file */
 		snprintf(why, sizeof why, "malformed answer to register: piece-size %llu, not 16 KiB to 256 MiB",
 			 (unsigned long long)a->piece_size);
-		next_supernode_or_direct(d, why, 0);
+		refuse_registration(d, a, why);
 		return;
 	}
 	/* the piece size is known good: no division by zero */
@@ -1162,7 +1188,7 @@ static void on_registered(struct dl *d, struct answer *a, const char *body, size
 		else
 			snprintf(why, sizeof why, "malformed answer to register: length %lld is more than %u pieces",
 				 (long long)a->length, STORE_MAX_PIECES);
-		next_supernode_or_direct(d, why, 0);
+		refuse_registration(d, a, why);
 		return;
 	}
 	d->dormant = 0; /* registered: the heartbeats keep it again */

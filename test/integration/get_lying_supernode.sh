@@ -5,7 +5,9 @@
 # than the piece, each fetch failed, and the get retried for ever (bytes kept arriving, so the stall
 # timeout never fired). A plausible lie (512 KiB for 256 KiB pieces) makes every piece fail too:
 # with no whole piece for the stall timeout plus a piece's deadline the get goes to the source. A
-# length the store cannot hold (or none) is refused like a bad piece size.
+# length the store cannot hold (or none) is refused like a bad piece size. A refused answer's
+# registration leaves at once (before, it stayed at the supernode, holding its slots, until the
+# peer silence timeout); an answer whose handle or secret could not go into a URL is refused too.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 command -v python3 >/dev/null || skip "python3 not installed"
@@ -19,6 +21,13 @@ lie() {
   track $!
   wait_port "$RP"
 }
+# the peers registered at the supernode, all tasks (status lists each under its task)
+regs() { curl -s "http://127.0.0.1:$SP/v1/status" | grep -cE '^  127\.0\.0\.1:[0-9]+ '; }
+no_regs() { # $1: after what
+  local n
+  for _ in $(seq 20); do n=$(regs); [ "$n" = 0 ] && return; sleep 0.1; done
+  fail "$1: the supernode still holds $n registrations"
+}
 secs() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 # no piece size, or 0: refused alike (a division by zero once the length was checked first)
@@ -27,6 +36,7 @@ for v in 0 x; do
   DEADLINE=60 expect_rc 0 "$DF" get "$url" -O "outp$v" --supernode "127.0.0.1:$RP" --data "$T/cp$v" --seed-idle 0
   [ "$(sha "outp$v")" = "$want" ] || fail "piece-size $v: wrong bytes"
   expect_in "malformed answer to register: piece-size 0"
+  no_regs "piece-size $v"
 done
 
 lie 1
@@ -45,12 +55,22 @@ for v in 1000000000000000 -5 abc; do
   [ "$(sha "outl$v")" = "$want" ] || fail "length $v: wrong bytes"
   expect_in "malformed answer to register"
   expect_in "straight from the source"
+  no_regs "length $v"
+done
+
+# a secret or handle that is not what a supernode gives: it would go into every later URL
+for kv in "secret=0123&task=x" "secret=" "peer=99999999999"; do
+  lie "${kv#*=}" "${kv%%=*}"
+  DEADLINE=60 expect_rc 0 "$DF" get "$url" -O outs --supernode "127.0.0.1:$RP" --data "$T/cs" --seed-idle 0
+  [ "$(sha outs)" = "$want" ] || fail "$kv: wrong bytes"
+  expect_in "malformed answer to register: no valid handle and secret"
+  rm -f outs
 done
 
 # a plausible length larger than the file's: its last pieces never come, and the source, asked
 # from where the stored pieces end, answers 416; the probe asks again from byte 0, sees the real
 # length and starts over (before: the get failed with "source answered 416")
-# (a supernode of its own: the refused answers above left registrations that never fetch)
+# (a supernode of its own: the secrets refused above left registrations)
 SP0=$SP
 SP=$(free_port); start_supernode sn2 "$SP" --piece-size 256k
 lie $((4 << 20)) length
