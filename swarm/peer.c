@@ -42,10 +42,13 @@
  * back ("source ...: timeout") instead of this side's "no supernode answered" and a second 30 s
  * spent trying the same silent source straight. */
 #define REGISTER_TIMEOUT (CTL_TIMEOUT + 15.0)
-/* A registration may rightly wait that long, but a supernode that accepted it and hangs (its loop
- * stuck, the process stopped: the kernel still completes connections) should not cost all of it:
- * after PROBE_AFTER s of waiting, and again every PROBE_AFTER s, GET /v1/ping; no answer to that
- * within PROBE_TIMEOUT s is a dead supernode, and the next one (or the source) is asked. */
+/* A registration may rightly wait that long, but a supernode that took it and hangs (its loop stuck,
+ * the process stopped: the kernel still completes connections) should not cost all of it: after
+ * PROBE_AFTER s of waiting, and again every PROBE_AFTER s, GET /v1/ping; no answer to that within
+ * PROBE_TIMEOUT s is a hung supernode, and the next one (or the source) is asked at once: one that
+ * cannot answer a ping for 10 s is not restarting. A download in swarm mode is watched alike
+ * (sn_watch_cb): waiting PROBE_AFTER s on the supernode (a work request, a piece it sends) without
+ * a byte from it asks the same question. */
 #define PROBE_AFTER 5.0
 #define PROBE_TIMEOUT 10.0
 #define HEARTBEAT 10.0
@@ -135,15 +138,18 @@ struct dl {
 	size_t rlen;
 	struct fetch *fetches; /* MAX_FETCHES slots, or NULL */
 	int nactive;
-	double piece_secs;      /* moving average of a piece fetch's duration here (0: none yet) */
-	int fail_streak;        /* piece fetches failed in a row (work requests back off) */
-	double last_work;       /* when the last work request went out */
-	ev_timer work_backoff;  /* the backed-off work request */
-	double last_progress;   /* the last piece byte (or registration) in swarm mode */
-	double last_piece;      /* the last piece that arrived whole and right (or registration) */
-	ev_timer stall;         /* no progress for [get] stall_timeout: to the source */
-	char last_fail[160];    /* the last failed piece, for the stall message */
-	char super_failed[320]; /* the supernode failed the task: its reason ("" otherwise) */
+	double piece_secs;          /* moving average of a piece fetch's duration here (0: none yet) */
+	int fail_streak;            /* piece fetches failed in a row (work requests back off) */
+	double last_work;           /* when the last work request went out */
+	ev_timer work_backoff;      /* the backed-off work request */
+	double last_progress;       /* the last piece byte (or registration) in swarm mode */
+	double last_piece;          /* the last piece that arrived whole and right (or registration) */
+	ev_timer stall;             /* no progress for [get] stall_timeout: to the source */
+	ev_timer sn_watch;          /* swarm mode: is the supernode we wait on alive? (sn_watch_cb) */
+	struct http_fetch *sn_ping; /* that question in flight */
+	double sn_heard;            /* the last answer or piece byte from the supernode */
+	char last_fail[160];        /* the last failed piece, for the stall message */
+	char super_failed[320];     /* the supernode failed the task: its reason ("" otherwise) */
 	struct swarm_dl_stats stats;
 	char sup_sha256[80];
 	/* The digest given (d->digest), computed by a worker as the prefix from byte 0 lands, so the
@@ -551,6 +557,8 @@ static int fetch_body(struct http_fetch *hf, const char *data, size_t len, void 
 	if (!f->t_first)
 		f->t_first = monotime_now();
 	f->d->last_progress = monotime_now();
+	if (f->addr[0] == 's' && strcmp(f->addr, "super") == 0)
+		f->d->sn_heard = f->d->last_progress;
 	if (f->buf) { /* a second copy: kept in memory */
 		if (len > f->size - f->got)
 			return DF_ERR; /* more than the piece holds: a bad transfer, reported as failed */
@@ -1128,11 +1136,86 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	start_direct(d, why);
 }
 
+/* GET /v1/ping at d's supernode: is its loop running? NULL (logged) when it cannot even be asked. */
+static struct http_fetch *
+ping_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx), void *ctx)
+{
+	char url[512], err[256];
+	snprintf(url, sizeof url, "%s://%s/v1/ping", d->sp->scheme, super_of(d));
+	struct http_request req = {
+		.method = "GET",
+		.url = url,
+		.what = "supernode",
+		.on_done = on_done,
+		.ctx = ctx,
+		.connect_timeout = 3,
+		.first_byte_timeout = PROBE_TIMEOUT,
+		.idle_timeout = PROBE_TIMEOUT,
+	};
+	struct http_fetch *f = http_client_request(d->sp->cfg.cluster, &req, err, sizeof err);
+	if (!f)
+		log_debug("supernode %s: no liveness probe: %s", super_of(d), err);
+	return f;
+}
+
+static void sn_watch_stop(struct dl *d)
+{
+	ev_timer_stop(d->sp->cfg.loop, &d->sn_watch);
+	if (d->sn_ping)
+		http_fetch_cancel(d->sn_ping);
+	d->sn_ping = NULL;
+}
+
+static void sn_ping_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	struct dl *d = ctx;
+	d->sn_ping = NULL;
+	if (rc == DF_OK) { /* any answer (a 404 from an older supernode too): its loop runs */
+		d->sn_heard = monotime_now();
+		return;
+	}
+	if (d->mode != M_SWARM)
+		return;
+	char why[400];
+	snprintf(why, sizeof why,
+		 "sent nothing for %.0f s and answers nothing, not even /v1/ping within %.0f s (%s): hung?",
+		 monotime_now() - d->sn_heard, PROBE_TIMEOUT, msg ? msg : "failed");
+	sn_watch_stop(d);
+	/* what is asked of it goes with it: a late answer must not move this download again; its piece
+	 * transfers end at their own deadlines (the source, or the next supernode, is asked for them) */
+	cancel_ctls(d);
+	next_supernode_or_direct(d, why, 0);
+}
+
+/* Every second in swarm mode: when the download waits on the supernode (a control request,
+ * a piece from it) and has heard nothing from it for PROBE_AFTER s, GET /v1/ping. A supernode that
+ * only has nothing to hand out answers a ping at once; a hung one holds the download until the
+ * stall timeout otherwise (its pieces in flight and the work request each wait out their own). */
+static void sn_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct dl *d = DF_CONTAINER_OF(w, struct dl, sn_watch);
+	if (d->mode != M_SWARM) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	if (d->sn_ping || monotime_now() - d->sn_heard < PROBE_AFTER)
+		return;
+	int waiting = d->ctls != NULL;
+	for (int i = 0; !waiting && d->fetches && i < MAX_FETCHES; i++)
+		waiting = d->fetches[i].active && strcmp(d->fetches[i].addr, "super") == 0;
+	if (!waiting)
+		return;
+	d->sn_ping = ping_request(d, sn_ping_done, d); /* NULL (out of memory): the stall timeout stays */
+}
+
 /* Starts watching for progress (entering swarm mode). */
 static void stall_arm(struct dl *d)
 {
 	struct ev_loop *loop = d->sp->cfg.loop;
-	d->last_progress = d->last_piece = monotime_now();
+	d->last_progress = d->last_piece = d->sn_heard = monotime_now();
+	ev_timer_again(loop, &d->sn_watch);
 	ev_timer_stop(loop, &d->stall);
 	if (d->sp->cfg.stall_timeout > 0) {
 		ev_timer_set(&d->stall, d->sp->cfg.stall_timeout, 0);
@@ -1298,7 +1381,7 @@ static void probe_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	http_fetch_cancel(c->f);
 	free(c->body);
 	free(c);
-	next_supernode_or_direct(d, why, 1);
+	next_supernode_or_direct(d, why, 0);
 }
 
 static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1306,22 +1389,8 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct ctl *c = DF_CONTAINER_OF(w, struct ctl, probe_after);
-	struct dl *d = c->d;
-	char url[512], err[256];
-	snprintf(url, sizeof url, "%s://%s/v1/ping", d->sp->scheme, super_of(d));
-	struct http_request req = {
-		.method = "GET",
-		.url = url,
-		.what = "supernode",
-		.on_done = probe_done,
-		.ctx = c,
-		.connect_timeout = 3,
-		.first_byte_timeout = PROBE_TIMEOUT,
-		.idle_timeout = PROBE_TIMEOUT,
-	};
-	c->probe = http_client_request(d->sp->cfg.cluster, &req, err, sizeof err);
-	if (!c->probe) /* cannot even ask (out of memory): the registration's own deadline stays */
-		log_debug("supernode %s: no liveness probe: %s", super_of(d), err);
+	/* when it cannot even ask (out of memory), the registration's own deadline stays */
+	c->probe = ping_request(c->d, probe_done, c);
 }
 
 static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
@@ -1335,6 +1404,8 @@ static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	if (mine)
 		d->ctl = NULL;
 	const char *body = c->body ? c->body : "";
+	if (rc == DF_OK)
+		d->sn_heard = monotime_now();
 	if (d->leave_after && !d->ctls)
 		leave_now(d);
 	if (d->mode == M_FAILED || d->mode == M_DIRECT)
@@ -1910,6 +1981,7 @@ static void dl_free(struct dl *d)
 	ev_timer_stop(d->sp->cfg.loop, &d->work_backoff);
 	ev_timer_stop(d->sp->cfg.loop, &d->stall);
 	ev_timer_stop(d->sp->cfg.loop, &d->writer_wait);
+	sn_watch_stop(d);
 	if (d->leave_fetch)
 		http_fetch_cancel(d->leave_fetch);
 	stop_fetches(d);
@@ -2099,6 +2171,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		ev_timer_init(&d->retry, retry_cb, 0, 0);
 		ev_timer_init(&d->work_backoff, work_backoff_cb, 0, 0);
 		ev_timer_init(&d->stall, stall_cb, 0, 0);
+		ev_timer_init(&d->sn_watch, sn_watch_cb, 1.0, 1.0); /* looks every second, asks after PROBE_AFTER */
 		ev_timer_init(&d->writer_wait, writer_wait_cb, 0, 0);
 		d->next = sp->dls;
 		sp->dls = d;

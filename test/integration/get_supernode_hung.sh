@@ -5,6 +5,9 @@
 # the source. Now, after 5 s of waiting, the get asks GET /v1/ping: a live supernode answers it
 # from its loop at once, a hung one does not within 10 s, and the get moves on after ~15 s.
 # And a live supernode that waits on a slow source is still waited for (get_source_silent).
+# The same holds for a supernode that hangs in the middle of a download: the work request (a
+# long-poll the supernode holds up to 10 s) is probed alike, and the get finishes from the source
+# ~15 s after the hang (before: its stall timeout or the work request's 30 s, whichever first).
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 file_and_supernode 2
@@ -41,5 +44,32 @@ hung_get pair "127.0.0.1:$SP,127.0.0.1:$SP2" "supernode 127.0.0.1:"
 [[ $OUT != *"straight from the source"* ]] || fail "the get went to the source though supernode $other was up: $OUT"
 grep -q "registered" "$( [ "$first" = sn ] && echo sn2 || echo sn ).log" || fail "the other supernode never saw the get"
 kill -CONT "$(cat "$first.pid")"
+
+# 3. the supernode hangs mid-download: a get at 2 MiB/s of a 16 MiB file, stopped 1 s after it
+# registered
+make_file www/big 16
+bigsum=$(sha www/big)
+nreg=$(grep -c "registered" sn.log)
+"$DF" get "http://127.0.0.1:$NP/big" -O big --supernode "127.0.0.1:$SP" --data "$T/d-big" --seed-idle 0 \
+  --limit-rate 2M > big.out 2>&1 &
+gpid=$!
+track $gpid
+# registered (pieces flow from then on), then a second of the download
+big_registered() { [ "$(grep -c registered sn.log)" -gt "$nreg" ]; }
+wait_for 30 "the big get's registration" big_registered
+sleep 1
+kill -STOP "$(cat sn.pid)"
+t0=$EPOCHREALTIME
+await $gpid 90 "the get whose supernode hung"
+secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+kill -CONT "$(cat sn.pid)"
+[ "$RC" = 0 ] || fail "mid-download: the get exited $RC: $(cat big.out)"
+[ "$(sha big)" = "$bigsum" ] || fail "mid-download: the output differs from the source"
+OUT=$(cat big.out)
+# ~15 s to give up on the supernode, then the rest (at most 12 MiB) at 2 MiB/s; before, 30 s + the rest
+awk -v s="$secs" 'BEGIN { exit !(s < 27) }' || fail "mid-download: the get took $secs s after the hang"
+expect_in "sent nothing for"
+expect_in "not even /v1/ping"
+echo "mid-download: the get ended $secs s after the hang: $(grep -m1 'not even' big.out)"
 sn_alive sn "being stopped"
 pass "get_supernode_hung: a hung supernode costs ~15 s, not 45"
