@@ -848,18 +848,21 @@ static void handle_redirect(struct http_fetch *f, struct slice loc, size_t head_
 	struct cconn *c = f->c;
 	int reusable = f->fr.keep_alive && !f->fr.chunked && !f->fr.until_close &&
 		       (f->fr.no_body || (uint64_t)(c->in_len - head_len) == (uint64_t)f->fr.content_length);
+	/* loc points into the connection's buffer, which a closed connection frees: read it first */
+	char sh[1024], bad[1400] = "";
+	char *next = malloc(URL_MAX);
+	if (!next || http_url_resolve(f->url, loc, next, URL_MAX) < 0)
+		snprintf(bad, sizeof bad, "bad redirect from %s: Location %.200s", f->dial,
+			 shown(loc.p, loc.n, sh, sizeof sh));
 	if (reusable)
 		c->in_off = c->in_len;
 	release_conn(f, reusable);
-	char sh[1024];
-	if (f->redirects >= max) {
-		failf(f, "too many redirects (%d) from %s", max, shown(f->url, strlen(f->url), sh, sizeof sh));
-		return;
-	}
-	char *next = malloc(URL_MAX);
-	if (!next || http_url_resolve(f->url, loc, next, URL_MAX) < 0) {
+	if (f->redirects >= max || bad[0]) {
 		free(next);
-		failf(f, "bad redirect from %s: Location %.200s", f->dial, shown(loc.p, loc.n, sh, sizeof sh));
+		if (bad[0])
+			failf(f, "%s", bad);
+		else
+			failf(f, "too many redirects (%d) from %s", max, shown(f->url, strlen(f->url), sh, sizeof sh));
 		return;
 	}
 	struct http_url old = f->u;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # df's HTTP client (test/tools/httpget) against a real nginx: whole files, Range, keep-alive reuse,
-# parallel fetches, redirect chains (nginx `return 30x`, also across hosts), chunked bodies (gzip and
+# parallel fetches, redirect chains (nginx `return 30x`, also across hosts, also on connections
+# the server closes), chunked bodies (gzip and
 # a chunked upstream), error statuses, timeouts (first byte, idle), refused connections, and
 # http_proxy / no_proxy through a second nginx acting as the proxy.
 . "$(dirname "$0")/../lib.sh"
@@ -28,6 +29,8 @@ start_nginx "$T/root" "$port" "
   location /r2 { return 301 http://localhost:$port/r3; }
   location /r3 { return 307 /big; }
   location /loop { return 302 /loop; }
+  location /rc { keepalive_timeout 0; return 302 /rc2; }
+  location /rc2 { keepalive_timeout 0; return 301 http://localhost:$port/big; }
   location /gz/ { alias $T/root/; gzip on; gzip_types text/plain; gzip_min_length 0; }
   location /slow/ { alias $T/root/; limit_rate 1; }
   location /up/ { proxy_pass http://127.0.0.1:$hsport/; proxy_http_version 1.1; proxy_buffering off; }
@@ -54,6 +57,12 @@ expect_rc 0 "$GET" -o "$T/red" "$U/r1"
 expect_in "redirects 3 url http://localhost:$port/big"
 [ "$(echo "$OUT" | grep -c "^status 200")" = 1 ] || fail "redirect statuses: $OUT"
 cmp -s "$T/red" "$T/root/big" || fail "redirected body differs"
+# redirects on connections the server closes (Connection: close): the Location was read out of the
+# closed connection's freed buffer (a crash: SIGSEGV with musl, heap-use-after-free under ASan)
+curl -sI "$U/rc" | grep -qi '^connection: close' || fail "nginx keeps /rc's connection open: no test"
+expect_rc 0 "$GET" -o "$T/redc" "$U/rc"
+expect_in "redirects 2 url http://localhost:$port/big"
+cmp -s "$T/redc" "$T/root/big" || fail "redirected body (connection closed) differs"
 expect_rc 1 "$GET" "$U/loop"
 expect_in "too many redirects (10)"
 expect_rc 0 "$GET" --no-redirect "$U/r1"
