@@ -422,6 +422,9 @@ static int check_flags(const struct push *p, const struct opt_result *r, const s
 	}
 	if (!p->df->cfg->get_supernode[0])
 		return cmd_usage("push", "%s", "needs a supernode: --supernode HOST:PORT (or [get] supernode)");
+	if (p->p.duplicates)
+		log_warn("push: %d host%s listed more than once: each host gets the file once", p->p.duplicates,
+			 p->p.duplicates == 1 ? "" : "s");
 	return DF_EXIT_OK;
 }
 

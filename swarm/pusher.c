@@ -1,11 +1,13 @@
 /* The sending end of `df push`: the pushed file's server, the preheat and re-announce at the
  * supernode, and the requests that tell each host's push receiver to fetch (swarm/pusher.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +56,43 @@ int pusher_host_parse(const char *s, size_t n, char *out, size_t cap)
 	return w > 0 && (size_t)w < cap ? DF_OK : DF_ERR;
 }
 
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 16777619u;
+	return h;
+}
+
+/* Looks name up in the set of listed hosts; when absent, reserves its slot for index i (growing the
+ * set to keep it at most half full). 1: listed already, 0: added, DF_ERR: out of memory. */
+static int seen_add(struct pusher *p, const char *name, int i)
+{
+	if (2 * (size_t)(p->nhosts + 1) > p->seen_cap) {
+		size_t cap = p->seen_cap ? 2 * p->seen_cap : 64;
+		uint32_t *t = calloc(cap, sizeof *t);
+		if (!t)
+			return DF_ERR;
+		for (int k = 0; k < p->nhosts; k++)
+			for (size_t j = name_hash(p->hosts[k].name) & (cap - 1);; j = (j + 1) & (cap - 1))
+				if (!t[j]) {
+					t[j] = (uint32_t)k + 1;
+					break;
+				}
+		free(p->seen);
+		p->seen = t;
+		p->seen_cap = cap;
+	}
+	for (size_t j = name_hash(name) & (p->seen_cap - 1);; j = (j + 1) & (p->seen_cap - 1)) {
+		if (!p->seen[j]) {
+			p->seen[j] = (uint32_t)i + 1;
+			return 0;
+		}
+		if (strcasecmp(p->hosts[p->seen[j] - 1].name, name) == 0)
+			return 1;
+	}
+}
+
 int pusher_add_host(struct pusher *p, const char *s, size_t n)
 {
 	char name[sizeof p->hosts[0].name];
@@ -64,6 +103,13 @@ int pusher_add_host(struct pusher *p, const char *s, size_t n)
 	if (!h)
 		return DF_ERR;
 	p->hosts = h;
+	rc = seen_add(p, name, p->nhosts); /* its slot names hosts[nhosts], filled below */
+	if (rc == 1) {
+		p->duplicates++;
+		return DF_OK;
+	}
+	if (rc != 0)
+		return DF_ERR;
 	h = &p->hosts[p->nhosts++];
 	memset(h, 0, sizeof *h);
 	h->ps = p;
@@ -669,6 +715,9 @@ void pusher_free(struct pusher *p)
 		p->body = NULL;
 	}
 	free(p->hosts);
+	free(p->seen);
+	p->seen = NULL;
+	p->seen_cap = 0;
 	p->hosts = NULL;
 	p->nhosts = 0;
 }

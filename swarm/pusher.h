@@ -56,7 +56,10 @@ struct pusher {
 	/* the hosts (pusher_add_host) */
 	struct pusher_host *hosts;
 	int nhosts;
+	int duplicates; /* host lines that named a host already listed (each host is pushed once) */
 	/* private */
+	uint32_t *seen; /* open-addressing set of hosts[] indexes + 1 by name, seen_cap slots */
+	size_t seen_cap;
 	int next, running, done;
 	int file_server;  /* the source is our own file server (not --preheat URL) */
 	const char *path; /* what hosts are POSTed: /v1/push, or /v1/blobs with body */
@@ -77,8 +80,9 @@ struct pusher {
 	uint64_t announced;
 };
 
-/* Adds one host[:port] (a bare host gets df proxy's port 65002); blank and '#' lines are skipped.
- * DF_ERR when out of memory or the name is too long. */
+/* Adds one host[:port] (a bare host gets df proxy's port 65002); blank and '#' lines are skipped,
+ * and so is a host listed already (counted in duplicates). DF_ERR when out of memory or the name is
+ * too long. */
 int pusher_add_host(struct pusher *p, const char *s, size_t n);
 /* One line of a group (or a --host): HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address, blanks
  * around it ignored; without a port df proxy's push port (65002). DF_OK with "host:port" in out,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # df push to a host group: 8 hosts (df proxy processes with their own stores, piece ports and push
 # directories) and a supernode. Every host gets the file under its push directory; the pushing
-# machine sends it about once; a host that is down makes the exit code non-zero and is named while
+# machine sends it about once; a host listed twice gets it once; a host that is down makes the exit code non-zero and is named while
 # the others succeed; pushing again costs a check; paths that would escape the push directory are
 # refused.
 . "$(dirname "$0")/../lib.sh"
@@ -18,12 +18,16 @@ N=8
 start_push_hosts $N "$SP" 30M
 dead=$(free_port)
 { echo "# a host that is down"; echo "127.0.0.1:$dead"; } >> hosts.txt
+# a host listed twice gets the file once (it was pushed to twice, and counted twice)
+first=$(head -1 hosts.txt | cut -d' ' -f1)
+echo "  $first   # again" >> hosts.txt
 
 OUT=$(within 120 "$DF" push big --group hosts.txt --dest releases/big.bin --mode 0640 --supernode "127.0.0.1:$SP" 2>&1); rc=$?
 echo "$OUT"
 [ $rc -ne 0 ] || fail "push exited 0 with a host down"
 expect_in "$N/$((N + 1)) ok, 1 failed"
 expect_in "127.0.0.1:$dead"
+expect_in "1 host listed more than once"
 for i in $(seq $N); do
   f=$T/h$i/push/releases/big.bin
   [ -f "$f" ] || fail "host $i has no $f"
