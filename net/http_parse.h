@@ -149,8 +149,9 @@ struct http_url {
  * control characters or spaces, a bad host or port. */
 int http_url_parse(const char *s, size_t n, struct http_url *u, const char **err);
 
-/* Resolves a Location header value against the URL it answered: absolute URLs are copied,
- * "//host/p", "/p" and relative "p" (against the base's directory) are completed. Writes a
+/* Resolves a Location header value against the URL it answered (RFC 3986 5.2): absolute URLs are
+ * copied, "//host/p", "/p" and relative "p" (against the base's directory) are completed, an empty
+ * one is the base; the fragment is dropped and the path loses its "." and ".." segments. Writes a
  * NUL-terminated URL into out; returns its length, or DF_ERR when it does not fit or base is bad. */
 int http_url_resolve(const char *base, struct slice location, char *out, size_t cap);
 

@@ -171,6 +171,35 @@ static void put_origin(struct sb *b, const struct http_url *u, int lower, int ke
 	}
 }
 
+/* RFC 3986 5.2.4 remove_dot_segments on p[0..n) in place (it only shrinks): "." and ".." segments
+ * go, ".." taking the segment before it; a path that ends in one keeps its trailing '/'. Returns
+ * the new length. An object store takes "/a/../f" as a key of its own: a redirect to "../f" must
+ * ask for "/f", as browsers and curl do. */
+static size_t remove_dots(char *p, size_t n)
+{
+	size_t in = 0, o = 0;
+	while (in < n) {
+		size_t e = in + 1; /* the segment is p[in] == '/' up to the next '/' */
+		while (e < n && p[e] != '/')
+			e++;
+		size_t len = e - in - 1;
+		const char *seg = p + in + 1;
+		int dot = len == 1 && seg[0] == '.', dotdot = len == 2 && seg[0] == '.' && seg[1] == '.';
+		if (dot || dotdot) {
+			if (dotdot)
+				while (o > 0 && p[--o] != '/')
+					;
+			if (e == n) /* the last segment: the path ends with a '/' */
+				p[o++] = '/';
+		} else {
+			memmove(p + o, p + in, e - in);
+			o += e - in;
+		}
+		in = e;
+	}
+	return o;
+}
+
 int http_url_resolve(const char *base, struct slice loc, char *out, size_t cap)
 {
 	struct http_url u;
@@ -180,7 +209,19 @@ int http_url_resolve(const char *base, struct slice loc, char *out, size_t cap)
 	out[0] = 0;
 	while (loc.n && (loc.p[0] == ' ' || loc.p[0] == '\t'))
 		loc.p++, loc.n--;
-	if (scheme_len(loc.p, loc.n)) {
+	while (loc.n && (loc.p[loc.n - 1] == ' ' || loc.p[loc.n - 1] == '\t'))
+		loc.n--;
+	const char *hash = loc.n ? memchr(loc.p, '#', loc.n) : NULL;
+	if (hash) /* a fragment is the client's own: never sent */
+		loc.n = (size_t)(hash - loc.p);
+	if (!loc.n) { /* the same resource again (RFC 3986 5.2.2: the base's path and query) */
+		put_origin(&b, &u, 0, 1);
+		sb_put(&b, u.path.n ? u.path.p : "/", u.path.n ? u.path.n : 1);
+		if (u.query.n) {
+			sb_put(&b, DF_LIT("?"));
+			sb_put(&b, u.query.p, u.query.n);
+		}
+	} else if (scheme_len(loc.p, loc.n)) {
 		sb_put(&b, loc.p, loc.n);
 	} else if (loc.n >= 2 && loc.p[0] == '/' && loc.p[1] == '/') {
 		sb_put(&b, u.scheme.p, u.scheme.n);
@@ -205,7 +246,15 @@ int http_url_resolve(const char *base, struct slice loc, char *out, size_t cap)
 			sb_put(&b, loc.p, loc.n);
 		}
 	}
-	return b.over ? DF_ERR : (int)b.n;
+	if (b.over)
+		return DF_ERR;
+	/* the path of what was put together, without its dot segments */
+	struct http_url r;
+	if (http_url_parse(out, b.n, &r, NULL) != DF_OK || !r.path.n)
+		return (int)b.n; /* the caller's parse names what is wrong with it */
+	size_t at = (size_t)(r.path.p - out), was = r.path.n, now = remove_dots(out + at, was);
+	memmove(out + at + now, out + at + was, b.n - at - was + 1);
+	return (int)(b.n - (was - now));
 }
 
 #define MAX_QUERY_PARAMS HTTP_URL_MAX_PARAMS

@@ -28,7 +28,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m != n || memcmp(a, b, (size_t)n) != 0)
 			abort();
 		char r[2048];
-		http_url_resolve(a, (struct slice){s, size}, r, sizeof r);
+		int rn = http_url_resolve(a, (struct slice){s, size}, r, sizeof r);
+		struct http_url ru;
+		if (rn >= 0 && strlen(r) != (size_t)rn)
+			abort();
+		/* a resolved URL's path has no dot segments left */
+		if (rn >= 0 && http_url_parse(r, (size_t)rn, &ru, NULL) == DF_OK) {
+			const char *p = ru.path.p, *e = p + ru.path.n;
+			for (const char *q = p; q < e; q++)
+				if (*q == '/' && q + 1 < e && q[1] == '.' &&
+				    (q + 2 == e || q[2] == '/' || (q[2] == '.' && (q + 3 == e || q[3] == '/'))))
+					abort();
+		}
 	}
 	/* redaction: NUL-terminated, within the buffer, and no secret value survives: a redacted URL
 	 * redacts to itself */

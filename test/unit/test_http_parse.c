@@ -405,6 +405,21 @@ static void url_resolve(void)
 		{"d", "http://h:81/a/b/d"},
 		{"?r", "http://h:81/a/b/c?r"},
 		{" /sp", "http://h:81/sp"},
+		/* dot segments go (RFC 3986 5.2.4): "/a/../f" is another key to an object store */
+		{"../x", "http://h:81/a/x"},
+		{"./x/../y", "http://h:81/a/b/y"},
+		{"/../../z", "http://h:81/z"},
+		{"..", "http://h:81/a/"},
+		{"../../../..", "http://h:81/"},
+		{"https://x/a/./b/../c?k=../v", "https://x/a/c?k=../v"},
+		{"//x/.././y/", "http://x/y/"},
+		{"/p/%2e%2e/q", "http://h:81/p/%2e%2e/q"},
+		{"/a//b/../c", "http://h:81/a//c"},
+		/* a fragment is not sent; an empty reference is the base itself (it was "/") */
+		{"d#frag", "http://h:81/a/b/d"},
+		{"#f", "http://h:81/a/b/c?q"},
+		{"", "http://h:81/a/b/c?q"},
+		{" d ", "http://h:81/a/b/d"},
 	};
 	for (size_t i = 0; i < DF_ARRAY_LEN(t); i++) {
 		int n = http_url_resolve(base, slice_of(t[i].loc), out, sizeof out);
