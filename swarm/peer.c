@@ -47,10 +47,15 @@
  * PROBE_AFTER s of waiting, and again every PROBE_AFTER s, GET /v1/ping; no answer to that within
  * PROBE_TIMEOUT s is a hung supernode, and the next one (or the source) is asked at once: one that
  * cannot answer a ping for 10 s is not restarting. A download in swarm mode is watched alike
- * (sn_watch_cb): waiting PROBE_AFTER s on the supernode (a work request, a piece it sends) without
+ * (sn_watch_cb): waiting WATCH_AFTER s on the supernode (a work request, a piece it sends) without
  * a byte from it asks the same question. */
 #define PROBE_AFTER 5.0
 #define PROBE_TIMEOUT 10.0
+/* In swarm mode: a live supernode answers a held work request within its 10 s hold (and sends a
+ * piece's bytes at once), so only past that is silence suspicious: no ping for a download that
+ * merely waits, even with thousands waiting on a slow source. Its loop answers a ping at once. */
+#define WATCH_AFTER 11.0
+#define WATCH_TIMEOUT 5.0
 #define HEARTBEAT 10.0
 #define PARK_AFTER 5.0   /* seconds a seeded task's pieces may go unasked before its files are closed */
 #define RETRY_FIRST 0.25 /* the first wait before asking a lost supernode again; doubles up to RETRY_MAX */
@@ -1137,8 +1142,9 @@ static void stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /* GET /v1/ping at d's supernode: is its loop running? NULL (logged) when it cannot even be asked. */
-static struct http_fetch *
-ping_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx), void *ctx)
+static struct http_fetch *ping_request(struct dl *d, double timeout,
+				       void (*on_done)(struct http_fetch *f, int rc, const char *msg, void *ctx),
+				       void *ctx)
 {
 	char url[512], err[256];
 	snprintf(url, sizeof url, "%s://%s/v1/ping", d->sp->scheme, super_of(d));
@@ -1149,8 +1155,8 @@ ping_request(struct dl *d, void (*on_done)(struct http_fetch *f, int rc, const c
 		.on_done = on_done,
 		.ctx = ctx,
 		.connect_timeout = 3,
-		.first_byte_timeout = PROBE_TIMEOUT,
-		.idle_timeout = PROBE_TIMEOUT,
+		.first_byte_timeout = timeout,
+		.idle_timeout = timeout,
 	};
 	struct http_fetch *f = http_client_request(d->sp->cfg.cluster, &req, err, sizeof err);
 	if (!f)
@@ -1180,7 +1186,7 @@ static void sn_ping_done(struct http_fetch *f, int rc, const char *msg, void *ct
 	char why[400];
 	snprintf(why, sizeof why,
 		 "sent nothing for %.0f s and answers nothing, not even /v1/ping within %.0f s (%s): hung?",
-		 monotime_now() - d->sn_heard, PROBE_TIMEOUT, msg ? msg : "failed");
+		 monotime_now() - d->sn_heard, WATCH_TIMEOUT, msg ? msg : "failed");
 	sn_watch_stop(d);
 	/* what is asked of it goes with it: a late answer must not move this download again; its piece
 	 * transfers end at their own deadlines (the source, or the next supernode, is asked for them) */
@@ -1189,9 +1195,10 @@ static void sn_ping_done(struct http_fetch *f, int rc, const char *msg, void *ct
 }
 
 /* Every second in swarm mode: when the download waits on the supernode (a control request,
- * a piece from it) and has heard nothing from it for PROBE_AFTER s, GET /v1/ping. A supernode that
- * only has nothing to hand out answers a ping at once; a hung one holds the download until the
- * stall timeout otherwise (its pieces in flight and the work request each wait out their own). */
+ * a piece from it) and has heard nothing from it for WATCH_AFTER s, GET /v1/ping. A supernode with
+ * nothing to hand out answers the held work request within its 10 s, so a download that only waits
+ * asks nothing more; a hung one would hold the download until the stall timeout (its pieces in
+ * flight and the work request each wait out their own deadlines). */
 static void sn_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
@@ -1200,14 +1207,15 @@ static void sn_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_stop(loop, w);
 		return;
 	}
-	if (d->sn_ping || monotime_now() - d->sn_heard < PROBE_AFTER)
+	if (d->sn_ping || monotime_now() - d->sn_heard < WATCH_AFTER)
 		return;
 	int waiting = d->ctls != NULL;
 	for (int i = 0; !waiting && d->fetches && i < MAX_FETCHES; i++)
 		waiting = d->fetches[i].active && strcmp(d->fetches[i].addr, "super") == 0;
 	if (!waiting)
 		return;
-	d->sn_ping = ping_request(d, sn_ping_done, d); /* NULL (out of memory): the stall timeout stays */
+	d->sn_ping =
+		ping_request(d, WATCH_TIMEOUT, sn_ping_done, d); /* NULL (out of memory): the stall timeout stays */
 }
 
 /* Starts watching for progress (entering swarm mode). */
@@ -1390,7 +1398,7 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct ctl *c = DF_CONTAINER_OF(w, struct ctl, probe_after);
 	/* when it cannot even ask (out of memory), the registration's own deadline stays */
-	c->probe = ping_request(c->d, probe_done, c);
+	c->probe = ping_request(c->d, PROBE_TIMEOUT, probe_done, c);
 }
 
 static void ctl_done(struct http_fetch *f, int rc, const char *msg, void *ctx)
@@ -2171,7 +2179,7 @@ struct swarm_dl *swarm_dl_start(struct swarm_peer *sp, const struct swarm_dl_cfg
 		ev_timer_init(&d->retry, retry_cb, 0, 0);
 		ev_timer_init(&d->work_backoff, work_backoff_cb, 0, 0);
 		ev_timer_init(&d->stall, stall_cb, 0, 0);
-		ev_timer_init(&d->sn_watch, sn_watch_cb, 1.0, 1.0); /* looks every second, asks after PROBE_AFTER */
+		ev_timer_init(&d->sn_watch, sn_watch_cb, 1.0, 1.0); /* looks every second, asks after WATCH_AFTER */
 		ev_timer_init(&d->writer_wait, writer_wait_cb, 0, 0);
 		d->next = sp->dls;
 		sp->dls = d;
