@@ -222,11 +222,6 @@ static long temp_pid(const char *name, const char *base)
 	return *p ? 0 : pid;
 }
 
-/* Removes path's temporary files that a df killed before it could (kill -9, a power cut) left
- * next to it: ours (same owner, regular files), of a process that no longer exists, not written
- * for STALE_AGE (so a df in another pid namespace writing to the same folder, whose pid this one
- * cannot see, keeps its file while it works), or any age when they are dead's (a process this one
- * saw die: its pid is in our namespace). Best effort: the export goes on whatever happens. */
 /* Whether no process pid runs: none has it, or it has exited and waits for its parent (a zombie,
  * as a killed df proxy is until its service manager reaps it). */
 static int pid_gone(long pid)
@@ -246,6 +241,19 @@ static int pid_gone(long pid)
 	return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
+/* Whether a temporary file, its owner's pid in its name, is one a killed df left: ours (same owner,
+ * a regular file), of a process that no longer exists, not written for STALE_AGE (so a df in another
+ * pid namespace writing to the same folder, whose pid this one cannot see, keeps its file while it
+ * works), or any age when the pid is dead's (a process this one saw die: its pid is in our
+ * namespace). */
+static int stale_temp(long pid, const struct stat *st, long dead, time_t now)
+{
+	return pid > 0 && pid != (long)getpid() && pid <= INT32_MAX && pid_gone(pid) && S_ISREG(st->st_mode) &&
+	       st->st_uid == geteuid() && (pid == dead || now - st->st_mtime >= STALE_AGE);
+}
+
+/* Removes path's temporary files that a df killed before it could (kill -9, a power cut) left next
+ * to it (stale_temp). Best effort: the export goes on whatever happens. */
 static void sweep(int dirfd, const char *path, long dead)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
@@ -263,9 +271,8 @@ static void sweep(int dirfd, const char *path, long dead)
 	for (struct dirent *e; (e = readdir(d));) {
 		long pid = temp_pid(e->d_name, base);
 		struct stat st;
-		if (pid <= 0 || pid == (long)getpid() || pid > INT32_MAX || !pid_gone(pid) ||
-		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid() || (pid != dead && now - st.st_mtime < STALE_AGE))
+		if (pid <= 0 || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !stale_temp(pid, &st, dead, now))
 			continue;
 		if (unlinkat(fd, e->d_name, 0) == 0)
 			log_info("removed %s%s, left by an interrupted df (pid %ld)", slash ? dir : "", e->d_name, pid);
@@ -281,6 +288,54 @@ void store_export_sweep(int dirfd, const char *path)
 void store_export_sweep_dead(int dirfd, const char *path, long pid)
 {
 	sweep(dirfd, path, pid > 0 ? pid : 0);
+}
+
+/* Walks dirfd's tree (not through symbolic links, at most TREE_DEPTH folders down) removing every
+ * export's stale temporary file (stale_temp), whatever the export's name. */
+#define TREE_DEPTH 32
+static int sweep_tree_at(int dirfd, int depth, time_t now)
+{
+	int removed = 0;
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		const char *n = e->d_name;
+		struct stat st;
+		if (!strcmp(n, ".") || !strcmp(n, "..") || fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = depth < TREE_DEPTH ? openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+						     : -1;
+			if (sub >= 0)
+				removed += sweep_tree_at(sub, depth + 1, now);
+			continue;
+		}
+		/* ".BASE.df-PID-N": BASE is what comes before the last ".df-" */
+		const char *df = NULL;
+		for (const char *q = strstr(n, ".df-"); q; q = strstr(q + 1, ".df-"))
+			df = q;
+		char base[256];
+		if (n[0] != '.' || !df || df == n || (size_t)(df - n - 1) >= sizeof base)
+			continue;
+		memcpy(base, n + 1, (size_t)(df - n - 1));
+		base[df - n - 1] = 0;
+		long pid = temp_pid(n, base);
+		if (stale_temp(pid, &st, 0, now) && unlinkat(dirfd, n, 0) == 0) {
+			log_info("removed %s, left by an interrupted df (pid %ld)", n, pid);
+			removed++;
+		}
+	}
+	closedir(d);
+	return removed;
+}
+
+int store_export_sweep_tree(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? sweep_tree_at(fd, 0, time(NULL)) : 0;
 }
 
 /* A new file for path's export under a temporary name next to it (tmp, cap bytes), never a link:

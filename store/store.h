@@ -258,6 +258,9 @@ void store_export_sweep(int dirfd, const char *path);
 /* The same, and those of pid at any age: a process that wrote path's copy and that the caller saw
  * die (df proxy, whose hand-off ended without its last line: its temporary file would stay an hour). */
 void store_export_sweep_dead(int dirfd, const char *path, long pid);
+/* The same for every export below dir (df proxy's push directory, whose exports are many paths and
+ * may never be written again): walks the tree, not through symbolic links. Returns how many went. */
+int store_export_sweep_tree(const char *dir);
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
 /* 1 while t's data file is still the one l copies from; 0 once the store replaced it (the source
  * had another version: t started over), and what l copied is of no use. */

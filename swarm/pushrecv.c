@@ -27,8 +27,22 @@
 struct pushrecv {
 	struct pushrecv_cfg cfg;
 	char dir[PATH_MAX];
-	int dirfd; /* the push directory: every destination is resolved from it */
+	int dirfd;      /* the push directory: every destination is resolved from it */
+	ev_timer sweep; /* hourly: the temporary files of pushes a killed df proxy left (sweep_cb) */
 };
+
+#define SWEEP_EVERY 3600.0 /* the age past which a temporary file of a pid we cannot see may go */
+
+/* A df proxy killed (-9, a power cut) in the middle of a push leaves its temporary copy
+ * (.NAME.df-PID-N) next to the destination; only a later push to the same path would remove it.
+ * So the whole push directory is swept at start and every hour. */
+static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct pushrecv *pr = DF_CONTAINER_OF(w, struct pushrecv, sweep);
+	store_export_sweep_tree(pr->dir);
+}
 
 /* One blob of a blob push: its download watcher until it ends. */
 struct push_blob {
@@ -656,12 +670,16 @@ struct pushrecv *pushrecv_new(const struct pushrecv_cfg *cfg, struct http_server
 		free(pr);
 		return NULL;
 	}
+	ev_timer_init(&pr->sweep, sweep_cb, 0.0, SWEEP_EVERY);
+	ev_timer_start(cfg->loop, &pr->sweep);
 	return pr;
 }
 
 void pushrecv_free(struct pushrecv *pr)
 {
-	if (pr)
+	if (pr) {
+		ev_timer_stop(pr->cfg.loop, &pr->sweep);
 		close(pr->dirfd);
+	}
 	free(pr);
 }
