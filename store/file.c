@@ -202,7 +202,7 @@ void store_export_drop(struct store_export *x)
 	x->in = -1;
 }
 
-#define STALE_AGE 3600 /* s without a write before a dead process's temporary file is removed */
+#define STALE_AGE 3600 /* where locks cannot be had: s without a write before a dead process's temporary file goes */
 
 /* The pid in name when it is one of path's temporary names (".BASE.df-PID-N"), else 0. */
 static long temp_pid(const char *name, const char *base)
@@ -241,15 +241,33 @@ static int pid_gone(long pid)
 	return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
-/* Whether a temporary file, its owner's pid in its name, is one a killed df left: ours (same owner,
- * a regular file), of a process that no longer exists, not written for STALE_AGE (so a df in another
- * pid namespace writing to the same folder, whose pid this one cannot see, keeps its file while it
- * works), or any age when the pid is dead's (a process this one saw die: its pid is in our
- * namespace). */
-static int stale_temp(long pid, const struct stat *st, long dead, time_t now)
+/* Whether nobody holds the lock every df keeps on its temporary file while it writes it (taken in
+ * temp_create, gone with the process): 1 free, 0 held, -1 unknown (no locks here, say an NFS mount
+ * without lockd). Locks reach across pid namespaces, where a pid does not. */
+static int temp_lock_free(int dirfd, const char *name)
 {
-	return pid > 0 && pid != (long)getpid() && pid <= INT32_MAX && pid_gone(pid) && S_ISREG(st->st_mode) &&
-	       st->st_uid == geteuid() && (pid == dead || now - st->st_mtime >= STALE_AGE);
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 1 : errno == EWOULDBLOCK ? 0 : -1;
+	close(fd); /* and with it the lock just taken */
+	return r;
+}
+
+/* Whether a temporary file, its owner's pid in its name, is one a killed df left: ours (same owner,
+ * a regular file), of a process that no longer exists, and whose lock nobody holds (so a df in
+ * another pid namespace writing to the same folder, whose pid this one cannot see, keeps its file
+ * while it works); where locks cannot be had, not written for STALE_AGE instead. Any such file of
+ * dead (a process this one saw die: its pid is in our namespace) goes. */
+static int stale_temp(int dirfd, const char *name, long pid, const struct stat *st, long dead, time_t now)
+{
+	if (!(pid > 0 && pid != (long)getpid() && pid <= INT32_MAX && pid_gone(pid) && S_ISREG(st->st_mode) &&
+	      st->st_uid == geteuid()))
+		return 0;
+	if (pid == dead)
+		return 1;
+	int free = temp_lock_free(dirfd, name);
+	return free == 1 || (free < 0 && now - st->st_mtime >= STALE_AGE);
 }
 
 /* Removes path's temporary files that a df killed before it could (kill -9, a power cut) left next
@@ -272,7 +290,7 @@ static void sweep(int dirfd, const char *path, long dead)
 		long pid = temp_pid(e->d_name, base);
 		struct stat st;
 		if (pid <= 0 || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !stale_temp(pid, &st, dead, now))
+		    !stale_temp(fd, e->d_name, pid, &st, dead, now))
 			continue;
 		if (unlinkat(fd, e->d_name, 0) == 0)
 			log_info("removed %s%s, left by an interrupted df (pid %ld)", slash ? dir : "", e->d_name, pid);
@@ -323,7 +341,7 @@ static int sweep_tree_at(int dirfd, int depth, time_t now)
 		memcpy(base, n + 1, (size_t)(df - n - 1));
 		base[df - n - 1] = 0;
 		long pid = temp_pid(n, base);
-		if (stale_temp(pid, &st, 0, now) && unlinkat(dirfd, n, 0) == 0) {
+		if (pid > 0 && stale_temp(dirfd, n, pid, &st, 0, now) && unlinkat(dirfd, n, 0) == 0) {
 			log_info("removed %s, left by an interrupted df (pid %ld)", n, pid);
 			removed++;
 		}
@@ -356,6 +374,8 @@ static int temp_create(int dirfd, const char *path, char *tmp, size_t cap, int s
 			return -1;
 		}
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0) /* held while this process (or a child it forks) writes it: temp_lock_free */
+			(void)flock(fd, LOCK_EX | LOCK_NB);
 		if (fd < 0 && errno != EEXIST) {
 			tmp[0] = 0;
 			store_out_err_sys(err, errlen, path, "cannot create a temporary file next to it");

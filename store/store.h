@@ -251,7 +251,7 @@ struct store_live {
 };
 int store_live_open(struct store_task *t, struct store_live *l, int dirfd, const char *path, char *err, size_t errlen);
 /* Removes the temporary files of path's exports that a killed df left next to it (a regular file
- * of this user, its pid gone, not written for an hour); logged. store_export_run does it first;
+ * of this user, its pid gone, its writer's lock free); logged. store_export_run does it first;
  * store_live_open does not (it runs on a daemon's loop, and this reads the whole folder): the live
  * copy's thread does. */
 void store_export_sweep(int dirfd, const char *path);

@@ -2,9 +2,10 @@
 # A df proxy killed (-9, a power cut) in the middle of a push leaves its temporary copy
 # (.NAME.df-PID-N) next to the destination in its push directory; only a later push to the same
 # path removed it, so a destination never pushed again kept it for ever. df proxy now sweeps its
-# whole push directory at start and every hour: a temporary file of a pid that is gone, not
-# written for an hour (a pid it cannot see may live in another namespace), is removed; the user's
-# own files, a fresh one, a live pid's and whatever lies behind a symbolic link are not.
+# whole push directory at start and every hour: a temporary file of a pid that is gone and whose
+# lock nobody holds (a df in another pid namespace, whose pid this one cannot see, holds it while
+# it writes) is removed; the user's own files, a locked one, a live pid's and whatever lies behind
+# a symbolic link are not.
 . "$(dirname "$0")/../lib.sh"
 cd "$T"
 P=$T/h/push
@@ -16,7 +17,10 @@ old() { : > "$1"; touch -d '2 hours ago' "$1"; }
 old "$P/rel/.big.bin.df-$dead-1"             # removed
 old "$P/.top.df-$dead-7"                     # removed
 old "$P/rel/deep/er/.x.tar.gz.df-$dead-12"   # removed
-: > "$P/rel/.fresh.bin.df-$dead-2"           # kept: written within the hour
+: > "$P/rel/.fresh.bin.df-$dead-2"           # removed: no lock held on it, whatever its age
+: > "$P/rel/.held.bin.df-$dead-4"            # kept: its lock held (a df in another pid namespace)
+exec 9< "$P/rel/.held.bin.df-$dead-4"
+flock -n -x 9 || fail "cannot lock the held file"
 old "$P/rel/.live.bin.df-$$-3"               # kept: its pid runs
 old "$P/rel/notatemp.df-$dead-1"             # kept: no leading dot
 old "$P/rel/.df-$dead-1"                     # kept: no name before .df-
@@ -29,14 +33,15 @@ PP=$(free_port)
   > proxy.log 2>&1 &
 track $!
 wait_port "$PP"
-swept() { [ "$(grep -c 'left by an interrupted df' proxy.log)" -ge 3 ]; }
+swept() { [ "$(grep -c 'left by an interrupted df' proxy.log)" -ge 4 ]; }
 wait_for 10 "the push directory's sweep" swept
-for f in "$P/rel/.big.bin.df-$dead-1" "$P/.top.df-$dead-7" "$P/rel/deep/er/.x.tar.gz.df-$dead-12"; do
+for f in "$P/rel/.big.bin.df-$dead-1" "$P/.top.df-$dead-7" "$P/rel/deep/er/.x.tar.gz.df-$dead-12" \
+  "$P/rel/.fresh.bin.df-$dead-2"; do
   [ ! -e "$f" ] || fail "$f is still there"
 done
-for f in "$P/rel/.fresh.bin.df-$dead-2" "$P/rel/.live.bin.df-$$-3" "$P/rel/notatemp.df-$dead-1" \
+for f in "$P/rel/.held.bin.df-$dead-4" "$P/rel/.live.bin.df-$$-3" "$P/rel/notatemp.df-$dead-1" \
   "$P/rel/.df-$dead-1" "$P/rel/.user.file" "$T/outside/.x.df-$dead-1"; do
   [ -e "$f" ] || fail "$f was removed"
 done
 grep -q "removed .big.bin.df-$dead-1, left by an interrupted df (pid $dead)" proxy.log || fail "no log line: $(cat proxy.log)"
-pass "push_dir_sweep: a killed proxy's stale push temporaries go at start; fresh, live, the user's and linked ones stay"
+pass "push_dir_sweep: a killed proxy's stale push temporaries go at start; locked, live, the user's and linked ones stay"

@@ -1020,7 +1020,7 @@ static void left_file(const char *path, int age, int link)
 }
 
 /* An export removes the temporary files of its path that a killed df left: of a dead process,
- * not written for an hour, regular, ours; nothing else. */
+ * whose lock nobody holds (at any age: it used to wait an hour), regular, ours; nothing else. */
 static void export_sweeps(void)
 {
 	struct store *s = store_at("sweep");
@@ -1041,21 +1041,29 @@ static void export_sweeps(void)
 	struct {
 		const char *fmt;
 		long pid;
-		int age, link, gone;
+		int age, link, gone, locked;
 	} cases[] = {
-		{"%s/.o.df-%ld-0", (long)dead, 7200, 0, 1},      /* dead, old: removed */
-		{"%s/.o.df-%ld-1", (long)dead, 60, 0, 0},        /* dead, written a minute ago: kept */
-		{"%s/.o.df-%ld-2", (long)getppid(), 7200, 0, 0}, /* a live process's: kept */
-		{"%s/.o.df-%ld-3", (long)dead, 7200, 1, 0},      /* not a regular file: kept */
-		{"%s/.o.df-%ldx-4", (long)dead, 7200, 0, 0},     /* not the pattern: kept */
-		{"%s/.other.df-%ld-5", (long)dead, 7200, 0, 0},  /* another file's: kept */
-		{"%s/.o.df-%ld-6", 2147483646L, 7200, 0, 1},     /* no such pid: removed */
+		{"%s/.o.df-%ld-0", (long)dead, 7200, 0, 1, 0},      /* dead, old: removed */
+		{"%s/.o.df-%ld-1", (long)dead, 60, 0, 1, 0},        /* dead, written a minute ago: removed */
+		{"%s/.o.df-%ld-7", (long)dead, 7200, 0, 0, 1},      /* its lock held (another namespace): kept */
+		{"%s/.o.df-%ld-2", (long)getppid(), 7200, 0, 0, 0}, /* a live process's: kept */
+		{"%s/.o.df-%ld-3", (long)dead, 7200, 1, 0, 0},      /* not a regular file: kept */
+		{"%s/.o.df-%ldx-4", (long)dead, 7200, 0, 0, 0},     /* not the pattern: kept */
+		{"%s/.other.df-%ld-5", (long)dead, 7200, 0, 0, 0},  /* another file's: kept */
+		{"%s/.o.df-%ld-6", 2147483646L, 7200, 0, 1, 0},     /* no such pid: removed */
 	};
+	int held = -1;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(p, sizeof p, cases[i].fmt, dir, cases[i].pid);
 		left_file(p, cases[i].age, cases[i].link);
+		if (cases[i].locked) { /* as the df writing it would (a pid this process cannot see) */
+			held = open(p, O_RDONLY | O_CLOEXEC);
+			CHECK_EQ(flock(held, LOCK_EX | LOCK_NB), 0);
+		}
 	}
 	CHECK_EQ(store_task_export(t, out, err, sizeof err), DF_OK);
+	if (held >= 0)
+		close(held);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct stat st;
 		snprintf(p, sizeof p, cases[i].fmt, dir, cases[i].pid);
