@@ -124,6 +124,21 @@ static void write_pidfile(struct seeder *s)
 		unlink(tmp);
 }
 
+/* A seeder that leaves takes its pid out of seeder.pid, unless a later seeder's is there: a pid
+ * left in it names, some day, another process (a script that stops the seeder by it would hit it). */
+static void remove_pidfile(struct seeder *s)
+{
+	char path[4200], buf[32];
+	snprintf(path, sizeof path, "%s/seeder.pid", store_root(s->c.store));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n > 0 && (buf[n] = 0, strtol(buf, NULL, 10) == (long)getpid()))
+		unlink(path);
+}
+
 /* Every detached seeder of a store appends to one seeder.log: over months of gets it would grow
  * without end, so a seeder that finds it past SEEDER_LOG_MAX moves it to seeder.log.1 (replacing
  * the one before) and starts a new one. The two stay under twice the cap plus one seeder's lines. */
@@ -489,6 +504,7 @@ int seeder_detach(const struct seeder_cfg *cfg)
 	if (gc_on)
 		storegc_stop(&gc);
 	swarm_peer_free(cfg->peer);
+	remove_pidfile(&s);
 	store_close(cfg->store);
 	_exit(0);
 }

@@ -47,4 +47,6 @@ n=$(seeders | wc -l)
 for p in $(seeders); do kill "$p"; done
 wait_for 10 "the seeders leave" eval '[ -z "$(seeders)" ]'
 [ ! -e st/seeder.sock ] || fail "seeder.sock left behind by the seeders that left"
+# and its pid file, which would name another process once the pid is reused
+[ ! -e st/seeder.pid ] || fail "seeder.pid left behind by the seeders that left: $(cat st/seeder.pid)"
 pass "seeder_one: 5 gets, 1 seeder; another configuration, its own"

@@ -41,9 +41,10 @@ src2=$(metric df_bytes_from_source_total) p2p2=$(metric df_bytes_peer_to_peer_to
 [ $((p2p2 - p2p)) -ge $MB ] || fail "only $((p2p2 - p2p)) bytes peer to peer for the evicted 3 MiB task"
 
 # the seeder leaves: nobody holds big; the next get makes the supernode fetch it again
-kill "$(cat "$T/seed/seeder.pid")"
+seeder=$(cat "$T/seed/seeder.pid") # (the seeder takes its pid file with it)
+kill "$seeder"
 await_gone() { for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; fail "the seeder did not stop"; }
-await_gone "$(cat "$T/seed/seeder.pid")"
+await_gone "$seeder"
 get big r big.r 0
 src3=$(metric df_bytes_from_source_total)
 grep -q "pieces are at no live peer: fetching it again" sn.log || fail "the supernode did not fetch the evicted task again: $(tail -n 20 sn.log)"
