@@ -191,6 +191,10 @@ struct swarm_peer {
 	struct dl *dls;
 	ev_timer beat;
 	int leave_pending; /* swarm_peer_leave: answers still awaited */
+	/* the leaves of refused registration answers in flight (refuse_registration); more at once go
+	 * unawaited */
+	struct http_fetch *refused[8];
+	int refused_leaves;
 	void (*leave_done)(void *ctx);
 	void *leave_ctx;
 };
@@ -1234,6 +1238,32 @@ static void stall_arm(struct dl *d)
 /* Turns down a registration answer: the registration it made, if it names one, leaves at once
  * (else it would hold its slots and claims at that supernode until peer_silence), then the next
  * supernode or the source. */
+/* Every leave swarm_peer_leave waits for is answered: its callback, once. */
+static void leave_finished(struct swarm_peer *sp)
+{
+	void (*done)(void *ctx) = sp->leave_done;
+	sp->leave_done = NULL;
+	if (done)
+		done(sp->leave_ctx);
+}
+
+/* A refused answer's leave is answered: swarm_peer_leave (the process exits) waits for these too, or
+ * the registration would stay at the supernode until peer_silence. */
+static void refused_left(struct http_fetch *f, int rc, const char *msg, void *ctx)
+{
+	(void)f;
+	(void)rc;
+	(void)msg;
+	struct swarm_peer *sp = ctx;
+	for (int i = 0; i < sp->refused_leaves; i++)
+		if (sp->refused[i] == f) {
+			sp->refused[i] = sp->refused[--sp->refused_leaves];
+			break;
+		}
+	if (sp->refused_leaves == 0 && sp->leave_pending == 0)
+		leave_finished(sp);
+}
+
 static int secret_valid(const char *s)
 {
 	return strlen(s) == PROTO_SECRET_HEX && strspn(s, "0123456789abcdef") == PROTO_SECRET_HEX;
@@ -1244,8 +1274,12 @@ static void refuse_registration(struct dl *d, const struct answer *a, const char
 	if (a->peer >= 0 && a->peer <= INT_MAX && secret_valid(a->secret)) {
 		d->handle = (int)a->peer;
 		snprintf(d->secret, sizeof d->secret, "%s", a->secret);
-		if (send_leave(d) != DF_OK) /* one already on its way: this one need not be awaited */
+		/* not d's own leave (d->leave_fetch): that one is for the registration it may yet get */
+		struct swarm_peer *sp = d->sp;
+		if (sp->refused_leaves == (int)DF_ARRAY_LEN(sp->refused))
 			leave_request(d, released_left, NULL);
+		else if ((sp->refused[sp->refused_leaves] = leave_request(d, refused_left, sp)))
+			sp->refused_leaves++;
 		d->handle = -1;
 		d->secret[0] = 0;
 	}
@@ -2316,6 +2350,8 @@ void swarm_peer_free(struct swarm_peer *sp)
 			send_done(d, DF_ERR, DF_EXIT_FAIL, "stopped");
 		dl_free(d);
 	}
+	while (sp->refused_leaves)
+		http_fetch_cancel(sp->refused[--sp->refused_leaves]);
 	pieceserve_close(&sp->ps);
 	free(sp);
 }
@@ -2334,7 +2370,10 @@ void swarm_peer_set_client(struct swarm_peer *sp, struct http_client *client, st
 	for (struct dl *d = sp->dls; d; d = d->next) {
 		stop_fetches(d);
 		cancel_ctls(d);
+		sn_watch_stop(d);
 	}
+	while (sp->refused_leaves) /* the parent's, which sends them */
+		http_fetch_cancel(sp->refused[--sp->refused_leaves]);
 	sp->cfg.client = client;
 	sp->cfg.cluster = cluster ? cluster : client;
 	/* the reports that were in flight are lost: register again, replacing our old handle, so the
@@ -2363,8 +2402,8 @@ static void left_one(struct http_fetch *f, int rc, const char *msg, void *ctx)
 	d->leave_fetch = NULL;
 	if (d->leave_counted) {
 		d->leave_counted = 0;
-		if (--sp->leave_pending == 0 && sp->leave_done)
-			sp->leave_done(sp->leave_ctx);
+		if (--sp->leave_pending == 0 && !sp->refused_leaves)
+			leave_finished(sp);
 	}
 }
 
@@ -2424,8 +2463,8 @@ int swarm_peer_leave(struct swarm_peer *sp, void (*done)(void *ctx), void *ctx)
 			sp->leave_pending++;
 		}
 	}
-	if (sp->leave_pending == 0)
-		done(ctx);
+	if (sp->leave_pending == 0 && !sp->refused_leaves)
+		leave_finished(sp);
 	return DF_OK;
 }
 
