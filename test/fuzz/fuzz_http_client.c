@@ -1,8 +1,9 @@
 /* Fuzz target: what a server (a source, a registry, a supernode, a peer) answers df's HTTP client,
  * through the real client (net/http_client.c: head, framing, redirects, chunks, keep-alive, close).
  *
- * Input: two bytes of settings, then the bytes every connection gets back, written in pieces of a
- * size the settings choose, then a half-close. The client reaches the server as its http proxy, so
+ * Input: three bytes of settings, then the bytes every connection gets back, written in pieces of a
+ * size the settings choose, then a half-close. The consumer may pause after every run of body
+ * bytes (resumed from a timer) and may cancel the fetch from inside on_body or on_response. The client reaches the server as its http proxy, so
  * every URL a redirect names comes back here and no input makes it send a byte off this machine;
  * https is not configured (refused before any connect). Checked: on_done exactly once, never a body
  * longer than the length the head gave, a complete body on success, and an end within 10 s. */
@@ -42,7 +43,10 @@ static struct {
 	struct conn conns[MAX_CONNS];
 	int nconns;
 	/* the fetch */
-	int done, dones, rc;
+	struct http_fetch *f;
+	ev_timer resume;
+	int pause, cancel_at; /* pause after each run; cancel once this many body bytes came (-1 never, -2 in on_response) */
+	int done, dones, rc, cancelled;
 	int64_t length; /* from on_response: -1 unknown */
 	uint64_t got;
 } F;
@@ -120,7 +124,21 @@ static int on_response(struct http_fetch *f, const struct http_resp *r, void *ct
 	if (r->status < 100 || r->status > 999)
 		die("on_response", "status out of range");
 	F.length = r->content_length;
+	if (F.cancel_at == -2) {
+		http_fetch_cancel(f); /* safe inside its own callback; on_done does not follow */
+		F.done = F.cancelled = 1;
+		return DF_ERR;
+	}
 	return DF_OK;
+}
+
+static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (!F.done)
+		http_fetch_resume(F.f);
 }
 
 static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx)
@@ -134,6 +152,16 @@ static int on_body(struct http_fetch *f, const char *data, size_t len, void *ctx
 	F.got += len;
 	if (F.length >= 0 && F.got > (uint64_t)F.length)
 		die("on_body", "more body bytes than the head's length");
+	if (F.cancel_at >= 0 && F.got >= (uint64_t)F.cancel_at) {
+		http_fetch_cancel(f);
+		F.done = F.cancelled = 1;
+		return DF_OK;
+	}
+	if (F.pause) {
+		ev_timer_set(&F.resume, 0.0005, 0);
+		ev_timer_start(F.loop, &F.resume);
+		return DF_AGAIN;
+	}
 	return DF_OK;
 }
 
@@ -157,15 +185,18 @@ static double now_s(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 2 || size > 65536)
+	if (size < 3 || size > 65536)
 		return 0;
 	init();
-	uint8_t how = data[0], piece = data[1];
-	F.data = data + 2;
-	F.size = size - 2;
+	uint8_t how = data[0], piece = data[1], consumer = data[2];
+	F.data = data + 3;
+	F.size = size - 3;
+	F.pause = consumer & 1;
+	F.cancel_at = (consumer & 6) == 2 ? (int)(consumer >> 3) * 16 : (consumer & 6) == 4 ? -2 : -1;
+	ev_timer_init(&F.resume, resume_cb, 0, 0);
 	F.chunk = piece ? piece : 4096; /* 1..255 bytes per write, or 4 KiB */
 	F.nconns = 0;
-	F.done = F.dones = 0;
+	F.done = F.dones = F.cancelled = 0;
 	F.length = -1;
 	F.got = 0;
 	char err[512];
@@ -192,8 +223,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.on_body = on_body,
 		.on_done = on_done,
 	};
-	struct http_fetch *f = http_client_request(cl, &rq, err, sizeof err);
-	if (!f)
+	F.f = http_client_request(cl, &rq, err, sizeof err);
+	if (!F.f)
 		die("request", err);
 	double end = now_s() + 10;
 	while (!F.done) {
@@ -201,9 +232,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("fetch", "no end within 10 s");
 		ev_run(F.loop, EVRUN_ONCE);
 	}
-	if (F.dones != 1)
-		die("on_done", "not exactly once");
-	if (F.rc == DF_OK && !(how & 1) && F.length >= 0 && F.got != (uint64_t)F.length)
+	ev_timer_stop(F.loop, &F.resume);
+	if (F.dones != !F.cancelled)
+		die("on_done", F.cancelled ? "called after a cancel" : "not exactly once");
+	if (!F.cancelled && F.rc == DF_OK && !(how & 1) && F.length >= 0 && F.got != (uint64_t)F.length)
 		die("on_done", "success with a body shorter than the head's length");
 	http_client_free(cl);
 	for (int i = 0; i < F.nconns; i++) {
