@@ -1,9 +1,14 @@
 /* `df get URL`: wget-like download through the swarm, resumable, digest-checked.
  * Parses flags into a get_job; swarm/get.c does the work. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -70,7 +75,7 @@ static void handoff_progress(int64_t done, int64_t total, void *ctx)
 /* The host's df proxy owns the store and piece server when it runs: hand the job to it
  * (swarm/hostd_client.h) and follow its progress. Returns an exit code, or -1 when the download is
  * to run here (no daemon, not ours, or it stopped before the end: the engine resumes from the store). */
-static int try_handoff(struct df *df, struct get_job *job)
+static int try_handoff(struct df *df, struct get_job *job, long *hung)
 {
 	char sock[4200];
 	if (job->out_fd >= 0 || /* written here in order: stdout, a device, a FIFO */
@@ -108,6 +113,8 @@ static int try_handoff(struct df *df, struct get_job *job)
 		/* a proxy that died mid-copy left its temporary file next to the output: it is gone, so
 		 * the file goes now, not an hour later (a live proxy, only hung, keeps it) */
 		store_export_sweep_dead(AT_FDCWD, job->output, res.daemon_pid);
+		if (res.daemon_pid > 0 && kill((pid_t)res.daemon_pid, 0) == 0)
+			*hung = res.daemon_pid; /* alive: it may hold the task it was given */
 		return -1;
 	case HOSTD_NOT_OURS: log_debug("get %s: the host's df proxy: %s; downloading here", shown, res.msg); return -1;
 	case HOSTD_NO_DAEMON:
@@ -115,11 +122,87 @@ static int try_handoff(struct df *df, struct get_job *job)
 	}
 }
 
+/* Removes name below dirfd and everything in it (not through symbolic links; 16 levels at most,
+ * more than a store has). Best effort. */
+static void remove_tree(int dirfd, const char *name, int depth)
+{
+	int fd = depth < 16 ? openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d) {
+		for (struct dirent *e; (e = readdir(d));)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+			    unlinkat(fd, e->d_name, 0) != 0 && (errno == EISDIR || errno == EPERM))
+				remove_tree(fd, e->d_name, depth + 1);
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* The host's df proxy hangs, and may hold the task this get was to hand it (its writer lock: the
+ * download here would wait for it, then fail). So this get runs in a store of its own,
+ * DATA/private/PID, that it removes when it ends, keeping nothing (the file itself becomes the
+ * output) and seeding nothing. The folder holds a file the get keeps locked: the private stores of
+ * gets that died are removed here when their pid is gone and nobody holds that lock (a get in
+ * another pid namespace does). Returns the lock's descriptor (path filled), or -1: the usual store. */
+static int private_store(struct df *df, long hung, char *path, size_t cap)
+{
+	char root[4096], err[512], priv[4200];
+	const char *data = df->cfg->common_data;
+	if (!data[0] && store_default_root(root, sizeof root) == DF_OK)
+		data = root;
+	if (!data[0] || (size_t)snprintf(priv, sizeof priv, "%s/private", data) >= sizeof priv ||
+	    (mkdir(data, 0700) != 0 && errno != EEXIST) || (mkdir(priv, 0700) != 0 && errno != EEXIST))
+		return -1;
+	int pfd = open(priv, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = pfd >= 0 ? fdopendir(dup(pfd)) : NULL;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		char lock[300];
+		if (*end || pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(lock, sizeof lock, "%s/owner", e->d_name);
+		int lfd = openat(pfd, lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0) {
+			log_info("removed %s/%s, the store of a df get that was stopped", priv, e->d_name);
+			remove_tree(pfd, e->d_name, 0);
+		}
+		if (lfd >= 0)
+			close(lfd);
+	}
+	if (d)
+		closedir(d);
+	if (pfd >= 0)
+		close(pfd);
+	char owner[4300];
+	if ((size_t)snprintf(path, cap, "%s/%ld", priv, (long)getpid()) >= cap || mkdir(path, 0700) != 0 ||
+	    (size_t)snprintf(owner, sizeof owner, "%s/owner", path) >= sizeof owner)
+		return -1;
+	int lfd = open(owner, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0 ||
+	    config_set(df->cfg, config_find("common", "data"), path, err, sizeof err) != DF_OK ||
+	    config_set(df->cfg, config_find("get", "keep"), "no", err, sizeof err) != DF_OK ||
+	    config_set(df->cfg, config_find("get", "seed_idle"), "0", err, sizeof err) != DF_OK) {
+		if (lfd >= 0)
+			close(lfd);
+		remove_tree(AT_FDCWD, path, 0);
+		return -1;
+	}
+	log_warn("the host's df proxy (pid %ld) hangs and may hold this download's task: downloading into a store "
+		 "of this get's own, %s, removed at the end",
+		 hung, path);
+	return lfd;
+}
+
 /* SIGHUP in the detached seeder (the foreground df get keeps the default: a hang-up ends it) */
 static void reload_seeder(void *ctx)
 {
 	daemon_reload(ctx);
 }
+
+static int run_here(struct df *df, struct get_job *job_in);
 
 static int run(struct df *df, struct opt_result *r)
 {
@@ -167,9 +250,24 @@ static int run(struct df *df, struct opt_result *r)
 		job.output = outpath;
 	}
 	job.progress = log_get_level() >= LOG_INFO && isatty(2);
-	int handed = try_handoff(df, &job);
+	long hung = 0;
+	int handed = try_handoff(df, &job, &hung);
 	if (handed >= 0)
 		return handed;
+	char priv[4200] = "";
+	int priv_lock = hung > 0 ? private_store(df, hung, priv, sizeof priv) : -1;
+	int rc = run_here(df, &job);
+	if (priv_lock >= 0) {
+		remove_tree(AT_FDCWD, priv, 0);
+		close(priv_lock);
+	}
+	return rc;
+}
+
+/* The download in this process, on the store of --data (or a private one: private_store). */
+static int run_here(struct df *df, struct get_job *job_in)
+{
+	struct get_job job = *job_in;
 	if (daemon_token(df, 0) != DF_OK)
 		return DF_EXIT_USAGE;
 	int tls = daemon_cluster_tls(df);
