@@ -19,6 +19,7 @@
 #include "core/progress.h"
 #include "net/http_parse.h"
 #include "store/store.h"
+#include "swarm/common.h"
 #include "swarm/get.h"
 #include "swarm/hostd_client.h"
 #include "swarm/outpath.h"
@@ -140,7 +141,24 @@ static void remove_tree(int dirfd, const char *name, int depth)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-/* The host's df proxy hangs, and may hold the task this get was to hand it (its writer lock: the
+/* Whether another process of the store (the hung proxy) is downloading job's task: it holds the
+ * task's writer lock and the task is not complete. A task it does not hold, or holds complete, is
+ * done here as usual (a complete one is only copied out). */
+static int task_held(struct df *df, const struct get_job *job)
+{
+	char id[TASKID_MAX], err[512];
+	if (swarm_task_id(job->url, df->cfg->get_filter, &job->digest, id, err, sizeof err) != DF_OK ||
+	    daemon_open_store(df) != DF_OK)
+		return 0;
+	struct store_task *t = store_task_open(df->store, id, NULL, 0, err, sizeof err);
+	int held = t && !store_task_writable(t) && !store_task_complete(t);
+	if (t)
+		store_task_close(t);
+	daemon_close(df);
+	return held;
+}
+
+/* The host's df proxy hangs, and holds the task this get was to hand it (its writer lock: the
  * download here would wait for it, then fail). So this get runs in a store of its own,
  * DATA/private/PID, that it removes when it ends, keeping nothing (the file itself becomes the
  * output) and seeding nothing. The folder holds a file the get keeps locked: the private stores of
@@ -190,7 +208,7 @@ static int private_store(struct df *df, long hung, char *path, size_t cap)
 		remove_tree(AT_FDCWD, path, 0);
 		return -1;
 	}
-	log_warn("the host's df proxy (pid %ld) hangs and may hold this download's task: downloading into a store "
+	log_warn("the host's df proxy (pid %ld) hangs and holds this download's task: downloading into a store "
 		 "of this get's own, %s, removed at the end",
 		 hung, path);
 	return lfd;
@@ -255,7 +273,7 @@ static int run(struct df *df, struct opt_result *r)
 	if (handed >= 0)
 		return handed;
 	char priv[4200] = "";
-	int priv_lock = hung > 0 ? private_store(df, hung, priv, sizeof priv) : -1;
+	int priv_lock = hung > 0 && task_held(df, &job) ? private_store(df, hung, priv, sizeof priv) : -1;
 	int rc = run_here(df, &job);
 	if (priv_lock >= 0) {
 		remove_tree(AT_FDCWD, priv, 0);
