@@ -824,6 +824,15 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 {
 	struct swarm_peer *sp = d->sp;
 	char err[256], url[512];
+	uint32_t len = store_task_piece_len(d->st, a->piece);
+	if (a->size == 0 || a->size > len || (store_task_length(d->st) >= 0 && a->size != len)) {
+		/* past the end, or a size the piece does not have: no fetch (a second copy's buffer is
+		 * sized by it), handed back with nobody charged */
+		log_warn("supernode %s assigned piece %u of %s with %llu bytes; it has %u: ignored", super_of(d),
+			 a->piece, d->shown, (unsigned long long)a->size, len);
+		report(d, "busy", a->piece, a->uploader, NULL);
+		return;
+	}
 	if (store_task_has(d->st, a->piece)) {
 		/* a resumed piece the supernode could not vouch for at registration: check it now */
 		uint8_t sum[DIGEST_SHA256_LEN];

@@ -91,5 +91,16 @@ expect_in "no piece arrived from the swarm"
 expect_in "straight from the source"
 # 3 s stall timeout + a 512 KiB piece's deadline at 1 MiB/s (5.5 s)
 awk -v s="$took" 'BEGIN { exit !(s < 20) }' || fail "piece-size 512k: the get took $took s"
+# assignments whose size is not the piece's (4 GiB more; truncated to 32 bits it looked right, and a
+# second copy's buffer was sized by it): no fetch starts, the pieces go back, the stall ends it
+RP=$(free_port)
+python3 "$top/test/tools/ctl_delay.py" "$RP" "$SP" "/v1/register:size:4294967296" "/v1/work:size:4294967296" &
+track $!
+wait_port "$RP"
+DEADLINE=60 expect_rc 0 "$DF" get "$url" -O outsz --supernode "127.0.0.1:$RP" --data "$T/csz" --seed-idle 0 \
+  --stall-timeout 3
+[ "$(sha outsz)" = "$want" ] || fail "assign sizes: wrong bytes"
+expect_in "with 4295229440 bytes; it has 262144: ignored"
+expect_in "straight from the source"
 sn_alive sn "the lying relay"
 pass "get_lying_supernode: a piece size no supernode may choose is refused, a plausible one ends in a stall"

@@ -5,11 +5,13 @@ the supernode and the peers are the real ones).
 
 usage: ctl_delay.py LISTEN_PORT SUPERNODE_PORT RULE...
 RULE is PATH_PREFIX:req:SECONDS (hold the request that long before passing it on),
-PATH_PREFIX:ans:SECONDS (pass the request at once, hold its answer) or PATH_PREFIX:set:KEY=VALUE
-(a lying supernode: the answer's "KEY: ..." lines say VALUE instead). Loopback only. One request at a
+PATH_PREFIX:ans:SECONDS (pass the request at once, hold its answer), PATH_PREFIX:set:KEY=VALUE
+(a lying supernode: the answer's "KEY: ..." lines say VALUE instead) or PATH_PREFIX:size:DELTA (its
+"assign" lines give each piece DELTA bytes more than it has). Loopback only. One request at a
 time per connection (HTTP/1.1 as df speaks it: Content-Length or chunked answers, no pipelining).
 """
 import asyncio
+import re
 import sys
 
 
@@ -24,6 +26,8 @@ def rules_for(line, rules):
                 req = arg
             elif kind == "ans":
                 ans = arg
+            elif kind == "size":
+                sets.append((None, arg))
             else:
                 sets.append(arg)
     return req, ans, sets
@@ -32,6 +36,10 @@ def rules_for(line, rules):
 def rewrite(head, body, sets):
     """The answer with each KEY's lines saying VALUE (Content-Length fixed; not for chunked ones)."""
     for key, value in sets:
+        if key is None:  # assign: PIECE SIZE ...: SIZE + value
+            body = re.sub(rb"(?m)^(assign: \d+ )(\d+)",
+                          lambda m: m.group(1) + b"%d" % (int(m.group(2)) + value), body)
+            continue
         lines = body.split(b"\n")
         body = b"\n".join(key.encode() + b": " + value.encode() if l.startswith(key.encode() + b":") else l
                           for l in lines)
@@ -104,8 +112,10 @@ async def main():
             rules.append((prefix, kind, (key, value)))
         elif kind in ("req", "ans"):
             rules.append((prefix, kind, float(arg)))
+        elif kind == "size":
+            rules.append((prefix, kind, int(arg)))
         else:
-            sys.exit("ctl_delay: a rule's kind is req, ans or set: " + r)
+            sys.exit("ctl_delay: a rule's kind is req, ans, set or size: " + r)
     server = await asyncio.start_server(lambda r, w: serve(r, w, sn_port, rules), "127.0.0.1", port)
     async with server:
         await server.serve_forever()
