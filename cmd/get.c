@@ -1,5 +1,6 @@
 /* `df get URL`: wget-like download through the swarm, resumable, digest-checked.
  * Parses flags into a get_job; swarm/get.c does the work. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -247,11 +248,24 @@ static int run(struct df *df, struct opt_result *r)
 				return cmd_usage("get", "--md5 '%s': expected 32 hex digits", a);
 			break;
 		}
-		case OPT_DIGEST:
-			if (digest_spec_parse(a, strlen(a), &job.digest) != DF_OK)
+		case OPT_DIGEST: {
+			/* as people paste it: "SHA256:..." and blanks around it are fine here (the protocol's
+			 * parser, which registries' digests go through too, stays strict) */
+			char spec[160];
+			size_t b = strspn(a, " \t"), n = strlen(a + b);
+			while (n && (a[b + n - 1] == ' ' || a[b + n - 1] == '\t' || a[b + n - 1] == '\n'))
+				n--;
+			if (n >= sizeof spec)
+				n = sizeof spec - 1;
+			memcpy(spec, a + b, n);
+			spec[n] = 0;
+			for (char *c = spec; *c && *c != ':'; c++)
+				*c = (char)tolower((unsigned char)*c);
+			if (digest_spec_parse(spec, n, &job.digest) != DF_OK)
 				return cmd_usage("get",
 						 "--digest '%s': expected sha256:HEX (64 digits) or md5:HEX (32)", a);
 			break;
+		}
 		}
 	}
 	if (!job.output)

@@ -43,6 +43,11 @@ expect_rc 3 "$DF" get "http://127.0.0.1:$NP/f" -O o5 --digest "sha256:$(printf '
 # the right digest passes
 expect_rc 0 "$DF" get "http://127.0.0.1:$NP/f" -O o6 --digest "sha256:$(sha www/f)" --supernode "127.0.0.1:$SP" --data d6 --seed-idle 0 -q
 [ "$(sha o6)" = "$(sha www/f)" ] || fail "o6 differs"
+# ... also as people paste it: the algorithm in capitals, the hex too, blanks around
+expect_rc 0 "$DF" get "http://127.0.0.1:$NP/f" -O o6b --digest " SHA256:$(sha www/f | tr a-f A-F) " --data d6 --seed-idle 0 -q
+[ "$(sha o6b)" = "$(sha www/f)" ] || fail "o6b differs"
+expect_rc 2 "$DF" get "http://127.0.0.1:$NP/f" -O o6c --digest "SHA1:$(sha www/f)" --data d6 --seed-idle 0
+expect_in "expected sha256:HEX"
 
 # no supernode: a warning, then straight from the source
 expect_rc 0 "$DF" get "http://127.0.0.1:$NP/f" -O o7 --supernode "127.0.0.1:$DEAD" --data d7 --seed-idle 0
