@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/monotime.h"
 #include "core/proto.h"
+#include "swarm/answer.h"
 #include "swarm/auth.h"
 #include "swarm/common.h"
 #include "swarm/hasher.h"
@@ -937,15 +938,6 @@ static void start_fetch(struct dl *d, const struct proto_assign *a)
 
 /* ---- control answers ---- */
 
-struct answer {
-	char task[TASKID_MAX];
-	int64_t peer, length;
-	uint64_t piece_size;
-	char secret[PROTO_SECRET_HEX + 1];
-	char version[400], digest[80], error[512], piece_key[PIECE_KEY_HEX + 1];
-	int done, wait;
-};
-
 static void copy_capped(char *dst, size_t cap, const char *src)
 {
 	size_t n = strlen(src);
@@ -967,39 +959,9 @@ static void version_parts(const char *v, char *etag, size_t ecap, char *lm, size
 
 static void parse_answer(struct dl *d, const char *body, size_t len, struct answer *a, int start_fetches)
 {
-	size_t pos = 0;
-	struct proto_line l;
-	struct proto_assign as[64];
-	int nas = 0;
-	memset(a, 0, sizeof *a);
-	a->peer = -1;
-	a->length = -2;
-	while (proto_next(body, len, &pos, &l) == DF_OK) {
-		if (slice_eq(l.key, "task"))
-			slice_copy(l.val, a->task, sizeof a->task);
-		else if (slice_eq(l.key, "peer"))
-			proto_i64(l.val, &a->peer);
-		else if (slice_eq(l.key, "secret"))
-			slice_copy(l.val, a->secret, sizeof a->secret);
-		else if (slice_eq(l.key, "length"))
-			proto_i64(l.val, &a->length);
-		else if (slice_eq(l.key, "piece-size"))
-			proto_u64(l.val, &a->piece_size);
-		else if (slice_eq(l.key, "version"))
-			slice_copy(l.val, a->version, sizeof a->version);
-		else if (slice_eq(l.key, "digest"))
-			slice_copy(l.val, a->digest, sizeof a->digest);
-		else if (slice_eq(l.key, "error"))
-			slice_copy(l.val, a->error, sizeof a->error);
-		else if (slice_eq(l.key, "piece-key"))
-			slice_copy(l.val, a->piece_key, sizeof a->piece_key);
-		else if (slice_eq(l.key, "done"))
-			a->done = 1;
-		else if (slice_eq(l.key, "wait"))
-			a->wait = 1;
-		else if (slice_eq(l.key, "assign") && nas < 64 && proto_parse_assign(l.val, &as[nas]) == DF_OK)
-			nas++;
-	}
+	answer_parse(body, len, a);
+	const struct proto_assign *as = a->assign;
+	int nas = a->nassign;
 	if (a->digest[0])
 		snprintf(d->sup_sha256, sizeof d->sup_sha256, "%s", a->digest);
 	if (d->st && a->length >= 0 && store_task_length(d->st) < 0) {
