@@ -66,7 +66,7 @@ void proto_err_format(const struct proto_err *e, const char *what, char *out, si
 /* The registration body (POST /v1/register). Values are slices into the body; absent ones are
  * empty. The parser checks every line and the bounds below, so the caller may copy the values into
  * buffers of these sizes (each includes the NUL). */
-#define PROTO_REG_URL_MAX 4096
+#define PROTO_REG_URL_MAX 8180 /* a url line stays within PROTO_MAX_LINE (presigned URLs run long) */
 #define PROTO_REG_FILTER_MAX 512
 #define PROTO_REG_ADDR_MAX 64
 #define PROTO_REG_HEADERS_MAX 8192 /* the header lines joined with CRLF, plus the NUL */

@@ -21,6 +21,10 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 		taskid_from_digest(d, out);
 		return DF_OK;
 	}
+	if (strlen(url) >= PROTO_REG_URL_MAX) { /* the most a registration carries */
+		snprintf(err, errlen, "a URL of %zu bytes: df takes at most %d", strlen(url), PROTO_REG_URL_MAX - 1);
+		return DF_ERR;
+	}
 	int n = http_url_normalize(url, strlen(url), filter && filter[0] ? filter : NULL, norm, sizeof norm);
 	if (n < 0) {
 		int many = errno == E2BIG; /* said first: the URL is long, and the message may be cut */
@@ -40,6 +44,23 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
 	}
 	taskid_from_url(norm, (size_t)n, out);
 	return DF_OK;
+}
+
+void swarm_msg_fit(char *dst, size_t cap, const char *src)
+{
+	static const char mid[] = " \xe2\x80\xa6 "; /* " … " */
+	size_t n = strlen(src);
+	if (!cap)
+		return;
+	if (n < cap || cap < 64) {
+		snprintf(dst, cap, "%s", src);
+		return;
+	}
+	size_t head = (cap - sizeof mid) / 3, tail = cap - sizeof mid - head; /* the cause gets two thirds */
+	memcpy(dst, src, head);
+	memcpy(dst + head, mid, sizeof mid - 1);
+	memcpy(dst + head + sizeof mid - 1, src + n - tail, tail);
+	dst[head + sizeof mid - 1 + tail] = 0;
 }
 
 char *swarm_url_shown_new(const char *url, const char *filter)

@@ -27,6 +27,11 @@ int swarm_task_id(const char *url, const char *filter, const struct digest_spec 
  * when out of memory. The real URL stays in memory only, for fetching. */
 char *swarm_url_shown_new(const char *url, const char *filter);
 
+/* src into dst (cap bytes, NUL-terminated); when it does not fit, its start and its end with " … "
+ * between: a message that names a long URL (a presigned one runs to kilobytes) keeps its cause,
+ * which comes last. */
+void swarm_msg_fit(char *dst, size_t cap, const char *src);
+
 /* Whether stored validators name the version given. A supernode names a version by one validator
  * (its ETag, else its Last-Modified) while a source answers with both: the strongest one both sides
  * have decides, so going from the swarm to the source (or back, or to a parent site) keeps the

@@ -362,13 +362,14 @@ static int digest_pending(struct dl *d)
 static void fail_dl(struct dl *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail_dl(struct dl *d, int code, const char *fmt, ...)
 {
-	char msg[768];
+	char full[16384], msg[768];
 	va_list ap;
 	if (d->mode == M_FAILED)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(full, sizeof full, fmt, ap);
 	va_end(ap);
+	swarm_msg_fit(msg, sizeof msg, full); /* a long URL first: the cause after it stays */
 	d->mode = M_FAILED;
 	hash_reset(d);
 	ev_timer_stop(d->sp->cfg.loop, &d->retry);
