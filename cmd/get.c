@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +114,7 @@ static int try_handoff(struct df *df, struct get_job *job, long *hung)
 		/* a proxy that died mid-copy left its temporary file next to the output: it is gone, so
 		 * the file goes now, not an hour later (a live proxy, only hung, keeps it) */
 		store_export_sweep_dead(AT_FDCWD, job->output, res.daemon_pid);
-		if (res.daemon_pid > 0 && kill((pid_t)res.daemon_pid, 0) == 0)
+		if (res.daemon_pid > 0 && !store_pid_gone(res.daemon_pid))
 			*hung = res.daemon_pid; /* alive: it may hold the task it was given */
 		return -1;
 	case HOSTD_NOT_OURS: log_debug("get %s: the host's df proxy: %s; downloading here", shown, res.msg); return -1;
@@ -180,7 +179,7 @@ static int private_store(struct df *df, long hung, char *path, size_t cap)
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
 		char lock[300];
-		if (*end || pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+		if (*end || pid <= 0 || pid == (long)getpid() || !store_pid_gone(pid))
 			continue;
 		snprintf(lock, sizeof lock, "%s/owner", e->d_name);
 		int lfd = openat(pfd, lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

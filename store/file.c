@@ -224,7 +224,7 @@ static long temp_pid(const char *name, const char *base)
 
 /* Whether no process pid runs: none has it, or it has exited and waits for its parent (a zombie,
  * as a killed df proxy is until its service manager reaps it). */
-static int pid_gone(long pid)
+int store_pid_gone(long pid)
 {
 	if (kill((pid_t)pid, 0) != 0)
 		return errno == ESRCH;
@@ -261,7 +261,7 @@ static int temp_lock_free(int dirfd, const char *name)
  * dead (a process this one saw die: its pid is in our namespace) goes. */
 static int stale_temp(int dirfd, const char *name, long pid, const struct stat *st, long dead, time_t now)
 {
-	if (!(pid > 0 && pid != (long)getpid() && pid <= INT32_MAX && pid_gone(pid) && S_ISREG(st->st_mode) &&
+	if (!(pid > 0 && pid != (long)getpid() && pid <= INT32_MAX && store_pid_gone(pid) && S_ISREG(st->st_mode) &&
 	      st->st_uid == geteuid()))
 		return 0;
 	if (pid == dead)

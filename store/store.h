@@ -261,6 +261,9 @@ void store_export_sweep_dead(int dirfd, const char *path, long pid);
 /* The same for every export below dir (df proxy's push directory, whose exports are many paths and
  * may never be written again): walks the tree, not through symbolic links. Returns how many went. */
 int store_export_sweep_tree(const char *dir);
+/* Whether no process pid runs: none has it, or it has exited and waits for its parent (a zombie:
+ * its locks are gone). A pid of another pid namespace looks gone too: pair it with a lock. */
+int store_pid_gone(long pid);
 int store_live_write(struct store_live *l, uint64_t off, uint64_t len);
 /* 1 while t's data file is still the one l copies from; 0 once the store replaced it (the source
  * had another version: t started over), and what l copied is of no use. */
